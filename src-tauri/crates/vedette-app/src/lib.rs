@@ -1,0 +1,251 @@
+//! What every front end (CLI, desktop shell, later the REST API) shares:
+//! opening the data directory, the health checks behind `vedette doctor`
+//! and the dashboard, and the services built on the store and keyring.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use vedette_cloud::{Credentials, SecretBackend};
+use vedette_model::{AppOverview, Check, DoctorReport};
+use vedette_store::{Store, StoreError};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create the data directory {path}: {source}. Choose a writable one with --data-dir or VEDETTE_DATA_DIR")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An open data directory: the database and the services on it.
+#[derive(Clone)]
+pub struct App {
+    data_dir: PathBuf,
+    store: Store,
+    credentials: Credentials,
+    secrets: Arc<dyn SecretBackend>,
+}
+
+impl App {
+    /// Creates the data directory if needed, opens the database (applying
+    /// migrations) and marks scans a previous process left running as interrupted.
+    pub async fn open(data_dir: &Path, secrets: Arc<dyn SecretBackend>) -> Result<Self, OpenError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let store = Store::open_in(data_dir).await?;
+        let interrupted = store.mark_interrupted_scans().await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "scans left running by a previous run were marked interrupted"
+            );
+        }
+        Ok(Self {
+            data_dir: data_dir.to_owned(),
+            credentials: Credentials::new(store.clone(), Arc::clone(&secrets)),
+            store,
+            secrets,
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// What the dashboard shows: counts and the health checks.
+    pub async fn overview(&self) -> Result<AppOverview, StoreError> {
+        Ok(AppOverview {
+            version: VERSION.to_owned(),
+            data_dir: self.data_dir.display().to_string(),
+            targets: self.store.count_targets().await?,
+            scans: self.store.count_scans().await?,
+            credentials: self.store.count_credentials().await?,
+            checks: vec![
+                self.database_check().await,
+                keyring_check(Arc::clone(&self.secrets)).await,
+                feeds_check(),
+            ],
+        })
+    }
+
+    async fn database_check(&self) -> Check {
+        const NAME: &str = "Database";
+        let result = async {
+            self.store.integrity_check().await?;
+            let v = self.store.schema_version().await?;
+            let t = self.store.count_targets().await?;
+            let s = self.store.count_scans().await?;
+            Ok::<_, StoreError>((v, t, s))
+        }
+        .await;
+        match result {
+            Ok((v, t, s)) => Check::ok(
+                NAME,
+                format!(
+                    "{} (schema {v}, integrity ok; {t} target{}, {s} scan{})",
+                    self.store.path().display(),
+                    plural(t),
+                    plural(s)
+                ),
+            ),
+            Err(e) => Check::fail(
+                NAME,
+                e.to_string(),
+                "Move the damaged file aside and start again, or restore it from a backup",
+            ),
+        }
+    }
+}
+
+/// `vedette doctor`: every check, whether or not the database opens.
+pub async fn doctor(data_dir: &Path, secrets: Arc<dyn SecretBackend>) -> DoctorReport {
+    let mut checks = Vec::new();
+    let mut schema_version = 0;
+    match App::open(data_dir, Arc::clone(&secrets)).await {
+        Ok(app) => {
+            checks.push(Check::ok(
+                "Data directory",
+                format!("{} (writable)", data_dir.display()),
+            ));
+            let db = app.database_check().await;
+            schema_version = app.store.schema_version().await.unwrap_or(0);
+            checks.push(db);
+            app.store.close().await;
+        }
+        Err(OpenError::DataDir { path, source }) => checks.push(Check::fail(
+            "Data directory",
+            format!("cannot create {}: {source}", path.display()),
+            "Choose a writable directory with --data-dir or VEDETTE_DATA_DIR",
+        )),
+        Err(OpenError::Store(e)) => {
+            checks.push(Check::ok("Data directory", data_dir.display().to_string()));
+            checks.push(Check::fail(
+                "Database",
+                e.to_string(),
+                "Move the damaged file aside and start again, or restore it from a backup",
+            ));
+        }
+    }
+    checks.push(keyring_check(secrets).await);
+    checks.push(feeds_check());
+    DoctorReport {
+        version: VERSION.to_owned(),
+        data_dir: data_dir.display().to_string(),
+        schema_version,
+        checks,
+    }
+}
+
+async fn keyring_check(secrets: Arc<dyn SecretBackend>) -> Check {
+    const NAME: &str = "Keyring";
+    // The keyring's D-Bus calls block; keep them off the async workers.
+    match tokio::task::spawn_blocking(move || secrets.probe()).await {
+        Ok(Ok(())) => Check::ok(
+            NAME,
+            "the Secret Service answers; registry passwords and tokens are stored there",
+        ),
+        Ok(Err(e)) => Check::fail(NAME, e.summary(), e.hint()),
+        Err(e) => Check::fail(
+            NAME,
+            format!("the keyring check did not finish: {e}"),
+            "Try again",
+        ),
+    }
+}
+
+fn feeds_check() -> Check {
+    Check::warn(
+        "Advisory feeds",
+        "no advisory feed imported yet, so scans cannot report vulnerabilities",
+        "Feed download and import (`vedette feed update`) arrive in the next release",
+    )
+}
+
+fn plural(n: i64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vedette_cloud::MemorySecrets;
+    use vedette_model::CheckState;
+
+    #[tokio::test]
+    async fn doctor_is_healthy_on_a_fresh_data_dir_with_a_keyring() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("nested/data");
+        let report = doctor(&data, Arc::new(MemorySecrets::default())).await;
+        assert!(report.healthy(), "{report:#?}");
+        assert!(report.schema_version >= 20261128050000);
+        assert!(data.join("vedette.db").is_file());
+        let names: Vec<_> = report.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Data directory", "Database", "Keyring", "Advisory feeds"]
+        );
+    }
+
+    #[tokio::test]
+    async fn doctor_fails_the_keyring_check_with_a_hint_when_it_is_unreachable() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = doctor(dir.path(), Arc::new(MemorySecrets::unreachable())).await;
+        assert!(!report.healthy());
+        let k = report.checks.iter().find(|c| c.name == "Keyring").unwrap();
+        assert_eq!(k.state, CheckState::Fail);
+        assert!(
+            k.hint.as_deref().unwrap().contains("gnome-keyring"),
+            "{k:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn doctor_reports_a_data_dir_that_cannot_be_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "x").unwrap();
+        let report = doctor(&file.join("sub"), Arc::new(MemorySecrets::default())).await;
+        assert!(!report.healthy());
+        assert_eq!(report.checks[0].state, CheckState::Fail);
+        assert!(report.checks[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("--data-dir"));
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_database_file_fails_the_database_check_and_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("vedette.db"), vec![0x42u8; 8192]).unwrap();
+        let report = doctor(dir.path(), Arc::new(MemorySecrets::default())).await;
+        let db = report.checks.iter().find(|c| c.name == "Database").unwrap();
+        assert_eq!(db.state, CheckState::Fail, "{report:#?}");
+        assert!(db.detail.contains("vedette.db"), "{db:?}");
+        // The damaged file is left as it was: nothing lost.
+        assert_eq!(
+            std::fs::read(dir.path().join("vedette.db")).unwrap(),
+            vec![0x42u8; 8192]
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! `vedette`: Vedette from a terminal or a CI pipeline.
+//!
+//! Exit codes: 0 success; 1 a check or policy failed; 2 usage or input error;
+//! 3 or more: Vedette could not do what was asked (the message says why).
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use vedette_app::{App, VERSION};
+use vedette_cloud::{KeyringSecrets, SecretBackend};
+use vedette_model::{CheckState, DoctorReport, NewRegistryCredential, Sensitive};
+
+#[derive(Parser)]
+#[command(name = "vedette", version = VERSION, about = "Keeps watch over a fleet's containers and hosts.")]
+struct Cli {
+    /// Where Vedette keeps its database and logs [default: ~/.local/share/vedette]
+    #[arg(long, global = true, env = "VEDETTE_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Checks the data directory, database, keyring and feeds, and says what to fix.
+    Doctor {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Registry credentials: the secret goes to the OS keyring, only its name to the database.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum CredentialCommand {
+    /// Adds or replaces the credential for a registry host. The password or
+    /// token is read from standard input (or asked for on a terminal).
+    Add(AddCredential),
+    /// Lists stored credentials (names and users, never secrets).
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Deletes a credential from the keyring and the database.
+    Remove {
+        /// Registry host, e.g. ghcr.io
+        #[arg(long)]
+        registry: String,
+    },
+}
+
+#[derive(Args)]
+struct AddCredential {
+    /// Registry host, e.g. ghcr.io, quay.io, 127.0.0.1:5000
+    #[arg(long)]
+    registry: String,
+    #[arg(long, short)]
+    username: String,
+    /// Read the secret from standard input even when it is a terminal.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+/// An error that maps to an exit code.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: 3,
+            error: e.into(),
+        }
+    }
+}
+
+fn usage(msg: impl Into<String>) -> Failure {
+    Failure {
+        code: 2,
+        error: anyhow::anyhow!(msg.into()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vedette: cannot start: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("vedette: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VEDETTE_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn secrets() -> Arc<dyn SecretBackend> {
+    Arc::new(KeyringSecrets::default())
+}
+
+async fn run(cli: Cli) -> Result<u8, Failure> {
+    let data_dir = vedette_store::resolve_data_dir(cli.data_dir).map_err(usage)?;
+    match cli.command {
+        Command::Doctor { format } => {
+            let report = vedette_app::doctor(&data_dir, secrets()).await;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Text => print!("{}", render_doctor(&report)),
+            }
+            Ok(if report.healthy() { 0 } else { 1 })
+        }
+        Command::Credential(cmd) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = credential(&app, cmd).await;
+            app.store().close().await;
+            result
+        }
+    }
+}
+
+async fn credential(app: &App, cmd: CredentialCommand) -> Result<u8, Failure> {
+    let creds = app.credentials();
+    match cmd {
+        CredentialCommand::Add(a) => {
+            let secret = read_secret(&a)?;
+            let info = creds
+                .set_registry(NewRegistryCredential {
+                    host: a.registry,
+                    username: a.username,
+                    secret,
+                })
+                .await
+                .map_err(|e| match e {
+                    vedette_cloud::CredentialError::Invalid(m) => usage(m),
+                    other => other.into(),
+                })?;
+            eprintln!(
+                "Stored the credential for {} (user {}) in the OS keyring as '{}'.",
+                info.host, info.username, info.name
+            );
+            Ok(0)
+        }
+        CredentialCommand::List { format } => {
+            let list = creds.list().await?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&list)?),
+                Format::Text if list.is_empty() => {
+                    eprintln!("No credentials stored. Add one with `vedette credential add --registry HOST --username USER`.")
+                }
+                Format::Text => {
+                    println!("{:<32} {:<20} UPDATED", "REGISTRY", "USER");
+                    for c in list {
+                        println!(
+                            "{:<32} {:<20} {}",
+                            c.host,
+                            c.username,
+                            c.updated_at.format("%Y-%m-%d %H:%M UTC")
+                        );
+                    }
+                }
+            }
+            Ok(0)
+        }
+        CredentialCommand::Remove { registry } => {
+            let host = vedette_cloud::normalize_registry_host(&registry)
+                .map_err(|e| usage(e.to_string()))?;
+            let name = vedette_model::registry_credential_name(&host);
+            creds.delete(&name).await.map_err(|e| match e {
+                vedette_cloud::CredentialError::NotFound(_) => usage(format!(
+                    "no credential is stored for {host}; `vedette credential list` shows the stored ones"
+                )),
+                other => other.into(),
+            })?;
+            eprintln!("Deleted the credential for {host} from the keyring and the database.");
+            Ok(0)
+        }
+    }
+}
+
+fn read_secret(a: &AddCredential) -> Result<Sensitive<String>, Failure> {
+    let stdin = std::io::stdin();
+    let secret = if stdin.is_terminal() && !a.password_stdin {
+        rpassword::prompt_password(format!(
+            "Password or token for {}@{}: ",
+            a.username, a.registry
+        ))
+        .context("cannot read the password from the terminal")?
+    } else {
+        let mut s = String::new();
+        stdin
+            .lock()
+            .read_to_string(&mut s)
+            .context("cannot read the password from standard input")?;
+        // `echo TOKEN | vedette credential add …` adds a newline: drop it.
+        s.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    Ok(Sensitive::new(secret))
+}
+
+fn render_doctor(r: &DoctorReport) -> String {
+    let mut out = format!("Vedette {}\n\n", r.version);
+    for c in &r.checks {
+        let mark = match c.state {
+            CheckState::Ok => "ok  ",
+            CheckState::Warn => "warn",
+            CheckState::Fail => "FAIL",
+        };
+        out.push_str(&format!("[{mark}] {}: {}\n", c.name, c.detail));
+        if let Some(h) = &c.hint {
+            out.push_str(&format!("       → {h}\n"));
+        }
+    }
+    out.push('\n');
+    out.push_str(if r.healthy() {
+        "All is well.\n"
+    } else {
+        "Vedette cannot work until the failed checks above are fixed.\n"
+    });
+    out
+}

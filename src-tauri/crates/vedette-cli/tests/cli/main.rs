@@ -1,0 +1,249 @@
+//! The `vedette` binary as a user runs it, against a real Secret Service
+//! (gnome-keyring-daemon on a private D-Bus session bus).
+
+#![allow(clippy::unwrap_used)] // a test that cannot read its own fixture should stop there
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use vedette_tests::KeyringSession;
+
+fn vedette(data_dir: &Path, bus: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .env("VEDETTE_LOG", "trace")
+        .env_remove("VEDETTE_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vedette");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("vedette output")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn no_bus(dir: &Path) -> String {
+    format!("unix:path={}/no-such-bus", dir.display())
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let out = Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("vedette {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn doctor_on_a_fresh_data_dir_with_a_keyring_says_all_is_well() {
+    let keyring = KeyringSession::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = vedette(&data, keyring.address(), &["doctor"], "");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("[ok  ] Keyring"), "{t}");
+    assert!(t.contains("[ok  ] Database"), "{t}");
+    assert!(t.contains(&data.display().to_string()), "{t}");
+    assert!(t.contains("[warn] Advisory feeds"), "{t}");
+    assert!(t.contains("All is well."), "{t}");
+}
+
+#[test]
+fn doctor_without_a_keyring_says_what_to_install_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vedette(dir.path(), &no_bus(dir.path()), &["doctor"], "");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("[FAIL] Keyring"), "{t}");
+    assert!(t.contains("apt install gnome-keyring"), "{t}");
+    assert!(!t.contains("panicked"), "{t}");
+}
+
+#[test]
+fn doctor_json_reports_the_schema_version_and_every_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vedette(
+        dir.path(),
+        &no_bus(dir.path()),
+        &["doctor", "--format", "json"],
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("doctor JSON");
+    assert!(v["schema_version"].as_i64().unwrap() >= 20261128050000);
+    let names: Vec<_> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["Data directory", "Database", "Keyring", "Advisory feeds"]
+    );
+}
+
+#[test]
+fn a_credential_added_from_stdin_lands_in_the_keyring_and_never_in_sqlite_or_logs() {
+    let keyring = KeyringSession::start();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "ghp_e2eSecretValue0123456789";
+    let add = vedette(
+        dir.path(),
+        keyring.address(),
+        &[
+            "credential",
+            "add",
+            "--registry",
+            "127.0.0.1:5000",
+            "--username",
+            "ada",
+        ],
+        &format!("{secret}\n"),
+    );
+    let add_text = text(&add);
+    assert_eq!(add.status.code(), Some(0), "{add_text}");
+    assert!(
+        add_text.contains("Stored the credential for 127.0.0.1:5000"),
+        "{add_text}"
+    );
+
+    // The keyring holds it, without the newline `echo` added.
+    let attrs = [
+        ("service", "vedette"),
+        ("username", "registry/127.0.0.1:5000"),
+    ];
+    assert_eq!(keyring.secret_tool_lookup(&attrs).as_deref(), Some(secret));
+
+    let list = vedette(dir.path(), keyring.address(), &["credential", "list"], "");
+    let list_text = text(&list);
+    assert!(
+        list_text.contains("127.0.0.1:5000") && list_text.contains("ada"),
+        "{list_text}"
+    );
+    let json = vedette(
+        dir.path(),
+        keyring.address(),
+        &["credential", "list", "--format", "json"],
+        "",
+    );
+
+    // Not in the database, its WAL, nor any output or trace-level log.
+    let mut everything = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            everything.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    for o in [&add, &list, &json] {
+        everything.extend(&o.stdout);
+        everything.extend(&o.stderr);
+    }
+    assert!(
+        String::from_utf8_lossy(&add.stderr).contains("TRACE")
+            || String::from_utf8_lossy(&add.stderr).contains("DEBUG"),
+        "logging was on at trace level"
+    );
+    assert!(
+        !everything
+            .windows(secret.len())
+            .any(|w| w == secret.as_bytes()),
+        "the secret leaked into the data dir, output or logs"
+    );
+
+    let rm = vedette(
+        dir.path(),
+        keyring.address(),
+        &["credential", "remove", "--registry", "127.0.0.1:5000"],
+        "",
+    );
+    assert_eq!(rm.status.code(), Some(0), "{}", text(&rm));
+    assert_eq!(keyring.secret_tool_lookup(&attrs), None);
+    let again = vedette(
+        dir.path(),
+        keyring.address(),
+        &["credential", "remove", "--registry", "127.0.0.1:5000"],
+        "",
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again).contains("no credential is stored for 127.0.0.1:5000"));
+}
+
+#[test]
+fn a_registry_given_as_a_url_is_refused_with_what_to_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vedette(
+        dir.path(),
+        &no_bus(dir.path()),
+        &[
+            "credential",
+            "add",
+            "--registry",
+            "https://ghcr.io/",
+            "--username",
+            "ada",
+        ],
+        "tok",
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("without 'https://'") && t.contains("ghcr.io"),
+        "{t}"
+    );
+}
+
+#[test]
+fn adding_a_credential_without_a_keyring_fails_clearly_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vedette(
+        dir.path(),
+        &no_bus(dir.path()),
+        &[
+            "credential",
+            "add",
+            "--registry",
+            "ghcr.io",
+            "--username",
+            "ada",
+        ],
+        "tok-never-stored",
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(
+        t.contains("keyring cannot be reached") && t.contains("gnome-keyring"),
+        "{t}"
+    );
+    assert!(!t.contains("tok-never-stored"));
+    let list = vedette(
+        dir.path(),
+        &no_bus(dir.path()),
+        &["credential", "list", "--format", "json"],
+        "",
+    );
+    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "[]");
+}

@@ -1,0 +1,229 @@
+use std::sync::Arc;
+
+use vedette_model::{
+    registry_credential_name, ApiError, CredentialInfo, CredentialKind, ErrorCode,
+    NewRegistryCredential, Sensitive,
+};
+use vedette_store::{Store, StoreError};
+
+use crate::{SecretBackend, SecretError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no credential named '{0}'")]
+    NotFound(String),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the keyring call did not finish: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl From<CredentialError> for ApiError {
+    fn from(e: CredentialError) -> Self {
+        let code = match &e {
+            CredentialError::Invalid(_) => ErrorCode::InvalidInput,
+            CredentialError::NotFound(_) => ErrorCode::NotFound,
+            CredentialError::Secret(SecretError::Refused { .. }) => ErrorCode::InvalidInput,
+            CredentialError::Secret(_) => ErrorCode::KeyringUnavailable,
+            CredentialError::Store(_) | CredentialError::Join(_) => ErrorCode::Internal,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+/// Registry (and later cloud) credentials: the secret in the keyring, the
+/// name, host and user in SQLite. The one place both are written.
+#[derive(Clone)]
+pub struct Credentials {
+    store: Store,
+    secrets: Arc<dyn SecretBackend>,
+}
+
+impl Credentials {
+    pub fn new(store: Store, secrets: Arc<dyn SecretBackend>) -> Self {
+        Self { store, secrets }
+    }
+
+    pub async fn list(&self) -> Result<Vec<CredentialInfo>, CredentialError> {
+        Ok(self.store.list_credentials().await?)
+    }
+
+    /// Adds the credential for a registry host, or replaces the existing one.
+    pub async fn set_registry(
+        &self,
+        new: NewRegistryCredential,
+    ) -> Result<CredentialInfo, CredentialError> {
+        let host = normalize_registry_host(&new.host)?;
+        let username = new.username.trim().to_owned();
+        if username.is_empty() {
+            return Err(CredentialError::Invalid(
+                "the user name is empty: enter the account name the registry knows you by (for a token, the name the registry asks for, such as your user or `oauth2accesstoken`)".into(),
+            ));
+        }
+        if new.secret.expose().is_empty() {
+            return Err(CredentialError::Invalid(
+                "the password or token is empty: paste the password or access token for this registry".into(),
+            ));
+        }
+        let name = registry_credential_name(&host);
+        let secret = new.secret;
+        self.blocking({
+            let name = name.clone();
+            move |s| s.set(&name, &secret)
+        })
+        .await?;
+        Ok(self
+            .store
+            .upsert_credential(&name, CredentialKind::Registry, &host, &username)
+            .await?)
+    }
+
+    /// Deletes a credential from the keyring and the database.
+    pub async fn delete(&self, name: &str) -> Result<(), CredentialError> {
+        let known = self
+            .store
+            .list_credentials()
+            .await?
+            .into_iter()
+            .any(|c| c.name == name);
+        let owned = name.to_owned();
+        let in_keyring = self.blocking(move |s| s.delete(&owned)).await?;
+        if !known && !in_keyring {
+            return Err(CredentialError::NotFound(name.to_owned()));
+        }
+        self.store.delete_credential(name).await?;
+        Ok(())
+    }
+
+    /// The secret for a credential, for the code that logs in to a registry.
+    pub async fn secret(&self, name: &str) -> Result<Option<Sensitive<String>>, CredentialError> {
+        let owned = name.to_owned();
+        self.blocking(move |s| s.get(&owned)).await
+    }
+
+    /// Checks that the keyring answers.
+    pub async fn probe(&self) -> Result<(), CredentialError> {
+        self.blocking(|s| s.probe()).await
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn SecretBackend) -> Result<T, SecretError> + Send + 'static,
+    ) -> Result<T, CredentialError> {
+        let secrets = Arc::clone(&self.secrets);
+        Ok(tokio::task::spawn_blocking(move || f(secrets.as_ref())).await??)
+    }
+}
+
+/// Accepts `host`, `host:port`, `[v6]:port`; refuses schemes, paths and spaces
+/// with a message that shows what to type instead.
+pub fn normalize_registry_host(input: &str) -> Result<String, CredentialError> {
+    let host = input.trim().trim_end_matches('/').to_ascii_lowercase();
+    if host.is_empty() {
+        return Err(CredentialError::Invalid(
+            "the registry host is empty: enter a host such as ghcr.io, quay.io or 127.0.0.1:5000"
+                .into(),
+        ));
+    }
+    if let Some((scheme, rest)) = host.split_once("://") {
+        return Err(CredentialError::Invalid(format!(
+            "enter the registry host without '{scheme}://': for example {}",
+            rest.split('/').next().unwrap_or(rest)
+        )));
+    }
+    if let Some((h, _)) = host.split_once('/') {
+        return Err(CredentialError::Invalid(format!(
+            "enter only the registry host, not a repository path: for example {h}"
+        )));
+    }
+    let ok = host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'));
+    if !ok {
+        return Err(CredentialError::Invalid(format!(
+            "'{}' is not a registry host: use letters, digits, dots, dashes and an optional :port",
+            input.trim()
+        )));
+    }
+    Ok(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemorySecrets;
+
+    #[test]
+    fn registry_hosts_are_normalized_or_refused_with_what_to_type() {
+        assert_eq!(normalize_registry_host(" GHCR.io/ ").unwrap(), "ghcr.io");
+        assert_eq!(
+            normalize_registry_host("127.0.0.1:5000").unwrap(),
+            "127.0.0.1:5000"
+        );
+        assert_eq!(normalize_registry_host("[::1]:5000").unwrap(), "[::1]:5000");
+        let e = normalize_registry_host("https://ghcr.io/v2/")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("without 'https://'") && e.contains("ghcr.io"),
+            "{e}"
+        );
+        let e = normalize_registry_host("ghcr.io/ada/app")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a repository path"), "{e}");
+        assert!(normalize_registry_host("my registry").is_err());
+        assert!(normalize_registry_host("").is_err());
+    }
+
+    async fn creds(secrets: MemorySecrets) -> (tempfile::TempDir, Credentials) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).await.unwrap();
+        (dir, Credentials::new(store, Arc::new(secrets)))
+    }
+
+    fn new(host: &str, user: &str, secret: &str) -> NewRegistryCredential {
+        NewRegistryCredential {
+            host: host.into(),
+            username: user.into(),
+            secret: Sensitive::new(secret.into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_keyring_leaves_no_half_written_credential() {
+        let (_d, c) = creds(MemorySecrets::unreachable()).await;
+        let err = c
+            .set_registry(new("ghcr.io", "ada", "tok"))
+            .await
+            .unwrap_err();
+        let api: ApiError = err.into();
+        assert_eq!(api.code, ErrorCode::KeyringUnavailable);
+        assert!(api.message.contains("gnome-keyring"), "{}", api.message);
+        assert!(c.list().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn empty_fields_are_refused_as_invalid_input() {
+        let (_d, c) = creds(MemorySecrets::default()).await;
+        for bad in [
+            new("ghcr.io", " ", "tok"),
+            new("ghcr.io", "ada", ""),
+            new("", "ada", "tok"),
+        ] {
+            let api: ApiError = c.set_registry(bad).await.unwrap_err().into();
+            assert_eq!(api.code, ErrorCode::InvalidInput, "{}", api.message);
+        }
+    }
+
+    #[tokio::test]
+    async fn deleting_an_unknown_credential_says_not_found() {
+        let (_d, c) = creds(MemorySecrets::default()).await;
+        let api: ApiError = c.delete("registry/nowhere").await.unwrap_err().into();
+        assert_eq!(api.code, ErrorCode::NotFound);
+    }
+}

@@ -1,0 +1,12 @@
+//! Secrets and credentials.
+//!
+//! Secrets live only in the OS keyring (Secret Service on Linux) under the
+//! service name [`SERVICE`]; SQLite keeps their names. Cloud provider APIs
+//! (EC2/ECR) will join this crate, using the same secret store.
+
+mod credentials;
+mod secrets;
+
+pub use credentials::{normalize_registry_host, CredentialError, Credentials};
+pub use secrets::{KeyringSecrets, MemorySecrets, SecretBackend, SecretError, SERVICE};
+pub use vedette_model::Sensitive;

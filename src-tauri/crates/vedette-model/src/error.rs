@@ -1,0 +1,41 @@
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Error codes the UI branches on. Add one only when the UI needs to act
+/// differently; the message is for people and is never matched on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ErrorCode {
+    /// The input was refused; the message says which field and why.
+    InvalidInput,
+    /// The OS keyring (Secret Service) cannot be reached or is locked.
+    KeyringUnavailable,
+    NotFound,
+    Internal,
+}
+
+/// An error as it crosses the IPC boundary: `{code, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,19 @@
+//! Domain types shared by every Vedette crate.
+//!
+//! Plain serde data, no I/O. Types that cross the desktop IPC boundary also
+//! derive [`ts_rs::TS`]; their TypeScript twins are generated into
+//! `ui/src/bindings/` by `cargo test -p vedette-model` and never edited by hand.
+
+mod credential;
+mod error;
+mod sensitive;
+mod status;
+mod target;
+
+pub use credential::{
+    registry_credential_name, CredentialInfo, CredentialKind, NewRegistryCredential,
+};
+pub use error::{ApiError, ErrorCode};
+pub use sensitive::Sensitive;
+pub use status::{AppOverview, Check, CheckState, DoctorReport};
+pub use target::{Exposure, ScanState, ScanSummary, TargetInfo, TargetKind};

@@ -1,0 +1,94 @@
+use chrono::{DateTime, Utc};
+use vedette_model::{ScanState, ScanSummary};
+
+use crate::{parse_enum, Result, Store};
+
+impl Store {
+    /// The newest scans first.
+    pub async fn list_scans(&self, limit: i64) -> Result<Vec<ScanSummary>> {
+        let rows = sqlx::query!(
+            r#"SELECT s.id AS "id!: i64", s.target_id, t.name AS target_name, s.state,
+                      s.started_at AS "started_at: DateTime<Utc>",
+                      s.finished_at AS "finished_at: DateTime<Utc>",
+                      s.error
+               FROM scans s JOIN targets t ON t.id = s.target_id
+               ORDER BY s.started_at DESC, s.id DESC
+               LIMIT ?1"#,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ScanSummary {
+                    id: r.id,
+                    target_id: r.target_id,
+                    target_name: r.target_name,
+                    state: parse_enum(&r.state, ScanState::parse, "scan state")?,
+                    started_at: r.started_at,
+                    finished_at: r.finished_at,
+                    error: r.error,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn count_scans(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n: i64" FROM scans"#)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Marks scans left `running` by a process that stopped mid-scan as
+    /// `interrupted`. Call once at start-up, before any scan runs.
+    pub async fn mark_interrupted_scans(&self) -> Result<u64> {
+        let now = Utc::now();
+        let done = sqlx::query!(
+            r#"UPDATE scans SET state = 'interrupted', finished_at = ?1,
+                      error = 'Vedette stopped while this scan was running'
+               WHERE state = 'running'"#,
+            now
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+impl Store {
+    /// Records that a scan of `target_id` started; returns the scan id.
+    pub async fn begin_scan(&self, target_id: i64) -> Result<i64> {
+        let now = Utc::now();
+        Ok(sqlx::query_scalar!(
+            r#"INSERT INTO scans (target_id, state, started_at) VALUES (?1, 'running', ?2)
+               RETURNING id AS "id!: i64""#,
+            target_id,
+            now
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Records how a scan ended.
+    pub async fn finish_scan(
+        &self,
+        scan_id: i64,
+        state: ScanState,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let now = Utc::now();
+        let state_str = state.as_str();
+        sqlx::query!(
+            "UPDATE scans SET state = ?1, finished_at = ?2, error = ?3 WHERE id = ?4",
+            state_str,
+            now,
+            error,
+            scan_id
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,173 @@
+//! Integration tests of the store against a fresh SQLite file per test.
+
+#![allow(clippy::unwrap_used)] // a test that cannot read its own fixture should stop there
+
+use vedette_model::{CredentialKind, Exposure, ScanState, TargetKind};
+use vedette_store::Store;
+
+async fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open_in(dir.path()).await.expect("open store");
+    (dir, store)
+}
+
+#[tokio::test]
+async fn opening_a_new_data_dir_applies_every_migration_in_wal_mode() {
+    let (dir, store) = fresh().await;
+    assert!(store.schema_version().await.unwrap() >= 20261128050000);
+    store.integrity_check().await.unwrap();
+    store.close().await;
+    // WAL mode is persistent in the file header: a second open sees it.
+    let mode: String = {
+        let s = Store::open_in(dir.path()).await.unwrap();
+        let m = s.journal_mode().await.unwrap();
+        s.close().await;
+        m
+    };
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_does_not_reapply_migrations() {
+    let (dir, store) = fresh().await;
+    store
+        .upsert_credential(
+            "registry/ghcr.io",
+            CredentialKind::Registry,
+            "ghcr.io",
+            "ada",
+        )
+        .await
+        .unwrap();
+    let v = store.schema_version().await.unwrap();
+    store.close().await;
+    let again = Store::open_in(dir.path()).await.unwrap();
+    assert_eq!(again.schema_version().await.unwrap(), v);
+    let names: Vec<_> = again
+        .list_credentials()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["registry/ghcr.io"]);
+}
+
+#[tokio::test]
+async fn replacing_a_credential_keeps_its_creation_time_and_updates_the_user() {
+    let (_dir, store) = fresh().await;
+    let first = store
+        .upsert_credential(
+            "registry/quay.io",
+            CredentialKind::Registry,
+            "quay.io",
+            "ada",
+        )
+        .await
+        .unwrap();
+    let second = store
+        .upsert_credential(
+            "registry/quay.io",
+            CredentialKind::Registry,
+            "quay.io",
+            "grace",
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.created_at, first.created_at);
+    assert!(second.updated_at >= first.updated_at);
+    let all = store.list_credentials().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].username, "grace");
+    assert_eq!(store.count_credentials().await.unwrap(), 1);
+    assert!(store.delete_credential("registry/quay.io").await.unwrap());
+    assert!(!store.delete_credential("registry/quay.io").await.unwrap());
+    assert_eq!(store.count_credentials().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_target_is_watched_once_per_kind_and_name() {
+    let (_dir, store) = fresh().await;
+    let t = store
+        .add_target(
+            TargetKind::Image,
+            " docker.io/library/debian:12 ",
+            Exposure::Internet,
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.name, "docker.io/library/debian:12");
+    let err = store
+        .add_target(
+            TargetKind::Image,
+            "docker.io/library/debian:12",
+            Exposure::Internal,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already watched"), "{err}");
+    // Same name, other kind: a different target.
+    store
+        .add_target(
+            TargetKind::Directory,
+            "docker.io/library/debian:12",
+            Exposure::Internal,
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .add_target(TargetKind::Image, "  ", Exposure::Internal)
+        .await
+        .is_err());
+    let listed = store.list_targets().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        listed
+            .iter()
+            .find(|x| x.kind == TargetKind::Image)
+            .unwrap()
+            .exposure,
+        Exposure::Internet
+    );
+}
+
+#[tokio::test]
+async fn scans_left_running_by_a_dead_process_are_marked_interrupted() {
+    let (dir, store) = fresh().await;
+    let t = store
+        .add_target(TargetKind::Directory, "/srv/app", Exposure::Internal)
+        .await
+        .unwrap();
+    let done = store.begin_scan(t.id).await.unwrap();
+    store
+        .finish_scan(done, ScanState::Succeeded, None)
+        .await
+        .unwrap();
+    let _left_running = store.begin_scan(t.id).await.unwrap();
+    drop(store); // the process "dies" without finishing the scan
+
+    let store = Store::open_in(dir.path()).await.unwrap();
+    assert_eq!(store.mark_interrupted_scans().await.unwrap(), 1);
+    let scans = store.list_scans(10).await.unwrap();
+    assert_eq!(scans.len(), 2);
+    let states: Vec<_> = scans.iter().map(|s| s.state).collect();
+    assert!(states.contains(&ScanState::Interrupted) && states.contains(&ScanState::Succeeded));
+    let interrupted = scans
+        .iter()
+        .find(|s| s.state == ScanState::Interrupted)
+        .unwrap();
+    assert!(interrupted.finished_at.is_some());
+    assert!(interrupted.error.as_deref().unwrap().contains("stopped"));
+    assert_eq!(interrupted.target_name, "/srv/app");
+    assert_eq!(store.mark_interrupted_scans().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn an_unwritable_data_dir_gives_an_error_that_names_the_path_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let err = Store::open_in(&file).await.unwrap_err().to_string();
+    assert!(err.contains("not-a-dir"), "{err}");
+    assert!(err.contains("--data-dir"), "{err}");
+}

@@ -1,0 +1,323 @@
+//! Test harness: starts the real components Vedette talks to, each on a
+//! private address, and stops them (by PID) when the handle is dropped.
+//!
+//! - [`KeyringSession`]: a private D-Bus session bus with gnome-keyring-daemon
+//!   serving the Secret Service on it, unlocked.
+//! - [`Display`]: an Xvfb X server.
+//! - [`TauriDriver`]: tauri-driver (WebDriver) in front of WebKitWebDriver.
+//!
+//! A missing program is a test failure that says how to get it (the README's
+//! test command installs everything).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed (and reaped) on drop.
+#[derive(Debug)]
+pub struct Guard {
+    name: &'static str,
+    child: Child,
+}
+
+impl Guard {
+    pub fn spawn(name: &'static str, cmd: &mut Command) -> Self {
+        let child = cmd.spawn().unwrap_or_else(|e| {
+            panic!("cannot start {name}: {e}. Run the README's test command, which installs it")
+        });
+        Self { name, child }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Panics with the program's name when it has already exited.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{} exited early: {status}", self.name);
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Path of a required program, or a panic that says how to install it.
+pub fn require(program: &str) -> PathBuf {
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let home_cargo = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin"));
+    for dir in candidates.into_iter().chain(home_cargo) {
+        let p = dir.join(program);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("`{program}` is not installed. Run the README's test command (bash tests/run.sh), which installs it")
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Polls `f` until it returns `Some`, or panics after `timeout` naming `what`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Where tests leave files for people to look at (screenshots, logs):
+/// `tests/artifacts/` in the checkout, or `$VEDETTE_ARTIFACTS_DIR`.
+pub fn artifacts_dir(sub: &str) -> PathBuf {
+    let base = std::env::var_os("VEDETTE_ARTIFACTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts"));
+    let dir = base.join(sub);
+    std::fs::create_dir_all(&dir).expect("create artifacts dir");
+    dir
+}
+
+/// A private D-Bus session bus with gnome-keyring-daemon's Secret Service on
+/// it, its keyring unlocked, its files in a temp dir.
+pub struct KeyringSession {
+    // Field order is drop order: the keyring daemon goes before its bus.
+    _keyring: Guard,
+    _bus: Guard,
+    address: String,
+    home: tempfile::TempDir,
+}
+
+impl KeyringSession {
+    pub fn start() -> Self {
+        let home = tempfile::Builder::new()
+            .prefix("vedette-keyring")
+            .tempdir()
+            .expect("temp dir");
+        let mut bus = Guard::spawn(
+            "dbus-daemon",
+            Command::new(require("dbus-daemon"))
+                .args(["--session", "--nofork", "--print-address=1"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null()),
+        );
+        let mut line = String::new();
+        let out = bus.child.stdout.take().expect("dbus-daemon stdout");
+        BufReader::new(out)
+            .read_line(&mut line)
+            .expect("read the bus address");
+        let address = line.trim().to_owned();
+        assert!(!address.is_empty(), "dbus-daemon printed no address");
+
+        let runtime = home.path().join("run");
+        std::fs::create_dir_all(&runtime).expect("runtime dir");
+        set_mode_700(&runtime);
+        let mut keyring = Guard::spawn(
+            "gnome-keyring-daemon",
+            Command::new(require("gnome-keyring-daemon"))
+                .args(["--foreground", "--unlock", "--components=secrets"])
+                .env("DBUS_SESSION_BUS_ADDRESS", &address)
+                .env("HOME", home.path())
+                .env("XDG_DATA_HOME", home.path().join("data"))
+                .env("XDG_RUNTIME_DIR", &runtime)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        {
+            // The login keyring's password, read until end of input.
+            let mut stdin = keyring.child.stdin.take().expect("keyring stdin");
+            stdin.write_all(b"vedette-test").expect("unlock keyring");
+        }
+        let session = Self {
+            _keyring: keyring,
+            _bus: bus,
+            address,
+            home,
+        };
+        wait_for(
+            "gnome-keyring-daemon to own org.freedesktop.secrets",
+            Duration::from_secs(20),
+            || {
+                session
+                    .name_has_owner("org.freedesktop.secrets")
+                    .then_some(())
+            },
+        );
+        session
+    }
+
+    /// `DBUS_SESSION_BUS_ADDRESS` of the private bus.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    fn name_has_owner(&self, name: &str) -> bool {
+        Command::new(require("dbus-send"))
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+            ])
+            .arg(format!("string:{name}"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+            .unwrap_or(false)
+    }
+
+    /// Reads a secret with libsecret's `secret-tool`, a client independent of
+    /// Vedette's: what any other program on the desktop would see.
+    pub fn secret_tool_lookup(&self, attributes: &[(&str, &str)]) -> Option<String> {
+        let mut cmd = Command::new(require("secret-tool"));
+        cmd.arg("lookup");
+        for (k, v) in attributes {
+            cmd.args([k, v]);
+        }
+        let out = cmd
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .output()
+            .expect("run secret-tool");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Stores a secret with `secret-tool`, as another program would.
+    pub fn secret_tool_store(&self, label: &str, attributes: &[(&str, &str)], secret: &str) {
+        let mut cmd = Command::new(require("secret-tool"));
+        cmd.args(["store", "--label", label]);
+        for (k, v) in attributes {
+            cmd.args([k, v]);
+        }
+        let mut child = cmd
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("run secret-tool");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(secret.as_bytes())
+            .expect("write secret");
+        assert!(child.wait().expect("secret-tool").success());
+    }
+}
+
+fn set_mode_700(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).expect("chmod 700");
+}
+
+/// An Xvfb X server on a free display number.
+pub struct Display {
+    _xvfb: Guard,
+    number: u32,
+}
+
+impl Display {
+    pub fn start() -> Self {
+        let mut xvfb = Guard::spawn(
+            "Xvfb",
+            Command::new(require("Xvfb"))
+                .args([
+                    "-displayfd",
+                    "1",
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null()),
+        );
+        let mut out = xvfb.child.stdout.take().expect("Xvfb stdout");
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        while out.read(&mut byte).map(|n| n == 1).unwrap_or(false) && byte[0] != b'\n' {
+            buf.push(byte[0]);
+        }
+        let number: u32 = String::from_utf8_lossy(&buf)
+            .trim()
+            .parse()
+            .expect("Xvfb printed its display number");
+        Self {
+            _xvfb: xvfb,
+            number,
+        }
+    }
+
+    /// The `DISPLAY` value, e.g. `:99`.
+    pub fn name(&self) -> String {
+        format!(":{}", self.number)
+    }
+}
+
+/// tauri-driver on a free port, in front of Debian's WebKitWebDriver.
+pub struct TauriDriver {
+    guard: Guard,
+    port: u16,
+}
+
+impl TauriDriver {
+    pub fn start(env: &[(&str, &str)], log: &Path) -> Self {
+        let port = free_port();
+        let native_port = free_port();
+        let log_file = std::fs::File::create(log).expect("driver log");
+        let mut cmd = Command::new(require("tauri-driver"));
+        cmd.args(["--port", &port.to_string()])
+            .args(["--native-port", &native_port.to_string()])
+            .args([
+                "--native-driver",
+                &require("WebKitWebDriver").to_string_lossy(),
+            ])
+            .stdout(log_file.try_clone().expect("log"))
+            .stderr(log_file);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut guard = Guard::spawn("tauri-driver", &mut cmd);
+        wait_for("tauri-driver to listen", Duration::from_secs(20), || {
+            guard.assert_running();
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .map(|_| ())
+        });
+        Self { guard, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.guard.pid()
+    }
+}
