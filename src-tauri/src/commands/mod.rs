@@ -1,0 +1,31 @@
+//! Tauri commands, one module per area, named `<area>_<verb>`. Each converts
+//! its arguments, makes one engine call and maps the error to `{code, message}`.
+
+mod app;
+mod credential;
+mod scan;
+mod target;
+
+use tauri::ipc::Invoke;
+use tauri::Runtime;
+use vedette_model::{ApiError, ErrorCode};
+
+pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        app::app_overview,
+        credential::credential_list,
+        credential::credential_set,
+        credential::credential_delete,
+        target::target_list,
+        scan::scan_list,
+    ]
+}
+
+/// Store errors have no user-actionable code; their message says what failed.
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!("{e}");
+    ApiError::new(ErrorCode::Internal, e.to_string())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,156 @@
+//! Vedette's desktop shell: a window over the engine, a tray icon, and
+//! commands that convert arguments, make one engine call and map the error.
+//!
+//! The builder is generic over [`tauri::Runtime`] so the commands are tested
+//! on Tauri's mock runtime; the tray is compiled out under `cfg(test)`.
+
+mod commands;
+mod logging;
+#[cfg(not(test))]
+mod tray;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tauri::{Manager, Runtime, WindowEvent};
+use vedette_app::App;
+use vedette_cloud::KeyringSecrets;
+
+/// The label of the one main window.
+pub const MAIN_WINDOW: &str = "main";
+
+/// What every command gets: the open data directory.
+pub struct DesktopState {
+    pub app: App,
+}
+
+/// Adds state, commands and window behaviour to a builder of any runtime
+/// (`tauri::Builder::default()` in the app, `tauri::test::mock_builder()` in tests).
+pub fn builder<R: Runtime>(base: tauri::Builder<R>, state: DesktopState) -> tauri::Builder<R> {
+    base.manage(state)
+        .invoke_handler(commands::handler())
+        .on_window_event(|window, event| {
+            // Closing the window keeps Vedette watching from the tray.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == MAIN_WINDOW {
+                    api.prevent_close();
+                    if let Err(e) = window.hide() {
+                        tracing::warn!("cannot hide the window: {e}");
+                    }
+                    tracing::info!("window closed; Vedette keeps running in the tray");
+                }
+            }
+        })
+}
+
+/// Shows, unminimizes and focuses the main window.
+pub fn show_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(w) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+/// Command-line arguments of the desktop app.
+#[derive(Debug, Default)]
+struct Args {
+    data_dir: Option<PathBuf>,
+    /// Start hidden in the tray (for autostart).
+    minimized: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args::default();
+    let mut it = std::env::args_os().skip(1);
+    while let Some(a) = it.next() {
+        match a.to_str() {
+            Some("--data-dir") => {
+                args.data_dir = Some(
+                    it.next()
+                        .map(PathBuf::from)
+                        .ok_or("--data-dir needs a directory")?,
+                )
+            }
+            Some(s) if s.starts_with("--data-dir=") => {
+                args.data_dir = Some(PathBuf::from(&s["--data-dir=".len()..]))
+            }
+            Some("--minimized") => args.minimized = true,
+            Some("--help") | Some("-h") => {
+                println!("Usage: vedette-desktop [--data-dir DIR] [--minimized]\n\nThe Vedette desktop console. The data directory defaults to $VEDETTE_DATA_DIR, else ~/.local/share/vedette.");
+                std::process::exit(0);
+            }
+            _ => {
+                return Err(format!(
+                    "unknown argument {a:?}; usage: vedette-desktop [--data-dir DIR] [--minimized]"
+                ))
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// Runs the desktop app until the user quits.
+pub fn run() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("vedette-desktop: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let data_dir = match vedette_store::resolve_data_dir(args.data_dir) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("vedette-desktop: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let log_file = logging::init(&data_dir);
+    tracing::info!(data_dir = %data_dir.display(), log = ?log_file, "starting Vedette {}", vedette_app::VERSION);
+
+    let opened =
+        tauri::async_runtime::block_on(App::open(&data_dir, Arc::new(KeyringSecrets::default())));
+    let app = match opened {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("vedette-desktop: {e}");
+            return ExitCode::from(3);
+        }
+    };
+
+    let minimized = args.minimized;
+    let result = builder(
+        tauri::Builder::<tauri::Wry>::default(),
+        DesktopState { app },
+    )
+    // A second launch focuses the first instance and exits.
+    .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+        tracing::info!("second launch: focusing the running instance");
+        show_main_window(app);
+    }))
+    .setup(move |app| {
+        #[cfg(not(test))]
+        tray::create(app.handle())?;
+        if minimized {
+            if let Some(w) = app.get_webview_window(MAIN_WINDOW) {
+                w.hide()?;
+            }
+        }
+        Ok(())
+    })
+    .build(tauri::generate_context!());
+    match result {
+        Ok(app) => {
+            app.run(|_, _| {});
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("cannot start the window: {e}");
+            eprintln!("vedette-desktop: cannot start the window: {e}. Is a display available (DISPLAY or WAYLAND_DISPLAY)?");
+            ExitCode::from(3)
+        }
+    }
+}
