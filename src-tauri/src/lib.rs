@@ -25,11 +25,11 @@ pub struct DesktopState {
     pub app: App,
 }
 
-/// Adds state, commands and window behaviour to a builder of any runtime
-/// (`tauri::Builder::default()` in the app, `tauri::test::mock_builder()` in tests).
-pub fn builder<R: Runtime>(base: tauri::Builder<R>, state: DesktopState) -> tauri::Builder<R> {
-    base.manage(state)
-        .invoke_handler(commands::handler())
+/// Adds commands and window behaviour to a builder of any runtime
+/// (`tauri::Builder::default()` in the app, `tauri::test::mock_builder()` in
+/// tests). The caller manages a [`DesktopState`].
+pub fn builder<R: Runtime>(base: tauri::Builder<R>) -> tauri::Builder<R> {
+    base.invoke_handler(commands::handler())
         .on_window_event(|window, event| {
             // Closing the window keeps Vedette watching from the tray.
             if let WindowEvent::CloseRequested { api, .. } = event {
@@ -110,38 +110,34 @@ pub fn run() -> ExitCode {
     let log_file = logging::init(&data_dir);
     tracing::info!(data_dir = %data_dir.display(), log = ?log_file, "starting Vedette {}", vedette_app::VERSION);
 
-    let opened =
-        tauri::async_runtime::block_on(App::open(&data_dir, Arc::new(KeyringSecrets::default())));
-    let app = match opened {
-        Ok(app) => app,
-        Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("vedette-desktop: {e}");
-            return ExitCode::from(3);
-        }
-    };
-
     let minimized = args.minimized;
-    let result = builder(
-        tauri::Builder::<tauri::Wry>::default(),
-        DesktopState { app },
-    )
-    // A second launch focuses the first instance and exits.
-    .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-        tracing::info!("second launch: focusing the running instance");
-        show_main_window(app);
-    }))
-    .setup(move |app| {
-        #[cfg(not(test))]
-        tray::create(app.handle())?;
-        if minimized {
-            if let Some(w) = app.get_webview_window(MAIN_WINDOW) {
-                w.hide()?;
+    // The single-instance plugin comes first: a second launch hands over to
+    // the running instance and exits before it opens the database.
+    let result = builder(tauri::Builder::<tauri::Wry>::default())
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            tracing::info!("second launch: focusing the running instance");
+            show_main_window(app);
+        }))
+        .setup(move |app| {
+            let secrets = Arc::new(KeyringSecrets::default());
+            match tauri::async_runtime::block_on(App::open(&data_dir, secrets)) {
+                Ok(core) => app.manage(DesktopState { app: core }),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("vedette-desktop: {e}");
+                    std::process::exit(3);
+                }
+            };
+            #[cfg(not(test))]
+            tray::create(app.handle())?;
+            if minimized {
+                if let Some(w) = app.get_webview_window(MAIN_WINDOW) {
+                    w.hide()?;
+                }
             }
-        }
-        Ok(())
-    })
-    .build(tauri::generate_context!());
+            Ok(())
+        })
+        .build(tauri::generate_context!());
     match result {
         Ok(app) => {
             app.run(|_, _| {});

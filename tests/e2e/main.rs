@@ -1,1 +1,400 @@
-//! placeholder
+//! End-to-end tests of the real desktop window: the built `vedette-desktop`
+//! under Xvfb, driven through tauri-driver and Debian's WebKitWebDriver, with
+//! gnome-keyring-daemon serving the Secret Service on a private session bus.
+//!
+//! Screenshots of every page land in `tests/artifacts/screenshots/`.
+
+#![allow(clippy::unwrap_used)] // a test that cannot drive its window should stop there
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use serde_json::json;
+use vedette_tests::{artifacts_dir, wait_for, Display, KeyringSession, TauriDriver};
+
+/// The desktop binary: `$VEDETTE_DESKTOP_BIN`, else the one cargo built next
+/// to this test (`cargo build -p vedette-desktop`, which the test command runs).
+fn desktop_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("VEDETTE_DESKTOP_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = profile_dir.join("vedette-desktop");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it with `cargo build -p vedette-desktop` (the README's test command does)",
+        bin.display()
+    );
+    bin
+}
+
+/// One app under test, with everything it talks to; stopped in reverse order on drop.
+struct Session {
+    client: Client,
+    data_dir: tempfile::TempDir,
+    bin: PathBuf,
+    env: Vec<(String, String)>,
+    driver: TauriDriver,
+    keyring: KeyringSession,
+    _display: Display,
+    _xdg: tempfile::TempDir,
+}
+
+impl Session {
+    async fn start(name: &str) -> Self {
+        let display = Display::start();
+        let keyring = KeyringSession::start();
+        let data_dir = tempfile::tempdir().unwrap();
+        let xdg = tempfile::tempdir().unwrap();
+        let env: Vec<(String, String)> = vec![
+            ("DISPLAY".into(), display.name()),
+            ("DBUS_SESSION_BUS_ADDRESS".into(), keyring.address().into()),
+            (
+                "XDG_CACHE_HOME".into(),
+                xdg.path().join("cache").display().to_string(),
+            ),
+            (
+                "XDG_CONFIG_HOME".into(),
+                xdg.path().join("config").display().to_string(),
+            ),
+            ("VEDETTE_LOG".into(), "debug".into()),
+            ("NO_AT_BRIDGE".into(), "1".into()),
+        ];
+        let env_refs: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let log = artifacts_dir("logs").join(format!("tauri-driver-{name}.log"));
+        let driver = TauriDriver::start(&env_refs, &log);
+        let bin = desktop_binary();
+        let caps = json!({
+            "browserName": "wry",
+            "tauri:options": {
+                "application": bin,
+                "args": ["--data-dir", data_dir.path()],
+            }
+        });
+        let client = ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps.as_object().unwrap().clone())
+            .connect(&driver.url())
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "WebDriver session did not start ({e}); see {}",
+                    log.display()
+                )
+            });
+        let s = Self {
+            client,
+            data_dir,
+            bin,
+            env,
+            driver,
+            keyring,
+            _display: display,
+            _xdg: xdg,
+        };
+        s.wait("[data-testid=page-dashboard]").await;
+        s
+    }
+
+    async fn wait(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+    }
+
+    async fn click(&self, css: &str) {
+        self.wait(css).await.click().await.unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.wait(css).await.text().await.unwrap()
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let e = self.wait(css).await;
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    async fn go(&self, page: &str) {
+        self.click(&format!("[data-testid=nav-{page}]")).await;
+        self.wait(&format!("[data-testid=page-{page}]")).await;
+    }
+
+    async fn screenshot(&self, name: &str) -> PathBuf {
+        // Wait for two painted frames; WebKitWebDriver's first snapshot of a
+        // session can predate the last paint, so the first one is discarded.
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = self.client.screenshot().await.unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        let path = artifacts_dir("screenshots").join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        println!("screenshot: {}", path.display());
+        path
+    }
+
+    /// Every byte Vedette wrote in its data dir (database, WAL, logs).
+    fn data_dir_bytes(&self) -> Vec<u8> {
+        fn walk(dir: &Path, out: &mut Vec<u8>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.extend(std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.data_dir.path(), &mut out);
+        out
+    }
+
+    /// The X11 map state of the app's top-level window, by `xwininfo`.
+    fn window_map_state(&self) -> String {
+        let out = Command::new(vedette_tests::require("xwininfo"))
+            .args(["-name", "Vedette"])
+            .envs(self.env.iter().cloned())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("Map State: "))
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                format!(
+                    "no window ({})",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )
+            })
+    }
+
+    async fn stop(self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.pid();
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_opens_on_the_dashboard_with_its_health_checks() {
+    let s = Session::start("dashboard").await;
+    assert_eq!(s.text("[data-testid=page-dashboard] h1").await, "Dashboard");
+    let keyring = s.wait("[data-check=Keyring]").await;
+    assert_eq!(
+        keyring.attr("data-state").await.unwrap().as_deref(),
+        Some("ok")
+    );
+    let db = s.wait("[data-check=Database]").await;
+    assert_eq!(db.attr("data-state").await.unwrap().as_deref(), Some("ok"));
+    assert!(db
+        .text()
+        .await
+        .unwrap()
+        .contains(&s.data_dir.path().display().to_string()));
+    assert!(s
+        .text("[data-testid=tile-credentials]")
+        .await
+        .starts_with('0'));
+    assert!(s
+        .text("[data-testid=getting-started]")
+        .await
+        .contains("Add registry credentials"));
+    s.screenshot("dashboard").await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_is_reachable_and_its_empty_state_says_what_to_do_first() {
+    let s = Session::start("pages").await;
+    for (page, empty, advice) in [
+        ("targets", "empty-targets", "registry credentials"),
+        ("scans", "empty-scans", "vedette scan"),
+        (
+            "schedules",
+            "empty-schedules",
+            "Weekly scan of all containers and hosts",
+        ),
+        ("settings", "no-credentials", "private registry"),
+    ] {
+        s.go(page).await;
+        let text = s.text(&format!("[data-testid={empty}]")).await;
+        assert!(text.contains(advice), "{page}: {text}");
+        s.screenshot(page).await;
+    }
+    // Buttons whose feature is not there yet are disabled and say why.
+    s.go("targets").await;
+    let add = s.wait("[data-testid=page-targets] button").await;
+    assert_eq!(add.attr("disabled").await.unwrap().is_some(), true);
+    assert!(add
+        .attr("title")
+        .await
+        .unwrap()
+        .unwrap()
+        .contains("next release"));
+    s.go("dashboard").await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_credential_added_in_settings_lands_in_the_keyring_and_is_never_shown_again() {
+    let s = Session::start("credential").await;
+    s.go("settings").await;
+    s.click("[data-testid=add-credential]").await;
+    s.wait("[data-testid=credential-dialog]").await;
+    let first = "glpat-e2e-First-Secret-4d8a";
+    s.fill("[data-testid=cred-host]", "127.0.0.1:5000").await;
+    s.fill("[data-testid=cred-username]", "ada").await;
+    s.fill("[data-testid=cred-secret]", first).await;
+    s.screenshot("settings-dialog").await;
+    s.click("[data-testid=cred-save]").await;
+
+    let row = s
+        .wait("[data-testid=credential-row][data-host='127.0.0.1:5000']")
+        .await;
+    let row_text = row.text().await.unwrap();
+    assert!(
+        row_text.contains("ada") && row_text.contains("Set, in keyring"),
+        "{row_text}"
+    );
+    assert!(s
+        .text("[data-testid=notice]")
+        .await
+        .contains("Saved the credential for 127.0.0.1:5000"));
+    s.screenshot("settings-credential").await;
+
+    // In the keyring, as any other program sees it.
+    let attrs = [
+        ("service", "vedette"),
+        ("username", "registry/127.0.0.1:5000"),
+    ];
+    assert_eq!(s.keyring.secret_tool_lookup(&attrs).as_deref(), Some(first));
+
+    // Replace it: the host is fixed, the secret and user change.
+    let second = "glpat-e2e-Second-Secret-91bc";
+    s.click("[data-testid=replace-credential]").await;
+    s.fill("[data-testid=cred-username]", "grace").await;
+    s.fill("[data-testid=cred-secret]", second).await;
+    s.click("[data-testid=cred-save]").await;
+    wait_for(
+        "the replaced secret in the keyring",
+        Duration::from_secs(10),
+        || (s.keyring.secret_tool_lookup(&attrs).as_deref() == Some(second)).then_some(()),
+    );
+    assert!(s
+        .text("[data-testid=credential-row]")
+        .await
+        .contains("grace"));
+
+    // Never shown again, never written to the data dir (database, WAL, logs).
+    let page = s.client.source().await.unwrap();
+    assert!(!page.contains(first) && !page.contains(second));
+    let bytes = s.data_dir_bytes();
+    assert!(
+        contains(&bytes, "registry/127.0.0.1:5000"),
+        "the name is stored"
+    );
+    assert!(
+        contains(&bytes, "secret stored in the keyring"),
+        "debug logs were written"
+    );
+    assert!(!contains(&bytes, first) && !contains(&bytes, second));
+
+    // Delete asks first, then removes it from the keyring too.
+    s.click("[data-testid=delete-credential]").await;
+    s.click("[data-testid=confirm-delete]").await;
+    s.wait("[data-testid=no-credentials]").await;
+    assert_eq!(s.keyring.secret_tool_lookup(&attrs), None);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registry_typed_as_a_url_is_explained_in_the_dialog() {
+    let s = Session::start("invalid-host").await;
+    s.go("settings").await;
+    s.click("[data-testid=add-credential]").await;
+    s.fill("[data-testid=cred-host]", "https://ghcr.io/v2/")
+        .await;
+    s.fill("[data-testid=cred-username]", "ada").await;
+    s.fill("[data-testid=cred-secret]", "tok").await;
+    s.click("[data-testid=cred-save]").await;
+    let err = s.text("[data-testid=dialog-error]").await;
+    assert!(
+        err.contains("without 'https://'") && err.contains("ghcr.io"),
+        "{err}"
+    );
+    s.screenshot("settings-dialog-error").await;
+    // Nothing was stored; the dialog is still open for a correction.
+    assert!(s
+        .wait("[data-testid=credential-dialog]")
+        .await
+        .is_displayed()
+        .await
+        .unwrap());
+    assert_eq!(
+        s.keyring
+            .secret_tool_lookup(&[("service", "vedette"), ("username", "registry/ghcr.io")]),
+        None
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_the_window_keeps_vedette_running_and_a_second_launch_brings_it_back() {
+    let s = Session::start("single-instance").await;
+    assert_eq!(s.window_map_state(), "IsViewable");
+
+    // The same request the title bar's close button sends.
+    s.client
+        .execute(
+            "window.__TAURI_INTERNALS__.invoke('plugin:window|close', {label: 'main'}); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_for("the window to hide", Duration::from_secs(10), || {
+        (s.window_map_state() == "IsUnMapped").then_some(())
+    });
+    // Still running: the app answers.
+    assert_eq!(s.client.title().await.unwrap(), "Vedette");
+
+    // A second launch hands over to the first and exits.
+    let second = Command::new(&s.bin)
+        .arg("--data-dir")
+        .arg(s.data_dir.path())
+        .envs(s.env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(second.status.success(), "second instance: {second:?}");
+    wait_for(
+        "the first window to show again",
+        Duration::from_secs(10),
+        || (s.window_map_state() == "IsViewable").then_some(()),
+    );
+    assert!(s
+        .wait("[data-testid=page-dashboard]")
+        .await
+        .is_displayed()
+        .await
+        .unwrap());
+    s.stop().await;
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs what Vedette needs to build, run and test, when it is missing.
+# Sourced by tests/run.sh (the test command) and src-tauri/run.sh (the app).
+# Needs: Debian 12 (apt), a Rust toolchain (rustup) and Node.js >= 20.19 with npm.
+set -euo pipefail
+
+VEDETTE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export VEDETTE_ROOT
+# The build cache lives outside the checkout, so a fresh clone reuses it.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vedette/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf '\033[1;36m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 2; }
+
+APT_PACKAGES=(
+  # build
+  build-essential pkg-config libssl-dev libdbus-1-dev
+  # the desktop shell (Tauri 2 on WebKitGTK)
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  # headless display, WebDriver, session bus, keyring, notifications
+  xvfb xauth x11-utils webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools
+  dunst libnotify-bin at-spi2-core
+  # screenshots and fonts
+  imagemagick fonts-dejavu-core
+)
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_apt_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    sudo_if_needed apt-get -o DPkg::Lock::Timeout=600 update -q
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+      install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+check_toolchains() {
+  command -v cargo >/dev/null || die "cargo is not installed. Install Rust with rustup (https://rustup.rs), then run this command again."
+  command -v node >/dev/null && command -v npm >/dev/null ||
+    die "Node.js is not installed. Install Node.js 20.19 or newer with npm (for example from NodeSource), then run this command again."
+  local v
+  v="$(node -p 'process.versions.node')"
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+    die "Node.js $v is too old for the UI build (Vite 8); install Node.js 20.19 or newer."
+}
+
+install_cargo_tools() {
+  if ! command -v tauri-driver >/dev/null; then
+    say "installing tauri-driver (WebDriver for the desktop window)"
+    cargo install tauri-driver --version 2.1.0 --locked
+  fi
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    say "installing cargo-nextest"
+    cargo install cargo-nextest --locked
+  fi
+}
+
+build_ui() {
+  say "building the UI (ui/ → ui/dist)"
+  (
+    cd "$VEDETTE_ROOT/ui"
+    # Reinstall only when the lock file changed since the last install.
+    if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+      npm ci --no-audit --no-fund --loglevel=error
+    fi
+    npm run --silent build -- --logLevel warn
+  )
+}
+
+install_apt_packages
+check_toolchains
+install_cargo_tools
