@@ -117,6 +117,22 @@ impl Session {
         self.wait(css).await.text().await.unwrap()
     }
 
+    /// Waits until the element's text contains `needle`; returns the text.
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            let text = self.text(css).await;
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{css} never showed {needle:?}; it shows {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn fill(&self, css: &str, value: &str) {
         let e = self.wait(css).await;
         e.clear().await.unwrap();
@@ -244,7 +260,7 @@ async fn every_page_is_reachable_and_its_empty_state_says_what_to_do_first() {
     // Buttons whose feature is not there yet are disabled and say why.
     s.go("targets").await;
     let add = s.wait("[data-testid=page-targets] button").await;
-    assert_eq!(add.attr("disabled").await.unwrap().is_some(), true);
+    assert!(add.attr("disabled").await.unwrap().is_some());
     assert!(add
         .attr("title")
         .await
@@ -276,10 +292,11 @@ async fn a_credential_added_in_settings_lands_in_the_keyring_and_is_never_shown_
         row_text.contains("ada") && row_text.contains("Set, in keyring"),
         "{row_text}"
     );
-    assert!(s
-        .text("[data-testid=notice]")
-        .await
-        .contains("Saved the credential for 127.0.0.1:5000"));
+    s.wait_text(
+        "[data-testid=notice]",
+        "Saved the credential for 127.0.0.1:5000",
+    )
+    .await;
     s.screenshot("settings-credential").await;
 
     // In the keyring, as any other program sees it.
@@ -300,10 +317,7 @@ async fn a_credential_added_in_settings_lands_in_the_keyring_and_is_never_shown_
         Duration::from_secs(10),
         || (s.keyring.secret_tool_lookup(&attrs).as_deref() == Some(second)).then_some(()),
     );
-    assert!(s
-        .text("[data-testid=credential-row]")
-        .await
-        .contains("grace"));
+    s.wait_text("[data-testid=credential-row]", "grace").await;
 
     // Never shown again, never written to the data dir (database, WAL, logs).
     let page = s.client.source().await.unwrap();
