@@ -20,7 +20,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   # headless display, WebDriver, session bus, keyring, notifications
   xvfb xauth x11-utils webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools
-  dunst libnotify-bin at-spi2-core
+  dunst libnotify-bin at-spi2-core haskell-status-notifier-item-utils
   # screenshots and fonts
   imagemagick fonts-dejavu-core
 )

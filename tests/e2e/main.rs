@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 use serde_json::json;
-use vedette_tests::{artifacts_dir, wait_for, Display, KeyringSession, TauriDriver};
+use vedette_tests::{artifacts_dir, wait_for, Display, KeyringSession, TauriDriver, TrayWatcher};
 
 /// The desktop binary: `$VEDETTE_DESKTOP_BIN`, else the one cargo built next
 /// to this test (`cargo build -p vedette-desktop`, which the test command runs).
@@ -39,14 +39,26 @@ struct Session {
     env: Vec<(String, String)>,
     driver: TauriDriver,
     keyring: KeyringSession,
+    _tray: Option<TrayWatcher>,
     _display: Display,
     _xdg: tempfile::TempDir,
 }
 
 impl Session {
     async fn start(name: &str) -> Self {
+        Self::start_with(name, false, true).await
+    }
+
+    /// With `tray`, a StatusNotifierWatcher runs first, as a desktop panel
+    /// would; without `keyring`, the session bus has no Secret Service.
+    async fn start_with(name: &str, tray: bool, keyring: bool) -> Self {
         let display = Display::start();
-        let keyring = KeyringSession::start();
+        let keyring = if keyring {
+            KeyringSession::start()
+        } else {
+            KeyringSession::without_keyring()
+        };
+        let tray = tray.then(|| TrayWatcher::start(&keyring));
         let data_dir = tempfile::tempdir().unwrap();
         let xdg = tempfile::tempdir().unwrap();
         let env: Vec<(String, String)> = vec![
@@ -93,6 +105,7 @@ impl Session {
             env,
             driver,
             keyring,
+            _tray: tray,
             _display: display,
             _xdg: xdg,
         };
@@ -411,4 +424,236 @@ async fn closing_the_window_keeps_vedette_running_and_a_second_launch_brings_it_
         .await
         .unwrap());
     s.stop().await;
+}
+
+/// The app's tray menu as a desktop panel sees it, over D-Bus.
+mod tray {
+    use std::collections::HashMap;
+
+    use zbus::blocking::Connection;
+    use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
+
+    pub struct Item {
+        pub id: i32,
+        pub label: String,
+        pub enabled: bool,
+        pub separator: bool,
+    }
+
+    pub struct Menu {
+        conn: Connection,
+        service: String,
+        path: OwnedObjectPath,
+    }
+
+    type Layout = (i32, HashMap<String, OwnedValue>, Vec<OwnedValue>);
+
+    impl Menu {
+        /// Finds the one registered tray item and its exported menu.
+        pub fn find(bus: &str) -> Option<Self> {
+            let conn = zbus::blocking::connection::Builder::address(bus)
+                .ok()?
+                .build()
+                .ok()?;
+            let watcher = zbus::blocking::Proxy::new(
+                &conn,
+                "org.kde.StatusNotifierWatcher",
+                "/StatusNotifierWatcher",
+                "org.kde.StatusNotifierWatcher",
+            )
+            .ok()?;
+            let items: Vec<String> = watcher.get_property("RegisteredStatusNotifierItems").ok()?;
+            let registered = items.first()?.clone();
+            // "service" or "service/object/path".
+            let (service, item_path) = match registered.find('/') {
+                Some(i) => (registered[..i].to_owned(), registered[i..].to_owned()),
+                None => {
+                    let base = "/org/ayatana/NotificationItem";
+                    let intro = zbus::blocking::fdo::IntrospectableProxy::builder(&conn)
+                        .destination(registered.clone())
+                        .ok()?
+                        .path(base)
+                        .ok()?
+                        .build()
+                        .ok()?
+                        .introspect()
+                        .ok()?;
+                    let node = intro
+                        .split("node name=\"")
+                        .nth(1)?
+                        .split('"')
+                        .next()?
+                        .to_owned();
+                    (registered.clone(), format!("{base}/{node}"))
+                }
+            };
+            let item = zbus::blocking::Proxy::new(
+                &conn,
+                service.clone(),
+                item_path,
+                "org.kde.StatusNotifierItem",
+            )
+            .ok()?;
+            let path: OwnedObjectPath = item.get_property("Menu").ok()?;
+            Some(Self {
+                conn,
+                service,
+                path,
+            })
+        }
+
+        fn proxy(&self) -> zbus::blocking::Proxy<'_> {
+            zbus::blocking::Proxy::new(
+                &self.conn,
+                self.service.clone(),
+                self.path.clone(),
+                "com.canonical.dbusmenu",
+            )
+            .unwrap()
+        }
+
+        pub fn items(&self) -> Vec<Item> {
+            let (_rev, (_id, _props, children)): (u32, Layout) = self
+                .proxy()
+                .call("GetLayout", &(0i32, -1i32, Vec::<String>::new()))
+                .unwrap();
+            children
+                .into_iter()
+                .map(|child| {
+                    let (id, props, _): Layout = Value::from(child).try_into().unwrap();
+                    let text = |k: &str| {
+                        props
+                            .get(k)
+                            .and_then(|v| String::try_from(v.clone()).ok())
+                            .unwrap_or_default()
+                    };
+                    Item {
+                        id,
+                        label: text("label"),
+                        separator: text("type") == "separator",
+                        enabled: props
+                            .get("enabled")
+                            .map(|v| bool::try_from(v.clone()).unwrap())
+                            .unwrap_or(true),
+                    }
+                })
+                .collect()
+        }
+
+        /// What a panel sends when the user clicks the item.
+        pub fn click(&self, label: &str) {
+            let id = self
+                .items()
+                .into_iter()
+                .find(|i| i.label == label)
+                .unwrap_or_else(|| panic!("no tray item {label:?}"))
+                .id;
+            let _: () = self
+                .proxy()
+                .call("Event", &(id, "clicked", Value::from(0i32), 0u32))
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tray_menu_opens_the_window_quits_and_says_why_items_are_disabled() {
+    let s = Session::start_with("tray", true, true).await;
+    let bus = s.keyring.address().to_owned();
+    let menu = tokio::task::spawn_blocking(move || {
+        wait_for("the tray icon to register", Duration::from_secs(20), || {
+            tray::Menu::find(&bus)
+        })
+    })
+    .await
+    .unwrap();
+    let menu = std::sync::Arc::new(menu);
+    let m = menu.clone();
+    let items = tokio::task::spawn_blocking(move || m.items())
+        .await
+        .unwrap();
+    let shown: Vec<(String, bool)> = items
+        .iter()
+        .filter(|i| !i.separator)
+        .map(|i| (i.label.clone(), i.enabled))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("Open Vedette".to_owned(), true),
+            ("Scan all now (add a target first)".to_owned(), false),
+            ("Pause schedules (no schedules yet)".to_owned(), false),
+            ("Quit Vedette".to_owned(), true),
+        ]
+    );
+
+    // Hidden window, then "Open Vedette" brings it back.
+    s.client
+        .execute(
+            "window.__TAURI_INTERNALS__.invoke('plugin:window|close', {label: 'main'}); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_for("the window to hide", Duration::from_secs(10), || {
+        (s.window_map_state() == "IsUnMapped").then_some(())
+    });
+    let m = menu.clone();
+    tokio::task::spawn_blocking(move || m.click("Open Vedette"))
+        .await
+        .unwrap();
+    wait_for("the window to show", Duration::from_secs(10), || {
+        (s.window_map_state() == "IsViewable").then_some(())
+    });
+
+    // "Quit Vedette" ends the app: its window is gone.
+    let m = menu.clone();
+    tokio::task::spawn_blocking(move || m.click("Quit Vedette"))
+        .await
+        .unwrap();
+    wait_for("the app to quit", Duration::from_secs(10), || {
+        s.window_map_state().starts_with("no window").then_some(())
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_keyring_the_window_says_what_to_install_and_stores_nothing() {
+    let s = Session::start_with("no-keyring", false, false).await;
+    let check = s.wait("[data-check=Keyring]").await;
+    assert_eq!(
+        check.attr("data-state").await.unwrap().as_deref(),
+        Some("fail")
+    );
+    assert!(check.text().await.unwrap().contains("gnome-keyring"));
+
+    s.go("settings").await;
+    let banner = s.text("[data-testid=keyring-banner]").await;
+    assert!(
+        banner.contains("The OS keyring is not available") && banner.contains("gnome-keyring"),
+        "{banner}"
+    );
+    s.click("[data-testid=add-credential]").await;
+    s.fill("[data-testid=cred-host]", "ghcr.io").await;
+    s.fill("[data-testid=cred-username]", "ada").await;
+    s.fill("[data-testid=cred-secret]", "never-stored-2b7e")
+        .await;
+    s.click("[data-testid=cred-save]").await;
+    let err = s.text("[data-testid=dialog-error]").await;
+    assert!(err.contains("keyring cannot be reached"), "{err}");
+    assert!(!err.contains("never-stored-2b7e"));
+    s.screenshot("settings-no-keyring").await;
+    // Nothing half-written: the list stays empty after the dialog is closed.
+    s.client
+        .execute(
+            "document.querySelector('[data-testid=credential-dialog]').close(); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    s.go("dashboard").await;
+    assert!(s
+        .text("[data-testid=tile-credentials]")
+        .await
+        .starts_with('0'));
+    assert!(!contains(&s.data_dir_bytes(), "never-stored-2b7e"));
 }

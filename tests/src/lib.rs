@@ -101,22 +101,57 @@ pub fn artifacts_dir(sub: &str) -> PathBuf {
 /// it, its keyring unlocked, its files in a temp dir.
 pub struct KeyringSession {
     // Field order is drop order: the keyring daemon goes before its bus.
-    _keyring: Guard,
+    _keyring: Option<Guard>,
     _bus: Guard,
     address: String,
     home: tempfile::TempDir,
 }
 
 impl KeyringSession {
+    /// A session bus with an unlocked gnome-keyring on it.
     pub fn start() -> Self {
+        Self::start_with(true)
+    }
+
+    /// A session bus with no Secret Service on it: a desktop without a keyring.
+    pub fn without_keyring() -> Self {
+        Self::start_with(false)
+    }
+
+    fn start_with(keyring: bool) -> Self {
         let home = tempfile::Builder::new()
             .prefix("vedette-keyring")
             .tempdir()
             .expect("temp dir");
+        // A session bus without service activation: only what the test starts
+        // is on it (the stock session config would start gnome-keyring, portals
+        // and the accessibility bus on demand).
+        let config = home.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                home.path().display()
+            ),
+        )
+        .expect("write bus config");
         let mut bus = Guard::spawn(
             "dbus-daemon",
             Command::new(require("dbus-daemon"))
-                .args(["--session", "--nofork", "--print-address=1"])
+                .arg(format!("--config-file={}", config.display()))
+                .args(["--nofork", "--print-address=1"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null()),
         );
@@ -128,41 +163,46 @@ impl KeyringSession {
         let address = line.trim().to_owned();
         assert!(!address.is_empty(), "dbus-daemon printed no address");
 
-        let runtime = home.path().join("run");
-        std::fs::create_dir_all(&runtime).expect("runtime dir");
-        set_mode_700(&runtime);
-        let mut keyring = Guard::spawn(
-            "gnome-keyring-daemon",
-            Command::new(require("gnome-keyring-daemon"))
-                .args(["--foreground", "--unlock", "--components=secrets"])
-                .env("DBUS_SESSION_BUS_ADDRESS", &address)
-                .env("HOME", home.path())
-                .env("XDG_DATA_HOME", home.path().join("data"))
-                .env("XDG_RUNTIME_DIR", &runtime)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        );
-        {
-            // The login keyring's password, read until end of input.
-            let mut stdin = keyring.child.stdin.take().expect("keyring stdin");
-            stdin.write_all(b"vedette-test").expect("unlock keyring");
-        }
+        let keyring = keyring.then(|| {
+            let runtime = home.path().join("run");
+            std::fs::create_dir_all(&runtime).expect("runtime dir");
+            set_mode_700(&runtime);
+            let mut keyring = Guard::spawn(
+                "gnome-keyring-daemon",
+                Command::new(require("gnome-keyring-daemon"))
+                    .args(["--foreground", "--unlock", "--components=secrets"])
+                    .env("DBUS_SESSION_BUS_ADDRESS", &address)
+                    .env("HOME", home.path())
+                    .env("XDG_DATA_HOME", home.path().join("data"))
+                    .env("XDG_RUNTIME_DIR", &runtime)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            );
+            {
+                // The login keyring's password, read until end of input.
+                let mut stdin = keyring.child.stdin.take().expect("keyring stdin");
+                stdin.write_all(b"vedette-test").expect("unlock keyring");
+            }
+            keyring
+        });
         let session = Self {
             _keyring: keyring,
             _bus: bus,
             address,
             home,
         };
-        wait_for(
-            "gnome-keyring-daemon to own org.freedesktop.secrets",
-            Duration::from_secs(20),
-            || {
-                session
-                    .name_has_owner("org.freedesktop.secrets")
-                    .then_some(())
-            },
-        );
+        if session._keyring.is_some() {
+            wait_for(
+                "gnome-keyring-daemon to own org.freedesktop.secrets",
+                Duration::from_secs(20),
+                || {
+                    session
+                        .name_has_owner("org.freedesktop.secrets")
+                        .then_some(())
+                },
+            );
+        }
         session
     }
 
@@ -175,7 +215,7 @@ impl KeyringSession {
         self.home.path()
     }
 
-    fn name_has_owner(&self, name: &str) -> bool {
+    pub fn name_has_owner(&self, name: &str) -> bool {
         Command::new(require("dbus-send"))
             .args([
                 "--session",
@@ -233,6 +273,35 @@ impl KeyringSession {
 fn set_mode_700(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).expect("chmod 700");
+}
+
+/// A StatusNotifierWatcher (Debian's `status-notifier-watcher`) on a session
+/// bus: what a desktop panel runs, so that tray icons register and export
+/// their menus over D-Bus (`com.canonical.dbusmenu`).
+pub struct TrayWatcher {
+    _guard: Guard,
+}
+
+impl TrayWatcher {
+    pub fn start(session: &KeyringSession) -> Self {
+        let guard = Guard::spawn(
+            "status-notifier-watcher",
+            Command::new(require("status-notifier-watcher"))
+                .env("DBUS_SESSION_BUS_ADDRESS", session.address())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        wait_for(
+            "status-notifier-watcher to own org.kde.StatusNotifierWatcher",
+            Duration::from_secs(20),
+            || {
+                session
+                    .name_has_owner("org.kde.StatusNotifierWatcher")
+                    .then_some(())
+            },
+        );
+        Self { _guard: guard }
+    }
 }
 
 /// An Xvfb X server on a free display number.

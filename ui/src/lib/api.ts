@@ -46,3 +46,8 @@ export function formatTime(iso: string): string {
 export function sentence(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/** Engine texts mark commands with backticks, as in the CLI: split them out to show as code. */
+export function codeParts(text: string): { code: boolean; text: string }[] {
+  return sentence(text).split("`").map((t, i) => ({ code: i % 2 === 1, text: t }));
+}
