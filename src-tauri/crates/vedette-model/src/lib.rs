@@ -6,6 +6,7 @@
 
 mod credential;
 mod error;
+mod inventory;
 mod sensitive;
 mod status;
 mod target;
@@ -14,6 +15,7 @@ pub use credential::{
     registry_credential_name, CredentialInfo, CredentialKind, NewRegistryCredential,
 };
 pub use error::{ApiError, ErrorCode};
+pub use inventory::{Distro, Ecosystem, Location, Package, SourcePackage};
 pub use sensitive::Sensitive;
 pub use status::{AppOverview, Check, CheckState, DoctorReport};
 pub use target::{Exposure, ScanState, ScanSummary, TargetInfo, TargetKind};

@@ -1,0 +1,28 @@
+//! Operating-system package databases and OS detection.
+
+pub mod apk;
+pub mod dpkg;
+pub mod os_release;
+pub mod ownership;
+
+/// Splits an RFC 822-style database (dpkg status, apk installed) into stanzas
+/// separated by blank lines, yielding the 1-based line number where each starts.
+pub(crate) fn stanzas(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
+    let mut out = Vec::new();
+    let mut cur: Vec<&str> = Vec::new();
+    let mut start = 1;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            if !cur.is_empty() {
+                out.push((start, std::mem::take(&mut cur)));
+            }
+            start = i + 2;
+        } else {
+            cur.push(line);
+        }
+    }
+    if !cur.is_empty() {
+        out.push((start, cur));
+    }
+    out.into_iter()
+}

@@ -1,0 +1,64 @@
+//! Python: installed distributions (`*.dist-info/METADATA`,
+//! `*.egg-info/PKG-INFO`) and lock files (pinned requirements, poetry.lock,
+//! Pipfile.lock).
+
+mod lock;
+mod metadata;
+
+pub use lock::{parse_pipfile_lock, parse_poetry_lock, parse_requirements, PythonLockCataloger};
+pub use metadata::{parse_metadata, PythonInstalledCataloger};
+
+use vedette_model::{Ecosystem, Location, Package};
+
+/// PEP 503 normalised name, as the purl spec and OSV's PyPI records use it.
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut last_sep = false;
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !last_sep {
+                out.push('-');
+            }
+            last_sep = true;
+        } else {
+            out.push(c.to_ascii_lowercase());
+            last_sep = false;
+        }
+    }
+    out
+}
+
+pub(crate) fn package(
+    name: &str,
+    version: &str,
+    path: &str,
+    layer: Option<String>,
+    found_by: &str,
+    licenses: Vec<String>,
+) -> Option<Package> {
+    let purl = crate::purl::build("pypi", None, &normalize_name(name), version, &[])?;
+    Some(Package {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        ecosystem: Ecosystem::PyPI,
+        purl,
+        source: None,
+        locations: vec![Location {
+            path: path.to_owned(),
+            layer,
+        }],
+        owned_by: None,
+        found_by: found_by.to_owned(),
+        licenses,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_normalized_as_pep_503_says() {
+        assert_eq!(super::normalize_name("Jinja2"), "jinja2");
+        assert_eq!(super::normalize_name("zope.interface"), "zope-interface");
+        assert_eq!(super::normalize_name("Foo__Bar-.baz"), "foo-bar-baz");
+    }
+}

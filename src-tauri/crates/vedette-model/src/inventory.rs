@@ -1,0 +1,126 @@
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// The package ecosystems Vedette catalogues. The serde spelling is OSV's
+/// ecosystem name, so a package's ecosystem selects its advisories directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub enum Ecosystem {
+    Debian,
+    Ubuntu,
+    Alpine,
+    #[serde(rename = "Red Hat")]
+    RedHat,
+    #[serde(rename = "Rocky Linux")]
+    RockyLinux,
+    AlmaLinux,
+    #[serde(rename = "openSUSE")]
+    OpenSuse,
+    PyPI,
+    #[serde(rename = "npm")]
+    Npm,
+    #[serde(rename = "crates.io")]
+    CratesIo,
+    Go,
+    Maven,
+    RubyGems,
+    Packagist,
+    NuGet,
+}
+
+impl Ecosystem {
+    /// OSV's name for the ecosystem.
+    pub fn osv_name(self) -> &'static str {
+        match self {
+            Ecosystem::Debian => "Debian",
+            Ecosystem::Ubuntu => "Ubuntu",
+            Ecosystem::Alpine => "Alpine",
+            Ecosystem::RedHat => "Red Hat",
+            Ecosystem::RockyLinux => "Rocky Linux",
+            Ecosystem::AlmaLinux => "AlmaLinux",
+            Ecosystem::OpenSuse => "openSUSE",
+            Ecosystem::PyPI => "PyPI",
+            Ecosystem::Npm => "npm",
+            Ecosystem::CratesIo => "crates.io",
+            Ecosystem::Go => "Go",
+            Ecosystem::Maven => "Maven",
+            Ecosystem::RubyGems => "RubyGems",
+            Ecosystem::Packagist => "Packagist",
+            Ecosystem::NuGet => "NuGet",
+        }
+    }
+
+    /// Whether packages of this ecosystem are installed by the OS package manager.
+    pub fn is_os(self) -> bool {
+        matches!(
+            self,
+            Ecosystem::Debian
+                | Ecosystem::Ubuntu
+                | Ecosystem::Alpine
+                | Ecosystem::RedHat
+                | Ecosystem::RockyLinux
+                | Ecosystem::AlmaLinux
+                | Ecosystem::OpenSuse
+        )
+    }
+}
+
+/// The operating system of a target, from `/etc/os-release`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Distro {
+    /// `ID`: debian, ubuntu, alpine, rhel, rocky, ...
+    pub id: String,
+    /// `VERSION_ID`: 12, 22.04, 3.23.6
+    pub version_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version_codename: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pretty_name: String,
+}
+
+/// Where a package was found: a file path in the final filesystem view and,
+/// for images, the digest of the layer that last wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Location {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub layer: Option<String>,
+}
+
+/// The source package an OS binary package was built from (dpkg `Source:`,
+/// apk origin, rpm sourcerpm): what distribution advisories name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SourcePackage {
+    pub name: String,
+    pub version: String,
+}
+
+/// One installed package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    pub ecosystem: Ecosystem,
+    /// Package URL (purl spec), e.g. `pkg:deb/debian/bash@5.2.15-2+b7?arch=amd64&distro=debian-12`.
+    pub purl: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub source: Option<SourcePackage>,
+    /// Files this package was read from (a package database, a lock file, a binary).
+    pub locations: Vec<Location>,
+    /// For a language package installed by the OS package manager (Debian's
+    /// `python3-urllib3` ships a dist-info): the purl of the owning OS package.
+    /// Matching then goes through the distribution's advisories instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub owned_by: Option<String>,
+    /// The cataloger that found it, e.g. `dpkg-status`.
+    pub found_by: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
+}
