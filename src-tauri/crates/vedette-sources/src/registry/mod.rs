@@ -1,0 +1,647 @@
+//! An OCI / Docker registry client: anonymous, basic and bearer-token auth,
+//! manifest lists with platform choice, layers streamed, inflated and
+//! checked against their digests, 429 `Retry-After` and 5xx retries.
+//!
+//! Why not the `oci-client` crate: it neither retries nor exposes response
+//! headers on errors, so it cannot honour `Retry-After` or Docker Hub's
+//! rate-limit headers, which scheduled crawls of whole registries need.
+
+pub mod manifest;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::{header, Response, StatusCode};
+use sha2::{Digest, Sha256};
+use vedette_extract::Cataloger;
+use vedette_model::Sensitive;
+
+use crate::layers::{read_layer, Compression, Hashing, LayerDelta};
+use crate::{ImageInfo, LayerInfo, Reference, SourceError};
+use manifest::{AnyManifest, ImageConfig, Platform};
+
+/// Largest manifest or config accepted (real ones are a few kB).
+const MAX_DOCUMENT: usize = 4 * 1024 * 1024;
+/// Longest `Retry-After` honoured; a registry asking for more gets an error.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// A user name and password or token for one registry.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub username: String,
+    pub secret: Sensitive<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Allow plain HTTP and certificates that do not verify.
+    pub insecure: bool,
+    pub platform: Platform,
+    /// Layers fetched and inflated at once.
+    pub concurrency: usize,
+    /// Attempts for one request on 429, 5xx or a dropped connection.
+    pub attempts: u32,
+    /// First backoff after a failure; doubled each time.
+    pub backoff: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            insecure: false,
+            platform: Platform {
+                os: "linux".into(),
+                architecture: "amd64".into(),
+                variant: None,
+            },
+            concurrency: 3,
+            attempts: 5,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Progress of a pull, for a progress bar; observe only.
+pub trait Progress: Send + Sync {
+    fn layer_started(&self, _digest: &str, _size: u64) {}
+    fn bytes(&self, _n: u64) {}
+    fn layer_done(&self, _digest: &str) {}
+}
+
+impl Progress for () {}
+
+pub struct Client {
+    http: reqwest::Client,
+    options: Options,
+    credential: Option<Credential>,
+    /// Bearer tokens by realm+scope; the scheme (https/http) by host.
+    tokens: Mutex<HashMap<String, String>>,
+    schemes: Mutex<HashMap<String, &'static str>>,
+}
+
+enum Auth {
+    None,
+    Basic,
+    Bearer(String),
+}
+
+impl Client {
+    pub fn new(options: Options, credential: Option<Credential>) -> Result<Self, SourceError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("vedette/", env!("CARGO_PKG_VERSION")))
+            .danger_accept_invalid_certs(options.insecure)
+            .connect_timeout(Duration::from_secs(15))
+            .read_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| SourceError::Registry(format!("cannot set up HTTP: {e}")))?;
+        Ok(Self {
+            http,
+            options,
+            credential,
+            tokens: Mutex::new(HashMap::new()),
+            schemes: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn scheme(&self, host: &str) -> &'static str {
+        self.schemes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(host)
+            .copied()
+            .unwrap_or("https")
+    }
+
+    /// GET `path` on the reference's registry, with auth and retries.
+    async fn get(
+        &self,
+        r: &Reference,
+        path: &str,
+        accept: Option<&str>,
+    ) -> Result<Response, SourceError> {
+        let host = r.api_host().to_owned();
+        let scope = format!("repository:{}:pull", r.repository);
+        let mut auth = Auth::None;
+        let mut authed = false;
+        let mut attempt = 0;
+        let mut backoff = self.options.backoff;
+        loop {
+            attempt += 1;
+            let url = format!("{}://{host}{path}", self.scheme(&host));
+            let mut req = self.http.get(&url);
+            if let Some(a) = accept {
+                req = req.header(header::ACCEPT, a);
+            }
+            req = match &auth {
+                Auth::None => req,
+                Auth::Basic => match &self.credential {
+                    Some(c) => req.basic_auth(&c.username, Some(c.secret.expose())),
+                    None => req,
+                },
+                Auth::Bearer(t) => req.bearer_auth(t),
+            };
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e)
+                    if e.is_connect() && self.options.insecure && self.scheme(&host) == "https" =>
+                {
+                    // An insecure registry may speak plain HTTP only.
+                    self.schemes
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(host.clone(), "http");
+                    continue;
+                }
+                Err(e)
+                    if attempt < self.options.attempts
+                        && (e.is_connect() || e.is_timeout() || e.is_request()) =>
+                {
+                    tracing::debug!(%host, "request failed ({e}); retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    continue;
+                }
+                Err(e) => return Err(unreachable_err(&host, &e, self.options.insecure)),
+            };
+            let status = resp.status();
+            if status == StatusCode::UNAUTHORIZED && !authed {
+                authed = true;
+                let challenge = resp
+                    .headers()
+                    .get(header::WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                auth = self.answer_challenge(&host, &challenge, &scope).await?;
+                continue;
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS && attempt < self.options.attempts {
+                let wait = retry_after(resp.headers()).unwrap_or(backoff);
+                if wait > MAX_RETRY_AFTER {
+                    return Err(SourceError::Registry(format!(
+                        "registry {host} is rate-limiting (429) and asks to wait {}s; try again later",
+                        wait.as_secs()
+                    )));
+                }
+                tracing::info!(%host, "429 Too Many Requests; waiting {wait:?} as Retry-After says");
+                tokio::time::sleep(wait).await;
+                backoff *= 2;
+                continue;
+            }
+            if status.is_server_error() && attempt < self.options.attempts {
+                tracing::debug!(%host, %status, "server error; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+                continue;
+            }
+            if status.is_success() {
+                return Ok(resp);
+            }
+            return Err(status_err(&host, r, status, attempt));
+        }
+    }
+
+    async fn answer_challenge(
+        &self,
+        host: &str,
+        challenge: &str,
+        scope: &str,
+    ) -> Result<Auth, SourceError> {
+        let (kind, params) = parse_challenge(challenge);
+        match kind.as_str() {
+            "basic" => Ok(Auth::Basic),
+            "bearer" => {
+                let realm = params.get("realm").ok_or_else(|| {
+                    SourceError::Registry(format!("registry {host} asked for a bearer token without saying where to get one"))
+                })?;
+                let scope = params.get("scope").map(String::as_str).unwrap_or(scope);
+                let key = format!("{realm} {scope}");
+                if let Some(t) = self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+                    return Ok(Auth::Bearer(t.clone()));
+                }
+                let mut query = vec![("scope", scope.to_owned())];
+                if let Some(s) = params.get("service") {
+                    query.push(("service", s.clone()));
+                }
+                let mut req = self.http.get(realm).query(&query);
+                if let Some(c) = &self.credential {
+                    req = req.basic_auth(&c.username, Some(c.secret.expose()));
+                }
+                let resp = req.send().await.map_err(|e| unreachable_err(host, &e, self.options.insecure))?;
+                if !resp.status().is_success() {
+                    return Err(SourceError::Registry(format!(
+                        "the token service of registry {host} refused a token ({}){}",
+                        resp.status(),
+                        if self.credential.is_some() {
+                            ": the stored credentials are wrong or lack pull access; replace them with `vedette credential add`"
+                        } else {
+                            ": the repository is private; add credentials with `vedette credential add --registry HOST --username USER`"
+                        }
+                    )));
+                }
+                #[derive(serde::Deserialize)]
+                struct Token {
+                    token: Option<String>,
+                    access_token: Option<String>,
+                }
+                let t: Token = resp
+                    .json()
+                    .await
+                    .map_err(|e| SourceError::Registry(format!("the token service of registry {host} answered something that is not a token: {e}")))?;
+                let token = t.token.or(t.access_token).ok_or_else(|| {
+                    SourceError::Registry(format!("the token service of registry {host} answered without a token"))
+                })?;
+                self.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(key, token.clone());
+                Ok(Auth::Bearer(token))
+            }
+            _ => Err(SourceError::Registry(format!(
+                "registry {host} wants an authentication scheme Vedette does not speak ({challenge:?})"
+            ))),
+        }
+    }
+
+    /// Reads a small document (manifest, config) whole, checking size and digest.
+    async fn document(
+        &self,
+        r: &Reference,
+        path: &str,
+        accept: Option<&str>,
+        expect: Option<&str>,
+    ) -> Result<(Vec<u8>, String, Option<String>), SourceError> {
+        let resp = self.get(r, path, accept).await?;
+        let media_type = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.split(';').next().unwrap_or(s).trim().to_owned());
+        let mut body = Vec::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                SourceError::Registry(format!(
+                    "registry {} dropped the connection: {e}",
+                    r.api_host()
+                ))
+            })?;
+            if body.len() + chunk.len() > MAX_DOCUMENT {
+                return Err(SourceError::Registry(format!(
+                    "{path} on {} is larger than {} MiB; not an image manifest",
+                    r.api_host(),
+                    MAX_DOCUMENT >> 20
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
+        if let Some(e) = expect {
+            if e != digest {
+                return Err(SourceError::DigestMismatch {
+                    what: format!("{path} on {}", r.api_host()),
+                    expected: e.to_owned(),
+                    actual: digest,
+                });
+            }
+        }
+        Ok((body, digest, media_type))
+    }
+
+    /// Resolves a reference to one platform's manifest, its config and layers.
+    pub async fn resolve(&self, r: &Reference) -> Result<ImageInfo, SourceError> {
+        let mut seen = Vec::new();
+        let mut want = r.manifest_ref().to_owned();
+        let mut expect = r.digest.clone();
+        let mut index_digest = None;
+        loop {
+            let path = format!("/v2/{}/manifests/{want}", r.repository);
+            let (body, digest, _ct) = self
+                .document(r, &path, Some(manifest::ACCEPT), expect.as_deref())
+                .await?;
+            if seen.contains(&digest) || seen.len() > 4 {
+                return Err(SourceError::Format(format!(
+                    "the manifest of {r} points to itself (or nests more than 4 deep); the registry serves a broken image"
+                )));
+            }
+            seen.push(digest.clone());
+            let m: AnyManifest = serde_json::from_slice(&body).map_err(|e| {
+                SourceError::Format(format!("the manifest of {r} is not valid JSON: {e}"))
+            })?;
+            if m.schema_version == Some(1) {
+                return Err(SourceError::Format(format!(
+                    "{r} uses the Docker schema 1 manifest, deprecated since 2017 and not supported; push it again with a current tool"
+                )));
+            }
+            if m.is_index() {
+                let list = m.manifests.unwrap_or_default();
+                let chosen =
+                    manifest::choose(&list, &self.options.platform).map_err(|available| {
+                        SourceError::NoPlatform {
+                            wanted: self.options.platform.to_string(),
+                            available,
+                        }
+                    })?;
+                index_digest.get_or_insert(digest);
+                want = chosen.digest.clone();
+                expect = Some(chosen.digest.clone());
+                continue;
+            }
+            let (Some(config), Some(layers)) = (m.config, m.layers) else {
+                return Err(SourceError::Format(format!(
+                    "the manifest of {r} has no config or layers"
+                )));
+            };
+            let cpath = format!("/v2/{}/blobs/{}", r.repository, config.digest);
+            let (cbody, _, _) = self.document(r, &cpath, None, Some(&config.digest)).await?;
+            let cfg: ImageConfig = serde_json::from_slice(&cbody).unwrap_or_default();
+            let platform = match (&cfg.os, &cfg.architecture) {
+                (Some(os), Some(arch)) => match &cfg.variant {
+                    Some(v) => format!("{os}/{arch}/{v}"),
+                    None => format!("{os}/{arch}"),
+                },
+                _ => self.options.platform.to_string(),
+            };
+            return Ok(ImageInfo {
+                reference: r.to_string(),
+                manifest_digest: digest,
+                index_digest,
+                config_digest: config.digest,
+                platform,
+                layers: layers
+                    .into_iter()
+                    .map(|l| LayerInfo {
+                        digest: l.digest,
+                        size: l.size,
+                        media_type: l.media_type,
+                    })
+                    .collect(),
+                created: cfg.created,
+            });
+        }
+    }
+
+    /// Fetches every layer (several at once), keeping the wanted files of
+    /// each; returns the deltas bottom-up.
+    pub async fn pull_layers(
+        self: &Arc<Self>,
+        r: &Reference,
+        info: &ImageInfo,
+        catalogers: Arc<Vec<Box<dyn Cataloger>>>,
+        progress: Arc<dyn Progress>,
+    ) -> Result<Vec<LayerDelta>, SourceError> {
+        let sem = Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
+        let mut tasks = Vec::new();
+        for layer in info.layers.clone() {
+            let (client, r, cats, sem, progress) = (
+                Arc::clone(self),
+                r.clone(),
+                Arc::clone(&catalogers),
+                Arc::clone(&sem),
+                Arc::clone(&progress),
+            );
+            tasks.push(tokio::spawn(async move {
+                let _permit = sem
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| SourceError::Registry(e.to_string()))?;
+                client.pull_layer(&r, &layer, cats, progress).await
+            }));
+        }
+        let mut out = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            out.push(
+                t.await
+                    .map_err(|e| SourceError::Registry(format!("a layer task failed: {e}")))??,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn pull_layer(
+        &self,
+        r: &Reference,
+        layer: &LayerInfo,
+        catalogers: Arc<Vec<Box<dyn Cataloger>>>,
+        progress: Arc<dyn Progress>,
+    ) -> Result<LayerDelta, SourceError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self
+                .pull_layer_once(r, layer, Arc::clone(&catalogers), Arc::clone(&progress))
+                .await
+            {
+                Err(SourceError::Layer { message, .. })
+                    if attempt < self.options.attempts && message.contains("connection") =>
+                {
+                    tracing::info!(digest = %layer.digest, "layer download broke off ({message}); starting it again");
+                    tokio::time::sleep(self.options.backoff * attempt).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn pull_layer_once(
+        &self,
+        r: &Reference,
+        layer: &LayerInfo,
+        catalogers: Arc<Vec<Box<dyn Cataloger>>>,
+        progress: Arc<dyn Progress>,
+    ) -> Result<LayerDelta, SourceError> {
+        progress.layer_started(&layer.digest, layer.size);
+        let path = format!("/v2/{}/blobs/{}", r.repository, layer.digest);
+        let resp = self.get(r, &path, None).await?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<bytes_chunk::Chunk>>(16);
+        let digest = layer.digest.clone();
+        let compression = Compression::from_media_type(&layer.media_type);
+        let parser = tokio::task::spawn_blocking(move || {
+            let mut hashing = Hashing::new(bytes_chunk::ChannelReader::new(rx));
+            let delta = read_layer(&mut hashing, compression, &digest, &catalogers)?;
+            // The digest covers the whole blob, past the tar's end too.
+            std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| SourceError::Layer {
+                digest: digest.clone(),
+                message: e.to_string(),
+            })?;
+            let actual = hashing.digest();
+            if actual != digest {
+                return Err(SourceError::DigestMismatch {
+                    what: format!("layer {digest}"),
+                    expected: digest,
+                    actual,
+                });
+            }
+            Ok(delta)
+        });
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let item = chunk.map(|b| {
+                progress.bytes(b.len() as u64);
+                bytes_chunk::Chunk(b.to_vec())
+            });
+            let failed = item.is_err();
+            let item = item.map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    format!("connection to the registry broke off: {e}"),
+                )
+            });
+            if tx.send(item).is_err() || failed {
+                break; // the parser stopped (error or done), or the stream broke
+            }
+        }
+        drop(tx);
+        let delta = parser
+            .await
+            .map_err(|e| SourceError::Registry(format!("the layer reader failed: {e}")))??;
+        progress.layer_done(&layer.digest);
+        Ok(delta)
+    }
+}
+
+/// A blocking `Read` over chunks sent from the async side.
+mod bytes_chunk {
+    use std::io::Read;
+    use std::sync::mpsc::Receiver;
+
+    pub struct Chunk(pub Vec<u8>);
+
+    pub struct ChannelReader {
+        rx: Receiver<std::io::Result<Chunk>>,
+        buf: Vec<u8>,
+        pos: usize,
+    }
+
+    impl ChannelReader {
+        pub fn new(rx: Receiver<std::io::Result<Chunk>>) -> Self {
+            Self {
+                rx,
+                buf: Vec::new(),
+                pos: 0,
+            }
+        }
+    }
+
+    impl Read for ChannelReader {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            while self.pos >= self.buf.len() {
+                match self.rx.recv() {
+                    Ok(Ok(c)) => {
+                        self.buf = c.0;
+                        self.pos = 0;
+                    }
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => return Ok(0), // sender done: end of blob
+                }
+            }
+            let n = out.len().min(self.buf.len() - self.pos);
+            out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+}
+
+/// `Bearer realm="https://auth.docker.io/token",service="registry.docker.io"` → ("bearer", {realm, service}).
+pub fn parse_challenge(h: &str) -> (String, HashMap<String, String>) {
+    let (kind, rest) = h.trim().split_once(' ').unwrap_or((h.trim(), ""));
+    let mut params = HashMap::new();
+    let mut rest = rest.trim();
+    while !rest.is_empty() {
+        let Some((k, after)) = rest.split_once('=') else {
+            break;
+        };
+        let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let after = after.trim_start();
+        let (v, next) = if let Some(q) = after.strip_prefix('"') {
+            match q.find('"') {
+                Some(end) => (&q[..end], &q[end + 1..]),
+                None => (q, ""),
+            }
+        } else {
+            match after.find(',') {
+                Some(end) => (&after[..end], &after[end..]),
+                None => (after, ""),
+            }
+        };
+        params.insert(k, v.to_owned());
+        rest = next.trim_start_matches([',', ' ']);
+    }
+    (kind.to_ascii_lowercase(), params)
+}
+
+/// `Retry-After: 3` or an HTTP date.
+fn retry_after(h: &header::HeaderMap) -> Option<Duration> {
+    let v = h.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+fn unreachable_err(host: &str, e: &reqwest::Error, insecure: bool) -> SourceError {
+    let mut msg = format!("cannot reach registry {host}: {e}");
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    msg.push_str(". Check the host name, the port and the network");
+    if !insecure {
+        msg.push_str("; for a registry over plain HTTP or with a self-signed certificate, pass --insecure-registry");
+    }
+    SourceError::Registry(msg)
+}
+
+fn status_err(host: &str, r: &Reference, status: StatusCode, attempts: u32) -> SourceError {
+    let what = format!("{}:{}", r.repository, r.manifest_ref());
+    SourceError::Registry(match status.as_u16() {
+        401 => format!(
+            "registry {host} refused access to {what} (401 Unauthorized): it needs credentials, or the stored ones are wrong. Add them with `vedette credential add --registry {} --username USER`",
+            r.registry
+        ),
+        403 => format!("registry {host} denied access to {what} (403 Forbidden): the account has no pull permission for this repository"),
+        404 => format!("{what} was not found on registry {host} (404): check the repository name and the tag"),
+        429 => format!("registry {host} still answered 429 Too Many Requests after {attempts} tries; wait and try again, or scan fewer images at once"),
+        s if s >= 500 => format!("registry {host} answered {status} after {attempts} tries; it is failing, try again later"),
+        _ => format!("registry {host} answered {status} for {what}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_challenges_are_parsed_with_quoted_and_bare_values() {
+        let (k, p) = parse_challenge(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/debian:pull""#,
+        );
+        assert_eq!(k, "bearer");
+        assert_eq!(p["realm"], "https://auth.docker.io/token");
+        assert_eq!(p["service"], "registry.docker.io");
+        assert_eq!(p["scope"], "repository:library/debian:pull");
+        let (k, p) = parse_challenge("Basic realm=Registry");
+        assert_eq!((k.as_str(), p["realm"].as_str()), ("basic", "Registry"));
+    }
+
+    #[test]
+    fn retry_after_accepts_seconds_and_dates() {
+        let mut h = header::HeaderMap::new();
+        h.insert(header::RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            retry_after(&h),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+    }
+}
