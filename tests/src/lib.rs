@@ -9,6 +9,8 @@
 //! A missing program is a test failure that says how to get it (the README's
 //! test command installs everything).
 
+pub mod registry;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

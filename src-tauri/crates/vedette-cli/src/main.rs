@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod scan;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use vedette_app::{App, VERSION};
@@ -35,6 +37,9 @@ enum Command {
     /// Registry credentials: the secret goes to the OS keyring, only its name to the database.
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// Lists what is installed in an image, an image archive or a directory.
+    #[command(subcommand)]
+    Scan(scan::ScanCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -143,6 +148,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 Format::Text => print!("{}", render_doctor(&report)),
             }
             Ok(if report.healthy() { 0 } else { 1 })
+        }
+        Command::Scan(cmd) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = scan::run(&app, cmd).await;
+            app.store().close().await;
+            result
         }
         Command::Credential(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;

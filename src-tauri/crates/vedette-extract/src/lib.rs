@@ -108,7 +108,14 @@ pub fn catalog(files: &Files, catalogers: &[Box<dyn Cataloger>]) -> Catalog {
             }));
     }
     os::ownership::mark_owned(files, &mut out.packages);
-    out.packages.sort_by(|a, b| {
+    out.packages = merge_duplicates(std::mem::take(&mut out.packages));
+    out
+}
+
+/// One package per purl: a lock file and the installed manifest of the same
+/// package (or two lock files) add locations, not packages.
+fn merge_duplicates(mut packages: Vec<Package>) -> Vec<Package> {
+    packages.sort_by(|a, b| {
         (a.ecosystem, &a.name, &a.version, &a.purl).cmp(&(
             b.ecosystem,
             &b.name,
@@ -116,6 +123,30 @@ pub fn catalog(files: &Files, catalogers: &[Box<dyn Cataloger>]) -> Catalog {
             &b.purl,
         ))
     });
+    let mut out: Vec<Package> = Vec::with_capacity(packages.len());
+    for p in packages {
+        match out.last_mut() {
+            Some(last) if last.purl == p.purl && last.ecosystem == p.ecosystem => {
+                for l in p.locations {
+                    if !last.locations.contains(&l) {
+                        last.locations.push(l);
+                    }
+                }
+                for l in p.licenses {
+                    if !last.licenses.contains(&l) {
+                        last.licenses.push(l);
+                    }
+                }
+                if last.owned_by.is_none() {
+                    last.owned_by = p.owned_by;
+                }
+            }
+            _ => out.push(p),
+        }
+    }
+    for p in &mut out {
+        p.locations.sort();
+    }
     out
 }
 
@@ -130,4 +161,66 @@ pub(crate) fn shared(rel: &str) -> String {
         });
     let path = base.join(rel);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view_of(root: &str) -> Files {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../../shared/fixtures")
+            .join(root);
+        let cats = catalogers();
+        let mut files = Files::new();
+        let mut stack = vec![base.clone()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = format!("/{}", p.strip_prefix(&base).unwrap().display());
+                    if wanted(&rel, &cats) {
+                        files.insert(rel, std::fs::read(&p).unwrap(), None);
+                    }
+                }
+            }
+        }
+        files
+    }
+
+    #[test]
+    fn the_lang_layer_gives_one_package_per_purl_with_every_location() {
+        let cat = catalog(&view_of("lang"), &catalogers());
+        let lodash: Vec<_> = cat.packages.iter().filter(|p| p.name == "lodash").collect();
+        assert_eq!(lodash.len(), 1);
+        let paths: Vec<_> = lodash[0]
+            .locations
+            .iter()
+            .map(|l| l.path.as_str())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "/app/node/node_modules/lodash/package.json",
+                "/app/node/package-lock.json"
+            ]
+        );
+        assert_eq!(lodash[0].licenses, ["MIT"]);
+        let purls: Vec<_> = cat.packages.iter().map(|p| p.purl.as_str()).collect();
+        assert_eq!(purls.len(), 13, "{purls:#?}");
+        assert!(cat.warnings.is_empty(), "{:?}", cat.warnings);
+    }
+
+    #[test]
+    fn the_debian_root_is_debian_12_with_88_packages() {
+        let cat = catalog(&view_of("debian-12-minbase"), &catalogers());
+        assert_eq!(cat.distro.as_ref().unwrap().version_id, "12");
+        assert_eq!(cat.packages.len(), 88);
+        assert!(cat
+            .packages
+            .iter()
+            .all(|p| p.purl.contains("distro=debian-12")));
+    }
 }

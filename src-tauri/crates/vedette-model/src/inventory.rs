@@ -124,3 +124,66 @@ pub struct Package {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<String>,
 }
+
+/// One layer of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct LayerInfo {
+    pub digest: String,
+    #[ts(type = "number")]
+    pub size: u64,
+    pub media_type: String,
+}
+
+/// What is known about an image once its manifest is read.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ImageInfo {
+    /// What the user asked for, normalised (e.g. `docker.io/library/debian:12`).
+    pub reference: String,
+    /// Digest of the image manifest (for one platform); the key of its inventory.
+    pub manifest_digest: String,
+    /// Digest of the manifest list / index the platform was chosen from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub index_digest: Option<String>,
+    pub config_digest: String,
+    /// `os/architecture[/variant]`.
+    pub platform: String,
+    pub layers: Vec<LayerInfo>,
+    /// Image creation time from its config, if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub created: Option<String>,
+}
+
+/// Everything installed in one target: the first half of a scan, stored and
+/// re-matched later without fetching the target again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Inventory {
+    /// Version of this document's layout.
+    pub schema: u32,
+    /// What was scanned, as the user named it.
+    pub target: String,
+    pub kind: crate::TargetKind,
+    /// Image manifest digest, or `sha256:` of a directory's wanted files.
+    pub digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub image: Option<ImageInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub distro: Option<Distro>,
+    pub packages: Vec<Package>,
+    /// Problems that did not stop the scan (a malformed lock file, a skipped file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    pub extractor_version: u32,
+    #[ts(type = "string")]
+    pub scanned_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Inventory {
+    pub const SCHEMA: u32 = 1;
+}

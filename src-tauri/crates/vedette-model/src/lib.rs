@@ -15,7 +15,9 @@ pub use credential::{
     registry_credential_name, CredentialInfo, CredentialKind, NewRegistryCredential,
 };
 pub use error::{ApiError, ErrorCode};
-pub use inventory::{Distro, Ecosystem, Location, Package, SourcePackage};
+pub use inventory::{
+    Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, Location, Package, SourcePackage,
+};
 pub use sensitive::Sensitive;
 pub use status::{AppOverview, Check, CheckState, DoctorReport};
 pub use target::{Exposure, ScanState, ScanSummary, TargetInfo, TargetKind};

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use vedette_extract::Files;
 
 pub use reference::Reference;
+pub use vedette_model::{ImageInfo, LayerInfo};
 
 /// What went wrong reading a target. Each message names the target and says
 /// what to do.
@@ -40,33 +41,6 @@ pub enum SourceError {
     Registry(String),
     #[error("the image has no manifest for platform {wanted}; it offers {available}. Choose one with --platform")]
     NoPlatform { wanted: String, available: String },
-}
-
-/// One layer of an image.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LayerInfo {
-    pub digest: String,
-    pub size: u64,
-    pub media_type: String,
-}
-
-/// What is known about an image once its manifest is read.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ImageInfo {
-    /// What the user asked for, normalised (e.g. `docker.io/library/debian:12`).
-    pub reference: String,
-    /// Digest of the image manifest (for one platform); the key of its inventory.
-    pub manifest_digest: String,
-    /// Digest of the manifest list / index the platform was chosen from, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub index_digest: Option<String>,
-    pub config_digest: String,
-    /// `os/architecture[/variant]`.
-    pub platform: String,
-    pub layers: Vec<LayerInfo>,
-    /// Image creation time from its config, if it says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
 }
 
 /// The wanted files of a target's final filesystem view.

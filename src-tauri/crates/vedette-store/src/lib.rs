@@ -5,6 +5,7 @@
 //! compile time against `.sqlx/` (regenerate with `cargo sqlx prepare --workspace`).
 
 mod credentials;
+mod inventories;
 mod paths;
 mod scans;
 mod targets;

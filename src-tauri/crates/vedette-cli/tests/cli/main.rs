@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot read its own fixture should stop there
 
+mod scan;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -6,6 +6,7 @@
 //! headers on errors, so it cannot honour `Retry-After` or Docker Hub's
 //! rate-limit headers, which scheduled crawls of whole registries need.
 
+pub mod docker_config;
 pub mod manifest;
 
 use std::collections::HashMap;

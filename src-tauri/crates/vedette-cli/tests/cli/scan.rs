@@ -1,0 +1,317 @@
+//! `vedette scan` against a real registry (Debian's docker-registry) with
+//! images built from ../shared/fixtures, compared with syft and trivy.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use vedette_tests::registry::{oci_layout, run_peer, shared, Layer, Registry};
+
+fn vedette_json(data: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .args(["--format", "cyclonedx", "--quiet"])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}/no-bus", data.display()),
+        )
+        .env("DOCKER_CONFIG", data.join("no-docker-config"))
+        .output()
+        .expect("run vedette");
+    assert!(
+        out.status.success(),
+        "vedette {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("CycloneDX JSON")
+}
+
+fn cdx_purls(bom: &serde_json::Value) -> BTreeSet<String> {
+    bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn syft_purls(reference: &str) -> BTreeSet<String> {
+    let out = run_peer(
+        Command::new(vedette_tests::require("syft"))
+            .args(["-q", "-o", "json"])
+            .arg(format!("registry:{reference}"))
+            .env("SYFT_REGISTRY_INSECURE_USE_HTTP", "true")
+            .env("SYFT_CHECK_FOR_APP_UPDATE", "false"),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("syft JSON");
+    v["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["purl"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn only(set: &BTreeSet<String>, prefix: &str) -> BTreeSet<String> {
+    set.iter()
+        .filter(|p| p.starts_with(prefix))
+        .cloned()
+        .collect()
+}
+
+fn push(reg: &Registry, dir: &Path, layers: Vec<Layer>, repo: &str) -> String {
+    let layout = dir.join(repo.replace('/', "-"));
+    oci_layout(&layout, &layers, "t");
+    reg.push(&layout, repo, "t")
+}
+
+#[test]
+fn debian_image_lists_the_same_88_deb_purls_as_syft() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let r = push(
+        &reg,
+        tmp.path(),
+        vec![Layer::from_dir(shared("fixtures/debian-12-minbase"))],
+        "fixtures/debian",
+    );
+    let ours = only(
+        &cdx_purls(&vedette_json(
+            tmp.path(),
+            &["scan", "image", &r, "--insecure-registry"],
+        )),
+        "pkg:deb/",
+    );
+    let syft = only(&syft_purls(&r), "pkg:deb/");
+    assert_eq!(ours.len(), 88);
+    assert_eq!(ours, syft);
+}
+
+#[test]
+fn alpine_image_lists_the_same_59_apk_purls_as_syft() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let r = push(
+        &reg,
+        tmp.path(),
+        vec![Layer::from_dir(shared("fixtures/alpine-3.23"))],
+        "fixtures/alpine",
+    );
+    let ours = only(
+        &cdx_purls(&vedette_json(
+            tmp.path(),
+            &["scan", "image", &r, "--insecure-registry"],
+        )),
+        "pkg:apk/",
+    );
+    let syft = only(&syft_purls(&r), "pkg:apk/");
+    assert_eq!(ours.len(), 59);
+    assert_eq!(ours, syft);
+}
+
+#[test]
+fn the_lang_image_agrees_with_syft_except_the_differences_the_readme_lists() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let r = push(
+        &reg,
+        tmp.path(),
+        vec![
+            Layer::from_dir(shared("fixtures/debian-12-minbase")),
+            Layer::from_dir(shared("fixtures/lang")),
+        ],
+        "fixtures/bookworm-lang",
+    );
+    let ours = cdx_purls(&vedette_json(
+        tmp.path(),
+        &["scan", "image", &r, "--insecure-registry"],
+    ));
+    let syft = syft_purls(&r);
+    assert_eq!(only(&ours, "pkg:deb/"), only(&syft, "pkg:deb/"));
+    let lang = |s: &BTreeSet<String>| -> BTreeSet<String> {
+        s.iter()
+            .filter(|p| !p.starts_with("pkg:deb/"))
+            .cloned()
+            .collect()
+    };
+    let only_syft: Vec<_> = lang(&syft).difference(&lang(&ours)).cloned().collect();
+    let only_ours: Vec<_> = lang(&ours).difference(&lang(&syft)).cloned().collect();
+    // README, "Differences from syft and trivy": the project's own root
+    // package.json is not a dependency; Go binaries are not catalogued yet.
+    assert_eq!(
+        only_syft,
+        [
+            "pkg:golang/github.com/opencontainers/umoci@(devel)#cmd/umoci",
+            "pkg:golang/stdlib@1.19.8",
+            "pkg:npm/app@1.0.0",
+        ]
+    );
+    // Syft's image mode skips lock files of source trees; trivy lists them,
+    // and so does Vedette (the README says why).
+    assert_eq!(
+        only_ours,
+        [
+            "pkg:cargo/libc@0.2.191",
+            "pkg:cargo/smallvec@1.6.0",
+            "pkg:cargo/time@0.1.43",
+            "pkg:cargo/winapi-i686-pc-windows-gnu@0.4.0",
+            "pkg:cargo/winapi-x86_64-pc-windows-gnu@0.4.0",
+            "pkg:cargo/winapi@0.3.9",
+        ]
+    );
+}
+
+#[test]
+fn a_whiteout_in_an_upper_layer_removes_the_package_database_below() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let base = shared("fixtures/debian-12-minbase");
+    let deleted = push(
+        &reg,
+        tmp.path(),
+        vec![
+            Layer::from_dir(&base),
+            Layer::default().file("var/lib/dpkg/.wh.status", b""),
+        ],
+        "whiteout/file",
+    );
+    let ours = cdx_purls(&vedette_json(
+        tmp.path(),
+        &["scan", "image", &deleted, "--insecure-registry"],
+    ));
+    assert!(only(&ours, "pkg:deb/").is_empty(), "{ours:?}");
+
+    let replaced = push(
+        &reg,
+        tmp.path(),
+        vec![
+            Layer::from_dir(&base),
+            Layer::default()
+                .file("var/lib/dpkg/.wh..wh..opq", b"")
+                .file("var/lib/dpkg/status", b"Package: tzdata\nStatus: install ok installed\nArchitecture: all\nVersion: 2025b-0+deb12u1\n"),
+        ],
+        "whiteout/opaque",
+    );
+    let ours = only(
+        &cdx_purls(&vedette_json(
+            tmp.path(),
+            &["scan", "image", &replaced, "--insecure-registry"],
+        )),
+        "pkg:deb/",
+    );
+    assert_eq!(
+        ours.into_iter().collect::<Vec<_>>(),
+        ["pkg:deb/debian/tzdata@2025b-0%2Bdeb12u1?arch=all&distro=debian-12"]
+    );
+    assert_eq!(
+        only(&syft_purls(&replaced), "pkg:deb/").len(),
+        1,
+        "syft agrees"
+    );
+}
+
+#[test]
+fn archives_and_layout_directories_give_the_same_inventory_as_the_registry() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout");
+    oci_layout(
+        &layout,
+        &[Layer::from_dir(shared("fixtures/alpine-3.23"))],
+        "t",
+    );
+    let r = reg.push(&layout, "fixtures/alpine", "t");
+    let want = cdx_purls(&vedette_json(
+        tmp.path(),
+        &["scan", "image", &r, "--insecure-registry"],
+    ));
+    assert_eq!(want.len(), 59);
+
+    let docker = tmp.path().join("docker.tar");
+    let oci = tmp.path().join("oci.tar");
+    for (dest, file) in [("docker-archive", &docker), ("oci-archive", &oci)] {
+        run_peer(
+            Command::new(vedette_tests::require("skopeo"))
+                .args(["--insecure-policy", "copy", "--quiet"])
+                .arg(format!("oci:{}:t", layout.display()))
+                .arg(format!("{dest}:{}", file.display())),
+        );
+    }
+    let gz = tmp.path().join("docker.tar.gz");
+    run_peer(Command::new("sh").arg("-c").arg(format!(
+        "gzip -c {} > {}",
+        docker.display(),
+        gz.display()
+    )));
+    for archive in [&docker, &oci, &gz, &layout] {
+        let got = cdx_purls(&vedette_json(
+            tmp.path(),
+            &["scan", "archive", archive.to_str().unwrap()],
+        ));
+        assert_eq!(got, want, "{}", archive.display());
+    }
+}
+
+/// `type/namespace/name@version` of a purl, with `arch` for OS packages:
+/// trivy writes `distro=debian-12.15` (from /etc/debian_version) and no
+/// `upstream`, syft and Vedette `distro=debian-12` (os-release) and `upstream`.
+/// Trivy also moves a Debian epoch out of the version into `epoch=N`.
+fn package_key(purl: &str) -> String {
+    let (base, q) = purl.split_once('?').unwrap_or((purl, ""));
+    let arch = q
+        .split('&')
+        .find(|kv| kv.starts_with("arch="))
+        .unwrap_or("");
+    let base = match q.split('&').find_map(|kv| kv.strip_prefix("epoch=")) {
+        Some(epoch) => base.replacen('@', &format!("@{epoch}:"), 1),
+        None => base.to_owned(),
+    };
+    format!("{base} {arch}")
+}
+
+#[test]
+fn os_and_language_packages_agree_with_trivy() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("trivy-cache");
+    for (repo, layers, trivy_only) in [
+        (
+            "fixtures/debian",
+            vec![Layer::from_dir(shared("fixtures/debian-12-minbase"))],
+            vec![],
+        ),
+        (
+            "fixtures/alpine",
+            vec![Layer::from_dir(shared("fixtures/alpine-3.23"))],
+            vec![],
+        ),
+        (
+            "fixtures/bookworm-lang",
+            vec![
+                Layer::from_dir(shared("fixtures/debian-12-minbase")),
+                Layer::from_dir(shared("fixtures/lang")),
+            ],
+            // README, "Differences from syft and trivy".
+            vec!["pkg:golang/stdlib@v1.19.8 ", "pkg:npm/app@1.0.0 "],
+        ),
+    ] {
+        let r = push(&reg, tmp.path(), layers, repo);
+        let ours: BTreeSet<String> = cdx_purls(&vedette_json(
+            tmp.path(),
+            &["scan", "image", &r, "--insecure-registry"],
+        ))
+        .iter()
+        .map(|p| package_key(p))
+        .collect();
+        let trivy: BTreeSet<String> = vedette_tests::registry::trivy_purls(&r, &cache)
+            .iter()
+            .map(|p| package_key(p))
+            .collect();
+        let only_trivy: Vec<_> = trivy.difference(&ours).cloned().collect();
+        let only_ours: Vec<_> = ours.difference(&trivy).cloned().collect();
+        assert_eq!(only_trivy, trivy_only, "{repo}");
+        assert!(only_ours.is_empty(), "{repo}: {only_ours:?}");
+    }
+}

