@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot read its own fixture should stop there
 
+mod hostile;
 mod scan;
 
 use std::io::Write;

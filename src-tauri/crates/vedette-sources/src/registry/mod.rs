@@ -175,6 +175,9 @@ impl Client {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("")
                     .to_owned();
+                if challenge.is_empty() {
+                    return Err(status_err(&host, r, status, attempt));
+                }
                 auth = self.answer_challenge(&host, &challenge, &scope).await?;
                 continue;
             }
@@ -182,7 +185,9 @@ impl Client {
                 let wait = retry_after(resp.headers()).unwrap_or(backoff);
                 if wait > MAX_RETRY_AFTER {
                     return Err(SourceError::Registry(format!(
-                        "registry {host} is rate-limiting (429) and asks to wait {}s; try again later",
+                        "registry {host} is rate-limiting (429) requests for {}:{} and asks to wait {}s; try again later",
+                        r.repository,
+                        r.manifest_ref(),
                         wait.as_secs()
                     )));
                 }
@@ -607,8 +612,8 @@ fn status_err(host: &str, r: &Reference, status: StatusCode, attempts: u32) -> S
         ),
         403 => format!("registry {host} denied access to {what} (403 Forbidden): the account has no pull permission for this repository"),
         404 => format!("{what} was not found on registry {host} (404): check the repository name and the tag"),
-        429 => format!("registry {host} still answered 429 Too Many Requests after {attempts} tries; wait and try again, or scan fewer images at once"),
-        s if s >= 500 => format!("registry {host} answered {status} after {attempts} tries; it is failing, try again later"),
+        429 => format!("registry {host} still answered 429 Too Many Requests for {what} after {attempts} tries; wait and try again, or scan fewer images at once"),
+        s if s >= 500 => format!("registry {host} answered {status} for {what} after {attempts} tries; it is failing, try again later"),
         _ => format!("registry {host} answered {status} for {what}"),
     })
 }

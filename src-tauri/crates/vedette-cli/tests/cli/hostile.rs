@@ -1,0 +1,340 @@
+//! A registry that misbehaves (through a fault-injecting proxy in front of a
+//! real docker-registry): each failure ends in a clear error for that
+//! target and a failed scan in the history, or in a retry that succeeds.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use vedette_tests::proxy::{Action, Fault, FaultProxy};
+use vedette_tests::registry::{oci_layout, shared, Layer, Registry};
+
+struct Setup {
+    _registry: Registry,
+    proxy: FaultProxy,
+    dir: tempfile::TempDir,
+}
+
+fn setup() -> Setup {
+    let registry = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    oci_layout(
+        &layout,
+        &[Layer::from_dir(shared("fixtures/alpine-3.23"))],
+        "t",
+    );
+    registry.push(&layout, "hostile/alpine", "t");
+    let proxy = FaultProxy::start(registry.port());
+    Setup {
+        _registry: registry,
+        proxy,
+        dir,
+    }
+}
+
+fn scan(s: &Setup) -> Output {
+    scan_in(
+        s.dir.path(),
+        &format!("{}/hostile/alpine:t", s.proxy.host()),
+    )
+}
+
+fn scan_in(data: &Path, reference: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--data-dir")
+        .arg(data)
+        .args([
+            "scan",
+            "image",
+            reference,
+            "--insecure-registry",
+            "--format",
+            "json",
+            "--quiet",
+        ])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}/no-bus", data.display()),
+        )
+        .env("DOCKER_CONFIG", data.join("no-docker-config"))
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn fault(path: &'static str, times: u32, action: Action) -> Fault {
+    Fault {
+        method: Some("GET"),
+        path_contains: path,
+        times,
+        action,
+    }
+}
+
+/// The newest scan's state and error, read from the history.
+fn last_scan(data: &Path) -> (String, Option<String>) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = vedette_store::Store::open_in(data).await.unwrap();
+        let s = store.list_scans(1).await.unwrap().remove(0);
+        (s.state.as_str().to_owned(), s.error)
+    })
+}
+
+#[test]
+fn registry_refusals_are_clear_errors_recorded_as_failed_scans() {
+    for (status, says) in [
+        (401, "401 Unauthorized"),
+        (403, "403 Forbidden"),
+        (404, "was not found"),
+        (500, "after 5 tries"),
+    ] {
+        let s = setup();
+        s.proxy
+            .inject(fault("/manifests/", 100, Action::Status(status, vec![])));
+        let out = scan(&s);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{status}: {err}");
+        assert!(err.contains(says), "{status}: {err}");
+        assert!(
+            err.contains("hostile/alpine"),
+            "the error names the image: {err}"
+        );
+        let (state, error) = last_scan(s.dir.path());
+        assert_eq!(state, "failed");
+        assert!(error.unwrap().contains(says));
+    }
+}
+
+#[test]
+fn too_many_requests_is_retried_after_the_time_retry_after_asks() {
+    let s = setup();
+    s.proxy.inject(fault(
+        "/manifests/",
+        2,
+        Action::Status(429, vec![("Retry-After", "1".into())]),
+    ));
+    let out = scan(&s);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = s.proxy.requests();
+    let manifests: Vec<_> = log.iter().filter(|l| l.contains("/manifests/")).collect();
+    assert!(
+        manifests[0].ends_with("429 (injected)") && manifests[1].ends_with("429 (injected)"),
+        "{log:?}"
+    );
+    assert!(manifests[2].contains("-> 200"), "{log:?}");
+
+    // A wait longer than Vedette accepts is reported, with the asked wait.
+    let s = setup();
+    s.proxy.inject(fault(
+        "/manifests/",
+        100,
+        Action::Status(429, vec![("Retry-After", "3600".into())]),
+    ));
+    let out = scan(&s);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("asks to wait 3600s"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_connection_reset_mid_layer_is_retried_and_a_persistent_one_reported() {
+    let s = setup();
+    // Only layer blobs: the config is small JSON, the layer is the big gzip.
+    let layer_digest = {
+        let idx: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(s.dir.path().join("layout/index.json")).unwrap())
+                .unwrap();
+        let m = idx["manifests"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+            .to_owned();
+        let man: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(s.dir.path().join("layout/blobs/sha256").join(m)).unwrap(),
+        )
+        .unwrap();
+        man["layers"][0]["digest"].as_str().unwrap().to_owned()
+    };
+    let path: &'static str = Box::leak(format!("/blobs/{layer_digest}").into_boxed_str());
+    s.proxy.inject(fault(path, 1, Action::ResetAfter(2000)));
+    let out = scan(&s);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(inv["packages"].as_array().unwrap().len(), 59);
+    assert!(s
+        .proxy
+        .requests()
+        .iter()
+        .any(|l| l.contains("reset after 2000")));
+
+    s.proxy.inject(fault(path, 100, Action::ResetAfter(2000)));
+    let out = scan(&s);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&layer_digest) && err.contains("broke off"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_blob_that_does_not_match_its_digest_is_refused() {
+    let s = setup();
+    s.proxy
+        .inject(fault("/blobs/sha256:", 100, Action::Corrupt));
+    let out = scan(&s);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(err.contains("does not match its content"), "{err}");
+}
+
+#[test]
+fn a_registry_that_does_not_answer_says_how_to_fix_the_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = vedette_tests::free_port(); // nothing listens there
+    let out = scan_in(dir.path(), &format!("127.0.0.1:{port}/x/y:1"));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains(&format!("cannot reach registry 127.0.0.1:{port}")),
+        "{}",
+        stderr(&out)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "scan",
+            "image",
+            &format!("127.0.0.1:{port}/x/y:1"),
+            "--quiet",
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("--insecure-registry"),
+        "without the flag, the hint names it: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_bad_reference_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = scan_in(dir.path(), "Not/A:Valid::Ref");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not an image reference"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_private_registry_is_read_with_the_keyring_credential_through_a_bearer_token() {
+    let s = setup();
+    s.proxy.require_token("ada", "s3cret-pull-token");
+    let reference = format!("{}/hostile/alpine:t", s.proxy.host());
+
+    // Anonymous: the token service refuses, and the error says what to do.
+    let out = scan(&s);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("vedette credential add"),
+        "{}",
+        stderr(&out)
+    );
+
+    // With the credential in the keyring, the same scan succeeds.
+    let keyring = vedette_tests::KeyringSession::start();
+    let mut add = Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "credential",
+            "add",
+            "--registry",
+            &s.proxy.host(),
+            "--username",
+            "ada",
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", keyring.address())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"s3cret-pull-token\n")
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+    let out = Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "scan",
+            "image",
+            &reference,
+            "--insecure-registry",
+            "--format",
+            "json",
+            "--quiet",
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", keyring.address())
+        .env("DOCKER_CONFIG", s.dir.path().join("no-docker-config"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(inv["packages"].as_array().unwrap().len(), 59);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret-pull-token"));
+    assert!(s
+        .proxy
+        .requests()
+        .iter()
+        .any(|l| l.contains("/token") && l.contains("-> 200")));
+}
+
+#[test]
+fn docker_config_credentials_are_used_when_the_keyring_has_none() {
+    let s = setup();
+    s.proxy.require_token("ada", "from-docker-login");
+    let docker = s.dir.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"YWRhOmZyb20tZG9ja2VyLWxvZ2lu"}}}}}}"#,
+            s.proxy.host()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "scan",
+            "image",
+            &format!("{}/hostile/alpine:t", s.proxy.host()),
+            "--insecure-registry",
+            "--format",
+            "json",
+            "--quiet",
+        ])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}/no-bus", s.dir.path().display()),
+        )
+        .env("DOCKER_CONFIG", &docker)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -1,0 +1,244 @@
+//! A fault-injecting HTTP proxy on loopback, in front of a real registry:
+//! answers chosen requests with an error status (and headers), or cuts the
+//! connection partway through a response, and forwards everything else.
+//! One request per connection (`Connection: close`), which every HTTP
+//! client handles.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What to do to requests whose path contains `path_contains`, the next `times` times.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub method: Option<&'static str>,
+    pub path_contains: &'static str,
+    pub times: u32,
+    pub action: Action,
+}
+
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Answer with this status, these headers and a short body.
+    Status(u16, Vec<(&'static str, String)>),
+    /// Forward, but close the connection after this many bytes of the response body.
+    ResetAfter(usize),
+    /// Forward, but flip one byte of the response body (a corrupt blob).
+    Corrupt,
+}
+
+pub struct FaultProxy {
+    port: u16,
+    faults: Arc<Mutex<Vec<Fault>>>,
+    /// When set, the proxy is a token-auth front: requests need a bearer
+    /// token that `/token` gives for these basic credentials.
+    bearer: Arc<Mutex<Option<(String, String)>>>,
+    log: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream_port: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let faults: Arc<Mutex<Vec<Fault>>> = Arc::default();
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let bearer: Arc<Mutex<Option<(String, String)>>> = Arc::default();
+        let (f, l, s, b) = (
+            Arc::clone(&faults),
+            Arc::clone(&log),
+            Arc::clone(&stop),
+            Arc::clone(&bearer),
+        );
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (f, l, b) = (Arc::clone(&f), Arc::clone(&l), Arc::clone(&b));
+                std::thread::spawn(move || {
+                    let auth = b.lock().ok().and_then(|g| g.clone());
+                    let _ = handle(conn, upstream_port, &f, &l, auth, port);
+                });
+            }
+        });
+        Self {
+            port,
+            faults,
+            log,
+            stop,
+            bearer,
+        }
+    }
+
+    /// Requires Docker-style token auth: `/token` trades these basic
+    /// credentials for a bearer token, every other request needs it.
+    pub fn require_token(&self, user: &str, password: &str) {
+        *self.bearer.lock().expect("bearer") = Some((user.to_owned(), password.to_owned()));
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.faults.lock().expect("faults").push(fault);
+    }
+
+    /// "METHOD path -> status" of every request seen.
+    pub fn requests(&self) -> Vec<String> {
+        self.log.lock().expect("log").clone()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(("127.0.0.1", self.port)); // wake the accept loop
+    }
+}
+
+fn take_fault(faults: &Mutex<Vec<Fault>>, method: &str, path: &str) -> Option<Action> {
+    let mut faults = faults.lock().ok()?;
+    let f = faults.iter_mut().find(|f| {
+        f.times > 0 && path.contains(f.path_contains) && f.method.is_none_or(|m| m == method)
+    })?;
+    f.times -= 1;
+    Some(f.action.clone())
+}
+
+const TOKEN: &str = "vedette-test-token-5d1e";
+
+fn handle(
+    client: TcpStream,
+    upstream: u16,
+    faults: &Mutex<Vec<Fault>>,
+    log: &Mutex<Vec<String>>,
+    bearer: Option<(String, String)>,
+    own_port: u16,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut headers = Vec::new();
+    let mut authorization = String::new();
+    let mut content_length = 0usize;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("authorization:") {
+            authorization = line["authorization:".len()..].trim().to_owned();
+        }
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            content_length = v.trim().parse().unwrap_or(0);
+        }
+        if !lower.starts_with("connection:") && !lower.starts_with("host:") {
+            headers.push(line);
+        }
+    }
+    let mut body = vec![0; content_length];
+    reader.read_exact(&mut body)?;
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_owned();
+    let path = parts.next().unwrap_or("").to_owned();
+    let mut client = client;
+    if let Some((user, password)) = bearer {
+        use base64::Engine;
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        );
+        if path.starts_with("/token") {
+            let (code, body) = if authorization == basic {
+                (200, format!("{{\"token\":\"{TOKEN}\"}}"))
+            } else {
+                (401, "{\"errors\":[\"bad credentials\"]}".to_owned())
+            };
+            log.lock()
+                .expect("log")
+                .push(format!("{method} {path} -> {code} (token)"));
+            client.write_all(format!("HTTP/1.1 {code} T\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())?;
+            return Ok(());
+        }
+        if authorization != format!("Bearer {TOKEN}") {
+            log.lock()
+                .expect("log")
+                .push(format!("{method} {path} -> 401 (challenge)"));
+            let challenge = format!(
+                "Bearer realm=\"http://127.0.0.1:{own_port}/token\",service=\"vedette-test\",scope=\"repository:x:pull\""
+            );
+            client.write_all(format!("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: {challenge}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes())?;
+            return Ok(());
+        }
+        headers.retain(|h| !h.to_ascii_lowercase().starts_with("authorization:"));
+    }
+    let action = take_fault(faults, &method, &path);
+    if let Some(Action::Status(code, extra)) = &action {
+        log.lock()
+            .expect("log")
+            .push(format!("{method} {path} -> {code} (injected)"));
+        let mut resp =
+            format!("HTTP/1.1 {code} Injected\r\nContent-Length: 17\r\nConnection: close\r\n");
+        for (k, v) in extra {
+            resp.push_str(&format!("{k}: {v}\r\n"));
+        }
+        resp.push_str("\r\ninjected failure\n");
+        client.write_all(resp.as_bytes())?;
+        return Ok(());
+    }
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{upstream}\r\nConnection: close\r\n");
+    for h in headers {
+        req.push_str(&h);
+    }
+    req.push_str("\r\n");
+    up.write_all(req.as_bytes())?;
+    up.write_all(&body)?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response)?;
+    let header_end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .unwrap_or(response.len());
+    let status = String::from_utf8_lossy(&response[..header_end.min(response.len())])
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("?")
+        .to_owned();
+    match action {
+        Some(Action::ResetAfter(n)) => {
+            log.lock().expect("log").push(format!(
+                "{method} {path} -> {status} (reset after {n} bytes)"
+            ));
+            let cut = (header_end + n).min(response.len());
+            client.write_all(&response[..cut])?;
+            let _ = client.shutdown(std::net::Shutdown::Both);
+        }
+        Some(Action::Corrupt) => {
+            log.lock()
+                .expect("log")
+                .push(format!("{method} {path} -> {status} (corrupted)"));
+            if header_end < response.len() {
+                let i = header_end + (response.len() - header_end) / 2;
+                response[i] ^= 0xff;
+            }
+            client.write_all(&response)?;
+        }
+        _ => {
+            log.lock()
+                .expect("log")
+                .push(format!("{method} {path} -> {status}"));
+            client.write_all(&response)?;
+        }
+    }
+    Ok(())
+}
