@@ -7,11 +7,15 @@
 //! those [`Files`], and marks language packages installed by the OS package
 //! manager as owned by their OS package.
 
+pub mod dotnet;
 mod files;
 pub mod javascript;
+mod lockfiles;
 pub mod os;
+pub mod php;
 mod purl;
 pub mod python;
+pub mod ruby;
 pub mod rust;
 
 pub use files::{File, Files};
@@ -80,6 +84,9 @@ pub fn catalogers() -> Vec<Box<dyn Cataloger>> {
         Box::new(javascript::YarnLockCataloger),
         Box::new(javascript::PnpmLockCataloger),
         Box::new(rust::CargoLockCataloger),
+        Box::new(ruby::RubyCataloger),
+        Box::new(php::ComposerCataloger),
+        Box::new(dotnet::NugetCataloger),
     ]
 }
 

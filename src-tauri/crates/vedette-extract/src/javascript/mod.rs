@@ -21,11 +21,7 @@ pub(crate) fn package(
     found_by: &str,
     licenses: Vec<String>,
 ) -> Option<Package> {
-    let (namespace, short) = match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
-        Some((scope, short)) => (Some(format!("@{scope}")), short),
-        None => (None, name),
-    };
-    let purl = crate::purl::build("npm", namespace.as_deref(), short, version, &[])?;
+    let purl = npm_purl(name, version)?;
     Some(Package {
         name: name.to_owned(),
         version: version.to_owned(),
@@ -42,30 +38,28 @@ pub(crate) fn package(
     })
 }
 
-/// Runs a lock-file parser over every wanted file and turns entries into packages.
+fn npm_purl(name: &str, version: &str) -> Option<String> {
+    let (namespace, short) = match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
+        Some((scope, short)) => (Some(format!("@{scope}")), short),
+        None => (None, name),
+    };
+    crate::purl::build("npm", namespace.as_deref(), short, version, &[])
+}
+
 fn catalog_with(
     files: &Files,
     wants: impl Fn(&str) -> bool,
     parse: impl Fn(&str) -> Result<Vec<(String, String)>, String>,
     found_by: &str,
 ) -> Found {
-    let mut found = Found::default();
-    for (path, file) in files.matching(wants) {
-        match parse(&String::from_utf8_lossy(&file.data)) {
-            Ok(entries) => {
-                for (name, version) in entries {
-                    match package(&name, &version, path, file.layer.clone(), found_by, vec![]) {
-                        Some(p) => found.packages.push(p),
-                        None => {
-                            found.warn(path, format!("cannot form a purl for {name} {version}"))
-                        }
-                    }
-                }
-            }
-            Err(e) => found.warn(path, e),
-        }
-    }
-    found
+    crate::lockfiles::catalog_pairs(
+        files,
+        wants,
+        |_, text| parse(text),
+        Ecosystem::Npm,
+        npm_purl,
+        found_by,
+    )
 }
 
 pub struct NpmLockCataloger;

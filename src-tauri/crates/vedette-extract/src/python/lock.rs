@@ -94,33 +94,18 @@ impl Cataloger for PythonLockCataloger {
     }
 
     fn catalog(&self, files: &Files, _cx: &Context<'_>) -> Found {
-        let mut found = Found::default();
-        for (path, file) in files.matching(|p| self.wants(p)) {
-            let text = String::from_utf8_lossy(&file.data);
-            let parsed = match file_name(path) {
-                "poetry.lock" => parse_poetry_lock(&text),
-                "Pipfile.lock" => parse_pipfile_lock(&text),
-                _ => Ok(parse_requirements(&text)),
-            };
-            match parsed {
-                Ok(pins) => {
-                    for (name, version) in pins {
-                        if let Some(p) = super::package(
-                            &name,
-                            &version,
-                            path,
-                            file.layer.clone(),
-                            self.name(),
-                            vec![],
-                        ) {
-                            found.packages.push(p);
-                        }
-                    }
-                }
-                Err(e) => found.warn(path, e),
-            }
-        }
-        found
+        crate::lockfiles::catalog_pairs(
+            files,
+            |p| self.wants(p),
+            |path, text| match file_name(path) {
+                "poetry.lock" => parse_poetry_lock(text),
+                "Pipfile.lock" => parse_pipfile_lock(text),
+                _ => Ok(parse_requirements(text)),
+            },
+            vedette_model::Ecosystem::PyPI,
+            |n, v| crate::purl::build("pypi", None, &super::normalize_name(n), v, &[]),
+            self.name(),
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! Rust: Cargo.lock.
 
-use vedette_model::{Ecosystem, Location, Package};
+use vedette_model::Ecosystem;
 
 use crate::{Cataloger, Context, Files, Found};
 
@@ -41,35 +41,14 @@ impl Cataloger for CargoLockCataloger {
     }
 
     fn catalog(&self, files: &Files, _cx: &Context<'_>) -> Found {
-        let mut found = Found::default();
-        for (path, file) in files.matching(|p| p.ends_with("/Cargo.lock")) {
-            match parse_cargo_lock(&String::from_utf8_lossy(&file.data)) {
-                Ok(crates) => {
-                    for (name, version) in crates {
-                        let Some(purl) = crate::purl::build("cargo", None, &name, &version, &[])
-                        else {
-                            continue;
-                        };
-                        found.packages.push(Package {
-                            name,
-                            version,
-                            ecosystem: Ecosystem::CratesIo,
-                            purl,
-                            source: None,
-                            locations: vec![Location {
-                                path: path.to_owned(),
-                                layer: file.layer.clone(),
-                            }],
-                            owned_by: None,
-                            found_by: self.name().to_owned(),
-                            licenses: vec![],
-                        });
-                    }
-                }
-                Err(e) => found.warn(path, e),
-            }
-        }
-        found
+        crate::lockfiles::catalog_pairs(
+            files,
+            |p| p.ends_with("/Cargo.lock"),
+            |_, text| parse_cargo_lock(text),
+            Ecosystem::CratesIo,
+            |n, v| crate::purl::build("cargo", None, n, v, &[]),
+            self.name(),
+        )
     }
 }
 

@@ -1,0 +1,52 @@
+//! Helpers shared by the lock-file catalogers: one `(name, version)` list
+//! per wanted file, turned into packages of one ecosystem.
+
+use vedette_model::{Ecosystem, Location, Package};
+
+use crate::{Files, Found};
+
+/// Runs `parse` over every file `wants` selects and makes packages with `purl`.
+pub(crate) fn catalog_pairs(
+    files: &Files,
+    wants: impl Fn(&str) -> bool,
+    // (path, text) → (name, version) pairs
+    parse: impl Fn(&str, &str) -> Result<Vec<(String, String)>, String>,
+    ecosystem: Ecosystem,
+    purl: impl Fn(&str, &str) -> Option<String>,
+    found_by: &str,
+) -> Found {
+    let mut found = Found::default();
+    for (path, file) in files.matching(wants) {
+        match parse(path, &String::from_utf8_lossy(&file.data)) {
+            Ok(pairs) => {
+                for (name, version) in pairs {
+                    match purl(&name, &version) {
+                        Some(purl) => found.packages.push(Package {
+                            name,
+                            version,
+                            ecosystem,
+                            purl,
+                            source: None,
+                            locations: vec![Location {
+                                path: path.to_owned(),
+                                layer: file.layer.clone(),
+                            }],
+                            owned_by: None,
+                            found_by: found_by.to_owned(),
+                            licenses: vec![],
+                        }),
+                        None => {
+                            found.warn(path, format!("cannot form a purl for {name} {version}"))
+                        }
+                    }
+                }
+            }
+            Err(e) => found.warn(path, e),
+        }
+    }
+    found
+}
+
+pub(crate) fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
