@@ -34,6 +34,31 @@ say "tests (unit, integration, end-to-end in the real window)"
 mkdir -p tests/artifacts/screenshots
 cargo nextest run --workspace --no-fail-fast --failure-output final
 
+say "fuzz smoke: every parser, the layer reader and references, ${VEDETTE_FUZZ_SECONDS:-5} s each"
+fuzz_cache="$HOME/.cache/vedette"
+for target in parsers layer reference; do
+  corpus="$fuzz_cache/fuzz-corpus/$target"
+  mkdir -p "$corpus" "$fuzz_cache/fuzz-artifacts/$target"
+  if [ "$target" = parsers ] && [ -z "$(ls -A "$corpus")" ]; then
+    # Seed with real inputs: selector byte + file (see fuzz_targets/parsers.rs).
+    i=0
+    for f in ../shared/fixtures/debian-12-minbase/var/lib/dpkg/status ../shared/fixtures/alpine-3.23/lib/apk/db/installed \
+             ../shared/fixtures/debian-12-minbase/etc/os-release ../shared/fixtures/lang/app/py/site-packages/Jinja2-2.10.dist-info/METADATA \
+             src-tauri/crates/vedette-extract/testdata/python/requirements.txt src-tauri/crates/vedette-extract/testdata/python/poetry.lock \
+             src-tauri/crates/vedette-extract/testdata/python/Pipfile.lock ../shared/fixtures/lang/app/node/package-lock.json \
+             src-tauri/crates/vedette-extract/testdata/javascript/yarn-v1.lock src-tauri/crates/vedette-extract/testdata/javascript/pnpm-v9.yaml \
+             ../shared/fixtures/lang/app/rust/Cargo.lock src-tauri/crates/vedette-extract/testdata/ruby/rake-13.0.6.gemspec \
+             src-tauri/crates/vedette-extract/testdata/ruby/Gemfile.lock src-tauri/crates/vedette-extract/testdata/php/composer.lock \
+             src-tauri/crates/vedette-extract/testdata/dotnet/packages.lock.json src-tauri/crates/vedette-extract/testdata/dotnet/app.deps.json; do
+      { printf "\\$(printf '%03o' "$i")"; head -c 65536 "$f"; } > "$corpus/seed-$i"
+      i=$((i + 1))
+    done
+  fi
+  (cd tests/fuzz && CARGO_TARGET_DIR="$fuzz_cache/fuzz-target" cargo fuzz run --sanitizer none --fuzz-dir . "$target" "$corpus" -- \
+    -max_total_time="${VEDETTE_FUZZ_SECONDS:-5}" -rss_limit_mb=1024 -timeout=10 -artifact_prefix="$fuzz_cache/fuzz-artifacts/$target/" 2>&1 |
+    grep -E "^Done|ERROR|SUMMARY|panicked" >&2)
+done
+
 say "frontend bindings match the Rust types"
 if git -C "$VEDETTE_ROOT" rev-parse --git-dir >/dev/null 2>&1; then
   if ! git diff --exit-code --stat -- ui/src/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/bindings)" ]; then

@@ -63,6 +63,10 @@ install_cargo_tools() {
     say "installing tauri-driver (WebDriver for the desktop window)"
     cargo install tauri-driver --version 2.1.0 --locked
   fi
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    say "installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+  fi
   if ! cargo nextest --version >/dev/null 2>&1; then
     say "installing cargo-nextest"
     cargo install cargo-nextest --locked
