@@ -1,0 +1,201 @@
+//! Inventory benchmark: wall time and peak memory to list the packages of
+//! (a) the Debian 12 minbase fixture image and (b) an image over 1 GB (the
+//! fixture plus one large layer of real files from /usr/lib), served by a
+//! local docker-registry, side by side with trivy, syft and the floor:
+//! fetching the same layers with curl and inflating them with
+//! libdeflate-gunzip, with no parsing.
+//!
+//! Run: `cargo bench -p vedette-tests --bench inventory` (after the README's
+//! test command has installed the tools). Prints a Markdown table.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use vedette_tests::registry::{layer_tar, oci_layout, shared, trivy, Layer, Registry};
+
+const RUNS: usize = 3;
+
+struct Measure {
+    wall: f64,
+    rss_mb: f64,
+}
+
+/// Runs `cmd` under GNU time; returns wall seconds and peak RSS.
+fn measure(cmd: &str) -> Measure {
+    let start = std::time::Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%e %M", "sh", "-c", cmd])
+        .output()
+        .expect("run /usr/bin/time (Debian package `time`)");
+    assert!(
+        out.status.success(),
+        "{cmd} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or("");
+    // GNU time's wall clock has 10 ms steps; the Instant around it is finer.
+    let wall = start.elapsed().as_secs_f64();
+    let kb: f64 = last
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("max rss");
+    Measure {
+        wall,
+        rss_mb: kb / 1024.0,
+    }
+}
+
+fn median(mut v: Vec<Measure>) -> Measure {
+    v.sort_by(|a, b| a.wall.total_cmp(&b.wall));
+    let rss = v.iter().map(|m| m.rss_mb).fold(0.0, f64::max);
+    let mid = v.swap_remove(v.len() / 2);
+    Measure {
+        wall: mid.wall,
+        rss_mb: rss,
+    }
+}
+
+/// Real files from /usr/lib until `target` bytes, as one layer directory.
+fn big_layer_files(target: u64) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    let mut stack = vec![PathBuf::from("/usr/lib")];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries.into_iter().rev() {
+            let Ok(meta) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(p);
+            } else if meta.is_file() && total < target {
+                if let Ok(data) = std::fs::read(&p) {
+                    total += data.len() as u64;
+                    out.push((p.display().to_string(), data));
+                }
+            }
+        }
+        if total >= target {
+            break;
+        }
+    }
+    out
+}
+
+fn layer_digests(layout: &Path) -> Vec<String> {
+    let idx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let m = idx["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_owned();
+    let man: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("blobs/sha256").join(m)).unwrap())
+            .unwrap();
+    man["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    eprintln!("building the release CLI…");
+    let target_dir = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| format!("{}/.cache/vedette/target", std::env::var("HOME").unwrap()));
+    let st = Command::new("cargo")
+        .args(["build", "--release", "-q", "-p", "vedette-cli"])
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let vedette = format!("{target_dir}/release/vedette");
+    let syft = vedette_tests::require("syft");
+    let trivy = trivy();
+
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let small = tmp.path().join("small");
+    oci_layout(
+        &small,
+        &[Layer::from_dir(shared("fixtures/debian-12-minbase"))],
+        "t",
+    );
+    let small_ref = reg.push(&small, "bench/debian", "t");
+
+    eprintln!("assembling the large image from /usr/lib…");
+    let mut big = Layer::default();
+    big.files = big_layer_files(1200 << 20);
+    let big_bytes: usize = big.files.iter().map(|f| f.1.len()).sum();
+    let big_tar_len = layer_tar(&big).len();
+    let large = tmp.path().join("large");
+    oci_layout(
+        &large,
+        &[Layer::from_dir(shared("fixtures/debian-12-minbase")), big],
+        "t",
+    );
+    let large_ref = reg.push(&large, "bench/large", "t");
+    eprintln!(
+        "large image: {} MB of files, {} MB of tar",
+        big_bytes >> 20,
+        big_tar_len >> 20
+    );
+
+    let data = tmp.path().join("data");
+    println!("| image | tool | wall (s, median of {RUNS}) | peak RSS (MB) | vs floor | vs trivy |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: |");
+    for (name, reference, layout, repo) in [
+        (
+            "debian:12 minbase (1 layer)",
+            &small_ref,
+            &small,
+            "bench/debian",
+        ),
+        ("large (2 layers)", &large_ref, &large, "bench/large"),
+    ] {
+        let digests = layer_digests(layout);
+        let floor_cmd = digests
+            .iter()
+            .map(|d| {
+                format!(
+                    "(curl -sf http://{}/v2/{repo}/blobs/{d} | libdeflate-gunzip -c > /dev/null) &",
+                    reg.host()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+            + " wait";
+        let cache = tmp.path().join("trivy-cache");
+        let rows: Vec<(&str, String)> = vec![
+            ("floor (curl + libdeflate-gunzip)", floor_cmd),
+            ("vedette", format!("{vedette} --data-dir {} scan image {reference} --insecure-registry --format json -q -o /dev/null", data.display())),
+            ("trivy (fresh cache, SBOM only)", format!("rm -rf {c}; {} image --image-src remote --insecure --cache-dir {c} --format cyclonedx --skip-db-update --offline-scan -q {reference} > /dev/null", trivy.display(), c = cache.display())),
+            ("syft", format!("SYFT_REGISTRY_INSECURE_USE_HTTP=true SYFT_CHECK_FOR_APP_UPDATE=false {} -q -o json registry:{reference} > /dev/null", syft.display())),
+        ];
+        let mut results = Vec::new();
+        for (tool, cmd) in &rows {
+            let m = median((0..RUNS).map(|_| measure(cmd)).collect());
+            results.push((tool, m));
+        }
+        let floor = results[0].1.wall;
+        let trivy_wall = results[2].1.wall;
+        for (tool, m) in &results {
+            println!(
+                "| {name} | {tool} | {:.3} | {:.0} | {:.2}× | {:.2}× |",
+                m.wall,
+                m.rss_mb,
+                m.wall / floor,
+                m.wall / trivy_wall
+            );
+        }
+    }
+}
