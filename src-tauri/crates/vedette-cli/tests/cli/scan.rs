@@ -315,3 +315,66 @@ fn os_and_language_packages_agree_with_trivy() {
         assert!(only_ours.is_empty(), "{repo}: {only_ours:?}");
     }
 }
+
+#[test]
+fn a_dist_info_installed_by_a_deb_is_attributed_to_the_deb() {
+    // Debian's python3-urllib3 ships urllib3's dist-info; dpkg's file list says so.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let dist = root.join("usr/lib/python3/dist-packages/urllib3-1.26.12.dist-info");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/dpkg/info")).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::copy(
+        shared("fixtures/debian-12-minbase/etc/os-release"),
+        root.join("etc/os-release"),
+    )
+    .unwrap();
+    let mut status =
+        std::fs::read_to_string(shared("fixtures/debian-12-minbase/var/lib/dpkg/status")).unwrap();
+    status.push_str("\nPackage: python3-urllib3\nStatus: install ok installed\nArchitecture: all\nSource: python-urllib3\nVersion: 1.26.12-1+deb12u1\n");
+    std::fs::write(root.join("var/lib/dpkg/status"), status).unwrap();
+    std::fs::write(
+        dist.join("METADATA"),
+        "Metadata-Version: 2.1\nName: urllib3\nVersion: 1.26.12\n\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("var/lib/dpkg/info/python3-urllib3.list"),
+        "/.\n/usr/lib/python3/dist-packages/urllib3-1.26.12.dist-info\n/usr/lib/python3/dist-packages/urllib3-1.26.12.dist-info/METADATA\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .args(["scan", "dir"])
+        .arg(&root)
+        .args(["--format", "json", "-q"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pkgs = inv["packages"].as_array().unwrap();
+    assert_eq!(pkgs.len(), 90);
+    let urllib3 = pkgs
+        .iter()
+        .find(|p| p["purl"] == "pkg:pypi/urllib3@1.26.12")
+        .unwrap();
+    assert_eq!(
+        urllib3["owned_by"],
+        "pkg:deb/debian/python3-urllib3@1.26.12-1%2Bdeb12u1?arch=all&distro=debian-12&upstream=python-urllib3"
+    );
+    // syft lists the PyPI package too, without saying the deb installed it.
+    let syft = run_peer(
+        Command::new(vedette_tests::require("syft"))
+            .args(["-q", "-o", "json"])
+            .arg(format!("dir:{}", root.display()))
+            .env("SYFT_CHECK_FOR_APP_UPDATE", "false"),
+    );
+    assert!(String::from_utf8_lossy(&syft).contains("pkg:pypi/urllib3@1.26.12"));
+}

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use vedette_extract::Cataloger;
 use vedette_model::Sensitive;
 
-use crate::layers::{read_layer, Compression, Hashing, LayerDelta};
+use crate::layers::{read_layer, Compression, LayerDelta};
 use crate::{ImageInfo, LayerInfo, Reference, SourceError};
 use manifest::{AnyManifest, ImageConfig, Platform};
 
@@ -461,45 +461,60 @@ impl Client {
         let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<bytes_chunk::Chunk>>(16);
         let digest = layer.digest.clone();
         let compression = Compression::from_media_type(&layer.media_type);
+        // Inflating and untarring run on a blocking thread while this task
+        // receives and hashes, so the two use both cores.
         let parser = tokio::task::spawn_blocking(move || {
-            let mut hashing = Hashing::new(bytes_chunk::ChannelReader::new(rx));
-            let delta = read_layer(&mut hashing, compression, &digest, &catalogers)?;
-            // The digest covers the whole blob, past the tar's end too.
-            std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| SourceError::Layer {
-                digest: digest.clone(),
-                message: e.to_string(),
-            })?;
-            let actual = hashing.digest();
-            if actual != digest {
-                return Err(SourceError::DigestMismatch {
-                    what: format!("layer {digest}"),
-                    expected: digest,
-                    actual,
-                });
-            }
-            Ok(delta)
+            read_layer(
+                bytes_chunk::ChannelReader::new(rx),
+                compression,
+                &digest,
+                &catalogers,
+            )
         });
+        let mut hasher = Sha256::new();
+        let mut parser_reading = true;
+        let mut broke_off = None;
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let item = chunk.map(|b| {
-                progress.bytes(b.len() as u64);
-                bytes_chunk::Chunk(b.to_vec())
-            });
-            let failed = item.is_err();
-            let item = item.map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    format!("connection to the registry broke off: {e}"),
-                )
-            });
-            if tx.send(item).is_err() || failed {
-                break; // the parser stopped (error or done), or the stream broke
+            match chunk {
+                Ok(b) => {
+                    progress.bytes(b.len() as u64);
+                    hasher.update(&b);
+                    // The tar may end before the blob does: keep hashing.
+                    if parser_reading && tx.send(Ok(bytes_chunk::Chunk(b))).is_err() {
+                        parser_reading = false;
+                    }
+                }
+                Err(e) => {
+                    let msg = format!("connection to the registry broke off: {e}");
+                    let _ = tx.send(Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        msg.clone(),
+                    )));
+                    broke_off = Some(msg);
+                    break;
+                }
             }
         }
         drop(tx);
         let delta = parser
             .await
-            .map_err(|e| SourceError::Registry(format!("the layer reader failed: {e}")))??;
+            .map_err(|e| SourceError::Registry(format!("the layer reader failed: {e}")))?;
+        if let Some(message) = broke_off {
+            return Err(SourceError::Layer {
+                digest: layer.digest.clone(),
+                message,
+            });
+        }
+        let delta = delta?;
+        let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
+        if actual != layer.digest {
+            return Err(SourceError::DigestMismatch {
+                what: format!("layer {}", layer.digest),
+                expected: layer.digest.clone(),
+                actual,
+            });
+        }
         progress.layer_done(&layer.digest);
         Ok(delta)
     }
@@ -510,11 +525,11 @@ mod bytes_chunk {
     use std::io::Read;
     use std::sync::mpsc::Receiver;
 
-    pub struct Chunk(pub Vec<u8>);
+    pub struct Chunk(pub bytes::Bytes);
 
     pub struct ChannelReader {
         rx: Receiver<std::io::Result<Chunk>>,
-        buf: Vec<u8>,
+        buf: bytes::Bytes,
         pos: usize,
     }
 
@@ -522,7 +537,7 @@ mod bytes_chunk {
         pub fn new(rx: Receiver<std::io::Result<Chunk>>) -> Self {
             Self {
                 rx,
-                buf: Vec::new(),
+                buf: bytes::Bytes::new(),
                 pos: 0,
             }
         }
