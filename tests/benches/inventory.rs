@@ -8,6 +8,8 @@
 //! Run: `cargo bench -p vedette-tests --bench inventory` (after the README's
 //! test command has installed the tools). Prints a Markdown table.
 
+#![allow(clippy::unwrap_used)] // a benchmark that cannot set itself up should stop there
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

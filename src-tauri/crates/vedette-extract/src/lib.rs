@@ -9,6 +9,7 @@
 
 pub mod dotnet;
 mod files;
+pub mod go;
 pub mod javascript;
 mod lockfiles;
 pub mod os;
@@ -87,6 +88,7 @@ pub fn catalogers() -> Vec<Box<dyn Cataloger>> {
         Box::new(ruby::RubyCataloger),
         Box::new(php::ComposerCataloger),
         Box::new(dotnet::NugetCataloger),
+        Box::new(go::GoBinaryCataloger),
     ]
 }
 

@@ -40,6 +40,23 @@ pub fn read_dir(root: &Path, catalogers: &[Box<dyn Cataloger>]) -> Result<View, 
             continue;
         };
         let ft = entry.file_type();
+        if ft.is_file() && !vedette_extract::wanted(&path, catalogers) {
+            // An executable may be a Go binary: keep only its build info.
+            use std::os::unix::fs::PermissionsExt;
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.permissions().mode() & 0o111 != 0
+                && (1024..=crate::layers::MAX_BINARY).contains(&meta.len())
+            {
+                match std::fs::File::open(entry.path())
+                    .and_then(|f| crate::layers::go_buildinfo(std::io::BufReader::new(f)))
+                {
+                    Ok(Some(blob)) => view.files.insert(path, blob, None),
+                    Ok(None) => {}
+                    Err(e) => view.warnings.push(format!("{path}: {e}")),
+                }
+            }
+            continue;
+        }
         if !(ft.is_file() || ft.is_symlink()) || !vedette_extract::wanted(&path, catalogers) {
             continue;
         }

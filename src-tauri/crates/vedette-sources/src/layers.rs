@@ -19,6 +19,25 @@ pub const MAX_ENTRIES: u64 = 5_000_000;
 /// Most bytes one layer may inflate to; past this it is treated as a decompression bomb.
 pub const MAX_INFLATED: u64 = 64 * 1024 * 1024 * 1024;
 
+/// Largest executable searched for Go build info.
+pub const MAX_BINARY: u64 = 1024 * 1024 * 1024;
+
+/// The Go build info of an ELF executable being streamed, if it has one.
+pub fn go_buildinfo(mut r: impl Read) -> std::io::Result<Option<Vec<u8>>> {
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match r.read(&mut head[got..])? {
+            0 => return Ok(None),
+            n => got += n,
+        }
+    }
+    if &head != b"\x7fELF" {
+        return Ok(None);
+    }
+    vedette_extract::go::find_buildinfo(head.chain(r))
+}
+
 /// What one layer does to the files below it.
 #[derive(Debug, Default)]
 pub struct LayerDelta {
@@ -232,10 +251,20 @@ pub fn read_layer(
             }
             continue;
         }
-        if !kind.is_file() || !vedette_extract::wanted(&path, catalogers) {
-            continue; // directories, symlinks, devices, FIFOs, unwanted files
+        if !kind.is_file() {
+            continue; // directories, symlinks, devices, FIFOs
         }
         let size = entry.header().size().unwrap_or(u64::MAX);
+        if !vedette_extract::wanted(&path, catalogers) {
+            // An executable may be a Go binary: keep only its build info.
+            let mode = entry.header().mode().unwrap_or(0);
+            if mode & 0o111 != 0 && (1024..=MAX_BINARY).contains(&size) {
+                if let Some(blob) = go_buildinfo(&mut entry).map_err(|e| layer_err(digest, e))? {
+                    delta.files.push((path, blob));
+                }
+            }
+            continue;
+        }
         if size > vedette_extract::MAX_FILE_SIZE {
             delta.warnings.push(format!(
                 "{path} is {size} bytes, more than a package database can be; skipped"
