@@ -135,8 +135,10 @@ fn main() {
     let small_ref = reg.push(&small, "bench/debian", "t");
 
     eprintln!("assembling the large image from /usr/lib…");
-    let mut big = Layer::default();
-    big.files = big_layer_files(1200 << 20);
+    let big = Layer {
+        files: big_layer_files(1200 << 20),
+        ..Layer::default()
+    };
     let big_bytes: usize = big.files.iter().map(|f| f.1.len()).sum();
     let big_tar_len = layer_tar(&big).len();
     let large = tmp.path().join("large");
