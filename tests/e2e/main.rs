@@ -52,6 +52,11 @@ impl Session {
     /// With `tray`, a StatusNotifierWatcher runs first, as a desktop panel
     /// would; without `keyring`, the session bus has no Secret Service.
     async fn start_with(name: &str, tray: bool, keyring: bool) -> Self {
+        Self::start_in(name, tray, keyring, tempfile::tempdir().unwrap()).await
+    }
+
+    /// Starts the app on a data dir the test prepared.
+    async fn start_in(name: &str, tray: bool, keyring: bool, data_dir: tempfile::TempDir) -> Self {
         let display = Display::start();
         let keyring = if keyring {
             KeyringSession::start()
@@ -59,7 +64,6 @@ impl Session {
             KeyringSession::without_keyring()
         };
         let tray = tray.then(|| TrayWatcher::start(&keyring));
-        let data_dir = tempfile::tempdir().unwrap();
         let xdg = tempfile::tempdir().unwrap();
         let env: Vec<(String, String)> = vec![
             ("DISPLAY".into(), display.name()),
@@ -655,4 +659,45 @@ async fn without_a_keyring_the_window_says_what_to_install_and_stores_nothing() 
         .await
         .starts_with('0'));
     assert!(!contains(&s.data_dir_bytes(), "never-stored-2b7e"));
+}
+
+/// The CLI built next to the desktop binary.
+fn cli_binary() -> PathBuf {
+    desktop_binary().with_file_name("vedette")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scans_run_from_the_cli_appear_in_the_window() {
+    let data = tempfile::tempdir().unwrap();
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    let out = Command::new(cli_binary())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["scan", "dir"])
+        .arg(&fixture)
+        .args(["-q", "--format", "json", "-o", "/dev/null"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = Session::start_in("history", false, true, data).await;
+    assert!(s.text("[data-testid=tile-scans]").await.starts_with('1'));
+    s.go("scans").await;
+    let row = s.text("[data-testid=scans-table] tbody tr").await;
+    assert!(
+        row.contains("debian-12-minbase") && row.contains("Done"),
+        "{row}"
+    );
+    s.screenshot("scans-history").await;
+    s.go("targets").await;
+    let t = s.text("[data-testid=targets-table]").await;
+    assert!(
+        t.contains("debian-12-minbase") && t.contains("directory"),
+        "{t}"
+    );
+    s.stop().await;
 }

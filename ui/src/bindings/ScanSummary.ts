@@ -3,6 +3,10 @@ import type { ScanState } from "./ScanState";
 
 export type ScanSummary = { id: number, target_id: number, target_name: string, state: ScanState, started_at: string, finished_at?: string, 
 /**
+ * Packages in the scan's inventory, once it succeeded.
+ */
+packages?: number, 
+/**
  * Per-target error, in words, when the scan failed.
  */
 error?: string, };

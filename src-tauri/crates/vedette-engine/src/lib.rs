@@ -33,7 +33,9 @@ impl Target {
             Target::Image(r) => Reference::parse(r)
                 .map(|r| r.to_string())
                 .unwrap_or_else(|_| r.clone()),
-            Target::Archive(p) | Target::Directory(p) => std::path::absolute(p)
+            // The real path: `./x`, `../y` and symlinks name one target once.
+            Target::Archive(p) | Target::Directory(p) => std::fs::canonicalize(p)
+                .or_else(|_| std::path::absolute(p))
                 .unwrap_or_else(|_| p.clone())
                 .display()
                 .to_string(),

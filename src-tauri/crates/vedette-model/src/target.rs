@@ -130,6 +130,10 @@ pub struct ScanSummary {
     #[ts(optional, type = "string")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// Packages in the scan's inventory, once it succeeded.
+    #[ts(optional, type = "number")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packages: Option<i64>,
     /// Per-target error, in words, when the scan failed.
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]

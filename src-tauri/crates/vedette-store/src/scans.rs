@@ -10,8 +10,9 @@ impl Store {
             r#"SELECT s.id AS "id!: i64", s.target_id, t.name AS target_name, s.state,
                       s.started_at AS "started_at: DateTime<Utc>",
                       s.finished_at AS "finished_at: DateTime<Utc>",
-                      s.error
+                      s.error, i.package_count AS "packages?: i64"
                FROM scans s JOIN targets t ON t.id = s.target_id
+               LEFT JOIN inventories i ON i.id = s.inventory_id
                ORDER BY s.started_at DESC, s.id DESC
                LIMIT ?1"#,
             limit
@@ -28,6 +29,7 @@ impl Store {
                     started_at: r.started_at,
                     finished_at: r.finished_at,
                     error: r.error,
+                    packages: r.packages,
                 })
             })
             .collect()
