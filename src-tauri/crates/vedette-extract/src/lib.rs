@@ -78,6 +78,7 @@ pub fn catalogers() -> Vec<Box<dyn Cataloger>> {
     vec![
         Box::new(os::dpkg::DpkgCataloger),
         Box::new(os::apk::ApkCataloger),
+        Box::new(os::rpm::RpmCataloger),
         Box::new(python::PythonInstalledCataloger),
         Box::new(python::PythonLockCataloger),
         Box::new(javascript::NpmLockCataloger),

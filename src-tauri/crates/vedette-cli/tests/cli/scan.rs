@@ -440,3 +440,53 @@ fn cyclonedx_and_spdx_output_is_valid_against_the_reference_validators() {
         validate(kind, &file);
     }
 }
+
+#[test]
+fn an_rpm_database_written_by_rpm_agrees_with_syft_and_trivy() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("rocky");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/rpm")).unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        "NAME=\"Rocky Linux\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\nPRETTY_NAME=\"Rocky Linux 9.3 (Blue Onyx)\"\n",
+    )
+    .unwrap();
+    // trivy finds Rocky by this file, syft and Vedette by os-release.
+    std::fs::write(root.join("etc/rocky-release"), "Rocky Linux release 9.3 (Blue Onyx)\n").unwrap();
+    // Written by rpm 4.18 itself; see its README for how.
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../vedette-extract/testdata/rpm/rpmdb.sqlite"),
+        root.join("var/lib/rpm/rpmdb.sqlite"),
+    )
+    .unwrap();
+    let r = push(
+        &reg,
+        tmp.path(),
+        vec![Layer::from_dir(&root)],
+        "fixtures/rocky",
+    );
+    let ours = only(
+        &cdx_purls(&vedette_json(
+            tmp.path(),
+            &["scan", "image", &r, "--insecure-registry"],
+        )),
+        "pkg:rpm/",
+    );
+    assert_eq!(
+        ours.iter().collect::<Vec<_>>(),
+        ["pkg:rpm/rocky/hello-vedette@1.2.3-4.el9?arch=noarch&distro=rocky-9.3&epoch=2&upstream=hello-vedette-1.2.3-4.el9.src.rpm"]
+    );
+    assert_eq!(ours, only(&syft_purls(&r), "pkg:rpm/"));
+    let trivy: BTreeSet<String> =
+        vedette_tests::registry::trivy_purls(&r, &tmp.path().join("trivy-cache"))
+            .iter()
+            .filter(|p| p.starts_with("pkg:rpm/"))
+            .map(|p| p.split('?').next().unwrap().to_owned())
+            .collect();
+    assert_eq!(
+        trivy.into_iter().collect::<Vec<_>>(),
+        ["pkg:rpm/rocky/hello-vedette@1.2.3-4.el9"]
+    );
+}

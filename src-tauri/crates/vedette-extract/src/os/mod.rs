@@ -4,6 +4,8 @@ pub mod apk;
 pub mod dpkg;
 pub mod os_release;
 pub mod ownership;
+pub mod rpm;
+mod sqlite;
 
 /// Splits an RFC 822-style database (dpkg status, apk installed) into stanzas
 /// separated by blank lines, yielding the 1-based line number where each starts.

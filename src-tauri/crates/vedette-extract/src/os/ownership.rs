@@ -58,6 +58,23 @@ fn file_owners(files: &Files, packages: &[Package]) -> HashMap<String, String> {
             }
         }
     }
+    // rpm: each header lists its files.
+    for path in super::rpm::PATHS {
+        let Some(file) = files.get(path) else {
+            continue;
+        };
+        let Ok((entries, _)) = super::rpm::parse_rpmdb_sqlite(&file.data) else {
+            continue;
+        };
+        for e in entries {
+            let Some(purl) = purl_of(&e.name, "rpm-db") else {
+                continue;
+            };
+            for f in e.files {
+                owners.insert(f, purl.clone());
+            }
+        }
+    }
     owners
 }
 
