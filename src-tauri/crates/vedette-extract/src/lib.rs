@@ -62,6 +62,12 @@ impl Found {
     pub fn warn(&mut self, path: &str, message: impl Into<String>) {
         self.warnings.push((path.to_owned(), message.into()));
     }
+
+    /// Adds what another run found.
+    pub fn extend(&mut self, other: Found) {
+        self.packages.extend(other.packages);
+        self.warnings.extend(other.warnings);
+    }
 }
 
 /// One package database or lock-file format.
@@ -71,6 +77,33 @@ pub trait Cataloger: Send + Sync {
     /// Whether the file at `path` (absolute, `/`-separated) is input for this cataloger.
     fn wants(&self, path: &str) -> bool;
     fn catalog(&self, files: &Files, cx: &Context<'_>) -> Found;
+}
+
+/// A package found in `file` at `path`; callers add what else they know
+/// (source package, licences) with struct update syntax.
+pub(crate) fn found_in(
+    name: &str,
+    version: &str,
+    ecosystem: vedette_model::Ecosystem,
+    purl: String,
+    path: &str,
+    file: &File,
+    found_by: &str,
+) -> Package {
+    Package {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        ecosystem,
+        purl,
+        source: None,
+        locations: vec![vedette_model::Location {
+            path: path.to_owned(),
+            layer: file.layer.clone(),
+        }],
+        owned_by: None,
+        found_by: found_by.to_owned(),
+        licenses: Vec::new(),
+    }
 }
 
 /// Every cataloger Vedette has.

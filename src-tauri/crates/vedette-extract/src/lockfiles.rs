@@ -1,7 +1,7 @@
 //! Helpers shared by the lock-file catalogers: one `(name, version)` list
 //! per wanted file, turned into packages of one ecosystem.
 
-use vedette_model::{Ecosystem, Location, Package};
+use vedette_model::Ecosystem;
 
 use crate::{Files, Found};
 
@@ -21,20 +21,9 @@ pub(crate) fn catalog_pairs(
             Ok(pairs) => {
                 for (name, version) in pairs {
                     match purl(&name, &version) {
-                        Some(purl) => found.packages.push(Package {
-                            name,
-                            version,
-                            ecosystem,
-                            purl,
-                            source: None,
-                            locations: vec![Location {
-                                path: path.to_owned(),
-                                layer: file.layer.clone(),
-                            }],
-                            owned_by: None,
-                            found_by: found_by.to_owned(),
-                            licenses: vec![],
-                        }),
+                        Some(purl) => found.packages.push(crate::found_in(
+                            &name, &version, ecosystem, purl, path, file, found_by,
+                        )),
                         None => {
                             found.warn(path, format!("cannot form a purl for {name} {version}"))
                         }

@@ -454,7 +454,11 @@ fn an_rpm_database_written_by_rpm_agrees_with_syft_and_trivy() {
     )
     .unwrap();
     // trivy finds Rocky by this file, syft and Vedette by os-release.
-    std::fs::write(root.join("etc/rocky-release"), "Rocky Linux release 9.3 (Blue Onyx)\n").unwrap();
+    std::fs::write(
+        root.join("etc/rocky-release"),
+        "Rocky Linux release 9.3 (Blue Onyx)\n",
+    )
+    .unwrap();
     // Written by rpm 4.18 itself; see its README for how.
     std::fs::copy(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../vedette-extract/testdata/rpm/rpmdb.sqlite"),

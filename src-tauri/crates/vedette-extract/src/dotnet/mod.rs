@@ -71,8 +71,7 @@ impl Cataloger for NugetCataloger {
             nuget_purl,
             self.name(),
         );
-        found.packages.extend(deps.packages);
-        found.warnings.extend(deps.warnings);
+        found.extend(deps);
         found
     }
 }

@@ -7,7 +7,7 @@
 
 use std::io::Read;
 
-use vedette_model::{Ecosystem, Location, Package};
+use vedette_model::Ecosystem;
 
 use crate::{purl, Cataloger, Context, Files, Found};
 
@@ -147,20 +147,15 @@ impl Cataloger for GoBinaryCataloger {
             };
             let mut push = |name: &str, version: &str| {
                 if let Some(purl) = purl::build("golang", None, name, version, &[]) {
-                    found.packages.push(Package {
-                        name: name.to_owned(),
-                        version: version.to_owned(),
-                        ecosystem: Ecosystem::Go,
+                    found.packages.push(crate::found_in(
+                        name,
+                        version,
+                        Ecosystem::Go,
                         purl,
-                        source: None,
-                        locations: vec![Location {
-                            path: path.to_owned(),
-                            layer: file.layer.clone(),
-                        }],
-                        owned_by: None,
-                        found_by: "go-binary".to_owned(),
-                        licenses: vec![],
-                    });
+                        path,
+                        file,
+                        "go-binary",
+                    ));
                 }
             };
             push("stdlib", &info.go_version);

@@ -5,7 +5,7 @@ mod locks;
 
 pub use locks::{parse_package_lock, parse_pnpm_lock, parse_yarn_lock};
 
-use vedette_model::{Ecosystem, Location, Package};
+use vedette_model::{Ecosystem, Package};
 
 use crate::{Cataloger, Context, Files, Found};
 
@@ -17,24 +17,14 @@ pub(crate) fn package(
     name: &str,
     version: &str,
     path: &str,
-    layer: Option<String>,
+    file: &crate::File,
     found_by: &str,
     licenses: Vec<String>,
 ) -> Option<Package> {
     let purl = npm_purl(name, version)?;
     Some(Package {
-        name: name.to_owned(),
-        version: version.to_owned(),
-        ecosystem: Ecosystem::Npm,
-        purl,
-        source: None,
-        locations: vec![Location {
-            path: path.to_owned(),
-            layer,
-        }],
-        owned_by: None,
-        found_by: found_by.to_owned(),
         licenses,
+        ..crate::found_in(name, version, Ecosystem::Npm, purl, path, file, found_by)
     })
 }
 
@@ -158,14 +148,7 @@ impl Cataloger for NodeModulesCataloger {
                     .unwrap_or_default(),
                 _ => vec![],
             };
-            if let Some(p) = package(
-                name,
-                version,
-                path,
-                file.layer.clone(),
-                self.name(),
-                licenses,
-            ) {
+            if let Some(p) = package(name, version, path, file, self.name(), licenses) {
                 found.packages.push(p);
             }
         }
@@ -199,7 +182,11 @@ mod tests {
 
     #[test]
     fn scoped_packages_get_their_scope_as_purl_namespace() {
-        let p = package("@babel/core", "7.0.0", "/x", None, "t", vec![]).unwrap();
+        let file = crate::File {
+            data: vec![],
+            layer: None,
+        };
+        let p = package("@babel/core", "7.0.0", "/x", &file, "t", vec![]).unwrap();
         assert_eq!(p.purl, "pkg:npm/%40babel/core@7.0.0");
     }
 }

@@ -1,6 +1,6 @@
 //! apk: `/lib/apk/db/installed` (Alpine, Wolfi, Chainguard).
 
-use vedette_model::{Distro, Ecosystem, Location, Package, SourcePackage};
+use vedette_model::{Distro, Ecosystem, Package, SourcePackage};
 
 use crate::{purl, Cataloger, Context, Files, Found};
 
@@ -105,30 +105,31 @@ impl Cataloger for ApkCataloger {
                 );
                 continue;
             };
-            found.packages.push(Package {
-                source: Some(SourcePackage {
-                    name: if e.origin.is_empty() {
-                        e.name.clone()
-                    } else {
-                        e.origin.clone()
-                    },
-                    version: e.version.clone(),
-                }),
-                licenses: if e.license.is_empty() {
-                    vec![]
+            let source = SourcePackage {
+                name: if e.origin.is_empty() {
+                    e.name.clone()
                 } else {
-                    vec![e.license.clone()]
+                    e.origin.clone()
                 },
-                name: e.name,
-                version: e.version,
-                ecosystem: Ecosystem::Alpine,
-                purl,
-                locations: vec![Location {
-                    path: INSTALLED.to_owned(),
-                    layer: file.layer.clone(),
-                }],
-                owned_by: None,
-                found_by: self.name().to_owned(),
+                version: e.version.clone(),
+            };
+            let licenses = if e.license.is_empty() {
+                vec![]
+            } else {
+                vec![e.license.clone()]
+            };
+            found.packages.push(Package {
+                source: Some(source),
+                licenses,
+                ..crate::found_in(
+                    &e.name,
+                    &e.version,
+                    Ecosystem::Alpine,
+                    purl,
+                    INSTALLED,
+                    file,
+                    self.name(),
+                )
             });
         }
         found

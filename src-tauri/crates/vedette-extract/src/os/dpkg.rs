@@ -1,7 +1,7 @@
 //! dpkg: `/var/lib/dpkg/status`, and `/var/lib/dpkg/status.d/*` as
 //! distroless images write it (one stanza per package file).
 
-use vedette_model::{Distro, Ecosystem, Location, Package, SourcePackage};
+use vedette_model::{Distro, Ecosystem, Package, SourcePackage};
 
 use crate::{purl, Cataloger, Context, Files, Found};
 
@@ -144,25 +144,24 @@ impl Cataloger for DpkgCataloger {
                     );
                     continue;
                 };
+                let source = SourcePackage {
+                    name: e.source_name.clone().unwrap_or_else(|| e.package.clone()),
+                    version: e
+                        .source_version
+                        .clone()
+                        .unwrap_or_else(|| e.version.clone()),
+                };
                 found.packages.push(Package {
-                    source: Some(SourcePackage {
-                        name: e.source_name.clone().unwrap_or_else(|| e.package.clone()),
-                        version: e
-                            .source_version
-                            .clone()
-                            .unwrap_or_else(|| e.version.clone()),
-                    }),
-                    name: e.package,
-                    version: e.version,
-                    ecosystem: ecosystem(cx.distro),
-                    purl,
-                    locations: vec![Location {
-                        path: path.to_owned(),
-                        layer: file.layer.clone(),
-                    }],
-                    owned_by: None,
-                    found_by: self.name().to_owned(),
-                    licenses: Vec::new(),
+                    source: Some(source),
+                    ..crate::found_in(
+                        &e.package,
+                        &e.version,
+                        ecosystem(cx.distro),
+                        purl,
+                        path,
+                        file,
+                        self.name(),
+                    )
                 });
             }
         }

@@ -2,7 +2,7 @@
 //! `/var/lib/rpm` or `/usr/lib/sysimage/rpm`). The Berkeley DB (`Packages`)
 //! and ndb (`Packages.db`) formats of older releases are not read yet.
 
-use vedette_model::{Distro, Ecosystem, Location, Package, SourcePackage};
+use vedette_model::{Distro, Ecosystem, Package, SourcePackage};
 
 use super::sqlite::{Database, Value};
 use crate::{purl, Cataloger, Context, Files, Found};
@@ -216,26 +216,26 @@ impl Cataloger for RpmCataloger {
                     .nth(2)
                     .unwrap_or(&e.name)
                     .to_owned();
+                let licenses = if e.license.is_empty() {
+                    vec![]
+                } else {
+                    vec![e.license.clone()]
+                };
                 found.packages.push(Package {
                     source: Some(SourcePackage {
                         name: source_name,
                         version: version.clone(),
                     }),
-                    licenses: if e.license.is_empty() {
-                        vec![]
-                    } else {
-                        vec![e.license.clone()]
-                    },
-                    name: e.name,
-                    version,
-                    ecosystem: ecosystem(cx.distro),
-                    purl,
-                    locations: vec![Location {
-                        path: path.to_owned(),
-                        layer: file.layer.clone(),
-                    }],
-                    owned_by: None,
-                    found_by: self.name().to_owned(),
+                    licenses,
+                    ..crate::found_in(
+                        &e.name,
+                        &version,
+                        ecosystem(cx.distro),
+                        purl,
+                        path,
+                        file,
+                        self.name(),
+                    )
                 });
             }
         }

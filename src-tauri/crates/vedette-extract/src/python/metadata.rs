@@ -57,14 +57,7 @@ impl Cataloger for PythonInstalledCataloger {
         for (path, file) in files.matching(is_metadata) {
             match parse_metadata(&String::from_utf8_lossy(&file.data)) {
                 Some((name, version, licenses)) => {
-                    match super::package(
-                        &name,
-                        &version,
-                        path,
-                        file.layer.clone(),
-                        self.name(),
-                        licenses,
-                    ) {
+                    match super::package(&name, &version, path, file, self.name(), licenses) {
                         Some(p) => found.packages.push(p),
                         None => {
                             found.warn(path, format!("cannot form a purl for {name} {version}"))

@@ -8,7 +8,7 @@ mod metadata;
 pub use lock::{parse_pipfile_lock, parse_poetry_lock, parse_requirements, PythonLockCataloger};
 pub use metadata::{parse_metadata, PythonInstalledCataloger};
 
-use vedette_model::{Ecosystem, Location, Package};
+use vedette_model::{Ecosystem, Package};
 
 /// PEP 503 normalised name, as the purl spec and OSV's PyPI records use it.
 pub fn normalize_name(name: &str) -> String {
@@ -32,24 +32,14 @@ pub(crate) fn package(
     name: &str,
     version: &str,
     path: &str,
-    layer: Option<String>,
+    file: &crate::File,
     found_by: &str,
     licenses: Vec<String>,
 ) -> Option<Package> {
     let purl = crate::purl::build("pypi", None, &normalize_name(name), version, &[])?;
     Some(Package {
-        name: name.to_owned(),
-        version: version.to_owned(),
-        ecosystem: Ecosystem::PyPI,
-        purl,
-        source: None,
-        locations: vec![Location {
-            path: path.to_owned(),
-            layer,
-        }],
-        owned_by: None,
-        found_by: found_by.to_owned(),
         licenses,
+        ..crate::found_in(name, version, Ecosystem::PyPI, purl, path, file, found_by)
     })
 }
 

@@ -89,8 +89,7 @@ impl Cataloger for RubyCataloger {
             gem_purl,
             self.name(),
         );
-        found.packages.extend(locks.packages);
-        found.warnings.extend(locks.warnings);
+        found.extend(locks);
         found
     }
 }
