@@ -291,6 +291,7 @@ pub fn trivy_purls(reference: &str, cache: &Path) -> Vec<String> {
                 "--format",
                 "cyclonedx",
                 "--skip-db-update",
+                "--skip-java-db-update",
                 "--offline-scan",
                 "-q",
             ])

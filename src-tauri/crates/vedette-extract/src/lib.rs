@@ -10,6 +10,7 @@
 pub mod dotnet;
 mod files;
 pub mod go;
+pub mod java;
 pub mod javascript;
 mod lockfiles;
 pub mod os;
@@ -123,6 +124,7 @@ pub fn catalogers() -> Vec<Box<dyn Cataloger>> {
         Box::new(php::ComposerCataloger),
         Box::new(dotnet::NugetCataloger),
         Box::new(go::GoBinaryCataloger),
+        Box::new(java::JavaCataloger),
     ]
 }
 

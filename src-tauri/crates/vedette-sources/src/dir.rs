@@ -41,9 +41,22 @@ pub fn read_dir(root: &Path, catalogers: &[Box<dyn Cataloger>]) -> Result<View, 
         };
         let ft = entry.file_type();
         if ft.is_file() && !vedette_extract::wanted(&path, catalogers) {
-            // An executable may be a Go binary: keep only its build info.
             use std::os::unix::fs::PermissionsExt;
             let Ok(meta) = entry.metadata() else { continue };
+            // A Java archive: keep only the Maven coordinates inside.
+            if vedette_extract::java::is_archive(&path) && meta.len() <= crate::layers::MAX_BINARY {
+                match std::fs::File::open(entry.path())
+                    .and_then(vedette_extract::java::scan_archive)
+                {
+                    Ok(Some(summary)) => view.files.insert(path, summary, None),
+                    Ok(None) => {}
+                    Err(e) => view
+                        .warnings
+                        .push(format!("{path} is not a readable Java archive: {e}")),
+                }
+                continue;
+            }
+            // An executable may be a Go binary: keep only its build info.
             if meta.permissions().mode() & 0o111 != 0
                 && (1024..=crate::layers::MAX_BINARY).contains(&meta.len())
             {

@@ -256,6 +256,17 @@ pub fn read_layer(
         }
         let size = entry.header().size().unwrap_or(u64::MAX);
         if !vedette_extract::wanted(&path, catalogers) {
+            // A Java archive: keep only the Maven coordinates inside.
+            if vedette_extract::java::is_archive(&path) && size <= MAX_BINARY {
+                match vedette_extract::java::scan_archive(&mut entry) {
+                    Ok(Some(summary)) => delta.files.push((path, summary)),
+                    Ok(None) => {}
+                    Err(e) => delta
+                        .warnings
+                        .push(format!("{path} is not a readable Java archive: {e}")),
+                }
+                continue;
+            }
             // An executable may be a Go binary: keep only its build info.
             let mode = entry.header().mode().unwrap_or(0);
             if mode & 0o111 != 0 && (1024..=MAX_BINARY).contains(&size) {

@@ -494,3 +494,56 @@ fn an_rpm_database_written_by_rpm_agrees_with_syft_and_trivy() {
         ["pkg:rpm/rocky/hello-vedette@1.2.3-4.el9"]
     );
 }
+
+#[test]
+fn jars_and_the_jars_nested_in_them_are_listed_by_their_maven_coordinates() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("java");
+    std::fs::create_dir_all(root.join("app")).unwrap();
+    // A fat jar as Spring Boot lays it out, written by Python's zipfile.
+    let script = r#"
+import sys, zipfile, io
+inner = io.BytesIO()
+with zipfile.ZipFile(inner, "w") as z:
+    z.writestr("META-INF/maven/org.yaml/snakeyaml/pom.properties", "groupId=org.yaml\nartifactId=snakeyaml\nversion=1.33\n", zipfile.ZIP_DEFLATED)
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n", zipfile.ZIP_DEFLATED)
+    z.writestr("META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties", "groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion=2.14.1\n", zipfile.ZIP_DEFLATED)
+    z.writestr("BOOT-INF/lib/snakeyaml-1.33.jar", inner.getvalue(), zipfile.ZIP_STORED)
+"#;
+    let jar = root.join("app/app.jar");
+    run_peer(Command::new("python3").args(["-c", script]).arg(&jar));
+    let r = push(
+        &reg,
+        tmp.path(),
+        vec![Layer::from_dir(&root)],
+        "fixtures/java",
+    );
+    let ours = only(
+        &cdx_purls(&vedette_json(
+            tmp.path(),
+            &["scan", "image", &r, "--insecure-registry"],
+        )),
+        "pkg:maven/",
+    );
+    assert_eq!(
+        ours.iter().collect::<Vec<_>>(),
+        [
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1",
+            "pkg:maven/org.yaml/snakeyaml@1.33"
+        ]
+    );
+    // syft names the outer jar by its file name (no version, so nothing can
+    // match it) and does not open the jar nested in it (README).
+    let syft = only(&syft_purls(&r), "pkg:maven/");
+    assert_eq!(
+        syft.iter().collect::<Vec<_>>(),
+        [
+            "pkg:maven/app/app",
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+        ]
+    );
+    // (trivy is not asked: it reads jars only with its Java DB, which it
+    // would download; tests stay on loopback.)
+}

@@ -1,0 +1,318 @@
+//! Java archives (jar, war, ear, and the jars nested in them): the Maven
+//! coordinates in `META-INF/maven/**/pom.properties`.
+//!
+//! Archives are read as a stream of zip local entries, never whole, so a
+//! large fat jar costs no memory: [`scan_archive`] walks the entries,
+//! inflates only `pom.properties` files, descends into stored nested jars,
+//! and returns a small summary that sources keep under the archive's path;
+//! [`JavaCataloger`] reads those summaries.
+
+use std::io::{BufRead, BufReader, Read};
+
+use vedette_model::Ecosystem;
+
+use crate::{purl, Cataloger, Context, Files, Found};
+
+/// The first line of a summary kept for a Java archive.
+pub const SUMMARY_MAGIC: &str = "vedette-java-archive-v1\n";
+const MAX_DEPTH: usize = 3;
+const MAX_POM_PROPERTIES: u64 = 64 * 1024;
+
+/// Whether a path names a Java archive.
+pub fn is_archive(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    [".jar", ".war", ".ear", ".jpi", ".hpi"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
+/// Walks a zip stream and returns `group:artifact\tversion\tinner path` lines
+/// for every pom.properties found (nested jars included), as a summary.
+pub fn scan_archive(r: impl Read) -> std::io::Result<Option<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut reader = BufReader::with_capacity(64 * 1024, r);
+    walk(&mut reader, "", 0, &mut out)?;
+    if out.is_empty() {
+        return Ok(None);
+    }
+    let mut summary = SUMMARY_MAGIC.as_bytes().to_vec();
+    for line in out {
+        summary.extend_from_slice(line.as_bytes());
+        summary.push(b'\n');
+    }
+    Ok(Some(summary))
+}
+
+fn le16(b: &[u8]) -> u64 {
+    u64::from(u16::from_le_bytes([b[0], b[1]]))
+}
+
+fn le32(b: &[u8]) -> u64 {
+    u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn skip(r: &mut dyn BufRead, mut n: u64) -> std::io::Result<()> {
+    while n > 0 {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "zip entry cut short",
+            ));
+        }
+        let k = (buf.len() as u64).min(n) as usize;
+        r.consume(k);
+        n -= k as u64;
+    }
+    Ok(())
+}
+
+fn walk(
+    r: &mut dyn BufRead,
+    prefix: &str,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> std::io::Result<()> {
+    loop {
+        let mut h = [0u8; 30];
+        if r.fill_buf()?.len() < 4 {
+            return Ok(());
+        }
+        if le32(r.fill_buf()?) != 0x0403_4b50 {
+            return Ok(()); // central directory or anything else: the entries are over
+        }
+        r.read_exact(&mut h)?;
+        let flags = le16(&h[6..]);
+        let method = le16(&h[8..]);
+        let (mut csize, usize_) = (le32(&h[18..]), le32(&h[22..]));
+        let (name_len, extra_len) = (le16(&h[26..]), le16(&h[28..]));
+        let mut name = vec![0u8; name_len as usize];
+        r.read_exact(&mut name)?;
+        let name = String::from_utf8_lossy(&name).into_owned();
+        let mut extra = vec![0u8; extra_len as usize];
+        r.read_exact(&mut extra)?;
+        if csize == 0xffff_ffff {
+            csize = zip64_compressed_size(&extra).unwrap_or(csize);
+        }
+        let descriptor = flags & 0x8 != 0;
+        let wanted = name.ends_with("/pom.properties") && name.starts_with("META-INF/maven/");
+        let nested = depth < MAX_DEPTH && is_archive(&name) && method == 0 && !descriptor;
+        match (method, wanted, nested) {
+            (8, true, _) => {
+                let mut text = Vec::new();
+                let mut dec = flate2::bufread::DeflateDecoder::new(&mut *r);
+                (&mut dec).take(MAX_POM_PROPERTIES).read_to_end(&mut text)?;
+                std::io::copy(&mut dec, &mut std::io::sink())?;
+                if !descriptor {
+                    // The decoder consumed exactly the compressed bytes.
+                }
+                record(&text, prefix, &name, out);
+            }
+            (0, true, _) if !descriptor => {
+                let mut text = Vec::new();
+                (&mut *r)
+                    .take(csize.min(MAX_POM_PROPERTIES))
+                    .read_to_end(&mut text)?;
+                skip(r, csize.saturating_sub(MAX_POM_PROPERTIES))?;
+                record(&text, prefix, &name, out);
+            }
+            (_, _, true) => {
+                let inner_prefix = format!("{prefix}{name}!/");
+                let mut limited: BufReader<std::io::Take<&mut dyn BufRead>> =
+                    BufReader::new((&mut *r).take(csize));
+                walk(&mut limited, &inner_prefix, depth + 1, out)?;
+                // Whatever the nested walk left unread of the entry.
+                std::io::copy(&mut limited, &mut std::io::sink())?;
+            }
+            (8, false, _) if descriptor => {
+                // The size is only after the data: inflate to find the end.
+                std::io::copy(
+                    &mut flate2::bufread::DeflateDecoder::new(&mut *r),
+                    &mut std::io::sink(),
+                )?;
+            }
+            _ if descriptor && method != 8 => {
+                return Ok(()); // stored entry of unknown length: cannot go on in a stream
+            }
+            _ => skip(r, csize)?,
+        }
+        if descriptor {
+            // Optional signature, CRC, sizes (8 bytes each in zip64).
+            let sig = le32(r.fill_buf()?.get(..4).unwrap_or(&[0; 4]));
+            let len = if sig == 0x0807_4b50 { 16 } else { 12 };
+            skip(r, len)?;
+        }
+        let _ = usize_;
+    }
+}
+
+fn zip64_compressed_size(extra: &[u8]) -> Option<u64> {
+    let mut i = 0;
+    while i + 4 <= extra.len() {
+        let id = le16(&extra[i..]);
+        let len = le16(&extra[i + 2..]) as usize;
+        if id == 1 && len >= 16 {
+            let b = extra.get(i + 12..i + 20)?;
+            return Some(u64::from_le_bytes(b.try_into().ok()?));
+        }
+        i += 4 + len;
+    }
+    None
+}
+
+fn record(text: &[u8], prefix: &str, name: &str, out: &mut Vec<String>) {
+    let text = String::from_utf8_lossy(text);
+    let get = |k: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix(k)?
+                    .trim_start()
+                    .strip_prefix('=')
+                    .map(|v| v.trim().to_owned())
+            })
+            .filter(|v| !v.is_empty() && !v.contains(['\t', '\n']))
+    };
+    if let (Some(g), Some(a), Some(v)) = (get("groupId"), get("artifactId"), get("version")) {
+        out.push(format!("{g}:{a}\t{v}\t{prefix}{name}"));
+    }
+}
+
+pub struct JavaCataloger;
+
+impl Cataloger for JavaCataloger {
+    fn name(&self) -> &'static str {
+        "java-archive"
+    }
+
+    /// Archives are summarised by the sources while streaming, not kept.
+    fn wants(&self, _path: &str) -> bool {
+        false
+    }
+
+    fn catalog(&self, files: &Files, _cx: &Context<'_>) -> Found {
+        let mut found = Found::default();
+        for (path, file) in files
+            .matching(|_| true)
+            .filter(|(_, f)| f.data.starts_with(SUMMARY_MAGIC.as_bytes()))
+        {
+            let text = String::from_utf8_lossy(&file.data[SUMMARY_MAGIC.len()..]).into_owned();
+            for line in text.lines() {
+                let mut f = line.split('\t');
+                let (Some(ga), Some(version)) = (f.next(), f.next()) else {
+                    continue;
+                };
+                let Some((group, artifact)) = ga.split_once(':') else {
+                    continue;
+                };
+                if let Some(purl) = purl::build("maven", Some(group), artifact, version, &[]) {
+                    found.packages.push(crate::found_in(
+                        ga,
+                        version,
+                        Ecosystem::Maven,
+                        purl,
+                        path,
+                        file,
+                        self.name(),
+                    ));
+                }
+            }
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POM: &str = "#Generated by Maven\ngroupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion=2.14.1\n";
+
+    /// A zip written by Python's zipfile to a pipe (data descriptors, as
+    /// `jar` writes them) or to a file (sizes in the local headers).
+    fn python_zip(entries: &[(&str, &[u8], bool)], streamed: bool) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        for (i, (_, data, _)) in entries.iter().enumerate() {
+            std::fs::write(dir.path().join(i.to_string()), data).unwrap();
+        }
+        let spec: Vec<String> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _, deflate))| {
+                format!(
+                    "('{n}', '{}', {})",
+                    dir.path().join(i.to_string()).display(),
+                    if *deflate { "True" } else { "False" }
+                )
+            })
+            .collect();
+        let script = format!(
+            "import sys, zipfile, io\nout = sys.stdout.buffer if {streamed} else io.BytesIO()\nclass W:\n  def __init__(s, f): s.f = f\n  def write(s, b): return s.f.write(b)\n  def flush(s): pass\ntarget = W(out) if {streamed} else out\nz = zipfile.ZipFile(target, 'w')\nfor n, p, d in [{}]:\n  z.write(p, n, zipfile.ZIP_DEFLATED if d else zipfile.ZIP_STORED)\nz.close()\nif not {streamed}: sys.stdout.buffer.write(out.getvalue())\n",
+            spec.join(", "),
+            streamed = if streamed { "True" } else { "False" },
+        );
+        let out = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    #[test]
+    fn pom_properties_are_found_with_and_without_data_descriptors_and_in_nested_jars() {
+        for streamed in [false, true] {
+            let inner = python_zip(
+                &[(
+                    "META-INF/maven/org.yaml/snakeyaml/pom.properties",
+                    b"groupId=org.yaml\nartifactId=snakeyaml\nversion=1.33\n",
+                    true,
+                )],
+                false,
+            );
+            let outer = python_zip(
+                &[
+                    ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n", true),
+                    ("org/x/Big.class", &vec![7u8; 300_000], true),
+                    (
+                        "META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties",
+                        POM.as_bytes(),
+                        true,
+                    ),
+                    ("BOOT-INF/lib/snakeyaml-1.33.jar", &inner, false),
+                ],
+                streamed,
+            );
+            let summary = scan_archive(&outer[..]).unwrap().unwrap();
+            let text = String::from_utf8(summary).unwrap();
+            assert!(
+                text.contains("org.apache.logging.log4j:log4j-core\t2.14.1\t"),
+                "{streamed}: {text}"
+            );
+            if !streamed {
+                // A stored nested jar behind a data descriptor has no length to read it by.
+                assert!(
+                    text.contains(
+                        "org.yaml:snakeyaml\t1.33\tBOOT-INF/lib/snakeyaml-1.33.jar!/META-INF"
+                    ),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn archives_without_maven_metadata_and_garbage_give_nothing() {
+        assert_eq!(
+            scan_archive(&b"PK\x03\x04 truncated"[..]).ok().flatten(),
+            None
+        );
+        assert_eq!(scan_archive(&b"not a zip"[..]).unwrap(), None);
+        let plain = python_zip(&[("a.txt", b"hello", true)], false);
+        assert_eq!(scan_archive(&plain[..]).unwrap(), None);
+    }
+}
