@@ -120,6 +120,7 @@ pub fn catalogers() -> Vec<Box<dyn Cataloger>> {
         Box::new(javascript::YarnLockCataloger),
         Box::new(javascript::PnpmLockCataloger),
         Box::new(rust::CargoLockCataloger),
+        Box::new(rust::auditable::AuditableCataloger),
         Box::new(ruby::RubyCataloger),
         Box::new(php::ComposerCataloger),
         Box::new(dotnet::NugetCataloger),

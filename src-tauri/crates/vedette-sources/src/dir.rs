@@ -56,12 +56,12 @@ pub fn read_dir(root: &Path, catalogers: &[Box<dyn Cataloger>]) -> Result<View, 
                 }
                 continue;
             }
-            // An executable may be a Go binary: keep only its build info.
+            // An executable may be a Go or cargo-auditable binary: keep only what it says it is built from.
             if meta.permissions().mode() & 0o111 != 0
                 && (1024..=crate::layers::MAX_BINARY).contains(&meta.len())
             {
                 match std::fs::File::open(entry.path())
-                    .and_then(|f| crate::layers::go_buildinfo(std::io::BufReader::new(f)))
+                    .and_then(|f| crate::layers::executable_summary(std::io::BufReader::new(f)))
                 {
                     Ok(Some(blob)) => view.files.insert(path, blob, None),
                     Ok(None) => {}

@@ -22,20 +22,11 @@ pub const MAX_INFLATED: u64 = 64 * 1024 * 1024 * 1024;
 /// Largest executable searched for Go build info.
 pub const MAX_BINARY: u64 = 1024 * 1024 * 1024;
 
-/// The Go build info of an ELF executable being streamed, if it has one.
-pub fn go_buildinfo(mut r: impl Read) -> std::io::Result<Option<Vec<u8>>> {
-    let mut head = [0u8; 4];
-    let mut got = 0;
-    while got < 4 {
-        match r.read(&mut head[got..])? {
-            0 => return Ok(None),
-            n => got += n,
-        }
-    }
-    if &head != b"\x7fELF" {
-        return Ok(None);
-    }
-    vedette_extract::go::find_buildinfo(head.chain(r))
+/// What an executable being streamed carries: Go build info or a
+/// cargo-auditable dependency list, as a small summary (see
+/// `vedette_extract::rust::auditable::scan_executable`).
+pub fn executable_summary(r: impl Read) -> std::io::Result<Option<Vec<u8>>> {
+    vedette_extract::rust::auditable::scan_executable(r)
 }
 
 /// What one layer does to the files below it.
@@ -267,10 +258,12 @@ pub fn read_layer(
                 }
                 continue;
             }
-            // An executable may be a Go binary: keep only its build info.
+            // An executable may be a Go or cargo-auditable binary: keep only what it says it is built from.
             let mode = entry.header().mode().unwrap_or(0);
             if mode & 0o111 != 0 && (1024..=MAX_BINARY).contains(&size) {
-                if let Some(blob) = go_buildinfo(&mut entry).map_err(|e| layer_err(digest, e))? {
+                if let Some(blob) =
+                    executable_summary(&mut entry).map_err(|e| layer_err(digest, e))?
+                {
                     delta.files.push((path, blob));
                 }
             }

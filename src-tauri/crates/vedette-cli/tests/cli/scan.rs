@@ -547,3 +547,47 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     // (trivy is not asked: it reads jars only with its Java DB, which it
     // would download; tests stay on loopback.)
 }
+
+#[test]
+fn a_cargo_auditable_binary_lists_its_crates_as_syft_and_trivy_do() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("rust");
+    std::fs::create_dir_all(root.join("usr/local/bin")).unwrap();
+    let bin = root.join("usr/local/bin/audhello");
+    // Built by cargo-auditable itself; see its README.
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../vedette-extract/testdata/rust/audhello"),
+        &bin,
+    )
+    .unwrap();
+    let r = push(
+        &reg,
+        tmp.path(),
+        vec![Layer::from_dir(&root)],
+        "fixtures/rust-bin",
+    );
+    let ours = only(
+        &cdx_purls(&vedette_json(
+            tmp.path(),
+            &["scan", "image", &r, "--insecure-registry"],
+        )),
+        "pkg:cargo/",
+    );
+    assert_eq!(
+        ours.iter().collect::<Vec<_>>(),
+        ["pkg:cargo/itoa@1.0.19", "pkg:cargo/smallvec@1.6.0"]
+    );
+    // syft and trivy also list the binary's own crate (source "local");
+    // Vedette leaves the project itself out (README).
+    let mut syft = only(&syft_purls(&r), "pkg:cargo/");
+    assert!(syft.remove("pkg:cargo/audhello@0.1.0"), "{syft:?}");
+    assert_eq!(syft, ours);
+    let mut trivy: BTreeSet<String> =
+        vedette_tests::registry::trivy_purls(&r, &tmp.path().join("trivy-cache"))
+            .into_iter()
+            .filter(|p| p.starts_with("pkg:cargo/"))
+            .collect();
+    assert!(trivy.remove("pkg:cargo/audhello@0.1.0"), "{trivy:?}");
+    assert_eq!(trivy, ours);
+}

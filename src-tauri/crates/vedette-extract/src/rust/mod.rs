@@ -1,4 +1,6 @@
-//! Rust: Cargo.lock.
+//! Rust: Cargo.lock, and cargo-auditable binaries.
+
+pub mod auditable;
 
 use vedette_model::Ecosystem;
 
