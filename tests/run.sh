@@ -53,6 +53,11 @@ for target in parsers layer reference; do
       { printf "\\$(printf '%03o' "$i")"; head -c 65536 "$f"; } > "$corpus/seed-$i"
       i=$((i + 1))
     done
+    # Binary formats: selector 16 rpmdb.sqlite, 21 a cargo-auditable binary.
+    for pair in "16:src-tauri/crates/vedette-extract/testdata/rpm/rpmdb.sqlite" "21:src-tauri/crates/vedette-extract/testdata/rust/audhello"; do
+      sel="${pair%%:*}"; f="${pair#*:}"
+      { printf "\\$(printf '%03o' "$sel")"; cat "$f"; } > "$corpus/seed-$sel"
+    done
   fi
   (cd tests/fuzz && CARGO_TARGET_DIR="$fuzz_cache/fuzz-target" cargo fuzz run --sanitizer none --fuzz-dir . "$target" "$corpus" -- \
     -max_total_time="${VEDETTE_FUZZ_SECONDS:-5}" -rss_limit_mb=1024 -timeout=10 -artifact_prefix="$fuzz_cache/fuzz-artifacts/$target/" 2>&1 |

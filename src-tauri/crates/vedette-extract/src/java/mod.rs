@@ -67,11 +67,38 @@ fn skip(r: &mut dyn BufRead, mut n: u64) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Walks one archive level; when it has no pom.properties, its manifest's
+/// Maven-style attributes (if complete) name it instead.
 fn walk(
     r: &mut dyn BufRead,
     prefix: &str,
     depth: usize,
     out: &mut Vec<String>,
+) -> std::io::Result<()> {
+    let before = out.len();
+    let mut manifest = None;
+    let result = entries(r, prefix, depth, out, &mut manifest);
+    // Lines found at this level end in a path with no further "!/".
+    let poms_here = out[before..].iter().any(|line| {
+        let inner = line.rsplit('\t').next().unwrap_or("");
+        inner
+            .strip_prefix(prefix)
+            .is_some_and(|rest| !rest.contains("!/"))
+    });
+    if !poms_here {
+        if let Some(m) = manifest {
+            manifest_coordinates(&m, prefix, out);
+        }
+    }
+    result
+}
+
+fn entries(
+    r: &mut dyn BufRead,
+    prefix: &str,
+    depth: usize,
+    out: &mut Vec<String>,
+    manifest: &mut Option<Vec<u8>>,
 ) -> std::io::Result<()> {
     loop {
         let mut h = [0u8; 30];
@@ -95,18 +122,22 @@ fn walk(
             csize = zip64_compressed_size(&extra).unwrap_or(csize);
         }
         let descriptor = flags & 0x8 != 0;
-        let wanted = name.ends_with("/pom.properties") && name.starts_with("META-INF/maven/");
+        let is_manifest = name == "META-INF/MANIFEST.MF";
+        let wanted = (name.ends_with("/pom.properties") && name.starts_with("META-INF/maven/"))
+            || is_manifest;
         let nested = depth < MAX_DEPTH && is_archive(&name) && method == 0 && !descriptor;
         match (method, wanted, nested) {
             (8, true, _) => {
                 let mut text = Vec::new();
                 let mut dec = flate2::bufread::DeflateDecoder::new(&mut *r);
                 (&mut dec).take(MAX_POM_PROPERTIES).read_to_end(&mut text)?;
+                // The decoder consumes exactly the compressed bytes.
                 std::io::copy(&mut dec, &mut std::io::sink())?;
-                if !descriptor {
-                    // The decoder consumed exactly the compressed bytes.
+                if is_manifest {
+                    *manifest = Some(text);
+                } else {
+                    record(&text, prefix, &name, out);
                 }
-                record(&text, prefix, &name, out);
             }
             (0, true, _) if !descriptor => {
                 let mut text = Vec::new();
@@ -114,7 +145,11 @@ fn walk(
                     .take(csize.min(MAX_POM_PROPERTIES))
                     .read_to_end(&mut text)?;
                 skip(r, csize.saturating_sub(MAX_POM_PROPERTIES))?;
-                record(&text, prefix, &name, out);
+                if is_manifest {
+                    *manifest = Some(text);
+                } else {
+                    record(&text, prefix, &name, out);
+                }
             }
             (_, _, true) => {
                 let inner_prefix = format!("{prefix}{name}!/");
@@ -158,6 +193,40 @@ fn zip64_compressed_size(extra: &[u8]) -> Option<u64> {
         i += 4 + len;
     }
     None
+}
+
+/// `Implementation-Vendor-Id` (the group), `Implementation-Title` and
+/// `Implementation-Version` of a manifest's main section, when all three are
+/// there; anything less would be a guess at the Maven coordinates.
+fn manifest_coordinates(text: &[u8], prefix: &str, out: &mut Vec<String>) {
+    let text = String::from_utf8_lossy(text);
+    let mut attrs: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            break; // the per-entry sections follow
+        }
+        if let Some(cont) = line.strip_prefix(' ') {
+            if let Some(last) = attrs.last_mut() {
+                last.1.push_str(cont);
+            }
+        } else if let Some((k, v)) = line.split_once(':') {
+            attrs.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    let get = |k: &str| {
+        attrs
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty() && !v.contains(['\t', ' ']))
+    };
+    if let (Some(g), Some(a), Some(v)) = (
+        get("Implementation-Vendor-Id"),
+        get("Implementation-Title"),
+        get("Implementation-Version"),
+    ) {
+        out.push(format!("{g}:{a}\t{v}\t{prefix}META-INF/MANIFEST.MF"));
+    }
 }
 
 fn record(text: &[u8], prefix: &str, name: &str, out: &mut Vec<String>) {
@@ -306,13 +375,48 @@ mod tests {
     }
 
     #[test]
+    fn a_jar_without_pom_properties_is_named_by_a_complete_manifest_only() {
+        let complete = python_zip(
+            &[("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nImplementation-Vendor-Id: com.example\nImplementation-Title: widgets\nImplementation-Version: 3.1.4\n\nName: x\nImplementation-Version: 9\n", true)],
+            false,
+        );
+        let text = String::from_utf8(scan_archive(&complete[..]).unwrap().unwrap()).unwrap();
+        assert!(
+            text.contains("com.example:widgets\t3.1.4\tMETA-INF/MANIFEST.MF"),
+            "{text}"
+        );
+        let partial = python_zip(&[("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nImplementation-Title: widgets\nImplementation-Version: 3.1.4\n", true)], false);
+        assert_eq!(
+            scan_archive(&partial[..]).unwrap(),
+            None,
+            "no group, no guess"
+        );
+        // pom.properties wins over the manifest.
+        let both = python_zip(
+            &[
+                ("META-INF/MANIFEST.MF", b"Implementation-Vendor-Id: com.example\nImplementation-Title: widgets\nImplementation-Version: 3.1.4\n", true),
+                ("META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties", POM.as_bytes(), true),
+            ],
+            false,
+        );
+        let text = String::from_utf8(scan_archive(&both[..]).unwrap().unwrap()).unwrap();
+        assert!(!text.contains("com.example"), "{text}");
+    }
+
+    #[test]
     fn archives_without_maven_metadata_and_garbage_give_nothing() {
         assert_eq!(
             scan_archive(&b"PK\x03\x04 truncated"[..]).ok().flatten(),
             None
         );
         assert_eq!(scan_archive(&b"not a zip"[..]).unwrap(), None);
-        let plain = python_zip(&[("a.txt", b"hello", true)], false);
+        let plain = python_zip(
+            &[
+                ("a.txt", b"hello", true),
+                ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n", true),
+            ],
+            false,
+        );
         assert_eq!(scan_archive(&plain[..]).unwrap(), None);
     }
 }
