@@ -313,3 +313,30 @@ pub fn trivy_purls(reference: &str, cache: &Path) -> Vec<String> {
     purls.sort();
     purls
 }
+
+impl Registry {
+    /// PUTs a manifest (or index) document to `repo` under `reference`
+    /// (a tag or its digest); returns its digest.
+    pub fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> String {
+        use std::io::{Read, Write};
+        let mut s =
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect registry");
+        let head = format!(
+            "PUT /v2/{repo}/manifests/{reference} HTTP/1.1\r\nHost: {}\r\nContent-Type: {media_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.host(),
+            body.len()
+        );
+        s.write_all(head.as_bytes()).expect("write");
+        s.write_all(body).expect("write");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read");
+        assert!(resp.starts_with("HTTP/1.1 201"), "PUT manifest: {resp}");
+        sha(body)
+    }
+}

@@ -338,3 +338,49 @@ fn docker_config_credentials_are_used_when_the_keyring_has_none() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn an_index_nested_in_indexes_past_any_real_depth_is_refused() {
+    // Content addressing makes a real self-reference impossible; a chain of
+    // indexes is the loop a registry can serve. Six deep is past any real image.
+    let s = setup();
+    let layout = s.dir.path().join("layout");
+    let idx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let mut child = idx["manifests"][0].clone();
+    let registry = Registry::start();
+    registry.push(&layout, "deep/alpine", "t");
+    let index_type = "application/vnd.oci.image.index.v1+json";
+    for level in 0..6 {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": index_type,
+            "manifests": [child],
+        }))
+        .unwrap();
+        let tag = format!("level{level}");
+        let digest = registry.put_manifest("deep/alpine", &tag, index_type, &body);
+        child = serde_json::json!({
+            "mediaType": index_type,
+            "digest": digest,
+            "size": body.len(),
+            "platform": {"os": "linux", "architecture": "amd64"},
+        });
+    }
+    let out = scan_in(
+        s.dir.path(),
+        &format!("{}/deep/alpine:level5", registry.host()),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nests more than 4 deep"),
+        "{}",
+        stderr(&out)
+    );
+    // One level of index is an ordinary multi-platform image.
+    let out = scan_in(
+        s.dir.path(),
+        &format!("{}/deep/alpine:level0", registry.host()),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
