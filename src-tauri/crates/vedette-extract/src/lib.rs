@@ -57,6 +57,8 @@ pub struct Context<'a> {
 pub struct Found {
     pub packages: Vec<Package>,
     pub warnings: Vec<(String, String)>,
+    /// Files an OS package manager says it installed: (path, owner's purl).
+    pub installed_files: Vec<(String, String)>,
 }
 
 impl Found {
@@ -68,6 +70,7 @@ impl Found {
     pub fn extend(&mut self, other: Found) {
         self.packages.extend(other.packages);
         self.warnings.extend(other.warnings);
+        self.installed_files.extend(other.installed_files);
     }
 }
 
@@ -143,8 +146,10 @@ pub fn catalog(files: &Files, catalogers: &[Box<dyn Cataloger>]) -> Catalog {
     let cx = Context {
         distro: out.distro.as_ref(),
     };
+    let mut owners = std::collections::HashMap::new();
     for c in catalogers {
         let found = c.catalog(files, &cx);
+        owners.extend(found.installed_files);
         out.packages.extend(found.packages);
         out.warnings
             .extend(found.warnings.into_iter().map(|(path, message)| Warning {
@@ -153,7 +158,7 @@ pub fn catalog(files: &Files, catalogers: &[Box<dyn Cataloger>]) -> Catalog {
                 message,
             }));
     }
-    os::ownership::mark_owned(files, &mut out.packages);
+    os::ownership::mark_owned(&owners, &mut out.packages);
     out.packages = merge_duplicates(std::mem::take(&mut out.packages));
     out
 }

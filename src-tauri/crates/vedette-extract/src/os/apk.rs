@@ -105,6 +105,9 @@ impl Cataloger for ApkCataloger {
                 );
                 continue;
             };
+            found
+                .installed_files
+                .extend(e.files.iter().map(|f| (f.clone(), purl.clone())));
             let source = SourcePackage {
                 name: if e.origin.is_empty() {
                     e.name.clone()

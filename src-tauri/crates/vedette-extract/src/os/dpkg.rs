@@ -165,6 +165,27 @@ impl Cataloger for DpkgCataloger {
                 });
             }
         }
+        // info/<package>[:<arch>].list: the files each package installed.
+        let purls: std::collections::HashMap<&str, &str> = found
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.purl.as_str()))
+            .collect();
+        let mut installed = Vec::new();
+        for (path, file) in files.matching(|p| p.starts_with(INFO) && p.ends_with(".list")) {
+            let stem = &path[INFO.len()..path.len() - ".list".len()];
+            let name = stem.split(':').next().unwrap_or(stem);
+            let Some(purl) = purls.get(name) else {
+                continue;
+            };
+            for line in String::from_utf8_lossy(&file.data)
+                .lines()
+                .filter(|l| l.starts_with('/'))
+            {
+                installed.push((line.to_owned(), (*purl).to_owned()));
+            }
+        }
+        found.installed_files = installed;
         found
     }
 }

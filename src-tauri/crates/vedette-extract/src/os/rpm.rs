@@ -204,6 +204,9 @@ impl Cataloger for RpmCataloger {
                 let Some(purl) = purl_for(&e, cx.distro) else {
                     continue;
                 };
+                found
+                    .installed_files
+                    .extend(e.files.iter().map(|f| (f.clone(), purl.clone())));
                 let version = match e.epoch {
                     Some(ep) => format!("{ep}:{}", e.evr()),
                     None => e.evr(),
