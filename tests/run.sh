@@ -34,7 +34,7 @@ say "tests (unit, integration, end-to-end in the real window)"
 mkdir -p tests/artifacts/screenshots
 cargo nextest run --workspace --no-fail-fast --failure-output final
 
-# The parsers target dispatches on its first byte across 23 parsers, so it
+# The parsers target dispatches on its first byte across 22 parsers, so it
 # gets 60 s (about 2.5 s a parser); the layer reader and references 5 s each.
 say "fuzz smoke: every parser (60 s in all), the layer reader and references (5 s each)"
 fuzz_cache="$VEDETTE_CACHE"
@@ -55,8 +55,8 @@ for target in parsers layer reference; do
       { printf "\\$(printf '%03o' "$i")"; head -c 65536 "$f"; } > "$corpus/seed-$i"
       i=$((i + 1))
     done
-    # Binary formats: selector 16 rpmdb.sqlite, 21 a cargo-auditable binary.
-    for pair in "16:src-tauri/crates/vedette-extract/testdata/rpm/rpmdb.sqlite" "21:src-tauri/crates/vedette-extract/testdata/rust/audhello"; do
+    # Binary formats: selector 16 rpmdb.sqlite, 19 a cargo-auditable binary.
+    for pair in "16:src-tauri/crates/vedette-extract/testdata/rpm/rpmdb.sqlite" "19:src-tauri/crates/vedette-extract/testdata/rust/audhello"; do
       sel="${pair%%:*}"; f="${pair#*:}"
       { printf "\\$(printf '%03o' "$sel")"; cat "$f"; } > "$corpus/seed-$sel"
     done

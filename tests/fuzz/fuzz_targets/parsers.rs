@@ -4,20 +4,19 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vedette_extract::{dotnet, go, java, javascript, os, php, python, ruby, rust};
+use vedette_extract::{binary, dotnet, go, java, javascript, os, php, python, ruby, rust};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else { return };
     let text = String::from_utf8_lossy(rest);
     // Binary formats read the bytes as they are.
-    match which % 24 {
+    match which % 22 {
         16 => return drop(os::rpm::parse_rpmdb_sqlite(rest)),
         17 => return drop(os::rpm::parse_header(rest)),
         18 => return drop(go::parse_buildinfo(rest)),
-        19 => return drop(go::find_buildinfo(rest)),
+        19 => return drop(binary::scan_executable(rest)),
         20 => return drop(java::scan_archive(rest)),
-        21 => return drop(rust::auditable::scan_executable(rest)),
-        22 => return drop(rust::auditable::parse_auditable_json(rest)),
+        21 => return drop(rust::auditable::parse_auditable_json(rest)),
         _ => {}
     }
     match which % 16 {

@@ -7,6 +7,7 @@
 //! those [`Files`], and marks language packages installed by the OS package
 //! manager as owned by their OS package.
 
+pub mod binary;
 pub mod dotnet;
 mod files;
 pub mod go;

@@ -60,9 +60,9 @@ pub fn read_dir(root: &Path, catalogers: &[Box<dyn Cataloger>]) -> Result<View, 
             if meta.permissions().mode() & 0o111 != 0
                 && (1024..=crate::layers::MAX_BINARY).contains(&meta.len())
             {
-                match std::fs::File::open(entry.path())
-                    .and_then(|f| crate::layers::executable_summary(std::io::BufReader::new(f)))
-                {
+                match std::fs::File::open(entry.path()).and_then(|f| {
+                    vedette_extract::binary::scan_executable(std::io::BufReader::new(f))
+                }) {
                     Ok(Some(blob)) => view.files.insert(path, blob, None),
                     Ok(None) => {}
                     Err(e) => view.warnings.push(format!("{path}: {e}")),

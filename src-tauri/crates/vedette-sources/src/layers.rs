@@ -22,13 +22,6 @@ pub const MAX_INFLATED: u64 = 64 * 1024 * 1024 * 1024;
 /// Largest executable searched for Go build info.
 pub const MAX_BINARY: u64 = 1024 * 1024 * 1024;
 
-/// What an executable being streamed carries: Go build info or a
-/// cargo-auditable dependency list, as a small summary (see
-/// `vedette_extract::rust::auditable::scan_executable`).
-pub fn executable_summary(r: impl Read) -> std::io::Result<Option<Vec<u8>>> {
-    vedette_extract::rust::auditable::scan_executable(r)
-}
-
 /// What one layer does to the files below it.
 #[derive(Debug, Default)]
 pub struct LayerDelta {
@@ -261,8 +254,8 @@ pub fn read_layer(
             // An executable may be a Go or cargo-auditable binary: keep only what it says it is built from.
             let mode = entry.header().mode().unwrap_or(0);
             if mode & 0o111 != 0 && (1024..=MAX_BINARY).contains(&size) {
-                if let Some(blob) =
-                    executable_summary(&mut entry).map_err(|e| layer_err(digest, e))?
+                if let Some(blob) = vedette_extract::binary::scan_executable(&mut entry)
+                    .map_err(|e| layer_err(digest, e))?
                 {
                     delta.files.push((path, blob));
                 }

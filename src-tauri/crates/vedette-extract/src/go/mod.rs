@@ -2,10 +2,9 @@
 //! the Go version, the main module and every dependency module.
 //!
 //! Sources do not keep whole binaries: while streaming an executable they
-//! look for [`MAGIC`] with [`find_buildinfo`] and keep only the build-info
-//! blob, stored under the binary's path; [`GoBinaryCataloger`] reads those.
-
-use std::io::Read;
+//! look for [`MAGIC`] ([`crate::binary::scan_executable`]) and keep only the
+//! build-info blob, stored under the binary's path; [`GoBinaryCataloger`]
+//! reads those.
 
 use vedette_model::Ecosystem;
 
@@ -14,31 +13,7 @@ use crate::{purl, Cataloger, Context, Files, Found};
 /// The start of a Go build-info blob.
 pub const MAGIC: &[u8] = b"\xff Go buildinf:";
 /// How much of the binary after the magic is kept (header and both strings).
-const BLOB_MAX: usize = 256 * 1024;
-
-/// Streams `r` (an executable) looking for the build-info magic; returns the
-/// blob (magic, header and what follows, up to 256 KiB), or `None`.
-pub fn find_buildinfo(mut r: impl Read) -> std::io::Result<Option<Vec<u8>>> {
-    let finder = memchr::memmem::Finder::new(MAGIC);
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut carry = 0usize; // bytes kept from the previous read (a split magic)
-    loop {
-        let n = r.read(&mut buf[carry..])?;
-        if n == 0 {
-            return Ok(None);
-        }
-        let end = carry + n;
-        if let Some(i) = finder.find(&buf[..end]) {
-            let mut blob = buf[i..end].to_vec();
-            let mut rest = (&mut r).take((BLOB_MAX.saturating_sub(blob.len())) as u64);
-            rest.read_to_end(&mut blob)?;
-            return Ok(Some(blob));
-        }
-        let keep = (MAGIC.len() - 1).min(end);
-        buf.copy_within(end - keep..end, 0);
-        carry = keep;
-    }
-}
+pub(crate) const BLOB_MAX: usize = 256 * 1024;
 
 fn varint(b: &[u8], mut i: usize) -> Option<(u64, usize)> {
     let (mut x, mut shift) = (0u64, 0);
@@ -73,7 +48,7 @@ pub struct BuildInfo {
     pub deps: Vec<(String, String)>,
 }
 
-/// Parses a blob from [`find_buildinfo`].
+/// Parses a blob kept by [`crate::binary::scan_executable`].
 pub fn parse_buildinfo(blob: &[u8]) -> Result<BuildInfo, String> {
     if !blob.starts_with(MAGIC) || blob.len() < 32 {
         return Err("not a Go build-info blob".into());
@@ -172,6 +147,8 @@ impl Cataloger for GoBinaryCataloger {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+
     use super::*;
 
     fn blob(version: &str, modinfo: &str) -> Vec<u8> {
@@ -211,7 +188,9 @@ mod tests {
                 Ok(n)
             }
         }
-        let found = find_buildinfo(Trickle(&bytes)).unwrap().unwrap();
+        let found = crate::binary::scan_executable(Trickle(&bytes))
+            .unwrap()
+            .unwrap();
         let info = parse_buildinfo(&found).unwrap();
         assert_eq!(
             info,
@@ -251,6 +230,9 @@ mod tests {
         let mut cut = blob("go1.22.1", "path\tx\n");
         cut.truncate(40);
         assert!(parse_buildinfo(&cut).is_err());
-        assert_eq!(find_buildinfo(&b"\x7fELF no go here"[..]).unwrap(), None);
+        assert_eq!(
+            crate::binary::scan_executable(&b"\x7fELF no go here"[..]).unwrap(),
+            None
+        );
     }
 }

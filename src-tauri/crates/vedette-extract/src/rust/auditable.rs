@@ -2,10 +2,10 @@
 //! the `.dep-v0` section (zlib-compressed JSON).
 //!
 //! The section can only be found through the section table at the end of
-//! the file, so [`scan_executable`] reads an executable once, keeping its
-//! ELF header and a tail window; stripped and most unstripped release
-//! binaries put `.dep-v0` inside that window (only `.symtab`, `.strtab` and
-//! `.shstrtab` follow it). The same pass looks for Go build info.
+//! the file, so [`crate::binary::scan_executable`] keeps an executable's ELF
+//! header and a tail window while streaming it; stripped and most unstripped
+//! release binaries put `.dep-v0` inside that window (only `.symtab`,
+//! `.strtab` and `.shstrtab` follow it).
 
 use std::io::Read;
 
@@ -15,62 +15,15 @@ use crate::{purl, Cataloger, Context, Files, Found};
 
 /// The first line of the summary kept for an auditable binary.
 pub const SUMMARY_MAGIC: &str = "vedette-cargo-auditable-v1\n";
-/// How much of a binary's end is kept to find `.dep-v0`.
-const TAIL: usize = 8 * 1024 * 1024;
 const MAX_JSON: u64 = 8 * 1024 * 1024;
 
-fn le(b: &[u8], at: usize, n: usize) -> Option<u64> {
+pub(crate) fn le(b: &[u8], at: usize, n: usize) -> Option<u64> {
     let s = b.get(at..at + n)?;
     Some(s.iter().rev().fold(0, |acc, &x| (acc << 8) | u64::from(x)))
 }
 
-/// What one read of an ELF executable found: a Go build-info blob, or the
-/// inflated cargo-auditable JSON (as a summary for [`AuditableCataloger`]).
-pub fn scan_executable(mut r: impl Read) -> std::io::Result<Option<Vec<u8>>> {
-    let mut head = [0u8; 64];
-    let mut got = 0;
-    while got < 64 {
-        match r.read(&mut head[got..])? {
-            0 => return Ok(None),
-            n => got += n,
-        }
-    }
-    if &head[..4] != b"\x7fELF" {
-        return Ok(None);
-    }
-    // 64-bit little-endian only (x86_64, arm64); others get the Go search alone.
-    let elf64le = head[4] == 2 && head[5] == 1;
-    let finder = memchr::memmem::Finder::new(crate::go::MAGIC);
-    let mut tail: Vec<u8> = head.to_vec();
-    let mut tail_start = 0u64; // file offset of tail[0]
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        tail.extend_from_slice(&buf[..n]);
-        // Go build info: found once in the window, then the blob is all we need.
-        let search_from = tail.len().saturating_sub(n + crate::go::MAGIC.len() - 1);
-        if let Some(i) = finder.find(&tail[search_from..]) {
-            let mut blob = tail[search_from + i..].to_vec();
-            (&mut r).take(256 * 1024).read_to_end(&mut blob)?;
-            return Ok(Some(blob));
-        }
-        if tail.len() > 2 * TAIL {
-            let cut = tail.len() - TAIL;
-            tail.drain(..cut);
-            tail_start += cut as u64;
-        }
-    }
-    if !elf64le {
-        return Ok(None);
-    }
-    Ok(dep_v0(&head, &tail, tail_start).map(|json| [SUMMARY_MAGIC.as_bytes(), &json].concat()))
-}
-
 /// Inflated `.dep-v0` from the ELF header and the file's tail window.
-fn dep_v0(head: &[u8], tail: &[u8], tail_start: u64) -> Option<Vec<u8>> {
+pub(crate) fn dep_v0(head: &[u8], tail: &[u8], tail_start: u64) -> Option<Vec<u8>> {
     let at = |off: u64, len: u64| -> Option<&[u8]> {
         let start = usize::try_from(off.checked_sub(tail_start)?).ok()?;
         tail.get(start..start.checked_add(usize::try_from(len).ok()?)?)
@@ -164,7 +117,9 @@ mod tests {
 
     #[test]
     fn an_auditable_binary_lists_its_registry_crates() {
-        let summary = scan_executable(&testdata("audhello")[..]).unwrap().unwrap();
+        let summary = crate::binary::scan_executable(&testdata("audhello")[..])
+            .unwrap()
+            .unwrap();
         assert!(summary.starts_with(SUMMARY_MAGIC.as_bytes()));
         let crates = parse_auditable_json(&summary[SUMMARY_MAGIC.len()..]).unwrap();
         assert_eq!(
@@ -178,10 +133,13 @@ mod tests {
 
     #[test]
     fn plain_and_broken_executables_give_nothing() {
-        assert_eq!(scan_executable(&b"#!/bin/sh\necho hi\n"[..]).unwrap(), None);
+        assert_eq!(
+            crate::binary::scan_executable(&b"#!/bin/sh\necho hi\n"[..]).unwrap(),
+            None
+        );
         let mut elf = testdata("audhello");
         elf.truncate(elf.len() / 2); // the section table is gone
-        assert_eq!(scan_executable(&elf[..]).unwrap(), None);
+        assert_eq!(crate::binary::scan_executable(&elf[..]).unwrap(), None);
         assert!(parse_auditable_json(b"{").is_err());
     }
 }
