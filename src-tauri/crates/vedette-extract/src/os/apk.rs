@@ -54,11 +54,7 @@ pub fn parse_installed(text: &str) -> (Vec<ApkEntry>, Vec<String>) {
 }
 
 pub fn purl_for(e: &ApkEntry, distro: Option<&Distro>) -> Option<String> {
-    let namespace = distro.map(|d| d.id.as_str()).unwrap_or("alpine");
-    let distro_q = distro
-        .filter(|d| !d.version_id.is_empty())
-        .map(|d| format!("{}-{}", d.id, d.version_id))
-        .unwrap_or_default();
+    let (namespace, distro_q) = super::distro_purl_parts(distro, "alpine");
     let upstream = if !e.origin.is_empty() && e.origin != e.name {
         e.origin.as_str()
     } else {

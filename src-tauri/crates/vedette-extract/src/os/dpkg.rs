@@ -81,11 +81,7 @@ pub fn parse_status(text: &str) -> (Vec<DpkgEntry>, Vec<String>) {
 
 /// The purl syft and trivy write for a Debian-family package.
 pub fn purl_for(e: &DpkgEntry, distro: Option<&Distro>) -> Option<String> {
-    let namespace = distro.map(|d| d.id.as_str()).unwrap_or("debian");
-    let distro_q = distro
-        .filter(|d| !d.version_id.is_empty())
-        .map(|d| format!("{}-{}", d.id, d.version_id))
-        .unwrap_or_default();
+    let (namespace, distro_q) = super::distro_purl_parts(distro, "debian");
     let upstream = match (&e.source_name, &e.source_version) {
         (Some(n), Some(v)) if *v != e.version => format!("{n}@{v}"),
         (Some(n), _) if *n != e.package => n.clone(),

@@ -156,11 +156,7 @@ fn ecosystem(distro: Option<&Distro>) -> Ecosystem {
 
 /// The purl syft writes for an rpm.
 pub fn purl_for(e: &RpmEntry, distro: Option<&Distro>) -> Option<String> {
-    let namespace = distro.map(|d| d.id.as_str()).unwrap_or("redhat");
-    let distro_q = distro
-        .filter(|d| !d.version_id.is_empty())
-        .map(|d| format!("{}-{}", d.id, d.version_id))
-        .unwrap_or_default();
+    let (namespace, distro_q) = super::distro_purl_parts(distro, "redhat");
     let epoch = e.epoch.map(|x| x.to_string()).unwrap_or_default();
     purl::build(
         "rpm",
