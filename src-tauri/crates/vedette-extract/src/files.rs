@@ -57,6 +57,15 @@ impl Files {
         self.iter().filter(move |(p, _)| pred(p))
     }
 
+    /// Files whose content starts with `prefix` (the summaries sources keep
+    /// for binaries and archives).
+    pub fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a [u8],
+    ) -> impl Iterator<Item = (&'a str, &'a File)> + 'a {
+        self.iter().filter(move |(_, f)| f.data.starts_with(prefix))
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }

@@ -109,10 +109,7 @@ impl Cataloger for GoBinaryCataloger {
 
     fn catalog(&self, files: &Files, _cx: &Context<'_>) -> Found {
         let mut found = Found::default();
-        for (path, file) in files
-            .matching(|_| true)
-            .filter(|(_, f)| f.data.starts_with(MAGIC))
-        {
+        for (path, file) in files.with_prefix(MAGIC) {
             let info = match parse_buildinfo(&file.data) {
                 Ok(i) => i,
                 Err(e) => {

@@ -261,10 +261,7 @@ impl Cataloger for JavaCataloger {
 
     fn catalog(&self, files: &Files, _cx: &Context<'_>) -> Found {
         let mut found = Found::default();
-        for (path, file) in files
-            .matching(|_| true)
-            .filter(|(_, f)| f.data.starts_with(SUMMARY_MAGIC.as_bytes()))
-        {
+        for (path, file) in files.with_prefix(SUMMARY_MAGIC.as_bytes()) {
             let text = String::from_utf8_lossy(&file.data[SUMMARY_MAGIC.len()..]).into_owned();
             for line in text.lines() {
                 let mut f = line.split('\t');

@@ -94,7 +94,7 @@ impl Cataloger for AuditableCataloger {
         let magic = SUMMARY_MAGIC.as_bytes();
         crate::lockfiles::catalog_pairs(
             files,
-            |p| files.get(p).is_some_and(|f| f.data.starts_with(magic)),
+            |p| files.get(p).is_some_and(|f| f.data.starts_with(magic)), // summaries only
             |_, text| parse_auditable_json(&text.as_bytes()[SUMMARY_MAGIC.len()..]),
             Ecosystem::CratesIo,
             |n, v| purl::build("cargo", None, n, v, &[]),
