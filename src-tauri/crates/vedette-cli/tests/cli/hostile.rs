@@ -40,6 +40,13 @@ fn scan(s: &Setup) -> Output {
 }
 
 fn scan_in(data: &Path, reference: &str) -> Output {
+    let no_bus = format!("unix:path={}/no-bus", data.display());
+    scan_with(data, reference, &no_bus, &data.join("no-docker-config"))
+}
+
+/// `vedette scan image REF --insecure-registry` with this session bus (the
+/// keyring) and Docker config.
+fn scan_with(data: &Path, reference: &str, bus: &str, docker_config: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vedette"))
         .arg("--data-dir")
         .arg(data)
@@ -52,11 +59,8 @@ fn scan_in(data: &Path, reference: &str) -> Output {
             "json",
             "--quiet",
         ])
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            format!("unix:path={}/no-bus", data.display()),
-        )
-        .env("DOCKER_CONFIG", data.join("no-docker-config"))
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .env("DOCKER_CONFIG", docker_config)
         .output()
         .unwrap()
 }
@@ -276,22 +280,12 @@ fn a_private_registry_is_read_with_the_keyring_credential_through_a_bearer_token
         .write_all(b"s3cret-pull-token\n")
         .unwrap();
     assert!(add.wait().unwrap().success());
-    let out = Command::new(env!("CARGO_BIN_EXE_vedette"))
-        .arg("--data-dir")
-        .arg(s.dir.path())
-        .args([
-            "scan",
-            "image",
-            &reference,
-            "--insecure-registry",
-            "--format",
-            "json",
-            "--quiet",
-        ])
-        .env("DBUS_SESSION_BUS_ADDRESS", keyring.address())
-        .env("DOCKER_CONFIG", s.dir.path().join("no-docker-config"))
-        .output()
-        .unwrap();
+    let out = scan_with(
+        s.dir.path(),
+        &reference,
+        keyring.address(),
+        &s.dir.path().join("no-docker-config"),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let inv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(inv["packages"].as_array().unwrap().len(), 59);
@@ -317,25 +311,13 @@ fn docker_config_credentials_are_used_when_the_keyring_has_none() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_vedette"))
-        .arg("--data-dir")
-        .arg(s.dir.path())
-        .args([
-            "scan",
-            "image",
-            &format!("{}/hostile/alpine:t", s.proxy.host()),
-            "--insecure-registry",
-            "--format",
-            "json",
-            "--quiet",
-        ])
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            format!("unix:path={}/no-bus", s.dir.path().display()),
-        )
-        .env("DOCKER_CONFIG", &docker)
-        .output()
-        .unwrap();
+    let no_bus = format!("unix:path={}/no-bus", s.dir.path().display());
+    let out = scan_with(
+        s.dir.path(),
+        &format!("{}/hostile/alpine:t", s.proxy.host()),
+        &no_bus,
+        &docker,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
