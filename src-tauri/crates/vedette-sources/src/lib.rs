@@ -27,6 +27,10 @@ pub enum SourceError {
     Io { path: PathBuf, message: String },
     #[error("layer {digest} is not a readable tar stream: {message}. The image may be truncated or corrupt; pull or save it again")]
     Layer { digest: String, message: String },
+    #[error(
+        "the download of layer {digest} broke off: {message}. Check the network and try again"
+    )]
+    BrokeOff { digest: String, message: String },
     #[error("{what} {expected} does not match its content (it hashes to {actual}); the download or archive is corrupt or was tampered with")]
     DigestMismatch {
         what: String,

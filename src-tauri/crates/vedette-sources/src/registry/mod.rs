@@ -437,9 +437,7 @@ impl Client {
                 .pull_layer_once(r, layer, Arc::clone(&catalogers), Arc::clone(&progress))
                 .await
             {
-                Err(SourceError::Layer { message, .. })
-                    if attempt < self.options.attempts && message.contains("connection") =>
-                {
+                Err(SourceError::BrokeOff { message, .. }) if attempt < self.options.attempts => {
                     tracing::info!(digest = %layer.digest, "layer download broke off ({message}); starting it again");
                     tokio::time::sleep(self.options.backoff * attempt).await;
                 }
@@ -486,10 +484,10 @@ impl Client {
                     }
                 }
                 Err(e) => {
-                    let msg = format!("connection to the registry broke off: {e}");
+                    let msg = e.to_string();
                     let _ = tx.send(Err(std::io::Error::new(
                         std::io::ErrorKind::ConnectionReset,
-                        msg.clone(),
+                        format!("connection to the registry broke off: {msg}"),
                     )));
                     broke_off = Some(msg);
                     break;
@@ -501,7 +499,7 @@ impl Client {
             .await
             .map_err(|e| SourceError::Registry(format!("the layer reader failed: {e}")))?;
         if let Some(message) = broke_off {
-            return Err(SourceError::Layer {
+            return Err(SourceError::BrokeOff {
                 digest: layer.digest.clone(),
                 message,
             });
