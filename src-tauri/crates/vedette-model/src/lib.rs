@@ -6,6 +6,7 @@
 
 mod credential;
 mod error;
+mod finding;
 mod inventory;
 mod sensitive;
 mod status;
@@ -15,6 +16,9 @@ pub use credential::{
     registry_credential_name, CredentialInfo, CredentialKind, NewRegistryCredential,
 };
 pub use error::{ApiError, ErrorCode};
+pub use finding::{
+    Cvss, FeedInfo, Finding, RiskFactor, ScanReport, Severity, SeveritySource, Verdict,
+};
 pub use inventory::{
     Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, Location, Package, SourcePackage,
 };

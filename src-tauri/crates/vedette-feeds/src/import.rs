@@ -1,0 +1,700 @@
+//! Downloading and importing feeds: each feed is read completely (and
+//! validated) first, then swapped into the index in one transaction.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use flate2::read::GzDecoder;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::fetch::{fetch, Fetched};
+use crate::osv::{self, Parsed, Skip};
+use crate::{FeedConfig, FeedError, FeedOutcome, FeedStore, Outcome, Result};
+
+/// A feed read into memory, ready to be swapped in.
+pub(crate) enum Loaded {
+    Osv {
+        ecosystem: String,
+        records: Vec<Parsed>,
+        skipped: BTreeMap<String, i64>,
+    },
+    Kev(Vec<crate::KevEntry>),
+    Epss(Vec<(String, f64, f64)>),
+    Nvd(Vec<crate::NvdCvss>),
+}
+
+impl Loaded {
+    fn name(&self, file_name: &str) -> String {
+        match self {
+            Loaded::Osv { ecosystem, .. } => format!("osv/{ecosystem}"),
+            Loaded::Kev(_) => "kev".into(),
+            Loaded::Epss(_) => "epss".into(),
+            Loaded::Nvd(_) => format!("nvd/{file_name}"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Osv,
+    Kev,
+    Epss,
+    Nvd,
+}
+
+fn corrupt(what: &Path, kind: &'static str, reason: impl ToString) -> FeedError {
+    FeedError::Corrupt {
+        what: what.display().to_string(),
+        kind,
+        reason: reason.to_string(),
+    }
+}
+
+/// Reads an OSV export zip: every entry parsed, bad ones counted.
+pub(crate) fn read_osv_zip(path: &Path) -> Result<Loaded> {
+    let file = std::fs::File::open(path).map_err(|e| FeedError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| corrupt(path, "zip archive", e))?;
+    let mut records = Vec::with_capacity(zip.len());
+    let mut skipped = BTreeMap::new();
+    let mut ecosystems: BTreeMap<String, usize> = BTreeMap::new();
+    let mut buf = Vec::new();
+    for i in 0..zip.len() {
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|e| corrupt(path, "zip archive", e))?;
+        let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
+        if entry.is_dir() || !name.ends_with(".json") {
+            continue;
+        }
+        buf.clear();
+        // A record over 16 MiB is not an advisory.
+        if entry.size() > 16 << 20 {
+            *skipped
+                .entry("record larger than 16 MiB".into())
+                .or_default() += 1;
+            continue;
+        }
+        (&mut entry)
+            .take(16 << 20)
+            .read_to_end(&mut buf)
+            .map_err(|e| corrupt(path, "zip archive", format!("{name}: {e}")))?;
+        match osv::parse(&buf, &mut skipped) {
+            Ok(p) => {
+                for a in &p.affected {
+                    *ecosystems.entry(a.ecosystem.clone()).or_default() += 1;
+                }
+                records.push(p);
+            }
+            Err(Skip::Withdrawn) => *skipped.entry("withdrawn".into()).or_default() += 1,
+            Err(Skip::Malformed(e)) => {
+                tracing::debug!("{name}: {e}");
+                *skipped.entry("malformed record".into()).or_default() += 1;
+            }
+        }
+    }
+    let ecosystem = ecosystems
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(e, _)| e)
+        .ok_or_else(|| corrupt(path, "OSV export", "no record names a known ecosystem"))?;
+    Ok(Loaded::Osv {
+        ecosystem,
+        records,
+        skipped,
+    })
+}
+
+#[derive(Deserialize)]
+struct KevDoc {
+    vulnerabilities: Vec<KevVuln>,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KevVuln {
+    #[serde(rename = "cveID")]
+    cve_id: String,
+    date_added: String,
+    #[serde(default)]
+    vulnerability_name: String,
+    #[serde(default)]
+    known_ransomware_campaign_use: String,
+}
+
+pub(crate) fn read_kev(path: &Path) -> Result<Loaded> {
+    let bytes = std::fs::read(path).map_err(|e| FeedError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    let doc: KevDoc =
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(path, "CISA KEV catalogue", e))?;
+    Ok(Loaded::Kev(
+        doc.vulnerabilities
+            .into_iter()
+            .map(|v| crate::KevEntry {
+                cve: v.cve_id,
+                date_added: v.date_added,
+                name: v.vulnerability_name,
+                ransomware: v.known_ransomware_campaign_use,
+            })
+            .collect(),
+    ))
+}
+
+fn maybe_gunzip(path: &Path) -> Result<Box<dyn Read>> {
+    let mut f = std::fs::File::open(path).map_err(|e| FeedError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    let mut magic = [0u8; 2];
+    let n = f.read(&mut magic).map_err(|e| FeedError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    let f = std::fs::File::open(path).map_err(|e| FeedError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    Ok(if n == 2 && magic == [0x1f, 0x8b] {
+        Box::new(GzDecoder::new(std::io::BufReader::new(f)))
+    } else {
+        Box::new(std::io::BufReader::new(f))
+    })
+}
+
+/// EPSS: `#model_version:…,score_date:…`, then `cve,epss,percentile`.
+pub(crate) fn read_epss(path: &Path) -> Result<Loaded> {
+    let mut text = String::new();
+    maybe_gunzip(path)?
+        .read_to_string(&mut text)
+        .map_err(|e| corrupt(path, "EPSS CSV", e))?;
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut rdr = csv::Reader::from_reader(body.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| corrupt(path, "EPSS CSV", e))?
+        .clone();
+    let col = |n: &str| headers.iter().position(|h| h.trim() == n);
+    let (Some(c), Some(s), Some(p)) = (col("cve"), col("epss"), col("percentile")) else {
+        return Err(corrupt(
+            path,
+            "EPSS CSV",
+            "expected the columns cve, epss, percentile",
+        ));
+    };
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| corrupt(path, "EPSS CSV", e))?;
+        let (Some(cve), Some(score), Some(pct)) = (rec.get(c), rec.get(s), rec.get(p)) else {
+            continue;
+        };
+        if let (Ok(score), Ok(pct)) = (score.trim().parse::<f64>(), pct.trim().parse::<f64>()) {
+            if (0.0..=1.0).contains(&score) && (0.0..=1.0).contains(&pct) {
+                out.push((cve.trim().to_owned(), score, pct));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(corrupt(path, "EPSS CSV", "no scores in it"));
+    }
+    Ok(Loaded::Epss(out))
+}
+
+#[derive(Deserialize)]
+struct NvdDoc {
+    vulnerabilities: Vec<NvdItem>,
+}
+#[derive(Deserialize)]
+struct NvdItem {
+    cve: NvdCve,
+}
+#[derive(Deserialize)]
+struct NvdCve {
+    id: String,
+    #[serde(default)]
+    metrics: BTreeMap<String, Vec<NvdMetric>>,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NvdMetric {
+    #[serde(default)]
+    source: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+    cvss_data: NvdCvssData,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NvdCvssData {
+    version: String,
+    vector_string: String,
+    base_score: f64,
+}
+
+/// NVD 2.0 JSON feed (gzip or not): the best CVSS of each CVE. v3.1, then
+/// v3.0, then v4.0; NVD's own ("Primary") before a CNA's ("Secondary").
+pub(crate) fn read_nvd(path: &Path) -> Result<Loaded> {
+    let doc: NvdDoc = serde_json::from_reader(maybe_gunzip(path)?)
+        .map_err(|e| corrupt(path, "NVD 2.0 JSON feed", e))?;
+    let mut out = Vec::new();
+    for item in doc.vulnerabilities {
+        let mut best: Option<(u8, crate::NvdCvss)> = None;
+        for (key, rank) in [
+            ("cvssMetricV31", 0u8),
+            ("cvssMetricV30", 2),
+            ("cvssMetricV40", 4),
+        ] {
+            for m in item.cve.metrics.get(key).into_iter().flatten() {
+                let r = rank + u8::from(m.kind != "Primary");
+                if best.as_ref().is_none_or(|(b, _)| r < *b) {
+                    best = Some((
+                        r,
+                        crate::NvdCvss {
+                            cve: item.cve.id.clone(),
+                            version: m.cvss_data.version.clone(),
+                            vector: m.cvss_data.vector_string.clone(),
+                            score: m.cvss_data.base_score,
+                            source: m.source.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+        if let Some((_, c)) = best {
+            out.push(c);
+        }
+    }
+    Ok(Loaded::Nvd(out))
+}
+
+fn read(kind: Kind, path: &Path) -> Result<Loaded> {
+    match kind {
+        Kind::Osv => read_osv_zip(path),
+        Kind::Kev => read_kev(path),
+        Kind::Epss => read_epss(path),
+        Kind::Nvd => read_nvd(path),
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| FeedError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| FeedError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    Ok(hex::encode(h.finalize()))
+}
+
+/// What kind of feed file this is, by its name.
+fn kind_of(path: &Path) -> Option<Kind> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".zip") {
+        Some(Kind::Osv)
+    } else if name.starts_with("nvdcve") && (name.ends_with(".json.gz") || name.ends_with(".json"))
+    {
+        Some(Kind::Nvd)
+    } else if name.contains("known_exploited") && name.ends_with(".json") {
+        Some(Kind::Kev)
+    } else if name.contains("epss") && (name.ends_with(".csv.gz") || name.ends_with(".csv")) {
+        Some(Kind::Epss)
+    } else {
+        None
+    }
+}
+
+impl FeedStore {
+    async fn record_check(&self, feed: &str, source: &str) -> Result<()> {
+        sqlx::query("UPDATE feed SET checked_at = ?, source = ? WHERE name = ?")
+            .bind(Utc::now().to_rfc3339())
+            .bind(source)
+            .bind(feed)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn validators(&self, feed: &str) -> Result<(Option<String>, Option<String>)> {
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT etag, last_modified FROM feed WHERE name = ?")
+                .bind(feed)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.unwrap_or((None, None)))
+    }
+
+    /// Swaps a loaded feed into the index in one transaction.
+    pub(crate) async fn swap(
+        &self,
+        loaded: Loaded,
+        feed: &str,
+        source: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+        version: &str,
+    ) -> Result<Outcome> {
+        let now = Utc::now().to_rfc3339();
+        let mut tx = self.pool.begin().await?;
+        let (records, skipped) = match loaded {
+            Loaded::Osv {
+                records, skipped, ..
+            } => {
+                for table in ["advisory", "affected", "alias"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE feed = ?"))
+                        .bind(feed)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let n = records.len() as i64;
+                for p in records {
+                    sqlx::query(
+                        "INSERT OR REPLACE INTO advisory (id, feed, summary, aliases, published, modified, cvss3, cvss4, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&p.id)
+                    .bind(feed)
+                    .bind(&p.summary)
+                    .bind(serde_json::to_string(&p.aliases).unwrap_or_else(|_| "[]".into()))
+                    .bind(&p.published)
+                    .bind(&p.modified)
+                    .bind(&p.cvss3)
+                    .bind(&p.cvss4)
+                    .bind(&p.label)
+                    .execute(&mut *tx)
+                    .await?;
+                    for alias in std::iter::once(&p.id).chain(p.aliases.iter()) {
+                        sqlx::query(
+                            "INSERT INTO alias (alias, advisory_id, feed) VALUES (?, ?, ?)",
+                        )
+                        .bind(alias)
+                        .bind(&p.id)
+                        .bind(feed)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    for a in &p.affected {
+                        sqlx::query(
+                            "INSERT INTO affected (advisory_id, feed, ecosystem, release, name, ranges, versions) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        )
+                        .bind(&p.id)
+                        .bind(feed)
+                        .bind(&a.ecosystem)
+                        .bind(&a.release)
+                        .bind(&a.name)
+                        .bind(serde_json::to_string(&a.ranges).unwrap_or_else(|_| "[]".into()))
+                        .bind(serde_json::to_string(&a.versions).unwrap_or_else(|_| "[]".into()))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                (n, skipped)
+            }
+            Loaded::Kev(entries) => {
+                sqlx::query("DELETE FROM kev").execute(&mut *tx).await?;
+                let n = entries.len() as i64;
+                for e in entries {
+                    sqlx::query("INSERT OR REPLACE INTO kev (cve, date_added, name, ransomware) VALUES (?, ?, ?, ?)")
+                        .bind(&e.cve)
+                        .bind(&e.date_added)
+                        .bind(&e.name)
+                        .bind(&e.ransomware)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                (n, BTreeMap::new())
+            }
+            Loaded::Epss(rows) => {
+                sqlx::query("DELETE FROM epss").execute(&mut *tx).await?;
+                let n = rows.len() as i64;
+                for (cve, score, pct) in rows {
+                    sqlx::query(
+                        "INSERT OR REPLACE INTO epss (cve, score, percentile) VALUES (?, ?, ?)",
+                    )
+                    .bind(cve)
+                    .bind(score)
+                    .bind(pct)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (n, BTreeMap::new())
+            }
+            Loaded::Nvd(rows) => {
+                sqlx::query("DELETE FROM nvd WHERE feed = ?")
+                    .bind(feed)
+                    .execute(&mut *tx)
+                    .await?;
+                let n = rows.len() as i64;
+                for c in rows {
+                    sqlx::query("INSERT OR REPLACE INTO nvd (cve, version, vector, score, source, feed) VALUES (?, ?, ?, ?, ?, ?)")
+                        .bind(&c.cve)
+                        .bind(&c.version)
+                        .bind(&c.vector)
+                        .bind(c.score)
+                        .bind(&c.source)
+                        .bind(feed)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                (n, BTreeMap::new())
+            }
+        };
+        sqlx::query(
+            "INSERT INTO feed (name, source, etag, last_modified, records, skipped, checked_at, updated_at, version)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(name) DO UPDATE SET source = excluded.source, etag = excluded.etag,
+               last_modified = excluded.last_modified, records = excluded.records, skipped = excluded.skipped,
+               checked_at = excluded.checked_at,
+               updated_at = CASE WHEN feed.version = excluded.version THEN feed.updated_at ELSE excluded.updated_at END,
+               version = excluded.version",
+        )
+        .bind(feed)
+        .bind(source)
+        .bind(etag)
+        .bind(last_modified)
+        .bind(records)
+        .bind(serde_json::to_string(&skipped).unwrap_or_else(|_| "{}".into()))
+        .bind(&now)
+        .bind(&now)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Outcome::Updated { records, skipped })
+    }
+
+    /// Downloads one feed if it changed, and swaps it in.
+    async fn update_one(&self, cfg: &FeedConfig, feed: &str, url: &str, kind: Kind) -> FeedOutcome {
+        let outcome = match self.try_update_one(cfg, feed, url, kind).await {
+            Ok(o) => o,
+            Err(e) => Outcome::Failed {
+                error: e.to_string(),
+            },
+        };
+        FeedOutcome {
+            feed: feed.to_owned(),
+            source: url.to_owned(),
+            outcome,
+        }
+    }
+
+    async fn try_update_one(
+        &self,
+        cfg: &FeedConfig,
+        feed: &str,
+        url: &str,
+        kind: Kind,
+    ) -> Result<Outcome> {
+        let (etag, lm) = self.validators(feed).await?;
+        let temp_dir = self.path.parent().unwrap_or(Path::new(".")).to_owned();
+        match fetch(
+            &self.client,
+            url,
+            etag.as_deref(),
+            lm.as_deref(),
+            &temp_dir,
+            cfg.retry,
+        )
+        .await?
+        {
+            Fetched::NotModified => {
+                self.record_check(feed, url).await?;
+                Ok(Outcome::NotModified)
+            }
+            Fetched::Missing => Ok(Outcome::Missing),
+            Fetched::New {
+                file,
+                etag,
+                last_modified,
+                sha256,
+            } => {
+                let path = file.path().to_owned();
+                let loaded = tokio::task::spawn_blocking(move || read(kind, &path))
+                    .await
+                    .map_err(|e| FeedError::Invalid(format!("import task failed: {e}")))?
+                    .map_err(|e| match e {
+                        FeedError::Corrupt { kind, reason, .. } => FeedError::Corrupt {
+                            what: format!("the download from {url}"),
+                            kind,
+                            reason,
+                        },
+                        other => other,
+                    })?;
+                if let (Kind::Osv, Loaded::Osv { ecosystem, .. }) = (kind, &loaded) {
+                    let want = feed.trim_start_matches("osv/");
+                    if ecosystem != want {
+                        return Err(FeedError::Corrupt {
+                            what: format!("the download from {url}"),
+                            kind: "OSV export",
+                            reason: format!("it holds {ecosystem} advisories, not {want}"),
+                        });
+                    }
+                }
+                let out = self
+                    .swap(
+                        loaded,
+                        feed,
+                        url,
+                        etag.as_deref(),
+                        last_modified.as_deref(),
+                        &sha256,
+                    )
+                    .await?;
+                drop(file);
+                Ok(out)
+            }
+        }
+    }
+
+    /// Brings the given OSV ecosystems and the enrichment feeds up to date.
+    /// `only_stale` skips feeds younger than their limit.
+    pub async fn update(
+        &self,
+        cfg: &FeedConfig,
+        ecosystems: &[String],
+        only_stale: bool,
+    ) -> Vec<FeedOutcome> {
+        let mut jobs: Vec<(String, String, Kind)> = ecosystems
+            .iter()
+            .map(|e| (format!("osv/{e}"), cfg.osv_url(e), Kind::Osv))
+            .collect();
+        if !cfg.kev_url.is_empty() {
+            jobs.push(("kev".into(), cfg.kev_url.clone(), Kind::Kev));
+        }
+        if !cfg.epss_url.is_empty() {
+            jobs.push(("epss".into(), cfg.epss_url.clone(), Kind::Epss));
+        }
+        for u in &cfg.nvd_urls {
+            let file = u.rsplit('/').next().unwrap_or(u);
+            jobs.push((format!("nvd/{file}"), u.clone(), Kind::Nvd));
+        }
+        let fresh: std::collections::HashSet<String> = if only_stale {
+            self.status(cfg)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| !f.stale)
+                .map(|f| f.name)
+                .collect()
+        } else {
+            Default::default()
+        };
+        let mut out = Vec::new();
+        for (feed, url, kind) in jobs {
+            if fresh.contains(&feed) {
+                continue;
+            }
+            out.push(self.update_one(cfg, &feed, &url, kind).await);
+        }
+        out
+    }
+
+    /// Imports offline bundles: OSV export zips, the KEV JSON, EPSS CSV and
+    /// NVD feed files, or directories holding them.
+    pub async fn import_paths(&self, paths: &[PathBuf]) -> Result<Vec<FeedOutcome>> {
+        let mut files = Vec::new();
+        for p in paths {
+            let meta = std::fs::metadata(p).map_err(|e| FeedError::Io {
+                path: p.clone(),
+                source: e,
+            })?;
+            if meta.is_dir() {
+                let mut found = Vec::new();
+                walk(p, &mut found);
+                found.sort();
+                let n = found.len();
+                files.extend(
+                    found
+                        .into_iter()
+                        .filter_map(|f| kind_of(&f).map(|k| (f, k))),
+                );
+                if files.is_empty() && n > 0 {
+                    return Err(FeedError::Invalid(format!(
+                        "{} holds no feed files (OSV *.zip, known_exploited_vulnerabilities.json, epss*.csv.gz, nvdcve-2.0-*.json.gz)",
+                        p.display()
+                    )));
+                }
+            } else {
+                let k = kind_of(p).ok_or_else(|| {
+                    FeedError::Invalid(format!(
+                        "{} is not a feed file Vedette knows (OSV *.zip, known_exploited_vulnerabilities.json, epss*.csv.gz, nvdcve-2.0-*.json.gz)",
+                        p.display()
+                    ))
+                })?;
+                files.push((p.clone(), k));
+            }
+        }
+        // NVD increments last, so they win over the yearly files.
+        files.sort_by_key(|(p, k)| {
+            (
+                *k == Kind::Nvd && p.to_string_lossy().contains("modified"),
+                p.clone(),
+            )
+        });
+        let mut out = Vec::new();
+        for (path, kind) in files {
+            let source = format!(
+                "file://{}",
+                std::path::absolute(&path).unwrap_or(path.clone()).display()
+            );
+            let p2 = path.clone();
+            let loaded = tokio::task::spawn_blocking(move || read(kind, &p2))
+                .await
+                .map_err(|e| FeedError::Invalid(format!("import task failed: {e}")));
+            let file_name = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let outcome = match loaded.and_then(|l| l) {
+                Err(e) => FeedOutcome {
+                    feed: file_name.clone(),
+                    source,
+                    outcome: Outcome::Failed {
+                        error: e.to_string(),
+                    },
+                },
+                Ok(loaded) => {
+                    let feed = loaded.name(&file_name);
+                    let version = sha256_file(&path)?;
+                    let outcome = match self
+                        .swap(loaded, &feed, &source, None, None, &version)
+                        .await
+                    {
+                        Ok(o) => o,
+                        Err(e) => Outcome::Failed {
+                            error: e.to_string(),
+                        },
+                    };
+                    FeedOutcome {
+                        feed,
+                        source,
+                        outcome,
+                    }
+                }
+            };
+            out.push(outcome);
+        }
+        Ok(out)
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => walk(&p, out),
+            Ok(t) if t.is_file() => out.push(p),
+            _ => {}
+        }
+    }
+}

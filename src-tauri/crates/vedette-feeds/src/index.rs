@@ -1,0 +1,280 @@
+//! Reading the index: what matching needs for one inventory, and the state
+//! of each feed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use vedette_model::FeedInfo;
+
+use crate::osv::Range;
+use crate::{FeedConfig, FeedStore, Result};
+
+/// One package's entry in one advisory.
+#[derive(Debug, Clone)]
+pub struct AffectedRow {
+    pub advisory_id: String,
+    pub ecosystem: String,
+    pub release: String,
+    pub name: String,
+    pub ranges: Vec<Range>,
+    pub versions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AdvisoryRow {
+    pub id: String,
+    pub summary: String,
+    pub aliases: Vec<String>,
+    pub published: Option<String>,
+    pub modified: String,
+    pub cvss3: Option<String>,
+    pub cvss4: Option<String>,
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KevEntry {
+    pub cve: String,
+    pub date_added: String,
+    pub name: String,
+    pub ransomware: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NvdCvss {
+    pub cve: String,
+    pub version: String,
+    pub vector: String,
+    pub score: f64,
+    pub source: String,
+}
+
+/// Everything the index knows that matters to one inventory: plain data,
+/// so matching is a pure function of it.
+#[derive(Debug, Clone, Default)]
+pub struct AdvisorySet {
+    /// By (ecosystem, normalised name).
+    pub affected: HashMap<(String, String), Vec<AffectedRow>>,
+    pub advisories: HashMap<String, AdvisoryRow>,
+    /// Other records sharing an alias (a CVE) with a matched one, by alias.
+    pub by_alias: HashMap<String, Vec<AdvisoryRow>>,
+    pub kev: HashMap<String, KevEntry>,
+    pub epss: HashMap<String, (f64, f64)>,
+    pub nvd: HashMap<String, NvdCvss>,
+}
+
+const CHUNK: usize = 400;
+
+fn placeholders(n: usize) -> String {
+    let mut s = "?,".repeat(n);
+    s.pop();
+    s
+}
+
+fn advisory_from(row: &sqlx::sqlite::SqliteRow) -> AdvisoryRow {
+    AdvisoryRow {
+        id: row.get("id"),
+        summary: row.get("summary"),
+        aliases: serde_json::from_str(row.get::<&str, _>("aliases")).unwrap_or_default(),
+        published: row.get("published"),
+        modified: row.get("modified"),
+        cvss3: row.get("cvss3"),
+        cvss4: row.get("cvss4"),
+        label: row.get("label"),
+    }
+}
+
+impl FeedStore {
+    /// Loads the advisories about the given (ecosystem, normalised name)
+    /// keys, with the enrichment of every CVE they mention.
+    pub async fn advisories_for(&self, keys: &[(String, String)]) -> Result<AdvisorySet> {
+        let mut set = AdvisorySet::default();
+        let mut conn = self.pool.acquire().await?;
+        let mut by_eco: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (e, n) in keys {
+            by_eco.entry(e.as_str()).or_default().push(n.as_str());
+        }
+        for (eco, names) in by_eco {
+            for chunk in names.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT advisory_id, ecosystem, release, name, ranges, versions FROM affected WHERE ecosystem = ? AND name IN ({})",
+                    placeholders(chunk.len())
+                );
+                let mut q = sqlx::query(&sql).bind(eco);
+                for n in chunk {
+                    q = q.bind(*n);
+                }
+                for row in q.fetch_all(&mut *conn).await? {
+                    let r = AffectedRow {
+                        advisory_id: row.get("advisory_id"),
+                        ecosystem: row.get("ecosystem"),
+                        release: row.get("release"),
+                        name: row.get("name"),
+                        ranges: serde_json::from_str(row.get::<&str, _>("ranges"))
+                            .unwrap_or_default(),
+                        versions: serde_json::from_str(row.get::<&str, _>("versions"))
+                            .unwrap_or_default(),
+                    };
+                    set.affected
+                        .entry((r.ecosystem.clone(), r.name.clone()))
+                        .or_default()
+                        .push(r);
+                }
+            }
+        }
+        let ids: Vec<String> = {
+            let mut v: Vec<String> = set
+                .affected
+                .values()
+                .flatten()
+                .map(|r| r.advisory_id.clone())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT id, summary, aliases, published, modified, cvss3, cvss4, label FROM advisory WHERE id IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for row in q.fetch_all(&mut *conn).await? {
+                let a = advisory_from(&row);
+                set.advisories.insert(a.id.clone(), a);
+            }
+        }
+        // Every alias of the matched records, and the CVEs among them.
+        let mut aliases: Vec<String> = set
+            .advisories
+            .values()
+            .flat_map(|a| a.aliases.iter().cloned())
+            .collect();
+        aliases.sort();
+        aliases.dedup();
+        for chunk in aliases.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT alias.alias AS via, a.id, a.summary, a.aliases, a.published, a.modified, a.cvss3, a.cvss4, a.label
+                 FROM alias JOIN advisory a ON a.id = alias.advisory_id WHERE alias.alias IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for a in chunk {
+                q = q.bind(a);
+            }
+            for row in q.fetch_all(&mut *conn).await? {
+                let via: String = row.get("via");
+                set.by_alias
+                    .entry(via)
+                    .or_default()
+                    .push(advisory_from(&row));
+            }
+        }
+        let mut cves: Vec<String> = aliases
+            .iter()
+            .chain(ids.iter())
+            .filter(|a| a.starts_with("CVE-"))
+            .cloned()
+            .collect();
+        cves.sort();
+        cves.dedup();
+        for chunk in cves.chunks(CHUNK) {
+            let ph = placeholders(chunk.len());
+            let sql =
+                format!("SELECT cve, date_added, name, ransomware FROM kev WHERE cve IN ({ph})");
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q.bind(c);
+            }
+            for row in q.fetch_all(&mut *conn).await? {
+                let e = KevEntry {
+                    cve: row.get("cve"),
+                    date_added: row.get("date_added"),
+                    name: row.get("name"),
+                    ransomware: row.get("ransomware"),
+                };
+                set.kev.insert(e.cve.clone(), e);
+            }
+            let sql = format!("SELECT cve, score, percentile FROM epss WHERE cve IN ({ph})");
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q.bind(c);
+            }
+            for row in q.fetch_all(&mut *conn).await? {
+                set.epss
+                    .insert(row.get("cve"), (row.get("score"), row.get("percentile")));
+            }
+            // The increments (the `modified` file) win over the yearly files.
+            let sql = format!(
+                "SELECT cve, version, vector, score, source FROM nvd WHERE cve IN ({ph}) ORDER BY (feed LIKE '%modified%') ASC"
+            );
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q.bind(c);
+            }
+            for row in q.fetch_all(&mut *conn).await? {
+                let c = NvdCvss {
+                    cve: row.get("cve"),
+                    version: row.get("version"),
+                    vector: row.get("vector"),
+                    score: row.get("score"),
+                    source: row.get("source"),
+                };
+                set.nvd.insert(c.cve.clone(), c);
+            }
+        }
+        Ok(set)
+    }
+
+    /// Every feed in the index, its age and whether it is past its limit.
+    pub async fn status(&self, cfg: &FeedConfig) -> Result<Vec<FeedInfo>> {
+        let rows = sqlx::query(
+            "SELECT name, source, records, skipped, checked_at, updated_at, version FROM feed ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let now = Utc::now();
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let name: String = r.get("name");
+                let checked_at: String = r.get("checked_at");
+                let age = DateTime::parse_from_rfc3339(&checked_at)
+                    .map(|t| (now - t.with_timezone(&Utc)).num_seconds().max(0))
+                    .unwrap_or(i64::MAX);
+                let max = cfg.max_age(&name).as_secs() as i64;
+                FeedInfo {
+                    source: r.get("source"),
+                    records: r.get("records"),
+                    skipped: serde_json::from_str(r.get::<&str, _>("skipped")).unwrap_or_default(),
+                    checked_at,
+                    updated_at: r.get("updated_at"),
+                    version: r.get("version"),
+                    age_seconds: age,
+                    max_age_seconds: max,
+                    stale: age > max,
+                    name,
+                }
+            })
+            .collect())
+    }
+
+    /// The URL the OSV feeds were last downloaded from (not offline imports),
+    /// so a `--feed-url` given once sticks.
+    pub async fn last_osv_base(&self) -> Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT source FROM feed WHERE name LIKE 'osv/%' AND source NOT LIKE 'file://%' ORDER BY checked_at DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(s,)| {
+            s.strip_suffix("/all.zip")
+                .and_then(|s| s.rsplit_once('/'))
+                .map(|(base, _)| base.to_owned())
+        }))
+    }
+}

@@ -1,0 +1,246 @@
+//! Advisory feeds and the local advisory index.
+//!
+//! OSV exports (`<base>/<Ecosystem>/all.zip`, one JSON record per advisory)
+//! are downloaded per ecosystem in use, with conditional requests and
+//! retries, or imported from offline bundles; CISA KEV, EPSS and NVD enrich
+//! them. Everything lands in `feeds.db`, one SQLite transaction per feed: a
+//! failed or cut download leaves that feed exactly as it was. A malformed
+//! record, an unknown ecosystem or a version its scheme cannot read is
+//! skipped and counted, never aborting the import.
+
+mod fetch;
+mod import;
+mod index;
+mod osv;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use fetch::Retry;
+pub use index::{AdvisoryRow, AdvisorySet, AffectedRow, KevEntry, NvdCvss};
+pub use osv::{normalize_name, range_scheme, split_ecosystem, Event, Range};
+
+/// File name of the advisory index inside the data directory.
+pub const DB_FILE: &str = "feeds.db";
+
+/// The public OSV export.
+pub const DEFAULT_OSV_BASE: &str = "https://osv-vulnerabilities.storage.googleapis.com";
+pub const DEFAULT_KEV_URL: &str =
+    "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
+pub const DEFAULT_EPSS_URL: &str = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz";
+pub const DEFAULT_NVD_BASE: &str = "https://nvd.nist.gov/feeds/json/cve/2.0";
+
+/// The ecosystems Vedette downloads when they are in use.
+pub const OSV_ECOSYSTEMS: [&str; 11] = [
+    "Debian",
+    "Ubuntu",
+    "Alpine",
+    "PyPI",
+    "npm",
+    "Go",
+    "crates.io",
+    "Maven",
+    "RubyGems",
+    "NuGet",
+    "Packagist",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("cannot open the advisory index at {path}: {source}. Check that the data directory is writable, or choose another with --data-dir")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot bring the advisory index at {path} up to date: {source}. Delete it to rebuild it from the feeds")]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("advisory index query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("cannot download {url}: {reason}. Check the feed URL (--feed-url / VEDETTE_FEED_URL) and the network, or import an offline bundle with `vedette feed import`")]
+    Download { url: String, reason: String },
+    #[error("{what} is not a valid {kind}: {reason}. Nothing was changed; download it again or check the file")]
+    Corrupt {
+        what: String,
+        kind: &'static str,
+        reason: String,
+    },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = FeedError> = std::result::Result<T, E>;
+
+/// Where feeds come from and how old each may be.
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    /// Base of the OSV export: `<base>/<Ecosystem>/all.zip`.
+    pub osv_base: String,
+    /// CISA KEV JSON; empty to skip.
+    pub kev_url: String,
+    /// EPSS gzip CSV; empty to skip.
+    pub epss_url: String,
+    /// NVD 2.0 JSON feed files (gzip); empty to skip.
+    pub nvd_urls: Vec<String>,
+    pub osv_max_age: Duration,
+    pub kev_max_age: Duration,
+    pub epss_max_age: Duration,
+    pub nvd_max_age: Duration,
+    pub retry: Retry,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        FeedConfig {
+            osv_base: DEFAULT_OSV_BASE.into(),
+            kev_url: DEFAULT_KEV_URL.into(),
+            epss_url: DEFAULT_EPSS_URL.into(),
+            nvd_urls: default_nvd_urls(chrono::Utc::now()),
+            osv_max_age: Duration::from_secs(24 * 3600),
+            kev_max_age: Duration::from_secs(48 * 3600),
+            epss_max_age: Duration::from_secs(48 * 3600),
+            nvd_max_age: Duration::from_secs(7 * 24 * 3600),
+            retry: Retry::default(),
+        }
+    }
+}
+
+/// NVD's yearly files from 2002 to this year, then `modified` (the
+/// increments, imported last so they win).
+pub fn default_nvd_urls(now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    use chrono::Datelike;
+    let mut v: Vec<String> = (2002..=now.year())
+        .map(|y| format!("{DEFAULT_NVD_BASE}/nvdcve-2.0-{y}.json.gz"))
+        .collect();
+    v.push(format!("{DEFAULT_NVD_BASE}/nvdcve-2.0-modified.json.gz"));
+    v
+}
+
+impl FeedConfig {
+    /// The staleness limit of a feed by its name.
+    pub fn max_age(&self, feed: &str) -> Duration {
+        if feed.starts_with("osv/") {
+            self.osv_max_age
+        } else if feed == "kev" {
+            self.kev_max_age
+        } else if feed == "epss" {
+            self.epss_max_age
+        } else {
+            self.nvd_max_age
+        }
+    }
+
+    pub fn osv_url(&self, ecosystem: &str) -> String {
+        format!(
+            "{}/{}/all.zip",
+            self.osv_base.trim_end_matches('/'),
+            ecosystem.replace(' ', "%20")
+        )
+    }
+}
+
+/// The advisory index; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct FeedStore {
+    pool: SqlitePool,
+    path: PathBuf,
+    client: reqwest::Client,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl FeedStore {
+    /// Opens (creating if needed) `feeds.db` inside `data_dir`.
+    pub async fn open_in(data_dir: &Path) -> Result<Self> {
+        Self::open(&data_dir.join(DB_FILE)).await
+    }
+
+    pub async fn open(path: &Path) -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(|e| FeedError::Open {
+                path: path.to_owned(),
+                source: e,
+            })?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(|e| FeedError::Open {
+                path: path.to_owned(),
+                source: e,
+            })?;
+        MIGRATOR.run(&pool).await.map_err(|e| FeedError::Migrate {
+            path: path.to_owned(),
+            source: e,
+        })?;
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("vedette/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(20))
+            .read_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| FeedError::Invalid(format!("cannot set up HTTP: {e}")))?;
+        Ok(FeedStore {
+            pool,
+            path: path.to_owned(),
+            client,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
+
+/// What happened to one feed in an update or import.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Updated {
+        records: i64,
+        skipped: std::collections::BTreeMap<String, i64>,
+    },
+    NotModified,
+    /// The source has no such file (an ecosystem the mirror does not carry).
+    Missing,
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FeedOutcome {
+    pub feed: String,
+    pub source: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+impl FeedOutcome {
+    pub fn failed(&self) -> bool {
+        matches!(self.outcome, Outcome::Failed { .. })
+    }
+}

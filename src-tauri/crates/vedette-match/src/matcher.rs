@@ -1,0 +1,455 @@
+//! OSV matching: `ECOSYSTEM` and `SEMVER` ranges with `introduced`, `fixed`,
+//! `last_affected` and `limit`, explicit `versions` lists, distribution
+//! advisories by release and source package, aliases merged into one finding.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use vedette_feeds::{normalize_name, range_scheme, AdvisorySet, AffectedRow, Event, Range};
+use vedette_model::{Exposure, Finding, Inventory, Package, Severity, SeveritySource};
+use vedette_version::{Scheme, Version};
+
+/// The name and version an advisory about `p` is written against: the
+/// source package for distribution packages (Debian advisories name source
+/// packages, Alpine's name the origin), the package itself otherwise.
+fn advisory_subject(p: &Package) -> (&str, &str) {
+    match (&p.source, p.ecosystem.is_os()) {
+        (Some(s), true) => (s.name.as_str(), s.version.as_str()),
+        _ => (p.name.as_str(), p.version.as_str()),
+    }
+}
+
+/// The (ecosystem, normalised name) keys to look up for an inventory.
+pub fn lookup_keys(inv: &Inventory) -> Vec<(String, String)> {
+    let mut keys: BTreeSet<(String, String)> = BTreeSet::new();
+    for p in &inv.packages {
+        if p.owned_by.is_some() {
+            continue;
+        }
+        let eco = p.ecosystem.osv_name();
+        let (name, _) = advisory_subject(p);
+        keys.insert((eco.to_owned(), normalize_name(eco, name)));
+    }
+    keys.into_iter().collect()
+}
+
+/// The release part of the distribution ecosystem this inventory's OS
+/// packages belong to: `12` for Debian 12.x, `v3.19` for Alpine 3.19.x,
+/// `22.04` for Ubuntu (which OSV writes `22.04` or `22.04:LTS`).
+fn release_matches(eco: &str, distro_version: &str, release: &str) -> bool {
+    match eco {
+        "Debian" => {
+            let major = distro_version.split('.').next().unwrap_or(distro_version);
+            release == major
+        }
+        "Alpine" => {
+            let mut it = distro_version.split('.');
+            let want = format!("v{}.{}", it.next().unwrap_or(""), it.next().unwrap_or(""));
+            release == want
+        }
+        "Ubuntu" => release == distro_version || release.starts_with(&format!("{distro_version}:")),
+        _ => release.is_empty() || release == distro_version,
+    }
+}
+
+/// Whether `version` is in the ranges or versions of one advisory entry, and
+/// if it is, the version that fixes it (none: no fix yet, or not said).
+pub fn evaluate_ranges(
+    scheme: Scheme,
+    version: &Version,
+    raw_version: &str,
+    ranges: &[Range],
+    versions: &[String],
+) -> Option<Option<String>> {
+    // The union of the ranges: affected if any range says so; fixed by the
+    // highest fix among them, unless one of them has no fix at all.
+    let mut hit: Option<Option<String>> = None;
+    for r in ranges {
+        let rs = range_scheme(&r.kind, scheme);
+        // The installed version in this range's scheme.
+        let v = if rs == scheme {
+            version.clone()
+        } else {
+            match rs.parse(raw_version) {
+                Ok(v) => v,
+                Err(_) => continue,
+            }
+        };
+        if let Some(fix) = in_range(rs, &v, &r.events) {
+            hit = Some(match (hit, fix) {
+                (None, f) => f,
+                (Some(None), _) | (Some(_), None) => None,
+                (Some(Some(a)), Some(b)) => {
+                    let newer = match (rs.parse(&a), rs.parse(&b)) {
+                        (Ok(x), Ok(y)) => y > x,
+                        _ => false,
+                    };
+                    Some(if newer { b } else { a })
+                }
+            });
+        }
+    }
+    if hit.is_none()
+        && versions.iter().any(|x| {
+            x == raw_version
+                || scheme
+                    .parse(x)
+                    .is_ok_and(|x| x.cmp(version) == Ordering::Equal)
+        })
+    {
+        hit = Some(None);
+    }
+    hit
+}
+
+/// The OSV evaluation of one range: events in version order ("0" first);
+/// `introduced` at or below the version opens, `fixed` at or below closes,
+/// `last_affected` below closes; `limit`s bound it from above.
+fn in_range(scheme: Scheme, v: &Version, events: &[Event]) -> Option<Option<String>> {
+    let mut parsed: Vec<(Option<Version>, &Event)> = Vec::with_capacity(events.len());
+    let mut limits: Vec<Option<Version>> = Vec::new();
+    for e in events {
+        if let Event::Limit(x) = e {
+            limits.push(if x == "*" {
+                None
+            } else {
+                Some(scheme.parse(x).ok()?)
+            });
+            continue;
+        }
+        let pv = match e {
+            Event::Introduced(x) if x == "0" => None,
+            _ => Some(scheme.parse(e.version()).ok()?),
+        };
+        parsed.push((pv, e));
+    }
+    // "0" sorts first; at equal versions, introduced before the others.
+    parsed.sort_by(|(a, ea), (b, eb)| match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(a), Some(b)) => a.cmp(b).then_with(|| {
+            let rank = |e: &Event| u8::from(!matches!(e, Event::Introduced(_)));
+            rank(ea).cmp(&rank(eb))
+        }),
+    });
+    let mut affected = false;
+    let mut fix = None;
+    for (pv, e) in &parsed {
+        match e {
+            Event::Introduced(_) => {
+                if pv.as_ref().is_none_or(|x| v >= x) {
+                    affected = true;
+                } else {
+                    break;
+                }
+            }
+            Event::Fixed(x) => {
+                let pv = pv.as_ref()?;
+                if v >= pv {
+                    affected = false;
+                } else {
+                    if affected {
+                        fix = Some(x.clone());
+                    }
+                    break;
+                }
+            }
+            Event::LastAffected(_) => {
+                let pv = pv.as_ref()?;
+                if v > pv {
+                    affected = false;
+                } else {
+                    break;
+                }
+            }
+            Event::Limit(_) => {}
+        }
+    }
+    if affected && !limits.is_empty() && !limits.iter().any(|l| l.as_ref().is_none_or(|l| v < l)) {
+        affected = false;
+    }
+    affected.then_some(fix)
+}
+
+/// One package/advisory pair before merging, for tests and oracles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    pub package: usize,
+    pub advisory: String,
+    pub fixed: Option<String>,
+}
+
+fn matches_for(inv: &Inventory, set: &AdvisorySet, warnings: &mut Vec<String>) -> Vec<Matched> {
+    let mut out = Vec::new();
+    let distro_version = inv.distro.as_ref().map(|d| d.version_id.as_str());
+    let mut no_distro_warned = false;
+    for (i, p) in inv.packages.iter().enumerate() {
+        if p.owned_by.is_some() {
+            continue;
+        }
+        let eco = p.ecosystem.osv_name();
+        let Some(scheme) = Scheme::for_ecosystem(eco) else {
+            continue;
+        };
+        let (name, version) = advisory_subject(p);
+        let Some(rows) = set
+            .affected
+            .get(&(eco.to_owned(), normalize_name(eco, name)))
+        else {
+            continue;
+        };
+        let parsed = match scheme.parse(version) {
+            Ok(v) => v,
+            Err(e) => {
+                warnings.push(format!("{} {}: {e}; not matched", p.name, p.version));
+                continue;
+            }
+        };
+        for row in rows {
+            if p.ecosystem.is_os() {
+                match distro_version {
+                    Some(dv) if release_matches(eco, dv, &row.release) => {}
+                    Some(_) => continue,
+                    None => {
+                        if !no_distro_warned {
+                            warnings.push(format!(
+                                "{eco} packages found but no /etc/os-release: distribution advisories need the release, so they were not matched"
+                            ));
+                            no_distro_warned = true;
+                        }
+                        continue;
+                    }
+                }
+            }
+            if let Some(fixed) = evaluate(scheme, &parsed, version, row) {
+                out.push(Matched {
+                    package: i,
+                    advisory: row.advisory_id.clone(),
+                    fixed,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn evaluate(scheme: Scheme, v: &Version, raw: &str, row: &AffectedRow) -> Option<Option<String>> {
+    evaluate_ranges(scheme, v, raw, &row.ranges, &row.versions)
+}
+
+/// Matches an inventory against the advisories: one finding per package and
+/// vulnerability (records about the same CVE merged), scored and sorted by
+/// risk, highest first. Warnings name what could not be matched.
+pub fn find(
+    inv: &Inventory,
+    set: &AdvisorySet,
+    exposure: Exposure,
+) -> (Vec<Finding>, Vec<Matched>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let matched = matches_for(inv, set, &mut warnings);
+    let mut by_package: BTreeMap<usize, Vec<&Matched>> = BTreeMap::new();
+    for m in &matched {
+        by_package.entry(m.package).or_default().push(m);
+    }
+    let mut findings = Vec::new();
+    for (pi, ms) in by_package {
+        let p = &inv.packages[pi];
+        let scheme = Scheme::for_ecosystem(p.ecosystem.osv_name());
+        for group in merge_by_alias(&ms, set) {
+            findings.push(build(p, &group, set, scheme, exposure));
+        }
+    }
+    findings.sort_by(|a, b| {
+        b.risk
+            .partial_cmp(&a.risk)
+            .unwrap_or(Ordering::Equal)
+            .then(b.severity.cmp(&a.severity))
+            .then_with(|| a.package.cmp(&b.package))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    (findings, matched, warnings)
+}
+
+/// Groups one package's matches so that records sharing an id or alias
+/// become one vulnerability.
+fn merge_by_alias<'a>(ms: &[&'a Matched], set: &AdvisorySet) -> Vec<Vec<&'a Matched>> {
+    let n = ms.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut owner: HashMap<String, usize> = HashMap::new();
+    for (i, m) in ms.iter().enumerate() {
+        let mut names = vec![m.advisory.clone()];
+        if let Some(a) = set.advisories.get(&m.advisory) {
+            names.extend(a.aliases.iter().cloned());
+        }
+        for name in names {
+            match owner.get(&name) {
+                Some(&j) => {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                    if a != b {
+                        parent[a] = b;
+                    }
+                }
+                None => {
+                    owner.insert(name, i);
+                }
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<&Matched>> = BTreeMap::new();
+    for (i, m) in ms.iter().enumerate() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(m);
+    }
+    groups.into_values().collect()
+}
+
+fn build(
+    p: &Package,
+    group: &[&Matched],
+    set: &AdvisorySet,
+    scheme: Option<Scheme>,
+    exposure: Exposure,
+) -> Finding {
+    let mut ids: Vec<&str> = group.iter().map(|m| m.advisory.as_str()).collect();
+    ids.sort_by_key(|id| (id.starts_with("CVE-"), *id));
+    ids.dedup();
+    let primary = ids[0].to_owned();
+    let mut all: BTreeSet<String> = BTreeSet::new();
+    for id in &ids {
+        all.insert((*id).to_owned());
+        if let Some(a) = set.advisories.get(*id) {
+            all.extend(a.aliases.iter().cloned());
+        }
+    }
+    all.remove(&primary);
+    let cve = std::iter::once(primary.clone())
+        .chain(all.iter().cloned())
+        .find(|a| a.starts_with("CVE-"));
+    // The highest fix any record names: below it, some record still says affected.
+    let fixed = group
+        .iter()
+        .filter_map(|m| m.fixed.clone())
+        .max_by(|a, b| match scheme {
+            Some(s) => s.compare(a, b).unwrap_or(Ordering::Equal),
+            None => a.cmp(b),
+        });
+    let records: Vec<&vedette_feeds::AdvisoryRow> = ids
+        .iter()
+        .filter_map(|id| set.advisories.get(*id))
+        .collect();
+    let summary = records
+        .iter()
+        .map(|r| r.summary.as_str())
+        .find(|s| !s.is_empty())
+        .unwrap_or("")
+        .to_owned();
+    let published = records.iter().filter_map(|r| r.published.clone()).min();
+    let (severity, severity_source, cvss) = severity(&records, &all, cve.as_deref(), set);
+    let (epss, epss_percentile) = match cve.as_ref().and_then(|c| set.epss.get(c)) {
+        Some((s, p)) => (Some(*s), Some(*p)),
+        None => (None, None),
+    };
+    let kev_added = cve
+        .as_ref()
+        .and_then(|c| set.kev.get(c))
+        .map(|k| k.date_added.clone());
+    let (source_package, _) = match (&p.source, p.ecosystem.is_os()) {
+        (Some(s), true) if s.name != p.name => (Some(s.name.clone()), ()),
+        _ => (None, ()),
+    };
+    let mut f = Finding {
+        id: primary,
+        aliases: all.into_iter().collect(),
+        cve,
+        package: p.name.clone(),
+        version: p.version.clone(),
+        ecosystem: p.ecosystem.osv_name().to_owned(),
+        purl: p.purl.clone(),
+        source_package,
+        fixed_version: fixed,
+        summary,
+        severity,
+        severity_source,
+        cvss,
+        epss,
+        epss_percentile,
+        kev_added,
+        risk: 0.0,
+        risk_factors: Vec::new(),
+        published,
+        locations: p.locations.iter().map(|l| l.path.clone()).collect(),
+        exception: None,
+    };
+    let (risk, factors) = crate::risk::score(&f, exposure);
+    f.risk = risk;
+    f.risk_factors = factors;
+    f
+}
+
+/// Severity: a CVSS vector in a matched record, else in another record of
+/// the same vulnerability, else NVD's, else a matched record's own label.
+fn severity(
+    records: &[&vedette_feeds::AdvisoryRow],
+    aliases: &BTreeSet<String>,
+    cve: Option<&str>,
+    set: &AdvisorySet,
+) -> (Severity, SeveritySource, Option<vedette_model::Cvss>) {
+    let vector_of = |r: &vedette_feeds::AdvisoryRow| {
+        r.cvss3
+            .as_deref()
+            .and_then(crate::risk::severity_of_vector)
+            .or_else(|| r.cvss4.as_deref().and_then(crate::risk::severity_of_vector))
+    };
+    for r in records {
+        if let Some(c) = vector_of(r) {
+            return (
+                Severity::from_score(c.score),
+                SeveritySource::Advisory { id: r.id.clone() },
+                Some(c),
+            );
+        }
+    }
+    let matched: BTreeSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    for a in aliases {
+        for other in set.by_alias.get(a).into_iter().flatten() {
+            if matched.contains(other.id.as_str()) {
+                continue;
+            }
+            if let Some(c) = vector_of(other) {
+                return (
+                    Severity::from_score(c.score),
+                    SeveritySource::Alias {
+                        id: other.id.clone(),
+                    },
+                    Some(c),
+                );
+            }
+        }
+    }
+    if let Some(n) = cve.and_then(|c| set.nvd.get(c)) {
+        if let Some(c) = crate::risk::severity_of_vector(&n.vector) {
+            return (
+                Severity::from_score(c.score),
+                SeveritySource::Nvd {
+                    cve: n.cve.clone(),
+                    source: n.source.clone(),
+                },
+                Some(c),
+            );
+        }
+    }
+    for r in records {
+        if let Some(s) = r.label.as_deref().and_then(Severity::parse) {
+            return (s, SeveritySource::Label { id: r.id.clone() }, None);
+        }
+    }
+    (Severity::Unknown, SeveritySource::None, None)
+}
