@@ -181,7 +181,7 @@ fn main() {
         let cache = tmp.path().join("trivy-cache");
         let rows: Vec<(&str, String)> = vec![
             ("floor (curl + libdeflate-gunzip)", floor_cmd),
-            ("vedette", format!("{vedette} --data-dir {} scan image {reference} --insecure-registry --format json -q -o /dev/null", data.display())),
+            ("vedette", format!("{vedette} --data-dir {} scan image {reference} --insecure-registry --packages-only --format json -q -o /dev/null", data.display())),
             ("trivy (fresh cache, SBOM only)", format!("rm -rf {c}; {} image --image-src remote --insecure --cache-dir {c} --format cyclonedx --skip-db-update --skip-java-db-update --offline-scan -q {reference} > /dev/null", trivy.display(), c = cache.display())),
             ("syft", format!("SYFT_REGISTRY_INSECURE_USE_HTTP=true SYFT_CHECK_FOR_APP_UPDATE=false {} -q -o json registry:{reference} > /dev/null", syft.display())),
         ];

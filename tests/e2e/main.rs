@@ -675,7 +675,14 @@ async fn scans_run_from_the_cli_appear_in_the_window() {
         .arg(data.path())
         .args(["scan", "dir"])
         .arg(&fixture)
-        .args(["-q", "--format", "json", "-o", "/dev/null"])
+        .args([
+            "-q",
+            "--packages-only",
+            "--format",
+            "json",
+            "-o",
+            "/dev/null",
+        ])
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
         .output()
         .unwrap();

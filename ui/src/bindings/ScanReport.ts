@@ -18,6 +18,12 @@ findings: Array<Finding>, verdict: Verdict,
  */
 feeds: Array<FeedInfo>, 
 /**
+ * Advisory feeds this target needs that are older than their limit or
+ * absent: the verdict cannot be trusted (the CI gate refuses it unless
+ * `--allow-stale`).
+ */
+stale_feeds: Array<string>, 
+/**
  * Problems that did not stop the scan (a stale feed, a version no scheme reads).
  */
 warnings: Array<string>, scanned_at: string, };

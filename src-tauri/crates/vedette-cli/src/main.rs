@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod feed;
 mod scan;
 
 use anyhow::Context;
@@ -23,6 +24,9 @@ struct Cli {
     #[arg(long, global = true, env = "VEDETTE_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
 
+    #[command(flatten)]
+    feeds: feed::FeedArgs,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -37,13 +41,25 @@ enum Command {
     /// Registry credentials: the secret goes to the OS keyring, only its name to the database.
     #[command(subcommand)]
     Credential(CredentialCommand),
-    /// Lists what is installed in an image, an image archive or a directory.
+    /// Scans an image, an image archive, a directory or an SBOM: what is
+    /// installed, which advisories affect it, how risky each is, and whether
+    /// it passes the policy.
+    ///
+    /// Exit codes: 0 pass; 1 the policy failed; 2 bad input or usage;
+    /// 3 the scan could not be done; 4 no verdict: an advisory feed is
+    /// stale or missing (see --allow-stale).
     #[command(subcommand)]
     Scan(scan::ScanCommand),
+    /// Advisory feeds: update, import offline bundles, status.
+    #[command(subcommand)]
+    Feed(feed::FeedCommand),
+    /// Policy files: check them, and move their exceptions to and from OpenVEX.
+    #[command(subcommand)]
+    Policy(feed::PolicyCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     Text,
     Json,
 }
@@ -79,7 +95,7 @@ struct AddCredential {
 }
 
 /// An error that maps to an exit code.
-struct Failure {
+pub(crate) struct Failure {
     code: u8,
     error: anyhow::Error,
 }
@@ -93,7 +109,7 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     }
 }
 
-fn usage(msg: impl Into<String>) -> Failure {
+pub(crate) fn usage(msg: impl Into<String>) -> Failure {
     Failure {
         code: 2,
         error: anyhow::anyhow!(msg.into()),
@@ -151,10 +167,17 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Scan(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
-            let result = scan::run(&app, cmd).await;
+            let result = scan::run(&app, &cli.feeds, cmd).await;
             app.store().close().await;
             result
         }
+        Command::Feed(cmd) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = feed::run(&data_dir, app.store(), &cli.feeds, cmd).await;
+            app.store().close().await;
+            result
+        }
+        Command::Policy(cmd) => feed::policy(cmd),
         Command::Credential(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = credential(&app, cmd).await;

@@ -1,15 +1,17 @@
 //! `vedette scan image|archive|dir`: inventory a target, store it, print it.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 use vedette_app::App;
 use vedette_engine::{EngineError, Target};
-use vedette_model::ScanState;
+use vedette_model::{Exposure, ScanState, Severity};
 use vedette_sources::registry::{docker_config, Credential};
 use vedette_sources::{Reference, SourceError};
 
+use crate::feed::FeedArgs;
 use crate::{usage, Failure};
 
 #[derive(Subcommand)]
@@ -40,12 +42,42 @@ pub enum ScanCommand {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// An SBOM: CycloneDX, SPDX or syft JSON (its packages are matched by purl).
+    Sbom {
+        path: PathBuf,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
 }
 
 #[derive(Args)]
 pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = OutFormat::Table)]
     format: OutFormat,
+    /// List packages only: no advisory matching, no feeds (an SBOM of the target).
+    #[arg(long)]
+    packages_only: bool,
+    /// Fail (exit 1) on any finding of this severity or worse.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    fail_on: Option<SeverityArg>,
+    /// A policy file (TOML; see the README): severities, counts, KEV, risk, exceptions.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Count only findings that have a fix.
+    #[arg(long)]
+    ignore_unfixed: bool,
+    /// Apply an OpenVEX document's `not_affected` statements as exceptions.
+    #[arg(long, value_name = "FILE")]
+    vex: Option<PathBuf>,
+    /// Give a verdict even when an advisory feed is older than its limit.
+    #[arg(long)]
+    allow_stale: bool,
+    /// Match against the local advisory index as it is; download nothing.
+    #[arg(long)]
+    offline: bool,
+    /// Whether the target is reachable from the internet (weighs on the risk score).
+    #[arg(long, value_enum, default_value_t = ExposureArg::Internal)]
+    exposure: ExposureArg,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -58,8 +90,23 @@ pub struct OutputArgs {
 enum OutFormat {
     Table,
     Json,
+    Sarif,
     Cyclonedx,
     Spdx,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SeverityArg {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExposureArg {
+    Internal,
+    Internet,
 }
 
 struct StderrProgress {
@@ -90,7 +137,7 @@ impl vedette_engine::Progress for StderrProgress {
     }
 }
 
-pub async fn run(app: &App, cmd: ScanCommand) -> Result<u8, Failure> {
+pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8, Failure> {
     let (target, platform, insecure, out) = match cmd {
         ScanCommand::Image {
             reference,
@@ -112,6 +159,20 @@ pub async fn run(app: &App, cmd: ScanCommand) -> Result<u8, Failure> {
             false,
             out,
         ),
+        ScanCommand::Sbom { path, out } => {
+            (Target::Sbom(path), "linux/amd64".to_owned(), false, out)
+        }
+    };
+    if out.packages_only && matches!(out.format, OutFormat::Sarif) {
+        return Err(usage(
+            "--format sarif reports findings; drop --packages-only, or choose table, json, cyclonedx or spdx",
+        ));
+    }
+    // Read the policy before the scan: a typo should not cost a pull.
+    let policy = if out.packages_only {
+        None
+    } else {
+        Some(build_policy(&out)?)
     };
     let credential = match &target {
         Target::Image(r) => {
@@ -144,7 +205,7 @@ pub async fn run(app: &App, cmd: ScanCommand) -> Result<u8, Failure> {
         quiet: out.quiet,
         layers: 0.into(),
     });
-    let inventory = match vedette_engine::inventory(&target, &opts, progress).await {
+    let inventory = match vedette_engine::inventory(&target, &opts, progress.clone()).await {
         Ok(inv) => inv,
         Err(e) => {
             store
@@ -152,6 +213,8 @@ pub async fn run(app: &App, cmd: ScanCommand) -> Result<u8, Failure> {
                 .await?;
             return Err(match e {
                 EngineError::BadPlatform(_)
+                | EngineError::BadSbom { .. }
+                | EngineError::Read { .. }
                 | EngineError::Source(SourceError::BadReference { .. }) => usage(e.to_string()),
                 other => Failure {
                     code: 3,
@@ -161,29 +224,108 @@ pub async fn run(app: &App, cmd: ScanCommand) -> Result<u8, Failure> {
         }
     };
     store.complete_scan(scan_id, &inventory).await?;
-    let format = match out.format {
-        OutFormat::Table => vedette_report::Format::Table,
-        OutFormat::Json => vedette_report::Format::Json,
-        OutFormat::Cyclonedx => vedette_report::Format::CycloneDx,
-        OutFormat::Spdx => vedette_report::Format::Spdx,
+    let Some(policy) = policy else {
+        let format = match out.format {
+            OutFormat::Table => vedette_report::Format::Table,
+            OutFormat::Json => vedette_report::Format::Json,
+            OutFormat::Cyclonedx => vedette_report::Format::CycloneDx,
+            OutFormat::Spdx | OutFormat::Sarif => vedette_report::Format::Spdx,
+        };
+        let text = vedette_report::render(&inventory, format);
+        write_out(
+            &out,
+            &text,
+            &format!("{} packages", inventory.packages.len()),
+        )?;
+        return Ok(0);
     };
-    let text = vedette_report::render(&inventory, format);
+    let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
+    let cfg = feed_args.config(&feeds).await?;
+    let opts = vedette_engine::AssessOptions {
+        exposure: match out.exposure {
+            ExposureArg::Internal => Exposure::Internal,
+            ExposureArg::Internet => Exposure::Internet,
+        },
+        policy,
+        offline: out.offline,
+    };
+    let report = vedette_engine::assess(&inventory, &feeds, &cfg, &opts, progress.as_ref()).await;
+    feeds.close().await;
+    let report = report?;
+    let color = out.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let text = match out.format {
+        OutFormat::Table => vedette_report::findings_table(&report, color),
+        OutFormat::Json => vedette_report::json_report(&report),
+        OutFormat::Sarif => vedette_report::sarif(&report),
+        OutFormat::Cyclonedx => vedette_report::cyclonedx_with_findings(&inventory, &report),
+        OutFormat::Spdx => vedette_report::render(&inventory, vedette_report::Format::Spdx),
+    };
+    write_out(&out, &text, &format!("{} findings", report.findings.len()))?;
+    if !report.stale_feeds.is_empty() && !out.allow_stale {
+        eprintln!(
+            "vedette: no verdict: the advisory feed{} {} {} older than the limit or missing, so findings may be missing. Run `vedette feed update` (or import an offline bundle), or pass --allow-stale to judge anyway.",
+            if report.stale_feeds.len() == 1 { "" } else { "s" },
+            report.stale_feeds.join(", "),
+            if report.stale_feeds.len() == 1 { "is" } else { "are" },
+        );
+        return Ok(4);
+    }
+    if !report.verdict.pass {
+        // Even with --quiet: the reason a pipeline stopped.
+        for f in &report.verdict.failures {
+            eprintln!("vedette: policy failed: {f}");
+        }
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn build_policy(out: &OutputArgs) -> Result<vedette_match::Policy, Failure> {
+    let mut policy = match &out.policy {
+        Some(p) => crate::feed::read_policy(p)?,
+        None => vedette_match::Policy::default(),
+    };
+    if let Some(s) = out.fail_on {
+        policy.fail_on = Some(match s {
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+        });
+    }
+    if out.ignore_unfixed {
+        policy.fixable_only = true;
+    }
+    if let Some(vex) = &out.vex {
+        let text = std::fs::read_to_string(vex)
+            .map_err(|e| usage(format!("cannot read {}: {e}", vex.display())))?;
+        let doc: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| usage(format!("{} is not JSON: {e}", vex.display())))?;
+        // Statements without an expiry apply to this scan.
+        let today = chrono::Utc::now().date_naive();
+        let ex =
+            vedette_match::exceptions_from_openvex(&vex.display().to_string(), &doc, Some(today))
+                .map_err(|e| usage(e.to_string()))?;
+        policy.exceptions.extend(ex);
+    }
+    Ok(policy)
+}
+
+fn write_out(out: &OutputArgs, text: &str, what: &str) -> Result<(), Failure> {
     match &out.output {
         Some(path) => {
             std::fs::write(path, text.as_bytes()).map_err(|e| {
                 Failure::from(anyhow::anyhow!("cannot write {}: {e}", path.display()))
             })?;
             if !out.quiet {
-                eprintln!(
-                    "vedette: {} packages written to {}",
-                    inventory.packages.len(),
-                    path.display()
-                );
+                eprintln!("vedette: {what} written to {}", path.display());
             }
         }
         None => print!("{text}"),
     }
-    Ok(0)
+    Ok(())
 }
 
 /// The credential for a registry: the keyring first, then Docker's config.

@@ -2,9 +2,12 @@
 //! archive, directory), catalogue what is installed, and return the
 //! [`Inventory`]. Plain data out; presenting and storing it is the caller's.
 
+mod assess;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use assess::{assess, ecosystems_in_use, AssessOptions};
 use vedette_extract::{catalog, catalogers, Cataloger};
 use vedette_model::{Inventory, TargetKind};
 use vedette_sources::registry::{self, manifest::Platform, Credential};
@@ -16,6 +19,8 @@ pub enum Target {
     Image(String),
     Archive(PathBuf),
     Directory(PathBuf),
+    /// A CycloneDX, SPDX or syft JSON document.
+    Sbom(PathBuf),
 }
 
 impl Target {
@@ -24,6 +29,7 @@ impl Target {
             Target::Image(_) => TargetKind::Image,
             Target::Archive(_) => TargetKind::Archive,
             Target::Directory(_) => TargetKind::Directory,
+            Target::Sbom(_) => TargetKind::Sbom,
         }
     }
 
@@ -34,7 +40,7 @@ impl Target {
                 .map(|r| r.to_string())
                 .unwrap_or_else(|_| r.clone()),
             // The real path: `./x`, `../y` and symlinks name one target once.
-            Target::Archive(p) | Target::Directory(p) => std::fs::canonicalize(p)
+            Target::Archive(p) | Target::Directory(p) | Target::Sbom(p) => std::fs::canonicalize(p)
                 .or_else(|_| std::path::absolute(p))
                 .unwrap_or_else(|_| p.clone())
                 .display()
@@ -71,6 +77,12 @@ pub enum EngineError {
     Source(#[from] SourceError),
     #[error("'{0}' is not a platform; write it as os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8")]
     BadPlatform(String),
+    #[error("{path}: {reason}. Give a CycloneDX, SPDX or syft JSON SBOM")]
+    BadSbom { path: String, reason: String },
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error(transparent)]
+    Feeds(#[from] vedette_feeds::FeedError),
     #[error("the scan stopped unexpectedly: {0}")]
     Internal(String),
 }
@@ -88,6 +100,9 @@ pub async fn inventory(
     opts: &Options,
     progress: Arc<dyn Progress>,
 ) -> Result<Inventory, EngineError> {
+    if let Target::Sbom(path) = target {
+        return read_sbom(target, path).await;
+    }
     let cats: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalogers());
     let platform = Platform::parse(&opts.platform)
         .ok_or_else(|| EngineError::BadPlatform(opts.platform.clone()))?;
@@ -134,6 +149,7 @@ pub async fn inventory(
             })
             .await??
         }
+        Target::Sbom(_) => unreachable!("handled above"),
         Target::Directory(path) => {
             let (path, cats2) = (path.clone(), Arc::clone(&cats));
             progress.stage(&format!("reading {}", path.display()));
@@ -171,6 +187,50 @@ pub async fn inventory(
     })
     .await?;
     Ok(inv)
+}
+
+async fn read_sbom(target: &Target, path: &std::path::Path) -> Result<Inventory, EngineError> {
+    use sha2::Digest as _;
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| EngineError::Read {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    if meta.len() > vedette_extract::MAX_FILE_SIZE {
+        return Err(EngineError::BadSbom {
+            path: shown,
+            reason: format!("{} bytes is more than an SBOM should be", meta.len()),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|e| EngineError::Read {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let origin = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| shown.clone());
+    let (sbom, digest) = blocking(move || {
+        let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)));
+        (vedette_extract::sbom::parse_sbom(&bytes, &origin), digest)
+    })
+    .await?;
+    let sbom = sbom.map_err(|reason| EngineError::BadSbom {
+        path: shown,
+        reason,
+    })?;
+    Ok(Inventory {
+        schema: Inventory::SCHEMA,
+        target: target.name(),
+        kind: TargetKind::Sbom,
+        digest,
+        image: None,
+        distro: sbom.distro,
+        packages: sbom.packages,
+        warnings: sbom.warnings,
+        extractor_version: vedette_extract::EXTRACTOR_VERSION,
+        scanned_at: chrono::Utc::now(),
+    })
 }
 
 /// Passes registry progress through to the engine's observer.

@@ -20,6 +20,7 @@ mod purl;
 pub mod python;
 pub mod ruby;
 pub mod rust;
+pub mod sbom;
 
 pub use files::{File, Files};
 use vedette_model::{Distro, Package};

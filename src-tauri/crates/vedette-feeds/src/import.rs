@@ -220,8 +220,9 @@ struct NvdItem {
 #[derive(Deserialize)]
 struct NvdCve {
     id: String,
+    /// cvssMetricV31, cvssMetricV40, …, and others (SSVC) that are not CVSS.
     #[serde(default)]
-    metrics: BTreeMap<String, Vec<NvdMetric>>,
+    metrics: BTreeMap<String, serde_json::Value>,
 }
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -253,7 +254,15 @@ pub(crate) fn read_nvd(path: &Path) -> Result<Loaded> {
             ("cvssMetricV30", 2),
             ("cvssMetricV40", 4),
         ] {
-            for m in item.cve.metrics.get(key).into_iter().flatten() {
+            let list = item
+                .cve
+                .metrics
+                .get(key)
+                .and_then(serde_json::Value::as_array);
+            for m in list.into_iter().flatten() {
+                let Ok(m) = NvdMetric::deserialize(m) else {
+                    continue;
+                };
                 let r = rank + u8::from(m.kind != "Primary");
                 if best.as_ref().is_none_or(|(b, _)| r < *b) {
                     best = Some((

@@ -223,6 +223,10 @@ pub struct ScanReport {
     pub verdict: Verdict,
     /// The feeds matched against, with their age.
     pub feeds: Vec<FeedInfo>,
+    /// Advisory feeds this target needs that are older than their limit or
+    /// absent: the verdict cannot be trusted (the CI gate refuses it unless
+    /// `--allow-stale`).
+    pub stale_feeds: Vec<String>,
     /// Problems that did not stop the scan (a stale feed, a version no scheme reads).
     pub warnings: Vec<String>,
     #[ts(type = "string")]

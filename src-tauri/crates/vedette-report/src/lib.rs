@@ -2,7 +2,14 @@
 //! turns it into what a person or another tool reads. Exit codes stay in
 //! the CLI.
 
+mod findings;
+
 use std::fmt::Write as _;
+
+pub use findings::{
+    advisory_url, cyclonedx_vulnerabilities, cyclonedx_with_findings, json_report, sarif,
+    table as findings_table,
+};
 
 use serde_json::{json, Value};
 use vedette_model::Inventory;

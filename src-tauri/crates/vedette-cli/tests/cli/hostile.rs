@@ -58,6 +58,7 @@ fn scan_with(data: &Path, reference: &str, bus: &str, docker_config: &Path) -> O
             "--format",
             "json",
             "--quiet",
+            "--packages-only",
         ])
         .env("DBUS_SESSION_BUS_ADDRESS", bus)
         .env("DOCKER_CONFIG", docker_config)
@@ -218,6 +219,7 @@ fn a_registry_that_does_not_answer_says_how_to_fix_the_address() {
             "image",
             &format!("127.0.0.1:{port}/x/y:1"),
             "--quiet",
+            "--packages-only",
         ])
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
         .output()

@@ -5,6 +5,7 @@
 
 mod hostile;
 mod scan;
+mod vulns;
 
 use std::io::Write;
 use std::path::Path;

@@ -12,7 +12,7 @@ fn vedette_json(data: &Path, args: &[&str]) -> serde_json::Value {
         .arg("--data-dir")
         .arg(data)
         .args(args)
-        .args(["--format", "cyclonedx", "--quiet"])
+        .args(["--format", "cyclonedx", "--quiet", "--packages-only"])
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
             format!("unix:path={}/no-bus", data.display()),
@@ -61,7 +61,7 @@ fn only(set: &BTreeSet<String>, prefix: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn push(reg: &Registry, dir: &Path, layers: Vec<Layer>, repo: &str) -> String {
+pub(crate) fn push(reg: &Registry, dir: &Path, layers: Vec<Layer>, repo: &str) -> String {
     let layout = dir.join(repo.replace('/', "-"));
     oci_layout(&layout, &layers, "t");
     reg.push(&layout, repo, "t")
@@ -350,7 +350,7 @@ fn a_dist_info_installed_by_a_deb_is_attributed_to_the_deb() {
         .arg(tmp.path().join("data"))
         .args(["scan", "dir"])
         .arg(&root)
-        .args(["--format", "json", "-q"])
+        .args(["--format", "json", "-q", "--packages-only"])
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
         .output()
         .unwrap();
@@ -381,7 +381,7 @@ fn a_dist_info_installed_by_a_deb_is_attributed_to_the_deb() {
 }
 
 /// Validates with the reference libraries (PyPI cyclonedx-python-lib, spdx-tools).
-fn validate(kind: &str, file: &Path) {
+pub(crate) fn validate(kind: &str, file: &Path) {
     let script = match kind {
         "cyclonedx" => "import sys\nfrom cyclonedx.validation.json import JsonStrictValidator\nfrom cyclonedx.schema import SchemaVersion\ne = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())\nprint(e or '')\nsys.exit(1 if e else 0)",
         _ => "import sys\nfrom spdx_tools.spdx.parser.parse_anything import parse_file\nfrom spdx_tools.spdx.validation.document_validator import validate_full_spdx_document\nm = validate_full_spdx_document(parse_file(sys.argv[1]))\n[print(x.validation_message) for x in m]\nsys.exit(1 if m else 0)",
@@ -423,6 +423,7 @@ fn cyclonedx_and_spdx_output_is_valid_against_the_reference_validators() {
                 "image",
                 &r,
                 "--insecure-registry",
+                "--packages-only",
                 "--format",
                 format,
                 "-q",

@@ -1,0 +1,332 @@
+//! `vedette feed update|import|status` and `vedette policy check|export-vex|import-vex`,
+//! and the feed settings every command that matches shares.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use vedette_feeds::{FeedConfig, FeedOutcome, FeedStore, Outcome};
+use vedette_match::Policy;
+
+use crate::{usage, Failure, Format};
+
+/// Where advisories come from; each flag has an environment variable, and
+/// the OSV base URL, once used, sticks for later runs.
+#[derive(Args, Clone, Default)]
+pub struct FeedArgs {
+    /// Base URL of the OSV export (<URL>/<Ecosystem>/all.zip) [default: the public OSV bucket, or the last one used]
+    #[arg(long, global = true, env = "VEDETTE_FEED_URL", value_name = "URL")]
+    pub feed_url: Option<String>,
+    /// CISA KEV catalogue (JSON); "none" to skip
+    #[arg(long, global = true, env = "VEDETTE_KEV_URL", value_name = "URL")]
+    pub kev_url: Option<String>,
+    /// EPSS scores (gzip CSV); "none" to skip
+    #[arg(long, global = true, env = "VEDETTE_EPSS_URL", value_name = "URL")]
+    pub epss_url: Option<String>,
+    /// NVD 2.0 JSON feed files, comma-separated; "none" to skip [default: the yearly files and `modified`]
+    #[arg(long, global = true, env = "VEDETTE_NVD_URL", value_name = "URL,...")]
+    pub nvd_url: Option<String>,
+    /// How old the OSV feeds may be before a scan refreshes them and the gate calls them stale
+    #[arg(
+        long,
+        global = true,
+        env = "VEDETTE_FEED_MAX_AGE",
+        value_name = "DURATION",
+        default_value = "24h"
+    )]
+    pub feed_max_age: String,
+}
+
+fn url_or_none(v: &Option<String>, default: &str) -> String {
+    match v.as_deref().map(str::trim) {
+        Some("none") | Some("") => String::new(),
+        Some(u) => u.to_owned(),
+        None => default.to_owned(),
+    }
+}
+
+impl FeedArgs {
+    pub async fn config(&self, store: &FeedStore) -> Result<FeedConfig, Failure> {
+        let osv_base = match &self.feed_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => store
+                .last_osv_base()
+                .await?
+                .unwrap_or_else(|| vedette_feeds::DEFAULT_OSV_BASE.to_owned()),
+        };
+        let mut cfg = FeedConfig {
+            osv_base,
+            ..FeedConfig::default()
+        };
+        for (name, u) in [("--feed-url", &cfg.osv_base)] {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(usage(format!(
+                    "{name} {u} is not an http(s) URL; for files on disk use `vedette feed import PATH`"
+                )));
+            }
+        }
+        cfg.kev_url = url_or_none(&self.kev_url, vedette_feeds::DEFAULT_KEV_URL);
+        cfg.epss_url = url_or_none(&self.epss_url, vedette_feeds::DEFAULT_EPSS_URL);
+        cfg.nvd_urls = match self.nvd_url.as_deref().map(str::trim) {
+            Some("none") | Some("") => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            None => cfg.nvd_urls,
+        };
+        cfg.osv_max_age = parse_age(&self.feed_max_age)?;
+        Ok(cfg)
+    }
+}
+
+pub fn parse_age(s: &str) -> Result<Duration, Failure> {
+    humantime::parse_duration(s.trim()).map_err(|e| {
+        usage(format!(
+            "--feed-max-age {s}: {e}; write a duration such as 90m, 24h or 7d"
+        ))
+    })
+}
+
+#[derive(Subcommand)]
+pub enum FeedCommand {
+    /// Downloads the advisory feeds that changed (conditional requests):
+    /// the OSV ecosystems in use (or those named) and KEV, EPSS and NVD.
+    Update {
+        /// An OSV ecosystem to update (repeatable), e.g. Debian, PyPI, npm
+        #[arg(long = "ecosystem", short = 'e', value_name = "NAME")]
+        ecosystems: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Imports offline bundles: OSV export zips (<Ecosystem>/all.zip),
+    /// known_exploited_vulnerabilities.json, epss*.csv.gz, nvdcve-2.0-*.json.gz,
+    /// or directories holding them.
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Shows each feed: source, records, skipped entries, age and staleness.
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+fn print_outcomes(outcomes: &[FeedOutcome], format: Format) -> Result<u8, Failure> {
+    if let Format::Json = format {
+        println!("{}", serde_json::to_string_pretty(outcomes)?);
+    } else {
+        for o in outcomes {
+            match &o.outcome {
+                Outcome::Updated { records, skipped } => {
+                    let sk: i64 = skipped.values().sum();
+                    let detail = if sk == 0 {
+                        String::new()
+                    } else {
+                        format!(
+                            ", {sk} skipped ({})",
+                            skipped
+                                .iter()
+                                .map(|(k, v)| format!("{v} {k}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
+                    println!("{:<24} updated: {records} records{detail}", o.feed)
+                }
+                Outcome::NotModified => println!("{:<24} unchanged", o.feed),
+                Outcome::Missing => println!("{:<24} not at the source ({})", o.feed, o.source),
+                Outcome::Failed { error } => println!("{:<24} FAILED: {error}", o.feed),
+            }
+        }
+    }
+    Ok(if outcomes.iter().any(FeedOutcome::failed) {
+        3
+    } else {
+        0
+    })
+}
+
+pub async fn run(
+    data_dir: &std::path::Path,
+    store: &vedette_store::Store,
+    args: &FeedArgs,
+    cmd: FeedCommand,
+) -> Result<u8, Failure> {
+    let feeds = FeedStore::open_in(data_dir).await?;
+    let result = match cmd {
+        FeedCommand::Update { ecosystems, format } => {
+            let cfg = args.config(&feeds).await?;
+            let ecosystems = if ecosystems.is_empty() {
+                in_use(store, &feeds, &cfg).await?
+            } else {
+                for e in &ecosystems {
+                    if !vedette_feeds::OSV_ECOSYSTEMS.contains(&e.as_str()) {
+                        return Err(usage(format!(
+                            "{e} is not an ecosystem Vedette downloads; choose from {}",
+                            vedette_feeds::OSV_ECOSYSTEMS.join(", ")
+                        )));
+                    }
+                }
+                ecosystems
+            };
+            if ecosystems.is_empty() {
+                eprintln!("vedette: no ecosystem is in use yet (nothing scanned, no feed imported); updating the enrichment feeds only. Name ecosystems with --ecosystem Debian --ecosystem PyPI …");
+            }
+            let outcomes = feeds.update(&cfg, &ecosystems, false).await;
+            print_outcomes(&outcomes, format)
+        }
+        FeedCommand::Import { paths, format } => {
+            let outcomes = feeds.import_paths(&paths).await.map_err(|e| match e {
+                vedette_feeds::FeedError::Invalid(m) => usage(m),
+                vedette_feeds::FeedError::Io { .. } => usage(e.to_string()),
+                other => other.into(),
+            })?;
+            print_outcomes(&outcomes, format)
+        }
+        FeedCommand::Status { format } => {
+            let cfg = args.config(&feeds).await?;
+            let status = feeds.status(&cfg).await?;
+            if let Format::Json = format {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else if status.is_empty() {
+                eprintln!("No feeds yet. `vedette feed update --ecosystem NAME` downloads them; a scan does it for what it finds.");
+            } else {
+                println!(
+                    "{:<28} {:>8} {:>8}  {:<10} {:<7} SOURCE",
+                    "FEED", "RECORDS", "SKIPPED", "AGE", "STATE"
+                );
+                for f in &status {
+                    let skipped: i64 = f.skipped.values().sum();
+                    let age = humantime::format_duration(Duration::from_secs(
+                        (f.age_seconds.max(0) as u64 / 60) * 60,
+                    ))
+                    .to_string();
+                    println!(
+                        "{:<28} {:>8} {:>8}  {:<10} {:<7} {}",
+                        f.name,
+                        f.records,
+                        skipped,
+                        if age.is_empty() || age == "0s" {
+                            "<1m".into()
+                        } else {
+                            age
+                        },
+                        if f.stale { "STALE" } else { "fresh" },
+                        f.source
+                    );
+                }
+            }
+            Ok(0)
+        }
+    };
+    feeds.close().await;
+    result
+}
+
+/// The ecosystems of stored inventories and of feeds already in the index.
+async fn in_use(
+    store: &vedette_store::Store,
+    feeds: &FeedStore,
+    cfg: &FeedConfig,
+) -> Result<Vec<String>, Failure> {
+    let mut set = std::collections::BTreeSet::new();
+    for inv in store.latest_inventories().await? {
+        set.extend(vedette_engine::ecosystems_in_use(&inv));
+    }
+    for f in feeds.status(cfg).await? {
+        if let Some(e) = f.name.strip_prefix("osv/") {
+            set.insert(e.to_owned());
+        }
+    }
+    Ok(set.into_iter().collect())
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Checks a policy file and prints it as Vedette reads it.
+    Check { file: PathBuf },
+    /// Writes a policy's exceptions as an OpenVEX document.
+    ExportVex {
+        file: PathBuf,
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Adds an OpenVEX document's `not_affected` statements to a policy file as exceptions.
+    ImportVex {
+        vex: PathBuf,
+        /// The policy file to add them to (created if missing)
+        #[arg(long = "into", value_name = "POLICY")]
+        into: PathBuf,
+        /// Expiry for statements that carry none (YYYY-MM-DD)
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+    },
+}
+
+pub fn read_policy(path: &std::path::Path) -> Result<Policy, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read the policy {}: {e}", path.display())))?;
+    Policy::from_toml(&path.display().to_string(), &text).map_err(|e| usage(e.to_string()))
+}
+
+pub fn policy(cmd: PolicyCommand) -> Result<u8, Failure> {
+    match cmd {
+        PolicyCommand::Check { file } => {
+            let p = read_policy(&file)?;
+            eprintln!("{} is a valid policy.", file.display());
+            print!("{}", p.to_toml());
+            Ok(0)
+        }
+        PolicyCommand::ExportVex { file, output } => {
+            let p = read_policy(&file)?;
+            let doc = serde_json::to_string_pretty(&vedette_match::to_openvex(&p.exceptions))?;
+            match output {
+                Some(o) => std::fs::write(&o, doc).map_err(|e| {
+                    Failure::from(anyhow::anyhow!("cannot write {}: {e}", o.display()))
+                })?,
+                None => println!("{doc}"),
+            }
+            Ok(0)
+        }
+        PolicyCommand::ImportVex { vex, into, expires } => {
+            let expires = expires
+                .map(|d| {
+                    chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                        .map_err(|_| usage(format!("--expires {d}: write the date as YYYY-MM-DD")))
+                })
+                .transpose()?;
+            let text = std::fs::read_to_string(&vex)
+                .map_err(|e| usage(format!("cannot read {}: {e}", vex.display())))?;
+            let doc: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| usage(format!("{} is not JSON: {e}", vex.display())))?;
+            let new =
+                vedette_match::exceptions_from_openvex(&vex.display().to_string(), &doc, expires)
+                    .map_err(|e| usage(e.to_string()))?;
+            let mut p = if into.exists() {
+                read_policy(&into)?
+            } else {
+                Policy::default()
+            };
+            let n = new.len();
+            for e in new {
+                if !p.exceptions.contains(&e) {
+                    p.exceptions.push(e);
+                }
+            }
+            std::fs::write(&into, p.to_toml()).map_err(|e| {
+                Failure::from(anyhow::anyhow!("cannot write {}: {e}", into.display()))
+            })?;
+            eprintln!(
+                "Added {n} exception(s) from {} to {}.",
+                vex.display(),
+                into.display()
+            );
+            Ok(0)
+        }
+    }
+}

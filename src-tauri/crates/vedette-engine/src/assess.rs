@@ -1,0 +1,123 @@
+//! The second half of a scan: fresh feeds, matching, scoring, policy.
+
+use std::collections::BTreeSet;
+
+use vedette_feeds::{FeedConfig, FeedStore, OSV_ECOSYSTEMS};
+use vedette_match::Policy;
+use vedette_model::{Exposure, Inventory, ScanReport};
+
+use crate::{EngineError, Progress};
+
+/// How to judge an inventory.
+#[derive(Debug, Clone, Default)]
+pub struct AssessOptions {
+    pub exposure: Exposure,
+    pub policy: Policy,
+    /// Do not download: match against the index as it is.
+    pub offline: bool,
+}
+
+/// The OSV ecosystems an inventory needs (those Vedette can download).
+pub fn ecosystems_in_use(inv: &Inventory) -> Vec<String> {
+    let set: BTreeSet<&str> = inv
+        .packages
+        .iter()
+        .filter(|p| p.owned_by.is_none())
+        .map(|p| p.ecosystem.osv_name())
+        .filter(|e| OSV_ECOSYSTEMS.contains(e))
+        .collect();
+    set.into_iter().map(str::to_owned).collect()
+}
+
+/// Refreshes the feeds the inventory needs (when older than their limit,
+/// unless offline), matches, scores and judges it. A feed that is stale or
+/// absent is named in `report.stale_feeds`; the caller decides what that means.
+pub async fn assess(
+    inv: &Inventory,
+    feeds: &FeedStore,
+    cfg: &FeedConfig,
+    opts: &AssessOptions,
+    progress: &dyn Progress,
+) -> Result<ScanReport, EngineError> {
+    let ecosystems = ecosystems_in_use(inv);
+    let mut warnings = Vec::new();
+    let mut missing_at_source = BTreeSet::new();
+    if !opts.offline {
+        progress.stage("checking advisory feeds");
+        for o in feeds.update(cfg, &ecosystems, true).await {
+            match &o.outcome {
+                vedette_feeds::Outcome::Failed { error } => {
+                    warnings.push(format!("feed {} not updated: {error}", o.feed))
+                }
+                vedette_feeds::Outcome::Missing => {
+                    missing_at_source.insert(o.feed.clone());
+                    warnings.push(format!("feed {}: {} has no such file", o.feed, o.source));
+                }
+                vedette_feeds::Outcome::Updated { records, .. } => {
+                    progress.stage(&format!("feed {} updated: {records} records", o.feed))
+                }
+                vedette_feeds::Outcome::NotModified => {}
+            }
+        }
+    }
+    let status = feeds.status(cfg).await?;
+    let mut stale = Vec::new();
+    for eco in &ecosystems {
+        let name = format!("osv/{eco}");
+        match status.iter().find(|f| f.name == name) {
+            Some(f) if f.stale => {
+                warnings.push(format!(
+                    "feed {name} is stale: last checked {} h ago, limit {} h",
+                    f.age_seconds / 3600,
+                    f.max_age_seconds / 3600
+                ));
+                stale.push(name);
+            }
+            Some(_) => {}
+            None if missing_at_source.contains(&name) => {}
+            None => {
+                warnings.push(format!(
+                    "no {eco} advisories in the index: run `vedette feed update` or `vedette feed import`"
+                ));
+                stale.push(name);
+            }
+        }
+    }
+    for f in status
+        .iter()
+        .filter(|f| !f.name.starts_with("osv/") && f.stale)
+    {
+        warnings.push(format!(
+            "enrichment feed {} is stale ({} h old)",
+            f.name,
+            f.age_seconds / 3600
+        ));
+    }
+    progress.stage("matching advisories");
+    let set = feeds
+        .advisories_for(&vedette_match::lookup_keys(inv))
+        .await?;
+    let (mut findings, _, match_warnings) = vedette_match::find(inv, &set, opts.exposure);
+    warnings.extend(match_warnings);
+    let verdict = opts.policy.evaluate(&mut findings, chrono::Utc::now());
+    let used: Vec<vedette_model::FeedInfo> = status
+        .into_iter()
+        .filter(|f| {
+            !f.name.starts_with("osv/") || ecosystems.iter().any(|e| f.name == format!("osv/{e}"))
+        })
+        .collect();
+    Ok(ScanReport {
+        schema: ScanReport::SCHEMA,
+        target: inv.target.clone(),
+        digest: inv.digest.clone(),
+        distro: inv.distro.clone(),
+        exposure: opts.exposure,
+        packages: inv.packages.len(),
+        findings,
+        verdict,
+        feeds: used,
+        stale_feeds: stale,
+        warnings,
+        scanned_at: chrono::Utc::now(),
+    })
+}
