@@ -11,55 +11,12 @@
 #![allow(clippy::unwrap_used)] // a benchmark that cannot set itself up should stop there
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use vedette_tests::bench::{measure, median, release_cli};
 use vedette_tests::registry::{layer_tar, oci_layout, shared, trivy, Layer, Registry};
 
 const RUNS: usize = 3;
 
-struct Measure {
-    wall: f64,
-    rss_mb: f64,
-}
-
-/// Runs `cmd` under GNU time; returns wall seconds and peak RSS.
-fn measure(cmd: &str) -> Measure {
-    let start = std::time::Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "%e %M", "sh", "-c", cmd])
-        .output()
-        .expect("run /usr/bin/time (Debian package `time`)");
-    assert!(
-        out.status.success(),
-        "{cmd} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    let last = err.lines().last().unwrap_or("");
-    // GNU time's wall clock has 10 ms steps; the Instant around it is finer.
-    let wall = start.elapsed().as_secs_f64();
-    let kb: f64 = last
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("max rss");
-    Measure {
-        wall,
-        rss_mb: kb / 1024.0,
-    }
-}
-
-fn median(mut v: Vec<Measure>) -> Measure {
-    v.sort_by(|a, b| a.wall.total_cmp(&b.wall));
-    let rss = v.iter().map(|m| m.rss_mb).fold(0.0, f64::max);
-    let mid = v.swap_remove(v.len() / 2);
-    Measure {
-        wall: mid.wall,
-        rss_mb: rss,
-    }
-}
-
-/// Real files from /usr/lib until `target` bytes, as one layer directory.
 fn big_layer_files(target: u64) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut total = 0u64;
@@ -110,17 +67,7 @@ fn layer_digests(layout: &Path) -> Vec<String> {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    eprintln!("building the release CLI…");
-    let target_dir = std::env::var("CARGO_TARGET_DIR")
-        .unwrap_or_else(|_| format!("{}/.cache/vedette/target", std::env::var("HOME").unwrap()));
-    let st = Command::new("cargo")
-        .args(["build", "--release", "-q", "-p", "vedette-cli"])
-        .current_dir(&root)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let vedette = format!("{target_dir}/release/vedette");
+    let vedette = release_cli();
     let syft = vedette_tests::require("syft");
     let trivy = trivy();
 

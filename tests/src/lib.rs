@@ -9,6 +9,7 @@
 //! A missing program is a test failure that says how to get it (the README's
 //! test command installs everything).
 
+pub mod bench;
 pub mod feedserver;
 pub mod proxy;
 pub mod registry;

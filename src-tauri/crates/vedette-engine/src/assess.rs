@@ -94,9 +94,9 @@ pub async fn assess(
         ));
     }
     progress.stage("matching advisories");
-    let set = feeds
-        .advisories_for(&vedette_match::lookup_keys(inv))
-        .await?;
+    let mut set = feeds.affected_for(&vedette_match::lookup_keys(inv)).await?;
+    let ids = vedette_match::matched_ids(inv, &set);
+    feeds.add_details(&mut set, &ids).await?;
     let (mut findings, _, match_warnings) = vedette_match::find(inv, &set, opts.exposure);
     warnings.extend(match_warnings);
     let verdict = opts.policy.evaluate(&mut findings, chrono::Utc::now());

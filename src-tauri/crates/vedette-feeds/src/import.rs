@@ -367,75 +367,91 @@ impl FeedStore {
                         .await?;
                 }
                 let n = records.len() as i64;
+                let mut advisories = Vec::with_capacity(records.len());
+                let mut aliases = Vec::new();
+                let mut affected = Vec::new();
                 for p in records {
-                    sqlx::query(
-                        "INSERT OR REPLACE INTO advisory (id, feed, summary, aliases, published, modified, cvss3, cvss4, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(&p.id)
-                    .bind(feed)
-                    .bind(&p.summary)
-                    .bind(serde_json::to_string(&p.aliases).unwrap_or_else(|_| "[]".into()))
-                    .bind(&p.published)
-                    .bind(&p.modified)
-                    .bind(&p.cvss3)
-                    .bind(&p.cvss4)
-                    .bind(&p.label)
-                    .execute(&mut *tx)
-                    .await?;
                     for alias in std::iter::once(&p.id).chain(p.aliases.iter()) {
-                        sqlx::query(
-                            "INSERT INTO alias (alias, advisory_id, feed) VALUES (?, ?, ?)",
-                        )
-                        .bind(alias)
-                        .bind(&p.id)
-                        .bind(feed)
-                        .execute(&mut *tx)
-                        .await?;
+                        aliases.push(vec![
+                            Val::Text(alias.clone()),
+                            Val::Text(p.id.clone()),
+                            Val::Text(feed.to_owned()),
+                        ]);
                     }
                     for a in &p.affected {
-                        sqlx::query(
-                            "INSERT INTO affected (advisory_id, feed, ecosystem, release, name, ranges, versions) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        )
-                        .bind(&p.id)
-                        .bind(feed)
-                        .bind(&a.ecosystem)
-                        .bind(&a.release)
-                        .bind(&a.name)
-                        .bind(serde_json::to_string(&a.ranges).unwrap_or_else(|_| "[]".into()))
-                        .bind(serde_json::to_string(&a.versions).unwrap_or_else(|_| "[]".into()))
-                        .execute(&mut *tx)
-                        .await?;
+                        affected.push(vec![
+                            Val::Text(p.id.clone()),
+                            Val::Text(feed.to_owned()),
+                            Val::Text(a.ecosystem.clone()),
+                            Val::Text(a.release.clone()),
+                            Val::Text(a.name.clone()),
+                            Val::Text(
+                                serde_json::to_string(&a.ranges).unwrap_or_else(|_| "[]".into()),
+                            ),
+                            Val::Text(
+                                serde_json::to_string(&a.versions).unwrap_or_else(|_| "[]".into()),
+                            ),
+                        ]);
                     }
+                    advisories.push(vec![
+                        Val::Text(p.id),
+                        Val::Text(feed.to_owned()),
+                        Val::Text(p.summary),
+                        Val::Text(
+                            serde_json::to_string(&p.aliases).unwrap_or_else(|_| "[]".into()),
+                        ),
+                        Val::Opt(p.published),
+                        Val::Text(p.modified),
+                        Val::Opt(p.cvss3),
+                        Val::Opt(p.cvss4),
+                        Val::Opt(p.label),
+                    ]);
                 }
+                insert_many(&mut tx, "INSERT OR REPLACE INTO advisory (id, feed, summary, aliases, published, modified, cvss3, cvss4, label)", advisories).await?;
+                insert_many(
+                    &mut tx,
+                    "INSERT INTO alias (alias, advisory_id, feed)",
+                    aliases,
+                )
+                .await?;
+                insert_many(&mut tx, "INSERT INTO affected (advisory_id, feed, ecosystem, release, name, ranges, versions)", affected).await?;
                 (n, skipped)
             }
             Loaded::Kev(entries) => {
                 sqlx::query("DELETE FROM kev").execute(&mut *tx).await?;
                 let n = entries.len() as i64;
-                for e in entries {
-                    sqlx::query("INSERT OR REPLACE INTO kev (cve, date_added, name, ransomware) VALUES (?, ?, ?, ?)")
-                        .bind(&e.cve)
-                        .bind(&e.date_added)
-                        .bind(&e.name)
-                        .bind(&e.ransomware)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                let rows = entries
+                    .into_iter()
+                    .map(|e| {
+                        vec![
+                            Val::Text(e.cve),
+                            Val::Text(e.date_added),
+                            Val::Text(e.name),
+                            Val::Text(e.ransomware),
+                        ]
+                    })
+                    .collect();
+                insert_many(
+                    &mut tx,
+                    "INSERT OR REPLACE INTO kev (cve, date_added, name, ransomware)",
+                    rows,
+                )
+                .await?;
                 (n, BTreeMap::new())
             }
             Loaded::Epss(rows) => {
                 sqlx::query("DELETE FROM epss").execute(&mut *tx).await?;
                 let n = rows.len() as i64;
-                for (cve, score, pct) in rows {
-                    sqlx::query(
-                        "INSERT OR REPLACE INTO epss (cve, score, percentile) VALUES (?, ?, ?)",
-                    )
-                    .bind(cve)
-                    .bind(score)
-                    .bind(pct)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                let rows = rows
+                    .into_iter()
+                    .map(|(cve, score, pct)| vec![Val::Text(cve), Val::Real(score), Val::Real(pct)])
+                    .collect();
+                insert_many(
+                    &mut tx,
+                    "INSERT OR REPLACE INTO epss (cve, score, percentile)",
+                    rows,
+                )
+                .await?;
                 (n, BTreeMap::new())
             }
             Loaded::Nvd(rows) => {
@@ -444,17 +460,25 @@ impl FeedStore {
                     .execute(&mut *tx)
                     .await?;
                 let n = rows.len() as i64;
-                for c in rows {
-                    sqlx::query("INSERT OR REPLACE INTO nvd (cve, version, vector, score, source, feed) VALUES (?, ?, ?, ?, ?, ?)")
-                        .bind(&c.cve)
-                        .bind(&c.version)
-                        .bind(&c.vector)
-                        .bind(c.score)
-                        .bind(&c.source)
-                        .bind(feed)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                let rows = rows
+                    .into_iter()
+                    .map(|c| {
+                        vec![
+                            Val::Text(c.cve),
+                            Val::Text(c.version),
+                            Val::Text(c.vector),
+                            Val::Real(c.score),
+                            Val::Text(c.source),
+                            Val::Text(feed.to_owned()),
+                        ]
+                    })
+                    .collect();
+                insert_many(
+                    &mut tx,
+                    "INSERT OR REPLACE INTO nvd (cve, version, vector, score, source, feed)",
+                    rows,
+                )
+                .await?;
                 (n, BTreeMap::new())
             }
         };
@@ -695,6 +719,48 @@ impl FeedStore {
         }
         Ok(out)
     }
+}
+
+/// A value to bind.
+enum Val {
+    Text(String),
+    Opt(Option<String>),
+    Real(f64),
+}
+
+/// Inserts rows with multi-row `INSERT … VALUES (…), (…)` statements: one
+/// statement per few hundred rows instead of one per row.
+async fn insert_many(
+    tx: &mut sqlx::SqliteConnection,
+    head: &str,
+    rows: Vec<Vec<Val>>,
+) -> Result<()> {
+    let Some(width) = rows.first().map(Vec::len) else {
+        return Ok(());
+    };
+    // SQLite allows 32766 parameters per statement.
+    let per = (30_000 / width).clamp(1, 500);
+    let one = format!("({})", vec!["?"; width].join(","));
+    let mut it = rows.into_iter().peekable();
+    while it.peek().is_some() {
+        let chunk: Vec<Vec<Val>> = it.by_ref().take(per).collect();
+        let sql = format!(
+            "{head} VALUES {}",
+            vec![one.as_str(); chunk.len()].join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            for v in row {
+                q = match v {
+                    Val::Text(t) => q.bind(t),
+                    Val::Opt(t) => q.bind(t),
+                    Val::Real(r) => q.bind(r),
+                };
+            }
+        }
+        q.execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -87,8 +87,24 @@ fn advisory_from(row: &sqlx::sqlite::SqliteRow) -> AdvisoryRow {
 
 impl FeedStore {
     /// Loads the advisories about the given (ecosystem, normalised name)
-    /// keys, with the enrichment of every CVE they mention.
+    /// keys, with the details and enrichment of every one of them. Matching
+    /// needs details only for the records that match: [`Self::affected_for`]
+    /// then [`Self::add_details`] reads far less.
     pub async fn advisories_for(&self, keys: &[(String, String)]) -> Result<AdvisorySet> {
+        let mut set = self.affected_for(keys).await?;
+        let ids: Vec<String> = set
+            .affected
+            .values()
+            .flatten()
+            .map(|r| r.advisory_id.clone())
+            .collect();
+        self.add_details(&mut set, &ids).await?;
+        Ok(set)
+    }
+
+    /// The affected entries of the given (ecosystem, normalised name) keys:
+    /// what range evaluation needs, nothing more.
+    pub async fn affected_for(&self, keys: &[(String, String)]) -> Result<AdvisorySet> {
         let mut set = AdvisorySet::default();
         let mut conn = self.pool.acquire().await?;
         let mut by_eco: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -123,13 +139,15 @@ impl FeedStore {
                 }
             }
         }
+        Ok(set)
+    }
+
+    /// Adds the records `ids` (summary, aliases, severity), the other
+    /// records of their aliases, and KEV, EPSS and NVD for their CVEs.
+    pub async fn add_details(&self, set: &mut AdvisorySet, ids: &[String]) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
         let ids: Vec<String> = {
-            let mut v: Vec<String> = set
-                .affected
-                .values()
-                .flatten()
-                .map(|r| r.advisory_id.clone())
-                .collect();
+            let mut v: Vec<String> = ids.to_vec();
             v.sort();
             v.dedup();
             v
@@ -226,6 +244,85 @@ impl FeedStore {
                 };
                 set.nvd.insert(c.cve.clone(), c);
             }
+        }
+        Ok(())
+    }
+
+    /// The whole index in memory, for matching many inventories at once
+    /// (re-matching every stored inventory after a feed update): one read,
+    /// then every lookup is a hash probe.
+    pub async fn load_all(&self) -> Result<AdvisorySet> {
+        let mut set = AdvisorySet::default();
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(
+            "SELECT advisory_id, ecosystem, release, name, ranges, versions FROM affected",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            let r = AffectedRow {
+                advisory_id: row.get("advisory_id"),
+                ecosystem: row.get("ecosystem"),
+                release: row.get("release"),
+                name: row.get("name"),
+                ranges: serde_json::from_str(row.get::<&str, _>("ranges")).unwrap_or_default(),
+                versions: serde_json::from_str(row.get::<&str, _>("versions")).unwrap_or_default(),
+            };
+            set.affected
+                .entry((r.ecosystem.clone(), r.name.clone()))
+                .or_default()
+                .push(r);
+        }
+        let rows = sqlx::query(
+            "SELECT id, summary, aliases, published, modified, cvss3, cvss4, label FROM advisory",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            let a = advisory_from(&row);
+            for alias in &a.aliases {
+                set.by_alias
+                    .entry(alias.clone())
+                    .or_default()
+                    .push(a.clone());
+            }
+            set.by_alias
+                .entry(a.id.clone())
+                .or_default()
+                .push(a.clone());
+            set.advisories.insert(a.id.clone(), a);
+        }
+        for row in sqlx::query("SELECT cve, date_added, name, ransomware FROM kev")
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            let e = KevEntry {
+                cve: row.get("cve"),
+                date_added: row.get("date_added"),
+                name: row.get("name"),
+                ransomware: row.get("ransomware"),
+            };
+            set.kev.insert(e.cve.clone(), e);
+        }
+        for row in sqlx::query("SELECT cve, score, percentile FROM epss")
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            set.epss
+                .insert(row.get("cve"), (row.get("score"), row.get("percentile")));
+        }
+        for row in sqlx::query("SELECT cve, version, vector, score, source FROM nvd ORDER BY (feed LIKE '%modified%') ASC")
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            let c = NvdCvss {
+                cve: row.get("cve"),
+                version: row.get("version"),
+                vector: row.get("vector"),
+                score: row.get("score"),
+                source: row.get("source"),
+            };
+            set.nvd.insert(c.cve.clone(), c);
         }
         Ok(set)
     }

@@ -234,6 +234,18 @@ fn matches_for(inv: &Inventory, set: &AdvisorySet, warnings: &mut Vec<String>) -
     out
 }
 
+/// The ids of the advisories that affect some package of `inv`, from the
+/// affected entries alone: what [`find`] then needs details for.
+pub fn matched_ids(inv: &Inventory, set: &AdvisorySet) -> Vec<String> {
+    let mut ids: Vec<String> = matches_for(inv, set, &mut Vec::new())
+        .into_iter()
+        .map(|m| m.advisory)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 fn evaluate(scheme: Scheme, v: &Version, raw: &str, row: &AffectedRow) -> Option<Option<String>> {
     evaluate_ranges(scheme, v, raw, &row.ranges, &row.versions)
 }
