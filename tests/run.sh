@@ -36,9 +36,9 @@ cargo nextest run --workspace --no-fail-fast --failure-output final
 
 # The parsers target dispatches on its first byte across 22 parsers, so it
 # gets 60 s (about 2.5 s a parser); the layer reader and references 5 s each.
-say "fuzz smoke: every parser (60 s in all), the layer reader and references (5 s each)"
+say "fuzz smoke: every parser (60 s in all), the layer reader, references and advisories (5 s each)"
 fuzz_cache="$VEDETTE_CACHE"
-for target in parsers layer reference; do
+for target in parsers layer reference advisories; do
   corpus="$fuzz_cache/fuzz-corpus/$target"
   mkdir -p "$corpus" "$fuzz_cache/fuzz-artifacts/$target"
   if [ "$target" = parsers ] && [ -z "$(ls -A "$corpus")" ]; then

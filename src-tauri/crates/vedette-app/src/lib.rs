@@ -79,7 +79,7 @@ impl App {
             checks: vec![
                 self.database_check().await,
                 keyring_check(Arc::clone(&self.secrets)).await,
-                feeds_check(),
+                feeds_check(&self.data_dir).await,
             ],
         })
     }
@@ -143,7 +143,7 @@ pub async fn doctor(data_dir: &Path, secrets: Arc<dyn SecretBackend>) -> DoctorR
         }
     }
     checks.push(keyring_check(secrets).await);
-    checks.push(feeds_check());
+    checks.push(feeds_check(data_dir).await);
     DoctorReport {
         version: VERSION.to_owned(),
         data_dir: data_dir.display().to_string(),
@@ -169,12 +169,64 @@ async fn keyring_check(secrets: Arc<dyn SecretBackend>) -> Check {
     }
 }
 
-fn feeds_check() -> Check {
-    Check::warn(
-        "Advisory feeds",
-        "no advisory feed imported yet, so scans cannot report vulnerabilities",
-        "Feed download and import (`vedette feed update`) arrive in the next release",
-    )
+/// The advisory index: present, and how old each feed is against its limit
+/// (the default limits; a scan can be given others).
+async fn feeds_check(data_dir: &Path) -> Check {
+    const NAME: &str = "Advisory feeds";
+    let status = async {
+        let feeds = vedette_feeds::FeedStore::open_in(data_dir).await?;
+        let s = feeds.status(&vedette_feeds::FeedConfig::default()).await;
+        feeds.close().await;
+        s
+    }
+    .await;
+    let status = match status {
+        Ok(s) => s,
+        Err(e) => {
+            return Check::fail(
+                NAME,
+                e.to_string(),
+                "Move feeds.db aside; `vedette feed update` rebuilds it",
+            )
+        }
+    };
+    let osv: Vec<_> = status
+        .iter()
+        .filter(|f| f.name.starts_with("osv/"))
+        .collect();
+    if osv.is_empty() {
+        return Check::warn(
+            NAME,
+            "no advisories yet, so scans cannot report vulnerabilities",
+            "A scan downloads what it needs; `vedette feed update --ecosystem Debian` does it now, `vedette feed import DIR` works offline",
+        );
+    }
+    let stale: Vec<String> = status
+        .iter()
+        .filter(|f| f.stale)
+        .map(|f| format!("{} ({} h old)", f.name, f.age_seconds / 3600))
+        .collect();
+    let records: i64 = osv.iter().map(|f| f.records).sum();
+    let names: Vec<&str> = osv
+        .iter()
+        .map(|f| f.name.trim_start_matches("osv/"))
+        .collect();
+    if stale.is_empty() {
+        Check::ok(
+            NAME,
+            format!("{records} advisories for {}; all fresh", names.join(", ")),
+        )
+    } else {
+        Check::warn(
+            NAME,
+            format!(
+                "{records} advisories for {}; stale: {}",
+                names.join(", "),
+                stale.join(", ")
+            ),
+            "Run `vedette feed update`, or import a newer offline bundle",
+        )
+    }
 }
 
 fn plural(n: i64) -> &'static str {

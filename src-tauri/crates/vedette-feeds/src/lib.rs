@@ -24,6 +24,20 @@ pub use fetch::Retry;
 pub use index::{AdvisoryRow, AdvisorySet, AffectedRow, KevEntry, NvdCvss};
 pub use osv::{normalize_name, range_scheme, split_ecosystem, Event, Range};
 
+/// Reads one OSV record as an import does: the number of affected entries
+/// kept, and the reasons others were skipped; an error for a record that is
+/// withdrawn or not a record. (Exposed for the fuzzer and for tools.)
+pub fn parse_osv_record(
+    bytes: &[u8],
+) -> std::result::Result<(usize, std::collections::BTreeMap<String, i64>), String> {
+    let mut skipped = std::collections::BTreeMap::new();
+    match osv::parse(bytes, &mut skipped) {
+        Ok(p) => Ok((p.affected.len(), skipped)),
+        Err(osv::Skip::Withdrawn) => Err("withdrawn".into()),
+        Err(osv::Skip::Malformed(e)) => Err(e),
+    }
+}
+
 /// File name of the advisory index inside the data directory.
 pub const DB_FILE: &str = "feeds.db";
 

@@ -39,6 +39,15 @@ fn severity_source(f: &Finding) -> String {
     }
 }
 
+/// The summary, or (for records that have none, as Debian's) the other ids.
+fn summary_or_aliases(f: &Finding) -> String {
+    if f.summary.trim().is_empty() {
+        f.aliases.join(", ")
+    } else {
+        f.summary.clone()
+    }
+}
+
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_owned()
@@ -148,7 +157,7 @@ pub fn table(r: &ScanReport, color: bool) -> String {
                 truncate(&f.package, w_pkg),
                 truncate(&f.version, w_ver),
                 truncate(f.fixed_version.as_deref().unwrap_or("no fix yet"), w_fix),
-                truncate(&f.summary, 70),
+                truncate(&summary_or_aliases(f), 70),
                 severity_source(f),
             );
         }
