@@ -75,9 +75,10 @@ pub struct OutputArgs {
     /// Match against the local advisory index as it is; download nothing.
     #[arg(long)]
     offline: bool,
-    /// Whether the target is reachable from the internet (weighs on the risk score).
-    #[arg(long, value_enum, default_value_t = ExposureArg::Internal)]
-    exposure: ExposureArg,
+    /// Whether the target is reachable from the internet (weighs on the risk
+    /// score). Remembered for the target [default: what was set last, else internal]
+    #[arg(long, value_enum)]
+    exposure: Option<ExposureArg>,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -241,11 +242,19 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
     };
     let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
     let cfg = feed_args.config(&feeds).await?;
+    let exposure = match out.exposure {
+        Some(e) => {
+            let e = match e {
+                ExposureArg::Internal => Exposure::Internal,
+                ExposureArg::Internet => Exposure::Internet,
+            };
+            store.set_target_exposure(target_id, e).await?;
+            e
+        }
+        None => store.target_exposure(target_id).await?,
+    };
     let opts = vedette_engine::AssessOptions {
-        exposure: match out.exposure {
-            ExposureArg::Internal => Exposure::Internal,
-            ExposureArg::Internet => Exposure::Internet,
-        },
+        exposure,
         policy,
         offline: out.offline,
     };

@@ -89,12 +89,17 @@ pub fn evaluate_ranges(
             });
         }
     }
+    // An explicit list: the same string always counts; an equal version
+    // spelled differently (1.0 and 1.0.0) counts when the list is all there
+    // is (with ranges, the list only repeats them, and PyPI's run to hundreds).
+    let ranged = ranges.iter().any(|r| r.kind != "GIT");
     if hit.is_none()
         && versions.iter().any(|x| {
             x == raw_version
-                || scheme
-                    .parse(x)
-                    .is_ok_and(|x| x.cmp(version) == Ordering::Equal)
+                || (!ranged
+                    && scheme
+                        .parse(x)
+                        .is_ok_and(|x| x.cmp(version) == Ordering::Equal))
         })
     {
         hit = Some(None);

@@ -61,6 +61,22 @@ impl Store {
         })
     }
 
+    /// Whether a target is internet-facing or internal (it weighs on risk).
+    pub async fn target_exposure(&self, id: i64) -> Result<Exposure> {
+        let e = sqlx::query_scalar!("SELECT exposure FROM targets WHERE id = ?1", id)
+            .fetch_one(&self.pool)
+            .await?;
+        parse_enum(&e, Exposure::parse, "exposure")
+    }
+
+    pub async fn set_target_exposure(&self, id: i64, exposure: Exposure) -> Result<()> {
+        let e = exposure.as_str();
+        sqlx::query!("UPDATE targets SET exposure = ?1 WHERE id = ?2", e, id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn count_targets(&self) -> Result<i64> {
         Ok(
             sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n: i64" FROM targets"#)

@@ -253,6 +253,47 @@ fn debian_fixture_findings_are_exactly_what_dpkg_says_over_the_same_records() {
         "sorted by risk: {risks:?}"
     );
     assert!(report["stale_feeds"].as_array().unwrap().is_empty());
+    assert_eq!(report["exposure"], "internal");
+
+    // Exposure is the target's: set once, remembered, and it raises the risk
+    // of what the network can reach.
+    let internet = json_of(&run(
+        tmp.path(),
+        &mirror.env(),
+        &[
+            "scan",
+            "dir",
+            &root,
+            "--format",
+            "json",
+            "-q",
+            "--exposure",
+            "internet",
+        ],
+    ));
+    let again = json_of(&run(
+        tmp.path(),
+        &mirror.env(),
+        &["scan", "dir", &root, "--format", "json", "-q"],
+    ));
+    assert_eq!(again["exposure"], "internet");
+    let risk_of = |r: &Value| {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "DEBIAN-CVE-2026-13221")
+            .unwrap()["risk"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        risk_of(&internet) > risk_of(&report),
+        "{} vs {}",
+        risk_of(&internet),
+        risk_of(&report)
+    );
+    assert_eq!(risk_of(&again), risk_of(&internet));
 }
 
 #[test]
