@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod feed;
+mod history;
 mod scan;
 
 use anyhow::Context;
@@ -53,6 +54,8 @@ enum Command {
     /// Advisory feeds: update, import offline bundles, status.
     #[command(subcommand)]
     Feed(feed::FeedCommand),
+    /// Past scans: their findings, verdicts and what changed.
+    History(history::HistoryArgs),
     /// Policy files: check them, and move their exceptions to and from OpenVEX.
     #[command(subcommand)]
     Policy(feed::PolicyCommand),
@@ -178,6 +181,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             result
         }
         Command::Policy(cmd) => feed::policy(cmd),
+        Command::History(args) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = history::run(app.store(), args).await;
+            app.store().close().await;
+            result
+        }
         Command::Credential(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = credential(&app, cmd).await;

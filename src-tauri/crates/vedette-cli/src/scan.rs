@@ -201,6 +201,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
     };
     let store = app.store();
     let target_id = store.ensure_target(target.kind(), &target.name()).await?;
+    let started = std::time::Instant::now();
     let scan_id = store.begin_scan(target_id).await?;
     let progress = Arc::new(StderrProgress {
         quiet: out.quiet,
@@ -224,8 +225,8 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
             });
         }
     };
-    store.complete_scan(scan_id, &inventory).await?;
     let Some(policy) = policy else {
+        store.complete_scan(scan_id, &inventory).await?;
         let format = match out.format {
             OutFormat::Table => vedette_report::Format::Table,
             OutFormat::Json => vedette_report::Format::Json,
@@ -260,7 +261,32 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
     };
     let report = vedette_engine::assess(&inventory, &feeds, &cfg, &opts, progress.as_ref()).await;
     feeds.close().await;
-    let report = report?;
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            store
+                .finish_scan(scan_id, ScanState::Failed, Some(&e.to_string()))
+                .await?;
+            return Err(e.into());
+        }
+    };
+    let duration = started.elapsed().as_millis() as i64;
+    let new = store
+        .record_scan(
+            scan_id,
+            &inventory,
+            &report,
+            &vedette_engine::feed_version(&report),
+            duration,
+        )
+        .await?;
+    if !out.quiet && !new.is_empty() {
+        eprintln!(
+            "vedette: {} new finding{} since the previous scan of this target (scan {scan_id}; `vedette history show {scan_id}`)",
+            new.len(),
+            if new.len() == 1 { "" } else { "s" }
+        );
+    }
     let color = out.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();

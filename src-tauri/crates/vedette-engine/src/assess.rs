@@ -17,6 +17,20 @@ pub struct AssessOptions {
     pub offline: bool,
 }
 
+/// The version of the feeds a report was matched against: sha256 over each
+/// feed's name and content hash. Two scans with the same feed version saw
+/// the same advisories.
+pub fn feed_version(report: &ScanReport) -> String {
+    use sha2::Digest as _;
+    let mut lines: Vec<String> = report
+        .feeds
+        .iter()
+        .map(|f| format!("{}@{}", f.name, f.version))
+        .collect();
+    lines.sort();
+    hex::encode(sha2::Sha256::digest(lines.join("\n").as_bytes()))
+}
+
 /// The OSV ecosystems an inventory needs (those Vedette can download).
 pub fn ecosystems_in_use(inv: &Inventory) -> Vec<String> {
     let set: BTreeSet<&str> = inv

@@ -7,7 +7,7 @@ mod assess;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use assess::{assess, ecosystems_in_use, AssessOptions};
+pub use assess::{assess, ecosystems_in_use, feed_version, AssessOptions};
 use vedette_extract::{catalog, catalogers, Cataloger};
 use vedette_model::{Inventory, TargetKind};
 use vedette_sources::registry::{self, manifest::Platform, Credential};

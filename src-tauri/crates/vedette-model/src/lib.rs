@@ -7,7 +7,9 @@
 mod credential;
 mod error;
 mod finding;
+mod history;
 mod inventory;
+mod schedule;
 mod sensitive;
 mod status;
 mod target;
@@ -19,9 +21,13 @@ pub use error::{ApiError, ErrorCode};
 pub use finding::{
     Cvss, FeedInfo, Finding, RiskFactor, ScanReport, Severity, SeveritySource, Verdict,
 };
+pub use history::{finding_key, Cause, NewFinding, ScanDiff, Trigger};
 pub use inventory::{
     Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, Location, Package, SourcePackage,
 };
+pub use schedule::{
+    glob_match, Schedule, ScheduleInput, ScheduleOptions, TargetSelector, WEEKLY_SCAN_ALL,
+};
 pub use sensitive::Sensitive;
 pub use status::{AppOverview, Check, CheckState, DoctorReport};
-pub use target::{Exposure, ScanState, ScanSummary, TargetInfo, TargetKind};
+pub use target::{Exposure, ScanState, ScanSummary, SeverityCounts, TargetInfo, TargetKind};

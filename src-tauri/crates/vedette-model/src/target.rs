@@ -138,6 +138,36 @@ pub struct ScanSummary {
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    pub trigger: crate::Trigger,
+    /// Findings per severity (critical, high, medium, low, unknown), when
+    /// the scan matched advisories.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<SeverityCounts>,
+    /// The policy's verdict, when there was one.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict_pass: Option<bool>,
+    /// Findings new since the previous scan of the target.
+    #[ts(optional, type = "number")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_findings: Option<i64>,
+}
+
+/// Findings per severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SeverityCounts {
+    #[ts(type = "number")]
+    pub critical: i64,
+    #[ts(type = "number")]
+    pub high: i64,
+    #[ts(type = "number")]
+    pub medium: i64,
+    #[ts(type = "number")]
+    pub low: i64,
+    #[ts(type = "number")]
+    pub unknown: i64,
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@
 //! compile time against `.sqlx/` (regenerate with `cargo sqlx prepare --workspace`).
 
 mod credentials;
+mod history;
 mod inventories;
 mod paths;
 mod scans;
+mod schedules;
 mod targets;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use vedette_model::{ScanState, ScanSummary};
+use vedette_model::{ScanState, ScanSummary, SeverityCounts, Trigger};
 
 use crate::{parse_enum, Result, Store};
 
@@ -10,7 +10,15 @@ impl Store {
             r#"SELECT s.id AS "id!: i64", s.target_id, t.name AS target_name, s.state,
                       s.started_at AS "started_at: DateTime<Utc>",
                       s.finished_at AS "finished_at: DateTime<Utc>",
-                      s.error, i.package_count AS "packages?: i64"
+                      s.error, i.package_count AS "packages?: i64", s.trigger,
+                      s.verdict_pass AS "verdict_pass?: bool",
+                      s.report IS NOT NULL AS "matched!: bool",
+                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.severity = 'critical') AS "critical!: i64",
+                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.severity = 'high') AS "high!: i64",
+                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.severity = 'medium') AS "medium!: i64",
+                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.severity = 'low') AS "low!: i64",
+                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.severity = 'unknown') AS "unknown!: i64",
+                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.cause IS NOT NULL) AS "new!: i64"
                FROM scans s JOIN targets t ON t.id = s.target_id
                LEFT JOIN inventories i ON i.id = s.inventory_id
                ORDER BY s.started_at DESC, s.id DESC
@@ -30,6 +38,16 @@ impl Store {
                     finished_at: r.finished_at,
                     error: r.error,
                     packages: r.packages,
+                    trigger: parse_enum(&r.trigger, Trigger::parse, "scan trigger")?,
+                    counts: r.matched.then_some(SeverityCounts {
+                        critical: r.critical,
+                        high: r.high,
+                        medium: r.medium,
+                        low: r.low,
+                        unknown: r.unknown,
+                    }),
+                    verdict_pass: r.verdict_pass,
+                    new_findings: r.matched.then_some(r.new),
                 })
             })
             .collect()

@@ -1,0 +1,133 @@
+//! Cron arithmetic in a time zone, by `croner`: 5 fields (minute hour
+//! day-of-month month day-of-week) or 6 with seconds first; `@hourly`,
+//! `@daily`, `@weekly`. Times are computed in the schedule's zone, so
+//! "03:00 every day" stays 03:00 across daylight-saving changes.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Local, TimeZone, Utc};
+use chrono_tz::Tz;
+use croner::parser::{CronParser, Seconds, Year};
+use croner::Cron;
+
+/// A cron expression or time zone Vedette cannot use, said so a person can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("the cron expression '{expr}' is not valid: {reason}. Write 5 fields (minute hour day-of-month month day-of-week), e.g. '0 3 * * 1' for Mondays at 03:00, or 6 with seconds first")]
+    Cron { expr: String, reason: String },
+    #[error("'{0}' is not a time zone; write an IANA name such as Europe/Paris or America/New_York, or 'local'")]
+    TimeZone(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Presets offered by the dialog and the CLI.
+pub const PRESETS: [(&str, &str); 3] = [
+    ("hourly", "0 * * * *"),
+    ("daily", "0 3 * * *"),
+    ("weekly", "0 3 * * 1"),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Zone {
+    Local,
+    Named(Tz),
+}
+
+/// A parsed schedule: its cron expression and time zone.
+#[derive(Debug, Clone)]
+pub struct CronSchedule {
+    cron: Cron,
+    zone: Zone,
+}
+
+impl CronSchedule {
+    pub fn parse(expr: &str, timezone: &str) -> Result<Self, ScheduleError> {
+        let expr_t = expr.trim();
+        let fields = expr_t.split_whitespace().count();
+        if !expr_t.starts_with('@') && !(5..=6).contains(&fields) {
+            return Err(ScheduleError::Cron {
+                expr: expr.to_owned(),
+                reason: format!(
+                    "it has {fields} field{}",
+                    if fields == 1 { "" } else { "s" }
+                ),
+            });
+        }
+        let cron = CronParser::builder()
+            .seconds(Seconds::Optional)
+            .year(Year::Disallowed)
+            .build()
+            .parse(expr_t)
+            .map_err(|e| ScheduleError::Cron {
+                expr: expr.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let zone = match timezone.trim() {
+            "" | "local" => Zone::Local,
+            tz => {
+                Zone::Named(Tz::from_str(tz).map_err(|_| ScheduleError::TimeZone(tz.to_owned()))?)
+            }
+        };
+        Ok(CronSchedule { cron, zone })
+    }
+
+    /// The first time strictly after `t`.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self.zone {
+            Zone::Local => next_in(&self.cron, &t.with_timezone(&Local)),
+            Zone::Named(tz) => next_in(&self.cron, &t.with_timezone(&tz)),
+        }
+    }
+
+    /// The next `n` times after `t`.
+    pub fn upcoming(&self, t: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::with_capacity(n);
+        let mut at = t;
+        while out.len() < n {
+            match self.next_after(at) {
+                Some(next) => {
+                    out.push(next);
+                    at = next;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// The latest time in `(after, up_to]`, if any: a run missed in that window.
+    pub fn missed_between(
+        &self,
+        after: DateTime<Utc>,
+        up_to: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let mut at = after;
+        let mut last = None;
+        // Bounded: a schedule every second over a long downtime is one catch-up run.
+        for _ in 0..100_000 {
+            match self.next_after(at) {
+                Some(next) if next <= up_to => {
+                    last = Some(next);
+                    at = next;
+                }
+                _ => break,
+            }
+        }
+        last
+    }
+
+    /// In words, e.g. "At 03:00 on Monday."
+    pub fn describe(&self) -> String {
+        self.cron.describe()
+    }
+}
+
+fn next_in<Z: TimeZone>(cron: &Cron, t: &DateTime<Z>) -> Option<DateTime<Utc>> {
+    cron.find_next_occurrence(t, false)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,187 @@
+//! Schedules as stored. Validating a cron expression or a time zone is the
+//! scheduler's; this module keeps what it is given.
+
+use chrono::{DateTime, Utc};
+use vedette_model::{Schedule, ScheduleInput};
+
+use crate::{Result, Store, StoreError};
+
+struct Row {
+    id: i64,
+    name: String,
+    cron: String,
+    timezone: String,
+    selector: String,
+    options: String,
+    enabled: bool,
+    system: bool,
+    catch_up: bool,
+    jitter_seconds: i64,
+    last_run_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl Row {
+    fn into_schedule(self) -> Result<Schedule> {
+        let corrupt = |what: &str, e: serde_json::Error| {
+            StoreError::Corrupt(format!("schedule {}: {what}: {e}", self.id))
+        };
+        Ok(Schedule {
+            selector: serde_json::from_str(&self.selector).map_err(|e| corrupt("selector", e))?,
+            options: serde_json::from_str(&self.options).map_err(|e| corrupt("options", e))?,
+            id: self.id,
+            name: self.name,
+            cron: self.cron,
+            timezone: self.timezone,
+            enabled: self.enabled,
+            system: self.system,
+            catch_up: self.catch_up,
+            jitter_seconds: self.jitter_seconds,
+            last_run_at: self.last_run_at,
+            created_at: self.created_at,
+        })
+    }
+}
+
+fn encode(input: &ScheduleInput) -> Result<(String, String)> {
+    let s = serde_json::to_string(&input.selector)
+        .map_err(|e| StoreError::Invalid(format!("selector: {e}")))?;
+    let o = serde_json::to_string(&input.options)
+        .map_err(|e| StoreError::Invalid(format!("options: {e}")))?;
+    Ok((s, o))
+}
+
+impl Store {
+    pub async fn list_schedules(&self) -> Result<Vec<Schedule>> {
+        let rows = sqlx::query_as!(
+            Row,
+            r#"SELECT id AS "id!: i64", name, cron, timezone, selector, options,
+                      enabled AS "enabled: bool", system AS "system: bool", catch_up AS "catch_up: bool",
+                      jitter_seconds, last_run_at AS "last_run_at: DateTime<Utc>",
+                      created_at AS "created_at: DateTime<Utc>"
+               FROM schedules ORDER BY system DESC, name"#
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Row::into_schedule).collect()
+    }
+
+    pub async fn schedule(&self, id: i64) -> Result<Option<Schedule>> {
+        let row = sqlx::query_as!(
+            Row,
+            r#"SELECT id AS "id!: i64", name, cron, timezone, selector, options,
+                      enabled AS "enabled: bool", system AS "system: bool", catch_up AS "catch_up: bool",
+                      jitter_seconds, last_run_at AS "last_run_at: DateTime<Utc>",
+                      created_at AS "created_at: DateTime<Utc>"
+               FROM schedules WHERE id = ?1"#,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Row::into_schedule).transpose()
+    }
+
+    pub async fn add_schedule(&self, input: &ScheduleInput) -> Result<Schedule> {
+        let (selector, options) = encode(input)?;
+        let now = Utc::now();
+        let name = input.name.trim();
+        if name.is_empty() {
+            return Err(StoreError::Invalid("a schedule needs a name".into()));
+        }
+        let id = sqlx::query_scalar!(
+            r#"INSERT INTO schedules (name, cron, timezone, selector, options, enabled, system, catch_up, jitter_seconds, created_at)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9)
+               ON CONFLICT (name) DO NOTHING RETURNING id AS "id!: i64""#,
+            name,
+            input.cron,
+            input.timezone,
+            selector,
+            options,
+            input.enabled,
+            input.catch_up,
+            input.jitter_seconds,
+            now
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::Invalid(format!("a schedule named '{name}' exists already")))?;
+        self.schedule(id)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("schedule {id} vanished")))
+    }
+
+    pub async fn update_schedule(&self, id: i64, input: &ScheduleInput) -> Result<Schedule> {
+        let (selector, options) = encode(input)?;
+        let name = input.name.trim();
+        let done = sqlx::query!(
+            r#"UPDATE schedules SET name = ?1, cron = ?2, timezone = ?3, selector = ?4, options = ?5,
+                      enabled = ?6, catch_up = ?7, jitter_seconds = ?8 WHERE id = ?9"#,
+            name,
+            input.cron,
+            input.timezone,
+            selector,
+            options,
+            input.enabled,
+            input.catch_up,
+            input.jitter_seconds,
+            id
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Invalid(format!("a schedule named '{name}' exists already"))
+            }
+            other => other.into(),
+        })?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Invalid(format!("there is no schedule {id}")));
+        }
+        self.schedule(id)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("there is no schedule {id}")))
+    }
+
+    pub async fn set_schedule_enabled(&self, id: i64, enabled: bool) -> Result<()> {
+        let done = sqlx::query!(
+            "UPDATE schedules SET enabled = ?1 WHERE id = ?2",
+            enabled,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Invalid(format!("there is no schedule {id}")));
+        }
+        Ok(())
+    }
+
+    /// Removes a schedule; the system schedule can only be disabled.
+    pub async fn remove_schedule(&self, id: i64) -> Result<()> {
+        match self.schedule(id).await? {
+            None => Err(StoreError::Invalid(format!("there is no schedule {id}"))),
+            Some(s) if s.system => Err(StoreError::Invalid(format!(
+                "'{}' is Vedette's own schedule: disable it instead (`vedette schedule disable {id}`)",
+                s.name
+            ))),
+            Some(_) => {
+                sqlx::query!("DELETE FROM schedules WHERE id = ?1", id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Records when a schedule last fired (its catch-up starts from there).
+    pub async fn set_schedule_ran(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query!(
+            "UPDATE schedules SET last_run_at = ?1 WHERE id = ?2",
+            at,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
