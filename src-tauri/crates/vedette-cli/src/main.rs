@@ -11,6 +11,7 @@ use std::sync::Arc;
 mod feed;
 mod history;
 mod scan;
+mod schedule;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -54,6 +55,16 @@ enum Command {
     /// Advisory feeds: update, import offline bundles, status.
     #[command(subcommand)]
     Feed(feed::FeedCommand),
+    /// Schedules: scans that run by themselves (`vedette serve` or the desktop app fires them).
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
+    /// Runs the scheduler without a window (a server, a systemd user unit);
+    /// one per data dir.
+    Serve {
+        /// How often to look for edited schedules.
+        #[arg(long, default_value = "30s", value_name = "DURATION")]
+        poll: String,
+    },
     /// Past scans: their findings, verdicts and what changed.
     History(history::HistoryArgs),
     /// Policy files: check them, and move their exceptions to and from OpenVEX.
@@ -99,8 +110,8 @@ struct AddCredential {
 
 /// An error that maps to an exit code.
 pub(crate) struct Failure {
-    code: u8,
-    error: anyhow::Error,
+    pub(crate) code: u8,
+    pub(crate) error: anyhow::Error,
 }
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
@@ -181,6 +192,20 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             result
         }
         Command::Policy(cmd) => feed::policy(cmd),
+        Command::Schedule(cmd) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = schedule::run(&app, &cli.feeds, cmd).await;
+            app.store().close().await;
+            result
+        }
+        Command::Serve { poll } => {
+            let poll = humantime::parse_duration(&poll)
+                .map_err(|e| usage(format!("--poll {poll}: {e}")))?;
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = schedule::serve(&app, &cli.feeds, poll).await;
+            app.store().close().await;
+            result
+        }
         Command::History(args) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = history::run(app.store(), args).await;

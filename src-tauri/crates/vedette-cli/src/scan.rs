@@ -365,7 +365,7 @@ fn write_out(out: &OutputArgs, text: &str, what: &str) -> Result<(), Failure> {
 
 /// The credential for a registry: the keyring first, then Docker's config.
 /// Neither being there means an anonymous pull.
-async fn registry_credential(app: &App, registry: &str) -> Option<Credential> {
+pub(crate) async fn registry_credential(app: &App, registry: &str) -> Option<Credential> {
     let name = vedette_model::registry_credential_name(registry);
     let stored = app
         .credentials()

@@ -75,6 +75,24 @@ pub async fn assess(
         }
     }
     let status = feeds.status(cfg).await?;
+    progress.stage("matching advisories");
+    let mut set = feeds.affected_for(&vedette_match::lookup_keys(inv)).await?;
+    let ids = vedette_match::matched_ids(inv, &set);
+    feeds.add_details(&mut set, &ids).await?;
+    Ok(judge(inv, &set, status, &missing_at_source, opts, warnings))
+}
+
+/// Matches, scores and judges an inventory against advisories already read
+/// (a whole index in memory when re-matching many inventories): no I/O.
+pub fn judge(
+    inv: &Inventory,
+    set: &vedette_feeds::AdvisorySet,
+    status: Vec<vedette_model::FeedInfo>,
+    missing_at_source: &BTreeSet<String>,
+    opts: &AssessOptions,
+    mut warnings: Vec<String>,
+) -> ScanReport {
+    let ecosystems = ecosystems_in_use(inv);
     let mut stale = Vec::new();
     for eco in &ecosystems {
         let name = format!("osv/{eco}");
@@ -107,11 +125,7 @@ pub async fn assess(
             f.age_seconds / 3600
         ));
     }
-    progress.stage("matching advisories");
-    let mut set = feeds.affected_for(&vedette_match::lookup_keys(inv)).await?;
-    let ids = vedette_match::matched_ids(inv, &set);
-    feeds.add_details(&mut set, &ids).await?;
-    let (mut findings, _, match_warnings) = vedette_match::find(inv, &set, opts.exposure);
+    let (mut findings, _, match_warnings) = vedette_match::find(inv, set, opts.exposure);
     warnings.extend(match_warnings);
     let verdict = opts.policy.evaluate(&mut findings, chrono::Utc::now());
     let used: Vec<vedette_model::FeedInfo> = status
@@ -120,7 +134,7 @@ pub async fn assess(
             !f.name.starts_with("osv/") || ecosystems.iter().any(|e| f.name == format!("osv/{e}"))
         })
         .collect();
-    Ok(ScanReport {
+    ScanReport {
         schema: ScanReport::SCHEMA,
         target: inv.target.clone(),
         digest: inv.digest.clone(),
@@ -133,5 +147,5 @@ pub async fn assess(
         stale_feeds: stale,
         warnings,
         scanned_at: chrono::Utc::now(),
-    })
+    }
 }

@@ -7,10 +7,11 @@ mod assess;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use assess::{assess, ecosystems_in_use, feed_version, AssessOptions};
+pub use assess::{assess, ecosystems_in_use, feed_version, judge, AssessOptions};
 use vedette_extract::{catalog, catalogers, Cataloger};
 use vedette_model::{Inventory, TargetKind};
-use vedette_sources::registry::{self, manifest::Platform, Credential};
+pub use vedette_sources::registry::Credential;
+use vedette_sources::registry::{self, manifest::Platform};
 use vedette_sources::{dir, Reference, SourceError, View};
 
 /// What to inventory.
@@ -85,6 +86,19 @@ pub enum EngineError {
     Feeds(#[from] vedette_feeds::FeedError),
     #[error("the scan stopped unexpectedly: {0}")]
     Internal(String),
+}
+
+impl EngineError {
+    /// Worth trying again later: the download broke off. (The registry client
+    /// already retries 5xx and 429 answers itself.)
+    pub fn is_transient(&self) -> bool {
+        matches!(self, EngineError::Source(SourceError::BrokeOff { .. }))
+    }
+}
+
+/// The registry host of an image reference (`docker.io` for `debian:12`).
+pub fn registry_host(reference: &str) -> Option<String> {
+    Reference::parse(reference).ok().map(|r| r.registry)
 }
 
 /// Observe-only progress of a scan (for the CLI's stderr, the UI, the API).

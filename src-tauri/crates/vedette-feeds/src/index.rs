@@ -340,10 +340,12 @@ impl FeedStore {
             .map(|r| {
                 let name: String = r.get("name");
                 let checked_at: String = r.get("checked_at");
-                let age = DateTime::parse_from_rfc3339(&checked_at)
-                    .map(|t| (now - t.with_timezone(&Utc)).num_seconds().max(0))
+                let age_ms = DateTime::parse_from_rfc3339(&checked_at)
+                    .map(|t| (now - t.with_timezone(&Utc)).num_milliseconds().max(0))
                     .unwrap_or(i64::MAX);
-                let max = cfg.max_age(&name).as_secs() as i64;
+                let age = age_ms / 1000;
+                let max_ms = cfg.max_age(&name).as_millis() as i64;
+                let max = max_ms / 1000;
                 FeedInfo {
                     source: r.get("source"),
                     records: r.get("records"),
@@ -353,7 +355,7 @@ impl FeedStore {
                     version: r.get("version"),
                     age_seconds: age,
                     max_age_seconds: max,
-                    stale: age > max,
+                    stale: age_ms > max_ms,
                     name,
                 }
             })

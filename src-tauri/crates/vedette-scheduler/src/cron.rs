@@ -61,7 +61,7 @@ impl CronSchedule {
             .parse(expr_t)
             .map_err(|e| ScheduleError::Cron {
                 expr: expr.to_owned(),
-                reason: e.to_string(),
+                reason: field_problem(expr_t).unwrap_or_else(|| e.to_string()),
             })?;
         let zone = match timezone.trim() {
             "" | "local" => Zone::Local,
@@ -121,6 +121,62 @@ impl CronSchedule {
     pub fn describe(&self) -> String {
         self.cron.describe()
     }
+
+    /// `t` as a wall-clock time in the schedule's zone.
+    pub fn format_in_zone(&self, t: DateTime<Utc>) -> String {
+        const F: &str = "%a %Y-%m-%d %H:%M:%S %Z";
+        match self.zone {
+            Zone::Local => t.with_timezone(&Local).format(F).to_string(),
+            Zone::Named(tz) => t.with_timezone(&tz).format(F).to_string(),
+        }
+    }
+}
+
+/// Names the field of a numeric cron expression that is out of range, e.g.
+/// "the minute field says 61; minutes run from 0 to 59".
+fn field_problem(expr: &str) -> Option<String> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let names: &[(&str, &str, u32, u32)] = &[
+        ("second", "seconds", 0, 59),
+        ("minute", "minutes", 0, 59),
+        ("hour", "hours", 0, 23),
+        ("day-of-month", "days of the month", 1, 31),
+        ("month", "months", 1, 12),
+        ("day-of-week", "days of the week", 0, 7),
+    ];
+    let names = if fields.len() == 6 {
+        names
+    } else {
+        &names[1..]
+    };
+    for (field, (name, plural, lo, hi)) in fields.iter().zip(names) {
+        for part in field.split(',') {
+            let (range, step) = match part.split_once('/') {
+                Some((r, s)) => (r, Some(s)),
+                None => (part, None),
+            };
+            if let Some(step) = step {
+                match step.parse::<u32>() {
+                    Ok(0) | Err(_) => {
+                        return Some(format!(
+                            "the {name} field's step '/{step}' is not a positive number"
+                        ))
+                    }
+                    Ok(_) => {}
+                }
+            }
+            for n in range.split('-') {
+                if let Ok(v) = n.parse::<u32>() {
+                    if v < *lo || v > *hi {
+                        return Some(format!(
+                            "the {name} field says {v}; {plural} run from {lo} to {hi}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 fn next_in<Z: TimeZone>(cron: &Cron, t: &DateTime<Z>) -> Option<DateTime<Utc>> {

@@ -4,5 +4,10 @@
 //! every stored inventory when a feed update lands.
 
 mod cron;
+mod runner;
 
 pub use cron::{CronSchedule, ScheduleError, PRESETS};
+pub use runner::{
+    refresh_feeds, rematch, run_schedule, scan_target, serve, Context, CredentialLookup, Events,
+    Limits, RunSummary, TargetResult,
+};

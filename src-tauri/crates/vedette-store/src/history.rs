@@ -29,13 +29,15 @@ impl Store {
     ) -> Result<i64> {
         let now = Utc::now();
         let t = trigger.as_str();
+        let pid = i64::from(std::process::id());
         Ok(sqlx::query_scalar!(
-            r#"INSERT INTO scans (target_id, state, started_at, trigger, schedule_id)
-               VALUES (?1, 'running', ?2, ?3, ?4) RETURNING id AS "id!: i64""#,
+            r#"INSERT INTO scans (target_id, state, started_at, trigger, schedule_id, pid)
+               VALUES (?1, 'running', ?2, ?3, ?4, ?5) RETURNING id AS "id!: i64""#,
             target_id,
             now,
             t,
-            schedule_id
+            schedule_id,
+            pid
         )
         .fetch_one(&self.pool)
         .await?)

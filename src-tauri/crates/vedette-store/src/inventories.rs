@@ -87,6 +87,30 @@ impl Store {
         body.map(|b| decode(&b)).transpose()
     }
 
+    /// The newest successful inventory of every target with its id and
+    /// exposure: what a feed update is matched against.
+    pub async fn latest_inventories_by_target(&self) -> Result<Vec<(i64, Exposure, Inventory)>> {
+        let rows = sqlx::query!(
+            r#"SELECT s.target_id AS "target_id!: i64", t.exposure, i.body FROM scans s
+               JOIN inventories i ON i.id = s.inventory_id JOIN targets t ON t.id = s.target_id
+               WHERE s.state = 'succeeded' AND s.id = (
+                 SELECT s2.id FROM scans s2 WHERE s2.target_id = s.target_id AND s2.state = 'succeeded'
+                 ORDER BY s2.finished_at DESC, s2.id DESC LIMIT 1)
+               ORDER BY s.target_id"#
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    r.target_id,
+                    crate::parse_enum(&r.exposure, Exposure::parse, "exposure")?,
+                    decode(&r.body)?,
+                ))
+            })
+            .collect()
+    }
+
     /// The newest successful inventory of every target: what a feed update
     /// is matched against without pulling anything again.
     pub async fn latest_inventories(&self) -> Result<Vec<Inventory>> {

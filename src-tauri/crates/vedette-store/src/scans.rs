@@ -65,15 +65,31 @@ impl Store {
     /// `interrupted`. Call once at start-up, before any scan runs.
     pub async fn mark_interrupted_scans(&self) -> Result<u64> {
         let now = Utc::now();
-        let done = sqlx::query!(
-            r#"UPDATE scans SET state = 'interrupted', finished_at = ?1,
-                      error = 'Vedette stopped while this scan was running'
-               WHERE state = 'running'"#,
-            now
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        let running =
+            sqlx::query!(r#"SELECT id AS "id!: i64", pid FROM scans WHERE state = 'running'"#)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut n = 0;
+        for r in running {
+            let alive = r.pid.is_some_and(|pid| {
+                pid != i64::from(std::process::id())
+                    && std::path::Path::new(&format!("/proc/{pid}")).exists()
+            });
+            if alive {
+                continue;
+            }
+            n += sqlx::query!(
+                r#"UPDATE scans SET state = 'interrupted', finished_at = ?1,
+                          error = 'Vedette stopped while this scan was running'
+                   WHERE id = ?2 AND state = 'running'"#,
+                now,
+                r.id
+            )
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(n)
     }
 }
 
@@ -81,11 +97,13 @@ impl Store {
     /// Records that a scan of `target_id` started; returns the scan id.
     pub async fn begin_scan(&self, target_id: i64) -> Result<i64> {
         let now = Utc::now();
+        let pid = i64::from(std::process::id());
         Ok(sqlx::query_scalar!(
-            r#"INSERT INTO scans (target_id, state, started_at) VALUES (?1, 'running', ?2)
+            r#"INSERT INTO scans (target_id, state, started_at, pid) VALUES (?1, 'running', ?2, ?3)
                RETURNING id AS "id!: i64""#,
             target_id,
-            now
+            now,
+            pid
         )
         .fetch_one(&self.pool)
         .await?)

@@ -184,4 +184,38 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Claims a schedule for a run; false when a run already holds it.
+    pub async fn claim_schedule(&self, id: i64) -> Result<bool> {
+        let now = Utc::now();
+        let done = sqlx::query!(
+            "UPDATE schedules SET running_since = ?1 WHERE id = ?2 AND running_since IS NULL",
+            now,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn release_schedule(&self, id: i64) -> Result<()> {
+        sqlx::query!(
+            "UPDATE schedules SET running_since = NULL WHERE id = ?1",
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Drops claims left by a process that died mid-run (called by the one
+    /// scheduler of a data dir when it starts).
+    pub async fn release_stale_schedule_claims(&self) -> Result<u64> {
+        Ok(sqlx::query!(
+            "UPDATE schedules SET running_since = NULL WHERE running_since IS NOT NULL"
+        )
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
 }

@@ -5,6 +5,7 @@
 
 mod hostile;
 mod scan;
+mod schedules;
 mod vulns;
 
 use std::io::Write;

@@ -1,0 +1,497 @@
+//! `vedette schedule list|add|edit|enable|disable|remove|run` and `vedette serve`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use vedette_app::App;
+use vedette_model::{
+    Schedule, ScheduleInput, ScheduleOptions, Severity, TargetKind, TargetSelector,
+};
+use vedette_scheduler::{Context, CronSchedule, RunSummary};
+
+use crate::feed::FeedArgs;
+use crate::{usage, Failure, Format};
+
+#[derive(Subcommand)]
+pub enum ScheduleCommand {
+    /// Every schedule: when it runs next, what it scans.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// One schedule and its next five runs.
+    Show {
+        id: i64,
+    },
+    /// Adds a schedule (enabled unless --disabled).
+    Add {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        spec: Spec,
+    },
+    /// Changes what is given; the rest stays.
+    Edit {
+        id: i64,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        spec: Spec,
+    },
+    Enable {
+        id: i64,
+    },
+    Disable {
+        id: i64,
+    },
+    Remove {
+        id: i64,
+    },
+    /// Runs a schedule now, in this process, and says what it found.
+    Run {
+        id: i64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Preset {
+    Hourly,
+    Daily,
+    Weekly,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Image,
+    Directory,
+    Archive,
+    Sbom,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SeverityArg {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Args)]
+pub struct Spec {
+    /// Cron expression: 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first.
+    #[arg(long, conflicts_with = "preset")]
+    cron: Option<String>,
+    /// hourly (0 * * * *), daily (0 3 * * *) or weekly (0 3 * * 1).
+    #[arg(long, value_enum)]
+    preset: Option<Preset>,
+    /// IANA time zone (Europe/Paris) or "local".
+    #[arg(long)]
+    timezone: Option<String>,
+    /// Only targets of this kind (repeatable).
+    #[arg(long = "kind", value_enum)]
+    kinds: Vec<KindArg>,
+    /// Only targets whose name matches this glob, e.g. 'registry.example.com/shop/*'.
+    #[arg(long = "targets", value_name = "GLOB")]
+    targets: Option<String>,
+    #[arg(long, value_enum)]
+    fail_on: Option<SeverityArg>,
+    #[arg(long)]
+    ignore_unfixed: bool,
+    /// Add it disabled.
+    #[arg(long)]
+    disabled: bool,
+    /// Do not run a missed run at the next start.
+    #[arg(long)]
+    no_catch_up: bool,
+    /// Up to this many seconds of random delay before each run.
+    #[arg(long, value_name = "SECONDS")]
+    jitter: Option<i64>,
+}
+
+impl Spec {
+    fn cron(&self) -> Option<String> {
+        self.cron.clone().or(self.preset.map(|p| {
+            match p {
+                Preset::Hourly => "0 * * * *",
+                Preset::Daily => "0 3 * * *",
+                Preset::Weekly => "0 3 * * 1",
+            }
+            .to_owned()
+        }))
+    }
+
+    fn apply(&self, base: ScheduleInput) -> ScheduleInput {
+        let mut s = base;
+        if let Some(c) = self.cron() {
+            s.cron = c;
+        }
+        if let Some(tz) = &self.timezone {
+            s.timezone = tz.clone();
+        }
+        if !self.kinds.is_empty() {
+            s.selector.kinds = self
+                .kinds
+                .iter()
+                .map(|k| match k {
+                    KindArg::Image => TargetKind::Image,
+                    KindArg::Directory => TargetKind::Directory,
+                    KindArg::Archive => TargetKind::Archive,
+                    KindArg::Sbom => TargetKind::Sbom,
+                })
+                .collect();
+        }
+        if let Some(g) = &self.targets {
+            s.selector.name_glob = Some(g.clone()).filter(|g| !g.is_empty());
+        }
+        if let Some(f) = self.fail_on {
+            s.options.fail_on = Some(match f {
+                SeverityArg::Low => Severity::Low,
+                SeverityArg::Medium => Severity::Medium,
+                SeverityArg::High => Severity::High,
+                SeverityArg::Critical => Severity::Critical,
+            });
+        }
+        if self.ignore_unfixed {
+            s.options.ignore_unfixed = true;
+        }
+        if self.disabled {
+            s.enabled = false;
+        }
+        if self.no_catch_up {
+            s.catch_up = false;
+        }
+        if let Some(j) = self.jitter {
+            s.jitter_seconds = j;
+        }
+        s
+    }
+}
+
+/// Checks a schedule before it is stored: the cron expression, the time
+/// zone, the jitter. Errors are usage errors (exit 2).
+fn validate(s: &ScheduleInput) -> Result<CronSchedule, Failure> {
+    if s.jitter_seconds < 0 {
+        return Err(usage("--jitter is a number of seconds, 0 or more"));
+    }
+    CronSchedule::parse(&s.cron, &s.timezone).map_err(|e| usage(e.to_string()))
+}
+
+fn input_of(s: &Schedule) -> ScheduleInput {
+    ScheduleInput {
+        name: s.name.clone(),
+        cron: s.cron.clone(),
+        timezone: s.timezone.clone(),
+        selector: s.selector.clone(),
+        options: s.options.clone(),
+        enabled: s.enabled,
+        catch_up: s.catch_up,
+        jitter_seconds: s.jitter_seconds,
+    }
+}
+
+fn next_run(s: &Schedule) -> String {
+    match CronSchedule::parse(&s.cron, &s.timezone) {
+        Ok(c) if s.enabled => c
+            .next_after(chrono::Utc::now())
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "never".into()),
+        Ok(_) => "(disabled)".into(),
+        Err(_) => "(invalid)".into(),
+    }
+}
+
+fn store_err(e: vedette_store::StoreError) -> Failure {
+    match e {
+        vedette_store::StoreError::Invalid(m) => usage(m),
+        other => other.into(),
+    }
+}
+
+pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Result<u8, Failure> {
+    let store = app.store();
+    match cmd {
+        ScheduleCommand::List { format } => {
+            let list = store.list_schedules().await?;
+            if let Format::Json = format {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(0);
+            }
+            println!(
+                "{:>3}  {:<8}  {:<40}  {:<14}  {:<16}  {:<17}  TARGETS",
+                "ID", "STATE", "NAME", "CRON", "TIME ZONE", "NEXT RUN"
+            );
+            for s in &list {
+                println!(
+                    "{:>3}  {:<8}  {:<40}  {:<14}  {:<16}  {:<17}  {}",
+                    s.id,
+                    if s.enabled { "enabled" } else { "disabled" },
+                    s.name,
+                    s.cron,
+                    s.timezone,
+                    next_run(s),
+                    s.selector.describe()
+                );
+            }
+            if list.iter().any(|s| s.system && !s.enabled) {
+                eprintln!("The weekly scan of everything is off; `vedette schedule enable 1` turns it on.");
+            }
+            Ok(0)
+        }
+        ScheduleCommand::Show { id } => {
+            let s = store.schedule(id).await?.ok_or_else(|| {
+                usage(format!(
+                    "there is no schedule {id}; `vedette schedule list` shows them"
+                ))
+            })?;
+            let cron =
+                CronSchedule::parse(&s.cron, &s.timezone).map_err(|e| usage(e.to_string()))?;
+            println!(
+                "{} ({})",
+                s.name,
+                if s.enabled { "enabled" } else { "disabled" }
+            );
+            println!(
+                "  when:     {}  ({}, {})",
+                cron.describe(),
+                s.cron,
+                s.timezone
+            );
+            println!("  scans:    {}", s.selector.describe());
+            println!(
+                "  catch-up: {}  jitter: up to {} s",
+                if s.catch_up { "yes" } else { "no" },
+                s.jitter_seconds
+            );
+            if let Some(t) = s.last_run_at {
+                println!(
+                    "  last run: {}",
+                    t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S")
+                );
+            }
+            println!("  next runs:");
+            for t in cron.upcoming(chrono::Utc::now(), 5) {
+                println!("    {}", cron.format_in_zone(t));
+            }
+            Ok(0)
+        }
+        ScheduleCommand::Add { name, spec } => {
+            let Some(cron) = spec.cron() else {
+                return Err(usage("give --cron EXPR or --preset hourly|daily|weekly"));
+            };
+            let base = ScheduleInput {
+                name,
+                cron,
+                timezone: "local".into(),
+                selector: TargetSelector::default(),
+                options: ScheduleOptions::default(),
+                enabled: true,
+                catch_up: true,
+                jitter_seconds: 0,
+            };
+            let input = spec.apply(base);
+            let cron = validate(&input)?;
+            let s = store.add_schedule(&input).await.map_err(store_err)?;
+            eprintln!(
+                "Added schedule {} '{}': {} ({}).",
+                s.id,
+                s.name,
+                cron.describe(),
+                s.timezone
+            );
+            Ok(0)
+        }
+        ScheduleCommand::Edit { id, name, spec } => {
+            let s = store.schedule(id).await?.ok_or_else(|| {
+                usage(format!(
+                    "there is no schedule {id}; `vedette schedule list` shows them"
+                ))
+            })?;
+            let mut input = spec.apply(input_of(&s));
+            if let Some(n) = name {
+                input.name = n;
+            }
+            validate(&input)?;
+            store.update_schedule(id, &input).await.map_err(store_err)?;
+            eprintln!("Schedule {id} updated.");
+            Ok(0)
+        }
+        ScheduleCommand::Enable { id } | ScheduleCommand::Disable { id } => {
+            let enable = matches!(cmd, ScheduleCommand::Enable { .. });
+            store
+                .set_schedule_enabled(id, enable)
+                .await
+                .map_err(store_err)?;
+            eprintln!(
+                "Schedule {id} {}.",
+                if enable { "enabled" } else { "disabled" }
+            );
+            Ok(0)
+        }
+        ScheduleCommand::Remove { id } => {
+            store.remove_schedule(id).await.map_err(store_err)?;
+            eprintln!("Schedule {id} removed.");
+            Ok(0)
+        }
+        ScheduleCommand::Run { id } => {
+            let s = store.schedule(id).await?.ok_or_else(|| {
+                usage(format!(
+                    "there is no schedule {id}; `vedette schedule list` shows them"
+                ))
+            })?;
+            let (ctx, _temp) = context(app, feed_args).await?;
+            let summary = vedette_scheduler::run_schedule(&ctx, &s)
+                .await
+                .map_err(|e| Failure::from(anyhow::anyhow!(e)))?;
+            print_summary(&summary);
+            ctx.feeds.close().await;
+            Ok(if summary.scans.iter().any(|s| s.error.is_some()) {
+                3
+            } else {
+                0
+            })
+        }
+    }
+}
+
+fn print_summary(s: &RunSummary) {
+    println!(
+        "{}: {} target(s) scanned, {} re-matched, {} new finding(s)",
+        s.schedule_name,
+        s.scans.len(),
+        s.rematched,
+        s.new_findings.len()
+    );
+    for t in &s.scans {
+        match &t.error {
+            None => println!("  scan {:>4}  {}", t.scan_id, t.target),
+            Some(e) => println!("  scan {:>4}  {}  FAILED: {e}", t.scan_id, t.target),
+        }
+    }
+    for n in &s.new_findings {
+        println!(
+            "  new: {} in {} {} ({}; {})",
+            n.finding.id,
+            n.finding.package,
+            n.finding.version,
+            n.finding.severity,
+            n.cause.describe()
+        );
+    }
+}
+
+/// A scheduler context over this data dir.
+async fn context(app: &App, feed_args: &FeedArgs) -> Result<(Context, tempfile::TempDir), Failure> {
+    let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
+    let cfg = feed_args.config(&feeds).await?;
+    let temp = tempfile::Builder::new()
+        .prefix("vedette-scheduler-")
+        .tempdir()
+        .map_err(|e| Failure::from(anyhow::anyhow!("cannot create a private temp dir: {e}")))?;
+    let app2 = app.clone();
+    let lookup: vedette_scheduler::CredentialLookup = Arc::new(move |host: String| {
+        let app = app2.clone();
+        Box::pin(async move { crate::scan::registry_credential(&app, &host).await })
+    });
+    let insecure = std::env::var("VEDETTE_INSECURE_REGISTRIES")
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    Ok((
+        Context {
+            store: app.store().clone(),
+            feeds,
+            feed_config: cfg,
+            credentials: Some(lookup),
+            temp_dir: temp.path().to_owned(),
+            limits: vedette_scheduler::Limits::default(),
+            insecure_registries: insecure,
+            events: Arc::new(LogEvents),
+        },
+        temp,
+    ))
+}
+
+struct LogEvents;
+
+impl vedette_scheduler::Events for LogEvents {
+    fn run_started(&self, s: &Schedule) {
+        eprintln!("vedette: running '{}'", s.name);
+    }
+    fn run_finished(&self, r: &RunSummary) {
+        print_summary(r);
+    }
+}
+
+/// `vedette serve`: the scheduler without a window, one per data dir.
+pub async fn serve(app: &App, feed_args: &FeedArgs, poll: Duration) -> Result<u8, Failure> {
+    let _lock = lock(app.data_dir())?;
+    let (ctx, _temp) = context(app, feed_args).await?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let enabled = app
+        .store()
+        .list_schedules()
+        .await?
+        .iter()
+        .filter(|s| s.enabled)
+        .count();
+    eprintln!(
+        "vedette: serving schedules for {} ({enabled} enabled); stop with Ctrl-C or SIGTERM",
+        app.data_dir().display()
+    );
+    let runner = tokio::spawn(vedette_scheduler::serve(ctx.clone(), poll, rx));
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::from(anyhow::anyhow!("cannot listen for SIGTERM: {e}")))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!("vedette: stopping after the running scans finish");
+    let _ = tx.send(true);
+    let _ = runner.await;
+    ctx.feeds.close().await;
+    Ok(0)
+}
+
+/// The scheduler lock of a data dir: held while `vedette serve` (or the
+/// desktop app's scheduler) runs.
+fn lock(data_dir: &Path) -> Result<std::fs::File, Failure> {
+    let path = data_dir.join("scheduler.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Failure::from(anyhow::anyhow!("cannot open {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => {
+            use std::io::Write as _;
+            let _ = file.set_len(0);
+            let _ = writeln!(&file, "{}", std::process::id());
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let pid = std::fs::read_to_string(&path).unwrap_or_default();
+            Err(Failure {
+                code: 3,
+                error: anyhow::anyhow!(
+                    "another Vedette scheduler runs for {} (pid {}); one per data dir. Stop it first, or use another --data-dir",
+                    data_dir.display(),
+                    pid.trim()
+                ),
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(Failure::from(anyhow::anyhow!(
+            "cannot lock {}: {e}",
+            path.display()
+        ))),
+    }
+}

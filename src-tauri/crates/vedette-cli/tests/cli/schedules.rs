@@ -1,0 +1,463 @@
+//! Schedules, `vedette serve`, history and re-matching, against a real
+//! docker-registry and the feed mirror.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use vedette_tests::feedserver::FeedServer;
+use vedette_tests::registry::{shared, Layer, Registry};
+
+use crate::scan::push;
+
+fn vedette(data: &Path, env: &[(&str, String)], args: &[&str]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vedette"));
+    c.arg("--data-dir").arg(data).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}/no-bus", data.display()),
+    )
+    .env("DOCKER_CONFIG", data.join("no-docker-config"))
+    .env_remove("VEDETTE_DATA_DIR")
+    .output()
+    .expect("run vedette")
+}
+
+fn out(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn history(data: &Path) -> Vec<Value> {
+    let o = vedette(
+        data,
+        &[],
+        &["history", "--format", "json", "--limit", "100"],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    serde_json::from_slice::<Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Feeds served from a directory of our own: `root/osv/…`.
+fn mirror_env(server: &FeedServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("VEDETTE_FEED_URL", server.url("osv")),
+        ("VEDETTE_KEV_URL", "none".into()),
+        ("VEDETTE_EPSS_URL", "none".into()),
+        (
+            "VEDETTE_NVD_URL",
+            server.url("nvd/nvdcve-2.0-sample.json.gz"),
+        ),
+    ]
+}
+
+fn shared_mirror() -> (tempfile::TempDir, FeedServer) {
+    let root = tempfile::tempdir().unwrap();
+    for d in ["osv", "nvd"] {
+        std::os::unix::fs::symlink(shared(&format!("feeds/{d}")), root.path().join(d)).unwrap();
+    }
+    let server = FeedServer::start(root.path());
+    (root, server)
+}
+
+#[test]
+fn a_fresh_data_dir_lists_the_weekly_scan_of_everything_disabled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = vedette(tmp.path(), &[], &["schedule", "list"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Weekly scan of all containers and hosts"))
+        .expect("the system schedule");
+    assert!(
+        line.contains("disabled") && line.contains("0 3 * * 1"),
+        "{line}"
+    );
+    let o = vedette(tmp.path(), &[], &["schedule", "remove", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out(&o).contains("disable it instead"), "{}", out(&o));
+}
+
+#[test]
+fn an_invalid_cron_expression_is_refused_with_exit_2_and_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (cron, says) in [
+        (
+            "61 * * * *",
+            "the minute field says 61; minutes run from 0 to 59",
+        ),
+        ("0 3 * *", "it has 4 fields"),
+        ("every day", "it has 2 fields"),
+    ] {
+        let o = vedette(
+            tmp.path(),
+            &[],
+            &["schedule", "add", "--name", "x", "--cron", cron],
+        );
+        assert_eq!(o.status.code(), Some(2), "{cron}: {}", out(&o));
+        assert!(out(&o).contains(says), "{cron}: {}", out(&o));
+    }
+    let o = vedette(
+        tmp.path(),
+        &[],
+        &[
+            "schedule",
+            "add",
+            "--name",
+            "x",
+            "--preset",
+            "daily",
+            "--timezone",
+            "Mars/Olympus",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out(&o).contains("Mars/Olympus"), "{}", out(&o));
+    // Nothing was stored.
+    let list = vedette(tmp.path(), &[], &["schedule", "list", "--format", "json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&list.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+struct Serve(std::process::Child);
+
+impl Serve {
+    fn start(data: &Path, env: &[(&str, String)]) -> Self {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vedette"));
+        c.arg("--data-dir")
+            .arg(data)
+            .args(["serve", "--poll", "1s"]);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}/no-bus", data.display()),
+        )
+        .env("DOCKER_CONFIG", data.join("no-docker-config"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        Serve(c.spawn().expect("start vedette serve"))
+    }
+
+    /// SIGTERM, then the exit code.
+    fn stop(mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.0.try_wait().unwrap() {
+                return s.code();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "vedette serve did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_schedule_fires_on_time_against_the_local_registry_and_one_scheduler_runs_per_data_dir() {
+    let (_root, server) = shared_mirror();
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let image = push(
+        &reg,
+        tmp.path(),
+        vec![Layer::from_dir(shared("fixtures/debian-12-minbase"))],
+        "fixtures/debian",
+    );
+    let data = tmp.path().join("data");
+    let mut env = mirror_env(&server);
+    env.push(("VEDETTE_INSECURE_REGISTRIES", reg.host()));
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "scan",
+            "image",
+            &image,
+            "--insecure-registry",
+            "-q",
+            "-o",
+            "/dev/null",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "schedule",
+            "add",
+            "--name",
+            "every 2 s",
+            "--cron",
+            "*/2 * * * * *",
+            "--kind",
+            "image",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+
+    let serve = Serve::start(&data, &env);
+    let scheduled = wait_for("a scheduled scan", Duration::from_secs(30), || {
+        history(&data)
+            .into_iter()
+            .find(|s| s["trigger"] == "schedule" && s["state"] == "succeeded")
+    });
+    assert_eq!(scheduled["target_name"], image);
+    assert_eq!(scheduled["counts"]["critical"], 2, "{scheduled:#}");
+    assert_eq!(
+        scheduled["new_findings"], 0,
+        "same image, same feeds: nothing new"
+    );
+
+    let second = vedette(&data, &env, &["serve"]);
+    assert_eq!(second.status.code(), Some(3));
+    assert!(
+        out(&second).contains("another Vedette scheduler runs"),
+        "{}",
+        out(&second)
+    );
+    assert_eq!(serve.stop(), Some(0));
+    // No run of one schedule overlapped another: every scheduled scan finished.
+    let h = history(&data);
+    assert!(h.iter().all(|s| s["state"] == "succeeded"), "{h:#?}");
+}
+
+#[test]
+fn a_run_missed_while_nothing_ran_happens_once_at_the_next_start() {
+    let (_root, server) = shared_mirror();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let env = mirror_env(&server);
+    let dir = shared("fixtures/debian-12-minbase").display().to_string();
+    let o = vedette(&data, &env, &["scan", "dir", &dir, "-q", "-o", "/dev/null"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "schedule",
+            "add",
+            "--name",
+            "daily",
+            "--cron",
+            "0 3 * * *",
+            "--timezone",
+            "UTC",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    // The machine was off for two days.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = vedette_store::Store::open_in(&data).await.unwrap();
+        let id = store
+            .list_schedules()
+            .await
+            .unwrap()
+            .iter()
+            .find(|s| s.name == "daily")
+            .unwrap()
+            .id;
+        store
+            .set_schedule_ran(id, chrono::Utc::now() - chrono::Duration::days(2))
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let serve = Serve::start(&data, &env);
+    wait_for("the catch-up run", Duration::from_secs(30), || {
+        history(&data)
+            .into_iter()
+            .find(|s| s["trigger"] == "schedule" && s["state"] == "succeeded")
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(serve.stop(), Some(0));
+    let runs = history(&data)
+        .into_iter()
+        .filter(|s| s["trigger"] == "schedule")
+        .count();
+    assert_eq!(runs, 1, "missed twice, run once");
+}
+
+fn pypi_record(id: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","modified":"2026-11-01T00:00:00Z","published":"2026-11-01T00:00:00Z","aliases":["CVE-2099-{n}"],"summary":"{id} in demo-pkg","affected":[{{"package":{{"ecosystem":"PyPI","name":"demo-pkg"}},"ranges":[{{"type":"ECOSYSTEM","events":[{{"introduced":"0"}},{{"fixed":"2.0"}}]}}]}}]}}"#,
+        n = id.len() + 1000
+    )
+}
+
+fn write_zip(path: &Path, records: &[(String, String)]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body) in records {
+        std::fs::write(dir.path().join(name), body).unwrap();
+    }
+    let script = "import sys, os, zipfile\nz = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED)\nfor n in sorted(os.listdir(sys.argv[2])):\n    z.write(os.path.join(sys.argv[2], n), n)\nz.close()";
+    let o = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn a_feed_update_rematches_stored_inventories_into_new_findings_caused_by_the_feed() {
+    let before = tempfile::tempdir().unwrap();
+    let after = tempfile::tempdir().unwrap();
+    write_zip(
+        &before.path().join("osv/PyPI/all.zip"),
+        &[("TEST-OLD-1.json".into(), pypi_record("TEST-OLD-1"))],
+    );
+    write_zip(
+        &after.path().join("osv/PyPI/all.zip"),
+        &[
+            ("TEST-OLD-1.json".into(), pypi_record("TEST-OLD-1")),
+            ("TEST-NEW-22.json".into(), pypi_record("TEST-NEW-22")),
+        ],
+    );
+    let server = FeedServer::start(before.path());
+    let env = vec![
+        ("VEDETTE_FEED_URL", server.url("osv")),
+        ("VEDETTE_KEV_URL", "none".to_owned()),
+        ("VEDETTE_EPSS_URL", "none".into()),
+        ("VEDETTE_NVD_URL", "none".into()),
+        ("VEDETTE_FEED_MAX_AGE", "1s".into()),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let app = tmp.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("requirements.txt"), "demo-pkg==1.0\n").unwrap();
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "scan",
+            "dir",
+            &app.display().to_string(),
+            "--format",
+            "json",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let first: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(first["findings"].as_array().unwrap().len(), 1);
+
+    // The advisory database learns of a second vulnerability in the same
+    // package; a schedule that scans nothing itself still re-matches.
+    server.set_root(after.path());
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "schedule",
+            "add",
+            "--name",
+            "feeds only",
+            "--preset",
+            "hourly",
+            "--targets",
+            "no-such-target*",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    std::thread::sleep(Duration::from_millis(1200));
+    let list: Value = serde_json::from_slice(
+        &vedette(&data, &env, &["schedule", "list", "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "feeds only")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let o = vedette(&data, &env, &["schedule", "run", &id.to_string()]);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("1 re-matched") && out(&o).contains("new: TEST-NEW-22"),
+        "{}",
+        out(&o)
+    );
+
+    let h = history(&data);
+    let rematch = h
+        .iter()
+        .find(|s| s["trigger"] == "rematch")
+        .expect("a rematch scan");
+    assert_eq!(rematch["new_findings"], 1);
+    let show = vedette(
+        &data,
+        &[],
+        &[
+            "history",
+            "show",
+            &rematch["id"].to_string(),
+            "--format",
+            "json",
+        ],
+    );
+    let diff: Value = serde_json::from_slice(&show.stdout).unwrap();
+    let new = diff["diff"]["new"].as_array().unwrap();
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0]["cause"], "feed_update");
+    assert_eq!(new[0]["finding"]["id"], "TEST-NEW-22");
+    assert_eq!(diff["diff"]["unchanged"].as_array().unwrap().len(), 1);
+    // Nothing was pulled again: the re-match used the stored inventory.
+    assert_eq!(h.iter().filter(|s| s["trigger"] == "manual").count(), 1);
+    let text = vedette(&data, &[], &["history", "show", &rematch["id"].to_string()]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("newly disclosed: a feed update"),
+        "{}",
+        out(&text)
+    );
+}

@@ -1,0 +1,489 @@
+//! Running schedules: each run refreshes stale feeds, scans the targets its
+//! selector picks (under a global and a per-registry concurrency limit, with
+//! retries for transient errors), re-matches the other targets when a feed
+//! changed, and records everything in the history.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::Semaphore;
+use vedette_engine::{AssessOptions, EngineError, Target};
+use vedette_feeds::{FeedConfig, FeedStore, Outcome};
+use vedette_model::{
+    NewFinding, Schedule, ScheduleOptions, Severity, TargetInfo, TargetKind, Trigger,
+};
+use vedette_store::Store;
+
+use crate::CronSchedule;
+
+/// Finds registry credentials (the keyring, Docker's config) for a host.
+pub type CredentialLookup = Arc<
+    dyn Fn(
+            String,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Option<vedette_engine::Credential>> + Send>,
+        > + Send
+        + Sync,
+>;
+
+/// Concurrency and retry limits of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Scans at once, in all.
+    pub global: usize,
+    /// Scans at once against one registry.
+    pub per_registry: usize,
+    /// Tries of a scan that fails for a transient reason (network, 5xx, 429).
+    pub attempts: u32,
+    pub backoff: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            global: 2,
+            per_registry: 2,
+            attempts: 3,
+            backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What the runner needs; cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Store,
+    pub feeds: FeedStore,
+    pub feed_config: FeedConfig,
+    pub credentials: Option<CredentialLookup>,
+    pub temp_dir: PathBuf,
+    pub limits: Limits,
+    pub insecure_registries: Vec<String>,
+    pub events: Arc<dyn Events>,
+}
+
+/// Observe-only events of runs (the tray, notifications, the UI).
+pub trait Events: Send + Sync {
+    fn run_started(&self, _schedule: &Schedule) {}
+    fn run_finished(&self, _run: &RunSummary) {}
+}
+
+impl Events for () {}
+
+/// One target's result in a run.
+#[derive(Debug, Clone)]
+pub struct TargetResult {
+    pub target: String,
+    pub scan_id: i64,
+    pub error: Option<String>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub schedule_id: Option<i64>,
+    pub schedule_name: String,
+    pub scans: Vec<TargetResult>,
+    /// Targets re-matched against updated feeds without being pulled.
+    pub rematched: usize,
+    pub new_findings: Vec<NewFinding>,
+    pub feeds_changed: Vec<String>,
+}
+
+impl RunSummary {
+    /// New findings that warrant an alert: critical, or exploited in the wild.
+    pub fn alarming(&self) -> Vec<&NewFinding> {
+        self.new_findings
+            .iter()
+            .filter(|n| n.finding.severity == Severity::Critical || n.finding.kev_added.is_some())
+            .collect()
+    }
+}
+
+fn engine_target(t: &TargetInfo) -> Option<Target> {
+    Some(match t.kind {
+        TargetKind::Image => Target::Image(t.name.clone()),
+        TargetKind::Directory => Target::Directory(t.name.clone().into()),
+        TargetKind::Archive => Target::Archive(t.name.clone().into()),
+        TargetKind::Sbom => Target::Sbom(t.name.clone().into()),
+        TargetKind::Registry | TargetKind::Host => return None,
+    })
+}
+
+fn registry_of(t: &TargetInfo) -> Option<String> {
+    (t.kind == TargetKind::Image)
+        .then(|| vedette_engine::registry_host(&t.name))
+        .flatten()
+}
+
+fn policy_of(o: &ScheduleOptions) -> vedette_match::Policy {
+    vedette_match::Policy {
+        fail_on: o.fail_on,
+        fixable_only: o.ignore_unfixed,
+        ..Default::default()
+    }
+}
+
+/// Refreshes the stale feeds of every ecosystem in use; the names of the
+/// feeds whose content changed.
+pub async fn refresh_feeds(ctx: &Context) -> Vec<String> {
+    let mut ecosystems = BTreeSet::new();
+    if let Ok(invs) = ctx.store.latest_inventories().await {
+        for inv in &invs {
+            ecosystems.extend(vedette_engine::ecosystems_in_use(inv));
+        }
+    }
+    if let Ok(status) = ctx.feeds.status(&ctx.feed_config).await {
+        for f in status {
+            if let Some(e) = f.name.strip_prefix("osv/") {
+                ecosystems.insert(e.to_owned());
+            }
+        }
+    }
+    let eco: Vec<String> = ecosystems.into_iter().collect();
+    ctx.feeds
+        .update(&ctx.feed_config, &eco, true)
+        .await
+        .into_iter()
+        .filter_map(|o| match o.outcome {
+            Outcome::Updated { .. } => Some(o.feed),
+            Outcome::Failed { error } => {
+                tracing::warn!("feed {} not updated: {error}", o.feed);
+                None
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Scans one target now and records it.
+pub async fn scan_target(
+    ctx: &Context,
+    target: &TargetInfo,
+    trigger: Trigger,
+    schedule_id: Option<i64>,
+    options: &ScheduleOptions,
+) -> TargetResult {
+    let started = Instant::now();
+    let scan_id = match ctx
+        .store
+        .begin_scan_as(target.id, trigger, schedule_id)
+        .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            return TargetResult {
+                target: target.name.clone(),
+                scan_id: 0,
+                error: Some(e.to_string()),
+            }
+        }
+    };
+    let result = scan_once_with_retries(ctx, target, options, scan_id, started).await;
+    let error = match result {
+        Ok(()) => None,
+        Err(e) => {
+            let _ = ctx
+                .store
+                .finish_scan(scan_id, vedette_model::ScanState::Failed, Some(&e))
+                .await;
+            Some(e)
+        }
+    };
+    TargetResult {
+        target: target.name.clone(),
+        scan_id,
+        error,
+    }
+}
+
+async fn scan_once_with_retries(
+    ctx: &Context,
+    target: &TargetInfo,
+    options: &ScheduleOptions,
+    scan_id: i64,
+    started: Instant,
+) -> Result<(), String> {
+    let Some(t) = engine_target(target) else {
+        return Err(format!(
+            "{} targets are not scanned by schedules yet",
+            target.kind.as_str()
+        ));
+    };
+    let registry = registry_of(target);
+    let credential = match (&registry, &ctx.credentials) {
+        (Some(host), Some(lookup)) => lookup(host.clone()).await,
+        _ => None,
+    };
+    let opts = vedette_engine::Options {
+        insecure_registry: registry
+            .as_ref()
+            .is_some_and(|r| ctx.insecure_registries.contains(r)),
+        credential,
+        temp_dir: ctx.temp_dir.clone(),
+        ..vedette_engine::Options::default()
+    };
+    let mut wait = ctx.limits.backoff;
+    let mut attempt = 0;
+    let inventory = loop {
+        attempt += 1;
+        match vedette_engine::inventory(&t, &opts, Arc::new(())).await {
+            Ok(inv) => break inv,
+            Err(e) if attempt < ctx.limits.attempts && transient(&e) => {
+                tracing::warn!("{}: {e} (attempt {attempt}); retrying", target.name);
+                tokio::time::sleep(wait).await;
+                wait = wait.saturating_mul(2);
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    let assess = AssessOptions {
+        exposure: target.exposure,
+        policy: policy_of(options),
+        offline: true,
+    };
+    let report = vedette_engine::assess(&inventory, &ctx.feeds, &ctx.feed_config, &assess, &())
+        .await
+        .map_err(|e| e.to_string())?;
+    ctx.store
+        .record_scan(
+            scan_id,
+            &inventory,
+            &report,
+            &vedette_engine::feed_version(&report),
+            started.elapsed().as_millis() as i64,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn transient(e: &EngineError) -> bool {
+    e.is_transient()
+}
+
+/// Matches the newest stored inventory of every target (or of those not in
+/// `skip`) against the index again, without pulling anything: what a feed
+/// update newly discloses becomes new findings with cause `feed_update`.
+pub async fn rematch(
+    ctx: &Context,
+    skip: &BTreeSet<i64>,
+) -> Result<(usize, Vec<NewFinding>), String> {
+    let set = ctx.feeds.load_all().await.map_err(|e| e.to_string())?;
+    let status = ctx
+        .feeds
+        .status(&ctx.feed_config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let invs = ctx
+        .store
+        .latest_inventories_by_target()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut n = 0;
+    let mut new = Vec::new();
+    for (target_id, exposure, inv) in invs {
+        if skip.contains(&target_id) {
+            continue;
+        }
+        let started = Instant::now();
+        let opts = AssessOptions {
+            exposure,
+            ..Default::default()
+        };
+        let report = vedette_engine::judge(
+            &inv,
+            &set,
+            status.clone(),
+            &BTreeSet::new(),
+            &opts,
+            Vec::new(),
+        );
+        let scan_id = ctx
+            .store
+            .begin_scan_as(target_id, Trigger::Rematch, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let found = ctx
+            .store
+            .record_scan(
+                scan_id,
+                &inv,
+                &report,
+                &vedette_engine::feed_version(&report),
+                started.elapsed().as_millis() as i64,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        new.extend(found);
+        n += 1;
+    }
+    Ok((n, new))
+}
+
+/// Runs one schedule now: fresh feeds, its targets, re-matching the rest
+/// when a feed changed. A schedule already running is not started twice.
+pub async fn run_schedule(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, String> {
+    if !ctx
+        .store
+        .claim_schedule(schedule.id)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Err(format!(
+            "'{}' is running already; this run was skipped",
+            schedule.name
+        ));
+    }
+    ctx.events.run_started(schedule);
+    let summary = run_claimed(ctx, schedule).await;
+    let _ = ctx.store.set_schedule_ran(schedule.id, Utc::now()).await;
+    let _ = ctx.store.release_schedule(schedule.id).await;
+    if let Ok(s) = &summary {
+        ctx.events.run_finished(s);
+    }
+    summary
+}
+
+async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, String> {
+    let feeds_changed = refresh_feeds(ctx).await;
+    let targets: Vec<TargetInfo> = ctx
+        .store
+        .list_targets()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|t| schedule.selector.matches(t.kind, &t.name))
+        .collect();
+    let global = Arc::new(Semaphore::new(ctx.limits.global.max(1)));
+    let mut per_registry: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in targets.clone() {
+        let reg = registry_of(&t).map(|r| {
+            Arc::clone(
+                per_registry
+                    .entry(r)
+                    .or_insert_with(|| Arc::new(Semaphore::new(ctx.limits.per_registry.max(1)))),
+            )
+        });
+        let (ctx, global, options, id) = (
+            ctx.clone(),
+            Arc::clone(&global),
+            schedule.options.clone(),
+            schedule.id,
+        );
+        tasks.spawn(async move {
+            let _r = match &reg {
+                Some(s) => Some(s.acquire().await),
+                None => None,
+            };
+            let _g = global.acquire().await;
+            scan_target(&ctx, &t, Trigger::Schedule, Some(id), &options).await
+        });
+    }
+    let mut scans = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        match r {
+            Ok(r) => scans.push(r),
+            Err(e) => tracing::error!("a scan task failed: {e}"),
+        }
+    }
+    let mut new_findings = Vec::new();
+    for s in &scans {
+        if s.error.is_none() {
+            if let Ok(d) = ctx.store.scan_diff(s.scan_id).await {
+                new_findings.extend(d.new);
+            }
+        }
+    }
+    let mut rematched = 0;
+    if feeds_changed.iter().any(|f| f.starts_with("osv/")) {
+        let scanned: BTreeSet<i64> = targets.iter().map(|t| t.id).collect();
+        let (n, found) = rematch(ctx, &scanned).await?;
+        rematched = n;
+        new_findings.extend(found);
+    }
+    Ok(RunSummary {
+        schedule_id: Some(schedule.id),
+        schedule_name: schedule.name.clone(),
+        scans,
+        rematched,
+        new_findings,
+        feeds_changed,
+    })
+}
+
+/// Fires enabled schedules on time until `stop` resolves. At start, a run a
+/// schedule missed while nothing was running happens once (when the
+/// schedule asks for catch-up). Edits to schedules are picked up within
+/// `poll`.
+pub async fn serve(ctx: Context, poll: Duration, stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = ctx.store.release_stale_schedule_claims().await;
+    let mut stop = stop;
+    let start = Utc::now();
+    let mut last_fired: HashMap<i64, chrono::DateTime<Utc>> = HashMap::new();
+    let mut running: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+    // Catch-up.
+    if let Ok(list) = ctx.store.list_schedules().await {
+        for s in list.into_iter().filter(|s| s.enabled && s.catch_up) {
+            let Ok(cron) = CronSchedule::parse(&s.cron, &s.timezone) else {
+                continue;
+            };
+            let from = s.last_run_at.unwrap_or(s.created_at);
+            if let Some(missed) = cron.missed_between(from, start) {
+                tracing::info!("'{}' missed its run of {missed}; running it now", s.name);
+                let ctx2 = ctx.clone();
+                running.spawn(async move {
+                    if let Err(e) = run_schedule(&ctx2, &s).await {
+                        tracing::warn!("{e}");
+                    }
+                });
+            }
+        }
+    }
+    loop {
+        let now = Utc::now();
+        let schedules = ctx.store.list_schedules().await.unwrap_or_default();
+        let mut soonest =
+            now + chrono::Duration::from_std(poll).unwrap_or(chrono::Duration::seconds(30));
+        for s in schedules.iter().filter(|s| s.enabled) {
+            let Ok(cron) = CronSchedule::parse(&s.cron, &s.timezone) else {
+                continue;
+            };
+            let after = *last_fired.entry(s.id).or_insert(start);
+            let Some(next) = cron.next_after(after) else {
+                continue;
+            };
+            if next <= now {
+                last_fired.insert(s.id, next);
+                let (ctx2, s2) = (ctx.clone(), s.clone());
+                let jitter = if s.jitter_seconds > 0 {
+                    Duration::from_millis(fastrand::u64(0..(s.jitter_seconds as u64 * 1000)))
+                } else {
+                    Duration::ZERO
+                };
+                running.spawn(async move {
+                    tokio::time::sleep(jitter).await;
+                    if let Err(e) = run_schedule(&ctx2, &s2).await {
+                        tracing::warn!("{e}");
+                    }
+                });
+            } else if next < soonest {
+                soonest = next;
+            }
+        }
+        while running.try_join_next().is_some() {}
+        let wait = (soonest - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::from_millis(50));
+        tokio::select! {
+            _ = tokio::time::sleep(wait.min(poll)) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    // Let running scans finish (they are recorded as a whole or not at all).
+    while running.join_next().await.is_some() {}
+}
