@@ -426,6 +426,30 @@ pub async fn serve(ctx: Context, poll: Duration, stop: tokio::sync::watch::Recei
     let start = Utc::now();
     let mut last_fired: HashMap<i64, chrono::DateTime<Utc>> = HashMap::new();
     let mut running: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+    // Scans a killed scheduler left half done: the store marked them
+    // interrupted when it opened; run each target's scan again, once.
+    if let (Ok(retry), Ok(targets), Ok(list)) = (
+        ctx.store.interrupted_scheduled_scans().await,
+        ctx.store.list_targets().await,
+        ctx.store.list_schedules().await,
+    ) {
+        for (target_id, schedule_id) in retry {
+            let (Some(t), Some(s)) = (
+                targets.iter().find(|t| t.id == target_id).cloned(),
+                list.iter().find(|s| s.id == schedule_id).cloned(),
+            ) else {
+                continue;
+            };
+            tracing::info!("retrying the interrupted scan of {}", t.name);
+            let ctx2 = ctx.clone();
+            running.spawn(async move {
+                let r = scan_target(&ctx2, &t, Trigger::Schedule, Some(s.id), &s.options).await;
+                if let Some(e) = r.error {
+                    tracing::warn!("{}: {e}", r.target);
+                }
+            });
+        }
+    }
     // Catch-up.
     if let Ok(list) = ctx.store.list_schedules().await {
         for s in list.into_iter().filter(|s| s.enabled && s.catch_up) {

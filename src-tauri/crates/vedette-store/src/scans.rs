@@ -94,6 +94,25 @@ impl Store {
 }
 
 impl Store {
+    /// Scheduled scans that were interrupted (the process died) and have not
+    /// been followed by another scan of their target: (target, schedule).
+    pub async fn interrupted_scheduled_scans(&self) -> Result<Vec<(i64, i64)>> {
+        let rows = sqlx::query!(
+            r#"SELECT DISTINCT s.target_id AS "target_id!: i64", s.schedule_id AS "schedule_id!: i64"
+               FROM scans s
+               WHERE s.state = 'interrupted' AND s.schedule_id IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM scans l WHERE l.target_id = s.target_id AND l.id > s.id)"#
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.target_id, r.schedule_id))
+            .collect())
+    }
+}
+
+impl Store {
     /// Records that a scan of `target_id` started; returns the scan id.
     pub async fn begin_scan(&self, target_id: i64) -> Result<i64> {
         let now = Utc::now();

@@ -39,7 +39,7 @@ fn history(data: &Path) -> Vec<Value> {
     let o = vedette(
         data,
         &[],
-        &["history", "--format", "json", "--limit", "100"],
+        &["history", "--format", "json", "--limit", "1000000"],
     );
     assert!(o.status.success(), "{}", out(&o));
     serde_json::from_slice::<Value>(&o.stdout)
@@ -460,4 +460,139 @@ fn a_feed_update_rematches_stored_inventories_into_new_findings_caused_by_the_fe
         "{}",
         out(&text)
     );
+}
+
+fn doctor_database_ok(data: &Path) {
+    let o = vedette(data, &[], &["doctor", "--format", "json"]);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let db = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Database")
+        .unwrap();
+    assert_eq!(db["state"], "ok", "{db:#}");
+    assert!(
+        db["detail"].as_str().unwrap().contains("integrity ok"),
+        "{db:#}"
+    );
+}
+
+#[test]
+fn kill_9_of_serve_mid_scan_twenty_times_loses_no_history_and_retries_the_interrupted_scans() {
+    let (_root, server) = shared_mirror();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let env = mirror_env(&server);
+    // Twelve small root filesystems: a run takes a few hundred milliseconds.
+    for i in 0..12 {
+        let root = tmp.path().join(format!("host-{i:02}"));
+        std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::copy(
+            shared("fixtures/debian-12-minbase/var/lib/dpkg/status"),
+            root.join("var/lib/dpkg/status"),
+        )
+        .unwrap();
+        std::fs::copy(
+            shared("fixtures/debian-12-minbase/etc/os-release"),
+            root.join("etc/os-release"),
+        )
+        .unwrap();
+        let o = vedette(
+            &data,
+            &env,
+            &[
+                "scan",
+                "dir",
+                &root.display().to_string(),
+                "-q",
+                "-o",
+                "/dev/null",
+            ],
+        );
+        assert!(o.status.success(), "{}", out(&o));
+    }
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "schedule",
+            "add",
+            "--name",
+            "every second",
+            "--cron",
+            "* * * * * *",
+            "--kind",
+            "directory",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for round in 0..20 {
+        let before: Vec<(i64, String)> = history(&data)
+            .iter()
+            .filter(|s| s["state"] == "succeeded")
+            .map(|s| {
+                (
+                    s["id"].as_i64().unwrap(),
+                    s["target_name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let mut serve = Serve::start(&data, &env);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(400 + seed % 900));
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(serve.0.id().to_string())
+            .status();
+        let _ = serve.0.wait();
+        doctor_database_ok(&data);
+        let after = history(&data);
+        for (id, target) in &before {
+            let s = after
+                .iter()
+                .find(|s| s["id"] == *id)
+                .unwrap_or_else(|| panic!("round {round}: scan {id} is gone"));
+            assert_eq!(
+                s["state"], "succeeded",
+                "round {round}: scan {id} of {target} changed: {s:#}"
+            );
+        }
+        assert!(
+            after.iter().all(|s| s["state"] != "running"),
+            "round {round}: a scan of the killed process still says running"
+        );
+    }
+    let interrupted: Vec<Value> = history(&data)
+        .into_iter()
+        .filter(|s| s["state"] == "interrupted")
+        .collect();
+    assert!(
+        !interrupted.is_empty(),
+        "twenty kills in the middle of runs interrupted no scan"
+    );
+
+    // A clean start retries what was interrupted.
+    let serve = Serve::start(&data, &env);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(serve.stop(), Some(0));
+    doctor_database_ok(&data);
+    let h = history(&data);
+    for i in &interrupted {
+        let later = h.iter().any(|s| {
+            s["target_id"] == i["target_id"]
+                && s["id"].as_i64() > i["id"].as_i64()
+                && s["state"] == "succeeded"
+        });
+        assert!(
+            later,
+            "interrupted scan {} of {} was not scanned again",
+            i["id"], i["target_name"]
+        );
+    }
 }
