@@ -140,3 +140,104 @@ pub async fn run(store: &vedette_store::Store, args: HistoryArgs) -> Result<u8, 
         }
     }
 }
+
+#[derive(Args)]
+pub struct TrendsArgs {
+    /// One target (its name as `vedette history` shows it); all targets if left out.
+    #[arg(long)]
+    target: Option<String>,
+    /// How many days back.
+    #[arg(long, default_value_t = 30)]
+    days: i64,
+    /// Write the chart to FILE: .png or .svg.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+pub async fn trends(store: &vedette_store::Store, args: TrendsArgs) -> Result<u8, Failure> {
+    if !(1..=3660).contains(&args.days) {
+        return Err(usage("--days runs from 1 to 3660"));
+    }
+    let target_id = match &args.target {
+        None => None,
+        Some(name) => Some(
+            store
+                .list_targets()
+                .await?
+                .into_iter()
+                .find(|t| t.name == *name)
+                .map(|t| t.id)
+                .ok_or_else(|| {
+                    usage(format!(
+                        "no target is named {name}; `vedette history` shows the scanned ones"
+                    ))
+                })?,
+        ),
+    };
+    let t = store
+        .trends(target_id, args.days, chrono::Utc::now().date_naive())
+        .await?;
+    if let Some(path) = &args.output {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match ext.as_str() {
+            "svg" => {
+                let svg = vedette_report::trends_svg(&t)
+                    .map_err(|e| Failure::from(anyhow::anyhow!(e)))?;
+                std::fs::write(path, svg).map_err(|e| {
+                    Failure::from(anyhow::anyhow!("cannot write {}: {e}", path.display()))
+                })?;
+            }
+            "png" => vedette_report::trends_png(&t, path)
+                .map_err(|e| Failure::from(anyhow::anyhow!(e)))?,
+            _ => {
+                return Err(usage(format!(
+                    "{}: the chart is written as .png or .svg",
+                    path.display()
+                )))
+            }
+        }
+        eprintln!("vedette: trend chart written to {}", path.display());
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&t)?),
+        Format::Text if args.output.is_none() => {
+            println!(
+                "Open findings, {} (newest scan of each target up to each day):",
+                t.scope
+            );
+            println!(
+                "  {:<10}  {:>5} {:>5} {:>5} {:>5} {:>5}",
+                "DAY", "CRIT", "HIGH", "MED", "LOW", "UNK"
+            );
+            for d in t.daily.iter().rev().take(14).rev() {
+                let o = &d.open;
+                println!(
+                    "  {:<10}  {:>5} {:>5} {:>5} {:>5} {:>5}",
+                    d.day, o.critical, o.high, o.medium, o.low, o.unknown
+                );
+            }
+            println!("New and fixed per week:");
+            for w in &t.weekly {
+                println!(
+                    "  week of {}  new {:>4}  fixed {:>4}",
+                    w.week_start, w.new, w.fixed
+                );
+            }
+            match t.mean_days_to_fix {
+                Some(d) => println!(
+                    "Mean time to fix: {d:.1} days over {} fixed findings",
+                    t.fixed_count
+                ),
+                None => println!("Mean time to fix: nothing fixed yet"),
+            }
+        }
+        Format::Text => {}
+    }
+    Ok(0)
+}

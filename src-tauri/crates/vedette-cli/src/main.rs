@@ -67,6 +67,9 @@ enum Command {
     },
     /// Past scans: their findings, verdicts and what changed.
     History(history::HistoryArgs),
+    /// Open findings by severity per day, new and fixed per week, mean time
+    /// to fix; as text, JSON, or a chart (--output chart.png or .svg).
+    Trends(history::TrendsArgs),
     /// Policy files: check them, and move their exceptions to and from OpenVEX.
     #[command(subcommand)]
     Policy(feed::PolicyCommand),
@@ -203,6 +206,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 .map_err(|e| usage(format!("--poll {poll}: {e}")))?;
             let app = App::open(&data_dir, secrets()).await?;
             let result = schedule::serve(&app, &cli.feeds, poll).await;
+            app.store().close().await;
+            result
+        }
+        Command::Trends(args) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = history::trends(app.store(), args).await;
             app.store().close().await;
             result
         }

@@ -13,6 +13,7 @@ mod schedule;
 mod sensitive;
 mod status;
 mod target;
+mod trends;
 
 pub use credential::{
     registry_credential_name, CredentialInfo, CredentialKind, NewRegistryCredential,
@@ -31,3 +32,4 @@ pub use schedule::{
 pub use sensitive::Sensitive;
 pub use status::{AppOverview, Check, CheckState, DoctorReport};
 pub use target::{Exposure, ScanState, ScanSummary, SeverityCounts, TargetInfo, TargetKind};
+pub use trends::{DailyOpen, Trends, WeeklyChange};

@@ -2,10 +2,12 @@
 //! turns it into what a person or another tool reads. Exit codes stay in
 //! the CLI.
 
+mod charts;
 mod findings;
 
 use std::fmt::Write as _;
 
+pub use charts::{trends_png, trends_svg};
 pub use findings::{
     advisory_url, cyclonedx_vulnerabilities, cyclonedx_with_findings, json_report, sarif,
     table as findings_table,

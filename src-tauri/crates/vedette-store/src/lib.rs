@@ -11,6 +11,7 @@ mod paths;
 mod scans;
 mod schedules;
 mod targets;
+mod trends;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -460,6 +460,52 @@ fn a_feed_update_rematches_stored_inventories_into_new_findings_caused_by_the_fe
         "{}",
         out(&text)
     );
+
+    // Trends: today two open findings (one from the first scan, one the feed
+    // disclosed), and one new this week.
+    let t: Value = serde_json::from_slice(
+        &vedette(&data, &[], &["trends", "--days", "7", "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let today = t["daily"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        today["day"],
+        chrono::Utc::now()
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string()
+    );
+    assert_eq!(today["open"]["unknown"], 2, "{today:#}");
+    assert_eq!(
+        t["weekly"].as_array().unwrap().last().unwrap()["new"],
+        1,
+        "{t:#}"
+    );
+    let svg = tmp.path().join("trends.svg");
+    let png = tmp.path().join("trends.png");
+    for f in [&svg, &png] {
+        let o = vedette(
+            &data,
+            &[],
+            &["trends", "--days", "14", "-o", &f.display().to_string()],
+        );
+        assert!(o.status.success(), "{}", out(&o));
+    }
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    for label in [
+        "Open findings by severity, all targets",
+        "critical",
+        "unknown",
+        "open findings",
+        "day (UTC)",
+        "New and fixed per week",
+    ] {
+        assert!(svg.contains(label), "the chart lacks {label:?}");
+    }
+    let png = std::fs::read(&png).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let o = vedette(&data, &[], &["trends", "-o", "chart.gif"]);
+    assert_eq!(o.status.code(), Some(2));
 }
 
 fn doctor_database_ok(data: &Path) {

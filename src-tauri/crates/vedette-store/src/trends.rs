@@ -1,0 +1,173 @@
+//! Trend queries: open findings per day, new and fixed per week, time to fix.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use vedette_model::{DailyOpen, SeverityCounts, Trends, WeeklyChange};
+
+use crate::{Result, Store};
+
+struct ScanRow {
+    id: i64,
+    target_id: i64,
+    finished_at: DateTime<Utc>,
+}
+
+fn add(c: &mut SeverityCounts, severity: &str, n: i64) {
+    match severity {
+        "critical" => c.critical += n,
+        "high" => c.high += n,
+        "medium" => c.medium += n,
+        "low" => c.low += n,
+        _ => c.unknown += n,
+    }
+}
+
+fn sum(a: &mut SeverityCounts, b: &SeverityCounts) {
+    a.critical += b.critical;
+    a.high += b.high;
+    a.medium += b.medium;
+    a.low += b.low;
+    a.unknown += b.unknown;
+}
+
+impl Store {
+    /// Trends over the last `days` days up to `today`, for one target or all.
+    pub async fn trends(
+        &self,
+        target_id: Option<i64>,
+        days: i64,
+        today: NaiveDate,
+    ) -> Result<Trends> {
+        let scans: Vec<ScanRow> = sqlx::query_as!(
+            ScanRow,
+            r#"SELECT id AS "id!: i64", target_id, finished_at AS "finished_at!: DateTime<Utc>"
+               FROM scans WHERE state = 'succeeded' AND report IS NOT NULL
+                 AND (?1 IS NULL OR target_id = ?1)
+               ORDER BY finished_at, id"#,
+            target_id
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts: HashMap<i64, SeverityCounts> = HashMap::new();
+        for r in sqlx::query!(
+            r#"SELECT scan_id AS "scan_id!: i64", severity, COUNT(*) AS "n!: i64" FROM findings GROUP BY scan_id, severity"#
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            add(counts.entry(r.scan_id).or_default(), &r.severity, r.n);
+        }
+        let mut keys: HashMap<i64, HashSet<String>> = HashMap::new();
+        let mut new_in: HashMap<i64, i64> = HashMap::new();
+        for r in sqlx::query!(r#"SELECT scan_id AS "scan_id!: i64", key, cause FROM findings"#)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            if r.cause.as_deref().is_some_and(|c| c != "first_scan") {
+                *new_in.entry(r.scan_id).or_default() += 1;
+            }
+            keys.entry(r.scan_id).or_default().insert(r.key);
+        }
+
+        // Open findings per day: the newest scan of each target up to the day's end.
+        let start = today - Duration::days(days.max(1) - 1);
+        let mut daily = Vec::new();
+        let mut day = start;
+        while day <= today {
+            let end = day
+                .succ_opt()
+                .unwrap_or(day)
+                .and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc());
+            let mut latest: BTreeMap<i64, i64> = BTreeMap::new();
+            for s in &scans {
+                if end.is_none_or(|e| s.finished_at < e) {
+                    latest.insert(s.target_id, s.id);
+                }
+            }
+            let mut open = SeverityCounts::default();
+            for id in latest.values() {
+                if let Some(c) = counts.get(id) {
+                    sum(&mut open, c);
+                }
+            }
+            daily.push(DailyOpen {
+                day: day.format("%Y-%m-%d").to_string(),
+                open,
+            });
+            day = match day.succ_opt() {
+                Some(d) => d,
+                None => break,
+            };
+        }
+
+        // New and fixed per week; time to fix.
+        let week_of = |t: DateTime<Utc>| {
+            let d = t.date_naive();
+            d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+        };
+        let mut weekly: BTreeMap<NaiveDate, (i64, i64)> = BTreeMap::new();
+        let mut w = start - Duration::days(i64::from(start.weekday().num_days_from_monday()));
+        while w <= today {
+            weekly.insert(w, (0, 0));
+            w += Duration::days(7);
+        }
+        let mut by_target: BTreeMap<i64, Vec<&ScanRow>> = BTreeMap::new();
+        for s in &scans {
+            by_target.entry(s.target_id).or_default().push(s);
+        }
+        let empty = HashSet::new();
+        let (mut fix_days, mut fixed_count) = (0.0, 0i64);
+        for list in by_target.values() {
+            let mut first_seen: HashMap<&str, DateTime<Utc>> = HashMap::new();
+            let mut prev: Option<&ScanRow> = None;
+            for s in list {
+                let now_keys = keys.get(&s.id).unwrap_or(&empty);
+                let fixed_here: Vec<&String> = match prev {
+                    Some(p) => keys
+                        .get(&p.id)
+                        .unwrap_or(&empty)
+                        .difference(now_keys)
+                        .collect(),
+                    None => Vec::new(),
+                };
+                for k in &fixed_here {
+                    if let Some(t0) = first_seen.remove(k.as_str()) {
+                        fix_days += (s.finished_at - t0).num_seconds() as f64 / 86_400.0;
+                        fixed_count += 1;
+                    }
+                }
+                for k in now_keys {
+                    first_seen.entry(k.as_str()).or_insert(s.finished_at);
+                }
+                if let Some(e) = weekly.get_mut(&week_of(s.finished_at)) {
+                    e.0 += new_in.get(&s.id).copied().unwrap_or(0);
+                    e.1 += fixed_here.len() as i64;
+                }
+                prev = Some(s);
+            }
+        }
+        let scope = match target_id {
+            None => "all targets".to_owned(),
+            Some(id) => sqlx::query_scalar!("SELECT name FROM targets WHERE id = ?1", id)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or_else(|| format!("target {id}")),
+        };
+        Ok(Trends {
+            scope,
+            daily,
+            weekly: weekly
+                .into_iter()
+                .map(|(w, (new, fixed))| WeeklyChange {
+                    week_start: w.format("%Y-%m-%d").to_string(),
+                    new,
+                    fixed,
+                })
+                .collect(),
+            mean_days_to_fix: (fixed_count > 0).then(|| fix_days / fixed_count as f64),
+            fixed_count,
+        })
+    }
+}
