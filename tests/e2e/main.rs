@@ -261,11 +261,6 @@ async fn every_page_is_reachable_and_its_empty_state_says_what_to_do_first() {
     for (page, empty, advice) in [
         ("targets", "empty-targets", "registry credentials"),
         ("scans", "empty-scans", "vedette scan"),
-        (
-            "schedules",
-            "empty-schedules",
-            "Weekly scan of all containers and hosts",
-        ),
         ("settings", "no-credentials", "private registry"),
     ] {
         s.go(page).await;
@@ -706,5 +701,86 @@ async fn scans_run_from_the_cli_appear_in_the_window() {
         t.contains("debian-12-minbase") && t.contains("directory"),
         "{t}"
     );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_schedule_is_made_in_the_dialog_with_its_cron_explained_and_bad_input_refused_in_place() {
+    // One target, so the dialog can show which targets a schedule picks.
+    let data = tempfile::tempdir().unwrap();
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    let out = Command::new(cli_binary())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["scan", "dir"])
+        .arg(&fixture)
+        .args(["-q", "--packages-only", "-o", "/dev/null"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = Session::start_in("schedules", false, true, data).await;
+    s.go("schedules").await;
+    // The built-in weekly scan of everything is there, off, one click from on.
+    let row = "[data-testid=schedule-row][data-name='Weekly scan of all containers and hosts']";
+    s.wait_text(row, "disabled").await;
+    s.screenshot("schedules").await;
+    s.click(&format!("{row} [data-testid=toggle-schedule]"))
+        .await;
+    s.wait_text(&format!("{row} [data-testid=schedule-state]"), "enabled")
+        .await;
+    assert!(!s
+        .text(&format!("{row} [data-testid=next-run]"))
+        .await
+        .contains('—'));
+
+    s.click("[data-testid=new-schedule]").await;
+    s.wait("[data-testid=schedule-dialog]").await;
+    s.fill("[data-testid=sched-name]", "Nightly images").await;
+    s.click("[data-testid=preset-custom]").await;
+    s.fill("[data-testid=sched-cron]", "61 * * * *").await;
+    s.wait_text(
+        "[data-testid=cron-problem]",
+        "the minute field says 61; minutes run from 0 to 59",
+    )
+    .await;
+    let save = s.wait("[data-testid=sched-save]").await;
+    assert!(
+        save.attr("disabled").await.unwrap().is_some(),
+        "an invalid schedule cannot be saved"
+    );
+    s.screenshot("schedule-dialog-error").await;
+
+    s.fill("[data-testid=sched-cron]", "30 2 * * *").await;
+    s.fill("[data-testid=sched-timezone]", "Europe/Paris").await;
+    s.wait_text("[data-testid=cron-description]", "02:30").await;
+    let runs = s.wait_text("[data-testid=next-runs]", "CET").await;
+    assert_eq!(runs.matches("CET").count(), 5, "{runs}");
+    s.wait_text("[data-testid=preview-targets]", "debian-12-minbase")
+        .await;
+    s.click("[data-testid=kind-image]").await;
+    s.wait("[data-testid=preview-no-targets]").await;
+    s.click("[data-testid=kind-directory]").await;
+    s.wait_text("[data-testid=preview-targets]", "debian-12-minbase")
+        .await;
+    s.screenshot("schedule-dialog").await;
+    s.click("[data-testid=sched-save]").await;
+    s.wait_text("[data-testid=notice]", "Saved Nightly images")
+        .await;
+    let row = s
+        .wait_text(
+            "[data-testid=schedule-row][data-name='Nightly images']",
+            "30 2 * * *",
+        )
+        .await;
+    assert!(
+        row.contains("Europe/Paris") && row.contains("enabled"),
+        "{row}"
+    );
+    s.screenshot("schedules-saved").await;
     s.stop().await;
 }

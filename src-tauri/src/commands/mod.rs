@@ -4,6 +4,7 @@
 mod app;
 mod credential;
 mod scan;
+mod schedule;
 mod target;
 
 use tauri::ipc::Invoke;
@@ -18,6 +19,11 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         credential::credential_delete,
         target::target_list,
         scan::scan_list,
+        schedule::schedule_list,
+        schedule::schedule_preview,
+        schedule::schedule_save,
+        schedule::schedule_set_enabled,
+        schedule::schedule_remove,
     ]
 }
 

@@ -7,8 +7,13 @@ import type { CredentialInfo } from "../bindings/CredentialInfo";
 import type { NewRegistryCredential } from "../bindings/NewRegistryCredential";
 import type { ScanSummary } from "../bindings/ScanSummary";
 import type { TargetInfo } from "../bindings/TargetInfo";
+import type { Schedule } from "../bindings/Schedule";
+import type { ScheduleInput } from "../bindings/ScheduleInput";
+import type { SchedulePreview } from "../bindings/SchedulePreview";
+import type { ScheduleView } from "../bindings/ScheduleView";
+import type { TargetSelector } from "../bindings/TargetSelector";
 
-export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo };
+export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector };
 
 /** Every command error is `{code, message}`; anything else is wrapped as internal. */
 export function asApiError(e: unknown): ApiError {
@@ -32,6 +37,14 @@ export const api = {
   deleteCredential: (name: string) => call<void>("credential_delete", { name }),
   targets: () => call<TargetInfo[]>("target_list"),
   scans: () => call<ScanSummary[]>("scan_list"),
+  schedules: () => call<ScheduleView[]>("schedule_list"),
+  previewSchedule: (cron: string, timezone: string, selector: TargetSelector) =>
+    call<SchedulePreview>("schedule_preview", { cron, timezone, selector }),
+  saveSchedule: (id: number | null, schedule: ScheduleInput) =>
+    call<Schedule>("schedule_save", { id, schedule }),
+  setScheduleEnabled: (id: number, enabled: boolean) =>
+    call<void>("schedule_set_enabled", { id, enabled }),
+  removeSchedule: (id: number) => call<void>("schedule_remove", { id }),
 };
 
 /** "2026-11-28 05:12" in the user's time zone. */

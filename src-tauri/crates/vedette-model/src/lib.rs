@@ -27,7 +27,8 @@ pub use inventory::{
     Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, Location, Package, SourcePackage,
 };
 pub use schedule::{
-    glob_match, Schedule, ScheduleInput, ScheduleOptions, TargetSelector, WEEKLY_SCAN_ALL,
+    glob_match, Schedule, ScheduleInput, ScheduleOptions, SchedulePreview, ScheduleView,
+    TargetSelector, WEEKLY_SCAN_ALL,
 };
 pub use sensitive::Sensitive;
 pub use status::{AppOverview, Check, CheckState, DoctorReport};

@@ -35,7 +35,14 @@ impl TargetSelector {
         } else {
             self.kinds
                 .iter()
-                .map(|k| format!("{}s", k.as_str()))
+                .map(|k| match k {
+                    TargetKind::Image => "images",
+                    TargetKind::Registry => "registries",
+                    TargetKind::Host => "hosts",
+                    TargetKind::Directory => "directories",
+                    TargetKind::Archive => "image archives",
+                    TargetKind::Sbom => "SBOMs",
+                })
                 .collect::<Vec<_>>()
                 .join(" and ")
         };
@@ -129,6 +136,33 @@ pub struct ScheduleInput {
     pub jitter_seconds: i64,
 }
 
+/// What a schedule being edited means: in words, its next runs, and the
+/// targets it would scan now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SchedulePreview {
+    /// "At 03:00 on Monday."
+    pub description: String,
+    /// The next five runs, RFC 3339 in UTC.
+    pub next_runs: Vec<String>,
+    /// The same, as wall-clock times in the schedule's time zone.
+    pub next_runs_local: Vec<String>,
+    pub targets: Vec<crate::TargetInfo>,
+}
+
+/// A schedule as the window lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ScheduleView {
+    pub schedule: Schedule,
+    pub description: String,
+    /// When it runs next (RFC 3339), if enabled and valid.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<String>,
+    pub targets_now: String,
+}
+
 /// The schedule Vedette creates on first run, disabled.
 pub const WEEKLY_SCAN_ALL: &str = "Weekly scan of all containers and hosts";
 
@@ -149,5 +183,15 @@ mod tests {
         assert!(glob_match("*:v?", "x/y:v1"));
         assert!(!glob_match("*:v?", "x/y:v10"));
         assert!(glob_match("*", ""));
+    }
+
+    #[test]
+    fn selectors_read_as_words() {
+        let s = TargetSelector {
+            kinds: vec![TargetKind::Image, TargetKind::Directory],
+            name_glob: Some("shop/*".into()),
+        };
+        assert_eq!(s.describe(), "images and directories matching shop/*");
+        assert_eq!(TargetSelector::default().describe(), "all targets");
     }
 }

@@ -124,7 +124,7 @@ impl CronSchedule {
 
     /// `t` as a wall-clock time in the schedule's zone.
     pub fn format_in_zone(&self, t: DateTime<Utc>) -> String {
-        const F: &str = "%a %Y-%m-%d %H:%M:%S %Z";
+        const F: &str = "%a %d %b %Y, %H:%M %Z";
         match self.zone {
             Zone::Local => t.with_timezone(&Local).format(F).to_string(),
             Zone::Named(tz) => t.with_timezone(&tz).format(F).to_string(),
