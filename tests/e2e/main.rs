@@ -784,3 +784,69 @@ async fn a_schedule_is_made_in_the_dialog_with_its_cron_explained_and_bad_input_
     s.screenshot("schedules-saved").await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_shows_its_findings_by_risk_with_reasons_and_the_dashboard_charts_the_trend() {
+    let data = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        let out = Command::new(cli_binary())
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Feeds from the offline bundle; no network.
+    let feeds = vedette_tests::registry::shared("feeds");
+    cli(&["feed", "import", feeds.to_str().unwrap()]);
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    for _ in 0..2 {
+        cli(&[
+            "scan",
+            "dir",
+            fixture.to_str().unwrap(),
+            "--offline",
+            "-q",
+            "-o",
+            "/dev/null",
+        ]);
+    }
+    let s = Session::start_in("findings", false, true, data).await;
+    let chart = s
+        .wait_text("[data-testid=trend-chart]", "Open findings by severity")
+        .await;
+    assert!(
+        chart.contains("critical") && chart.contains("New and fixed per week"),
+        "{chart}"
+    );
+    s.screenshot("dashboard-chart").await;
+
+    s.go("scans").await;
+    s.click("[data-testid=scan-row] td").await;
+    s.wait_text("[data-testid=diff-counts]", "0 new").await;
+    s.wait_text("[data-testid=diff-counts]", "16 unchanged")
+        .await;
+    let first = s.text("[data-testid=finding-row]").await;
+    assert!(
+        first.contains("critical") && first.contains("perl-base"),
+        "highest risk first: {first}"
+    );
+    s.click("[data-testid=finding-row] td").await;
+    let reasons = s
+        .wait_text("[data-testid=risk-reasons]", "CVSS 3.1 base score")
+        .await;
+    assert!(
+        reasons.contains("exploitable over the network") && reasons.contains("a fix is published"),
+        "{reasons}"
+    );
+    s.screenshot("scan-detail").await;
+    s.click("[data-testid=back-to-scans]").await;
+    s.wait("[data-testid=scans-table]").await;
+    s.stop().await;
+}

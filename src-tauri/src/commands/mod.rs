@@ -19,6 +19,8 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         credential::credential_delete,
         target::target_list,
         scan::scan_list,
+        scan::scan_detail,
+        scan::trends_chart,
         schedule::schedule_list,
         schedule::schedule_preview,
         schedule::schedule_save,

@@ -1,5 +1,5 @@
 use tauri::State;
-use vedette_model::{ApiError, ScanSummary};
+use vedette_model::{ApiError, ScanDetail, ScanSummary};
 
 use crate::DesktopState;
 
@@ -12,4 +12,46 @@ pub async fn scan_list(state: State<'_, DesktopState>) -> Result<Vec<ScanSummary
         .list_scans(200)
         .await
         .map_err(super::internal)
+}
+
+/// A scan's report and its findings against the previous scan of the target.
+#[tauri::command]
+pub async fn scan_detail(state: State<'_, DesktopState>, id: i64) -> Result<ScanDetail, ApiError> {
+    let store = state.app.store();
+    let report = store.scan_report(id).await.map_err(super::internal)?;
+    let diff = match report {
+        Some(_) => Some(store.scan_diff(id).await.map_err(super::internal)?),
+        None => None,
+    };
+    Ok(ScanDetail {
+        scan_id: id,
+        report,
+        diff,
+    })
+}
+
+/// The trend chart of all targets over `days` days, as SVG; none before the
+/// first scan that matched advisories.
+#[tauri::command]
+pub async fn trends_chart(
+    state: State<'_, DesktopState>,
+    days: i64,
+) -> Result<Option<String>, ApiError> {
+    let store = state.app.store();
+    let t = store
+        .trends(None, days.clamp(1, 3660), chrono::Utc::now().date_naive())
+        .await
+        .map_err(super::internal)?;
+    let any = store
+        .list_scans(1000)
+        .await
+        .map_err(super::internal)?
+        .iter()
+        .any(|s| s.counts.is_some());
+    if !any {
+        return Ok(None);
+    }
+    vedette_report::trends_svg(&t)
+        .map(Some)
+        .map_err(|e| ApiError::new(vedette_model::ErrorCode::Internal, e))
 }

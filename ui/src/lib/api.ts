@@ -12,8 +12,10 @@ import type { ScheduleInput } from "../bindings/ScheduleInput";
 import type { SchedulePreview } from "../bindings/SchedulePreview";
 import type { ScheduleView } from "../bindings/ScheduleView";
 import type { TargetSelector } from "../bindings/TargetSelector";
+import type { ScanDetail } from "../bindings/ScanDetail";
+import type { Finding } from "../bindings/Finding";
 
-export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector };
+export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding };
 
 /** Every command error is `{code, message}`; anything else is wrapped as internal. */
 export function asApiError(e: unknown): ApiError {
@@ -37,6 +39,8 @@ export const api = {
   deleteCredential: (name: string) => call<void>("credential_delete", { name }),
   targets: () => call<TargetInfo[]>("target_list"),
   scans: () => call<ScanSummary[]>("scan_list"),
+  scanDetail: (id: number) => call<ScanDetail>("scan_detail", { id }),
+  trendsChart: (days: number) => call<string | null>("trends_chart", { days }),
   schedules: () => call<ScheduleView[]>("schedule_list"),
   previewSchedule: (cron: string, timezone: string, selector: TargetSelector) =>
     call<SchedulePreview>("schedule_preview", { cron, timezone, selector }),

@@ -115,3 +115,19 @@ pub fn finding_key(f: &Finding) -> String {
         f.package
     )
 }
+
+/// One scan as the window shows it: its report (verdict, feeds, warnings)
+/// and its findings as a diff against the previous scan of the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ScanDetail {
+    #[ts(type = "number")]
+    pub scan_id: i64,
+    /// None when the scan only listed packages, or failed.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<crate::ScanReport>,
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<ScanDiff>,
+}

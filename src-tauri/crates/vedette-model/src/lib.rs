@@ -22,7 +22,7 @@ pub use error::{ApiError, ErrorCode};
 pub use finding::{
     Cvss, FeedInfo, Finding, RiskFactor, ScanReport, Severity, SeveritySource, Verdict,
 };
-pub use history::{finding_key, Cause, NewFinding, ScanDiff, Trigger};
+pub use history::{finding_key, Cause, NewFinding, ScanDetail, ScanDiff, Trigger};
 pub use inventory::{
     Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, Location, Package, SourcePackage,
 };

@@ -66,21 +66,31 @@ impl Store {
         let count = inventory.packages.len() as i64;
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
-        let inventory_id = sqlx::query_scalar!(
-            r#"INSERT INTO inventories (digest, extractor_version, body, package_count, created_at)
-               VALUES (?1, ?2, ?3, ?4, ?5)
-               ON CONFLICT (digest, extractor_version) DO UPDATE SET
-                   body = excluded.body, package_count = excluded.package_count,
-                   created_at = excluded.created_at
-               RETURNING id AS "id!: i64""#,
+        // The same inventory (a re-match, an unchanged image) is stored once
+        // and not rewritten.
+        let existing = sqlx::query_scalar!(
+            r#"SELECT id AS "id!: i64" FROM inventories WHERE digest = ?1 AND extractor_version = ?2"#,
             inventory.digest,
-            version,
-            body,
-            count,
-            now
+            version
         )
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        let inventory_id = match existing {
+            Some(id) => id,
+            None => {
+                sqlx::query_scalar!(
+                    r#"INSERT INTO inventories (digest, extractor_version, body, package_count, created_at)
+                       VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id AS "id!: i64""#,
+                    inventory.digest,
+                    version,
+                    body,
+                    count,
+                    now
+                )
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
         let target_id = sqlx::query_scalar!("SELECT target_id FROM scans WHERE id = ?1", scan_id)
             .fetch_one(&mut *tx)
             .await?;
@@ -126,6 +136,7 @@ impl Store {
         let exposure = report.exposure.as_str();
         let mut new = Vec::new();
         let mut seen = HashSet::new();
+        let mut rows: Vec<(String, &Finding, Option<Cause>, String)> = Vec::new();
         for f in &report.findings {
             let key = finding_key(f);
             if !seen.insert(key.clone()) {
@@ -137,34 +148,37 @@ impl Store {
                 Some(p) => Some(cause_of(f, p, &previous_packages, feed_version, exposure)),
             };
             let body = serde_json::to_string(f).map_err(|e| encode("finding", e))?;
-            let (severity, kev, cause_str) = (
-                f.severity.as_str(),
-                f.kev_added.is_some(),
-                cause.map(Cause::as_str),
-            );
-            sqlx::query!(
-                r#"INSERT INTO findings (scan_id, key, vuln_id, package, version, severity, risk, kev, fixed_version, cause, body)
-                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"#,
-                scan_id,
-                key,
-                f.id,
-                f.package,
-                f.version,
-                severity,
-                f.risk,
-                kev,
-                f.fixed_version,
-                cause_str,
-                body
-            )
-            .execute(&mut *tx)
-            .await?;
             if let Some(cause) = cause {
                 new.push(NewFinding {
                     cause,
                     finding: f.clone(),
                 });
             }
+            rows.push((key, f, cause, body));
+        }
+        // Multi-row inserts: a scan with hundreds of findings is a few
+        // statements, not hundreds.
+        for chunk in rows.chunks(200) {
+            let mut sql = String::from(
+                "INSERT INTO findings (scan_id, key, vuln_id, package, version, severity, risk, kev, fixed_version, cause, body) VALUES ",
+            );
+            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "));
+            let mut q = sqlx::query(&sql);
+            for (key, f, cause, body) in chunk {
+                q = q
+                    .bind(scan_id)
+                    .bind(key)
+                    .bind(&f.id)
+                    .bind(&f.package)
+                    .bind(&f.version)
+                    .bind(f.severity.as_str())
+                    .bind(f.risk)
+                    .bind(f.kev_added.is_some())
+                    .bind(&f.fixed_version)
+                    .bind(cause.map(Cause::as_str))
+                    .bind(body);
+            }
+            q.execute(&mut *tx).await?;
         }
         let pass = report.stale_feeds.is_empty().then_some(report.verdict.pass);
         sqlx::query!(
