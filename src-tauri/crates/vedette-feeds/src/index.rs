@@ -85,6 +85,36 @@ fn advisory_from(row: &sqlx::sqlite::SqliteRow) -> AdvisoryRow {
     }
 }
 
+fn kev_from(row: &sqlx::sqlite::SqliteRow) -> KevEntry {
+    KevEntry {
+        cve: row.get("cve"),
+        date_added: row.get("date_added"),
+        name: row.get("name"),
+        ransomware: row.get("ransomware"),
+    }
+}
+
+fn nvd_from(row: &sqlx::sqlite::SqliteRow) -> NvdCvss {
+    NvdCvss {
+        cve: row.get("cve"),
+        version: row.get("version"),
+        vector: row.get("vector"),
+        score: row.get("score"),
+        source: row.get("source"),
+    }
+}
+
+fn affected_from(row: &sqlx::sqlite::SqliteRow) -> AffectedRow {
+    AffectedRow {
+        advisory_id: row.get("advisory_id"),
+        ecosystem: row.get("ecosystem"),
+        release: row.get("release"),
+        name: row.get("name"),
+        ranges: serde_json::from_str(row.get::<&str, _>("ranges")).unwrap_or_default(),
+        versions: serde_json::from_str(row.get::<&str, _>("versions")).unwrap_or_default(),
+    }
+}
+
 impl FeedStore {
     /// Loads the advisories about the given (ecosystem, normalised name)
     /// keys, with the details and enrichment of every one of them. Matching
@@ -122,16 +152,7 @@ impl FeedStore {
                     q = q.bind(*n);
                 }
                 for row in q.fetch_all(&mut *conn).await? {
-                    let r = AffectedRow {
-                        advisory_id: row.get("advisory_id"),
-                        ecosystem: row.get("ecosystem"),
-                        release: row.get("release"),
-                        name: row.get("name"),
-                        ranges: serde_json::from_str(row.get::<&str, _>("ranges"))
-                            .unwrap_or_default(),
-                        versions: serde_json::from_str(row.get::<&str, _>("versions"))
-                            .unwrap_or_default(),
-                    };
+                    let r = affected_from(&row);
                     set.affected
                         .entry((r.ecosystem.clone(), r.name.clone()))
                         .or_default()
@@ -209,12 +230,7 @@ impl FeedStore {
                 q = q.bind(c);
             }
             for row in q.fetch_all(&mut *conn).await? {
-                let e = KevEntry {
-                    cve: row.get("cve"),
-                    date_added: row.get("date_added"),
-                    name: row.get("name"),
-                    ransomware: row.get("ransomware"),
-                };
+                let e = kev_from(&row);
                 set.kev.insert(e.cve.clone(), e);
             }
             let sql = format!("SELECT cve, score, percentile FROM epss WHERE cve IN ({ph})");
@@ -235,13 +251,7 @@ impl FeedStore {
                 q = q.bind(c);
             }
             for row in q.fetch_all(&mut *conn).await? {
-                let c = NvdCvss {
-                    cve: row.get("cve"),
-                    version: row.get("version"),
-                    vector: row.get("vector"),
-                    score: row.get("score"),
-                    source: row.get("source"),
-                };
+                let c = nvd_from(&row);
                 set.nvd.insert(c.cve.clone(), c);
             }
         }
@@ -260,14 +270,7 @@ impl FeedStore {
         .fetch_all(&mut *conn)
         .await?;
         for row in rows {
-            let r = AffectedRow {
-                advisory_id: row.get("advisory_id"),
-                ecosystem: row.get("ecosystem"),
-                release: row.get("release"),
-                name: row.get("name"),
-                ranges: serde_json::from_str(row.get::<&str, _>("ranges")).unwrap_or_default(),
-                versions: serde_json::from_str(row.get::<&str, _>("versions")).unwrap_or_default(),
-            };
+            let r = affected_from(&row);
             set.affected
                 .entry((r.ecosystem.clone(), r.name.clone()))
                 .or_default()
@@ -296,12 +299,7 @@ impl FeedStore {
             .fetch_all(&mut *conn)
             .await?
         {
-            let e = KevEntry {
-                cve: row.get("cve"),
-                date_added: row.get("date_added"),
-                name: row.get("name"),
-                ransomware: row.get("ransomware"),
-            };
+            let e = kev_from(&row);
             set.kev.insert(e.cve.clone(), e);
         }
         for row in sqlx::query("SELECT cve, score, percentile FROM epss")
@@ -315,13 +313,7 @@ impl FeedStore {
             .fetch_all(&mut *conn)
             .await?
         {
-            let c = NvdCvss {
-                cve: row.get("cve"),
-                version: row.get("version"),
-                vector: row.get("vector"),
-                score: row.get("score"),
-                source: row.get("source"),
-            };
+            let c = nvd_from(&row);
             set.nvd.insert(c.cve.clone(), c);
         }
         Ok(set)

@@ -195,14 +195,4 @@ impl Ord for Version {
         compare(&self.raw, &other.raw)
     }
 }
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl PartialEq for Version {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Version {}
+crate::total_order!(Version);

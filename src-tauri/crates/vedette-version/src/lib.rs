@@ -7,6 +7,25 @@
 
 use std::cmp::Ordering;
 
+/// `PartialOrd`, `PartialEq` and `Eq` from a type's `Ord`: versions are
+/// equal exactly when they compare equal (`1.0` and `1.0.0` in PEP 440).
+macro_rules! total_order {
+    ($t:ty) => {
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == std::cmp::Ordering::Equal
+            }
+        }
+        impl Eq for $t {}
+    };
+}
+pub(crate) use total_order;
+
 mod apk;
 mod composer;
 mod dpkg;
@@ -183,19 +202,7 @@ impl Ord for Version {
     }
 }
 
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Version {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Version {}
+total_order!(Version);
 
 #[cfg(test)]
 mod tests;

@@ -10,22 +10,7 @@ use vedette_tests::feedserver::FeedServer;
 use vedette_tests::registry::{shared, Layer, Registry};
 
 use crate::scan::push;
-
-fn vedette(data: &Path, env: &[(&str, String)], args: &[&str]) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_vedette"));
-    c.arg("--data-dir").arg(data).args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.env(
-        "DBUS_SESSION_BUS_ADDRESS",
-        format!("unix:path={}/no-bus", data.display()),
-    )
-    .env("DOCKER_CONFIG", data.join("no-docker-config"))
-    .env_remove("VEDETTE_DATA_DIR")
-    .output()
-    .expect("run vedette")
-}
+use crate::vulns::{run as vedette, write_zip};
 
 fn out(o: &std::process::Output) -> String {
     format!(
@@ -330,36 +315,18 @@ fn pypi_record(id: &str) -> String {
     )
 }
 
-fn write_zip(path: &Path, records: &[(String, String)]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    for (name, body) in records {
-        std::fs::write(dir.path().join(name), body).unwrap();
-    }
-    let script = "import sys, os, zipfile\nz = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED)\nfor n in sorted(os.listdir(sys.argv[2])):\n    z.write(os.path.join(sys.argv[2], n), n)\nz.close()";
-    let o = Command::new("python3")
-        .args(["-c", script])
-        .arg(path)
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
 #[test]
 fn a_feed_update_rematches_stored_inventories_into_new_findings_caused_by_the_feed() {
     let before = tempfile::tempdir().unwrap();
     let after = tempfile::tempdir().unwrap();
+    let (old, new) = (pypi_record("TEST-OLD-1"), pypi_record("TEST-NEW-22"));
     write_zip(
         &before.path().join("osv/PyPI/all.zip"),
-        &[("TEST-OLD-1.json".into(), pypi_record("TEST-OLD-1"))],
+        &[("TEST-OLD-1.json", &old)],
     );
     write_zip(
         &after.path().join("osv/PyPI/all.zip"),
-        &[
-            ("TEST-OLD-1.json".into(), pypi_record("TEST-OLD-1")),
-            ("TEST-NEW-22.json".into(), pypi_record("TEST-NEW-22")),
-        ],
+        &[("TEST-OLD-1.json", &old), ("TEST-NEW-22.json", &new)],
     );
     let server = FeedServer::start(before.path());
     let env = vec![

@@ -66,7 +66,8 @@ impl Mirror {
     }
 }
 
-fn run(data: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
+/// Runs the CLI on `data` with `env`, no keyring and no Docker config.
+pub(crate) fn run(data: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vedette"));
     c.arg("--data-dir").arg(data).args(args);
     for (k, v) in env {
@@ -475,7 +476,7 @@ fn a_stale_feed_is_named_and_the_gate_refuses_it_unless_allowed() {
 }
 
 /// Writes an OSV export zip of `records` (name, JSON text) with Python's zipfile.
-fn write_zip(path: &Path, records: &[(&str, &str)]) {
+pub(crate) fn write_zip(path: &Path, records: &[(&str, &str)]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (name, body) in records {
