@@ -542,6 +542,8 @@ fn kill_9_of_serve_mid_scan_twenty_times_loses_no_history_and_retries_the_interr
     );
     assert!(o.status.success(), "{}", out(&o));
 
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let watcher = rt.block_on(vedette_store::Store::open_in(&data)).unwrap();
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     for round in 0..20 {
         let before: Vec<(i64, String)> = history(&data)
@@ -555,10 +557,28 @@ fn kill_9_of_serve_mid_scan_twenty_times_loses_no_history_and_retries_the_interr
             })
             .collect();
         let mut serve = Serve::start(&data, &env);
+        // Kill it while a scan is running: watch the store (WAL lets a
+        // reader look while the scheduler writes), then strike after a
+        // random few milliseconds.
+        let start = Instant::now();
+        loop {
+            let scans = rt.block_on(watcher.list_scans(3)).unwrap_or_default();
+            if scans
+                .iter()
+                .any(|s| s.state == vedette_model::ScanState::Running)
+            {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "round {round}: no scan started"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(400 + seed % 900));
+        std::thread::sleep(Duration::from_millis(seed % 40));
         let _ = Command::new("kill")
             .arg("-KILL")
             .arg(serve.0.id().to_string())
