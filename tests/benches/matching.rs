@@ -208,11 +208,12 @@ fn main() {
         for _ in 0..MATCH_RUNS {
             let start = Instant::now();
             let mut set = rt.block_on(store.affected_for(&keys)).unwrap();
-            let ids = vedette_match::matched_ids(&inv, &set);
+            let (matched, _) = vedette_match::evaluate_matches(&inv, &set);
+            let ids: Vec<String> = matched.iter().map(|m| m.advisory.clone()).collect();
             rt.block_on(store.add_details(&mut set, &ids)).unwrap();
             read.push(start.elapsed().as_secs_f64());
             let start = Instant::now();
-            let (f, _, _) = vedette_match::find(&inv, &set, Exposure::Internal);
+            let f = vedette_match::findings_from(&inv, &set, &matched, Exposure::Internal);
             matching.push(start.elapsed().as_secs_f64());
             findings = f.len();
             rows = set.affected.values().map(Vec::len).sum();
@@ -235,9 +236,9 @@ fn main() {
     let (mut eval, mut times, mut findings) = (Vec::new(), Vec::new(), 0);
     for _ in 0..MATCH_RUNS {
         let start = Instant::now();
-        let ids = vedette_match::matched_ids(&inv, &all);
+        let (matched, _) = vedette_match::evaluate_matches(&inv, &all);
         eval.push(start.elapsed().as_secs_f64());
-        assert!(!ids.is_empty());
+        assert!(!matched.is_empty());
         let start = Instant::now();
         let (f, _, _) = vedette_match::find(&inv, &all, Exposure::Internal);
         times.push(start.elapsed().as_secs_f64());

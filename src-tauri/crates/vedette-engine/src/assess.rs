@@ -77,9 +77,23 @@ pub async fn assess(
     let status = feeds.status(cfg).await?;
     progress.stage("matching advisories");
     let mut set = feeds.affected_for(&vedette_match::lookup_keys(inv)).await?;
-    let ids = vedette_match::matched_ids(inv, &set);
+    // Evaluate once: the matches name the records to read details of, then
+    // become the findings.
+    let (matched, match_warnings) = vedette_match::evaluate_matches(inv, &set);
+    let mut ids: Vec<String> = matched.iter().map(|m| m.advisory.clone()).collect();
+    ids.sort();
+    ids.dedup();
     feeds.add_details(&mut set, &ids).await?;
-    Ok(judge(inv, &set, status, &missing_at_source, opts, warnings))
+    warnings.extend(match_warnings);
+    Ok(report(
+        inv,
+        &set,
+        status,
+        &missing_at_source,
+        opts,
+        warnings,
+        &matched,
+    ))
 }
 
 /// Matches, scores and judges an inventory against advisories already read
@@ -91,6 +105,28 @@ pub fn judge(
     missing_at_source: &BTreeSet<String>,
     opts: &AssessOptions,
     mut warnings: Vec<String>,
+) -> ScanReport {
+    let (matched, match_warnings) = vedette_match::evaluate_matches(inv, set);
+    warnings.extend(match_warnings);
+    report(
+        inv,
+        set,
+        status,
+        missing_at_source,
+        opts,
+        warnings,
+        &matched,
+    )
+}
+
+fn report(
+    inv: &Inventory,
+    set: &vedette_feeds::AdvisorySet,
+    status: Vec<vedette_model::FeedInfo>,
+    missing_at_source: &BTreeSet<String>,
+    opts: &AssessOptions,
+    mut warnings: Vec<String>,
+    matched: &[vedette_match::Matched],
 ) -> ScanReport {
     let ecosystems = ecosystems_in_use(inv);
     let mut stale = Vec::new();
@@ -125,8 +161,7 @@ pub fn judge(
             f.age_seconds / 3600
         ));
     }
-    let (mut findings, _, match_warnings) = vedette_match::find(inv, set, opts.exposure);
-    warnings.extend(match_warnings);
+    let mut findings = vedette_match::findings_from(inv, set, matched, opts.exposure);
     let verdict = opts.policy.evaluate(&mut findings, chrono::Utc::now());
     let used: Vec<vedette_model::FeedInfo> = status
         .into_iter()

@@ -227,7 +227,7 @@ fn matches_for(inv: &Inventory, set: &AdvisorySet, warnings: &mut Vec<String>) -
                     }
                 }
             }
-            if let Some(fixed) = evaluate(scheme, &parsed, version, row) {
+            if let Some(fixed) = evaluate_row(scheme, &parsed, version, row) {
                 out.push(Matched {
                     package: i,
                     advisory: row.advisory_id.clone(),
@@ -239,19 +239,22 @@ fn matches_for(inv: &Inventory, set: &AdvisorySet, warnings: &mut Vec<String>) -
     out
 }
 
-/// The ids of the advisories that affect some package of `inv`, from the
-/// affected entries alone: what [`find`] then needs details for.
-pub fn matched_ids(inv: &Inventory, set: &AdvisorySet) -> Vec<String> {
-    let mut ids: Vec<String> = matches_for(inv, set, &mut Vec::new())
-        .into_iter()
-        .map(|m| m.advisory)
-        .collect();
-    ids.sort();
-    ids.dedup();
-    ids
+/// Which package each advisory affects, from the affected entries alone
+/// (no details needed), and warnings for what could not be evaluated. A
+/// one-shot scan reads details only for the advisories this names, then
+/// turns the same matches into findings with [`findings_from`].
+pub fn evaluate_matches(inv: &Inventory, set: &AdvisorySet) -> (Vec<Matched>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let matched = matches_for(inv, set, &mut warnings);
+    (matched, warnings)
 }
 
-fn evaluate(scheme: Scheme, v: &Version, raw: &str, row: &AffectedRow) -> Option<Option<String>> {
+fn evaluate_row(
+    scheme: Scheme,
+    v: &Version,
+    raw: &str,
+    row: &AffectedRow,
+) -> Option<Option<String>> {
     evaluate_ranges(scheme, v, raw, &row.ranges, &row.versions)
 }
 
@@ -263,10 +266,21 @@ pub fn find(
     set: &AdvisorySet,
     exposure: Exposure,
 ) -> (Vec<Finding>, Vec<Matched>, Vec<String>) {
-    let mut warnings = Vec::new();
-    let matched = matches_for(inv, set, &mut warnings);
+    let (matched, warnings) = evaluate_matches(inv, set);
+    let findings = findings_from(inv, set, &matched, exposure);
+    (findings, matched, warnings)
+}
+
+/// Findings from matches already evaluated: merged by alias, scored and
+/// sorted by risk, highest first.
+pub fn findings_from(
+    inv: &Inventory,
+    set: &AdvisorySet,
+    matched: &[Matched],
+    exposure: Exposure,
+) -> Vec<Finding> {
     let mut by_package: BTreeMap<usize, Vec<&Matched>> = BTreeMap::new();
-    for m in &matched {
+    for m in matched {
         by_package.entry(m.package).or_default().push(m);
     }
     let mut findings = Vec::new();
@@ -285,7 +299,7 @@ pub fn find(
             .then_with(|| a.package.cmp(&b.package))
             .then_with(|| a.id.cmp(&b.id))
     });
-    (findings, matched, warnings)
+    findings
 }
 
 /// Groups one package's matches so that records sharing an id or alias
