@@ -79,6 +79,8 @@ pub struct TargetResult {
     pub target: String,
     pub scan_id: i64,
     pub error: Option<String>,
+    /// Findings new since the target's previous scan, with their cause.
+    pub new_findings: Vec<NewFinding>,
 }
 
 /// What a run did.
@@ -179,24 +181,26 @@ pub async fn scan_target(
                 target: target.name.clone(),
                 scan_id: 0,
                 error: Some(e.to_string()),
+                new_findings: Vec::new(),
             }
         }
     };
     let result = scan_once_with_retries(ctx, target, options, scan_id, started).await;
-    let error = match result {
-        Ok(()) => None,
+    let (error, new_findings) = match result {
+        Ok(new) => (None, new),
         Err(e) => {
             let _ = ctx
                 .store
                 .finish_scan(scan_id, vedette_model::ScanState::Failed, Some(&e))
                 .await;
-            Some(e)
+            (Some(e), Vec::new())
         }
     };
     TargetResult {
         target: target.name.clone(),
         scan_id,
         error,
+        new_findings,
     }
 }
 
@@ -206,7 +210,7 @@ async fn scan_once_with_retries(
     options: &ScheduleOptions,
     scan_id: i64,
     started: Instant,
-) -> Result<(), String> {
+) -> Result<Vec<NewFinding>, String> {
     let Some(t) = engine_target(target) else {
         return Err(format!(
             "{} targets are not scanned by schedules yet",
@@ -257,8 +261,7 @@ async fn scan_once_with_retries(
             started.elapsed().as_millis() as i64,
         )
         .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
+        .map_err(|e| e.to_string())
 }
 
 fn transient(e: &EngineError) -> bool {
@@ -391,14 +394,8 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
             Err(e) => tracing::error!("a scan task failed: {e}"),
         }
     }
-    let mut new_findings = Vec::new();
-    for s in &scans {
-        if s.error.is_none() {
-            if let Ok(d) = ctx.store.scan_diff(s.scan_id).await {
-                new_findings.extend(d.new);
-            }
-        }
-    }
+    let mut new_findings: Vec<NewFinding> =
+        scans.iter().flat_map(|s| s.new_findings.clone()).collect();
     let mut rematched = 0;
     if feeds_changed.iter().any(|f| f.starts_with("osv/")) {
         let scanned: BTreeSet<i64> = targets.iter().map(|t| t.id).collect();

@@ -67,6 +67,20 @@ pub(crate) fn push(reg: &Registry, dir: &Path, layers: Vec<Layer>, repo: &str) -
     reg.push(&layout, repo, "t")
 }
 
+/// The bookworm-lang test image (the Debian fixture with the `lang/` layer
+/// on top), pushed to `reg`.
+pub(crate) fn push_lang_image(reg: &Registry, dir: &Path) -> String {
+    push(
+        reg,
+        dir,
+        vec![
+            Layer::from_dir(shared("fixtures/debian-12-minbase")),
+            Layer::from_dir(shared("fixtures/lang")),
+        ],
+        "fixtures/bookworm-lang",
+    )
+}
+
 #[test]
 fn debian_image_lists_the_same_88_deb_purls_as_syft() {
     let reg = Registry::start();
@@ -115,15 +129,7 @@ fn alpine_image_lists_the_same_59_apk_purls_as_syft() {
 fn the_lang_image_agrees_with_syft_except_the_differences_the_readme_lists() {
     let reg = Registry::start();
     let tmp = tempfile::tempdir().unwrap();
-    let r = push(
-        &reg,
-        tmp.path(),
-        vec![
-            Layer::from_dir(shared("fixtures/debian-12-minbase")),
-            Layer::from_dir(shared("fixtures/lang")),
-        ],
-        "fixtures/bookworm-lang",
-    );
+    let r = push_lang_image(&reg, tmp.path());
     let ours = cdx_purls(&vedette_json(
         tmp.path(),
         &["scan", "image", &r, "--insecure-registry"],
@@ -404,15 +410,7 @@ pub(crate) fn validate(kind: &str, file: &Path) {
 fn cyclonedx_and_spdx_output_is_valid_against_the_reference_validators() {
     let reg = Registry::start();
     let tmp = tempfile::tempdir().unwrap();
-    let r = push(
-        &reg,
-        tmp.path(),
-        vec![
-            Layer::from_dir(shared("fixtures/debian-12-minbase")),
-            Layer::from_dir(shared("fixtures/lang")),
-        ],
-        "fixtures/bookworm-lang",
-    );
+    let r = push_lang_image(&reg, tmp.path());
     for (format, kind) in [("cyclonedx", "cyclonedx"), ("spdx", "spdx")] {
         let file = tmp.path().join(format!("sbom.{format}.json"));
         let out = Command::new(env!("CARGO_BIN_EXE_vedette"))

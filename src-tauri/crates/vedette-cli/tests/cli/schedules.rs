@@ -10,7 +10,7 @@ use vedette_tests::feedserver::FeedServer;
 use vedette_tests::registry::{shared, Layer, Registry};
 
 use crate::scan::push;
-use crate::vulns::{run as vedette, write_zip};
+use crate::vulns::{run as vedette, write_zip, Mirror};
 
 fn out(o: &std::process::Output) -> String {
     format!(
@@ -43,28 +43,6 @@ fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) 
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(250));
     }
-}
-
-/// Feeds served from a directory of our own: `root/osv/…`.
-fn mirror_env(server: &FeedServer) -> Vec<(&'static str, String)> {
-    vec![
-        ("VEDETTE_FEED_URL", server.url("osv")),
-        ("VEDETTE_KEV_URL", "none".into()),
-        ("VEDETTE_EPSS_URL", "none".into()),
-        (
-            "VEDETTE_NVD_URL",
-            server.url("nvd/nvdcve-2.0-sample.json.gz"),
-        ),
-    ]
-}
-
-fn shared_mirror() -> (tempfile::TempDir, FeedServer) {
-    let root = tempfile::tempdir().unwrap();
-    for d in ["osv", "nvd"] {
-        std::os::unix::fs::symlink(shared(&format!("feeds/{d}")), root.path().join(d)).unwrap();
-    }
-    let server = FeedServer::start(root.path());
-    (root, server)
 }
 
 #[test]
@@ -183,7 +161,7 @@ impl Drop for Serve {
 
 #[test]
 fn a_schedule_fires_on_time_against_the_local_registry_and_one_scheduler_runs_per_data_dir() {
-    let (_root, server) = shared_mirror();
+    let mirror = Mirror::start();
     let reg = Registry::start();
     let tmp = tempfile::tempdir().unwrap();
     let image = push(
@@ -193,7 +171,7 @@ fn a_schedule_fires_on_time_against_the_local_registry_and_one_scheduler_runs_pe
         "fixtures/debian",
     );
     let data = tmp.path().join("data");
-    let mut env = mirror_env(&server);
+    let mut env = mirror.env();
     env.push(("VEDETTE_INSECURE_REGISTRIES", reg.host()));
     let o = vedette(
         &data,
@@ -253,10 +231,10 @@ fn a_schedule_fires_on_time_against_the_local_registry_and_one_scheduler_runs_pe
 
 #[test]
 fn a_run_missed_while_nothing_ran_happens_once_at_the_next_start() {
-    let (_root, server) = shared_mirror();
+    let mirror = Mirror::start();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let env = mirror_env(&server);
+    let env = mirror.env();
     let dir = shared("fixtures/debian-12-minbase").display().to_string();
     let o = vedette(&data, &env, &["scan", "dir", &dir, "-q", "-o", "/dev/null"]);
     assert!(o.status.success(), "{}", out(&o));
@@ -493,10 +471,10 @@ fn doctor_database_ok(data: &Path) {
 
 #[test]
 fn kill_9_of_serve_mid_scan_twenty_times_loses_no_history_and_retries_the_interrupted_scans() {
-    let (_root, server) = shared_mirror();
+    let mirror = Mirror::start();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let env = mirror_env(&server);
+    let env = mirror.env();
     // Twelve small root filesystems: a run takes a few hundred milliseconds.
     for i in 0..12 {
         let root = tmp.path().join(format!("host-{i:02}"));

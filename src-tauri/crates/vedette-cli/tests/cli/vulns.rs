@@ -8,14 +8,14 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use vedette_tests::feedserver::{Fault, FeedServer};
-use vedette_tests::registry::{shared, Layer, Registry};
+use vedette_tests::registry::{shared, Registry};
 
-use crate::scan::{push, validate};
+use crate::scan::{push_lang_image, validate};
 
 /// A feed mirror: `../shared/feeds` (linked, not copied) plus an EPSS file
 /// written here, under a root the test can swap.
-struct Mirror {
-    server: FeedServer,
+pub(crate) struct Mirror {
+    pub(crate) server: FeedServer,
     _root: tempfile::TempDir,
 }
 
@@ -38,7 +38,7 @@ fn link_shared(root: &Path) {
 }
 
 impl Mirror {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let root = tempfile::tempdir().unwrap();
         link_shared(root.path());
         Mirror {
@@ -47,7 +47,7 @@ impl Mirror {
         }
     }
 
-    fn env(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("VEDETTE_FEED_URL", self.server.url("osv")),
             (
@@ -302,15 +302,7 @@ fn the_lang_image_matches_an_independent_evaluation_and_fails_the_gate_on_high()
     let mirror = Mirror::start();
     let reg = Registry::start();
     let tmp = tempfile::tempdir().unwrap();
-    let image = push(
-        &reg,
-        tmp.path(),
-        vec![
-            Layer::from_dir(shared("fixtures/debian-12-minbase")),
-            Layer::from_dir(shared("fixtures/lang")),
-        ],
-        "fixtures/bookworm-lang",
-    );
+    let image = push_lang_image(&reg, tmp.path());
     let out = run(
         tmp.path(),
         &mirror.env(),
