@@ -129,15 +129,11 @@ fn policy_of(o: &ScheduleOptions) -> vedette_match::Policy {
     }
 }
 
-/// Refreshes the stale feeds of every ecosystem in use; the names of the
-/// feeds whose content changed.
+/// Refreshes the stale feeds already in the index (every ecosystem a scan
+/// has needed is there); the names of the feeds whose content changed. A
+/// scan that finds a new ecosystem fetches its feed itself.
 pub async fn refresh_feeds(ctx: &Context) -> Vec<String> {
     let mut ecosystems = BTreeSet::new();
-    if let Ok(invs) = ctx.store.latest_inventories().await {
-        for inv in &invs {
-            ecosystems.extend(vedette_engine::ecosystems_in_use(inv));
-        }
-    }
     if let Ok(status) = ctx.feeds.status(&ctx.feed_config).await {
         for f in status {
             if let Some(e) = f.name.strip_prefix("osv/") {
@@ -244,10 +240,12 @@ async fn scan_once_with_retries(
             Err(e) => return Err(e.to_string()),
         }
     };
+    // Not offline: feeds the run refreshed are fresh and skipped; a feed
+    // this inventory needs for the first time is fetched now.
     let assess = AssessOptions {
         exposure: target.exposure,
         policy: policy_of(options),
-        offline: true,
+        offline: false,
     };
     let report = vedette_engine::assess(&inventory, &ctx.feeds, &ctx.feed_config, &assess, &())
         .await
