@@ -220,7 +220,7 @@ fn main() {
         }
         let (r, m) = (median_f(read), median_f(matching));
         println!(
-            "| matching {} packages ({label}) | {rows} affected entries, {findings} findings | {:.1} ms ({:.1} index + {:.1} matching and scoring) | |",
+            "| matching {} packages ({label}) | {rows} affected entries, {findings} findings | {:.1} ms ({:.1} index and range evaluation + {:.1} merging and scoring) | |",
             inv.packages.len(),
             (r + m) * 1e3,
             r * 1e3,
