@@ -273,55 +273,91 @@ pub async fn rematch(
     ctx: &Context,
     skip: &BTreeSet<i64>,
 ) -> Result<(usize, Vec<NewFinding>), String> {
-    let set = ctx.feeds.load_all().await.map_err(|e| e.to_string())?;
-    let status = ctx
-        .feeds
-        .status(&ctx.feed_config)
-        .await
-        .map_err(|e| e.to_string())?;
-    let invs = ctx
-        .store
-        .latest_inventories_by_target()
-        .await
-        .map_err(|e| e.to_string())?;
+    // The index (feeds.db) and the inventories (vedette.db) load at once.
+    let (set, status, invs) = tokio::join!(
+        ctx.feeds.load_all(),
+        ctx.feeds.status(&ctx.feed_config),
+        ctx.store.latest_inventories_by_target()
+    );
+    let (set, status) = (
+        set.map_err(|e| e.to_string())?,
+        status.map_err(|e| e.to_string())?,
+    );
+    let invs: Vec<_> = invs
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|(target_id, _, _)| !skip.contains(target_id))
+        .collect();
+    // Matching (CPU) runs on its own thread, a few inventories ahead of the
+    // writes (SQLite), so the two overlap.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let matcher = tokio::task::spawn_blocking(move || {
+        for (target_id, exposure, inv) in invs {
+            let started = Instant::now();
+            let opts = AssessOptions {
+                exposure,
+                ..Default::default()
+            };
+            let report = vedette_engine::judge(
+                &inv,
+                &set,
+                status.clone(),
+                &BTreeSet::new(),
+                &opts,
+                Vec::new(),
+            );
+            if tx
+                .blocking_send((target_id, inv, report, started.elapsed()))
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
     let mut n = 0;
     let mut new = Vec::new();
-    for (target_id, exposure, inv) in invs {
-        if skip.contains(&target_id) {
-            continue;
+    // Several re-matches per transaction: each is still all or nothing.
+    let mut batch = Vec::with_capacity(32);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < 32 {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
         }
         let started = Instant::now();
-        let opts = AssessOptions {
-            exposure,
-            ..Default::default()
-        };
-        let report = vedette_engine::judge(
-            &inv,
-            &set,
-            status.clone(),
-            &BTreeSet::new(),
-            &opts,
-            Vec::new(),
-        );
-        let scan_id = ctx
-            .store
-            .begin_scan_as(target_id, Trigger::Rematch, None)
-            .await
-            .map_err(|e| e.to_string())?;
-        let found = ctx
-            .store
-            .record_scan(
-                scan_id,
-                &inv,
-                &report,
-                &vedette_engine::feed_version(&report),
-                started.elapsed().as_millis() as i64,
+        let versions: Vec<String> = batch
+            .iter()
+            .map(|(_, _, report, _)| vedette_engine::feed_version(report))
+            .collect();
+        let records: Vec<vedette_store::Rematch> = batch
+            .iter()
+            .zip(&versions)
+            .map(
+                |((target_id, inv, report, took), v)| vedette_store::Rematch {
+                    target_id: *target_id,
+                    inventory: inv,
+                    report,
+                    feed_version: v,
+                    duration_ms: (*took + started.elapsed()).as_millis() as i64,
+                },
             )
+            .collect();
+        for (_, found) in ctx
+            .store
+            .record_rematches(&records)
             .await
-            .map_err(|e| e.to_string())?;
-        new.extend(found);
-        n += 1;
+            .map_err(|e| e.to_string())?
+        {
+            new.extend(found);
+            n += 1;
+        }
+        batch.clear();
     }
+    matcher
+        .await
+        .map_err(|e| format!("matching stopped: {e}"))?;
     Ok((n, new))
 }
 

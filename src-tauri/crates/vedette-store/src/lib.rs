@@ -20,6 +20,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use history::Rematch;
 pub use paths::{resolve_data_dir, DATA_DIR_ENV};
 
 /// File name of the database inside the data directory.
@@ -54,6 +55,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: SqlitePool,
     path: PathBuf,
+    /// Finding sets and bodies known to be stored.
+    known: history::KnownHashes,
 }
 
 impl Store {
@@ -93,6 +96,7 @@ impl Store {
         Ok(Self {
             pool,
             path: path.to_owned(),
+            known: history::KnownHashes::default(),
         })
     }
 

@@ -13,12 +13,12 @@ impl Store {
                       s.error, i.package_count AS "packages?: i64", s.trigger,
                       s.verdict_pass AS "verdict_pass?: bool",
                       s.report IS NOT NULL AS "matched!: bool",
-                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.severity = 'critical') AS "critical!: i64",
-                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.severity = 'high') AS "high!: i64",
-                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.severity = 'medium') AS "medium!: i64",
-                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.severity = 'low') AS "low!: i64",
-                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.severity = 'unknown') AS "unknown!: i64",
-                      (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id AND f.cause IS NOT NULL) AS "new!: i64"
+                      (SELECT COUNT(*) FROM finding_set_members m WHERE m.set_hash = s.finding_set AND m.severity = 'critical') AS "critical!: i64",
+                      (SELECT COUNT(*) FROM finding_set_members m WHERE m.set_hash = s.finding_set AND m.severity = 'high') AS "high!: i64",
+                      (SELECT COUNT(*) FROM finding_set_members m WHERE m.set_hash = s.finding_set AND m.severity = 'medium') AS "medium!: i64",
+                      (SELECT COUNT(*) FROM finding_set_members m WHERE m.set_hash = s.finding_set AND m.severity = 'low') AS "low!: i64",
+                      (SELECT COUNT(*) FROM finding_set_members m WHERE m.set_hash = s.finding_set AND m.severity = 'unknown') AS "unknown!: i64",
+                      (SELECT COUNT(*) FROM scan_new_findings n WHERE n.scan_id = s.id) AS "new!: i64"
                FROM scans s JOIN targets t ON t.id = s.target_id
                LEFT JOIN inventories i ON i.id = s.inventory_id
                ORDER BY s.started_at DESC, s.id DESC

@@ -11,6 +11,7 @@ struct ScanRow {
     id: i64,
     target_id: i64,
     finished_at: DateTime<Utc>,
+    finding_set: Option<Vec<u8>>,
 }
 
 fn add(c: &mut SeverityCounts, severity: &str, n: i64) {
@@ -41,7 +42,7 @@ impl Store {
     ) -> Result<Trends> {
         let scans: Vec<ScanRow> = sqlx::query_as!(
             ScanRow,
-            r#"SELECT id AS "id!: i64", target_id, finished_at AS "finished_at!: DateTime<Utc>"
+            r#"SELECT id AS "id!: i64", target_id, finished_at AS "finished_at!: DateTime<Utc>", finding_set
                FROM scans WHERE state = 'succeeded' AND report IS NOT NULL
                  AND (?1 IS NULL OR target_id = ?1)
                ORDER BY finished_at, id"#,
@@ -49,25 +50,40 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut counts: HashMap<i64, SeverityCounts> = HashMap::new();
+        // Scans share finding sets: count and list each set once.
+        let mut set_counts: HashMap<Vec<u8>, SeverityCounts> = HashMap::new();
         for r in sqlx::query!(
-            r#"SELECT scan_id AS "scan_id!: i64", severity, COUNT(*) AS "n!: i64" FROM findings GROUP BY scan_id, severity"#
+            r#"SELECT set_hash, severity, COUNT(*) AS "n!: i64" FROM finding_set_members GROUP BY set_hash, severity"#
         )
         .fetch_all(&self.pool)
         .await?
         {
-            add(counts.entry(r.scan_id).or_default(), &r.severity, r.n);
+            add(set_counts.entry(r.set_hash).or_default(), &r.severity, r.n);
         }
-        let mut keys: HashMap<i64, HashSet<String>> = HashMap::new();
-        let mut new_in: HashMap<i64, i64> = HashMap::new();
-        for r in sqlx::query!(r#"SELECT scan_id AS "scan_id!: i64", key, cause FROM findings"#)
+        let mut set_keys: HashMap<Vec<u8>, HashSet<String>> = HashMap::new();
+        for r in sqlx::query!("SELECT set_hash, key FROM finding_set_members")
             .fetch_all(&self.pool)
             .await?
         {
-            if r.cause.as_deref().is_some_and(|c| c != "first_scan") {
-                *new_in.entry(r.scan_id).or_default() += 1;
-            }
-            keys.entry(r.scan_id).or_default().insert(r.key);
+            set_keys.entry(r.set_hash).or_default().insert(r.key);
+        }
+        let counts: HashMap<i64, &SeverityCounts> = scans
+            .iter()
+            .filter_map(|s| Some((s.id, set_counts.get(s.finding_set.as_ref()?)?)))
+            .collect();
+        let keys: HashMap<i64, &HashSet<String>> = scans
+            .iter()
+            .filter_map(|s| Some((s.id, set_keys.get(s.finding_set.as_ref()?)?)))
+            .collect();
+        let mut new_in: HashMap<i64, i64> = HashMap::new();
+        for r in sqlx::query!(
+            r#"SELECT scan_id AS "scan_id!: i64", COUNT(*) AS "n!: i64" FROM scan_new_findings
+               WHERE cause != 'first_scan' GROUP BY scan_id"#
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            new_in.insert(r.scan_id, r.n);
         }
 
         // Open findings per day: the newest scan of each target up to the day's end.
@@ -123,10 +139,11 @@ impl Store {
             let mut first_seen: HashMap<&str, DateTime<Utc>> = HashMap::new();
             let mut prev: Option<&ScanRow> = None;
             for s in list {
-                let now_keys = keys.get(&s.id).unwrap_or(&empty);
+                let now_keys = keys.get(&s.id).copied().unwrap_or(&empty);
                 let fixed_here: Vec<&String> = match prev {
                     Some(p) => keys
                         .get(&p.id)
+                        .copied()
                         .unwrap_or(&empty)
                         .difference(now_keys)
                         .collect(),
