@@ -21,8 +21,11 @@ use crate::{Result, Store, StoreError};
 pub(crate) struct KnownHashes(
     Arc<Mutex<HashSet<[u8; 32]>>>,
     /// The keys of recently read sets (sets are immutable).
-    Arc<Mutex<HashMap<Vec<u8>, Arc<HashSet<String>>>>>,
+    Arc<Mutex<SetKeys>>,
 );
+
+/// The keys of a finding set, by the set's hash.
+type SetKeys = HashMap<Vec<u8>, Arc<HashSet<String>>>;
 
 impl KnownHashes {
     const MAX: usize = 200_000;
