@@ -182,6 +182,11 @@ pub fn layer_tar(layer: &Layer) -> Vec<u8> {
 
 /// Writes an OCI image layout with gzip layers into `out` under `tag`.
 pub fn oci_layout(out: &Path, layers: &[Layer], tag: &str) {
+    oci_layout_created(out, layers, tag, "2026-11-28T00:00:00Z");
+}
+
+/// [`oci_layout`] of an image built at `created` (RFC 3339).
+pub fn oci_layout_created(out: &Path, layers: &[Layer], tag: &str, created: &str) {
     let blobs = out.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).expect("blobs dir");
     let put = |data: &[u8]| -> String {
@@ -205,7 +210,7 @@ pub fn oci_layout(out: &Path, layers: &[Layer], tag: &str) {
         }));
     }
     let config = serde_json::to_vec(&serde_json::json!({
-        "created": "2026-11-28T00:00:00Z",
+        "created": created,
         "architecture": "amd64",
         "os": "linux",
         "config": {},

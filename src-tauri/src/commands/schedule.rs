@@ -28,10 +28,7 @@ pub async fn schedule_list(state: State<'_, DesktopState>) -> Result<Vec<Schedul
         .into_iter()
         .map(|s| {
             let cron = CronSchedule::parse(&s.cron, &s.timezone);
-            let n = targets
-                .iter()
-                .filter(|t| s.selector.matches(t.kind, &t.name))
-                .count();
+            let n = targets.iter().filter(|t| s.selector.matches(t)).count();
             ScheduleView {
                 description: match &cron {
                     Ok(c) => c.describe(),
@@ -68,7 +65,7 @@ pub async fn schedule_preview(
         .await
         .map_err(super::internal)?
         .into_iter()
-        .filter(|t| selector.matches(t.kind, &t.name))
+        .filter(|t| selector.matches(t))
         .collect();
     Ok(SchedulePreview {
         description: c.describe(),

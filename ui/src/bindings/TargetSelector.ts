@@ -13,4 +13,8 @@ kinds?: Array<TargetKind>,
  * Only targets whose name matches this glob (`*` and `?`), e.g.
  * `registry.example.com/shop/*`.
  */
-name_glob?: string, };
+name_glob?: string, 
+/**
+ * Only targets of this group.
+ */
+group?: string, };

@@ -12,6 +12,7 @@ mod feed;
 mod history;
 mod scan;
 mod schedule;
+mod target;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -55,6 +56,9 @@ enum Command {
     /// Advisory feeds: update, import offline bundles, status.
     #[command(subcommand)]
     Feed(feed::FeedCommand),
+    /// Targets: registries (crawled by repository and tag selector), images, groups.
+    #[command(subcommand)]
+    Target(target::TargetCommand),
     /// Schedules: scans that run by themselves (`vedette serve` or the desktop app fires them).
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
@@ -195,6 +199,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             result
         }
         Command::Policy(cmd) => feed::policy(cmd),
+        Command::Target(cmd) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = target::run(&app, &cli.feeds, cmd).await;
+            app.store().close().await;
+            result
+        }
         Command::Schedule(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = schedule::run(&app, &cli.feeds, cmd).await;

@@ -105,7 +105,7 @@ enum SeverityArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ExposureArg {
+pub(crate) enum ExposureArg {
     Internal,
     Internet,
 }

@@ -65,6 +65,7 @@ enum Preset {
 #[derive(Clone, Copy, ValueEnum)]
 enum KindArg {
     Image,
+    Registry,
     Directory,
     Archive,
     Sbom,
@@ -95,6 +96,9 @@ pub struct Spec {
     /// Only targets whose name matches this glob, e.g. 'registry.example.com/shop/*'.
     #[arg(long = "targets", value_name = "GLOB")]
     targets: Option<String>,
+    /// Only targets of this group ('' for any group).
+    #[arg(long)]
+    group: Option<String>,
     #[arg(long, value_enum)]
     fail_on: Option<SeverityArg>,
     #[arg(long)]
@@ -136,6 +140,7 @@ impl Spec {
                 .iter()
                 .map(|k| match k {
                     KindArg::Image => TargetKind::Image,
+                    KindArg::Registry => TargetKind::Registry,
                     KindArg::Directory => TargetKind::Directory,
                     KindArg::Archive => TargetKind::Archive,
                     KindArg::Sbom => TargetKind::Sbom,
@@ -144,6 +149,9 @@ impl Spec {
         }
         if let Some(g) = &self.targets {
             s.selector.name_glob = Some(g.clone()).filter(|g| !g.is_empty());
+        }
+        if let Some(g) = &self.group {
+            s.selector.group = Some(g.clone()).filter(|g| !g.is_empty());
         }
         if let Some(f) = self.fail_on {
             s.options.fail_on = Some(match f {
@@ -348,7 +356,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
             let summary = vedette_scheduler::run_schedule(&ctx, &s)
                 .await
                 .map_err(|e| Failure::from(anyhow::anyhow!(e)))?;
-            print_summary(&summary);
+            // The summary was printed as the run finished (LogEvents).
             ctx.feeds.close().await;
             Ok(if summary.scans.iter().any(|s| s.error.is_some()) {
                 3
@@ -369,9 +377,16 @@ fn print_summary(s: &RunSummary) {
     );
     for t in &s.scans {
         match &t.error {
+            None if t.reused_inventory => println!(
+                "  scan {:>4}  {}  (digest unchanged: not pulled, matched again)",
+                t.scan_id, t.target
+            ),
             None => println!("  scan {:>4}  {}", t.scan_id, t.target),
             Some(e) => println!("  scan {:>4}  {}  FAILED: {e}", t.scan_id, t.target),
         }
+    }
+    for w in &s.warnings {
+        println!("  warning: {w}");
     }
     for n in &s.new_findings {
         println!(
@@ -386,7 +401,10 @@ fn print_summary(s: &RunSummary) {
 }
 
 /// A scheduler context over this data dir.
-async fn context(app: &App, feed_args: &FeedArgs) -> Result<(Context, tempfile::TempDir), Failure> {
+pub(crate) async fn context(
+    app: &App,
+    feed_args: &FeedArgs,
+) -> Result<(Context, tempfile::TempDir), Failure> {
     let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
     let cfg = feed_args.config(&feeds).await?;
     let temp = tempfile::Builder::new()

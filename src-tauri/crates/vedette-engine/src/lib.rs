@@ -3,14 +3,18 @@
 //! [`Inventory`]. Plain data out; presenting and storing it is the caller's.
 
 mod assess;
+mod crawl;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use assess::{assess, ecosystems_in_use, feed_version, judge, AssessOptions};
+pub use crawl::{check_watch, crawl, image_digest, Crawl, CrawlOptions, CrawledImage};
+pub use vedette_extract::EXTRACTOR_VERSION;
 use vedette_extract::{catalog, catalogers, Cataloger};
 use vedette_model::{Inventory, TargetKind};
 pub use vedette_sources::registry::Credential;
+pub use vedette_sources::registry::RateLimiter;
 use vedette_sources::registry::{self, manifest::Platform};
 use vedette_sources::{dir, Reference, SourceError, View};
 
@@ -58,6 +62,8 @@ pub struct Options {
     /// Vedette's private temp dir: the only place a scan may write.
     pub temp_dir: PathBuf,
     pub concurrency: usize,
+    /// Spaces the requests to the image's registry (shared in a run).
+    pub rate: Option<Arc<registry::RateLimiter>>,
 }
 
 impl Default for Options {
@@ -68,6 +74,7 @@ impl Default for Options {
             credential: None,
             temp_dir: std::env::temp_dir(),
             concurrency: 3,
+            rate: None,
         }
     }
 }
@@ -84,6 +91,8 @@ pub enum EngineError {
     Read { path: String, reason: String },
     #[error(transparent)]
     Feeds(#[from] vedette_feeds::FeedError),
+    #[error("{0}")]
+    Selector(String),
     #[error("the scan stopped unexpectedly: {0}")]
     Internal(String),
 }
@@ -128,6 +137,7 @@ pub async fn inventory(
                     insecure: opts.insecure_registry,
                     platform,
                     concurrency: opts.concurrency,
+                    rate: opts.rate.clone(),
                     ..registry::Options::default()
                 },
                 opts.credential.clone(),

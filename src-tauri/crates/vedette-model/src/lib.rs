@@ -32,5 +32,8 @@ pub use schedule::{
 };
 pub use sensitive::Sensitive;
 pub use status::{AppOverview, Check, CheckState, DoctorReport};
-pub use target::{Exposure, ScanState, ScanSummary, SeverityCounts, TargetInfo, TargetKind};
+pub use target::{
+    Exposure, RegistryWatch, ScanState, ScanSummary, SeverityCounts, TagSelector, TargetInfo,
+    TargetKind,
+};
 pub use trends::{DailyOpen, Trends, WeeklyChange};

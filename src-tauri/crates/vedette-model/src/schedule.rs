@@ -17,15 +17,23 @@ pub struct TargetSelector {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub name_glob: Option<String>,
+    /// Only targets of this group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub group: Option<String>,
 }
 
 impl TargetSelector {
-    pub fn matches(&self, kind: TargetKind, name: &str) -> bool {
-        (self.kinds.is_empty() || self.kinds.contains(&kind))
+    pub fn matches(&self, t: &crate::TargetInfo) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&t.kind))
             && self
                 .name_glob
                 .as_deref()
-                .is_none_or(|g| glob_match(g, name))
+                .is_none_or(|g| glob_match(g, &t.name))
+            && self
+                .group
+                .as_deref()
+                .is_none_or(|g| t.group.as_deref() == Some(g))
     }
 
     /// In words: "all targets", "images matching shop/*".
@@ -46,8 +54,12 @@ impl TargetSelector {
                 .collect::<Vec<_>>()
                 .join(" and ")
         };
-        match &self.name_glob {
+        let kinds = match &self.name_glob {
             Some(g) => format!("{kinds} matching {g}"),
+            None => kinds,
+        };
+        match &self.group {
+            Some(g) => format!("{kinds} in group {g}"),
             None => kinds,
         }
     }
@@ -190,6 +202,7 @@ mod tests {
         let s = TargetSelector {
             kinds: vec![TargetKind::Image, TargetKind::Directory],
             name_glob: Some("shop/*".into()),
+            group: None,
         };
         assert_eq!(s.describe(), "images and directories matching shop/*");
         assert_eq!(TargetSelector::default().describe(), "all targets");

@@ -79,6 +79,106 @@ pub struct TargetInfo {
     pub exposure: Exposure,
     #[ts(type = "string")]
     pub created_at: DateTime<Utc>,
+    /// The group the target belongs to ("production", "team-shop"), if any.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The registry target whose crawl found this image, if it was found so.
+    #[ts(optional, type = "number")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// What a registry target watches (registry targets only).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<RegistryWatch>,
+}
+
+/// Which images of a registry a registry target watches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RegistryWatch {
+    /// Repositories matching this glob (`*`, `?`), e.g. `shop/*`; `*` for all.
+    pub repositories: String,
+    pub tags: TagSelector,
+    /// Plain HTTP or a certificate that does not verify (a lab registry).
+    #[serde(default)]
+    pub insecure: bool,
+    /// At most this many requests per second to the registry (none: no limit).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_second: Option<f64>,
+}
+
+impl Eq for RegistryWatch {}
+
+/// Which tags of each repository are scanned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum TagSelector {
+    /// These tags, where they exist.
+    Tags { tags: Vec<String> },
+    /// The `count` newest images by creation time (from the image config).
+    Latest { count: u32 },
+    /// Tags matching this regular expression (whole tag).
+    Regex { pattern: String },
+}
+
+impl Default for TagSelector {
+    fn default() -> Self {
+        TagSelector::Latest { count: 1 }
+    }
+}
+
+impl TagSelector {
+    /// `latest:3`, `regex:^v\d+`, `tags:1.4,1.5`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
+        match kind {
+            "latest" => {
+                let count = if rest.is_empty() {
+                    Ok(1)
+                } else {
+                    rest.parse::<u32>()
+                };
+                match count {
+                    Ok(c) if c > 0 => Ok(TagSelector::Latest { count: c }),
+                    _ => Err(format!(
+                        "'{s}': latest takes a number of images above 0, e.g. latest:3"
+                    )),
+                }
+            }
+            "tags" => {
+                let tags: Vec<String> = rest
+                    .split(',')
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                if tags.is_empty() {
+                    Err(format!(
+                        "'{s}': name at least one tag, e.g. tags:1.4,latest"
+                    ))
+                } else {
+                    Ok(TagSelector::Tags { tags })
+                }
+            }
+            "regex" if !rest.is_empty() => Ok(TagSelector::Regex {
+                pattern: rest.to_owned(),
+            }),
+            _ => Err(format!(
+                "'{s}' is not a tag selector; write latest:N, tags:A,B or regex:PATTERN"
+            )),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            TagSelector::Tags { tags } => format!("tags {}", tags.join(", ")),
+            TagSelector::Latest { count: 1 } => "the newest image".to_owned(),
+            TagSelector::Latest { count } => format!("the {count} newest images"),
+            TagSelector::Regex { pattern } => format!("tags matching /{pattern}/"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -205,5 +305,35 @@ mod tests {
             );
         }
         assert_eq!(TargetKind::parse("printer"), None);
+    }
+
+    #[test]
+    fn tag_selectors_parse_and_say_what_is_wrong() {
+        assert_eq!(
+            TagSelector::parse("latest:3"),
+            Ok(TagSelector::Latest { count: 3 })
+        );
+        assert_eq!(
+            TagSelector::parse("latest"),
+            Ok(TagSelector::Latest { count: 1 })
+        );
+        assert_eq!(
+            TagSelector::parse("tags:1.4, latest"),
+            Ok(TagSelector::Tags {
+                tags: vec!["1.4".into(), "latest".into()]
+            })
+        );
+        assert_eq!(
+            TagSelector::parse(r"regex:^v\d+$"),
+            Ok(TagSelector::Regex {
+                pattern: r"^v\d+$".into()
+            })
+        );
+        assert!(TagSelector::parse("latest:0")
+            .unwrap_err()
+            .contains("above 0"));
+        assert!(TagSelector::parse("newest")
+            .unwrap_err()
+            .contains("latest:N, tags:A,B or regex:PATTERN"));
     }
 }

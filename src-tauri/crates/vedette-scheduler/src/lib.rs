@@ -8,6 +8,6 @@ mod runner;
 
 pub use cron::{CronSchedule, ScheduleError, PRESETS};
 pub use runner::{
-    refresh_feeds, rematch, run_schedule, scan_target, serve, Context, CredentialLookup, Events,
-    Limits, RunSummary, TargetResult,
+    crawl_registry, refresh_feeds, rematch, run_schedule, scan_target, scan_target_with, serve,
+    Context, CredentialLookup, Events, Limits, RunSummary, ScanHints, TargetResult,
 };

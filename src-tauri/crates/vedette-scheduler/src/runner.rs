@@ -81,6 +81,20 @@ pub struct TargetResult {
     pub error: Option<String>,
     /// Findings new since the target's previous scan, with their cause.
     pub new_findings: Vec<NewFinding>,
+    /// The image's digest had not changed: its stored inventory was matched
+    /// again instead of pulling it.
+    pub reused_inventory: bool,
+}
+
+/// What a scan of one target may know beforehand.
+#[derive(Clone, Default)]
+pub struct ScanHints {
+    /// The image's digest, when a registry crawl just read it.
+    pub digest: Option<String>,
+    /// The registry target says it speaks plain HTTP / unverified TLS.
+    pub insecure: bool,
+    /// Shared by every request to the image's registry in this run.
+    pub rate: Option<Arc<vedette_engine::RateLimiter>>,
 }
 
 /// What a run did.
@@ -93,6 +107,9 @@ pub struct RunSummary {
     pub rematched: usize,
     pub new_findings: Vec<NewFinding>,
     pub feeds_changed: Vec<String>,
+    /// Problems that did not stop the run (a repository that could not be
+    /// listed, a tag that is gone).
+    pub warnings: Vec<String>,
 }
 
 impl RunSummary {
@@ -116,9 +133,11 @@ fn engine_target(t: &TargetInfo) -> Option<Target> {
 }
 
 fn registry_of(t: &TargetInfo) -> Option<String> {
-    (t.kind == TargetKind::Image)
-        .then(|| vedette_engine::registry_host(&t.name))
-        .flatten()
+    match t.kind {
+        TargetKind::Image => vedette_engine::registry_host(&t.name),
+        TargetKind::Registry => Some(t.name.clone()),
+        _ => None,
+    }
 }
 
 fn policy_of(o: &ScheduleOptions) -> vedette_match::Policy {
@@ -165,6 +184,26 @@ pub async fn scan_target(
     schedule_id: Option<i64>,
     options: &ScheduleOptions,
 ) -> TargetResult {
+    scan_target_with(
+        ctx,
+        target,
+        trigger,
+        schedule_id,
+        options,
+        &ScanHints::default(),
+    )
+    .await
+}
+
+/// [`scan_target`], with what the run already knows of the target.
+pub async fn scan_target_with(
+    ctx: &Context,
+    target: &TargetInfo,
+    trigger: Trigger,
+    schedule_id: Option<i64>,
+    options: &ScheduleOptions,
+    hints: &ScanHints,
+) -> TargetResult {
     let started = Instant::now();
     let scan_id = match ctx
         .store
@@ -178,18 +217,19 @@ pub async fn scan_target(
                 scan_id: 0,
                 error: Some(e.to_string()),
                 new_findings: Vec::new(),
+                reused_inventory: false,
             }
         }
     };
-    let result = scan_once_with_retries(ctx, target, options, scan_id, started).await;
-    let (error, new_findings) = match result {
-        Ok(new) => (None, new),
+    let result = scan_once_with_retries(ctx, target, options, scan_id, started, hints).await;
+    let (error, new_findings, reused_inventory) = match result {
+        Ok((new, reused)) => (None, new, reused),
         Err(e) => {
             let _ = ctx
                 .store
                 .finish_scan(scan_id, vedette_model::ScanState::Failed, Some(&e))
                 .await;
-            (Some(e), Vec::new())
+            (Some(e), Vec::new(), false)
         }
     };
     TargetResult {
@@ -197,6 +237,7 @@ pub async fn scan_target(
         scan_id,
         error,
         new_findings,
+        reused_inventory,
     }
 }
 
@@ -206,7 +247,8 @@ async fn scan_once_with_retries(
     options: &ScheduleOptions,
     scan_id: i64,
     started: Instant,
-) -> Result<Vec<NewFinding>, String> {
+    hints: &ScanHints,
+) -> Result<(Vec<NewFinding>, bool), String> {
     let Some(t) = engine_target(target) else {
         return Err(format!(
             "{} targets are not scanned by schedules yet",
@@ -219,16 +261,43 @@ async fn scan_once_with_retries(
         _ => None,
     };
     let opts = vedette_engine::Options {
-        insecure_registry: registry
-            .as_ref()
-            .is_some_and(|r| ctx.insecure_registries.contains(r)),
+        insecure_registry: hints.insecure
+            || registry
+                .as_ref()
+                .is_some_and(|r| ctx.insecure_registries.contains(r)),
         credential,
         temp_dir: ctx.temp_dir.clone(),
+        rate: hints.rate.clone(),
         ..vedette_engine::Options::default()
     };
+    // An image whose digest has not changed is not pulled again: its
+    // stored inventory is matched against today's feeds.
+    let mut reused = None;
+    if target.kind == TargetKind::Image {
+        let digest = match &hints.digest {
+            Some(d) => Some(d.clone()),
+            None => vedette_engine::image_digest(&target.name, &opts).await.ok(),
+        };
+        if let Some(d) = digest {
+            if let Ok(Some(mut inv)) = ctx
+                .store
+                .inventory_by_digest(&d, vedette_engine::EXTRACTOR_VERSION)
+                .await
+            {
+                inv.target = target.name.clone();
+                inv.scanned_at = Utc::now();
+                tracing::info!("{}: digest {d} unchanged; not pulled again", target.name);
+                reused = Some(inv);
+            }
+        }
+    }
+    let was_reused = reused.is_some();
     let mut wait = ctx.limits.backoff;
     let mut attempt = 0;
     let inventory = loop {
+        if let Some(inv) = reused.take() {
+            break inv;
+        }
         attempt += 1;
         match vedette_engine::inventory(&t, &opts, Arc::new(())).await {
             Ok(inv) => break inv,
@@ -259,6 +328,7 @@ async fn scan_once_with_retries(
             started.elapsed().as_millis() as i64,
         )
         .await
+        .map(|new| (new, was_reused))
         .map_err(|e| e.to_string())
 }
 
@@ -387,18 +457,95 @@ pub async fn run_schedule(ctx: &Context, schedule: &Schedule) -> Result<RunSumma
 
 async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, String> {
     let feeds_changed = refresh_feeds(ctx).await;
-    let targets: Vec<TargetInfo> = ctx
+    let selected: Vec<TargetInfo> = ctx
         .store
         .list_targets()
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
-        .filter(|t| schedule.selector.matches(t.kind, &t.name))
+        .filter(|t| schedule.selector.matches(t))
         .collect();
+    // Registries are crawled into images; an image a selected registry's
+    // crawl covers is scanned through the crawl, once.
+    let registries: Vec<TargetInfo> = selected
+        .iter()
+        .filter(|t| t.kind == TargetKind::Registry)
+        .cloned()
+        .collect();
+    let crawled_by: BTreeSet<i64> = registries.iter().map(|r| r.id).collect();
+    let mut work: Vec<(TargetInfo, ScanHints)> = Vec::new();
+    let mut rates: HashMap<String, Option<Arc<vedette_engine::RateLimiter>>> = HashMap::new();
+    let mut warnings = Vec::new();
+    let mut scans = Vec::new();
+    for reg in &registries {
+        let watch = reg
+            .registry
+            .clone()
+            .unwrap_or_else(|| vedette_model::RegistryWatch {
+                repositories: "*".into(),
+                tags: Default::default(),
+                insecure: false,
+                requests_per_second: None,
+            });
+        let rate = watch
+            .requests_per_second
+            .map(|r| Arc::new(vedette_engine::RateLimiter::per_second(r)));
+        rates.insert(reg.name.clone(), rate.clone());
+        match crawl_registry(ctx, reg, &watch, rate.clone()).await {
+            Ok(crawl) => {
+                warnings.extend(crawl.warnings);
+                for image in crawl.images {
+                    match ctx.store.crawled_image(reg, &image.reference).await {
+                        Ok(t) => work.push((
+                            t,
+                            ScanHints {
+                                digest: Some(image.digest),
+                                insecure: watch.insecure,
+                                rate: rate.clone(),
+                            },
+                        )),
+                        Err(e) => warnings.push(format!("{}: {e}", image.reference)),
+                    }
+                }
+            }
+            Err(e) => {
+                // The registry's own scan records why nothing was scanned.
+                tracing::warn!("{}: {e}", reg.name);
+                if let Ok(id) = ctx
+                    .store
+                    .begin_scan_as(reg.id, Trigger::Schedule, Some(schedule.id))
+                    .await
+                {
+                    let _ = ctx
+                        .store
+                        .finish_scan(id, vedette_model::ScanState::Failed, Some(&e))
+                        .await;
+                    scans.push(TargetResult {
+                        target: reg.name.clone(),
+                        scan_id: id,
+                        error: Some(e),
+                        new_findings: Vec::new(),
+                        reused_inventory: false,
+                    });
+                }
+            }
+        }
+    }
+    for t in &selected {
+        if t.kind == TargetKind::Registry || t.parent_id.is_some_and(|p| crawled_by.contains(&p)) {
+            continue;
+        }
+        let hints = ScanHints {
+            rate: registry_of(t).and_then(|r| rates.get(&r).cloned().flatten()),
+            ..ScanHints::default()
+        };
+        work.push((t.clone(), hints));
+    }
     let global = Arc::new(Semaphore::new(ctx.limits.global.max(1)));
     let mut per_registry: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
-    for t in targets.clone() {
+    let scanned: BTreeSet<i64> = work.iter().map(|(t, _)| t.id).collect();
+    for (t, hints) in work {
         let reg = registry_of(&t).map(|r| {
             Arc::clone(
                 per_registry
@@ -418,10 +565,9 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
                 None => None,
             };
             let _g = global.acquire().await;
-            scan_target(&ctx, &t, Trigger::Schedule, Some(id), &options).await
+            scan_target_with(&ctx, &t, Trigger::Schedule, Some(id), &options, &hints).await
         });
     }
-    let mut scans = Vec::new();
     while let Some(r) = tasks.join_next().await {
         match r {
             Ok(r) => scans.push(r),
@@ -432,10 +578,14 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
         scans.iter().flat_map(|s| s.new_findings.clone()).collect();
     let mut rematched = 0;
     if feeds_changed.iter().any(|f| f.starts_with("osv/")) {
-        let scanned: BTreeSet<i64> = targets.iter().map(|t| t.id).collect();
-        let (n, found) = rematch(ctx, &scanned).await?;
+        let mut skip = scanned;
+        skip.extend(crawled_by);
+        let (n, found) = rematch(ctx, &skip).await?;
         rematched = n;
         new_findings.extend(found);
+    }
+    for w in &warnings {
+        tracing::warn!("{w}");
     }
     Ok(RunSummary {
         schedule_id: Some(schedule.id),
@@ -444,7 +594,38 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
         rematched,
         new_findings,
         feeds_changed,
+        warnings,
     })
+}
+
+/// Lists the images a registry target selects (credentials from the
+/// keyring, the page size from `VEDETTE_CRAWL_PAGE_SIZE` if set).
+pub async fn crawl_registry(
+    ctx: &Context,
+    reg: &TargetInfo,
+    watch: &vedette_model::RegistryWatch,
+    rate: Option<Arc<vedette_engine::RateLimiter>>,
+) -> Result<vedette_engine::Crawl, String> {
+    let credential = match &ctx.credentials {
+        Some(lookup) => lookup(reg.name.clone()).await,
+        None => None,
+    };
+    let opts = vedette_engine::Options {
+        insecure_registry: watch.insecure || ctx.insecure_registries.contains(&reg.name),
+        credential,
+        temp_dir: ctx.temp_dir.clone(),
+        ..vedette_engine::Options::default()
+    };
+    let crawl_opts = vedette_engine::CrawlOptions {
+        rate,
+        page_size: std::env::var("VEDETTE_CRAWL_PAGE_SIZE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    };
+    vedette_engine::crawl(&reg.name, watch, &opts, &crawl_opts)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Fires enabled schedules on time until `stop` resolves. At start, a run a

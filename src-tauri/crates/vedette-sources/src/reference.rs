@@ -96,11 +96,7 @@ impl Reference {
 
     /// The host to send API requests to (Docker Hub's API lives elsewhere).
     pub fn api_host(&self) -> &str {
-        if self.registry == "docker.io" {
-            "registry-1.docker.io"
-        } else {
-            &self.registry
-        }
+        crate::registry::api_host(&self.registry)
     }
 
     /// What to ask the manifests endpoint for: the digest if pinned, else the tag.

@@ -129,7 +129,7 @@ impl Store {
         feed_version: &str,
         duration_ms: i64,
     ) -> Result<Vec<NewFinding>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let (new, written) = self
             .record_in(
                 &mut tx,
@@ -154,7 +154,7 @@ impl Store {
     ) -> Result<Vec<(i64, Vec<NewFinding>)>> {
         let now = Utc::now();
         let pid = i64::from(std::process::id());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut out = Vec::with_capacity(batch.len());
         let mut written = Vec::new();
         for r in batch {

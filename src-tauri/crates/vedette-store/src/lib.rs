@@ -78,6 +78,9 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
+            // Write transactions begin IMMEDIATE: a deferred one that read
+            // first cannot upgrade once another connection has written
+            // (SQLITE_BUSY_SNAPSHOT), and the busy timeout does not cover that.
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()

@@ -1,28 +1,155 @@
 use chrono::{DateTime, Utc};
-use vedette_model::{Exposure, TargetInfo, TargetKind};
+use vedette_model::{Exposure, RegistryWatch, TargetInfo, TargetKind};
 
 use crate::{parse_enum, Result, Store, StoreError};
 
+struct Row {
+    id: i64,
+    kind: String,
+    name: String,
+    exposure: String,
+    spec: String,
+    group_name: Option<String>,
+    parent_id: Option<i64>,
+    created_at: DateTime<Utc>,
+}
+
+impl Row {
+    fn into_info(self) -> Result<TargetInfo> {
+        let kind = parse_enum(&self.kind, TargetKind::parse, "target kind")?;
+        let registry = if kind == TargetKind::Registry {
+            Some(serde_json::from_str(&self.spec).map_err(|e| {
+                StoreError::Corrupt(format!("the selector of registry {}: {e}", self.name))
+            })?)
+        } else {
+            None
+        };
+        Ok(TargetInfo {
+            id: self.id,
+            kind,
+            name: self.name,
+            exposure: parse_enum(&self.exposure, Exposure::parse, "exposure")?,
+            created_at: self.created_at,
+            group: self.group_name,
+            parent_id: self.parent_id,
+            registry,
+        })
+    }
+}
+
 impl Store {
     pub async fn list_targets(&self) -> Result<Vec<TargetInfo>> {
-        let rows = sqlx::query!(
-            r#"SELECT id AS "id!: i64", kind, name, exposure,
+        let rows = sqlx::query_as!(
+            Row,
+            r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
                       created_at AS "created_at: DateTime<Utc>"
                FROM targets ORDER BY kind, name"#
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(TargetInfo {
-                    id: r.id,
-                    kind: parse_enum(&r.kind, TargetKind::parse, "target kind")?,
-                    name: r.name,
-                    exposure: parse_enum(&r.exposure, Exposure::parse, "exposure")?,
-                    created_at: r.created_at,
-                })
-            })
-            .collect()
+        rows.into_iter().map(Row::into_info).collect()
+    }
+
+    pub async fn get_target(&self, id: i64) -> Result<Option<TargetInfo>> {
+        sqlx::query_as!(
+            Row,
+            r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
+                      created_at AS "created_at: DateTime<Utc>"
+               FROM targets WHERE id = ?1"#,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(Row::into_info)
+        .transpose()
+    }
+
+    /// Adds a registry target: the registry host and which of its images to
+    /// scan. A registry can be watched once; edit it with
+    /// [`Store::set_registry_watch`].
+    pub async fn add_registry_target(
+        &self,
+        host: &str,
+        watch: &RegistryWatch,
+        group: Option<&str>,
+        exposure: Exposure,
+    ) -> Result<TargetInfo> {
+        let host = host.trim().trim_end_matches('/');
+        if host.is_empty() || host.contains("://") || host.contains('/') {
+            return Err(StoreError::Invalid(format!(
+                "'{host}' is not a registry host; write it as host[:port], e.g. ghcr.io or 127.0.0.1:5000"
+            )));
+        }
+        let t = self
+            .add_target(TargetKind::Registry, host, exposure)
+            .await?;
+        self.set_registry_watch(t.id, watch).await?;
+        self.set_target_group(t.id, group).await?;
+        Ok(self.get_target(t.id).await?.unwrap_or(t))
+    }
+
+    pub async fn set_registry_watch(&self, id: i64, watch: &RegistryWatch) -> Result<()> {
+        let spec = serde_json::to_string(watch).map_err(|e| {
+            StoreError::Invalid(format!("cannot encode the registry selector: {e}"))
+        })?;
+        sqlx::query!("UPDATE targets SET spec = ?1 WHERE id = ?2", spec, id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Puts a target (and the images found in it, for a registry) in a
+    /// group, or in none.
+    pub async fn set_target_group(&self, id: i64, group: Option<&str>) -> Result<()> {
+        let group = group.map(str::trim).filter(|g| !g.is_empty());
+        sqlx::query!(
+            "UPDATE targets SET group_name = ?1 WHERE id = ?2 OR parent_id = ?2",
+            group,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The image target a registry crawl found, created the first time
+    /// (in the registry's group, with its exposure).
+    pub async fn crawled_image(&self, parent: &TargetInfo, reference: &str) -> Result<TargetInfo> {
+        let now = Utc::now();
+        let exposure = parent.exposure.as_str();
+        sqlx::query!(
+            r#"INSERT INTO targets (kind, name, exposure, created_at, group_name, parent_id)
+               VALUES ('image', ?1, ?2, ?3, ?4, ?5)
+               ON CONFLICT (kind, name) DO UPDATE SET parent_id = excluded.parent_id,
+                   group_name = COALESCE(targets.group_name, excluded.group_name)"#,
+            reference,
+            exposure,
+            now,
+            parent.group,
+            parent.id
+        )
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query_as!(
+            Row,
+            r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
+                      created_at AS "created_at: DateTime<Utc>"
+               FROM targets WHERE kind = 'image' AND name = ?1"#,
+            reference
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        row.into_info()
+    }
+
+    /// Stops watching a target; its history goes with it (and, for a
+    /// registry, the images found in it).
+    pub async fn remove_target(&self, id: i64) -> Result<bool> {
+        Ok(sqlx::query!("DELETE FROM targets WHERE id = ?1", id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
     }
 
     /// Adds a target; a target of the same kind and name is refused.
@@ -58,6 +185,9 @@ impl Store {
             name: name.to_owned(),
             exposure,
             created_at: now,
+            group: None,
+            parent_id: None,
+            registry: None,
         })
     }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // a test that cannot read its own fixture should stop there
 
 mod hostile;
+mod registries;
 mod scan;
 mod schedules;
 mod vulns;

@@ -46,6 +46,46 @@ pub struct Options {
     pub attempts: u32,
     /// First backoff after a failure; doubled each time.
     pub backoff: Duration,
+    /// Spaces the requests to the registry (shared by every client of one
+    /// registry in a run), if set.
+    pub rate: Option<Arc<RateLimiter>>,
+    /// Entries per page asked of the catalog and tag-list APIs.
+    pub page_size: usize,
+}
+
+/// Spaces requests to one registry: at most `per_second` start each second,
+/// evenly (a request waits for its slot). Shared by all the scans of a run
+/// against that registry. Hand-written because it is a dozen lines: one
+/// deadline behind a lock (the `governor` crate's GCRA does the same with
+/// bursts, which a crawl does not need).
+#[derive(Debug)]
+pub struct RateLimiter {
+    interval: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl RateLimiter {
+    pub fn per_second(per_second: f64) -> Self {
+        let per_second = if per_second.is_finite() && per_second > 0.0 {
+            per_second
+        } else {
+            f64::MAX
+        };
+        Self {
+            interval: Duration::from_secs_f64((1.0 / per_second).min(3600.0)),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits for the next free slot.
+    pub async fn wait(&self) {
+        let mut next = self.next.lock().await;
+        let now = tokio::time::Instant::now();
+        if *next > now {
+            tokio::time::sleep_until(*next).await;
+        }
+        *next = (*next).max(now) + self.interval;
+    }
 }
 
 impl Default for Options {
@@ -60,6 +100,8 @@ impl Default for Options {
             concurrency: 3,
             attempts: 5,
             backoff: Duration::from_millis(500),
+            rate: None,
+            page_size: 100,
         }
     }
 }
@@ -122,14 +164,33 @@ impl Client {
         path: &str,
         accept: Option<&str>,
     ) -> Result<Response, SourceError> {
-        let host = r.api_host().to_owned();
-        let scope = format!("repository:{}:pull", r.repository);
+        let on = On {
+            registry: &r.registry,
+            host: r.api_host(),
+            scope: format!("repository:{}:pull", r.repository),
+            what: format!("{}:{}", r.repository, r.manifest_ref()),
+        };
+        self.get_on(&on, path, accept).await
+    }
+
+    /// GET `path` on a registry, with auth, retries and the rate limit.
+    async fn get_on(
+        &self,
+        on: &On<'_>,
+        path: &str,
+        accept: Option<&str>,
+    ) -> Result<Response, SourceError> {
+        let host = on.host.to_owned();
+        let scope = on.scope.as_str();
         let mut auth = Auth::None;
         let mut authed = false;
         let mut attempt = 0;
         let mut backoff = self.options.backoff;
         loop {
             attempt += 1;
+            if let Some(rate) = &self.options.rate {
+                rate.wait().await;
+            }
             let url = format!("{}://{host}{path}", self.scheme(&host));
             let mut req = self.http.get(&url);
             if let Some(a) = accept {
@@ -176,18 +237,34 @@ impl Client {
                     .unwrap_or("")
                     .to_owned();
                 if challenge.is_empty() {
-                    return Err(status_err(&host, r, status, attempt));
+                    return Err(status_err(on, status, attempt));
                 }
-                auth = self.answer_challenge(&host, &challenge, &scope).await?;
+                auth = self.answer_challenge(&host, &challenge, scope).await?;
                 continue;
+            }
+            let hub = RateLimitHeaders::read(resp.headers());
+            if let Some(h) = &hub {
+                if h.remaining <= h.limit / 10 {
+                    tracing::warn!(%host, "{}", h.describe());
+                }
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                // Docker Hub's pull limit: retrying inside the window is futile.
+                if let Some(h) = hub.as_ref().filter(|h| h.remaining == 0) {
+                    return Err(SourceError::Registry(format!(
+                        "registry {host} refused {} (429): {}. Wait for the window to pass, or log in (`vedette credential add --registry {}`) for a higher limit",
+                        on.what,
+                        h.describe(),
+                        on.registry
+                    )));
+                }
             }
             if status == StatusCode::TOO_MANY_REQUESTS && attempt < self.options.attempts {
                 let wait = retry_after(resp.headers()).unwrap_or(backoff);
                 if wait > MAX_RETRY_AFTER {
                     return Err(SourceError::Registry(format!(
-                        "registry {host} is rate-limiting (429) requests for {}:{} and asks to wait {}s; try again later",
-                        r.repository,
-                        r.manifest_ref(),
+                        "registry {host} is rate-limiting (429) requests for {} and asks to wait {}s; try again later",
+                        on.what,
                         wait.as_secs()
                     )));
                 }
@@ -205,7 +282,7 @@ impl Client {
             if status.is_success() {
                 return Ok(resp);
             }
-            return Err(status_err(&host, r, status, attempt));
+            return Err(status_err(on, status, attempt));
         }
     }
 
@@ -311,6 +388,92 @@ impl Client {
             }
         }
         Ok((body, digest, media_type))
+    }
+
+    /// Every repository of a registry, through the catalog API, page by page.
+    pub async fn catalog(&self, registry: &str) -> Result<Vec<String>, SourceError> {
+        #[derive(serde::Deserialize)]
+        struct Catalog {
+            #[serde(default)]
+            repositories: Option<Vec<String>>,
+        }
+        let on = On {
+            registry,
+            host: api_host(registry),
+            scope: "registry:catalog:*".into(),
+            what: "the repository catalog".into(),
+        };
+        let first = format!("/v2/_catalog?n={}", self.options.page_size.max(1));
+        self.paged(&on, first, |body: Catalog| {
+            body.repositories.unwrap_or_default()
+        })
+        .await
+    }
+
+    /// Every tag of a repository, through the tag-list API, page by page.
+    pub async fn tags(&self, registry: &str, repository: &str) -> Result<Vec<String>, SourceError> {
+        #[derive(serde::Deserialize)]
+        struct Tags {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let on = On {
+            registry,
+            host: api_host(registry),
+            scope: format!("repository:{repository}:pull"),
+            what: format!("the tags of {repository}"),
+        };
+        let first = format!(
+            "/v2/{repository}/tags/list?n={}",
+            self.options.page_size.max(1)
+        );
+        self.paged(&on, first, |body: Tags| body.tags.unwrap_or_default())
+            .await
+    }
+
+    /// Follows `Link: <…>; rel="next"` from `first`, collecting each page.
+    async fn paged<T: serde::de::DeserializeOwned>(
+        &self,
+        on: &On<'_>,
+        first: String,
+        items: impl Fn(T) -> Vec<String>,
+    ) -> Result<Vec<String>, SourceError> {
+        const MAX_PAGES: usize = 10_000;
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut path = Some(first);
+        while let Some(p) = path.take() {
+            if !seen.insert(p.clone()) || seen.len() > MAX_PAGES {
+                return Err(SourceError::Registry(format!(
+                    "registry {} keeps paging {} in a loop (at {p}); it is misbehaving, try again later",
+                    on.host, on.what
+                )));
+            }
+            let resp = self.get_on(on, &p, Some("application/json")).await?;
+            path = next_link(resp.headers());
+            let body = resp.bytes().await.map_err(|e| {
+                SourceError::Registry(format!(
+                    "registry {} dropped the connection while listing {}: {e}",
+                    on.host, on.what
+                ))
+            })?;
+            if body.len() > MAX_DOCUMENT {
+                return Err(SourceError::Registry(format!(
+                    "a page of {} on {} is larger than {} MiB",
+                    on.what,
+                    on.host,
+                    MAX_DOCUMENT >> 20
+                )));
+            }
+            let page: T = serde_json::from_slice(&body).map_err(|e| {
+                SourceError::Format(format!(
+                    "registry {} answered something that is not a list for {}: {e}",
+                    on.host, on.what
+                ))
+            })?;
+            out.extend(items(page));
+        }
+        Ok(out)
     }
 
     /// Resolves a reference to one platform's manifest, its config and layers.
@@ -589,6 +752,100 @@ pub fn parse_challenge(h: &str) -> (String, HashMap<String, String>) {
     (kind.to_ascii_lowercase(), params)
 }
 
+/// The host a registry's API answers on (Docker Hub's differs from its name).
+pub(crate) fn api_host(registry: &str) -> &str {
+    if registry == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        registry
+    }
+}
+
+/// Where a request goes and what it is for (auth scope, error messages).
+struct On<'a> {
+    /// The registry as the user wrote it (`docker.io`).
+    registry: &'a str,
+    /// The host the API answers on (`registry-1.docker.io`).
+    host: &'a str,
+    scope: String,
+    /// "acme/api:1.4", "the repository catalog", "the tags of acme/api".
+    what: String,
+}
+
+/// Docker Hub's pull-limit headers: `ratelimit-limit: 100;w=21600` and
+/// `ratelimit-remaining: 76;w=21600`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RateLimitHeaders {
+    limit: u64,
+    remaining: u64,
+    window_secs: Option<u64>,
+}
+
+impl RateLimitHeaders {
+    fn read(h: &header::HeaderMap) -> Option<Self> {
+        let field = |name: &str| -> Option<(u64, Option<u64>)> {
+            let v = h.get(name)?.to_str().ok()?;
+            let mut parts = v.split(';');
+            let n = parts.next()?.trim().parse().ok()?;
+            let w = parts
+                .filter_map(|p| p.trim().strip_prefix("w="))
+                .find_map(|w| w.parse().ok());
+            Some((n, w))
+        };
+        let (remaining, w1) = field("ratelimit-remaining")?;
+        let (limit, w2) = field("ratelimit-limit").unwrap_or((remaining, None));
+        Some(Self {
+            limit,
+            remaining,
+            window_secs: w1.or(w2),
+        })
+    }
+
+    fn describe(&self) -> String {
+        match self.window_secs {
+            Some(w) if w % 3600 == 0 => format!(
+                "{} of {} pulls left in its {} h window",
+                self.remaining,
+                self.limit,
+                w / 3600
+            ),
+            Some(w) => format!(
+                "{} of {} pulls left in its {w} s window",
+                self.remaining, self.limit
+            ),
+            None => format!("{} of {} pulls left", self.remaining, self.limit),
+        }
+    }
+}
+
+/// The `rel="next"` target of a `Link` header, as a path and query on the
+/// same registry (the distribution spec makes it relative; an absolute URL
+/// is cut to its path).
+fn next_link(h: &header::HeaderMap) -> Option<String> {
+    for v in h.get_all(header::LINK) {
+        let v = v.to_str().ok()?;
+        for part in v.split(',') {
+            let (target, params) = part.split_once(';').unwrap_or((part, ""));
+            let is_next = params.split(';').any(|p| {
+                let p = p.trim();
+                p.eq_ignore_ascii_case("rel=\"next\"") || p.eq_ignore_ascii_case("rel=next")
+            });
+            if !is_next {
+                continue;
+            }
+            let t = target.trim().trim_start_matches('<').trim_end_matches('>');
+            let path = match t.find("://") {
+                Some(i) => &t[t[i + 3..].find('/').map(|j| i + 3 + j)?..],
+                None => t,
+            };
+            if path.starts_with("/v2/") {
+                return Some(path.to_owned());
+            }
+        }
+    }
+    None
+}
+
 /// `Retry-After: 3` or an HTTP date.
 fn retry_after(h: &header::HeaderMap) -> Option<Duration> {
     let v = h.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
@@ -616,14 +873,15 @@ fn unreachable_err(host: &str, e: &reqwest::Error, insecure: bool) -> SourceErro
     SourceError::Registry(msg)
 }
 
-fn status_err(host: &str, r: &Reference, status: StatusCode, attempts: u32) -> SourceError {
-    let what = format!("{}:{}", r.repository, r.manifest_ref());
+fn status_err(on: &On<'_>, status: StatusCode, attempts: u32) -> SourceError {
+    let (host, what) = (on.host, &on.what);
     SourceError::Registry(match status.as_u16() {
         401 => format!(
             "registry {host} refused access to {what} (401 Unauthorized): it needs credentials, or the stored ones are wrong. Add them with `vedette credential add --registry {} --username USER`",
-            r.registry
+            on.registry
         ),
         403 => format!("registry {host} denied access to {what} (403 Forbidden): the account has no pull permission for this repository"),
+        404 if what == "the repository catalog" => format!("registry {host} does not list its repositories (the catalog API answered 404); name the repositories in the selector without wildcards"),
         404 => format!("{what} was not found on registry {host} (404): check the repository name and the tag"),
         429 => format!("registry {host} still answered 429 Too Many Requests for {what} after {attempts} tries; wait and try again, or scan fewer images at once"),
         s if s >= 500 => format!("registry {host} answered {status} for {what} after {attempts} tries; it is failing, try again later"),
@@ -634,6 +892,47 @@ fn status_err(host: &str, r: &Reference, status: StatusCode, attempts: u32) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_links_are_read_relative_or_absolute() {
+        let mut h = header::HeaderMap::new();
+        h.insert(
+            header::LINK,
+            r#"</v2/_catalog?last=b&n=2>; rel="next""#.parse().unwrap(),
+        );
+        assert_eq!(next_link(&h).as_deref(), Some("/v2/_catalog?last=b&n=2"));
+        h.insert(
+            header::LINK,
+            r#"<https://r.example/v2/a/tags/list?last=9&n=2>; rel=next"#
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(next_link(&h).as_deref(), Some("/v2/a/tags/list?last=9&n=2"));
+        h.insert(header::LINK, r#"</v2/x>; rel="prev""#.parse().unwrap());
+        assert_eq!(next_link(&h), None);
+    }
+
+    #[test]
+    fn docker_hub_rate_limit_headers_are_read() {
+        let mut h = header::HeaderMap::new();
+        h.insert("ratelimit-limit", "100;w=21600".parse().unwrap());
+        h.insert("ratelimit-remaining", "0;w=21600".parse().unwrap());
+        let r = RateLimitHeaders::read(&h).unwrap();
+        assert_eq!((r.limit, r.remaining, r.window_secs), (100, 0, Some(21600)));
+        assert_eq!(r.describe(), "0 of 100 pulls left in its 6 h window");
+        assert_eq!(RateLimitHeaders::read(&header::HeaderMap::new()), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_limiter_spaces_requests() {
+        let r = RateLimiter::per_second(4.0);
+        let start = tokio::time::Instant::now();
+        for _ in 0..5 {
+            r.wait().await;
+        }
+        // The first goes at once, the next four 250 ms apart.
+        assert_eq!(start.elapsed(), Duration::from_millis(1000));
+    }
 
     #[test]
     fn bearer_challenges_are_parsed_with_quoted_and_bare_values() {

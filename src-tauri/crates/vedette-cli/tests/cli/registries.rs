@@ -1,0 +1,391 @@
+//! Registry targets: crawling a real docker-registry (catalog and tag lists
+//! page by page) through a fault-injecting proxy, the tag selectors, 429 and
+//! Docker Hub's rate-limit headers, and images whose digest did not change
+//! not being pulled again.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value;
+use vedette_tests::proxy::{Action, Fault, FaultProxy};
+use vedette_tests::registry::{oci_layout_created, shared, Layer, Registry};
+
+use crate::vulns::{run as vedette, Mirror};
+
+fn out(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Pushes the Debian fixture (plus a file, so each image differs) as
+/// `repo:tag`, built at `created`; returns the layer digests.
+fn push(reg: &Registry, dir: &Path, repo: &str, tag: &str, created: &str) -> BTreeSet<String> {
+    let layout = dir.join(format!("{}-{tag}", repo.replace('/', "-")));
+    oci_layout_created(
+        &layout,
+        &[
+            Layer::from_dir(shared("fixtures/debian-12-minbase")),
+            Layer::default().file("etc/build", format!("{repo}:{tag}").as_bytes()),
+        ],
+        tag,
+        created,
+    );
+    reg.push(&layout, repo, tag);
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let m = index["manifests"][0]["digest"].as_str().unwrap();
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(
+            layout
+                .join("blobs/sha256")
+                .join(m.trim_start_matches("sha256:")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn too_many(path: &'static str, headers: Vec<(&'static str, String)>) -> Fault {
+    Fault {
+        method: Some("GET"),
+        path_contains: path,
+        times: 1,
+        action: Action::Status(429, headers),
+    }
+}
+
+#[test]
+fn a_registry_is_crawled_page_by_page_through_429s_and_unchanged_images_are_not_pulled_again() {
+    let mirror = Mirror::start();
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut layers = BTreeSet::new();
+    layers.extend(push(
+        &reg,
+        tmp.path(),
+        "shop/api",
+        "1.0",
+        "2026-11-01T10:00:00Z",
+    ));
+    layers.extend(push(
+        &reg,
+        tmp.path(),
+        "shop/api",
+        "1.1",
+        "2026-11-20T10:00:00Z",
+    ));
+    layers.extend(push(
+        &reg,
+        tmp.path(),
+        "shop/api",
+        "old",
+        "2025-01-01T10:00:00Z",
+    ));
+    layers.extend(push(
+        &reg,
+        tmp.path(),
+        "shop/web",
+        "1",
+        "2026-11-02T10:00:00Z",
+    ));
+    push(&reg, tmp.path(), "other/db", "1", "2026-11-27T10:00:00Z");
+    let proxy = FaultProxy::start(reg.port());
+    let host = proxy.host();
+    let data = tmp.path().join("data");
+    let mut env = mirror.env();
+    // One entry per page: the catalog (3 repositories) is only complete by
+    // following its `Link` headers.
+    env.push(("VEDETTE_CRAWL_PAGE_SIZE", "1".into()));
+
+    // A bad selector is refused before anything is stored.
+    let o = vedette(
+        &data,
+        &env,
+        &["target", "add", "registry", &host, "--tags", "newest:2"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        out(&o).contains("latest:N, tags:A,B or regex:PATTERN"),
+        "{}",
+        out(&o)
+    );
+    let o = vedette(
+        &data,
+        &env,
+        &["target", "add", "registry", &host, "--tags", "regex:v(1"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        out(&o).contains("is not a regular expression"),
+        "{}",
+        out(&o)
+    );
+
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "target",
+            "add",
+            "registry",
+            &host,
+            "--repos",
+            "shop/*",
+            "--tags",
+            "latest:1",
+            "--insecure",
+            "--group",
+            "prod",
+            "--rate",
+            "50",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+
+    // What the selector picks: the newest image of each shop/ repository.
+    proxy.inject(too_many("/v2/_catalog", vec![("Retry-After", "1".into())]));
+    proxy.inject(too_many("/tags/list", vec![("Retry-After", "1".into())]));
+    let o = vedette(&data, &env, &["target", "crawl", &host]);
+    assert!(o.status.success(), "{}", out(&o));
+    let listed: BTreeSet<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        listed,
+        BTreeSet::from([format!("{host}/shop/api:1.1"), format!("{host}/shop/web:1")]),
+        "{}",
+        out(&o)
+    );
+    let log = proxy.requests();
+    for what in [
+        "/v2/_catalog?n=1 -> 429",
+        "/v2/shop/api/tags/list?n=1 -> 429",
+    ] {
+        let i = log
+            .iter()
+            .position(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what} in {log:#?}"));
+        let path = what.split(" -> ").next().unwrap();
+        assert!(
+            log[i + 1..]
+                .iter()
+                .any(|l| l.contains(&format!("{path} -> 200"))),
+            "the request after the 429 was not retried: {log:#?}"
+        );
+    }
+    assert!(
+        log.iter().any(|l| l.contains("/v2/_catalog?last=")),
+        "the catalog's next page was not followed: {log:#?}"
+    );
+    // (Debian's docker-registry 2.8 answers the tag list in one page
+    // whatever `n` says; tag lists go through the same pager as the catalog.)
+
+    // Another selector: tags by pattern.
+    let o = vedette(&data, &env, &["target", "remove", &host]);
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "target",
+            "add",
+            "registry",
+            &host,
+            "--repos",
+            "shop/api",
+            "--tags",
+            r"regex:1\.\d+",
+            "--insecure",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(&data, &env, &["target", "crawl", &host]);
+    let listed = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        listed.contains(":1.0 ") && listed.contains(":1.1 ") && !listed.contains(":old "),
+        "{}",
+        out(&o)
+    );
+    vedette(&data, &env, &["target", "remove", &host]);
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "target",
+            "add",
+            "registry",
+            &host,
+            "--repos",
+            "shop/*",
+            "--tags",
+            "latest:1",
+            "--insecure",
+            "--group",
+            "prod",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+
+    // A scheduled run crawls and scans what the crawl picked.
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "schedule",
+            "add",
+            "--name",
+            "prod registry",
+            "--cron",
+            "0 0 1 1 *",
+            "--group",
+            "prod",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let before = proxy.requests().len();
+    let o = vedette(&data, &env, &["schedule", "run", "2"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let first_run: Vec<String> = proxy.requests()[before..].to_vec();
+    let pulled: BTreeSet<&String> = layers
+        .iter()
+        .filter(|l| first_run.iter().any(|r| r.contains(l.as_str())))
+        .collect();
+    assert!(
+        pulled.len() >= 3,
+        "the first run pulled no layers: {first_run:#?}"
+    );
+    let o = vedette(&data, &env, &["target", "list", "--format", "json"]);
+    let targets: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let images: BTreeSet<String> = targets
+        .iter()
+        .filter(|t| t["kind"] == "image")
+        .map(|t| {
+            assert_eq!(
+                t["group"], "prod",
+                "a crawled image goes with its registry: {t:#}"
+            );
+            assert!(t["parent_id"].is_number(), "{t:#}");
+            t["name"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        images,
+        BTreeSet::from([format!("{host}/shop/api:1.1"), format!("{host}/shop/web:1")])
+    );
+
+    // Nothing changed: the second run reads manifests, pulls no layer.
+    let before = proxy.requests().len();
+    let o = vedette(&data, &env, &["schedule", "run", "2"]);
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(
+        out(&o).matches("digest unchanged: not pulled").count(),
+        2,
+        "{}",
+        out(&o)
+    );
+    let second_run: Vec<String> = proxy.requests()[before..].to_vec();
+    let pulled_again: Vec<&String> = second_run
+        .iter()
+        .filter(|r| layers.iter().any(|l| r.contains(l.as_str())))
+        .collect();
+    assert!(
+        pulled_again.is_empty(),
+        "layers pulled again: {pulled_again:#?}"
+    );
+    let h = vedette(&data, &env, &["history", "--format", "json"]);
+    let h: Vec<Value> = serde_json::from_slice(&h.stdout).unwrap();
+    let ok = h
+        .iter()
+        .filter(|s| s["trigger"] == "schedule" && s["state"] == "succeeded")
+        .count();
+    assert_eq!(
+        ok, 4,
+        "two runs of two images each are in the history: {h:#?}"
+    );
+
+    // A new image pushed since: the next run picks it up and pulls it.
+    let newer = push(&reg, tmp.path(), "shop/api", "1.2", "2026-11-27T10:00:00Z");
+    let before = proxy.requests().len();
+    let o = vedette(&data, &env, &["schedule", "run", "2"]);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("{host}/shop/api:1.2")),
+        "{}",
+        out(&o)
+    );
+    let third_run = &proxy.requests()[before..];
+    assert!(
+        newer
+            .iter()
+            .any(|l| third_run.iter().any(|r| r.contains(l.as_str()))),
+        "the new image was not pulled: {third_run:#?}"
+    );
+}
+
+#[test]
+fn docker_hub_style_rate_limit_headers_stop_the_retries_and_say_how_many_pulls_are_left() {
+    let mirror = Mirror::start();
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    push(
+        &reg,
+        tmp.path(),
+        "library/debian",
+        "12",
+        "2026-11-01T10:00:00Z",
+    );
+    let proxy = FaultProxy::start(reg.port());
+    let data = tmp.path().join("data");
+    proxy.inject(Fault {
+        method: Some("GET"),
+        path_contains: "/manifests/12",
+        times: 5,
+        action: Action::Status(
+            429,
+            vec![
+                ("ratelimit-limit", "100;w=21600".into()),
+                ("ratelimit-remaining", "0;w=21600".into()),
+            ],
+        ),
+    });
+    let image = format!("{}/library/debian:12", proxy.host());
+    let o = vedette(
+        &data,
+        &mirror.env(),
+        &[
+            "scan",
+            "image",
+            &image,
+            "--insecure-registry",
+            "--packages-only",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    assert!(
+        out(&o).contains("0 of 100 pulls left in its 6 h window"),
+        "{}",
+        out(&o)
+    );
+    let asked = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/manifests/12"))
+        .count();
+    assert_eq!(
+        asked,
+        1,
+        "no retry inside the window: {:#?}",
+        proxy.requests()
+    );
+}

@@ -1,0 +1,192 @@
+//! Crawling a registry target: its repositories (catalog API, or the one
+//! named), their tags (tag-list API), the tag selector, and each chosen
+//! image's digest, so that an unchanged image is not pulled again.
+
+use std::sync::Arc;
+
+use vedette_model::{glob_match, RegistryWatch, TagSelector};
+use vedette_sources::registry::{self, manifest::Platform, RateLimiter};
+
+use crate::{EngineError, Options};
+
+/// An image a crawl chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrawledImage {
+    /// `registry/repository:tag`
+    pub reference: String,
+    /// The platform manifest's digest (what an inventory is keyed by).
+    pub digest: String,
+    /// When the image was built, from its config (RFC 3339), if it says.
+    pub created: Option<String>,
+}
+
+/// What a crawl found, and what it could not read (one repository failing
+/// does not stop the others).
+#[derive(Debug, Clone, Default)]
+pub struct Crawl {
+    pub images: Vec<CrawledImage>,
+    pub warnings: Vec<String>,
+}
+
+/// How a crawl talks to the registry.
+#[derive(Clone, Default)]
+pub struct CrawlOptions {
+    /// Shared by every request to this registry in a run.
+    pub rate: Option<Arc<RateLimiter>>,
+    /// Entries per page of the catalog and tag lists (registry default if 0).
+    pub page_size: usize,
+}
+
+/// Checks a registry selector before it is stored: the regex compiles.
+pub fn check_watch(watch: &RegistryWatch) -> Result<(), String> {
+    if watch.repositories.trim().is_empty() {
+        return Err("the repository selector is empty; use * for every repository".into());
+    }
+    if let TagSelector::Regex { pattern } = &watch.tags {
+        tag_regex(pattern)?;
+    }
+    if let Some(r) = watch.requests_per_second {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(format!(
+                "{r} requests per second is not a limit; give a number above 0"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn tag_regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(&format!("^(?:{pattern})$"))
+        .map_err(|e| format!("the tag pattern /{pattern}/ is not a regular expression: {e}"))
+}
+
+fn client(
+    watch: &RegistryWatch,
+    opts: &Options,
+    crawl: &CrawlOptions,
+) -> Result<registry::Client, EngineError> {
+    let platform = Platform::parse(&opts.platform)
+        .ok_or_else(|| EngineError::BadPlatform(opts.platform.clone()))?;
+    let defaults = registry::Options::default();
+    Ok(registry::Client::new(
+        registry::Options {
+            insecure: opts.insecure_registry || watch.insecure,
+            platform,
+            rate: crawl.rate.clone(),
+            page_size: if crawl.page_size == 0 {
+                defaults.page_size
+            } else {
+                crawl.page_size
+            },
+            ..defaults
+        },
+        opts.credential.clone(),
+    )?)
+}
+
+/// Lists the images of `host` that `watch` selects, with their digests.
+pub async fn crawl(
+    host: &str,
+    watch: &RegistryWatch,
+    opts: &Options,
+    crawl_opts: &CrawlOptions,
+) -> Result<Crawl, EngineError> {
+    check_watch(watch).map_err(EngineError::Selector)?;
+    let client = client(watch, opts, crawl_opts)?;
+    let glob = watch.repositories.trim();
+    let repositories: Vec<String> = if glob.contains(['*', '?']) {
+        let mut all = client.catalog(host).await?;
+        all.retain(|r| glob_match(glob, r));
+        all.sort();
+        all
+    } else {
+        vec![glob.to_owned()]
+    };
+    let mut out = Crawl::default();
+    for repo in repositories {
+        match crawl_repository(&client, host, &repo, &watch.tags).await {
+            Ok((images, warnings)) => {
+                out.images.extend(images);
+                out.warnings.extend(warnings);
+            }
+            Err(e) => out.warnings.push(format!("{host}/{repo}: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+async fn crawl_repository(
+    client: &registry::Client,
+    host: &str,
+    repo: &str,
+    selector: &TagSelector,
+) -> Result<(Vec<CrawledImage>, Vec<String>), EngineError> {
+    let tags = client.tags(host, repo).await?;
+    let mut warnings = Vec::new();
+    let chosen: Vec<String> = match selector {
+        TagSelector::Tags { tags: wanted } => wanted
+            .iter()
+            .filter(|t| {
+                let there = tags.contains(t);
+                if !there {
+                    warnings.push(format!("{host}/{repo} has no tag {t}"));
+                }
+                there
+            })
+            .cloned()
+            .collect(),
+        TagSelector::Regex { pattern } => {
+            let re = tag_regex(pattern).map_err(EngineError::Selector)?;
+            tags.iter().filter(|t| re.is_match(t)).cloned().collect()
+        }
+        TagSelector::Latest { .. } => tags.clone(),
+    };
+    let mut images = Vec::new();
+    for tag in chosen {
+        let reference = format!("{host}/{repo}:{tag}");
+        let r = vedette_sources::Reference::parse(&reference)?;
+        match client.resolve(&r).await {
+            Ok(info) => images.push(CrawledImage {
+                reference,
+                digest: info.manifest_digest,
+                created: info.created,
+            }),
+            Err(e) => warnings.push(format!("{reference}: {e}")),
+        }
+    }
+    if let TagSelector::Latest { count } = selector {
+        // Newest first by creation time (undated last), one tag per image.
+        images.sort_by(|a, b| {
+            let when = |i: &CrawledImage| {
+                i.created
+                    .as_deref()
+                    .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+            };
+            when(b)
+                .cmp(&when(a))
+                .then_with(|| a.reference.cmp(&b.reference))
+        });
+        let mut seen = std::collections::HashSet::new();
+        images.retain(|i| seen.insert(i.digest.clone()));
+        images.truncate(*count as usize);
+    }
+    Ok((images, warnings))
+}
+
+/// The digest an image reference points at now (one manifest read, no
+/// layers), to tell whether it changed since its last scan.
+pub async fn image_digest(reference: &str, opts: &Options) -> Result<String, EngineError> {
+    let platform = Platform::parse(&opts.platform)
+        .ok_or_else(|| EngineError::BadPlatform(opts.platform.clone()))?;
+    let client = registry::Client::new(
+        registry::Options {
+            insecure: opts.insecure_registry,
+            platform,
+            rate: opts.rate.clone(),
+            ..registry::Options::default()
+        },
+        opts.credential.clone(),
+    )?;
+    let r = vedette_sources::Reference::parse(reference)?;
+    Ok(client.resolve(&r).await?.manifest_digest)
+}
