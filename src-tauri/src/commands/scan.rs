@@ -39,7 +39,11 @@ pub async fn trends_chart(
 ) -> Result<Option<String>, ApiError> {
     let store = state.app.store();
     let t = store
-        .trends(None, days.clamp(1, 3660), chrono::Utc::now().date_naive())
+        .trends(
+            vedette_store::TrendScope::All,
+            days.clamp(1, 3660),
+            chrono::Utc::now().date_naive(),
+        )
         .await
         .map_err(super::internal)?;
     let any = store

@@ -144,8 +144,11 @@ pub async fn run(store: &vedette_store::Store, args: HistoryArgs) -> Result<u8, 
 #[derive(Args)]
 pub struct TrendsArgs {
     /// One target (its name as `vedette history` shows it); all targets if left out.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "group")]
     target: Option<String>,
+    /// One group of targets (`vedette target group`).
+    #[arg(long)]
+    group: Option<String>,
     /// How many days back.
     #[arg(long, default_value_t = 30)]
     days: i64,
@@ -176,8 +179,25 @@ pub async fn trends(store: &vedette_store::Store, args: TrendsArgs) -> Result<u8
                 })?,
         ),
     };
+    let scope = match (target_id, args.group.as_deref()) {
+        (Some(id), _) => vedette_store::TrendScope::Target(id),
+        (None, Some(g)) => {
+            if !store
+                .list_targets()
+                .await?
+                .iter()
+                .any(|t| t.group.as_deref() == Some(g))
+            {
+                return Err(usage(format!(
+                    "no target is in group {g}; `vedette target list` shows the groups"
+                )));
+            }
+            vedette_store::TrendScope::Group(g)
+        }
+        (None, None) => vedette_store::TrendScope::All,
+    };
     let t = store
-        .trends(target_id, args.days, chrono::Utc::now().date_naive())
+        .trends(scope, args.days, chrono::Utc::now().date_naive())
         .await?;
     if let Some(path) = &args.output {
         let ext = path

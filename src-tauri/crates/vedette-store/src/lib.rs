@@ -22,6 +22,7 @@ use sqlx::SqlitePool;
 
 pub use history::Rematch;
 pub use paths::{resolve_data_dir, DATA_DIR_ENV};
+pub use trends::TrendScope;
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "vedette.db";

@@ -7,6 +7,14 @@ use vedette_model::{DailyOpen, SeverityCounts, Trends, WeeklyChange};
 
 use crate::{Result, Store};
 
+/// Whose trends: every target, one, or one group's.
+#[derive(Debug, Clone, Copy)]
+pub enum TrendScope<'a> {
+    All,
+    Target(i64),
+    Group(&'a str),
+}
+
 struct ScanRow {
     id: i64,
     target_id: i64,
@@ -33,20 +41,28 @@ fn sum(a: &mut SeverityCounts, b: &SeverityCounts) {
 }
 
 impl Store {
-    /// Trends over the last `days` days up to `today`, for one target or all.
+    /// Trends over the last `days` days up to `today`, for one target, one
+    /// group or all.
     pub async fn trends(
         &self,
-        target_id: Option<i64>,
+        scope: TrendScope<'_>,
         days: i64,
         today: NaiveDate,
     ) -> Result<Trends> {
+        let (target_id, group) = match scope {
+            TrendScope::All => (None, None),
+            TrendScope::Target(id) => (Some(id), None),
+            TrendScope::Group(g) => (None, Some(g)),
+        };
         let scans: Vec<ScanRow> = sqlx::query_as!(
             ScanRow,
             r#"SELECT id AS "id!: i64", target_id, finished_at AS "finished_at!: DateTime<Utc>", finding_set
                FROM scans WHERE state = 'succeeded' AND report IS NOT NULL
                  AND (?1 IS NULL OR target_id = ?1)
+                 AND (?2 IS NULL OR target_id IN (SELECT id FROM targets WHERE group_name = ?2))
                ORDER BY finished_at, id"#,
-            target_id
+            target_id,
+            group
         )
         .fetch_all(&self.pool)
         .await?;
@@ -165,12 +181,15 @@ impl Store {
                 prev = Some(s);
             }
         }
-        let scope = match target_id {
-            None => "all targets".to_owned(),
-            Some(id) => sqlx::query_scalar!("SELECT name FROM targets WHERE id = ?1", id)
-                .fetch_optional(&self.pool)
-                .await?
-                .unwrap_or_else(|| format!("target {id}")),
+        let scope = match scope {
+            TrendScope::All => "all targets".to_owned(),
+            TrendScope::Group(g) => format!("group {g}"),
+            TrendScope::Target(id) => {
+                sqlx::query_scalar!("SELECT name FROM targets WHERE id = ?1", id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .unwrap_or_else(|| format!("target {id}"))
+            }
         };
         Ok(Trends {
             scope,

@@ -314,6 +314,39 @@ fn a_registry_is_crawled_page_by_page_through_429s_and_unchanged_images_are_not_
         "two runs of two images each are in the history: {h:#?}"
     );
 
+    // Trends of the group: today's open findings are those of its images'
+    // newest scans.
+    let o = vedette(
+        &data,
+        &env,
+        &["trends", "--group", "prod", "--format", "json"],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let t: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(t["scope"], "group prod");
+    let today = t["daily"].as_array().unwrap().last().unwrap()["open"].clone();
+    let newest = |name: String| {
+        h.iter()
+            .filter(|s| s["target_name"] == name.as_str() && s["state"] == "succeeded")
+            .max_by_key(|s| s["id"].as_i64())
+            .unwrap()["counts"]
+            .clone()
+    };
+    let (api, web) = (
+        newest(format!("{host}/shop/api:1.1")),
+        newest(format!("{host}/shop/web:1")),
+    );
+    for sev in ["critical", "high", "medium", "low", "unknown"] {
+        assert_eq!(
+            today[sev].as_i64().unwrap(),
+            api[sev].as_i64().unwrap() + web[sev].as_i64().unwrap(),
+            "{sev}: {t:#}"
+        );
+    }
+    assert!(today["critical"].as_i64().unwrap() > 0, "{t:#}");
+    let o = vedette(&data, &env, &["trends", "--group", "staging"]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+
     // A new image pushed since: the next run picks it up and pulls it.
     let newer = push(&reg, tmp.path(), "shop/api", "1.2", "2026-11-27T10:00:00Z");
     let before = proxy.requests().len();
