@@ -7,6 +7,8 @@
 mod commands;
 mod logging;
 #[cfg(not(test))]
+mod scheduler;
+#[cfg(not(test))]
 mod tray;
 
 use std::path::PathBuf;
@@ -20,9 +22,26 @@ use vedette_cloud::KeyringSecrets;
 /// The label of the one main window.
 pub const MAIN_WINDOW: &str = "main";
 
-/// What every command gets: the open data directory.
+/// What every command gets: the open data directory and the scheduler.
 pub struct DesktopState {
     pub app: App,
+    /// Wakes the scheduler when schedules were edited.
+    pub wake: Arc<tokio::sync::Notify>,
+    /// The running scheduler's context ("run now"), once it started.
+    pub scheduler: Arc<std::sync::OnceLock<vedette_scheduler::Context>>,
+    /// Why this window does not run the schedules (`vedette serve` does).
+    pub scheduler_note: Arc<std::sync::OnceLock<String>>,
+}
+
+impl DesktopState {
+    pub fn new(app: App) -> Self {
+        Self {
+            app,
+            wake: Arc::default(),
+            scheduler: Arc::default(),
+            scheduler_note: Arc::default(),
+        }
+    }
 }
 
 /// Adds commands and window behaviour to a builder of any runtime
@@ -50,6 +69,17 @@ pub fn show_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {
         let _ = w.show();
         let _ = w.unminimize();
         let _ = w.set_focus();
+    }
+    #[cfg(not(test))]
+    tray::acknowledge(app);
+}
+
+/// Shows the window on a scan's detail (a notification was clicked).
+pub fn open_scan<R: Runtime>(app: &tauri::AppHandle<R>, scan_id: i64) {
+    use tauri::Emitter;
+    show_main_window(app);
+    if let Err(e) = app.emit("open-scan", scan_id) {
+        tracing::warn!("cannot open scan {scan_id} in the window: {e}");
     }
 }
 
@@ -121,7 +151,18 @@ pub fn run() -> ExitCode {
         .setup(move |app| {
             let secrets = Arc::new(KeyringSecrets::default());
             match tauri::async_runtime::block_on(App::open(&data_dir, secrets)) {
-                Ok(core) => app.manage(DesktopState { app: core }),
+                Ok(core) => {
+                    let state = DesktopState::new(core);
+                    #[cfg(not(test))]
+                    scheduler::start(
+                        app.handle().clone(),
+                        state.app.clone(),
+                        Arc::clone(&state.wake),
+                        Arc::clone(&state.scheduler),
+                        Arc::clone(&state.scheduler_note),
+                    );
+                    app.manage(state)
+                }
                 Err(e) => {
                     tracing::error!("{e}");
                     eprintln!("vedette-desktop: {e}");

@@ -91,6 +91,7 @@ fn main() {
             limits: vedette_scheduler::Limits::default(),
             insecure_registries: vec![],
             events: Arc::new(()),
+            wake: Default::default(),
         };
         println!("| step | size | time |");
         println!("| --- | --- | ---: |");
@@ -106,9 +107,10 @@ fn main() {
                     .unwrap();
             }
             let start = Instant::now();
-            let (n, new) = vedette_scheduler::rematch(&ctx, &BTreeSet::new())
+            let (n, results) = vedette_scheduler::rematch(&ctx, &BTreeSet::new())
                 .await
                 .unwrap();
+            let new: Vec<_> = results.iter().flat_map(|r| &r.new_findings).collect();
             println!(
                 "| {run} | {n} stored inventories of {} packages, {} new findings | {:.2} s |",
                 base.packages.len(),

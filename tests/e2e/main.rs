@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 use serde_json::json;
-use vedette_tests::{artifacts_dir, wait_for, Display, KeyringSession, TauriDriver, TrayWatcher};
+use vedette_tests::{
+    artifacts_dir, wait_for, BusMonitor, Display, KeyringSession, NotificationDaemon, TauriDriver,
+    TrayWatcher,
+};
 
 /// The desktop binary: `$VEDETTE_DESKTOP_BIN`, else the one cargo built next
 /// to this test (`cargo build -p vedette-desktop`, which the test command runs).
@@ -38,6 +41,8 @@ struct Session {
     bin: PathBuf,
     env: Vec<(String, String)>,
     driver: TauriDriver,
+    monitor: Option<BusMonitor>,
+    notifications: Option<NotificationDaemon>,
     keyring: KeyringSession,
     _tray: Option<TrayWatcher>,
     _display: Display,
@@ -57,6 +62,20 @@ impl Session {
 
     /// Starts the app on a data dir the test prepared.
     async fn start_in(name: &str, tray: bool, keyring: bool, data_dir: tempfile::TempDir) -> Self {
+        Self::start_desktop(name, tray, keyring, data_dir, &[], None).await
+    }
+
+    /// With `watch_bus`, a notification server (dunst) runs on the session
+    /// bus and `dbus-monitor` records what matches those rules; `extra` is
+    /// more environment for the app.
+    async fn start_desktop(
+        name: &str,
+        tray: bool,
+        keyring: bool,
+        data_dir: tempfile::TempDir,
+        extra: &[(&str, String)],
+        watch_bus: Option<&[&str]>,
+    ) -> Self {
         let display = Display::start();
         let keyring = if keyring {
             KeyringSession::start()
@@ -64,8 +83,16 @@ impl Session {
             KeyringSession::without_keyring()
         };
         let tray = tray.then(|| TrayWatcher::start(&keyring));
+        let monitor = watch_bus.map(|rules| {
+            BusMonitor::start(
+                &keyring,
+                rules,
+                artifacts_dir("logs").join(format!("dbus-monitor-{name}.log")),
+            )
+        });
+        let notifications = watch_bus.map(|_| NotificationDaemon::start(&keyring, &display));
         let xdg = tempfile::tempdir().unwrap();
-        let env: Vec<(String, String)> = vec![
+        let mut env: Vec<(String, String)> = vec![
             ("DISPLAY".into(), display.name()),
             ("DBUS_SESSION_BUS_ADDRESS".into(), keyring.address().into()),
             (
@@ -79,6 +106,7 @@ impl Session {
             ("VEDETTE_LOG".into(), "debug".into()),
             ("NO_AT_BRIDGE".into(), "1".into()),
         ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let env_refs: Vec<(&str, &str)> =
             env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let log = artifacts_dir("logs").join(format!("tauri-driver-{name}.log"));
@@ -107,6 +135,8 @@ impl Session {
             bin,
             env,
             driver,
+            monitor,
+            notifications,
             keyring,
             _tray: tray,
             _display: display,
@@ -853,5 +883,136 @@ async fn a_scan_shows_its_findings_by_risk_with_reasons_and_the_dashboard_charts
     s.screenshot("scan-detail").await;
     s.click("[data-testid=back-to-scans]").await;
     s.wait("[data-testid=scans-table]").await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_schedule_made_in_the_dialog_fires_notifies_once_on_the_bus_and_the_click_opens_its_scan()
+{
+    // A directory target listed once (packages only: no findings on
+    // record yet), and the feeds from the offline bundle.
+    let data = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        let out = Command::new(cli_binary())
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let feeds = vedette_tests::registry::shared("feeds");
+    cli(&["feed", "import", feeds.to_str().unwrap()]);
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    cli(&[
+        "scan",
+        "dir",
+        fixture.to_str().unwrap(),
+        "--packages-only",
+        "-q",
+        "-o",
+        "/dev/null",
+    ]);
+    // No network: a feed refresh, if one were due, fails fast on loopback.
+    let offline = [
+        ("VEDETTE_FEED_URL", "http://127.0.0.1:9/osv".to_owned()),
+        ("VEDETTE_KEV_URL", "none".to_owned()),
+        ("VEDETTE_EPSS_URL", "none".to_owned()),
+        ("VEDETTE_NVD_URL", "none".to_owned()),
+    ];
+    let s = Session::start_desktop(
+        "notify",
+        true,
+        true,
+        data,
+        &offline,
+        Some(&[
+            "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            "type='signal',interface='org.kde.StatusNotifierItem',member='NewIcon'",
+        ]),
+    )
+    .await;
+
+    // The schedule, made in the dialog: every 2 seconds, directories.
+    s.go("schedules").await;
+    s.click("[data-testid=new-schedule]").await;
+    s.wait("[data-testid=schedule-dialog]").await;
+    s.fill("[data-testid=sched-name]", "Every 2 seconds").await;
+    s.click("[data-testid=preset-custom]").await;
+    s.fill("[data-testid=sched-cron]", "*/2 * * * * *").await;
+    s.wait_text("[data-testid=cron-description]", "2 seconds")
+        .await;
+    s.click("[data-testid=kind-directory]").await;
+    s.wait_text("[data-testid=preview-targets]", "debian-12-minbase")
+        .await;
+    s.click("[data-testid=sched-save]").await;
+    s.wait_text("[data-testid=notice]", "Saved Every 2 seconds")
+        .await;
+
+    // It fires: one notification for the run, summarising its new critical
+    // findings, and the tray icon changes.
+    let monitor = s.monitor.as_ref().unwrap();
+    let text = wait_for(
+        "the Notify call on the session bus",
+        Duration::from_secs(60),
+        || {
+            let t = monitor.text();
+            t.contains("member=Notify").then_some(t)
+        },
+    );
+    assert!(
+        text.contains("Vedette: 2 new critical or known-exploited findings"),
+        "{text}"
+    );
+    assert!(
+        text.contains("debian-12-minbase") && text.contains("Run: Every 2 seconds"),
+        "{text}"
+    );
+    assert!(
+        text.contains("member=NewIcon"),
+        "the tray icon did not change: {text}"
+    );
+    // Later runs find nothing new: no second notification.
+    let row = "[data-testid=schedule-row][data-name='Every 2 seconds']";
+    s.wait_text(row, "last run").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    s.click(&format!("{row} [data-testid=toggle-schedule]"))
+        .await;
+    s.wait_text(&format!("{row} [data-testid=schedule-state]"), "disabled")
+        .await;
+    assert_eq!(
+        monitor.text().matches("member=Notify").count(),
+        1,
+        "one notification per run with new alarming findings, not per run or per finding"
+    );
+
+    // Clicking the notification opens the scan it is about.
+    s.go("dashboard").await;
+    s.notifications.as_ref().unwrap().click_newest();
+    s.wait("[data-testid=scan-detail]").await;
+    s.wait_text("[data-testid=diff-counts]", "16 new").await;
+    let first = s.text("[data-testid=finding-row]").await;
+    assert!(
+        first.contains("critical") && first.contains("first scan"),
+        "{first}"
+    );
+    s.screenshot("notification-opened-scan").await;
+
+    // The dashboard: the chart, the most exploitable findings, the runs.
+    s.go("dashboard").await;
+    s.wait_text("[data-testid=trend-chart]", "Open findings by severity")
+        .await;
+    let top = s.text("[data-testid=exploitable-row]").await;
+    assert!(
+        top.contains("critical") && top.contains("debian-12-minbase"),
+        "{top}"
+    );
+    s.wait_text("[data-testid=runs]", "Every 2 seconds").await;
+    s.screenshot("dashboard-activity").await;
     s.stop().await;
 }

@@ -309,6 +309,99 @@ impl TrayWatcher {
     }
 }
 
+/// dunst, a real freedesktop notification server, on a session bus and an
+/// X display: it shows notifications and reports their actions (`dunstctl
+/// action 0` clicks the newest one's default action).
+pub struct NotificationDaemon {
+    _guard: Guard,
+    env: Vec<(String, String)>,
+}
+
+impl NotificationDaemon {
+    pub fn start(session: &KeyringSession, display: &Display) -> Self {
+        let config = session.home().join("dunstrc");
+        std::fs::write(
+            &config,
+            "[global]\n    font = DejaVu Sans 10\n    mouse_left_click = do_action\n",
+        )
+        .expect("dunstrc");
+        let env = vec![
+            (
+                "DBUS_SESSION_BUS_ADDRESS".to_owned(),
+                session.address().to_owned(),
+            ),
+            ("DISPLAY".to_owned(), display.name()),
+        ];
+        let guard = Guard::spawn(
+            "dunst",
+            Command::new(require("dunst"))
+                .arg("-config")
+                .arg(&config)
+                .envs(env.iter().cloned())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        wait_for(
+            "dunst to own org.freedesktop.Notifications",
+            Duration::from_secs(20),
+            || {
+                session
+                    .name_has_owner("org.freedesktop.Notifications")
+                    .then_some(())
+            },
+        );
+        Self { _guard: guard, env }
+    }
+
+    /// Clicks the newest notification (its default action), as a user would.
+    pub fn click_newest(&self) {
+        let out = Command::new(require("dunstctl"))
+            .args(["action", "0"])
+            .envs(self.env.iter().cloned())
+            .output()
+            .expect("run dunstctl");
+        assert!(
+            out.status.success(),
+            "dunstctl action failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `dbus-monitor` on a session bus, writing what matches `rules` to a file.
+pub struct BusMonitor {
+    _guard: Guard,
+    log: PathBuf,
+}
+
+impl BusMonitor {
+    pub fn start(session: &KeyringSession, rules: &[&str], log: PathBuf) -> Self {
+        let file = std::fs::File::create(&log).expect("monitor log");
+        let guard = Guard::spawn(
+            "dbus-monitor",
+            Command::new(require("dbus-monitor"))
+                .arg("--address")
+                .arg(session.address())
+                .args(rules)
+                .stdout(file)
+                .stderr(Stdio::null()),
+        );
+        // It is listening once it printed its own NameAcquired.
+        wait_for("dbus-monitor to listen", Duration::from_secs(20), || {
+            std::fs::read_to_string(&log)
+                .ok()
+                .filter(|t| !t.is_empty())
+                .map(|_| ())
+        });
+        Self { _guard: guard, log }
+    }
+
+    /// Everything recorded so far.
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
 /// An Xvfb X server on a free display number.
 pub struct Display {
     _xvfb: Guard,

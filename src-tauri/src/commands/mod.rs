@@ -14,6 +14,7 @@ use vedette_model::{ApiError, ErrorCode};
 pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         app::app_overview,
+        app::dashboard_activity,
         credential::credential_list,
         credential::credential_set,
         credential::credential_delete,
@@ -26,6 +27,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         schedule::schedule_save,
         schedule::schedule_set_enabled,
         schedule::schedule_remove,
+        schedule::schedule_run_now,
     ]
 }
 

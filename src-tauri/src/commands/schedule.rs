@@ -90,11 +90,13 @@ pub async fn schedule_save(
     }
     CronSchedule::parse(&schedule.cron, &schedule.timezone).map_err(invalid)?;
     let store = state.app.store();
-    match id {
+    let saved = match id {
         Some(id) => store.update_schedule(id, &schedule).await,
         None => store.add_schedule(&schedule).await,
     }
-    .map_err(store_error)
+    .map_err(store_error)?;
+    state.wake.notify_one();
+    Ok(saved)
 }
 
 #[tauri::command]
@@ -108,7 +110,9 @@ pub async fn schedule_set_enabled(
         .store()
         .set_schedule_enabled(id, enabled)
         .await
-        .map_err(store_error)
+        .map_err(store_error)?;
+    state.wake.notify_one();
+    Ok(())
 }
 
 #[tauri::command]
@@ -119,4 +123,33 @@ pub async fn schedule_remove(state: State<'_, DesktopState>, id: i64) -> Result<
         .remove_schedule(id)
         .await
         .map_err(store_error)
+}
+
+/// Runs a schedule now, in the background; its scans appear as they finish.
+#[tauri::command]
+pub async fn schedule_run_now(state: State<'_, DesktopState>, id: i64) -> Result<(), ApiError> {
+    let Some(ctx) = state.scheduler.get().cloned() else {
+        let why = state
+            .scheduler_note
+            .get()
+            .cloned()
+            .unwrap_or_else(|| "the scheduler is still starting; try again in a moment".into());
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            format!("{why}. `vedette schedule run {id}` runs it from a terminal"),
+        ));
+    };
+    let schedule = state
+        .app
+        .store()
+        .schedule(id)
+        .await
+        .map_err(super::internal)?
+        .ok_or_else(|| invalid(format!("there is no schedule {id}")))?;
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = vedette_scheduler::run_schedule(&ctx, &schedule).await {
+            tracing::warn!("{e}");
+        }
+    });
+    Ok(())
 }

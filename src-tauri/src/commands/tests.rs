@@ -21,7 +21,7 @@ fn harness(secrets: Arc<dyn SecretBackend>) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let core = tauri::async_runtime::block_on(App::open(dir.path(), secrets)).unwrap();
     let app = builder(mock_builder())
-        .manage(DesktopState { app: core })
+        .manage(DesktopState::new(core))
         // The real context, so the real capabilities (ACL) apply.
         .build(tauri::generate_context!())
         .unwrap();

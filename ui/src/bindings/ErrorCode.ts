@@ -4,4 +4,4 @@
  * Error codes the UI branches on. Add one only when the UI needs to act
  * differently; the message is for people and is never matched on.
  */
-export type ErrorCode = "invalid_input" | "keyring_unavailable" | "not_found" | "internal";
+export type ErrorCode = "invalid_input" | "keyring_unavailable" | "not_found" | "unavailable" | "internal";

@@ -14,8 +14,9 @@ import type { ScheduleView } from "../bindings/ScheduleView";
 import type { TargetSelector } from "../bindings/TargetSelector";
 import type { ScanDetail } from "../bindings/ScanDetail";
 import type { Finding } from "../bindings/Finding";
+import type { Activity } from "../bindings/Activity";
 
-export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding };
+export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity };
 
 /** Every command error is `{code, message}`; anything else is wrapped as internal. */
 export function asApiError(e: unknown): ApiError {
@@ -33,6 +34,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const api = {
   overview: () => call<AppOverview>("app_overview"),
+  activity: () => call<Activity>("dashboard_activity"),
   credentials: () => call<CredentialInfo[]>("credential_list"),
   setCredential: (credential: NewRegistryCredential) =>
     call<CredentialInfo>("credential_set", { credential }),
@@ -49,6 +51,7 @@ export const api = {
   setScheduleEnabled: (id: number, enabled: boolean) =>
     call<void>("schedule_set_enabled", { id, enabled }),
   removeSchedule: (id: number) => call<void>("schedule_remove", { id }),
+  runSchedule: (id: number) => call<void>("schedule_run_now", { id }),
 };
 
 /** "2026-11-28 05:12" in the user's time zone. */

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use vedette_cloud::{Credentials, SecretBackend};
 use vedette_model::{AppOverview, Check, DoctorReport};
+use vedette_sources::registry::{docker_config, Credential};
 use vedette_store::{Store, StoreError};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -66,6 +67,41 @@ impl App {
 
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
+    }
+
+    /// The credential for a registry: the keyring first, then Docker's
+    /// config. Neither being there means an anonymous pull.
+    pub async fn registry_credential(&self, registry: &str) -> Option<Credential> {
+        let name = vedette_model::registry_credential_name(registry);
+        let stored = self
+            .credentials
+            .list()
+            .await
+            .ok()?
+            .into_iter()
+            .find(|c| c.name == name);
+        if let Some(info) = stored {
+            match self.credentials.secret(&name).await {
+                Ok(Some(secret)) => {
+                    return Some(Credential {
+                        username: info.username,
+                        secret,
+                    })
+                }
+                Ok(None) => {
+                    tracing::warn!("the keyring has no secret for {name}; trying Docker's config")
+                }
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
+        let path = docker_config::default_path()?;
+        match docker_config::lookup(&path, registry) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("Docker config: {e}");
+                None
+            }
+        }
     }
 
     /// What the dashboard shows: counts and the health checks.

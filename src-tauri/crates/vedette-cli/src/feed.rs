@@ -37,56 +37,19 @@ pub struct FeedArgs {
     pub feed_max_age: String,
 }
 
-fn url_or_none(v: &Option<String>, default: &str) -> String {
-    match v.as_deref().map(str::trim) {
-        Some("none") | Some("") => String::new(),
-        Some(u) => u.to_owned(),
-        None => default.to_owned(),
-    }
-}
-
 impl FeedArgs {
     pub async fn config(&self, store: &FeedStore) -> Result<FeedConfig, Failure> {
-        let osv_base = match &self.feed_url {
-            Some(u) => u.trim_end_matches('/').to_owned(),
-            None => store
-                .last_osv_base()
-                .await?
-                .unwrap_or_else(|| vedette_feeds::DEFAULT_OSV_BASE.to_owned()),
-        };
-        let mut cfg = FeedConfig {
-            osv_base,
-            ..FeedConfig::default()
-        };
-        for (name, u) in [("--feed-url", &cfg.osv_base)] {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(usage(format!(
-                    "{name} {u} is not an http(s) URL; for files on disk use `vedette feed import PATH`"
-                )));
-            }
+        vedette_feeds::FeedSources {
+            osv_base: self.feed_url.clone(),
+            kev_url: self.kev_url.clone(),
+            epss_url: self.epss_url.clone(),
+            nvd_urls: self.nvd_url.clone(),
+            osv_max_age: Some(self.feed_max_age.clone()),
         }
-        cfg.kev_url = url_or_none(&self.kev_url, vedette_feeds::DEFAULT_KEV_URL);
-        cfg.epss_url = url_or_none(&self.epss_url, vedette_feeds::DEFAULT_EPSS_URL);
-        cfg.nvd_urls = match self.nvd_url.as_deref().map(str::trim) {
-            Some("none") | Some("") => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect(),
-            None => cfg.nvd_urls,
-        };
-        cfg.osv_max_age = parse_age(&self.feed_max_age)?;
-        Ok(cfg)
+        .resolve(store)
+        .await
+        .map_err(usage)
     }
-}
-
-pub fn parse_age(s: &str) -> Result<Duration, Failure> {
-    humantime::parse_duration(s.trim()).map_err(|e| {
-        usage(format!(
-            "--feed-max-age {s}: {e}; write a duration such as 90m, 24h or 7d"
-        ))
-    })
 }
 
 #[derive(Subcommand)]

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use vedette_app::App;
 use vedette_engine::{EngineError, Target};
 use vedette_model::{Exposure, ScanState, Severity};
-use vedette_sources::registry::{docker_config, Credential};
+
 use vedette_sources::{Reference, SourceError};
 
 use crate::feed::FeedArgs;
@@ -177,8 +177,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
     };
     let credential = match &target {
         Target::Image(r) => {
-            registry_credential(
-                app,
+            app.registry_credential(
                 &Reference::parse(r)
                     .map_err(|e| usage(e.to_string()))?
                     .registry,
@@ -361,39 +360,4 @@ fn write_out(out: &OutputArgs, text: &str, what: &str) -> Result<(), Failure> {
         None => print!("{text}"),
     }
     Ok(())
-}
-
-/// The credential for a registry: the keyring first, then Docker's config.
-/// Neither being there means an anonymous pull.
-pub(crate) async fn registry_credential(app: &App, registry: &str) -> Option<Credential> {
-    let name = vedette_model::registry_credential_name(registry);
-    let stored = app
-        .credentials()
-        .list()
-        .await
-        .ok()?
-        .into_iter()
-        .find(|c| c.name == name);
-    if let Some(info) = stored {
-        match app.credentials().secret(&name).await {
-            Ok(Some(secret)) => {
-                return Some(Credential {
-                    username: info.username,
-                    secret,
-                })
-            }
-            Ok(None) => {
-                tracing::warn!("the keyring has no secret for {name}; trying Docker's config")
-            }
-            Err(e) => eprintln!("vedette: warning: {e}"),
-        }
-    }
-    let path = docker_config::default_path()?;
-    match docker_config::lookup(&path, registry) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("vedette: warning: Docker config: {e}");
-            None
-        }
-    }
 }

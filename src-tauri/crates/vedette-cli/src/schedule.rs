@@ -1,6 +1,5 @@
 //! `vedette schedule list|add|edit|enable|disable|remove|run` and `vedette serve`.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -414,7 +413,7 @@ pub(crate) async fn context(
     let app2 = app.clone();
     let lookup: vedette_scheduler::CredentialLookup = Arc::new(move |host: String| {
         let app = app2.clone();
-        Box::pin(async move { crate::scan::registry_credential(&app, &host).await })
+        Box::pin(async move { app.registry_credential(&host).await })
     });
     let insecure = std::env::var("VEDETTE_INSECURE_REGISTRIES")
         .unwrap_or_default()
@@ -432,6 +431,7 @@ pub(crate) async fn context(
             limits: vedette_scheduler::Limits::default(),
             insecure_registries: insecure,
             events: Arc::new(LogEvents),
+            wake: Default::default(),
         },
         temp,
     ))
@@ -450,7 +450,13 @@ impl vedette_scheduler::Events for LogEvents {
 
 /// `vedette serve`: the scheduler without a window, one per data dir.
 pub async fn serve(app: &App, feed_args: &FeedArgs, poll: Duration) -> Result<u8, Failure> {
-    let _lock = lock(app.data_dir())?;
+    let _lock = vedette_scheduler::SchedulerLock::acquire(app.data_dir()).map_err(|e| match e {
+        vedette_scheduler::LockError::Held { .. } => Failure {
+            code: 3,
+            error: anyhow::anyhow!("{e}"),
+        },
+        other => Failure::from(anyhow::anyhow!("{other}")),
+    })?;
     let (ctx, _temp) = context(app, feed_args).await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     let enabled = app
@@ -476,40 +482,4 @@ pub async fn serve(app: &App, feed_args: &FeedArgs, poll: Duration) -> Result<u8
     let _ = runner.await;
     ctx.feeds.close().await;
     Ok(0)
-}
-
-/// The scheduler lock of a data dir: held while `vedette serve` (or the
-/// desktop app's scheduler) runs.
-fn lock(data_dir: &Path) -> Result<std::fs::File, Failure> {
-    let path = data_dir.join("scheduler.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Failure::from(anyhow::anyhow!("cannot open {}: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => {
-            use std::io::Write as _;
-            let _ = file.set_len(0);
-            let _ = writeln!(&file, "{}", std::process::id());
-            Ok(file)
-        }
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let pid = std::fs::read_to_string(&path).unwrap_or_default();
-            Err(Failure {
-                code: 3,
-                error: anyhow::anyhow!(
-                    "another Vedette scheduler runs for {} (pid {}); one per data dir. Stop it first, or use another --data-dir",
-                    data_dir.display(),
-                    pid.trim()
-                ),
-            })
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(Failure::from(anyhow::anyhow!(
-            "cannot lock {}: {e}",
-            path.display()
-        ))),
-    }
 }

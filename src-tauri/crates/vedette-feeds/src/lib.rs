@@ -99,6 +99,82 @@ pub enum FeedError {
 
 pub type Result<T, E = FeedError> = std::result::Result<T, E>;
 
+/// Feed settings as a user gives them (the CLI's flags, or the environment
+/// variables both the CLI and the desktop app read). `None` keeps the
+/// default; "none" (or empty) skips an enrichment feed.
+#[derive(Debug, Clone, Default)]
+pub struct FeedSources {
+    pub osv_base: Option<String>,
+    pub kev_url: Option<String>,
+    pub epss_url: Option<String>,
+    /// Comma-separated.
+    pub nvd_urls: Option<String>,
+    /// "24h", "90m", "7d".
+    pub osv_max_age: Option<String>,
+}
+
+impl FeedSources {
+    /// `VEDETTE_FEED_URL`, `VEDETTE_KEV_URL`, `VEDETTE_EPSS_URL`,
+    /// `VEDETTE_NVD_URL`, `VEDETTE_FEED_MAX_AGE`.
+    pub fn from_env() -> Self {
+        let var = |k: &str| std::env::var(k).ok();
+        Self {
+            osv_base: var("VEDETTE_FEED_URL"),
+            kev_url: var("VEDETTE_KEV_URL"),
+            epss_url: var("VEDETTE_EPSS_URL"),
+            nvd_urls: var("VEDETTE_NVD_URL"),
+            osv_max_age: var("VEDETTE_FEED_MAX_AGE"),
+        }
+    }
+
+    /// The configuration these settings give; the OSV base defaults to the
+    /// last one used with this index. Errors name the setting (as the CLI
+    /// spells it) and what to write instead.
+    pub async fn resolve(&self, store: &FeedStore) -> std::result::Result<FeedConfig, String> {
+        let osv_base = match &self.osv_base {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => store
+                .last_osv_base()
+                .await
+                .map_err(|e| e.to_string())?
+                .unwrap_or_else(|| DEFAULT_OSV_BASE.to_owned()),
+        };
+        if !(osv_base.starts_with("http://") || osv_base.starts_with("https://")) {
+            return Err(format!(
+                "--feed-url {osv_base} is not an http(s) URL; for files on disk use `vedette feed import PATH`"
+            ));
+        }
+        let url_or_none = |v: &Option<String>, default: &str| match v.as_deref().map(str::trim) {
+            Some("none") | Some("") => String::new(),
+            Some(u) => u.to_owned(),
+            None => default.to_owned(),
+        };
+        let mut cfg = FeedConfig {
+            osv_base,
+            ..FeedConfig::default()
+        };
+        cfg.kev_url = url_or_none(&self.kev_url, DEFAULT_KEV_URL);
+        cfg.epss_url = url_or_none(&self.epss_url, DEFAULT_EPSS_URL);
+        match self.nvd_urls.as_deref().map(str::trim) {
+            Some("none") | Some("") => cfg.nvd_urls = Vec::new(),
+            Some(list) => {
+                cfg.nvd_urls = list
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }
+            None => {}
+        }
+        if let Some(age) = &self.osv_max_age {
+            cfg.osv_max_age = humantime::parse_duration(age.trim()).map_err(|e| {
+                format!("--feed-max-age {age}: {e}; write a duration such as 90m, 24h or 7d")
+            })?;
+        }
+        Ok(cfg)
+    }
+}
+
 /// Where feeds come from and how old each may be.
 #[derive(Debug, Clone)]
 pub struct FeedConfig {

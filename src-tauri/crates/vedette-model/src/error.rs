@@ -12,6 +12,9 @@ pub enum ErrorCode {
     /// The OS keyring (Secret Service) cannot be reached or is locked.
     KeyringUnavailable,
     NotFound,
+    /// A part of the app is not running here (the scheduler, when
+    /// `vedette serve` holds the data dir); the message says where it is.
+    Unavailable,
     Internal,
 }
 

@@ -36,4 +36,4 @@ pub use target::{
     Exposure, RegistryWatch, ScanState, ScanSummary, SeverityCounts, TagSelector, TargetInfo,
     TargetKind,
 };
-pub use trends::{DailyOpen, Trends, WeeklyChange};
+pub use trends::{Activity, DailyOpen, OpenFinding, ScheduleRunTime, Trends, WeeklyChange};

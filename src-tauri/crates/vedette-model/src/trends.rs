@@ -39,3 +39,38 @@ pub struct Trends {
     #[ts(type = "number")]
     pub fixed_count: i64,
 }
+
+/// A finding open now, where it is (for the dashboard's most exploitable).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct OpenFinding {
+    #[ts(type = "number")]
+    pub scan_id: i64,
+    pub target: String,
+    pub finding: crate::Finding,
+}
+
+/// A schedule's last or next run, for the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ScheduleRunTime {
+    #[ts(type = "number")]
+    pub schedule_id: i64,
+    pub schedule: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// What the dashboard shows besides the chart: the riskiest open findings,
+/// the schedules' last and next runs, and whether this window runs them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Activity {
+    pub most_exploitable: Vec<OpenFinding>,
+    pub last_runs: Vec<ScheduleRunTime>,
+    pub next_runs: Vec<ScheduleRunTime>,
+    /// Why the window does not fire schedules (`vedette serve` does), if so.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler_note: Option<String>,
+}

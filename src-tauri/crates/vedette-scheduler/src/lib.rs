@@ -4,9 +4,11 @@
 //! every stored inventory when a feed update lands.
 
 mod cron;
+mod lock;
 mod runner;
 
 pub use cron::{CronSchedule, ScheduleError, PRESETS};
+pub use lock::{LockError, SchedulerLock};
 pub use runner::{
     crawl_registry, refresh_feeds, rematch, run_schedule, scan_target, scan_target_with, serve,
     Context, CredentialLookup, Events, Limits, RunSummary, ScanHints, TargetResult,

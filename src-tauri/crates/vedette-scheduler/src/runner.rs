@@ -63,6 +63,8 @@ pub struct Context {
     pub limits: Limits,
     pub insecure_registries: Vec<String>,
     pub events: Arc<dyn Events>,
+    /// Notified when schedules were edited, so [`serve`] looks at once.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 /// Observe-only events of runs (the tray, notifications, the UI).
@@ -105,6 +107,8 @@ pub struct RunSummary {
     pub scans: Vec<TargetResult>,
     /// Targets re-matched against updated feeds without being pulled.
     pub rematched: usize,
+    /// The re-matches that found something new.
+    pub rematch_results: Vec<TargetResult>,
     pub new_findings: Vec<NewFinding>,
     pub feeds_changed: Vec<String>,
     /// Problems that did not stop the run (a repository that could not be
@@ -112,13 +116,27 @@ pub struct RunSummary {
     pub warnings: Vec<String>,
 }
 
+fn alarms(n: &NewFinding) -> bool {
+    n.finding.severity == Severity::Critical || n.finding.kev_added.is_some()
+}
+
 impl RunSummary {
     /// New findings that warrant an alert: critical, or exploited in the wild.
     pub fn alarming(&self) -> Vec<&NewFinding> {
-        self.new_findings
+        self.new_findings.iter().filter(|n| alarms(n)).collect()
+    }
+
+    /// The scans with alarming new findings, the one with most first.
+    pub fn alarming_scans(&self) -> Vec<(&TargetResult, usize)> {
+        let mut v: Vec<(&TargetResult, usize)> = self
+            .scans
             .iter()
-            .filter(|n| n.finding.severity == Severity::Critical || n.finding.kev_added.is_some())
-            .collect()
+            .chain(&self.rematch_results)
+            .map(|t| (t, t.new_findings.iter().filter(|n| alarms(n)).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.scan_id.cmp(&b.0.scan_id)));
+        v
     }
 }
 
@@ -342,7 +360,7 @@ fn transient(e: &EngineError) -> bool {
 pub async fn rematch(
     ctx: &Context,
     skip: &BTreeSet<i64>,
-) -> Result<(usize, Vec<NewFinding>), String> {
+) -> Result<(usize, Vec<TargetResult>), String> {
     // The index (feeds.db) and the inventories (vedette.db) load at once.
     let (set, status, invs) = tokio::join!(
         ctx.feeds.load_all(),
@@ -414,13 +432,23 @@ pub async fn rematch(
                 },
             )
             .collect();
-        for (_, found) in ctx
+        for ((scan_id, found), (_, inv, _, _)) in ctx
             .store
             .record_rematches(&records)
             .await
             .map_err(|e| e.to_string())?
+            .into_iter()
+            .zip(&batch)
         {
-            new.extend(found);
+            if !found.is_empty() {
+                new.push(TargetResult {
+                    target: inv.target.clone(),
+                    scan_id,
+                    error: None,
+                    new_findings: found,
+                    reused_inventory: true,
+                });
+            }
             n += 1;
         }
         batch.clear();
@@ -577,12 +605,14 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
     let mut new_findings: Vec<NewFinding> =
         scans.iter().flat_map(|s| s.new_findings.clone()).collect();
     let mut rematched = 0;
+    let mut rematch_results = Vec::new();
     if feeds_changed.iter().any(|f| f.starts_with("osv/")) {
         let mut skip = scanned;
         skip.extend(crawled_by);
         let (n, found) = rematch(ctx, &skip).await?;
         rematched = n;
-        new_findings.extend(found);
+        new_findings.extend(found.iter().flat_map(|r| r.new_findings.clone()));
+        rematch_results = found;
     }
     for w in &warnings {
         tracing::warn!("{w}");
@@ -592,6 +622,7 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
         schedule_name: schedule.name.clone(),
         scans,
         rematched,
+        rematch_results,
         new_findings,
         feeds_changed,
         warnings,
@@ -689,12 +720,15 @@ pub async fn serve(ctx: Context, poll: Duration, stop: tokio::sync::watch::Recei
             let Ok(cron) = CronSchedule::parse(&s.cron, &s.timezone) else {
                 continue;
             };
-            let after = *last_fired.entry(s.id).or_insert(start);
+            // A schedule made while serving counts from its creation.
+            let after = *last_fired.entry(s.id).or_insert(start.max(s.created_at));
             let Some(next) = cron.next_after(after) else {
                 continue;
             };
             if next <= now {
-                last_fired.insert(s.id, next);
+                // Fire once for however many slots passed (a slow run, a
+                // suspended machine): the next one counts from now.
+                last_fired.insert(s.id, now);
                 let (ctx2, s2) = (ctx.clone(), s.clone());
                 let jitter = if s.jitter_seconds > 0 {
                     Duration::from_millis(fastrand::u64(0..(s.jitter_seconds as u64 * 1000)))
@@ -717,6 +751,7 @@ pub async fn serve(ctx: Context, poll: Duration, stop: tokio::sync::watch::Recei
             .unwrap_or(Duration::from_millis(50));
         tokio::select! {
             _ = tokio::time::sleep(wait.min(poll)) => {}
+            _ = ctx.wake.notified() => {}
             _ = stop.changed() => break,
         }
     }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use vedette_model::{DailyOpen, SeverityCounts, Trends, WeeklyChange};
+use vedette_model::{DailyOpen, Finding, OpenFinding, SeverityCounts, Trends, WeeklyChange};
 
 use crate::{Result, Store};
 
@@ -205,5 +205,36 @@ impl Store {
             mean_days_to_fix: (fixed_count > 0).then(|| fix_days / fixed_count as f64),
             fixed_count,
         })
+    }
+
+    /// The riskiest findings open now: in the newest matched scan of each
+    /// target, highest risk first.
+    pub async fn most_exploitable(&self, limit: i64) -> Result<Vec<OpenFinding>> {
+        let rows = sqlx::query!(
+            r#"SELECT s.id AS "scan_id!: i64", t.name, b.body
+               FROM targets t
+               JOIN scans s ON s.id = (SELECT s2.id FROM scans s2
+                                       WHERE s2.target_id = t.id AND s2.state = 'succeeded'
+                                         AND s2.finding_set IS NOT NULL
+                                       ORDER BY s2.finished_at DESC, s2.id DESC LIMIT 1)
+               JOIN finding_set_members m ON m.set_hash = s.finding_set
+               JOIN finding_bodies b ON b.hash = m.body_hash
+               ORDER BY m.risk DESC, m.kev DESC, t.name
+               LIMIT ?1"#,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let finding: Finding = serde_json::from_str(&r.body)
+                    .map_err(|e| crate::StoreError::Corrupt(format!("stored finding: {e}")))?;
+                Ok(OpenFinding {
+                    scan_id: r.scan_id,
+                    target: r.name,
+                    finding,
+                })
+            })
+            .collect()
     }
 }

@@ -1,0 +1,199 @@
+//! The scheduler inside the desktop app: the runner `vedette serve` uses,
+//! under the same per-data-dir lock (when `vedette serve` holds it, the app
+//! leaves the schedules to it). Runs show in the tray (idle, scanning,
+//! alert); a run that finds new critical or known-exploited findings raises
+//! one desktop notification, and clicking it opens the scan.
+//!
+//! Notifications go through `notify-rust`, the freedesktop client the Tauri
+//! notification plugin wraps: the plugin cannot report a click on desktop
+//! Linux, and opening the scan on click is the point.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tauri::{AppHandle, Emitter, Runtime};
+use vedette_app::App;
+use vedette_scheduler::{Context, Events, RunSummary, SchedulerLock};
+
+/// Why the app is not running the schedules itself, if it is not.
+pub type SchedulerNote = Arc<OnceLock<String>>;
+
+/// Starts the scheduler of `core`'s data dir in the background; `ctx_slot`
+/// receives its context (for "run now"), `note` why it did not start.
+pub fn start<R: Runtime>(
+    handle: AppHandle<R>,
+    core: App,
+    wake: Arc<tokio::sync::Notify>,
+    ctx_slot: Arc<OnceLock<Context>>,
+    note: SchedulerNote,
+) {
+    let lock = match SchedulerLock::acquire(core.data_dir()) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!("schedules are not run by this window: {e}");
+            let _ = note.set(e.to_string());
+            return;
+        }
+    };
+    tauri::async_runtime::spawn(async move {
+        let _lock = lock;
+        let ctx = match context(handle, &core, wake).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("the scheduler cannot start: {e}");
+                let _ = note.set(e);
+                return;
+            }
+        };
+        let _ = ctx_slot.set(ctx.clone());
+        // The sender lives as long as the app: the scheduler never stops early.
+        let (_keep, stop) = tokio::sync::watch::channel(false);
+        tracing::info!("scheduler running");
+        vedette_scheduler::serve(ctx, Duration::from_secs(30), stop).await;
+    });
+}
+
+async fn context<R: Runtime>(
+    handle: AppHandle<R>,
+    core: &App,
+    wake: Arc<tokio::sync::Notify>,
+) -> Result<Context, String> {
+    let feeds = vedette_feeds::FeedStore::open_in(core.data_dir())
+        .await
+        .map_err(|e| e.to_string())?;
+    let feed_config = vedette_feeds::FeedSources::from_env()
+        .resolve(&feeds)
+        .await?;
+    let temp_dir = std::env::temp_dir().join(format!("vedette-desktop-{}", std::process::id()));
+    std::fs::create_dir_all(&temp_dir)
+        .map_err(|e| format!("cannot create {}: {e}", temp_dir.display()))?;
+    let app = core.clone();
+    let credentials: vedette_scheduler::CredentialLookup = Arc::new(move |host: String| {
+        let app = app.clone();
+        Box::pin(async move { app.registry_credential(&host).await })
+    });
+    Ok(Context {
+        store: core.store().clone(),
+        feeds,
+        feed_config,
+        credentials: Some(credentials),
+        temp_dir,
+        limits: vedette_scheduler::Limits::default(),
+        insecure_registries: std::env::var("VEDETTE_INSECURE_REGISTRIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        events: Arc::new(DesktopEvents {
+            handle,
+            running: AtomicUsize::new(0),
+        }),
+        wake,
+    })
+}
+
+struct DesktopEvents<R: Runtime> {
+    handle: AppHandle<R>,
+    running: AtomicUsize,
+}
+
+impl<R: Runtime> Events for DesktopEvents<R> {
+    fn run_started(&self, s: &vedette_model::Schedule) {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        crate::tray::scanning(&self.handle, &s.name);
+        let _ = self.handle.emit("runs-changed", ());
+    }
+
+    fn run_finished(&self, run: &RunSummary) {
+        let still = self
+            .running
+            .fetch_sub(1, Ordering::SeqCst)
+            .saturating_sub(1);
+        let alarming = run.alarming_scans();
+        if let Some((first, _)) = alarming.first() {
+            crate::tray::alert(&self.handle, &headline(run));
+            notify(self.handle.clone(), run, first.scan_id);
+        } else if still == 0 {
+            crate::tray::settle(&self.handle);
+        }
+        let _ = self.handle.emit("runs-changed", ());
+    }
+}
+
+/// "3 new critical or known-exploited findings"
+fn headline(run: &RunSummary) -> String {
+    let n = run.alarming().len();
+    format!(
+        "{n} new critical or known-exploited finding{}",
+        if n == 1 { "" } else { "s" }
+    )
+}
+
+/// The notification's text: the worst few, where, and which run.
+fn body(run: &RunSummary) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let alarming = run.alarming_scans();
+    for (scan, _) in &alarming {
+        let mut worst: Vec<&vedette_model::NewFinding> = scan
+            .new_findings
+            .iter()
+            .filter(|n| {
+                n.finding.severity == vedette_model::Severity::Critical
+                    || n.finding.kev_added.is_some()
+            })
+            .collect();
+        worst.sort_by(|a, b| b.finding.risk.total_cmp(&a.finding.risk));
+        for n in worst.iter().take(3usize.saturating_sub(lines.len())) {
+            lines.push(format!(
+                "{} in {} {} ({}{}) on {}",
+                n.finding.id,
+                n.finding.package,
+                n.finding.version,
+                n.finding.severity,
+                if n.finding.kev_added.is_some() {
+                    ", exploited in the wild"
+                } else {
+                    ""
+                },
+                scan.target
+            ));
+        }
+    }
+    let shown = lines.len();
+    let total = run.alarming().len();
+    if total > shown {
+        lines.push(format!("and {} more", total - shown));
+    }
+    lines.push(format!("Run: {}", run.schedule_name));
+    lines.join("\n")
+}
+
+fn notify<R: Runtime>(handle: AppHandle<R>, run: &RunSummary, scan_id: i64) {
+    let (title, text) = (headline(run), body(run));
+    // Showing and waiting for the click block: a thread of their own.
+    std::thread::spawn(move || {
+        let shown = notify_rust::Notification::new()
+            .appname("Vedette")
+            .summary(&format!("Vedette: {title}"))
+            .body(&text)
+            .icon("dialog-warning")
+            .action("default", "Open the scan")
+            .hint(notify_rust::Hint::Category("x-vedette.findings".into()))
+            .hint(notify_rust::Hint::Custom(
+                "x-vedette-scan".into(),
+                scan_id.to_string(),
+            ))
+            .show();
+        match shown {
+            Ok(h) => h.wait_for_action(|action| {
+                if action == "default" {
+                    tracing::info!("notification clicked: opening scan {scan_id}");
+                    crate::open_scan(&handle, scan_id);
+                }
+            }),
+            Err(e) => tracing::warn!("cannot show a desktop notification: {e}"),
+        }
+    });
+}
