@@ -327,12 +327,38 @@ async fn scan_once_with_retries(
             Err(e) => return Err(e.to_string()),
         }
     };
-    // Not offline: feeds the run refreshed are fresh and skipped; a feed
-    // this inventory needs for the first time is fetched now.
+    // The run refreshed the feeds of the index when it started; a scan only
+    // fetches an ecosystem the index does not hold yet (so a feed source
+    // that is down costs the run one try, not one per target).
+    let held: BTreeSet<String> = ctx
+        .feeds
+        .status(&ctx.feed_config)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter_map(|f| f.name.strip_prefix("osv/").map(str::to_owned))
+        .collect();
+    let new_ecosystems: Vec<String> = vedette_engine::ecosystems_in_use(&inventory)
+        .into_iter()
+        .filter(|e| !held.contains(e))
+        .collect();
+    if !new_ecosystems.is_empty() {
+        let osv_only = FeedConfig {
+            kev_url: String::new(),
+            epss_url: String::new(),
+            nvd_urls: Vec::new(),
+            ..ctx.feed_config.clone()
+        };
+        for o in ctx.feeds.update(&osv_only, &new_ecosystems, true).await {
+            if let Outcome::Failed { error } = o.outcome {
+                tracing::warn!("feed {} not fetched: {error}", o.feed);
+            }
+        }
+    }
     let assess = AssessOptions {
         exposure: target.exposure,
         policy: policy_of(options),
-        offline: false,
+        offline: true,
     };
     let report = vedette_engine::assess(&inventory, &ctx.feeds, &ctx.feed_config, &assess, &())
         .await
