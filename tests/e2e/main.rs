@@ -990,6 +990,31 @@ async fn a_schedule_made_in_the_dialog_fires_notifies_once_on_the_bus_and_the_cl
         1,
         "one notification per run with new alarming findings, not per run or per finding"
     );
+    // "Run now" runs it at once, disabled or not.
+    let scheduled = || {
+        let out = Command::new(cli_binary())
+            .arg("--data-dir")
+            .arg(s.data_dir.path())
+            .args(["history", "--format", "json", "--limit", "1000"])
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["trigger"] == "schedule" && h["state"] == "succeeded")
+            .count()
+    };
+    let before = scheduled();
+    s.click(&format!("{row} [data-testid=run-schedule]")).await;
+    s.wait_text("[data-testid=notice]", "running now").await;
+    wait_for(
+        "the run started with Run now",
+        Duration::from_secs(30),
+        || (scheduled() > before).then_some(()),
+    );
 
     // Clicking the notification opens the scan it is about.
     s.go("dashboard").await;
