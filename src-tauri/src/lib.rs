@@ -31,6 +31,8 @@ pub struct DesktopState {
     pub scheduler: Arc<std::sync::OnceLock<vedette_scheduler::Context>>,
     /// Why this window does not run the schedules (`vedette serve` does).
     pub scheduler_note: Arc<std::sync::OnceLock<String>>,
+    /// Schedules paused from the tray.
+    pub paused: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl DesktopState {
@@ -40,6 +42,7 @@ impl DesktopState {
             wake: Arc::default(),
             scheduler: Arc::default(),
             scheduler_note: Arc::default(),
+            paused: Arc::default(),
         }
     }
 }
@@ -160,6 +163,7 @@ pub fn run() -> ExitCode {
                         Arc::clone(&state.wake),
                         Arc::clone(&state.scheduler),
                         Arc::clone(&state.scheduler_note),
+                        Arc::clone(&state.paused),
                     );
                     app.manage(state)
                 }

@@ -27,6 +27,7 @@ pub fn start<R: Runtime>(
     wake: Arc<tokio::sync::Notify>,
     ctx_slot: Arc<OnceLock<Context>>,
     note: SchedulerNote,
+    paused: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let lock = match SchedulerLock::acquire(core.data_dir()) {
         Ok(l) => l,
@@ -38,7 +39,7 @@ pub fn start<R: Runtime>(
     };
     tauri::async_runtime::spawn(async move {
         let _lock = lock;
-        let ctx = match context(handle, &core, wake).await {
+        let ctx = match context(handle, &core, wake, paused).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!("the scheduler cannot start: {e}");
@@ -58,6 +59,7 @@ async fn context<R: Runtime>(
     handle: AppHandle<R>,
     core: &App,
     wake: Arc<tokio::sync::Notify>,
+    paused: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<Context, String> {
     let feeds = vedette_feeds::FeedStore::open_in(core.data_dir())
         .await
@@ -91,6 +93,7 @@ async fn context<R: Runtime>(
             running: AtomicUsize::new(0),
         }),
         wake,
+        paused,
     })
 }
 

@@ -1,12 +1,12 @@
-//! The tray icon and its menu. Items whose feature does not exist yet are
-//! disabled and say why in their label (tray menus have no tooltips).
+//! The tray icon, its states (idle, scanning, alert) and its menu: open the
+//! window, scan everything now, pause or resume the schedules, quit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use tauri::image::Image;
 use tauri::menu::{MenuBuilder, MenuItemBuilder};
 use tauri::tray::TrayIconBuilder;
 
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 
 pub const TRAY_ID: &str = "vedette";
 
@@ -65,31 +65,86 @@ pub fn acknowledge<R: Runtime>(app: &AppHandle<R>) {
 
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let open = MenuItemBuilder::with_id("open", "Open Vedette").build(app)?;
-    let scan_all = MenuItemBuilder::with_id("scan_all", "Scan all now (add a target first)")
-        .enabled(false)
-        .build(app)?;
-    let pause = MenuItemBuilder::with_id("pause", "Pause schedules (no schedules yet)")
-        .enabled(false)
-        .build(app)?;
+    let scan_all = MenuItemBuilder::with_id("scan_all", "Scan all now").build(app)?;
+    let pause = MenuItemBuilder::with_id("pause", "Pause schedules").build(app)?;
     let quit = MenuItemBuilder::with_id("quit", "Quit Vedette").build(app)?;
     let menu = MenuBuilder::new(app)
         .items(&[&open, &scan_all, &pause])
         .separator()
         .item(&quit)
         .build()?;
+    let pause_item = pause.clone();
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(ICON_IDLE)?)
         .tooltip("Vedette: watching")
         .menu(&menu)
         .show_menu_on_left_click(true)
-        .on_menu_event(|app, event| match event.id().as_ref() {
+        .on_menu_event(move |app, event| match event.id().as_ref() {
             "open" => crate::show_main_window(app),
+            "scan_all" => scan_all_now(app),
+            "pause" => {
+                let Some(state) = app.try_state::<crate::DesktopState>() else {
+                    return;
+                };
+                let paused = !state.paused.load(Ordering::SeqCst);
+                state.paused.store(paused, Ordering::SeqCst);
+                tracing::info!("schedules {}", if paused { "paused" } else { "resumed" });
+                let _ = pause_item.set_text(if paused {
+                    "Resume schedules"
+                } else {
+                    "Pause schedules"
+                });
+                if let Some(tray) = app.tray_by_id(TRAY_ID) {
+                    let _ = tray.set_tooltip(Some(if paused {
+                        "Vedette: schedules paused"
+                    } else {
+                        "Vedette: watching"
+                    }));
+                }
+            }
             "quit" => {
                 tracing::info!("quit from the tray");
                 app.exit(0);
             }
-            other => tracing::debug!("tray item {other} has no action yet"),
+            other => tracing::debug!("tray item {other} has no action"),
         })
         .build(app)?;
     Ok(())
+}
+
+/// The running scheduler, or why there is none (shown in the window).
+fn scheduler<R: Runtime>(app: &AppHandle<R>) -> Option<vedette_scheduler::Context> {
+    let state = app.try_state::<crate::DesktopState>()?;
+    let ctx = state.scheduler.get().cloned();
+    if ctx.is_none() {
+        tracing::warn!(
+            "the scheduler does not run in this window: {}",
+            state
+                .scheduler_note
+                .get()
+                .map(String::as_str)
+                .unwrap_or("it is starting")
+        );
+        crate::show_main_window(app);
+    }
+    ctx
+}
+
+/// Runs the built-in scan of everything now (enabled or not).
+fn scan_all_now<R: Runtime>(app: &AppHandle<R>) {
+    let Some(ctx) = scheduler(app) else { return };
+    tauri::async_runtime::spawn(async move {
+        let all = match ctx.store.list_schedules().await {
+            Ok(l) => l.into_iter().find(|s| s.system),
+            Err(e) => {
+                tracing::warn!("{e}");
+                None
+            }
+        };
+        if let Some(s) = all {
+            if let Err(e) = vedette_scheduler::run_schedule(&ctx, &s).await {
+                tracing::warn!("{e}");
+            }
+        }
+    });
 }

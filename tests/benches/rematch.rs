@@ -92,6 +92,7 @@ fn main() {
             insecure_registries: vec![],
             events: Arc::new(()),
             wake: Default::default(),
+            paused: Default::default(),
         };
         println!("| step | size | time |");
         println!("| --- | --- | ---: |");

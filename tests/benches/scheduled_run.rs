@@ -116,6 +116,7 @@ fn main() {
             insecure_registries: vec![],
             events: Arc::new(()),
             wake: Default::default(),
+            paused: Default::default(),
         };
         println!("| run | targets | wall time | most scans at once | registry requests (rate) | UI query during the run: median / p95 / max (n) |");
         println!("| --- | ---: | ---: | ---: | ---: | --- |");

@@ -585,7 +585,7 @@ mod tray {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_tray_menu_opens_the_window_quits_and_says_why_items_are_disabled() {
+async fn the_tray_menu_opens_the_window_pauses_the_schedules_and_quits() {
     let s = Session::start_with("tray", true, true).await;
     let bus = s.keyring.address().to_owned();
     let menu = tokio::task::spawn_blocking(move || {
@@ -609,11 +609,29 @@ async fn the_tray_menu_opens_the_window_quits_and_says_why_items_are_disabled() 
         shown,
         [
             ("Open Vedette".to_owned(), true),
-            ("Scan all now (add a target first)".to_owned(), false),
-            ("Pause schedules (no schedules yet)".to_owned(), false),
+            ("Scan all now".to_owned(), true),
+            ("Pause schedules".to_owned(), true),
             ("Quit Vedette".to_owned(), true),
         ]
     );
+    // Pausing says so in the menu, and resuming brings it back.
+    for (click, then) in [
+        ("Pause schedules", "Resume schedules"),
+        ("Resume schedules", "Pause schedules"),
+    ] {
+        let m = menu.clone();
+        tokio::task::spawn_blocking(move || m.click(click))
+            .await
+            .unwrap();
+        let m = menu.clone();
+        tokio::task::spawn_blocking(move || {
+            wait_for(then, Duration::from_secs(10), || {
+                m.items().iter().any(|i| i.label == then).then_some(())
+            })
+        })
+        .await
+        .unwrap();
+    }
 
     // Hidden window, then "Open Vedette" brings it back.
     s.client

@@ -432,6 +432,7 @@ pub(crate) async fn context(
             insecure_registries: insecure,
             events: Arc::new(LogEvents),
             wake: Default::default(),
+            paused: Default::default(),
         },
         temp,
     ))

@@ -65,6 +65,9 @@ pub struct Context {
     pub events: Arc<dyn Events>,
     /// Notified when schedules were edited, so [`serve`] looks at once.
     pub wake: Arc<tokio::sync::Notify>,
+    /// While set, [`serve`] fires nothing (runs missed meanwhile are not
+    /// caught up); "run now" still runs.
+    pub paused: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Observe-only events of runs (the tray, notifications, the UI).
@@ -755,6 +758,10 @@ pub async fn serve(ctx: Context, poll: Duration, stop: tokio::sync::watch::Recei
                 // Fire once for however many slots passed (a slow run, a
                 // suspended machine): the next one counts from now.
                 last_fired.insert(s.id, now);
+                if ctx.paused.load(std::sync::atomic::Ordering::SeqCst) {
+                    tracing::info!("'{}' is due but schedules are paused", s.name);
+                    continue;
+                }
                 let (ctx2, s2) = (ctx.clone(), s.clone());
                 let jitter = if s.jitter_seconds > 0 {
                     Duration::from_millis(fastrand::u64(0..(s.jitter_seconds as u64 * 1000)))
