@@ -1057,5 +1057,10 @@ async fn a_schedule_made_in_the_dialog_fires_notifies_once_on_the_bus_and_the_cl
     );
     s.wait_text("[data-testid=runs]", "Every 2 seconds").await;
     s.screenshot("dashboard-activity").await;
+    // The chart of one target.
+    s.click("[data-testid=trend-scope] option[value^='t:']")
+        .await;
+    s.wait_text("[data-testid=trend-chart]", "debian-12-minbase")
+        .await;
     s.stop().await;
 }

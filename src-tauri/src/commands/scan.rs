@@ -30,20 +30,23 @@ pub async fn scan_detail(state: State<'_, DesktopState>, id: i64) -> Result<Scan
     })
 }
 
-/// The trend chart of all targets over `days` days, as SVG; none before the
-/// first scan that matched advisories.
+/// The trend chart over `days` days of all targets, one group or one
+/// target, as SVG; none before the first scan that matched advisories.
 #[tauri::command]
 pub async fn trends_chart(
     state: State<'_, DesktopState>,
     days: i64,
+    group: Option<String>,
+    target_id: Option<i64>,
 ) -> Result<Option<String>, ApiError> {
     let store = state.app.store();
+    let scope = match (target_id, group.as_deref()) {
+        (Some(id), _) => vedette_store::TrendScope::Target(id),
+        (None, Some(g)) => vedette_store::TrendScope::Group(g),
+        (None, None) => vedette_store::TrendScope::All,
+    };
     let t = store
-        .trends(
-            vedette_store::TrendScope::All,
-            days.clamp(1, 3660),
-            chrono::Utc::now().date_naive(),
-        )
+        .trends(scope, days.clamp(1, 3660), chrono::Utc::now().date_naive())
         .await
         .map_err(super::internal)?;
     let any = store

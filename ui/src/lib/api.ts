@@ -42,7 +42,8 @@ export const api = {
   targets: () => call<TargetInfo[]>("target_list"),
   scans: () => call<ScanSummary[]>("scan_list"),
   scanDetail: (id: number) => call<ScanDetail>("scan_detail", { id }),
-  trendsChart: (days: number) => call<string | null>("trends_chart", { days }),
+  trendsChart: (days: number, scope: { group?: string; targetId?: number } = {}) =>
+    call<string | null>("trends_chart", { days, group: scope.group ?? null, targetId: scope.targetId ?? null }),
   schedules: () => call<ScheduleView[]>("schedule_list"),
   previewSchedule: (cron: string, timezone: string, selector: TargetSelector) =>
     call<SchedulePreview>("schedule_preview", { cron, timezone, selector }),
