@@ -1064,3 +1064,62 @@ async fn a_schedule_made_in_the_dialog_fires_notifies_once_on_the_bus_and_the_cl
         .await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registry_is_watched_from_the_window_and_its_crawl_previewed_with_bad_input_explained() {
+    let reg = vedette_tests::registry::Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    for (repo, tag, created) in [
+        ("shop/api", "1.0", "2026-11-01T10:00:00Z"),
+        ("shop/api", "1.1", "2026-11-20T10:00:00Z"),
+        ("shop/web", "2", "2026-11-02T10:00:00Z"),
+        ("other/db", "1", "2026-11-03T10:00:00Z"),
+    ] {
+        let layout = tmp.path().join(format!("{}-{tag}", repo.replace('/', "-")));
+        vedette_tests::registry::oci_layout_created(
+            &layout,
+            &[vedette_tests::registry::Layer::default()
+                .file("etc/build", format!("{repo}:{tag}").as_bytes())],
+            tag,
+            created,
+        );
+        reg.push(&layout, repo, tag);
+    }
+    let s = Session::start("registry").await;
+    s.go("targets").await;
+    s.click("[data-testid=add-registry]").await;
+    s.wait("[data-testid=registry-dialog]").await;
+    s.fill("[data-testid=reg-host]", &reg.host()).await;
+    s.fill("[data-testid=reg-repos]", "shop/*").await;
+    s.click("[data-testid=reg-mode-regex]").await;
+    s.fill("[data-testid=reg-pattern]", "v(1").await;
+    s.click("[data-testid=reg-insecure]").await;
+    s.fill("[data-testid=reg-group]", "prod").await;
+    s.click("[data-testid=reg-save]").await;
+    s.wait_text(
+        "[data-testid=registry-error]",
+        "is not a regular expression",
+    )
+    .await;
+    s.screenshot("registry-dialog-error").await;
+    s.click("[data-testid=reg-mode-latest]").await;
+    s.screenshot("registry-dialog").await;
+    s.click("[data-testid=reg-save]").await;
+    s.wait_text("[data-testid=notice]", "Watching").await;
+    let row = format!("[data-testid=target-row][data-name='{}']", reg.host());
+    let text = s.wait_text(&row, "the newest image").await;
+    assert!(text.contains("prod") && text.contains("shop/*"), "{text}");
+    s.click(&format!("{row} [data-testid=crawl-registry]"))
+        .await;
+    let listed = s
+        .wait_text("[data-testid=crawl-result]", "shop/web:2")
+        .await;
+    assert!(
+        listed.contains("shop/api:1.1")
+            && !listed.contains("shop/api:1.0")
+            && !listed.contains("other/db"),
+        "{listed}"
+    );
+    s.screenshot("targets-registry").await;
+    s.stop().await;
+}

@@ -15,8 +15,11 @@ import type { TargetSelector } from "../bindings/TargetSelector";
 import type { ScanDetail } from "../bindings/ScanDetail";
 import type { Finding } from "../bindings/Finding";
 import type { Activity } from "../bindings/Activity";
+import type { RegistryWatch } from "../bindings/RegistryWatch";
+import type { RegistryCrawl } from "../bindings/RegistryCrawl";
+import type { Exposure } from "../bindings/Exposure";
 
-export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity };
+export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity, RegistryWatch, RegistryCrawl, Exposure };
 
 /** Every command error is `{code, message}`; anything else is wrapped as internal. */
 export function asApiError(e: unknown): ApiError {
@@ -40,6 +43,10 @@ export const api = {
     call<CredentialInfo>("credential_set", { credential }),
   deleteCredential: (name: string) => call<void>("credential_delete", { name }),
   targets: () => call<TargetInfo[]>("target_list"),
+  addRegistry: (host: string, watch: RegistryWatch, group: string | null, exposure: Exposure) =>
+    call<TargetInfo>("target_add_registry", { host, watch, group, exposure }),
+  crawl: (id: number) => call<RegistryCrawl>("target_crawl", { id }),
+  removeTarget: (id: number) => call<void>("target_remove", { id }),
   scans: () => call<ScanSummary[]>("scan_list"),
   scanDetail: (id: number) => call<ScanDetail>("scan_detail", { id }),
   trendsChart: (days: number, scope: { group?: string; targetId?: number } = {}) =>

@@ -4,29 +4,16 @@
 
 use std::sync::Arc;
 
-use vedette_model::{glob_match, RegistryWatch, TagSelector};
+use vedette_model::{glob_match, RegistryCrawl, RegistryImage, RegistryWatch, TagSelector};
 use vedette_sources::registry::{self, manifest::Platform, RateLimiter};
 
 use crate::{EngineError, Options};
 
 /// An image a crawl chose.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CrawledImage {
-    /// `registry/repository:tag`
-    pub reference: String,
-    /// The platform manifest's digest (what an inventory is keyed by).
-    pub digest: String,
-    /// When the image was built, from its config (RFC 3339), if it says.
-    pub created: Option<String>,
-}
+pub type CrawledImage = RegistryImage;
 
-/// What a crawl found, and what it could not read (one repository failing
-/// does not stop the others).
-#[derive(Debug, Clone, Default)]
-pub struct Crawl {
-    pub images: Vec<CrawledImage>,
-    pub warnings: Vec<String>,
-}
+/// What a crawl found, and what it could not read.
+pub type Crawl = RegistryCrawl;
 
 /// How a crawl talks to the registry.
 #[derive(Clone, Default)]

@@ -33,7 +33,7 @@ pub use schedule::{
 pub use sensitive::Sensitive;
 pub use status::{AppOverview, Check, CheckState, DoctorReport};
 pub use target::{
-    Exposure, RegistryWatch, ScanState, ScanSummary, SeverityCounts, TagSelector, TargetInfo,
-    TargetKind,
+    Exposure, RegistryCrawl, RegistryImage, RegistryWatch, ScanState, ScanSummary, SeverityCounts,
+    TagSelector, TargetInfo, TargetKind,
 };
 pub use trends::{Activity, DailyOpen, OpenFinding, ScheduleRunTime, Trends, WeeklyChange};

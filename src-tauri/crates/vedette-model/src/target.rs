@@ -111,6 +111,29 @@ pub struct RegistryWatch {
 
 impl Eq for RegistryWatch {}
 
+/// An image a registry crawl chose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RegistryImage {
+    /// `registry/repository:tag`
+    pub reference: String,
+    /// The platform manifest's digest (what an inventory is keyed by).
+    pub digest: String,
+    /// When the image was built, from its config (RFC 3339), if it says.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+}
+
+/// What a registry crawl found, and what it could not read (one repository
+/// failing does not stop the others).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RegistryCrawl {
+    pub images: Vec<RegistryImage>,
+    pub warnings: Vec<String>,
+}
+
 /// Which tags of each repository are scanned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
