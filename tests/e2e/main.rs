@@ -298,16 +298,12 @@ async fn every_page_is_reachable_and_its_empty_state_says_what_to_do_first() {
         assert!(text.contains(advice), "{page}: {text}");
         s.screenshot(page).await;
     }
-    // Buttons whose feature is not there yet are disabled and say why.
+    // The empty Targets page offers to watch a registry.
     s.go("targets").await;
-    let add = s.wait("[data-testid=page-targets] button").await;
-    assert!(add.attr("disabled").await.unwrap().is_some());
-    assert!(add
-        .attr("title")
-        .await
-        .unwrap()
-        .unwrap()
-        .contains("next release"));
+    s.click("[data-testid=add-registry]").await;
+    s.wait("[data-testid=registry-dialog]").await;
+    s.click("[data-testid=registry-dialog] button.ghost").await;
+    s.wait("[data-testid=empty-targets]").await;
     s.go("dashboard").await;
     s.stop().await;
 }
