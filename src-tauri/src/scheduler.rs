@@ -183,6 +183,9 @@ fn notify<R: Runtime>(handle: AppHandle<R>, run: &RunSummary, scan_id: i64) {
             .body(&text)
             .icon("dialog-warning")
             .action("default", "Open the scan")
+            // It stays until seen: one per run, and it is about critical or
+            // exploited vulnerabilities.
+            .timeout(notify_rust::Timeout::Never)
             .hint(notify_rust::Hint::Category("x-vedette.findings".into()))
             .hint(notify_rust::Hint::Custom(
                 "x-vedette-scan".into(),
