@@ -1119,3 +1119,86 @@ async fn a_registry_is_watched_from_the_window_and_its_crawl_previewed_with_bad_
     s.screenshot("targets-registry").await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_detail_shows_what_is_new_with_its_cause_and_what_was_fixed() {
+    let data = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        let out = Command::new(cli_binary())
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let feeds = vedette_tests::registry::shared("feeds");
+    cli(&["feed", "import", feeds.to_str().unwrap()]);
+    // A host's root (the Debian fixture), scanned before and after an
+    // upgrade that fixed pcre2 and a rollback that brought the vulnerable
+    // perl back.
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    let host = tempfile::tempdir().unwrap();
+    for f in [
+        "etc/debian_version",
+        "etc/os-release",
+        "var/lib/dpkg/status",
+    ] {
+        let to = host.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(&to, std::fs::read(fixture.join(f)).unwrap()).unwrap();
+    }
+    let status = std::fs::read_to_string(fixture.join("var/lib/dpkg/status")).unwrap();
+    let set_version = |text: &str, package: &str, from: &str, to: &str| -> String {
+        let start = text.find(&format!("Package: {package}\n")).unwrap();
+        let end = start + text[start..].find("\n\n").unwrap();
+        let block =
+            text[start..end].replace(&format!("Version: {from}\n"), &format!("Version: {to}\n"));
+        assert_ne!(block, text[start..end], "{package} {from} not found");
+        format!("{}{block}{}", &text[..start], &text[end..])
+    };
+    let dpkg = host.path().join("var/lib/dpkg/status");
+    let scan = || {
+        cli(&[
+            "scan",
+            "dir",
+            host.path().to_str().unwrap(),
+            "--offline",
+            "-q",
+            "-o",
+            "/dev/null",
+        ])
+    };
+    std::fs::write(
+        &dpkg,
+        set_version(&status, "perl-base", "5.36.0-7+deb12u3", "5.36.0-7+deb12u4"),
+    )
+    .unwrap();
+    scan();
+    std::fs::write(
+        &dpkg,
+        set_version(&status, "libpcre2-8-0", "10.42-1", "10.42-1+deb12u2"),
+    )
+    .unwrap();
+    scan();
+
+    let s = Session::start_in("diff", false, true, data).await;
+    s.go("scans").await;
+    s.click("[data-testid=scan-row] td").await;
+    let counts = s.wait_text("[data-testid=diff-counts]", "1 fixed").await;
+    assert!(!counts.contains(" 0 new"), "{counts}");
+    let first = s.text("[data-testid=finding-row]").await;
+    assert!(
+        first.contains("perl-base") && first.contains("packages changed"),
+        "{first}"
+    );
+    let fixed = s.text("[data-testid=fixed-table]").await;
+    assert!(fixed.contains("libpcre2-8-0"), "{fixed}");
+    s.screenshot("scan-diff").await;
+    s.stop().await;
+}
