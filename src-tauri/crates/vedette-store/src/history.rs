@@ -51,6 +51,12 @@ impl KnownHashes {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).contains(h)
     }
 
+    /// Forgets everything (rows were deleted).
+    pub(crate) fn clear(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     fn extend(&self, hashes: impl IntoIterator<Item = [u8; 32]>) {
         let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if set.len() > Self::MAX {

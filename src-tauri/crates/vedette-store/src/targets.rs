@@ -143,13 +143,36 @@ impl Store {
     }
 
     /// Stops watching a target; its history goes with it (and, for a
-    /// registry, the images found in it).
+    /// registry, the images found in it), with the finding sets and bodies
+    /// no other scan shares.
     pub async fn remove_target(&self, id: i64) -> Result<bool> {
-        Ok(sqlx::query!("DELETE FROM targets WHERE id = ?1", id)
-            .execute(&self.pool)
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let removed = sqlx::query!("DELETE FROM targets WHERE id = ?1", id)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
-            == 1)
+            == 1;
+        sqlx::query!(
+            "DELETE FROM finding_set_members WHERE set_hash NOT IN
+               (SELECT finding_set FROM scans WHERE finding_set IS NOT NULL)"
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "DELETE FROM finding_sets WHERE hash NOT IN
+               (SELECT finding_set FROM scans WHERE finding_set IS NOT NULL)"
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "DELETE FROM finding_bodies WHERE hash NOT IN (SELECT body_hash FROM finding_set_members)"
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        // What was known to be stored may be gone.
+        self.known.clear();
+        Ok(removed)
     }
 
     /// Adds a target; a target of the same kind and name is refused.

@@ -171,3 +171,111 @@ async fn an_unwritable_data_dir_gives_an_error_that_names_the_path_and_the_fix()
     assert!(err.contains("not-a-dir"), "{err}");
     assert!(err.contains("--data-dir"), "{err}");
 }
+
+fn inventory(target: &str, digest: &str) -> vedette_model::Inventory {
+    serde_json::from_value(serde_json::json!({
+        "schema": 1, "target": target, "kind": "directory", "digest": digest,
+        "packages": [], "extractor_version": 1, "scanned_at": "2026-11-28T00:00:00Z",
+    }))
+    .unwrap()
+}
+
+fn report(target: &str, ids: &[&str]) -> vedette_model::ScanReport {
+    let findings: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| {
+            serde_json::json!({
+                "id": id, "aliases": [], "package": "perl-base", "version": "5.36.0-7",
+                "ecosystem": "Debian:12", "purl": "pkg:deb/debian/perl-base@5.36.0-7",
+                "summary": "", "severity": "critical", "severity_source": {"kind": "label", "id": id},
+                "risk": 50.0, "risk_factors": [], "locations": [],
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "schema": 1, "target": target, "digest": "sha256:x", "exposure": "internal",
+        "packages": 1, "findings": findings,
+        "verdict": {"pass": true, "failures": [], "counted": 0, "notes": []},
+        "feeds": [], "stale_feeds": [], "warnings": [], "scanned_at": "2026-11-28T00:00:00Z",
+    }))
+    .unwrap()
+}
+
+async fn rows(store: &Store, table: &str) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", store.path().display()))
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+#[tokio::test]
+async fn findings_shared_by_targets_are_stored_once_and_go_with_the_last_of_them() {
+    let (_dir, store) = fresh().await;
+    let mut ids = Vec::new();
+    for name in ["/a", "/b"] {
+        let t = store
+            .add_target(TargetKind::Directory, name, Exposure::Internal)
+            .await
+            .unwrap();
+        let scan = store.begin_scan(t.id).await.unwrap();
+        let new = store
+            .record_scan(
+                scan,
+                &inventory(name, name),
+                &report(name, &["CVE-1", "CVE-2"]),
+                "v1",
+                1,
+            )
+            .await
+            .unwrap();
+        assert_eq!(new.len(), 2, "both are new on a first scan");
+        ids.push((t.id, scan));
+    }
+    // Two scans, one set of two findings, two bodies.
+    assert_eq!(rows(&store, "finding_sets").await, 1);
+    assert_eq!(rows(&store, "finding_bodies").await, 2);
+    assert_eq!(rows(&store, "scan_new_findings").await, 4);
+
+    // Removing one target keeps what the other still shows.
+    assert!(store.remove_target(ids[0].0).await.unwrap());
+    let diff = store.scan_diff(ids[1].1).await.unwrap();
+    assert_eq!(diff.new.len(), 2);
+    assert_eq!(rows(&store, "finding_bodies").await, 2);
+
+    // Removing the last one takes the findings with it.
+    assert!(store.remove_target(ids[1].0).await.unwrap());
+    for table in [
+        "finding_sets",
+        "finding_set_members",
+        "finding_bodies",
+        "scan_new_findings",
+    ] {
+        assert_eq!(rows(&store, table).await, 0, "{table}");
+    }
+
+    // The same findings found again are stored again (nothing still
+    // believes they are there).
+    let t = store
+        .add_target(TargetKind::Directory, "/c", Exposure::Internal)
+        .await
+        .unwrap();
+    let scan = store.begin_scan(t.id).await.unwrap();
+    store
+        .record_scan(
+            scan,
+            &inventory("/c", "/c"),
+            &report("/c", &["CVE-1", "CVE-2"]),
+            "v1",
+            1,
+        )
+        .await
+        .unwrap();
+    let diff = store.scan_diff(scan).await.unwrap();
+    assert_eq!(diff.new.len(), 2);
+    store.integrity_check().await.unwrap();
+}
