@@ -39,7 +39,7 @@ pub fn start<R: Runtime>(
     };
     tauri::async_runtime::spawn(async move {
         let _lock = lock;
-        let ctx = match context(handle, &core, wake, paused).await {
+        let (ctx, _temp) = match context(handle, &core, wake, paused).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!("the scheduler cannot start: {e}");
@@ -60,41 +60,23 @@ async fn context<R: Runtime>(
     core: &App,
     wake: Arc<tokio::sync::Notify>,
     paused: Arc<std::sync::atomic::AtomicBool>,
-) -> Result<Context, String> {
+) -> Result<(Context, tempfile::TempDir), String> {
     let feeds = vedette_feeds::FeedStore::open_in(core.data_dir())
         .await
         .map_err(|e| e.to_string())?;
     let feed_config = vedette_feeds::FeedSources::from_env()
         .resolve(&feeds)
         .await?;
-    let temp_dir = std::env::temp_dir().join(format!("vedette-desktop-{}", std::process::id()));
-    std::fs::create_dir_all(&temp_dir)
-        .map_err(|e| format!("cannot create {}: {e}", temp_dir.display()))?;
-    let app = core.clone();
-    let credentials: vedette_scheduler::CredentialLookup = Arc::new(move |host: String| {
-        let app = app.clone();
-        Box::pin(async move { app.registry_credential(&host).await })
+    let events = Arc::new(DesktopEvents {
+        handle,
+        running: AtomicUsize::new(0),
     });
-    Ok(Context {
-        store: core.store().clone(),
-        feeds,
-        feed_config,
-        credentials: Some(credentials),
-        temp_dir,
-        limits: vedette_scheduler::Limits::default(),
-        insecure_registries: std::env::var("VEDETTE_INSECURE_REGISTRIES")
-            .unwrap_or_default()
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        events: Arc::new(DesktopEvents {
-            handle,
-            running: AtomicUsize::new(0),
-        }),
-        wake,
-        paused,
-    })
+    let (mut ctx, temp) = core
+        .scheduler_context(feeds, feed_config, events)
+        .map_err(|e| format!("cannot create a private temp dir: {e}"))?;
+    ctx.wake = wake;
+    ctx.paused = paused;
+    Ok((ctx, temp))
 }
 
 struct DesktopEvents<R: Runtime> {
@@ -142,10 +124,7 @@ fn body(run: &RunSummary) -> String {
         let mut worst: Vec<&vedette_model::NewFinding> = scan
             .new_findings
             .iter()
-            .filter(|n| {
-                n.finding.severity == vedette_model::Severity::Critical
-                    || n.finding.kev_added.is_some()
-            })
+            .filter(|n| vedette_scheduler::alarms(n))
             .collect();
         worst.sort_by(|a, b| b.finding.risk.total_cmp(&a.finding.risk));
         for n in worst.iter().take(3usize.saturating_sub(lines.len())) {

@@ -62,12 +62,7 @@ pub async fn target_crawl(
         credential: state.app.registry_credential(&target.name).await,
         ..vedette_engine::Options::default()
     };
-    let crawl = vedette_engine::CrawlOptions {
-        rate: watch
-            .requests_per_second
-            .map(|r| std::sync::Arc::new(vedette_engine::RateLimiter::per_second(r))),
-        page_size: 0,
-    };
+    let crawl = vedette_engine::CrawlOptions::for_watch(&watch);
     vedette_engine::crawl(&target.name, &watch, &opts, &crawl)
         .await
         .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))

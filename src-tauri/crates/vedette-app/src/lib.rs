@@ -69,6 +69,48 @@ impl App {
         &self.credentials
     }
 
+    /// A scheduler context over this data dir, for `vedette serve`, `schedule
+    /// run` and the desktop app alike: registry credentials from
+    /// [`App::registry_credential`], plain-HTTP registries from
+    /// `VEDETTE_INSECURE_REGISTRIES` (comma-separated hosts), a private temp
+    /// dir (returned: it lives as long as the caller keeps it).
+    pub fn scheduler_context(
+        &self,
+        feeds: vedette_feeds::FeedStore,
+        feed_config: vedette_feeds::FeedConfig,
+        events: Arc<dyn vedette_scheduler::Events>,
+    ) -> std::io::Result<(vedette_scheduler::Context, tempfile::TempDir)> {
+        let temp = tempfile::Builder::new()
+            .prefix("vedette-scheduler-")
+            .tempdir()?;
+        let app = self.clone();
+        let credentials: vedette_scheduler::CredentialLookup = Arc::new(move |host: String| {
+            let app = app.clone();
+            Box::pin(async move { app.registry_credential(&host).await })
+        });
+        let insecure_registries = std::env::var("VEDETTE_INSECURE_REGISTRIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        Ok((
+            vedette_scheduler::Context {
+                store: self.store.clone(),
+                feeds,
+                feed_config,
+                credentials: Some(credentials),
+                temp_dir: temp.path().to_owned(),
+                limits: vedette_scheduler::Limits::default(),
+                insecure_registries,
+                events,
+                wake: Default::default(),
+                paused: Default::default(),
+            },
+            temp,
+        ))
+    }
+
     /// The credential for a registry: the keyring first, then Docker's
     /// config. Neither being there means an anonymous pull.
     pub async fn registry_credential(&self, registry: &str) -> Option<Credential> {

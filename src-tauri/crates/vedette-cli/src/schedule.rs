@@ -406,36 +406,8 @@ pub(crate) async fn context(
 ) -> Result<(Context, tempfile::TempDir), Failure> {
     let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
     let cfg = feed_args.config(&feeds).await?;
-    let temp = tempfile::Builder::new()
-        .prefix("vedette-scheduler-")
-        .tempdir()
-        .map_err(|e| Failure::from(anyhow::anyhow!("cannot create a private temp dir: {e}")))?;
-    let app2 = app.clone();
-    let lookup: vedette_scheduler::CredentialLookup = Arc::new(move |host: String| {
-        let app = app2.clone();
-        Box::pin(async move { app.registry_credential(&host).await })
-    });
-    let insecure = std::env::var("VEDETTE_INSECURE_REGISTRIES")
-        .unwrap_or_default()
-        .split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
-    Ok((
-        Context {
-            store: app.store().clone(),
-            feeds,
-            feed_config: cfg,
-            credentials: Some(lookup),
-            temp_dir: temp.path().to_owned(),
-            limits: vedette_scheduler::Limits::default(),
-            insecure_registries: insecure,
-            events: Arc::new(LogEvents),
-            wake: Default::default(),
-            paused: Default::default(),
-        },
-        temp,
-    ))
+    app.scheduler_context(feeds, cfg, Arc::new(LogEvents))
+        .map_err(|e| Failure::from(anyhow::anyhow!("cannot create a private temp dir: {e}")))
 }
 
 struct LogEvents;

@@ -204,10 +204,8 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: TargetCommand) -> Result<
                 )));
             };
             let (ctx, _temp) = crate::schedule::context(app, feed_args).await?;
-            let rate = watch
-                .requests_per_second
-                .map(|r| std::sync::Arc::new(vedette_engine::RateLimiter::per_second(r)));
-            let crawl = vedette_scheduler::crawl_registry(&ctx, &t, &watch, rate)
+            let crawl_opts = vedette_engine::CrawlOptions::for_watch(&watch);
+            let crawl = vedette_scheduler::crawl_registry(&ctx, &t, &watch, &crawl_opts)
                 .await
                 .map_err(|e| Failure::from(anyhow::anyhow!(e)))?;
             ctx.feeds.close().await;

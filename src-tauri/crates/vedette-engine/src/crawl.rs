@@ -24,6 +24,23 @@ pub struct CrawlOptions {
     pub page_size: usize,
 }
 
+impl CrawlOptions {
+    /// For a registry target: its request rate (a limiter the run shares
+    /// with the pulls of the images found) and the page size from
+    /// `VEDETTE_CRAWL_PAGE_SIZE` when set (the registry's default if not).
+    pub fn for_watch(watch: &RegistryWatch) -> Self {
+        Self {
+            rate: watch
+                .requests_per_second
+                .map(|r| Arc::new(RateLimiter::per_second(r))),
+            page_size: std::env::var("VEDETTE_CRAWL_PAGE_SIZE")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        }
+    }
+}
+
 /// Checks a registry selector before it is stored: the regex compiles.
 pub fn check_watch(watch: &RegistryWatch) -> Result<(), String> {
     if watch.repositories.trim().is_empty() {

@@ -119,7 +119,8 @@ pub struct RunSummary {
     pub warnings: Vec<String>,
 }
 
-fn alarms(n: &NewFinding) -> bool {
+/// Whether a new finding warrants an alert: critical, or exploited in the wild.
+pub fn alarms(n: &NewFinding) -> bool {
     n.finding.severity == Severity::Critical || n.finding.kev_added.is_some()
 }
 
@@ -544,11 +545,10 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
                 insecure: false,
                 requests_per_second: None,
             });
-        let rate = watch
-            .requests_per_second
-            .map(|r| Arc::new(vedette_engine::RateLimiter::per_second(r)));
+        let crawl_opts = vedette_engine::CrawlOptions::for_watch(&watch);
+        let rate = crawl_opts.rate.clone();
         rates.insert(reg.name.clone(), rate.clone());
-        match crawl_registry(ctx, reg, &watch, rate.clone()).await {
+        match crawl_registry(ctx, reg, &watch, &crawl_opts).await {
             Ok(crawl) => {
                 warnings.extend(crawl.warnings);
                 for image in crawl.images {
@@ -658,13 +658,13 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
     })
 }
 
-/// Lists the images a registry target selects (credentials from the
-/// keyring, the page size from `VEDETTE_CRAWL_PAGE_SIZE` if set).
+/// Lists the images a registry target selects, with the context's
+/// credentials.
 pub async fn crawl_registry(
     ctx: &Context,
     reg: &TargetInfo,
     watch: &vedette_model::RegistryWatch,
-    rate: Option<Arc<vedette_engine::RateLimiter>>,
+    crawl_opts: &vedette_engine::CrawlOptions,
 ) -> Result<vedette_engine::Crawl, String> {
     let credential = match &ctx.credentials {
         Some(lookup) => lookup(reg.name.clone()).await,
@@ -676,14 +676,7 @@ pub async fn crawl_registry(
         temp_dir: ctx.temp_dir.clone(),
         ..vedette_engine::Options::default()
     };
-    let crawl_opts = vedette_engine::CrawlOptions {
-        rate,
-        page_size: std::env::var("VEDETTE_CRAWL_PAGE_SIZE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
-    };
-    vedette_engine::crawl(&reg.name, watch, &opts, &crawl_opts)
+    vedette_engine::crawl(&reg.name, watch, &opts, crawl_opts)
         .await
         .map_err(|e| e.to_string())
 }
