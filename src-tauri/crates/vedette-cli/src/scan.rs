@@ -97,11 +97,22 @@ enum OutFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum SeverityArg {
+pub(crate) enum SeverityArg {
     Low,
     Medium,
     High,
     Critical,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Self {
+        match s {
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -322,12 +333,7 @@ fn build_policy(out: &OutputArgs) -> Result<vedette_match::Policy, Failure> {
         None => vedette_match::Policy::default(),
     };
     if let Some(s) = out.fail_on {
-        policy.fail_on = Some(match s {
-            SeverityArg::Low => Severity::Low,
-            SeverityArg::Medium => Severity::Medium,
-            SeverityArg::High => Severity::High,
-            SeverityArg::Critical => Severity::Critical,
-        });
+        policy.fail_on = Some(s.into());
     }
     if out.ignore_unfixed {
         policy.fixable_only = true;

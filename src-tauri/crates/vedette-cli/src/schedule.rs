@@ -5,12 +5,11 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use vedette_app::App;
-use vedette_model::{
-    Schedule, ScheduleInput, ScheduleOptions, Severity, TargetKind, TargetSelector,
-};
+use vedette_model::{Schedule, ScheduleInput, ScheduleOptions, TargetKind, TargetSelector};
 use vedette_scheduler::{Context, CronSchedule, RunSummary};
 
 use crate::feed::FeedArgs;
+use crate::scan::SeverityArg;
 use crate::{usage, Failure, Format};
 
 #[derive(Subcommand)]
@@ -68,14 +67,6 @@ enum KindArg {
     Directory,
     Archive,
     Sbom,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum SeverityArg {
-    Low,
-    Medium,
-    High,
-    Critical,
 }
 
 #[derive(Args)]
@@ -153,12 +144,7 @@ impl Spec {
             s.selector.group = Some(g.clone()).filter(|g| !g.is_empty());
         }
         if let Some(f) = self.fail_on {
-            s.options.fail_on = Some(match f {
-                SeverityArg::Low => Severity::Low,
-                SeverityArg::Medium => Severity::Medium,
-                SeverityArg::High => Severity::High,
-                SeverityArg::Critical => Severity::Critical,
-            });
+            s.options.fail_on = Some(f.into());
         }
         if self.ignore_unfixed {
             s.options.ignore_unfixed = true;
@@ -213,6 +199,15 @@ fn next_run(s: &Schedule) -> String {
     }
 }
 
+/// A schedule by id, or a usage error saying where to find the ids.
+async fn schedule(store: &vedette_store::Store, id: i64) -> Result<Schedule, Failure> {
+    store.schedule(id).await?.ok_or_else(|| {
+        usage(format!(
+            "there is no schedule {id}; `vedette schedule list` shows them"
+        ))
+    })
+}
+
 fn store_err(e: vedette_store::StoreError) -> Failure {
     match e {
         vedette_store::StoreError::Invalid(m) => usage(m),
@@ -251,11 +246,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
             Ok(0)
         }
         ScheduleCommand::Show { id } => {
-            let s = store.schedule(id).await?.ok_or_else(|| {
-                usage(format!(
-                    "there is no schedule {id}; `vedette schedule list` shows them"
-                ))
-            })?;
+            let s = schedule(store, id).await?;
             let cron =
                 CronSchedule::parse(&s.cron, &s.timezone).map_err(|e| usage(e.to_string()))?;
             println!(
@@ -314,11 +305,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
             Ok(0)
         }
         ScheduleCommand::Edit { id, name, spec } => {
-            let s = store.schedule(id).await?.ok_or_else(|| {
-                usage(format!(
-                    "there is no schedule {id}; `vedette schedule list` shows them"
-                ))
-            })?;
+            let s = schedule(store, id).await?;
             let mut input = spec.apply(input_of(&s));
             if let Some(n) = name {
                 input.name = n;
@@ -346,11 +333,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
             Ok(0)
         }
         ScheduleCommand::Run { id } => {
-            let s = store.schedule(id).await?.ok_or_else(|| {
-                usage(format!(
-                    "there is no schedule {id}; `vedette schedule list` shows them"
-                ))
-            })?;
+            let s = schedule(store, id).await?;
             let (ctx, _temp) = context(app, feed_args).await?;
             let summary = vedette_scheduler::run_schedule(&ctx, &s)
                 .await
