@@ -705,30 +705,41 @@ fn cli_binary() -> PathBuf {
     desktop_binary().with_file_name("vedette")
 }
 
+/// Runs the `vedette` CLI on a data dir (no session bus: no keyring); its
+/// standard output. It must succeed.
+fn run_cli(data: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(cli_binary())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn scans_run_from_the_cli_appear_in_the_window() {
     let data = tempfile::tempdir().unwrap();
     let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
-    let out = Command::new(cli_binary())
-        .arg("--data-dir")
-        .arg(data.path())
-        .args(["scan", "dir"])
-        .arg(&fixture)
-        .args([
+    run_cli(
+        data.path(),
+        &[
+            "scan",
+            "dir",
+            fixture.to_str().unwrap(),
             "-q",
             "--packages-only",
             "--format",
             "json",
             "-o",
             "/dev/null",
-        ])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
     let s = Session::start_in("history", false, true, data).await;
     assert!(s.text("[data-testid=tile-scans]").await.starts_with('1'));
@@ -753,19 +764,17 @@ async fn a_schedule_is_made_in_the_dialog_with_its_cron_explained_and_bad_input_
     // One target, so the dialog can show which targets a schedule picks.
     let data = tempfile::tempdir().unwrap();
     let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
-    let out = Command::new(cli_binary())
-        .arg("--data-dir")
-        .arg(data.path())
-        .args(["scan", "dir"])
-        .arg(&fixture)
-        .args(["-q", "--packages-only", "-o", "/dev/null"])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_cli(
+        data.path(),
+        &[
+            "scan",
+            "dir",
+            fixture.to_str().unwrap(),
+            "-q",
+            "--packages-only",
+            "-o",
+            "/dev/null",
+        ],
     );
     let s = Session::start_in("schedules", false, true, data).await;
     s.go("schedules").await;
@@ -838,18 +847,7 @@ async fn a_schedule_is_made_in_the_dialog_with_its_cron_explained_and_bad_input_
 async fn a_scan_shows_its_findings_by_risk_with_reasons_and_the_dashboard_charts_the_trend() {
     let data = tempfile::tempdir().unwrap();
     let cli = |args: &[&str]| {
-        let out = Command::new(cli_binary())
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(args)
-            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_cli(data.path(), args);
     };
     // Feeds from the offline bundle; no network.
     let feeds = vedette_tests::registry::shared("feeds");
@@ -907,18 +905,7 @@ async fn a_schedule_made_in_the_dialog_fires_notifies_once_on_the_bus_and_the_cl
     // record yet), and the feeds from the offline bundle.
     let data = tempfile::tempdir().unwrap();
     let cli = |args: &[&str]| {
-        let out = Command::new(cli_binary())
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(args)
-            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_cli(data.path(), args);
     };
     let feeds = vedette_tests::registry::shared("feeds");
     cli(&["feed", "import", feeds.to_str().unwrap()]);
@@ -1006,14 +993,11 @@ async fn a_schedule_made_in_the_dialog_fires_notifies_once_on_the_bus_and_the_cl
     );
     // "Run now" runs it at once, disabled or not.
     let scheduled = || {
-        let out = Command::new(cli_binary())
-            .arg("--data-dir")
-            .arg(s.data_dir.path())
-            .args(["history", "--format", "json", "--limit", "1000"])
-            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-            .output()
-            .unwrap();
-        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        let out = run_cli(
+            s.data_dir.path(),
+            &["history", "--format", "json", "--limit", "1000"],
+        );
+        serde_json::from_slice::<serde_json::Value>(&out)
             .unwrap()
             .as_array()
             .unwrap()
@@ -1124,18 +1108,7 @@ async fn a_registry_is_watched_from_the_window_and_its_crawl_previewed_with_bad_
 async fn a_scan_detail_shows_what_is_new_with_its_cause_and_what_was_fixed() {
     let data = tempfile::tempdir().unwrap();
     let cli = |args: &[&str]| {
-        let out = Command::new(cli_binary())
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(args)
-            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_cli(data.path(), args);
     };
     let feeds = vedette_tests::registry::shared("feeds");
     cli(&["feed", "import", feeds.to_str().unwrap()]);

@@ -10,15 +10,8 @@ use serde_json::Value;
 use vedette_tests::proxy::{Action, Fault, FaultProxy};
 use vedette_tests::registry::{oci_layout_created, shared, Layer, Registry};
 
-use crate::vulns::{run as vedette, Mirror};
-
-fn out(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::schedules::history;
+use crate::vulns::{out, run as vedette, Mirror};
 
 /// Pushes the Debian fixture (plus a file, so each image differs) as
 /// `repo:tag`, built at `created`; returns the layer digests.
@@ -130,10 +123,10 @@ fn a_registry_is_crawled_page_by_page_through_429s_and_unchanged_images_are_not_
         out(&o)
     );
 
-    let o = vedette(
-        &data,
-        &env,
-        &[
+    // The registry as the rest of the test watches it: the newest image of
+    // each shop/ repository, in group prod.
+    let watch_shop = |extra: &[&str]| {
+        let mut args = vec![
             "target",
             "add",
             "registry",
@@ -145,10 +138,11 @@ fn a_registry_is_crawled_page_by_page_through_429s_and_unchanged_images_are_not_
             "--insecure",
             "--group",
             "prod",
-            "--rate",
-            "50",
-        ],
-    );
+        ];
+        args.extend_from_slice(extra);
+        vedette(&data, &env, &args)
+    };
+    let o = watch_shop(&["--rate", "50"]);
     assert!(o.status.success(), "{}", out(&o));
 
     // What the selector picks: the newest image of each shop/ repository.
@@ -218,23 +212,7 @@ fn a_registry_is_crawled_page_by_page_through_429s_and_unchanged_images_are_not_
         out(&o)
     );
     vedette(&data, &env, &["target", "remove", &host]);
-    let o = vedette(
-        &data,
-        &env,
-        &[
-            "target",
-            "add",
-            "registry",
-            &host,
-            "--repos",
-            "shop/*",
-            "--tags",
-            "latest:1",
-            "--insecure",
-            "--group",
-            "prod",
-        ],
-    );
+    let o = watch_shop(&[]);
     assert!(o.status.success(), "{}", out(&o));
 
     // A scheduled run crawls and scans what the crawl picked.
@@ -303,8 +281,7 @@ fn a_registry_is_crawled_page_by_page_through_429s_and_unchanged_images_are_not_
         pulled_again.is_empty(),
         "layers pulled again: {pulled_again:#?}"
     );
-    let h = vedette(&data, &env, &["history", "--format", "json"]);
-    let h: Vec<Value> = serde_json::from_slice(&h.stdout).unwrap();
+    let h = history(&data);
     let ok = h
         .iter()
         .filter(|s| s["trigger"] == "schedule" && s["state"] == "succeeded")

@@ -10,17 +10,10 @@ use vedette_tests::feedserver::FeedServer;
 use vedette_tests::registry::{shared, Layer, Registry};
 
 use crate::scan::push;
-use crate::vulns::{run as vedette, write_zip, Mirror};
+use crate::vulns::{command, out, run as vedette, write_zip, Mirror};
 
-fn out(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn history(data: &Path) -> Vec<Value> {
+/// Every scan in the history, newest first, as `vedette history --format json` gives it.
+pub(crate) fn history(data: &Path) -> Vec<Value> {
     let o = vedette(
         data,
         &[],
@@ -115,21 +108,12 @@ struct Serve(std::process::Child);
 
 impl Serve {
     fn start(data: &Path, env: &[(&str, String)]) -> Self {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_vedette"));
-        c.arg("--data-dir")
-            .arg(data)
-            .args(["serve", "--poll", "1s"]);
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        c.env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            format!("unix:path={}/no-bus", data.display()),
-        )
-        .env("DOCKER_CONFIG", data.join("no-docker-config"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        Serve(c.spawn().expect("start vedette serve"))
+        let child = command(data, env, &["serve", "--poll", "1s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start vedette serve");
+        Serve(child)
     }
 
     /// SIGTERM, then the exit code.

@@ -66,8 +66,8 @@ impl Mirror {
     }
 }
 
-/// Runs the CLI on `data` with `env`, no keyring and no Docker config.
-pub(crate) fn run(data: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
+/// The CLI on `data` with `env`, no keyring and no Docker config.
+pub(crate) fn command(data: &Path, env: &[(&str, String)], args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vedette"));
     c.arg("--data-dir").arg(data).args(args);
     for (k, v) in env {
@@ -78,9 +78,22 @@ pub(crate) fn run(data: &Path, env: &[(&str, String)], args: &[&str]) -> Output 
         format!("unix:path={}/no-bus", data.display()),
     )
     .env("DOCKER_CONFIG", data.join("no-docker-config"))
-    .env_remove("VEDETTE_DATA_DIR")
-    .output()
-    .expect("run vedette")
+    .env_remove("VEDETTE_DATA_DIR");
+    c
+}
+
+/// Runs [`command`] to its end.
+pub(crate) fn run(data: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
+    command(data, env, args).output().expect("run vedette")
+}
+
+/// Standard output and error, for assertion messages.
+pub(crate) fn out(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn stderr(o: &Output) -> String {
