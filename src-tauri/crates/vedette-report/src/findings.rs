@@ -62,17 +62,7 @@ fn truncate(s: &str, n: usize) -> String {
 /// (critical first), each sorted by risk; then the verdict.
 pub fn table(r: &ScanReport, color: bool) -> String {
     let mut out = String::new();
-    let distro = r
-        .distro
-        .as_ref()
-        .map(|d| {
-            if d.pretty_name.is_empty() {
-                format!("{} {}", d.id, d.version_id)
-            } else {
-                d.pretty_name.clone()
-            }
-        })
-        .unwrap_or_else(|| "unknown OS".into());
+    let distro = crate::distro_name(r.distro.as_ref());
     let counts: Vec<String> = r
         .counts()
         .into_iter()

@@ -44,21 +44,20 @@ pub fn json_doc(inv: &Inventory) -> String {
     serde_json::to_string_pretty(inv).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
+/// "Debian GNU/Linux 12 (bookworm)", else "debian 12", else "unknown OS".
+pub(crate) fn distro_name(d: Option<&vedette_model::Distro>) -> String {
+    match d {
+        Some(d) if d.pretty_name.is_empty() => format!("{} {}", d.id, d.version_id),
+        Some(d) => d.pretty_name.clone(),
+        None => "unknown OS".into(),
+    }
+}
+
 /// A table for people: one package a line, language packages owned by an OS
 /// package marked.
 pub fn table(inv: &Inventory) -> String {
     let mut out = String::new();
-    let distro = inv
-        .distro
-        .as_ref()
-        .map(|d| {
-            if d.pretty_name.is_empty() {
-                format!("{} {}", d.id, d.version_id)
-            } else {
-                d.pretty_name.clone()
-            }
-        })
-        .unwrap_or_else(|| "unknown OS".into());
+    let distro = distro_name(inv.distro.as_ref());
     let _ = writeln!(
         out,
         "{}  ({distro}, {} packages)",
