@@ -198,7 +198,7 @@ async fn in_use(
     cfg: &FeedConfig,
 ) -> Result<Vec<String>, Failure> {
     let mut set = std::collections::BTreeSet::new();
-    for inv in store.latest_inventories().await? {
+    for (_, _, inv) in store.latest_inventories_by_target().await? {
         set.extend(vedette_engine::ecosystems_in_use(&inv));
     }
     for f in feeds.status(cfg).await? {

@@ -110,21 +110,6 @@ impl Store {
             })
             .collect()
     }
-
-    /// The newest successful inventory of every target: what a feed update
-    /// is matched against without pulling anything again.
-    pub async fn latest_inventories(&self) -> Result<Vec<Inventory>> {
-        let bodies = sqlx::query_scalar!(
-            r#"SELECT i.body FROM scans s JOIN inventories i ON i.id = s.inventory_id
-               WHERE s.state = 'succeeded' AND s.id = (
-                 SELECT s2.id FROM scans s2 WHERE s2.target_id = s.target_id AND s2.state = 'succeeded'
-                 ORDER BY s2.finished_at DESC, s2.id DESC LIMIT 1)
-               ORDER BY s.target_id"#
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        bodies.iter().map(|b| decode(b)).collect()
-    }
 }
 
 fn decode(body: &str) -> Result<Inventory> {
