@@ -135,7 +135,7 @@ impl Store {
         feed_version: &str,
         duration_ms: i64,
     ) -> Result<Vec<NewFinding>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.write().await?;
         let (new, written) = self
             .record_in(
                 &mut tx,
@@ -160,7 +160,7 @@ impl Store {
     ) -> Result<Vec<(i64, Vec<NewFinding>)>> {
         let now = Utc::now();
         let pid = i64::from(std::process::id());
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.write().await?;
         let mut out = Vec::with_capacity(batch.len());
         let mut written = Vec::new();
         for r in batch {

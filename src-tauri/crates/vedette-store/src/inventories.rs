@@ -29,7 +29,7 @@ impl Store {
         let version = i64::from(inventory.extractor_version);
         let count = inventory.packages.len() as i64;
         let now = Utc::now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.write().await?;
         let id = sqlx::query_scalar!(
             r#"INSERT INTO inventories (digest, extractor_version, body, package_count, created_at)
                VALUES (?1, ?2, ?3, ?4, ?5)

@@ -79,9 +79,6 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            // Write transactions begin IMMEDIATE: a deferred one that read
-            // first cannot upgrade once another connection has written
-            // (SQLITE_BUSY_SNAPSHOT), and the busy timeout does not cover that.
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
@@ -102,6 +99,13 @@ impl Store {
             path: path.to_owned(),
             known: history::KnownHashes::default(),
         })
+    }
+
+    /// A write transaction. It begins IMMEDIATE: a deferred one that read
+    /// first cannot upgrade once another connection has written
+    /// (SQLITE_BUSY_SNAPSHOT), and the busy timeout does not cover that.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     pub fn path(&self) -> &Path {

@@ -146,7 +146,7 @@ impl Store {
     /// registry, the images found in it), with the finding sets and bodies
     /// no other scan shares.
     pub async fn remove_target(&self, id: i64) -> Result<bool> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.write().await?;
         let removed = sqlx::query!("DELETE FROM targets WHERE id = ?1", id)
             .execute(&mut *tx)
             .await?
