@@ -1,9 +1,10 @@
 use std::collections::BTreeMap;
 
-/// One file of the final filesystem view that a cataloger asked for.
+/// One file of the final filesystem view that a cataloger asked for. The
+/// bytes are shared: a hard link, or the same file seen twice, costs one copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {
-    pub data: Vec<u8>,
+    pub data: bytes::Bytes,
     /// Digest of the image layer that last wrote the file, if from an image.
     pub layer: Option<String>,
 }
@@ -20,8 +21,19 @@ impl Files {
     }
 
     /// Adds or replaces the file at `path` (absolute, `/`-separated).
-    pub fn insert(&mut self, path: impl Into<String>, data: Vec<u8>, layer: Option<String>) {
-        self.map.insert(path.into(), File { data, layer });
+    pub fn insert(
+        &mut self,
+        path: impl Into<String>,
+        data: impl Into<bytes::Bytes>,
+        layer: Option<String>,
+    ) {
+        self.map.insert(
+            path.into(),
+            File {
+                data: data.into(),
+                layer,
+            },
+        );
     }
 
     /// Removes `path`; with `recursive`, everything under it too (whiteouts).

@@ -12,38 +12,58 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use vedette_extract::Cataloger;
+use vedette_model::{format_bytes, ScanLimits};
 
+use crate::in_root::Root;
 use crate::layers::{read_layer, Compression, Hashing, LayerDelta};
 use crate::registry::manifest::{self, AnyManifest, ImageConfig, Platform};
-use crate::{ImageInfo, LayerInfo, SourceError, View};
+use crate::{tar_stream, Budget, ImageInfo, LayerInfo, SourceError, View};
 
 const MAX_DOCUMENT: u64 = 4 * 1024 * 1024;
 
 /// Where the blobs of an archive are.
 enum Store {
-    Dir(PathBuf),
+    /// An OCI layout directory: every name is opened with it as `/`.
+    Dir { path: PathBuf, root: Root },
     Tar {
         file: PathBuf,
+        /// Normalised entry name → (data offset, size).
         index: HashMap<String, (u64, u64)>,
     },
 }
 
+/// A name from the archive's own documents (`manifest.json`, `index.json`),
+/// checked: it must stay inside the archive.
+fn entry_name(name: &str) -> Result<String, SourceError> {
+    if name.starts_with('/') || name.split('/').any(|c| c == "..") {
+        return Err(SourceError::Format(format!(
+            "the archive names a file outside itself ('{}'); it is corrupt or hostile",
+            name.escape_debug()
+        )));
+    }
+    crate::layers::normalize(name.as_bytes()).ok_or_else(|| {
+        SourceError::Format(format!(
+            "the archive names a file with an empty or unreadable name ('{}')",
+            name.escape_debug()
+        ))
+    })
+}
+
 impl Store {
     fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, SourceError> {
+        let key = entry_name(name)?;
         match self {
-            Store::Dir(root) => {
-                let p = root.join(name);
-                let f = File::open(&p).map_err(|e| io(&p, e))?;
+            Store::Dir { path, root } => {
+                let f = root.open_file(&key).map_err(|e| io(&path.join(name), e))?;
                 Ok(Box::new(f))
             }
             Store::Tar { file, index } => {
-                let &(offset, size) =
-                    index.get(name.trim_start_matches("./")).ok_or_else(|| {
-                        SourceError::Format(format!(
-                            "the archive {} has no entry {name}",
-                            file.display()
-                        ))
-                    })?;
+                let &(offset, size) = index.get(&key).ok_or_else(|| {
+                    SourceError::Format(format!(
+                        "the archive {} has no entry {name}",
+                        file.display()
+                    ))
+                })?;
                 let mut f = File::open(file).map_err(|e| io(file, e))?;
                 f.seek(SeekFrom::Start(offset)).map_err(|e| io(file, e))?;
                 Ok(Box::new(f.take(size)))
@@ -52,9 +72,12 @@ impl Store {
     }
 
     fn has(&self, name: &str) -> bool {
+        let Ok(key) = entry_name(name) else {
+            return false;
+        };
         match self {
-            Store::Dir(root) => root.join(name).is_file(),
-            Store::Tar { index, .. } => index.contains_key(name),
+            Store::Dir { root, .. } => root.open_file(&key).is_ok(),
+            Store::Tar { index, .. } => index.contains_key(&key),
         }
     }
 
@@ -94,26 +117,28 @@ pub fn read_archive(
     platform: &Platform,
     catalogers: &[Box<dyn Cataloger>],
     temp: &Path,
+    budget: &Budget,
 ) -> Result<View, SourceError> {
     let meta = std::fs::metadata(path).map_err(|e| io(path, e))?;
     let (store, _inflated) = if meta.is_dir() {
-        (Store::Dir(path.to_owned()), None)
+        let root = Root::open(path).map_err(|e| io(path, e))?;
+        (
+            Store::Dir {
+                path: path.to_owned(),
+                root,
+            },
+            None,
+        )
     } else {
         let mut head = [0u8; 4];
         let n = File::open(path)
             .and_then(|mut f| f.read(&mut head))
             .map_err(|e| io(path, e))?;
         if Compression::sniff(&head[..n]) == Compression::Gzip {
-            // Inflate into Vedette's private temp dir so blobs can be read in order.
+            // Inflated into Vedette's private temp dir (blobs must be read in
+            // manifest order), under a cap: a gzip bomb must not fill the disk.
             let tmp = tempfile::NamedTempFile::new_in(temp).map_err(|e| io(temp, e))?;
-            let mut dec =
-                flate2::read::MultiGzDecoder::new(File::open(path).map_err(|e| io(path, e))?);
-            std::io::copy(&mut dec, &mut tmp.as_file()).map_err(|e| {
-                SourceError::Format(format!(
-                    "{} is a gzip file that does not inflate: {e}",
-                    path.display()
-                ))
-            })?;
+            inflate_capped(path, tmp.as_file(), budget)?;
             let p = tmp.path().to_owned();
             (
                 Store::Tar {
@@ -134,9 +159,9 @@ pub fn read_archive(
     };
     let what = path.display().to_string();
     if store.has("manifest.json") {
-        read_docker_archive(&store, &what, catalogers)
+        read_docker_archive(&store, &what, catalogers, budget)
     } else if store.has("index.json") {
-        read_oci_layout(&store, &what, platform, catalogers)
+        read_oci_layout(&store, &what, platform, catalogers, budget)
     } else {
         Err(SourceError::Format(format!(
             "{what} is neither a docker-archive (no manifest.json) nor an OCI image layout (no index.json); make one with `docker save` or `skopeo copy … oci-archive:…`"
@@ -144,10 +169,47 @@ pub fn read_archive(
     }
 }
 
-/// Entry name → (data offset, size) of every regular file in a tar.
+/// Inflates the gzip file at `path` into `out`, stopping past the scan's
+/// archive limit (or when the scan is stopped).
+fn inflate_capped(path: &Path, mut out: &File, budget: &Budget) -> Result<(), SourceError> {
+    use std::io::Write;
+    let limit = budget.limits().max_archive_bytes;
+    let mut dec = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+        File::open(path).map_err(|e| io(path, e))?,
+    ));
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total: u64 = 0;
+    loop {
+        budget.check()?;
+        let n = dec.read(&mut buf).map_err(|e| {
+            SourceError::Format(format!(
+                "{} is a gzip file that does not inflate: {e}",
+                path.display()
+            ))
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+        total += n as u64;
+        if total > limit {
+            return Err(SourceError::Limit {
+                what: format!(
+                    "{} inflates to more than {}: treated as a decompression bomb",
+                    path.display(),
+                    format_bytes(limit)
+                ),
+                setting: ScanLimits::ARCHIVE,
+            });
+        }
+        out.write_all(&buf[..n]).map_err(|e| io(path, e))?;
+    }
+}
+
+/// Entry name (normalised) → (data offset, size) of every regular file in a
+/// tar, with the sizes its PAX headers give.
 fn index_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>, SourceError> {
     let f = File::open(path).map_err(|e| io(path, e))?;
-    let mut archive = tar::Archive::new(std::io::BufReader::new(f));
+    let mut tar = tar_stream::Reader::from_source(tar_stream::Seekable(std::io::BufReader::new(f)));
     let mut index = HashMap::new();
     let bad = |e: std::io::Error| {
         SourceError::Format(format!(
@@ -155,15 +217,13 @@ fn index_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>, SourceError> {
             path.display()
         ))
     };
-    for entry in archive.entries().map_err(bad)? {
-        let entry = entry.map_err(bad)?;
-        if !entry.header().entry_type().is_file() {
+    while let Some(entry) = tar.next_entry().map_err(bad)? {
+        if entry.kind != tar_stream::Kind::File {
             continue;
         }
-        let name = String::from_utf8_lossy(&entry.path_bytes())
-            .trim_start_matches("./")
-            .to_owned();
-        index.insert(name, (entry.raw_file_position(), entry.size()));
+        if let Some(name) = crate::layers::normalize(&entry.path) {
+            index.insert(name, (entry.data_offset, entry.size));
+        }
     }
     Ok(index)
 }
@@ -172,6 +232,7 @@ fn read_docker_archive(
     store: &Store,
     what: &str,
     catalogers: &[Box<dyn Cataloger>],
+    budget: &Budget,
 ) -> Result<View, SourceError> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "PascalCase")]
@@ -206,6 +267,7 @@ fn read_docker_archive(
             named.as_deref().unwrap_or(name),
             None,
             catalogers,
+            budget,
         )?;
         if let Some(expected) = named {
             if expected != actual {
@@ -246,6 +308,7 @@ fn read_oci_layout(
     what: &str,
     platform: &Platform,
     catalogers: &[Box<dyn Cataloger>],
+    budget: &Budget,
 ) -> Result<View, SourceError> {
     let index: AnyManifest =
         serde_json::from_slice(&store.document("index.json")?).map_err(|e| {
@@ -305,6 +368,7 @@ fn read_oci_layout(
             &l.digest,
             Compression::from_media_type(&l.media_type),
             catalogers,
+            budget,
         )?;
         if actual != l.digest {
             return Err(SourceError::DigestMismatch {
@@ -341,9 +405,10 @@ fn read_blob_layer(
     digest: &str,
     compression: Option<Compression>,
     catalogers: &[Box<dyn Cataloger>],
+    budget: &Budget,
 ) -> Result<(LayerDelta, String, u64), SourceError> {
     let mut hashing = Hashing::new(store.open(name)?);
-    let delta = read_layer(&mut hashing, compression, digest, catalogers)?;
+    let delta = read_layer(&mut hashing, compression, digest, catalogers, budget)?;
     std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| SourceError::Layer {
         digest: digest.to_owned(),
         message: e.to_string(),

@@ -1,19 +1,25 @@
 //! A directory or unpacked root filesystem.
 
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use vedette_extract::{Cataloger, Files};
+use vedette_model::{format_bytes, ScanLimits};
 
-use crate::{layers::normalize, SourceError, View};
+use crate::in_root::Root;
+use crate::{layers::normalize, Budget, SourceError, View};
 
-/// Most symlink hops followed to find a wanted file (loops end here).
-const MAX_LINK_HOPS: usize = 16;
-
-/// Reads the wanted files under `root`. Symlinks are resolved inside `root`
-/// (as if it were `/`), never outside it; other file systems mounted below
-/// `root` (`/proc` when scanning `/`) are not entered.
-pub fn read_dir(root: &Path, catalogers: &[Box<dyn Cataloger>]) -> Result<View, SourceError> {
+/// Reads the wanted files under `root`. Every file is opened with `root` as
+/// `/`: a symlink anywhere on its path resolves inside `root`, never outside
+/// it; other file systems mounted below `root` (`/proc` when scanning `/`)
+/// are not entered; devices and FIFOs are never opened for reading.
+pub fn read_dir(
+    root: &Path,
+    catalogers: &[Box<dyn Cataloger>],
+    budget: &Budget,
+) -> Result<View, SourceError> {
+    let limits = *budget.limits();
     let meta = std::fs::metadata(root).map_err(|e| io(root, e))?;
     if !meta.is_dir() {
         return Err(SourceError::Io {
@@ -21,11 +27,25 @@ pub fn read_dir(root: &Path, catalogers: &[Box<dyn Cataloger>]) -> Result<View, 
             message: "not a directory; for an image archive use `vedette scan archive`".into(),
         });
     }
+    let jail = Root::open(root).map_err(|e| io(root, e))?;
     let mut view = View::default();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .same_file_system(true);
+    let mut entries: u64 = 0;
     for entry in walker {
+        budget.check()?;
+        entries += 1;
+        if entries > limits.max_entries {
+            return Err(SourceError::Limit {
+                what: format!(
+                    "{} holds more than {} files and directories",
+                    root.display(),
+                    limits.max_entries
+                ),
+                setting: ScanLimits::ENTRIES,
+            });
+        }
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -40,91 +60,82 @@ pub fn read_dir(root: &Path, catalogers: &[Box<dyn Cataloger>]) -> Result<View, 
             continue;
         };
         let ft = entry.file_type();
-        if ft.is_file() && !vedette_extract::wanted(&path, catalogers) {
-            use std::os::unix::fs::PermissionsExt;
+        let wanted = vedette_extract::wanted(&path, catalogers);
+        if ft.is_file() && !wanted {
             let Ok(meta) = entry.metadata() else { continue };
-            // A Java archive: keep only the Maven coordinates inside.
-            if vedette_extract::java::is_archive(&path) && meta.len() <= crate::layers::MAX_BINARY {
-                match std::fs::File::open(entry.path())
-                    .and_then(vedette_extract::java::scan_archive)
-                {
-                    Ok(Some(summary)) => view.files.insert(path, summary, None),
-                    Ok(None) => {}
-                    Err(e) => view
-                        .warnings
-                        .push(format!("{path} is not a readable Java archive: {e}")),
-                }
+            if let Some(summary) = summarise(&jail, &path, &meta, &mut view) {
+                budget.keep(&path, summary.len() as u64)?;
+                view.files.insert(path, summary, None);
+            }
+            continue;
+        }
+        if !(ft.is_file() || ft.is_symlink()) || !wanted {
+            continue;
+        }
+        let mut file = match jail.open_file(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                view.warnings.push(format!(
+                    "{path} cannot be read inside the root ({e}); skipped"
+                ));
                 continue;
             }
-            // An executable may be a Go or cargo-auditable binary: keep only what it says it is built from.
-            if meta.permissions().mode() & 0o111 != 0
-                && (1024..=crate::layers::MAX_BINARY).contains(&meta.len())
-            {
-                match std::fs::File::open(entry.path()).and_then(|f| {
-                    vedette_extract::binary::scan_executable(std::io::BufReader::new(f))
-                }) {
-                    Ok(Some(blob)) => view.files.insert(path, blob, None),
-                    Ok(None) => {}
-                    Err(e) => view.warnings.push(format!("{path}: {e}")),
-                }
-            }
-            continue;
-        }
-        if !(ft.is_file() || ft.is_symlink()) || !vedette_extract::wanted(&path, catalogers) {
-            continue;
-        }
-        let real = if ft.is_symlink() {
-            match resolve_inside(root, &path) {
-                Some(p) => p,
-                None => {
-                    view.warnings.push(format!(
-                        "{path} is a symlink that leads nowhere inside the root; skipped"
-                    ));
-                    continue;
-                }
-            }
-        } else {
-            entry.path().to_owned()
         };
-        match read_capped(&real) {
-            Ok(Some(data)) => view.files.insert(path, data, None),
-            Ok(None) => view.warnings.push(format!(
-                "{path} is larger than a package database can be; skipped"
-            )),
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if size > limits.max_file_bytes {
+            view.warnings.push(format!(
+                "{path} is {}, more than a package database can be ({} or {} raise the limit of {}); skipped",
+                format_bytes(size),
+                ScanLimits::FILE.flag,
+                ScanLimits::FILE.env,
+                format_bytes(limits.max_file_bytes)
+            ));
+            continue;
+        }
+        budget.keep(&path, size)?;
+        let mut data = Vec::with_capacity(size as usize);
+        // Read no more than was accounted for, whatever the file does meanwhile.
+        match (&mut file).take(size).read_to_end(&mut data) {
+            Ok(_) => view.files.insert(path, data, None),
             Err(e) => view.warnings.push(format!("{path}: {e}")),
         }
     }
     Ok(view)
 }
 
-/// Follows the symlink at `path` (absolute inside `root`) with `root` as `/`.
-fn resolve_inside(root: &Path, path: &str) -> Option<PathBuf> {
-    let mut current = path.to_owned();
-    for _ in 0..MAX_LINK_HOPS {
-        let on_disk = root.join(current.trim_start_matches('/'));
-        let meta = std::fs::symlink_metadata(&on_disk).ok()?;
-        if !meta.file_type().is_symlink() {
-            return meta.is_file().then_some(on_disk);
-        }
-        let target = std::fs::read_link(&on_disk).ok()?;
-        let target = target.as_os_str().as_encoded_bytes();
-        let joined = if target.starts_with(b"/") {
-            target.to_vec()
-        } else {
-            let parent = current.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-            [parent.as_bytes(), b"/", target].concat()
+/// A Java archive's Maven coordinates, or what an executable says it is
+/// built from; nothing for other files.
+fn summarise(
+    jail: &Root,
+    path: &str,
+    meta: &std::fs::Metadata,
+    view: &mut View,
+) -> Option<Vec<u8>> {
+    use std::os::unix::fs::PermissionsExt;
+    let is_jar = vedette_extract::java::is_archive(path) && meta.len() <= crate::layers::MAX_BINARY;
+    let is_exe = meta.permissions().mode() & 0o111 != 0
+        && (1024..=crate::layers::MAX_BINARY).contains(&meta.len());
+    if !(is_jar || is_exe) {
+        return None;
+    }
+    let file = jail.open_file(path).ok()?;
+    if is_jar {
+        return match vedette_extract::java::scan_archive(file) {
+            Ok(summary) => summary,
+            Err(e) => {
+                view.warnings
+                    .push(format!("{path} is not a readable Java archive: {e}"));
+                None
+            }
         };
-        current = normalize(&joined)?;
     }
-    None
-}
-
-fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
-    let meta = std::fs::metadata(path)?;
-    if meta.len() > vedette_extract::MAX_FILE_SIZE {
-        return Ok(None);
+    match vedette_extract::binary::scan_executable(std::io::BufReader::new(file)) {
+        Ok(blob) => blob,
+        Err(e) => {
+            view.warnings.push(format!("{path}: {e}"));
+            None
+        }
     }
-    std::fs::read(path).map(Some)
 }
 
 /// A digest of the wanted files (paths and contents): the same directory
@@ -173,10 +184,10 @@ mod tests {
         std::fs::create_dir_all(root.join("lib/apk/db")).unwrap();
         std::os::unix::fs::symlink("installed", root.join("lib/apk/db/installed")).unwrap();
 
-        let view = read_dir(root, &vedette_extract::catalogers()).unwrap();
+        let view = read_dir(root, &vedette_extract::catalogers(), &Budget::default()).unwrap();
         assert_eq!(
-            view.files.get("/etc/os-release").unwrap().data,
-            b"ID=debian\nVERSION_ID=\"12\"\n"
+            view.files.get("/etc/os-release").unwrap().data[..],
+            b"ID=debian\nVERSION_ID=\"12\"\n"[..]
         );
         assert!(view.files.get("/var/lib/dpkg/status").is_none());
         assert!(
@@ -191,7 +202,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("x.tar");
         std::fs::write(&f, b"x").unwrap();
-        let e = read_dir(&f, &vedette_extract::catalogers())
+        let e = read_dir(&f, &vedette_extract::catalogers(), &Budget::default())
             .unwrap_err()
             .to_string();
         assert!(e.contains("scan archive"), "{e}");

@@ -2,22 +2,23 @@
 //! changes they make to the filesystem view, and applying those in order.
 //!
 //! Only files a cataloger wants are kept, so memory stays bounded by the
-//! size of package databases, not of the image. Every entry is untrusted:
-//! paths are normalised inside the image root (`..` cannot climb out, an
-//! absolute path is taken relative to the root), devices, FIFOs and symlinks
-//! are not read, and nothing is ever written to disk.
+//! size of package databases, not of the image, and the scan's [`Budget`]
+//! caps even that. Every entry is untrusted: sizes are the ones the stream
+//! really holds (a PAX `size` record overrides the header), paths are
+//! normalised inside the image root (`..` cannot climb out, an absolute path
+//! is taken relative to the root), devices, FIFOs and symlinks are not read,
+//! a hard link shares its target's bytes, and nothing is written to disk.
 
+use std::collections::HashMap;
 use std::io::Read;
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use vedette_extract::{Cataloger, Files};
+use vedette_model::{format_bytes, ScanLimits};
 
-use crate::SourceError;
-
-/// Most entries one layer may hold (a hostile layer could hold billions of empty ones).
-pub const MAX_ENTRIES: u64 = 5_000_000;
-/// Most bytes one layer may inflate to; past this it is treated as a decompression bomb.
-pub const MAX_INFLATED: u64 = 64 * 1024 * 1024 * 1024;
+use crate::tar_stream::{self, Kind};
+use crate::{Budget, SourceError};
 
 /// Largest executable searched for Go build info.
 pub const MAX_BINARY: u64 = 1024 * 1024 * 1024;
@@ -31,9 +32,9 @@ pub struct LayerDelta {
     /// Directories whose lower content `.wh..wh..opq` hides.
     pub opaque: Vec<String>,
     /// Wanted regular files this layer writes.
-    pub files: Vec<(String, Vec<u8>)>,
+    pub files: Vec<(String, Bytes)>,
     pub entries: u64,
-    pub warnings: Vec<String>,
+    pub warnings: crate::Warnings,
 }
 
 impl LayerDelta {
@@ -136,20 +137,34 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
+/// A layer inflated past the limit (carried inside an `io::Error`).
+#[derive(Debug)]
+struct TooLarge(u64);
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the layer inflates to more than {}",
+            format_bytes(self.0)
+        )
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
 /// Stops with an error once more than `limit` bytes were read.
 struct Limited<R> {
     inner: R,
     left: u64,
+    limit: u64,
 }
 
 impl<R: Read> Read for Limited<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n as u64 > self.left {
-            return Err(std::io::Error::other(format!(
-                "the layer inflates to more than {} GiB; treated as a decompression bomb",
-                MAX_INFLATED >> 30
-            )));
+            return Err(std::io::Error::other(TooLarge(self.limit)));
         }
         self.left -= n as u64;
         Ok(n)
@@ -157,15 +172,17 @@ impl<R: Read> Read for Limited<R> {
 }
 
 /// Reads one layer blob (compressed or not) and returns its changes, keeping
-/// only files that `catalogers` want. `digest` names the layer in errors and
-/// locations; checking the blob against it is the caller's job (it sees the
-/// compressed bytes).
+/// only files that `catalogers` want, within the scan's `budget`. `digest`
+/// names the layer in errors and locations; checking the blob against it is
+/// the caller's job (it sees the compressed bytes).
 pub fn read_layer(
     blob: impl Read,
     compression: Option<Compression>,
     digest: &str,
     catalogers: &[Box<dyn Cataloger>],
+    budget: &Budget,
 ) -> Result<LayerDelta, SourceError> {
+    let limits = *budget.limits();
     let mut blob = std::io::BufReader::with_capacity(256 * 1024, blob);
     let compression = match compression {
         Some(c) => c,
@@ -184,24 +201,29 @@ pub fn read_layer(
     };
     let limited = Limited {
         inner: inflated,
-        left: MAX_INFLATED,
+        left: limits.max_layer_bytes,
+        limit: limits.max_layer_bytes,
     };
-    let mut archive = tar::Archive::new(limited);
+    let mut tar = tar_stream::Reader::new(limited);
     let mut delta = LayerDelta {
         digest: digest.to_owned(),
         ..LayerDelta::default()
     };
-    let entries = archive.entries().map_err(|e| layer_err(digest, e))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| layer_err(digest, e))?;
+    // Kept files by path, for hard links to share their bytes.
+    let mut kept: HashMap<String, usize> = HashMap::new();
+    while let Some(entry) = tar.next_entry().map_err(|e| layer_err(digest, e))? {
+        budget.check()?;
         delta.entries += 1;
-        if delta.entries > MAX_ENTRIES {
-            return Err(SourceError::Layer {
-                digest: digest.to_owned(),
-                message: format!("more than {MAX_ENTRIES} entries; refusing to read further"),
+        if delta.entries > limits.max_entries {
+            return Err(SourceError::Limit {
+                what: format!(
+                    "layer {digest} holds more than {} entries",
+                    limits.max_entries
+                ),
+                setting: ScanLimits::ENTRIES,
             });
         }
-        let Some(path) = normalize(&entry.path_bytes()) else {
+        let Some(path) = normalize(&entry.path) else {
             continue;
         };
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", &path));
@@ -217,67 +239,95 @@ pub fn read_layer(
             }
             continue;
         }
-        let kind = entry.header().entry_type();
-        if kind.is_hard_link() && vedette_extract::wanted(&path, catalogers) {
-            // A hard link to a file of this layer: copy what was kept of it.
-            let target = entry.link_name_bytes().and_then(|t| normalize(&t));
-            match target.and_then(|t| {
-                delta
-                    .files
-                    .iter()
-                    .find(|(p, _)| *p == t)
-                    .map(|(_, d)| d.clone())
-            }) {
-                Some(data) => delta.files.push((path, data)),
-                None => delta.warnings.push(format!(
-                    "{path} is a hard link to a file this layer does not hold; skipped"
-                )),
-            }
-            continue;
-        }
-        if !kind.is_file() {
-            continue; // directories, symlinks, devices, FIFOs
-        }
-        let size = entry.header().size().unwrap_or(u64::MAX);
-        if !vedette_extract::wanted(&path, catalogers) {
-            // A Java archive: keep only the Maven coordinates inside.
-            if vedette_extract::java::is_archive(&path) && size <= MAX_BINARY {
-                match vedette_extract::java::scan_archive(&mut entry) {
-                    Ok(Some(summary)) => delta.files.push((path, summary)),
-                    Ok(None) => {}
-                    Err(e) => delta
-                        .warnings
-                        .push(format!("{path} is not a readable Java archive: {e}")),
-                }
-                continue;
-            }
-            // An executable may be a Go or cargo-auditable binary: keep only what it says it is built from.
-            let mode = entry.header().mode().unwrap_or(0);
-            if mode & 0o111 != 0 && (1024..=MAX_BINARY).contains(&size) {
-                if let Some(blob) = vedette_extract::binary::scan_executable(&mut entry)
-                    .map_err(|e| layer_err(digest, e))?
-                {
-                    delta.files.push((path, blob));
+        match entry.kind {
+            Kind::HardLink if vedette_extract::wanted(&path, catalogers) => {
+                // A hard link to a file of this layer: the same bytes, not a copy.
+                let target = entry.link.as_deref().and_then(normalize);
+                match target.and_then(|t| kept.get(&t).copied()) {
+                    Some(i) => {
+                        let data = delta.files[i].1.clone();
+                        kept.insert(path.clone(), delta.files.len());
+                        delta.files.push((path, data));
+                    }
+                    None => delta.warnings.push(format!(
+                        "{path} is a hard link to a file this layer does not hold; skipped"
+                    )),
                 }
             }
-            continue;
+            Kind::File => {
+                let size = entry.size;
+                if !vedette_extract::wanted(&path, catalogers) {
+                    if let Some(summary) =
+                        summarise(&path, size, entry.mode, &mut tar.data(), &mut delta)
+                            .map_err(|e| layer_err(digest, e))?
+                    {
+                        budget.keep(&path, summary.len() as u64)?;
+                        kept.insert(path.clone(), delta.files.len());
+                        delta.files.push((path, summary.into()));
+                    }
+                    continue;
+                }
+                if size > limits.max_file_bytes {
+                    delta.warnings.push(format!(
+                        "{path} is {}, more than a package database can be ({} or {} raise the limit of {}); skipped",
+                        format_bytes(size),
+                        ScanLimits::FILE.flag,
+                        ScanLimits::FILE.env,
+                        format_bytes(limits.max_file_bytes)
+                    ));
+                    continue;
+                }
+                budget.keep(&format!("{path} in layer {digest}"), size)?;
+                let mut data = Vec::with_capacity(size as usize);
+                tar.data()
+                    .read_to_end(&mut data)
+                    .map_err(|e| layer_err(digest, e))?;
+                kept.insert(path.clone(), delta.files.len());
+                delta.files.push((path, data.into()));
+            }
+            _ => {} // directories, symlinks, devices, FIFOs
         }
-        if size > vedette_extract::MAX_FILE_SIZE {
-            delta.warnings.push(format!(
-                "{path} is {size} bytes, more than a package database can be; skipped"
-            ));
-            continue;
-        }
-        let mut data = Vec::with_capacity(size as usize);
-        entry
-            .read_to_end(&mut data)
-            .map_err(|e| layer_err(digest, e))?;
-        delta.files.push((path, data));
     }
     Ok(delta)
 }
 
+/// What is kept of a file no cataloger reads whole: the Maven coordinates
+/// of a Java archive, or what a Go or cargo-auditable executable says it is
+/// built from.
+fn summarise(
+    path: &str,
+    size: u64,
+    mode: u32,
+    data: &mut dyn Read,
+    delta: &mut LayerDelta,
+) -> std::io::Result<Option<Vec<u8>>> {
+    if vedette_extract::java::is_archive(path) && size <= MAX_BINARY {
+        return match vedette_extract::java::scan_archive(data) {
+            Ok(summary) => Ok(summary),
+            Err(e) => {
+                delta
+                    .warnings
+                    .push(format!("{path} is not a readable Java archive: {e}"));
+                Ok(None)
+            }
+        };
+    }
+    if mode & 0o111 != 0 && (1024..=MAX_BINARY).contains(&size) {
+        return vedette_extract::binary::scan_executable(data);
+    }
+    Ok(None)
+}
+
 fn layer_err(digest: &str, e: std::io::Error) -> SourceError {
+    if let Some(TooLarge(limit)) = e.get_ref().and_then(|i| i.downcast_ref::<TooLarge>()) {
+        return SourceError::Limit {
+            what: format!(
+                "layer {digest} inflates to more than {}: treated as a decompression bomb",
+                format_bytes(*limit)
+            ),
+            setting: ScanLimits::LAYER,
+        };
+    }
     SourceError::Layer {
         digest: digest.to_owned(),
         message: e.to_string(),

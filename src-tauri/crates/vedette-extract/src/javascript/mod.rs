@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn scoped_packages_get_their_scope_as_purl_namespace() {
         let file = crate::File {
-            data: vec![],
+            data: bytes::Bytes::new(),
             layer: None,
         };
         let p = package("@babel/core", "7.0.0", "/x", &file, "t", vec![]).unwrap();

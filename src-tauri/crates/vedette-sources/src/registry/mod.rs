@@ -20,7 +20,7 @@ use vedette_extract::Cataloger;
 use vedette_model::Sensitive;
 
 use crate::layers::{read_layer, Compression, LayerDelta};
-use crate::{ImageInfo, LayerInfo, Reference, SourceError};
+use crate::{Budget, ImageInfo, LayerInfo, Reference, SourceError};
 use manifest::{AnyManifest, ImageConfig, Platform};
 
 /// Largest manifest or config accepted (real ones are a few kB).
@@ -51,6 +51,8 @@ pub struct Options {
     pub rate: Option<Arc<RateLimiter>>,
     /// Entries per page asked of the catalog and tag-list APIs.
     pub page_size: usize,
+    /// The scan's limits (HTTP timeout, kept bytes) and its stop flag.
+    pub budget: Budget,
 }
 
 /// Spaces requests to one registry: at most `per_second` start each second,
@@ -102,6 +104,7 @@ impl Default for Options {
             backoff: Duration::from_millis(500),
             rate: None,
             page_size: 100,
+            budget: Budget::default(),
         }
     }
 }
@@ -157,18 +160,22 @@ impl Client {
             .unwrap_or("https")
     }
 
-    /// GET `path` on the reference's registry, with auth and retries.
+    /// GET `path` on the reference's registry, with auth and retries. A
+    /// document (`blob: false`) must arrive within the HTTP timeout; a layer
+    /// only must not stall (the scan's own deadline bounds it).
     async fn get(
         &self,
         r: &Reference,
         path: &str,
         accept: Option<&str>,
+        blob: bool,
     ) -> Result<Response, SourceError> {
         let on = On {
             registry: &r.registry,
             host: r.api_host(),
             scope: format!("repository:{}:pull", r.repository),
             what: format!("{}:{}", r.repository, r.manifest_ref()),
+            blob,
         };
         self.get_on(&on, path, accept).await
     }
@@ -191,8 +198,12 @@ impl Client {
             if let Some(rate) = &self.options.rate {
                 rate.wait().await;
             }
+            self.options.budget.check()?;
             let url = format!("{}://{host}{path}", self.scheme(&host));
             let mut req = self.http.get(&url);
+            if !on.blob {
+                req = req.timeout(self.options.budget.limits().http_timeout);
+            }
             if let Some(a) = accept {
                 req = req.header(header::ACCEPT, a);
             }
@@ -308,7 +319,11 @@ impl Client {
                 if let Some(s) = params.get("service") {
                     query.push(("service", s.clone()));
                 }
-                let mut req = self.http.get(realm).query(&query);
+                let mut req = self
+                    .http
+                    .get(realm)
+                    .query(&query)
+                    .timeout(self.options.budget.limits().http_timeout);
                 if let Some(c) = &self.credential {
                     req = req.basic_auth(&c.username, Some(c.secret.expose()));
                 }
@@ -329,9 +344,8 @@ impl Client {
                     token: Option<String>,
                     access_token: Option<String>,
                 }
-                let t: Token = resp
-                    .json()
-                    .await
+                let body = body_capped(resp, MAX_DOCUMENT, host, "a token").await?;
+                let t: Token = serde_json::from_slice(&body)
                     .map_err(|e| SourceError::Registry(format!("the token service of registry {host} answered something that is not a token: {e}")))?;
                 let token = t.token.or(t.access_token).ok_or_else(|| {
                     SourceError::Registry(format!("the token service of registry {host} answered without a token"))
@@ -353,30 +367,13 @@ impl Client {
         accept: Option<&str>,
         expect: Option<&str>,
     ) -> Result<(Vec<u8>, String, Option<String>), SourceError> {
-        let resp = self.get(r, path, accept).await?;
+        let resp = self.get(r, path, accept, false).await?;
         let media_type = resp
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.split(';').next().unwrap_or(s).trim().to_owned());
-        let mut body = Vec::new();
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| {
-                SourceError::Registry(format!(
-                    "registry {} dropped the connection: {e}",
-                    r.api_host()
-                ))
-            })?;
-            if body.len() + chunk.len() > MAX_DOCUMENT {
-                return Err(SourceError::Registry(format!(
-                    "{path} on {} is larger than {} MiB; not an image manifest",
-                    r.api_host(),
-                    MAX_DOCUMENT >> 20
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = body_capped(resp, MAX_DOCUMENT, r.api_host(), path).await?;
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
         if let Some(e) = expect {
             if e != digest {
@@ -402,6 +399,7 @@ impl Client {
             host: api_host(registry),
             scope: "registry:catalog:*".into(),
             what: "the repository catalog".into(),
+            blob: false,
         };
         let first = format!("/v2/_catalog?n={}", self.options.page_size.max(1));
         self.paged(&on, first, |body: Catalog| {
@@ -422,6 +420,7 @@ impl Client {
             host: api_host(registry),
             scope: format!("repository:{repository}:pull"),
             what: format!("the tags of {repository}"),
+            blob: false,
         };
         let first = format!(
             "/v2/{repository}/tags/list?n={}",
@@ -451,20 +450,13 @@ impl Client {
             }
             let resp = self.get_on(on, &p, Some("application/json")).await?;
             path = next_link(resp.headers());
-            let body = resp.bytes().await.map_err(|e| {
-                SourceError::Registry(format!(
-                    "registry {} dropped the connection while listing {}: {e}",
-                    on.host, on.what
-                ))
-            })?;
-            if body.len() > MAX_DOCUMENT {
-                return Err(SourceError::Registry(format!(
-                    "a page of {} on {} is larger than {} MiB",
-                    on.what,
-                    on.host,
-                    MAX_DOCUMENT >> 20
-                )));
-            }
+            let body = body_capped(
+                resp,
+                MAX_DOCUMENT,
+                on.host,
+                &format!("a page of {}", on.what),
+            )
+            .await?;
             let page: T = serde_json::from_slice(&body).map_err(|e| {
                 SourceError::Format(format!(
                     "registry {} answered something that is not a list for {}: {e}",
@@ -559,8 +551,11 @@ impl Client {
         progress: Arc<dyn Progress>,
     ) -> Result<Vec<LayerDelta>, SourceError> {
         let sem = Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
-        let mut tasks = Vec::new();
-        for layer in info.layers.clone() {
+        // A JoinSet: when the scan is dropped (cancelled, out of time), its
+        // downloads are aborted with it.
+        let mut tasks = tokio::task::JoinSet::new();
+        let count = info.layers.len();
+        for (i, layer) in info.layers.clone().into_iter().enumerate() {
             let (client, r, cats, sem, progress) = (
                 Arc::clone(self),
                 r.clone(),
@@ -568,22 +563,24 @@ impl Client {
                 Arc::clone(&sem),
                 Arc::clone(&progress),
             );
-            tasks.push(tokio::spawn(async move {
+            tasks.spawn(async move {
                 let _permit = sem
                     .acquire_owned()
                     .await
                     .map_err(|e| SourceError::Registry(e.to_string()))?;
-                client.pull_layer(&r, &layer, cats, progress).await
-            }));
+                client
+                    .pull_layer(&r, &layer, cats, progress)
+                    .await
+                    .map(|d| (i, d))
+            });
         }
-        let mut out = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            out.push(
-                t.await
-                    .map_err(|e| SourceError::Registry(format!("a layer task failed: {e}")))??,
-            );
+        let mut out: Vec<Option<LayerDelta>> = (0..count).map(|_| None).collect();
+        while let Some(joined) = tasks.join_next().await {
+            let (i, delta) = joined
+                .map_err(|e| SourceError::Registry(format!("a layer task failed: {e}")))??;
+            out[i] = Some(delta);
         }
-        Ok(out)
+        Ok(out.into_iter().flatten().collect())
     }
 
     async fn pull_layer(
@@ -618,18 +615,20 @@ impl Client {
     ) -> Result<LayerDelta, SourceError> {
         progress.layer_started(&layer.digest, layer.size);
         let path = format!("/v2/{}/blobs/{}", r.repository, layer.digest);
-        let resp = self.get(r, &path, None).await?;
+        let resp = self.get(r, &path, None, true).await?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<bytes_chunk::Chunk>>(16);
         let digest = layer.digest.clone();
         let compression = Compression::from_media_type(&layer.media_type);
         // Inflating and untarring run on a blocking thread while this task
         // receives and hashes, so the two use both cores.
+        let budget = self.options.budget.clone();
         let parser = tokio::task::spawn_blocking(move || {
             read_layer(
                 bytes_chunk::ChannelReader::new(rx),
                 compression,
                 &digest,
                 &catalogers,
+                &budget,
             )
         });
         let mut hasher = Sha256::new();
@@ -770,6 +769,42 @@ struct On<'a> {
     scope: String,
     /// "acme/api:1.4", "the repository catalog", "the tags of acme/api".
     what: String,
+    /// A layer: no total timeout (it may be large), only a stall timeout.
+    blob: bool,
+}
+
+/// Reads a response body of at most `limit` bytes; a larger one is an
+/// error naming it (it is never read whole first).
+async fn body_capped(
+    resp: Response,
+    limit: usize,
+    host: &str,
+    what: &str,
+) -> Result<Vec<u8>, SourceError> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large(host, what, limit));
+    }
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            SourceError::Registry(format!(
+                "registry {host} dropped the connection while sending {what}: {e}"
+            ))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(host, what, limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn too_large(host: &str, what: &str, limit: usize) -> SourceError {
+    SourceError::Registry(format!(
+        "registry {host} sent more than {} for {what}; no real registry answer is that large, so it was not read",
+        vedette_model::format_bytes(limit as u64)
+    ))
 }
 
 /// Docker Hub's pull-limit headers: `ratelimit-limit: 100;w=21600` and
