@@ -166,7 +166,9 @@ pub fn catalog(files: &Files, catalogers: &[Box<dyn Cataloger>]) -> Catalog {
 }
 
 /// One package per purl: a lock file and the installed manifest of the same
-/// package (or two lock files) add locations, not packages.
+/// package (or two lock files) add locations, not packages. Sorting makes
+/// duplicates neighbours, and their locations and licences are deduplicated
+/// by sorting too: linear-logarithmic however many copies an image holds.
 fn merge_duplicates(mut packages: Vec<Package>) -> Vec<Package> {
     packages.sort_by(|a, b| {
         (a.ecosystem, &a.name, &a.version, &a.purl).cmp(&(
@@ -180,16 +182,8 @@ fn merge_duplicates(mut packages: Vec<Package>) -> Vec<Package> {
     for p in packages {
         match out.last_mut() {
             Some(last) if last.purl == p.purl && last.ecosystem == p.ecosystem => {
-                for l in p.locations {
-                    if !last.locations.contains(&l) {
-                        last.locations.push(l);
-                    }
-                }
-                for l in p.licenses {
-                    if !last.licenses.contains(&l) {
-                        last.licenses.push(l);
-                    }
-                }
+                last.locations.extend(p.locations);
+                last.licenses.extend(p.licenses);
                 if last.owned_by.is_none() {
                     last.owned_by = p.owned_by;
                 }
@@ -199,6 +193,10 @@ fn merge_duplicates(mut packages: Vec<Package>) -> Vec<Package> {
     }
     for p in &mut out {
         p.locations.sort();
+        p.locations.dedup();
+        // Licences keep their first-seen order; only repeats go.
+        let mut seen = std::collections::HashSet::new();
+        p.licenses.retain(|l| seen.insert(l.clone()));
     }
     out
 }

@@ -2,19 +2,33 @@
 //! and `-` (and at digit/letter changes), `-` opening a sub-list; known
 //! qualifiers ordered alpha < beta < milestone < rc < snapshot < release < sp,
 //! unknown ones after them alphabetically; trailing "null" items dropped.
+//!
+//! In Maven a sub-list is always the last item of its parent (every later
+//! item goes into the newest list), so the nesting is a chain. It is kept
+//! here as a flat list of segments, each the next one's parent: parsing,
+//! comparing and dropping a version never recurse, however many `-` a
+//! hostile `pom.properties` puts in it.
 
 use std::cmp::Ordering;
 
-#[derive(Debug, Clone)]
-enum Item {
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Leaf {
     Int(Vec<u8>), // digits without leading zeros: compared by length, then bytes
     Str(String),
-    List(Vec<Item>),
+}
+
+/// One item of a list: a leaf, or the sub-list that is the next segment.
+#[derive(Clone, Copy)]
+enum Item<'a> {
+    Leaf(&'a Leaf),
+    List,
 }
 
 #[derive(Debug, Clone)]
 pub struct Version {
-    items: Vec<Item>,
+    /// Segment 0 is the root list; segment `k + 1`, when there is one, is the
+    /// last item of segment `k`.
+    segments: Vec<Vec<Leaf>>,
 }
 
 const QUALIFIERS: [&str; 7] = ["alpha", "beta", "milestone", "rc", "snapshot", "", "sp"];
@@ -27,7 +41,7 @@ fn comparable_qualifier(q: &str) -> String {
     }
 }
 
-fn string_item(value: &str, followed_by_digit: bool) -> Item {
+fn string_item(value: &str, followed_by_digit: bool) -> Leaf {
     let mut v = value;
     if followed_by_digit && v.len() == 1 {
         v = match v {
@@ -42,15 +56,15 @@ fn string_item(value: &str, followed_by_digit: bool) -> Item {
         "cr" => "rc",
         other => other,
     };
-    Item::Str(v.to_owned())
+    Leaf::Str(v.to_owned())
 }
 
-fn int_item(digits: &str) -> Item {
+fn int_item(digits: &str) -> Leaf {
     let t = digits.trim_start_matches('0');
-    Item::Int(t.as_bytes().to_vec())
+    Leaf::Int(t.as_bytes().to_vec())
 }
 
-fn parse_item(is_digit: bool, buf: &str) -> Item {
+fn parse_item(is_digit: bool, buf: &str) -> Leaf {
     if is_digit {
         int_item(buf)
     } else {
@@ -58,142 +72,184 @@ fn parse_item(is_digit: bool, buf: &str) -> Item {
     }
 }
 
-impl Item {
+impl Leaf {
     fn is_null(&self) -> bool {
         match self {
-            Item::Int(d) => d.is_empty(),
-            Item::Str(s) => comparable_qualifier(s) == RELEASE_INDEX,
-            Item::List(l) => l.is_empty(),
+            Leaf::Int(d) => d.is_empty(),
+            Leaf::Str(s) => comparable_qualifier(s) == RELEASE_INDEX,
         }
     }
 
-    fn cmp_item(&self, other: Option<&Item>) -> Ordering {
+    /// Maven's `compareTo` of a number or qualifier with an item, or with
+    /// nothing (`None`: the other list is shorter).
+    fn cmp_item(&self, other: Option<Item<'_>>) -> Ordering {
         match (self, other) {
-            (Item::Int(d), None) => {
+            (Leaf::Int(d), None) => {
                 if d.is_empty() {
                     Ordering::Equal
                 } else {
                     Ordering::Greater
                 }
             }
-            (Item::Int(a), Some(Item::Int(b))) => a.len().cmp(&b.len()).then_with(|| a.cmp(b)),
-            (Item::Int(_), Some(_)) => Ordering::Greater,
-            (Item::Str(s), None) => comparable_qualifier(s).as_str().cmp(RELEASE_INDEX),
-            (Item::Str(_), Some(Item::Int(_))) => Ordering::Less,
-            (Item::Str(a), Some(Item::Str(b))) => {
+            (Leaf::Int(a), Some(Item::Leaf(Leaf::Int(b)))) => {
+                a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+            }
+            (Leaf::Int(_), Some(_)) => Ordering::Greater,
+            (Leaf::Str(s), None) => comparable_qualifier(s).as_str().cmp(RELEASE_INDEX),
+            (Leaf::Str(_), Some(Item::Leaf(Leaf::Int(_)))) => Ordering::Less,
+            (Leaf::Str(a), Some(Item::Leaf(Leaf::Str(b)))) => {
                 comparable_qualifier(a).cmp(&comparable_qualifier(b))
             }
-            (Item::Str(_), Some(Item::List(_))) => Ordering::Less,
-            (Item::List(l), None) => {
-                for i in l {
-                    match i.cmp_item(None) {
-                        Ordering::Equal => {}
-                        o => return o,
-                    }
-                }
-                Ordering::Equal
-            }
-            (Item::List(_), Some(Item::Int(_))) => Ordering::Less,
-            (Item::List(_), Some(Item::Str(_))) => Ordering::Greater,
-            (Item::List(a), Some(Item::List(b))) => cmp_lists(a, b),
-        }
-    }
-}
-
-fn cmp_lists(a: &[Item], b: &[Item]) -> Ordering {
-    let n = a.len().max(b.len());
-    for i in 0..n {
-        let o = match (a.get(i), b.get(i)) {
-            (None, None) => Ordering::Equal,
-            (None, Some(r)) => r.cmp_item(None).reverse(),
-            (Some(l), r) => l.cmp_item(r),
-        };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    Ordering::Equal
-}
-
-fn normalize(list: &mut Vec<Item>) {
-    // From the end: drop null items, step over non-null sub-lists, stop at
-    // the first non-null number or qualifier.
-    let mut i = list.len();
-    while i > 0 {
-        i -= 1;
-        if list[i].is_null() {
-            list.remove(i);
-        } else if !matches!(list[i], Item::List(_)) {
-            break;
+            (Leaf::Str(_), Some(Item::List)) => Ordering::Less,
         }
     }
 }
 
 impl Version {
+    /// Item `i` of segment `k`: its leaves, then the next segment as a list.
+    fn item(&self, k: usize, i: usize) -> Option<Item<'_>> {
+        let leaves = &self.segments[k];
+        match leaves.get(i) {
+            Some(l) => Some(Item::Leaf(l)),
+            None if i == leaves.len() && k + 1 < self.segments.len() => Some(Item::List),
+            None => None,
+        }
+    }
+
+    fn len(&self, k: usize) -> usize {
+        self.segments[k].len() + usize::from(k + 1 < self.segments.len())
+    }
+
+    /// A list (from segment `k` on) compared with nothing: its first item
+    /// that is not null decides.
+    fn cmp_rest_with_nothing(&self, from: usize) -> Ordering {
+        for seg in &self.segments[from..] {
+            for leaf in seg {
+                match leaf.cmp_item(None) {
+                    Ordering::Equal => {}
+                    o => return o,
+                }
+            }
+        }
+        Ordering::Equal
+    }
+
     pub(crate) fn parse(s: &str) -> Self {
         let v = s.to_lowercase();
-        // A stack of lists; index 0 is the root. Each pushed list is attached
-        // to its parent when it is closed (at the end), as Java's references do.
-        let mut stack: Vec<Vec<Item>> = vec![Vec::new()];
+        let mut segments: Vec<Vec<Leaf>> = vec![Vec::new()];
         let mut is_digit = false;
         let mut start = 0;
-        let chars: Vec<(usize, char)> = v.char_indices().collect();
-        for &(i, c) in &chars {
+        for (i, c) in v.char_indices() {
+            let top = segments.len() - 1;
             if c == '.' {
-                let top = stack.last_mut().expect("root list");
                 if i == start {
-                    top.push(Item::Int(Vec::new()));
+                    segments[top].push(Leaf::Int(Vec::new()));
                 } else {
-                    top.push(parse_item(is_digit, &v[start..i]));
+                    segments[top].push(parse_item(is_digit, &v[start..i]));
                 }
                 start = i + 1;
             } else if c == '-' {
-                let top = stack.last_mut().expect("root list");
                 if i == start {
-                    top.push(Item::Int(Vec::new()));
+                    segments[top].push(Leaf::Int(Vec::new()));
                 } else {
-                    top.push(parse_item(is_digit, &v[start..i]));
+                    segments[top].push(parse_item(is_digit, &v[start..i]));
                 }
                 start = i + 1;
-                stack.push(Vec::new());
+                segments.push(Vec::new());
             } else if c.is_ascii_digit() {
                 if !is_digit && i > start {
-                    let top = stack.last_mut().expect("root list");
-                    top.push(string_item(&v[start..i], true));
+                    segments[top].push(string_item(&v[start..i], true));
                     start = i;
-                    stack.push(Vec::new());
+                    segments.push(Vec::new());
                 }
                 is_digit = true;
             } else {
                 if is_digit && i > start {
-                    let top = stack.last_mut().expect("root list");
-                    top.push(parse_item(true, &v[start..i]));
+                    segments[top].push(parse_item(true, &v[start..i]));
                     start = i;
-                    stack.push(Vec::new());
+                    segments.push(Vec::new());
                 }
                 is_digit = false;
             }
         }
         if v.len() > start {
-            let top = stack.last_mut().expect("root list");
-            top.push(parse_item(is_digit, &v[start..]));
+            let top = segments.len() - 1;
+            segments[top].push(parse_item(is_digit, &v[start..]));
         }
-        // Close the lists from the innermost out: normalise each, then
-        // attach it to its parent.
-        while stack.len() > 1 {
-            let mut inner = stack.pop().expect("inner list");
-            normalize(&mut inner);
-            stack.last_mut().expect("parent").push(Item::List(inner));
+        // Close the lists from the innermost out, as Maven does: drop the
+        // trailing null items of each (stepping over a sub-list that is not
+        // empty); an empty list is itself a null item of its parent.
+        let mut k = segments.len();
+        while k > 0 {
+            k -= 1;
+            let has_child = k + 1 < segments.len();
+            let seg = &mut segments[k];
+            while seg.last().is_some_and(Leaf::is_null) {
+                seg.pop();
+            }
+            if seg.is_empty() && !has_child && k > 0 {
+                segments.truncate(k);
+            }
         }
-        let mut items = stack.pop().unwrap_or_default();
-        normalize(&mut items);
-        Version { items }
+        Version { segments }
     }
 }
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        cmp_lists(&self.items, &other.items)
+        // Walk both chains together; a list only ever sits last, so after
+        // stepping into the sub-lists nothing is left at this level.
+        let mut k = 0;
+        loop {
+            let n = self.len(k).max(other.len(k));
+            let mut descend = false;
+            for i in 0..n {
+                let o = match (self.item(k, i), other.item(k, i)) {
+                    (None, None) => Ordering::Equal,
+                    (Some(Item::List), Some(Item::List)) => {
+                        descend = true;
+                        break;
+                    }
+                    (Some(Item::Leaf(l)), r) => l.cmp_item(r),
+                    (None, Some(Item::Leaf(r))) => r.cmp_item(None).reverse(),
+                    (Some(Item::List), None) => self.cmp_rest_with_nothing(k + 1),
+                    (None, Some(Item::List)) => other.cmp_rest_with_nothing(k + 1).reverse(),
+                    (Some(Item::List), Some(Item::Leaf(Leaf::Int(_)))) => Ordering::Less,
+                    (Some(Item::List), Some(Item::Leaf(Leaf::Str(_)))) => Ordering::Greater,
+                };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            if !descend {
+                return Ordering::Equal;
+            }
+            k += 1;
+        }
     }
 }
 crate::total_order!(Version);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_of_a_hundred_thousand_dashes_parses_and_compares_without_recursion() {
+        // Run on a thread with a small stack: a recursive parse, compare or
+        // drop of 100,000 nested lists would overflow it.
+        let t = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let long = "1-".repeat(100_000);
+                let a = Version::parse(&long);
+                let b = Version::parse(&format!("{long}1"));
+                assert_eq!(a.cmp(&b), Ordering::Less);
+                assert_eq!(a.cmp(&a.clone()), Ordering::Equal);
+                let c = Version::parse(&"a1".repeat(50_000));
+                assert_ne!(c.cmp(&a), Ordering::Equal);
+            })
+            .unwrap();
+        t.join().unwrap();
+    }
+}

@@ -3,10 +3,14 @@
 //!
 //! Archives are read as a stream of zip local entries, never whole, so a
 //! large fat jar costs no memory: [`scan_archive`] walks the entries,
-//! inflates only `pom.properties` files, descends into stored nested jars,
-//! and returns a small summary that sources keep under the archive's path;
-//! [`JavaCataloger`] reads those summaries.
+//! inflates only `pom.properties` files, descends into nested jars (stored,
+//! as Spring Boot keeps them, or deflated, as `jar` and WAR builds do), and
+//! returns a small summary that sources keep under the archive's path;
+//! [`JavaCataloger`] reads those summaries. What is inflated to walk past
+//! entries is capped per archive ([`MAX_INFLATED`]), so a deflate bomb
+//! costs bounded time.
 
+use std::cell::Cell;
 use std::io::{BufRead, BufReader, Read};
 
 use vedette_model::Ecosystem;
@@ -17,6 +21,10 @@ use crate::{purl, Cataloger, Context, Files, Found};
 pub const SUMMARY_MAGIC: &str = "vedette-java-archive-v1\n";
 const MAX_DEPTH: usize = 3;
 const MAX_POM_PROPERTIES: u64 = 64 * 1024;
+/// Most bytes inflated while walking one archive (nested ones included).
+pub const MAX_INFLATED: u64 = 4 << 30;
+const LOCAL_HEADER: u64 = 0x0403_4b50;
+const DESCRIPTOR: u64 = 0x0807_4b50;
 
 /// Whether a path names a Java archive.
 pub fn is_archive(path: &str) -> bool {
@@ -31,7 +39,8 @@ pub fn is_archive(path: &str) -> bool {
 pub fn scan_archive(r: impl Read) -> std::io::Result<Option<Vec<u8>>> {
     let mut out = Vec::new();
     let mut reader = BufReader::with_capacity(64 * 1024, r);
-    walk(&mut reader, "", 0, &mut out)?;
+    let inflate_left = Cell::new(MAX_INFLATED);
+    walk(&mut reader, "", 0, &mut out, &inflate_left)?;
     if out.is_empty() {
         return Ok(None);
     }
@@ -74,10 +83,11 @@ fn walk(
     prefix: &str,
     depth: usize,
     out: &mut Vec<String>,
+    inflate_left: &Cell<u64>,
 ) -> std::io::Result<()> {
     let before = out.len();
     let mut manifest = None;
-    let result = entries(r, prefix, depth, out, &mut manifest);
+    let result = entries(r, prefix, depth, out, &mut manifest, inflate_left);
     // Lines found at this level end in a path with no further "!/".
     let poms_here = out[before..].iter().any(|line| {
         let inner = line.rsplit('\t').next().unwrap_or("");
@@ -93,31 +103,78 @@ fn walk(
     result
 }
 
+/// Reads into `buf` until it is full or the stream ends; how much was read.
+fn read_upto(r: &mut dyn BufRead, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// A deflate stream read through the archive's inflation allowance.
+struct Inflating<'a, R> {
+    inner: R,
+    left: &'a Cell<u64>,
+}
+
+impl<R: Read> Read for Inflating<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let left = self.left.get();
+        if n as u64 > left {
+            return Err(std::io::Error::other(format!(
+                "the archive inflates to more than {} GiB; treated as a decompression bomb",
+                MAX_INFLATED >> 30
+            )));
+        }
+        self.left.set(left - n as u64);
+        Ok(n)
+    }
+}
+
+fn inflating<'a, 'r>(
+    r: &'r mut dyn BufRead,
+    left: &'a Cell<u64>,
+) -> Inflating<'a, flate2::bufread::DeflateDecoder<&'r mut dyn BufRead>> {
+    Inflating {
+        inner: flate2::bufread::DeflateDecoder::new(r),
+        left,
+    }
+}
+
 fn entries(
     r: &mut dyn BufRead,
     prefix: &str,
     depth: usize,
     out: &mut Vec<String>,
     manifest: &mut Option<Vec<u8>>,
+    inflate_left: &Cell<u64>,
 ) -> std::io::Result<()> {
     loop {
-        let mut h = [0u8; 30];
-        if r.fill_buf()?.len() < 4 {
-            return Ok(());
+        // The signature is read, not peeked: a buffer may hold fewer than
+        // four bytes at any point of the stream.
+        let mut sig = [0u8; 4];
+        if read_upto(r, &mut sig)? < 4 || le32(&sig) != LOCAL_HEADER {
+            return Ok(()); // the end, the central directory, or anything else: the entries are over
         }
-        if le32(r.fill_buf()?) != 0x0403_4b50 {
-            return Ok(()); // central directory or anything else: the entries are over
-        }
+        let mut h = [0u8; 26];
         r.read_exact(&mut h)?;
-        let flags = le16(&h[6..]);
-        let method = le16(&h[8..]);
-        let (mut csize, usize_) = (le32(&h[18..]), le32(&h[22..]));
-        let (name_len, extra_len) = (le16(&h[26..]), le16(&h[28..]));
+        let flags = le16(&h[2..]);
+        let method = le16(&h[4..]);
+        let mut csize = le32(&h[14..]);
+        let (name_len, extra_len) = (le16(&h[22..]), le16(&h[24..]));
         let mut name = vec![0u8; name_len as usize];
         r.read_exact(&mut name)?;
         let name = String::from_utf8_lossy(&name).into_owned();
         let mut extra = vec![0u8; extra_len as usize];
         r.read_exact(&mut extra)?;
+        let zip64 = has_zip64_field(&extra);
         if csize == 0xffff_ffff {
             csize = zip64_compressed_size(&extra).unwrap_or(csize);
         }
@@ -125,11 +182,11 @@ fn entries(
         let is_manifest = name == "META-INF/MANIFEST.MF";
         let wanted = (name.ends_with("/pom.properties") && name.starts_with("META-INF/maven/"))
             || is_manifest;
-        let nested = depth < MAX_DEPTH && is_archive(&name) && method == 0 && !descriptor;
+        let nested = depth < MAX_DEPTH && is_archive(&name);
         match (method, wanted, nested) {
             (8, true, _) => {
                 let mut text = Vec::new();
-                let mut dec = flate2::bufread::DeflateDecoder::new(&mut *r);
+                let mut dec = inflating(&mut *r, inflate_left);
                 (&mut dec).take(MAX_POM_PROPERTIES).read_to_end(&mut text)?;
                 // The decoder consumes exactly the compressed bytes.
                 std::io::copy(&mut dec, &mut std::io::sink())?;
@@ -151,34 +208,60 @@ fn entries(
                     record(&text, prefix, &name, out);
                 }
             }
-            (_, _, true) => {
+            (0, _, true) if !descriptor => {
+                // A stored nested archive: walked in place.
                 let inner_prefix = format!("{prefix}{name}!/");
                 let mut limited: BufReader<std::io::Take<&mut dyn BufRead>> =
                     BufReader::new((&mut *r).take(csize));
-                walk(&mut limited, &inner_prefix, depth + 1, out)?;
+                walk(&mut limited, &inner_prefix, depth + 1, out, inflate_left)?;
                 // Whatever the nested walk left unread of the entry.
                 std::io::copy(&mut limited, &mut std::io::sink())?;
             }
+            (8, _, true) => {
+                // A deflated nested archive: walked as it inflates; the rest
+                // of its stream is inflated to find where the entry ends.
+                let inner_prefix = format!("{prefix}{name}!/");
+                let mut inner = BufReader::new(inflating(&mut *r, inflate_left));
+                walk(&mut inner, &inner_prefix, depth + 1, out, inflate_left)?;
+                std::io::copy(&mut inner, &mut std::io::sink())?;
+            }
             (8, false, _) if descriptor => {
                 // The size is only after the data: inflate to find the end.
-                std::io::copy(
-                    &mut flate2::bufread::DeflateDecoder::new(&mut *r),
-                    &mut std::io::sink(),
-                )?;
+                std::io::copy(&mut inflating(&mut *r, inflate_left), &mut std::io::sink())?;
             }
-            _ if descriptor && method != 8 => {
+            _ if descriptor => {
                 return Ok(()); // stored entry of unknown length: cannot go on in a stream
             }
             _ => skip(r, csize)?,
         }
         if descriptor {
-            // Optional signature, CRC, sizes (8 bytes each in zip64).
-            let sig = le32(r.fill_buf()?.get(..4).unwrap_or(&[0; 4]));
-            let len = if sig == 0x0807_4b50 { 16 } else { 12 };
-            skip(r, len)?;
+            // [signature] CRC-32, compressed and uncompressed sizes (8 bytes
+            // each when the entry is zip64). The first four bytes are the
+            // signature, or the CRC when there is none.
+            let mut first = [0u8; 4];
+            r.read_exact(&mut first)?;
+            let sizes = if zip64 { 16 } else { 8 };
+            let rest = if le32(&first) == DESCRIPTOR {
+                4 + sizes
+            } else {
+                sizes
+            };
+            skip(r, rest)?;
         }
-        let _ = usize_;
     }
+}
+
+/// Whether an extra field holds a zip64 record (then a data descriptor's
+/// sizes are 8 bytes each).
+fn has_zip64_field(extra: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 4 <= extra.len() {
+        if le16(&extra[i..]) == 1 {
+            return true;
+        }
+        i += 4 + le16(&extra[i + 2..]) as usize;
+    }
+    false
 }
 
 fn zip64_compressed_size(extra: &[u8]) -> Option<u64> {

@@ -89,40 +89,48 @@ impl<'a> Database<'a> {
     }
 
     /// Every row of the table b-tree rooted at `root`, as column values.
+    /// The tree is walked with a stack, each page at most once: a page that
+    /// two cells point to (a loop, or a crafted fan-out) is refused, so the
+    /// work is bounded by the number of pages in the file.
     pub fn rows(&self, root: u64) -> Result<Vec<Vec<Value>>, String> {
         let mut out = Vec::new();
-        self.walk(root, 0, &mut out)?;
-        Ok(out)
-    }
-
-    fn walk(&self, pgno: u64, depth: usize, out: &mut Vec<Vec<Value>>) -> Result<(), String> {
-        if depth > MAX_DEPTH {
-            return Err("the b-tree is deeper than any real database (a page loop?)".into());
-        }
-        let page = self.page(pgno)?;
-        let hdr = if pgno == 1 { 100 } else { 0 };
-        let kind = *page.get(hdr).ok_or("short page")?;
-        let cells = be(page.get(hdr + 3..hdr + 5).ok_or("short page")?) as usize;
-        let (ptrs, interior) = match kind {
-            0x0d => (hdr + 8, false),
-            0x05 => (hdr + 12, true),
-            k => return Err(format!("page {pgno} is not a table b-tree page (type {k})")),
-        };
-        for c in 0..cells {
-            let p = ptrs + 2 * c;
-            let off = be(page.get(p..p + 2).ok_or("cell pointer past the page")?) as usize;
+        let mut seen = std::collections::HashSet::new();
+        // (page, depth); children pushed in reverse to keep the key order.
+        let mut stack = vec![(root, 0usize)];
+        while let Some((pgno, depth)) = stack.pop() {
+            if depth > MAX_DEPTH {
+                return Err("the b-tree is deeper than any real database (a page loop?)".into());
+            }
+            if !seen.insert(pgno) {
+                return Err(format!(
+                    "page {pgno} is reached twice: the b-tree loops or is corrupt"
+                ));
+            }
+            let page = self.page(pgno)?;
+            let hdr = if pgno == 1 { 100 } else { 0 };
+            let kind = *page.get(hdr).ok_or("short page")?;
+            let cells = be(page.get(hdr + 3..hdr + 5).ok_or("short page")?) as usize;
+            let (ptrs, interior) = match kind {
+                0x0d => (hdr + 8, false),
+                0x05 => (hdr + 12, true),
+                k => return Err(format!("page {pgno} is not a table b-tree page (type {k})")),
+            };
+            let mut children = Vec::new();
+            for c in 0..cells {
+                let p = ptrs + 2 * c;
+                let off = be(page.get(p..p + 2).ok_or("cell pointer past the page")?) as usize;
+                if interior {
+                    children.push(be(page.get(off..off + 4).ok_or("cell past the page")?));
+                } else {
+                    out.push(self.leaf_cell(page, off)?);
+                }
+            }
             if interior {
-                let child = be(page.get(off..off + 4).ok_or("cell past the page")?);
-                self.walk(child, depth + 1, out)?;
-            } else {
-                out.push(self.leaf_cell(page, off)?);
+                children.push(be(page.get(hdr + 8..hdr + 12).ok_or("short page")?));
+                stack.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
             }
         }
-        if interior {
-            let right = be(page.get(hdr + 8..hdr + 12).ok_or("short page")?);
-            self.walk(right, depth + 1, out)?;
-        }
-        Ok(())
+        Ok(out)
     }
 
     fn leaf_cell(&self, page: &[u8], off: usize) -> Result<Vec<Value>, String> {
