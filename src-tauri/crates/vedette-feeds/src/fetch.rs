@@ -17,6 +17,12 @@ pub struct Retry {
     pub attempts: u32,
     pub backoff: Duration,
     pub max_wait: Duration,
+    /// Whether a source that cannot be reached, or that stalls, is tried
+    /// again. The advisory feeds a scan needs are; enrichment sources are
+    /// not (one connection, then the failure is remembered).
+    pub unreachable: bool,
+    /// The longest one request may take.
+    pub timeout: Duration,
 }
 
 impl Default for Retry {
@@ -25,6 +31,8 @@ impl Default for Retry {
             attempts: 4,
             backoff: Duration::from_millis(500),
             max_wait: Duration::from_secs(30),
+            unreachable: true,
+            timeout: vedette_model::ScanLimits::default().http_timeout,
         }
     }
 }
@@ -57,7 +65,7 @@ pub(crate) async fn fetch(
     let mut wait = retry.backoff;
     let mut last = String::new();
     for attempt in 1..=retry.attempts.max(1) {
-        match once(client, url, etag, last_modified, temp_dir).await {
+        match once(client, url, etag, last_modified, temp_dir, retry).await {
             Attempt::Done(f) => return Ok(f),
             Attempt::Fail(reason) => {
                 return Err(FeedError::Download {
@@ -88,8 +96,17 @@ async fn once(
     etag: Option<&str>,
     last_modified: Option<&str>,
     temp_dir: &std::path::Path,
+    retry: Retry,
 ) -> Attempt {
-    let mut req = client.get(url);
+    // A source that refuses or stalls is retried only when asked.
+    let unreachable = |reason: String| {
+        if retry.unreachable {
+            Attempt::Retry(reason, None)
+        } else {
+            Attempt::Fail(reason)
+        }
+    };
+    let mut req = client.get(url).timeout(retry.timeout);
     if let Some(e) = etag {
         req = req.header(reqwest::header::IF_NONE_MATCH, e);
     }
@@ -98,6 +115,7 @@ async fn once(
     }
     let resp = match req.send().await {
         Ok(r) => r,
+        Err(e) if e.is_connect() || e.is_timeout() => return unreachable(describe(&e)),
         Err(e) => return Attempt::Retry(describe(&e), None),
     };
     let status = resp.status();
@@ -151,10 +169,12 @@ async fn once(
         let chunk = match chunk {
             Ok(c) => c,
             Err(e) => {
-                return Attempt::Retry(
-                    format!("the download broke off after {got} bytes: {}", describe(&e)),
-                    None,
-                )
+                let reason = format!("the download broke off after {got} bytes: {}", describe(&e));
+                return if e.is_timeout() {
+                    unreachable(reason)
+                } else {
+                    Attempt::Retry(reason, None)
+                };
             }
         };
         hasher.update(&chunk);

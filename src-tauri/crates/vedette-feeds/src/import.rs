@@ -10,9 +10,30 @@ use flate2::read::GzDecoder;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::fetch::{fetch, Fetched};
+use std::collections::{HashMap, HashSet};
+
+use crate::fetch::{fetch, Fetched, Retry};
 use crate::osv::{self, Parsed, Skip};
-use crate::{FeedConfig, FeedError, FeedOutcome, FeedStore, Outcome, Result};
+use crate::{
+    FeedConfig, FeedError, FeedOutcome, FeedStore, Outcome, Refresh, Result, SourceFailure,
+};
+
+/// The outcome of a source not tried because it failed lately.
+fn skipped(feed: &str, url: &str, f: &SourceFailure) -> FeedOutcome {
+    FeedOutcome {
+        feed: feed.to_owned(),
+        source: url.to_owned(),
+        outcome: Outcome::Skipped {
+            reason: format!(
+                "{} did not answer at {} ({}); it is tried again after {}",
+                f.source,
+                f.failed_at.format("%H:%M UTC"),
+                f.error,
+                f.retry_at.format("%H:%M UTC")
+            ),
+        },
+    }
+}
 
 /// A feed read into memory, ready to be swapped in.
 pub(crate) enum Loaded {
@@ -355,7 +376,8 @@ impl FeedStore {
         version: &str,
     ) -> Result<Outcome> {
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: enrichment feeds are swapped in at the same time.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let (records, skipped) = match loaded {
             Loaded::Osv {
                 records, skipped, ..
@@ -507,8 +529,8 @@ impl FeedStore {
     }
 
     /// Downloads one feed if it changed, and swaps it in.
-    async fn update_one(&self, cfg: &FeedConfig, feed: &str, url: &str, kind: Kind) -> FeedOutcome {
-        let outcome = match self.try_update_one(cfg, feed, url, kind).await {
+    async fn update_one(&self, feed: &str, url: &str, kind: Kind, retry: Retry) -> FeedOutcome {
+        let outcome = match self.try_update_one(feed, url, kind, retry).await {
             Ok(o) => o,
             Err(e) => Outcome::Failed {
                 error: e.to_string(),
@@ -523,10 +545,10 @@ impl FeedStore {
 
     async fn try_update_one(
         &self,
-        cfg: &FeedConfig,
         feed: &str,
         url: &str,
         kind: Kind,
+        retry: Retry,
     ) -> Result<Outcome> {
         let (etag, lm) = self.validators(feed).await?;
         let temp_dir = self.path.parent().unwrap_or(Path::new(".")).to_owned();
@@ -536,7 +558,7 @@ impl FeedStore {
             etag.as_deref(),
             lm.as_deref(),
             &temp_dir,
-            cfg.retry,
+            retry,
         )
         .await?
         {
@@ -589,47 +611,217 @@ impl FeedStore {
         }
     }
 
-    /// Brings the given OSV ecosystems and the enrichment feeds up to date.
-    /// `only_stale` skips feeds younger than their limit.
+    /// Brings the given OSV ecosystems and the enrichment feeds up to date,
+    /// both at once.
     pub async fn update(
+        &self,
+        cfg: &FeedConfig,
+        ecosystems: &[String],
+        refresh: Refresh,
+    ) -> Vec<FeedOutcome> {
+        let (mut out, enrichment) = tokio::join!(
+            self.update_osv(cfg, ecosystems, refresh.only_stale),
+            self.update_enrichment(cfg, refresh)
+        );
+        out.extend(enrichment);
+        out
+    }
+
+    /// The names of the feeds younger than their limit.
+    async fn fresh(&self, cfg: &FeedConfig, only_stale: bool) -> HashSet<String> {
+        if !only_stale {
+            return HashSet::new();
+        }
+        self.status(cfg)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|f| !f.stale)
+            .map(|f| f.name)
+            .collect()
+    }
+
+    /// Brings the given OSV ecosystems up to date, one after another, each
+    /// with the configured retries: a scan needs them.
+    pub async fn update_osv(
         &self,
         cfg: &FeedConfig,
         ecosystems: &[String],
         only_stale: bool,
     ) -> Vec<FeedOutcome> {
-        let mut jobs: Vec<(String, String, Kind)> = ecosystems
-            .iter()
-            .map(|e| (format!("osv/{e}"), cfg.osv_url(e), Kind::Osv))
-            .collect();
-        if !cfg.kev_url.is_empty() {
-            jobs.push(("kev".into(), cfg.kev_url.clone(), Kind::Kev));
+        let fresh = self.fresh(cfg, only_stale).await;
+        let mut out = Vec::new();
+        for e in ecosystems {
+            let feed = format!("osv/{e}");
+            if !fresh.contains(&feed) {
+                out.push(
+                    self.update_one(&feed, &cfg.osv_url(e), Kind::Osv, cfg.retry)
+                        .await,
+                );
+            }
         }
-        if !cfg.epss_url.is_empty() {
-            jobs.push(("epss".into(), cfg.epss_url.clone(), Kind::Epss));
-        }
-        for u in &cfg.nvd_urls {
-            let file = u.rsplit('/').next().unwrap_or(u);
-            jobs.push((format!("nvd/{file}"), u.clone(), Kind::Nvd));
-        }
-        let fresh: std::collections::HashSet<String> = if only_stale {
-            self.status(cfg)
+        out
+    }
+
+    /// Brings KEV, EPSS and NVD up to date, all three at once. A scan can do
+    /// without them, so a source that refuses or stalls gets one connection,
+    /// not retries: its failure is remembered, and (with `skip_failed`) the
+    /// source is not tried again before `cfg.source_retry_after` has passed.
+    /// NVD's files: the first alone, then, if it answered, the others four at
+    /// a time.
+    pub async fn update_enrichment(&self, cfg: &FeedConfig, refresh: Refresh) -> Vec<FeedOutcome> {
+        let fresh = self.fresh(cfg, refresh.only_stale).await;
+        let failed: HashMap<String, SourceFailure> = if refresh.skip_failed {
+            self.source_failures(cfg)
                 .await
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|f| !f.stale)
-                .map(|f| f.name)
+                .filter(|f| f.retry_at > Utc::now())
+                .map(|f| (f.source.clone(), f))
                 .collect()
         } else {
-            Default::default()
+            HashMap::new()
         };
-        let mut out = Vec::new();
-        for (feed, url, kind) in jobs {
-            if fresh.contains(&feed) {
-                continue;
-            }
-            out.push(self.update_one(cfg, &feed, &url, kind).await);
+        let once = Retry {
+            unreachable: false,
+            ..cfg.retry
+        };
+        let (kev, epss, nvd) = tokio::join!(
+            self.update_source("kev", &cfg.kev_url, Kind::Kev, once, &fresh, &failed),
+            self.update_source("epss", &cfg.epss_url, Kind::Epss, once, &fresh, &failed),
+            self.update_nvd(cfg, once, &fresh, &failed)
+        );
+        kev.into_iter().chain(epss).chain(nvd).collect()
+    }
+
+    /// One enrichment source of one file (KEV, EPSS).
+    async fn update_source(
+        &self,
+        source: &str,
+        url: &str,
+        kind: Kind,
+        retry: Retry,
+        fresh: &HashSet<String>,
+        failed: &HashMap<String, SourceFailure>,
+    ) -> Option<FeedOutcome> {
+        if url.is_empty() || fresh.contains(source) {
+            return None;
         }
+        if let Some(f) = failed.get(source) {
+            return Some(skipped(source, url, f));
+        }
+        let o = self.update_one(source, url, kind, retry).await;
+        self.remember(source, std::slice::from_ref(&o)).await;
+        Some(o)
+    }
+
+    /// NVD's files: the first alone; when it answered, the others four at a
+    /// time; when it did not, none (the source is down).
+    async fn update_nvd(
+        &self,
+        cfg: &FeedConfig,
+        retry: Retry,
+        fresh: &HashSet<String>,
+        failed: &HashMap<String, SourceFailure>,
+    ) -> Vec<FeedOutcome> {
+        let files: Vec<(String, String)> = cfg
+            .nvd_urls
+            .iter()
+            .map(|u| {
+                (
+                    format!("nvd/{}", u.rsplit('/').next().unwrap_or(u)),
+                    u.clone(),
+                )
+            })
+            .filter(|(feed, _)| !fresh.contains(feed))
+            .collect();
+        let Some(((first_feed, first_url), rest)) = files.split_first() else {
+            return Vec::new();
+        };
+        if let Some(f) = failed.get("nvd") {
+            return files
+                .iter()
+                .map(|(feed, url)| skipped(feed, url, f))
+                .collect();
+        }
+        let mut out = vec![
+            self.update_one(first_feed, first_url, Kind::Nvd, retry)
+                .await,
+        ];
+        if let Some(error) = out[0].error().map(str::to_owned) {
+            let f = SourceFailure {
+                source: "nvd".into(),
+                failed_at: Utc::now(),
+                error,
+                retry_at: Utc::now(),
+            };
+            out.extend(rest.iter().map(|(feed, url)| skipped(feed, url, &f)));
+        } else {
+            for chunk in rest.chunks(4) {
+                let mut batch = Vec::with_capacity(chunk.len());
+                for (feed, url) in chunk {
+                    batch.push(self.update_one(feed, url, Kind::Nvd, retry));
+                }
+                out.extend(futures_util::future::join_all(batch).await);
+            }
+        }
+        self.remember("nvd", &out).await;
         out
+    }
+
+    /// Records how a source's last try went: a failure is remembered, a
+    /// success forgets the failure.
+    async fn remember(&self, source: &str, outcomes: &[FeedOutcome]) {
+        let result = match outcomes.iter().find_map(FeedOutcome::error) {
+            Some(error) => {
+                sqlx::query(
+                    "INSERT INTO source_failure (source, failed_at, error) VALUES (?, ?, ?)
+                     ON CONFLICT(source) DO UPDATE SET failed_at = excluded.failed_at, error = excluded.error",
+                )
+                .bind(source)
+                .bind(Utc::now().to_rfc3339())
+                .bind(error)
+                .execute(&self.pool)
+                .await
+            }
+            None if outcomes.iter().any(|o| {
+                matches!(o.outcome, Outcome::Updated { .. } | Outcome::NotModified)
+            }) =>
+            {
+                sqlx::query("DELETE FROM source_failure WHERE source = ?")
+                    .bind(source)
+                    .execute(&self.pool)
+                    .await
+            }
+            None => return,
+        };
+        if let Err(e) = result {
+            tracing::warn!("cannot record how feed source {source} answered: {e}");
+        }
+    }
+
+    /// Enrichment sources whose last try failed, and when each is tried again.
+    pub async fn source_failures(&self, cfg: &FeedConfig) -> Result<Vec<SourceFailure>> {
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT source, failed_at, error FROM source_failure ORDER BY source")
+                .fetch_all(&self.pool)
+                .await?;
+        let after = chrono::Duration::from_std(cfg.source_retry_after)
+            .unwrap_or(chrono::Duration::hours(1));
+        Ok(rows
+            .into_iter()
+            .filter_map(|(source, at, error)| {
+                let failed_at = chrono::DateTime::parse_from_rfc3339(&at)
+                    .ok()?
+                    .with_timezone(&Utc);
+                Some(SourceFailure {
+                    source,
+                    failed_at,
+                    error,
+                    retry_at: failed_at + after,
+                })
+            })
+            .collect())
     }
 
     /// Imports offline bundles: OSV export zips, the KEV JSON, EPSS CSV and

@@ -111,11 +111,13 @@ pub struct FeedSources {
     pub nvd_urls: Option<String>,
     /// "24h", "90m", "7d".
     pub osv_max_age: Option<String>,
+    /// How long an enrichment source that failed is left alone ("1h").
+    pub source_retry_after: Option<String>,
 }
 
 impl FeedSources {
     /// `VEDETTE_FEED_URL`, `VEDETTE_KEV_URL`, `VEDETTE_EPSS_URL`,
-    /// `VEDETTE_NVD_URL`, `VEDETTE_FEED_MAX_AGE`.
+    /// `VEDETTE_NVD_URL`, `VEDETTE_FEED_MAX_AGE`, `VEDETTE_SOURCE_RETRY_AFTER`.
     pub fn from_env() -> Self {
         let var = |k: &str| std::env::var(k).ok();
         Self {
@@ -124,6 +126,7 @@ impl FeedSources {
             epss_url: var("VEDETTE_EPSS_URL"),
             nvd_urls: var("VEDETTE_NVD_URL"),
             osv_max_age: var("VEDETTE_FEED_MAX_AGE"),
+            source_retry_after: var("VEDETTE_SOURCE_RETRY_AFTER"),
         }
     }
 
@@ -171,6 +174,11 @@ impl FeedSources {
                 format!("--feed-max-age {age}: {e}; write a duration such as 90m, 24h or 7d")
             })?;
         }
+        if let Some(after) = &self.source_retry_after {
+            cfg.source_retry_after = humantime::parse_duration(after.trim()).map_err(|e| {
+                format!("--source-retry-after {after}: {e}; write a duration such as 10m or 1h")
+            })?;
+        }
         Ok(cfg)
     }
 }
@@ -191,6 +199,8 @@ pub struct FeedConfig {
     pub epss_max_age: Duration,
     pub nvd_max_age: Duration,
     pub retry: Retry,
+    /// How long an enrichment source that failed is left alone.
+    pub source_retry_after: Duration,
 }
 
 impl Default for FeedConfig {
@@ -205,6 +215,7 @@ impl Default for FeedConfig {
             epss_max_age: Duration::from_secs(48 * 3600),
             nvd_max_age: Duration::from_secs(7 * 24 * 3600),
             retry: Retry::default(),
+            source_retry_after: Duration::from_secs(3600),
         }
     }
 }
@@ -319,6 +330,11 @@ pub enum Outcome {
     Failed {
         error: String,
     },
+    /// Not tried: the source failed lately (`reason` says when, and when it
+    /// is tried again).
+    Skipped {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -333,4 +349,32 @@ impl FeedOutcome {
     pub fn failed(&self) -> bool {
         matches!(self.outcome, Outcome::Failed { .. })
     }
+
+    pub fn error(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Failed { error } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// How an update treats fresh feeds and sources that failed lately.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Refresh {
+    /// Skip feeds younger than their limit.
+    pub only_stale: bool,
+    /// Skip an enrichment source that failed less than
+    /// [`FeedConfig::source_retry_after`] ago.
+    pub skip_failed: bool,
+}
+
+/// An enrichment source whose last try failed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceFailure {
+    /// `kev`, `epss`, `nvd`.
+    pub source: String,
+    pub failed_at: chrono::DateTime<chrono::Utc>,
+    pub error: String,
+    /// When scans try it again (`vedette feed update` tries at once).
+    pub retry_at: chrono::DateTime<chrono::Utc>,
 }
