@@ -73,7 +73,7 @@ async fn context<R: Runtime>(
     });
     let (mut ctx, temp) = core
         .scheduler_context(feeds, feed_config, events)
-        .map_err(|e| format!("cannot create a private temp dir: {e}"))?;
+        .map_err(|e| e.to_string())?;
     ctx.wake = wake;
     ctx.paused = paused;
     Ok((ctx, temp))
@@ -97,9 +97,9 @@ impl<R: Runtime> Events for DesktopEvents<R> {
             .fetch_sub(1, Ordering::SeqCst)
             .saturating_sub(1);
         let alarming = run.alarming_scans();
-        if let Some((first, _)) = alarming.first() {
+        if let Some(scan_id) = alarming.first().and_then(|(first, _)| first.scan_id) {
             crate::tray::alert(&self.handle, &headline(run));
-            notify(self.handle.clone(), run, first.scan_id);
+            notify(self.handle.clone(), run, scan_id);
         } else if still == 0 {
             crate::tray::settle(&self.handle);
         }
@@ -128,18 +128,19 @@ fn body(run: &RunSummary) -> String {
             .collect();
         worst.sort_by(|a, b| b.finding.risk.total_cmp(&a.finding.risk));
         for n in worst.iter().take(3usize.saturating_sub(lines.len())) {
+            // Names come from images: shown as text, never as markup.
             lines.push(format!(
                 "{} in {} {} ({}{}) on {}",
-                n.finding.id,
-                n.finding.package,
-                n.finding.version,
+                vedette_model::markup_escape(&n.finding.id),
+                vedette_model::markup_escape(&n.finding.package),
+                vedette_model::markup_escape(&n.finding.version),
                 n.finding.severity,
                 if n.finding.kev_added.is_some() {
                     ", exploited in the wild"
                 } else {
                     ""
                 },
-                scan.target
+                vedette_model::markup_escape(&scan.target)
             ));
         }
     }
@@ -148,7 +149,10 @@ fn body(run: &RunSummary) -> String {
     if total > shown {
         lines.push(format!("and {} more", total - shown));
     }
-    lines.push(format!("Run: {}", run.schedule_name));
+    lines.push(format!(
+        "Run: {}",
+        vedette_model::markup_escape(&run.schedule_name)
+    ));
     lines.join("\n")
 }
 

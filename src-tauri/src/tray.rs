@@ -134,7 +134,7 @@ fn scheduler<R: Runtime>(app: &AppHandle<R>) -> Option<vedette_scheduler::Contex
 fn scan_all_now<R: Runtime>(app: &AppHandle<R>) {
     let Some(ctx) = scheduler(app) else { return };
     tauri::async_runtime::spawn(async move {
-        let all = match ctx.store.list_schedules().await {
+        let all = match ctx.store().list_schedules().await {
             Ok(l) => l.into_iter().find(|s| s.system),
             Err(e) => {
                 tracing::warn!("{e}");

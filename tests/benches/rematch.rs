@@ -77,23 +77,17 @@ fn main() {
             "stored {TARGETS} inventories in {:.1} s",
             start.elapsed().as_secs_f64()
         );
-        let ctx = vedette_scheduler::Context {
-            store: store.clone(),
-            feeds: feeds.clone(),
-            feed_config: FeedConfig {
+        let ctx = vedette_scheduler::Context::new(vedette_scan::Scanner::new(
+            store.clone(),
+            feeds.clone(),
+            FeedConfig {
                 osv_max_age: std::time::Duration::from_secs(365 * 86400),
                 kev_max_age: std::time::Duration::from_secs(365 * 86400),
                 nvd_max_age: std::time::Duration::from_secs(365 * 86400),
                 ..FeedConfig::default()
             },
-            credentials: None,
-            temp_dir: tmp.path().to_owned(),
-            limits: vedette_scheduler::Limits::default(),
-            insecure_registries: vec![],
-            events: Arc::new(()),
-            wake: Default::default(),
-            paused: Default::default(),
-        };
+            tmp.path(),
+        ));
         println!("| step | size | time |");
         println!("| --- | --- | ---: |");
         for run in [

@@ -96,10 +96,10 @@ fn main() {
             .await
             .unwrap();
         let year = Duration::from_secs(365 * 86400);
-        let ctx = vedette_scheduler::Context {
-            store: store.clone(),
-            feeds: feeds.clone(),
-            feed_config: FeedConfig {
+        let ctx = vedette_scheduler::Context::new(vedette_scan::Scanner::new(
+            store.clone(),
+            feeds.clone(),
+            FeedConfig {
                 osv_max_age: year,
                 kev_max_age: year,
                 epss_max_age: year,
@@ -110,14 +110,8 @@ fn main() {
                 nvd_urls: Vec::new(),
                 ..FeedConfig::default()
             },
-            credentials: None,
-            temp_dir: tmp.path().to_owned(),
-            limits: vedette_scheduler::Limits::default(),
-            insecure_registries: vec![],
-            events: Arc::new(()),
-            wake: Default::default(),
-            paused: Default::default(),
-        };
+            tmp.path(),
+        ));
         println!("| run | targets | wall time | most scans at once | registry requests (rate) | UI query during the run: median / p95 / max (n) |");
         println!("| --- | ---: | ---: | ---: | ---: | --- |");
         for run in ["first run (every image pulled)", "second run (every digest unchanged)"] {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use vedette_cloud::{Credentials, SecretBackend};
-use vedette_model::{AppOverview, Check, DoctorReport};
+use vedette_model::{parse_bytes, AppOverview, Check, DoctorReport, ScanLimits, TargetInfo};
 use vedette_sources::registry::{docker_config, Credential};
 use vedette_store::{Store, StoreError};
 
@@ -22,6 +22,65 @@ pub enum OpenError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A limit set in the environment does not read.
+    #[error("{0}")]
+    Setting(String),
+}
+
+/// Scans interrupted this many times in a row put their target in
+/// quarantine (`VEDETTE_QUARANTINE_AFTER`; 0 turns quarantine off).
+pub const QUARANTINE_AFTER: u32 = 3;
+
+/// The limits of a scan as the environment sets them (each limit's
+/// variable, see [`ScanLimits`]), over the defaults. The CLI's flags are
+/// applied on top of these.
+pub fn limits_from_env() -> Result<ScanLimits, String> {
+    let mut l = ScanLimits::default();
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let bytes = |setting: vedette_model::LimitSetting, into: &mut u64| -> Result<(), String> {
+        if let Some(v) = var(setting.env) {
+            *into = parse_bytes(&v).map_err(|e| format!("{}: {e}", setting.env))?;
+        }
+        Ok(())
+    };
+    bytes(ScanLimits::MEMORY, &mut l.max_kept_bytes)?;
+    bytes(ScanLimits::FILE, &mut l.max_file_bytes)?;
+    bytes(ScanLimits::LAYER, &mut l.max_layer_bytes)?;
+    bytes(ScanLimits::ARCHIVE, &mut l.max_archive_bytes)?;
+    if let Some(v) = var(ScanLimits::ENTRIES.env) {
+        l.max_entries =
+            v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                format!("{}: '{v}' is not a number above 0", ScanLimits::ENTRIES.env)
+            })?;
+    }
+    let duration = |setting: vedette_model::LimitSetting, into: &mut std::time::Duration| {
+        if let Some(v) = var(setting.env) {
+            *into = parse_duration(&v).map_err(|e| format!("{}: {e}", setting.env))?;
+        }
+        Ok::<(), String>(())
+    };
+    duration(ScanLimits::TIMEOUT, &mut l.timeout)?;
+    duration(ScanLimits::HTTP_TIMEOUT, &mut l.http_timeout)?;
+    Ok(l)
+}
+
+/// `30m`, `90s`, `2h`: a duration above zero.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s.trim())
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("'{s}' is not a duration above zero; write it as 90s, 30m or 2h"))
+}
+
+fn quarantine_after() -> Result<u32, OpenError> {
+    match std::env::var("VEDETTE_QUARANTINE_AFTER") {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
+            OpenError::Setting(format!(
+                "VEDETTE_QUARANTINE_AFTER: '{v}' is not a number of interrupted scans (0 turns quarantine off)"
+            ))
+        }),
+        _ => Ok(QUARANTINE_AFTER),
+    }
 }
 
 /// An open data directory: the database and the services on it.
@@ -31,6 +90,7 @@ pub struct App {
     store: Store,
     credentials: Credentials,
     secrets: Arc<dyn SecretBackend>,
+    running: vedette_scan::Running,
 }
 
 impl App {
@@ -42,11 +102,17 @@ impl App {
             source,
         })?;
         let store = Store::open_in(data_dir).await?;
-        let interrupted = store.mark_interrupted_scans().await?;
+        let (interrupted, quarantined) = store.mark_interrupted_scans(quarantine_after()?).await?;
         if interrupted > 0 {
             tracing::warn!(
                 interrupted,
                 "scans left running by a previous run were marked interrupted"
+            );
+        }
+        for t in &quarantined {
+            tracing::warn!(
+                "{} is quarantined: its last scans were all interrupted; it is not scanned automatically until retried (`vedette target retry`)",
+                t.name
             );
         }
         Ok(Self {
@@ -54,6 +120,7 @@ impl App {
             credentials: Credentials::new(store.clone(), Arc::clone(&secrets)),
             store,
             secrets,
+            running: vedette_scan::Running::default(),
         })
     }
 
@@ -69,22 +136,20 @@ impl App {
         &self.credentials
     }
 
-    /// A scheduler context over this data dir, for `vedette serve`, `schedule
-    /// run` and the desktop app alike: registry credentials from
+    /// The scan use case over this data dir, for the CLI, the window and
+    /// the scheduler alike: registry credentials from
     /// [`App::registry_credential`], plain-HTTP registries from
-    /// `VEDETTE_INSECURE_REGISTRIES` (comma-separated hosts), a private temp
-    /// dir (returned: it lives as long as the caller keeps it).
-    pub fn scheduler_context(
+    /// `VEDETTE_INSECURE_REGISTRIES` (comma-separated hosts), the scan
+    /// limits given, and `temp_dir` as the only place a scan writes.
+    pub fn scanner(
         &self,
         feeds: vedette_feeds::FeedStore,
         feed_config: vedette_feeds::FeedConfig,
-        events: Arc<dyn vedette_scheduler::Events>,
-    ) -> std::io::Result<(vedette_scheduler::Context, tempfile::TempDir)> {
-        let temp = tempfile::Builder::new()
-            .prefix("vedette-scheduler-")
-            .tempdir()?;
+        limits: ScanLimits,
+        temp_dir: &Path,
+    ) -> vedette_scan::Scanner {
         let app = self.clone();
-        let credentials: vedette_scheduler::CredentialLookup = Arc::new(move |host: String| {
+        let credentials: vedette_scan::CredentialLookup = Arc::new(move |host: String| {
             let app = app.clone();
             Box::pin(async move { app.registry_credential(&host).await })
         });
@@ -94,21 +159,58 @@ impl App {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .collect();
+        let mut feed_config = feed_config;
+        feed_config.retry.timeout = limits.http_timeout;
+        vedette_scan::Scanner {
+            store: self.store.clone(),
+            feeds,
+            feed_config,
+            credentials: Some(credentials),
+            temp_dir: temp_dir.to_owned(),
+            limits,
+            attempts: 3,
+            backoff: std::time::Duration::from_secs(5),
+            insecure_registries,
+            running: self.running.clone(),
+        }
+    }
+
+    /// The scans running in this process (to cancel one by id).
+    pub fn running(&self) -> &vedette_scan::Running {
+        &self.running
+    }
+
+    /// A scheduler context over this data dir, for `vedette serve`, `schedule
+    /// run` and the desktop app alike: the [`App::scanner`] with the limits
+    /// the environment sets, and a private temp dir (returned: it lives as
+    /// long as the caller keeps it).
+    pub fn scheduler_context(
+        &self,
+        feeds: vedette_feeds::FeedStore,
+        feed_config: vedette_feeds::FeedConfig,
+        events: Arc<dyn vedette_scheduler::Events>,
+    ) -> Result<(vedette_scheduler::Context, tempfile::TempDir), OpenError> {
+        let temp = tempfile::Builder::new()
+            .prefix("vedette-scheduler-")
+            .tempdir()
+            .map_err(|e| OpenError::Setting(format!("cannot create a private temp dir: {e}")))?;
+        let limits = limits_from_env().map_err(OpenError::Setting)?;
         Ok((
             vedette_scheduler::Context {
-                store: self.store.clone(),
-                feeds,
-                feed_config,
-                credentials: Some(credentials),
-                temp_dir: temp.path().to_owned(),
+                scanner: self.scanner(feeds, feed_config, limits, temp.path()),
                 limits: vedette_scheduler::Limits::default(),
-                insecure_registries,
                 events,
                 wake: Default::default(),
                 paused: Default::default(),
+                cancel: Default::default(),
             },
             temp,
         ))
+    }
+
+    /// Lets the scheduler scan a quarantined target again.
+    pub async fn retry_target(&self, target: &TargetInfo) -> Result<bool, StoreError> {
+        self.store.release_quarantine(target.id).await
     }
 
     /// The credential for a registry: the keyring first, then Docker's
@@ -210,6 +312,11 @@ pub async fn doctor(data_dir: &Path, secrets: Arc<dyn SecretBackend>) -> DoctorR
             "Data directory",
             format!("cannot create {}: {source}", path.display()),
             "Choose a writable directory with --data-dir or VEDETTE_DATA_DIR",
+        )),
+        Err(OpenError::Setting(e)) => checks.push(Check::fail(
+            "Settings",
+            e,
+            "Correct or unset the environment variable it names",
         )),
         Err(OpenError::Store(e)) => {
             checks.push(Check::ok("Data directory", data_dir.display().to_string()));

@@ -35,6 +35,15 @@ pub struct FeedArgs {
         default_value = "24h"
     )]
     pub feed_max_age: String,
+    /// How long an enrichment source (KEV, EPSS, NVD) that failed is left alone by scans
+    #[arg(
+        long,
+        global = true,
+        env = "VEDETTE_SOURCE_RETRY_AFTER",
+        value_name = "DURATION",
+        default_value = "1h"
+    )]
+    pub source_retry_after: String,
 }
 
 impl FeedArgs {
@@ -45,6 +54,7 @@ impl FeedArgs {
             epss_url: self.epss_url.clone(),
             nvd_urls: self.nvd_url.clone(),
             osv_max_age: Some(self.feed_max_age.clone()),
+            source_retry_after: Some(self.source_retry_after.clone()),
         }
         .resolve(store)
         .await
@@ -104,6 +114,7 @@ fn print_outcomes(outcomes: &[FeedOutcome], format: Format) -> Result<u8, Failur
                 Outcome::NotModified => println!("{:<24} unchanged", o.feed),
                 Outcome::Missing => println!("{:<24} not at the source ({})", o.feed, o.source),
                 Outcome::Failed { error } => println!("{:<24} FAILED: {error}", o.feed),
+                Outcome::Skipped { reason } => println!("{:<24} not tried: {reason}", o.feed),
             }
         }
     }
@@ -140,7 +151,10 @@ pub async fn run(
             if ecosystems.is_empty() {
                 eprintln!("vedette: no ecosystem is in use yet (nothing scanned, no feed imported); updating the enrichment feeds only. Name ecosystems with --ecosystem Debian --ecosystem PyPI …");
             }
-            let outcomes = feeds.update(&cfg, &ecosystems, false).await;
+            // Asked for by name: every feed, every source, now.
+            let outcomes = feeds
+                .update(&cfg, &ecosystems, vedette_feeds::Refresh::default())
+                .await;
             print_outcomes(&outcomes, format)
         }
         FeedCommand::Import { paths, format } => {

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 use vedette_app::App;
-use vedette_engine::{EngineError, Target};
-use vedette_model::{Exposure, ScanState, Severity};
-
-use vedette_sources::{Reference, SourceError};
+use vedette_engine::Target;
+use vedette_model::{parse_bytes, Exposure, ScanLimits, Severity, TargetInfo};
+use vedette_scan::{CancellationToken, ErrorKind, FeedPolicy, Request};
+use vedette_sources::Reference;
 
 use crate::feed::FeedArgs;
 use crate::{usage, Failure};
@@ -85,6 +85,59 @@ pub struct OutputArgs {
     /// No progress messages on standard error.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// How much one scan may take (each also an environment variable; the
+/// README's "Hostile input" section says what each bounds).
+#[derive(Args)]
+pub(crate) struct LimitArgs {
+    /// Package data kept in memory per scan [env: VEDETTE_MAX_MEMORY] [default: 512MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    max_memory: Option<u64>,
+    /// Largest package database or lock file read [env: VEDETTE_MAX_FILE_SIZE] [default: 256MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    max_file_size: Option<u64>,
+    /// Largest inflated layer [env: VEDETTE_MAX_LAYER_SIZE] [default: 64GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    max_layer_size: Option<u64>,
+    /// Most entries in a layer or directory tree [env: VEDETTE_MAX_ENTRIES] [default: 5000000]
+    #[arg(long, value_name = "N")]
+    max_entries: Option<u64>,
+    /// Largest inflated gzipped image archive [env: VEDETTE_MAX_ARCHIVE_SIZE] [default: 16GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    max_archive_size: Option<u64>,
+    /// Time one scan may take [env: VEDETTE_SCAN_TIMEOUT] [default: 30m]
+    #[arg(long, value_name = "DURATION", value_parser = vedette_app::parse_duration)]
+    timeout: Option<std::time::Duration>,
+    /// Time one HTTP request may take [env: VEDETTE_HTTP_TIMEOUT] [default: 10m]
+    #[arg(long, value_name = "DURATION", value_parser = vedette_app::parse_duration)]
+    http_timeout: Option<std::time::Duration>,
+}
+
+impl LimitArgs {
+    /// The environment's limits, with these flags over them.
+    pub(crate) fn limits(&self) -> Result<ScanLimits, Failure> {
+        let mut l = vedette_app::limits_from_env().map_err(usage)?;
+        let set = |v: Option<u64>, into: &mut u64| {
+            if let Some(v) = v {
+                *into = v;
+            }
+        };
+        set(self.max_memory, &mut l.max_kept_bytes);
+        set(self.max_file_size, &mut l.max_file_bytes);
+        set(self.max_layer_size, &mut l.max_layer_bytes);
+        set(self.max_entries.filter(|n| *n > 0), &mut l.max_entries);
+        set(self.max_archive_size, &mut l.max_archive_bytes);
+        if let Some(t) = self.timeout {
+            l.timeout = t;
+        }
+        if let Some(t) = self.http_timeout {
+            l.http_timeout = t;
+        }
+        Ok(l)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -180,70 +233,87 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
             "--format sarif reports findings; drop --packages-only, or choose table, json, cyclonedx or spdx",
         ));
     }
-    // Read the policy before the scan: a typo should not cost a pull.
+    // Read the policy and limits before the scan: a typo should not cost a pull.
     let policy = if out.packages_only {
-        None
+        vedette_match::Policy::default()
     } else {
-        Some(build_policy(&out)?)
+        build_policy(&out)?
     };
-    let credential = match &target {
-        Target::Image(r) => {
-            app.registry_credential(
-                &Reference::parse(r)
-                    .map_err(|e| usage(e.to_string()))?
-                    .registry,
-            )
-            .await
-        }
-        _ => None,
-    };
+    let limits = out.limits.limits()?;
     // The only place a scan writes: a private temp dir, removed afterwards.
     let temp = tempfile::Builder::new()
         .prefix("vedette-scan-")
         .tempdir()
         .map_err(|e| Failure::from(anyhow::anyhow!("cannot create a private temp dir: {e}")))?;
-    let opts = vedette_engine::Options {
-        platform,
-        insecure_registry: insecure,
-        credential,
-        temp_dir: temp.path().to_owned(),
-        ..vedette_engine::Options::default()
-    };
+    let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
+    let cfg = feed_args.config(&feeds).await?;
+    let scanner = app.scanner(feeds.clone(), cfg, limits, temp.path());
     let store = app.store();
     let target_id = store.ensure_target(target.kind(), &target.name()).await?;
-    let started = std::time::Instant::now();
-    let scan_id = store.begin_scan(target_id).await?;
+    let info: TargetInfo = store
+        .get_target(target_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("target {target_id} vanished while the scan began"))?;
     let progress = Arc::new(StderrProgress {
         quiet: out.quiet,
         layers: 0.into(),
     });
-    let inventory = match vedette_engine::inventory(&target, &opts, progress.clone()).await {
-        Ok(inv) => inv,
-        Err(e) => {
-            store
-                .finish_scan(scan_id, ScanState::Failed, Some(&e.to_string()))
-                .await?;
-            return Err(match e {
-                EngineError::BadPlatform(_)
-                | EngineError::BadSbom { .. }
-                | EngineError::Read { .. }
-                | EngineError::Source(SourceError::BadReference { .. }) => usage(e.to_string()),
-                other => Failure {
-                    code: 3,
-                    error: anyhow::anyhow!(other),
-                },
+    let req = Request {
+        policy,
+        exposure: out.exposure.map(|e| match e {
+            ExposureArg::Internal => Exposure::Internal,
+            ExposureArg::Internet => Exposure::Internet,
+        }),
+        packages_only: out.packages_only,
+        feeds: if out.offline {
+            FeedPolicy::Offline
+        } else {
+            FeedPolicy::Fresh
+        },
+        platform,
+        insecure,
+        ..Request::default()
+    };
+    // Ctrl-C ends the scan cleanly: it is recorded as cancelled.
+    let cancel = CancellationToken::new();
+    let on_interrupt = {
+        let cancel = cancel.clone();
+        let quiet = out.quiet;
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                if !quiet {
+                    eprintln!("vedette: interrupted; stopping the scan");
+                }
+                cancel.cancel();
+            }
+        })
+    };
+    let scanned = scanner.scan(&info, &req, progress.clone(), &cancel).await;
+    on_interrupt.abort();
+    feeds.close().await;
+    let scanned = match scanned {
+        Ok(s) => s,
+        Err(f) => {
+            let code = match f.error.kind() {
+                ErrorKind::Input => 2,
+                ErrorKind::Unavailable => 3,
+                ErrorKind::Cancelled => 130,
+            };
+            return Err(Failure {
+                code,
+                error: anyhow::anyhow!(f.error),
             });
         }
     };
-    let Some(policy) = policy else {
-        store.complete_scan(scan_id, &inventory).await?;
+    let inventory = &scanned.inventory;
+    let Some(report) = &scanned.report else {
         let format = match out.format {
             OutFormat::Table => vedette_report::Format::Table,
             OutFormat::Json => vedette_report::Format::Json,
             OutFormat::Cyclonedx => vedette_report::Format::CycloneDx,
             OutFormat::Spdx | OutFormat::Sarif => vedette_report::Format::Spdx,
         };
-        let text = vedette_report::render(&inventory, format);
+        let text = vedette_report::render(inventory, format);
         write_out(
             &out,
             &text,
@@ -251,61 +321,25 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
         )?;
         return Ok(0);
     };
-    let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
-    let cfg = feed_args.config(&feeds).await?;
-    let exposure = match out.exposure {
-        Some(e) => {
-            let e = match e {
-                ExposureArg::Internal => Exposure::Internal,
-                ExposureArg::Internet => Exposure::Internet,
-            };
-            store.set_target_exposure(target_id, e).await?;
-            e
-        }
-        None => store.target_exposure(target_id).await?,
-    };
-    let opts = vedette_engine::AssessOptions {
-        exposure,
-        policy,
-        offline: out.offline,
-    };
-    let report = vedette_engine::assess(&inventory, &feeds, &cfg, &opts, progress.as_ref()).await;
-    feeds.close().await;
-    let report = match report {
-        Ok(r) => r,
-        Err(e) => {
-            store
-                .finish_scan(scan_id, ScanState::Failed, Some(&e.to_string()))
-                .await?;
-            return Err(e.into());
-        }
-    };
-    let duration = started.elapsed().as_millis() as i64;
-    let new = store
-        .record_scan(
-            scan_id,
-            &inventory,
-            &report,
-            &vedette_engine::feed_version(&report),
-            duration,
-        )
-        .await?;
+    let new = &scanned.new_findings;
     if !out.quiet && !new.is_empty() {
         eprintln!(
-            "vedette: {} new finding{} since the previous scan of this target (scan {scan_id}; `vedette history show {scan_id}`)",
+            "vedette: {} new finding{} since the previous scan of this target (scan {}; `vedette history show {}`)",
             new.len(),
-            if new.len() == 1 { "" } else { "s" }
+            if new.len() == 1 { "" } else { "s" },
+            scanned.scan_id,
+            scanned.scan_id
         );
     }
     let color = out.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     let text = match out.format {
-        OutFormat::Table => vedette_report::findings_table(&report, color),
-        OutFormat::Json => vedette_report::json_report(&report),
-        OutFormat::Sarif => vedette_report::sarif(&report),
-        OutFormat::Cyclonedx => vedette_report::cyclonedx_with_findings(&inventory, &report),
-        OutFormat::Spdx => vedette_report::render(&inventory, vedette_report::Format::Spdx),
+        OutFormat::Table => vedette_report::findings_table(report, color),
+        OutFormat::Json => vedette_report::json_report(report),
+        OutFormat::Sarif => vedette_report::sarif(report),
+        OutFormat::Cyclonedx => vedette_report::cyclonedx_with_findings(inventory, report),
+        OutFormat::Spdx => vedette_report::render(inventory, vedette_report::Format::Spdx),
     };
     write_out(&out, &text, &format!("{} findings", report.findings.len()))?;
     if !report.stale_feeds.is_empty() && !out.allow_stale {

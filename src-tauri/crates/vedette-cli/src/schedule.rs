@@ -339,7 +339,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
                 .await
                 .map_err(|e| Failure::from(anyhow::anyhow!(e)))?;
             // The summary was printed as the run finished (LogEvents).
-            ctx.feeds.close().await;
+            ctx.scanner.feeds.close().await;
             Ok(if summary.scans.iter().any(|s| s.error.is_some()) {
                 3
             } else {
@@ -358,13 +358,17 @@ fn print_summary(s: &RunSummary) {
         s.new_findings.len()
     );
     for t in &s.scans {
+        let id = t
+            .scan_id
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "-".into());
         match &t.error {
             None if t.reused_inventory => println!(
-                "  scan {:>4}  {}  (digest unchanged: not pulled, matched again)",
-                t.scan_id, t.target
+                "  scan {id:>4}  {}  (digest unchanged: not pulled, matched again)",
+                t.target
             ),
-            None => println!("  scan {:>4}  {}", t.scan_id, t.target),
-            Some(e) => println!("  scan {:>4}  {}  FAILED: {e}", t.scan_id, t.target),
+            None => println!("  scan {id:>4}  {}", t.target),
+            Some(e) => println!("  scan {id:>4}  {}  FAILED: {e}", t.target),
         }
     }
     for w in &s.warnings {
@@ -390,7 +394,10 @@ pub(crate) async fn context(
     let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
     let cfg = feed_args.config(&feeds).await?;
     app.scheduler_context(feeds, cfg, Arc::new(LogEvents))
-        .map_err(|e| Failure::from(anyhow::anyhow!("cannot create a private temp dir: {e}")))
+        .map_err(|e| match e {
+            vedette_app::OpenError::Setting(m) => usage(m),
+            other => Failure::from(anyhow::anyhow!(other)),
+        })
 }
 
 struct LogEvents;
@@ -434,8 +441,11 @@ pub async fn serve(app: &App, feed_args: &FeedArgs, poll: Duration) -> Result<u8
         _ = term.recv() => {}
     }
     eprintln!("vedette: stopping after the running scans finish");
-    let _ = tx.send(true);
-    let _ = runner.await;
-    ctx.feeds.close().await;
+    // The runner may already be gone; then there is nothing to tell it.
+    tx.send_replace(true);
+    if let Err(e) = runner.await {
+        eprintln!("vedette: the scheduler stopped unexpectedly: {e}");
+    }
+    ctx.scanner.feeds.close().await;
     Ok(0)
 }

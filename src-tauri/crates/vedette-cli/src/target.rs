@@ -1,4 +1,4 @@
-//! `vedette target list|add|group|remove|crawl`: what Vedette watches.
+//! `vedette target list|add|group|remove|crawl|retry`: what Vedette watches.
 
 use clap::{Args, Subcommand};
 use vedette_app::App;
@@ -33,6 +33,12 @@ pub enum TargetCommand {
     /// Lists the images a registry target selects right now, without scanning.
     Crawl {
         /// Target id or registry host.
+        target: String,
+    },
+    /// Lets the scheduler scan a quarantined target again (one whose scans
+    /// kept stopping Vedette); `vedette target list` shows which are.
+    Retry {
+        /// Target id or name.
         target: String,
     },
 }
@@ -120,19 +126,36 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: TargetCommand) -> Result<
                 return Ok(0);
             }
             println!(
-                "{:>4}  {:<9}  {:<48}  {:<12}  {:<9}  WATCHES",
-                "ID", "KIND", "NAME", "GROUP", "EXPOSURE"
+                "{:>4}  {:<9}  {:<48}  {:<12}  {:<9}  {:<11}  WATCHES",
+                "ID", "KIND", "NAME", "GROUP", "EXPOSURE", "STATE"
             );
             for t in &list {
                 println!(
-                    "{:>4}  {:<9}  {:<48}  {:<12}  {:<9}  {}",
+                    "{:>4}  {:<9}  {:<48}  {:<12}  {:<9}  {:<11}  {}",
                     t.id,
                     t.kind.as_str(),
-                    t.name,
-                    t.group.as_deref().unwrap_or("-"),
+                    vedette_model::printable(&t.name, false),
+                    vedette_model::printable(t.group.as_deref().unwrap_or("-"), false),
                     t.exposure.as_str(),
+                    if t.quarantine.is_some() {
+                        "QUARANTINED"
+                    } else {
+                        "ok"
+                    },
                     describe(t)
                 );
+            }
+            for t in list.iter().filter(|t| t.quarantine.is_some()) {
+                if let Some(q) = &t.quarantine {
+                    println!(
+                        "\nTarget {} ({}) is quarantined since {}: {}.\n  `vedette target retry {}` lets the scheduler scan it again.",
+                        t.id,
+                        vedette_model::printable(&t.name, false),
+                        q.since.format("%Y-%m-%d %H:%M UTC"),
+                        q.reason,
+                        t.id
+                    );
+                }
             }
             Ok(0)
         }
@@ -195,6 +218,21 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: TargetCommand) -> Result<
             );
             Ok(0)
         }
+        TargetCommand::Retry { target } => {
+            let t = find(app, &target).await?;
+            if app.retry_target(&t).await? {
+                eprintln!(
+                    "{} is out of quarantine: the next scheduled run scans it.",
+                    vedette_model::printable(&t.name, false)
+                );
+            } else {
+                eprintln!(
+                    "{} is not quarantined; nothing to do.",
+                    vedette_model::printable(&t.name, false)
+                );
+            }
+            Ok(0)
+        }
         TargetCommand::Crawl { target } => {
             let t = find(app, &target).await?;
             let Some(watch) = t.registry.clone() else {
@@ -208,7 +246,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: TargetCommand) -> Result<
             let crawl = vedette_scheduler::crawl_registry(&ctx, &t, &watch, &crawl_opts)
                 .await
                 .map_err(|e| Failure::from(anyhow::anyhow!(e)))?;
-            ctx.feeds.close().await;
+            ctx.scanner.feeds.close().await;
             println!("{:<60}  {:<20}  DIGEST", "IMAGE", "CREATED");
             for i in &crawl.images {
                 println!(

@@ -13,8 +13,6 @@ use crate::{EngineError, Progress};
 pub struct AssessOptions {
     pub exposure: Exposure,
     pub policy: Policy,
-    /// Do not download: match against the index as it is.
-    pub offline: bool,
 }
 
 /// The version of the feeds a report was matched against: sha256 over each
@@ -43,35 +41,37 @@ pub fn ecosystems_in_use(inv: &Inventory) -> Vec<String> {
     set.into_iter().map(str::to_owned).collect()
 }
 
-/// Refreshes the feeds the inventory needs (when older than their limit,
-/// unless offline), matches, scores and judges it. A feed that is stale or
-/// absent is named in `report.stale_feeds`; the caller decides what that means.
+/// Matches, scores and judges an inventory against the index as it is.
+/// `updates` are what the caller's feed refresh did (their failures become
+/// warnings; a feed the source does not carry is not "stale"). A feed that
+/// is stale or absent is named in `report.stale_feeds`; the caller decides
+/// what that means.
 pub async fn assess(
     inv: &Inventory,
     feeds: &FeedStore,
     cfg: &FeedConfig,
     opts: &AssessOptions,
+    updates: &[vedette_feeds::FeedOutcome],
     progress: &dyn Progress,
 ) -> Result<ScanReport, EngineError> {
-    let ecosystems = ecosystems_in_use(inv);
     let mut warnings = Vec::new();
     let mut missing_at_source = BTreeSet::new();
-    if !opts.offline {
-        progress.stage("checking advisory feeds");
-        for o in feeds.update(cfg, &ecosystems, true).await {
-            match &o.outcome {
-                vedette_feeds::Outcome::Failed { error } => {
-                    warnings.push(format!("feed {} not updated: {error}", o.feed))
-                }
-                vedette_feeds::Outcome::Missing => {
-                    missing_at_source.insert(o.feed.clone());
-                    warnings.push(format!("feed {}: {} has no such file", o.feed, o.source));
-                }
-                vedette_feeds::Outcome::Updated { records, .. } => {
-                    progress.stage(&format!("feed {} updated: {records} records", o.feed))
-                }
-                vedette_feeds::Outcome::NotModified => {}
+    for o in updates {
+        match &o.outcome {
+            vedette_feeds::Outcome::Failed { error } => {
+                warnings.push(format!("feed {} not updated: {error}", o.feed))
             }
+            vedette_feeds::Outcome::Skipped { reason } => {
+                warnings.push(format!("feed {} not updated: {reason}", o.feed))
+            }
+            vedette_feeds::Outcome::Missing => {
+                missing_at_source.insert(o.feed.clone());
+                warnings.push(format!("feed {}: {} has no such file", o.feed, o.source));
+            }
+            vedette_feeds::Outcome::Updated { records, .. } => {
+                progress.stage(&format!("feed {} updated: {records} records", o.feed))
+            }
+            vedette_feeds::Outcome::NotModified => {}
         }
     }
     let status = feeds.status(cfg).await?;

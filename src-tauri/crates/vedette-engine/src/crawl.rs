@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use vedette_model::{glob_match, RegistryCrawl, RegistryImage, RegistryWatch, TagSelector};
-use vedette_sources::registry::{self, manifest::Platform, RateLimiter};
+use vedette_sources::registry::{self, RateLimiter};
 
 use crate::{EngineError, Options};
 
@@ -69,23 +69,12 @@ fn client(
     opts: &Options,
     crawl: &CrawlOptions,
 ) -> Result<registry::Client, EngineError> {
-    let platform = Platform::parse(&opts.platform)
-        .ok_or_else(|| EngineError::BadPlatform(opts.platform.clone()))?;
-    let defaults = registry::Options::default();
-    Ok(registry::Client::new(
-        registry::Options {
-            insecure: opts.insecure_registry || watch.insecure,
-            platform,
-            rate: crawl.rate.clone(),
-            page_size: if crawl.page_size == 0 {
-                defaults.page_size
-            } else {
-                crawl.page_size
-            },
-            ..defaults
-        },
-        opts.credential.clone(),
-    )?)
+    let opts = Options {
+        insecure_registry: opts.insecure_registry || watch.insecure,
+        rate: crawl.rate.clone(),
+        ..opts.clone()
+    };
+    opts.registry_client(crawl.page_size)
 }
 
 /// Lists the images of `host` that `watch` selects, with their digests.
@@ -177,20 +166,3 @@ async fn crawl_repository(
     Ok((images, warnings))
 }
 
-/// The digest an image reference points at now (one manifest read, no
-/// layers), to tell whether it changed since its last scan.
-pub async fn image_digest(reference: &str, opts: &Options) -> Result<String, EngineError> {
-    let platform = Platform::parse(&opts.platform)
-        .ok_or_else(|| EngineError::BadPlatform(opts.platform.clone()))?;
-    let client = registry::Client::new(
-        registry::Options {
-            insecure: opts.insecure_registry,
-            platform,
-            rate: opts.rate.clone(),
-            ..registry::Options::default()
-        },
-        opts.credential.clone(),
-    )?;
-    let r = vedette_sources::Reference::parse(reference)?;
-    Ok(client.resolve(&r).await?.manifest_digest)
-}

@@ -9,14 +9,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use assess::{assess, ecosystems_in_use, feed_version, judge, AssessOptions};
-pub use crawl::{check_watch, crawl, image_digest, Crawl, CrawlOptions, CrawledImage};
+pub use crawl::{check_watch, crawl, Crawl, CrawlOptions, CrawledImage};
 pub use vedette_extract::EXTRACTOR_VERSION;
 use vedette_extract::{catalog, catalogers, Cataloger};
 use vedette_model::{Inventory, TargetKind};
 pub use vedette_sources::registry::Credential;
 pub use vedette_sources::registry::RateLimiter;
 use vedette_sources::registry::{self, manifest::Platform};
-use vedette_sources::{dir, Reference, SourceError, View};
+use vedette_sources::{dir, Reference, View};
+pub use vedette_sources::{Budget, SourceError};
 
 /// What to inventory.
 #[derive(Debug, Clone)]
@@ -64,6 +65,8 @@ pub struct Options {
     pub concurrency: usize,
     /// Spaces the requests to the image's registry (shared in a run).
     pub rate: Option<Arc<registry::RateLimiter>>,
+    /// The scan's limits and its stop flag, shared by every reader of it.
+    pub budget: Budget,
 }
 
 impl Default for Options {
@@ -75,7 +78,34 @@ impl Default for Options {
             temp_dir: std::env::temp_dir(),
             concurrency: 3,
             rate: None,
+            budget: Budget::default(),
         }
+    }
+}
+
+impl Options {
+    /// The one way a registry client is made (scans, crawls, digest checks):
+    /// `page_size` 0 keeps the client's default.
+    pub fn registry_client(&self, page_size: usize) -> Result<registry::Client, EngineError> {
+        let platform = Platform::parse(&self.platform)
+            .ok_or_else(|| EngineError::BadPlatform(self.platform.clone()))?;
+        let defaults = registry::Options::default();
+        Ok(registry::Client::new(
+            registry::Options {
+                insecure: self.insecure_registry,
+                platform,
+                concurrency: self.concurrency,
+                rate: self.rate.clone(),
+                page_size: if page_size == 0 {
+                    defaults.page_size
+                } else {
+                    page_size
+                },
+                budget: self.budget.clone(),
+                ..defaults
+            },
+            self.credential.clone(),
+        )?)
     }
 }
 
@@ -117,34 +147,60 @@ pub trait Progress: registry::Progress {
 
 impl Progress for () {}
 
+/// Resolves an image reference to the manifest of the chosen platform, its
+/// config and its layers, without reading a layer: what a scan needs to
+/// know whether it read this image before.
+pub async fn resolve_image(
+    reference: &str,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<vedette_model::ImageInfo, EngineError> {
+    let r = Reference::parse(reference)?;
+    let client = opts.registry_client(0)?;
+    progress.stage(&format!("resolving {r}"));
+    Ok(client.resolve(&r).await?)
+}
+
 /// Reads `target` and catalogues it.
 pub async fn inventory(
     target: &Target,
     opts: &Options,
     progress: Arc<dyn Progress>,
 ) -> Result<Inventory, EngineError> {
+    inventory_resolved(target, opts, progress, None).await
+}
+
+/// [`inventory`], with the image already resolved by [`resolve_image`]
+/// (so its manifest is not asked for twice).
+pub async fn inventory_resolved(
+    target: &Target,
+    opts: &Options,
+    progress: Arc<dyn Progress>,
+    resolved: Option<vedette_model::ImageInfo>,
+) -> Result<Inventory, EngineError> {
     if let Target::Sbom(path) = target {
-        return read_sbom(target, path).await;
+        return read_sbom(target, path, opts.budget.limits().max_file_bytes).await;
     }
     let cats: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalogers());
     let platform = Platform::parse(&opts.platform)
         .ok_or_else(|| EngineError::BadPlatform(opts.platform.clone()))?;
+    let budget = opts.budget.clone();
     let view = match target {
         Target::Image(reference) => {
             let r = Reference::parse(reference)?;
-            let client = Arc::new(registry::Client::new(
-                registry::Options {
-                    insecure: opts.insecure_registry,
-                    platform,
-                    concurrency: opts.concurrency,
-                    rate: opts.rate.clone(),
-                    ..registry::Options::default()
-                },
-                opts.credential.clone(),
-            )?);
-            progress.stage(&format!("resolving {r}"));
-            let info = client.resolve(&r).await?;
-            let total: u64 = info.layers.iter().map(|l| l.size).sum();
+            let client = Arc::new(opts.registry_client(0)?);
+            let info = match resolved {
+                Some(info) => info,
+                None => {
+                    progress.stage(&format!("resolving {r}"));
+                    client.resolve(&r).await?
+                }
+            };
+            // Sizes come from the registry: summed without overflow.
+            let total = info
+                .layers
+                .iter()
+                .fold(0u64, |t, l| t.saturating_add(l.size));
             progress.stage(&format!(
                 "{} ({}), {} layer{}, {:.1} MB",
                 info.manifest_digest,
@@ -168,8 +224,9 @@ pub async fn inventory(
         Target::Archive(path) => {
             let (path, cats2, temp) = (path.clone(), Arc::clone(&cats), opts.temp_dir.clone());
             progress.stage(&format!("reading {}", path.display()));
+            let budget = budget.clone();
             blocking(move || {
-                vedette_sources::archive::read_archive(&path, &platform, &cats2, &temp)
+                vedette_sources::archive::read_archive(&path, &platform, &cats2, &temp, &budget)
             })
             .await??
         }
@@ -177,7 +234,8 @@ pub async fn inventory(
         Target::Directory(path) => {
             let (path, cats2) = (path.clone(), Arc::clone(&cats));
             progress.stage(&format!("reading {}", path.display()));
-            blocking(move || dir::read_dir(&path, &cats2)).await??
+            let budget = budget.clone();
+            blocking(move || dir::read_dir(&path, &cats2, &budget)).await??
         }
     };
     progress.stage("cataloguing packages");
@@ -189,7 +247,7 @@ pub async fn inventory(
             Some(i) => i.manifest_digest.clone(),
             None => dir::content_digest(&view.files),
         };
-        let mut warnings = view.warnings;
+        let mut warnings = view.warnings.into_vec();
         warnings.extend(
             found
                 .warnings
@@ -213,20 +271,30 @@ pub async fn inventory(
     Ok(inv)
 }
 
-async fn read_sbom(target: &Target, path: &std::path::Path) -> Result<Inventory, EngineError> {
+async fn read_sbom(
+    target: &Target,
+    path: &std::path::Path,
+    max_bytes: u64,
+) -> Result<Inventory, EngineError> {
     use sha2::Digest as _;
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| EngineError::Read {
         path: shown.clone(),
         reason: e.to_string(),
     })?;
-    if meta.len() > vedette_extract::MAX_FILE_SIZE {
+    if meta.len() > max_bytes {
         return Err(EngineError::BadSbom {
             path: shown,
-            reason: format!("{} bytes is more than an SBOM should be", meta.len()),
+            reason: format!(
+                "{} is more than an SBOM should be (the limit, {}, is set with {} or {})",
+                vedette_model::format_bytes(meta.len()),
+                vedette_model::format_bytes(max_bytes),
+                vedette_model::ScanLimits::FILE.flag,
+                vedette_model::ScanLimits::FILE.env
+            ),
         });
     }
-    let bytes = std::fs::read(path).map_err(|e| EngineError::Read {
+    let bytes = read_at_most(path, max_bytes).map_err(|e| EngineError::Read {
         path: shown.clone(),
         reason: e.to_string(),
     })?;
@@ -255,6 +323,14 @@ async fn read_sbom(target: &Target, path: &std::path::Path) -> Result<Inventory,
         extractor_version: vedette_extract::EXTRACTOR_VERSION,
         scanned_at: chrono::Utc::now(),
     })
+}
+
+/// Reads a file, at most `max` bytes of it (it may grow after it was checked).
+fn read_at_most(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut v = Vec::new();
+    std::fs::File::open(path)?.take(max).read_to_end(&mut v)?;
+    Ok(v)
 }
 
 /// Passes registry progress through to the engine's observer.

@@ -9,10 +9,12 @@ mod error;
 mod finding;
 mod history;
 mod inventory;
+mod limits;
 mod schedule;
 mod sensitive;
 mod status;
 mod target;
+mod text;
 mod trends;
 
 pub use credential::{
@@ -26,6 +28,7 @@ pub use history::{finding_key, Cause, NewFinding, ScanDetail, ScanDiff, Trigger}
 pub use inventory::{
     Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, Location, Package, SourcePackage,
 };
+pub use limits::{format_bytes, parse_bytes, LimitSetting, ScanLimits};
 pub use schedule::{
     glob_match, Schedule, ScheduleInput, ScheduleOptions, SchedulePreview, ScheduleView,
     TargetSelector, WEEKLY_SCAN_ALL,
@@ -33,7 +36,8 @@ pub use schedule::{
 pub use sensitive::Sensitive;
 pub use status::{AppOverview, Check, CheckState, DoctorReport};
 pub use target::{
-    Exposure, RegistryCrawl, RegistryImage, RegistryWatch, ScanState, ScanSummary, SeverityCounts,
-    TagSelector, TargetInfo, TargetKind,
+    Exposure, Quarantine, RegistryCrawl, RegistryImage, RegistryWatch, ScanState, ScanSummary,
+    SeverityCounts, TagSelector, TargetInfo, TargetKind,
 };
+pub use text::{markup_escape, printable};
 pub use trends::{Activity, DailyOpen, OpenFinding, ScheduleRunTime, Trends, WeeklyChange};

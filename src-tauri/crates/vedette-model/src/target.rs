@@ -91,6 +91,20 @@ pub struct TargetInfo {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<RegistryWatch>,
+    /// Set when the target's scans kept stopping the process: the scheduler
+    /// leaves it alone until the user retries it.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<Quarantine>,
+}
+
+/// Why a target is not scanned automatically any more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Quarantine {
+    #[ts(type = "string")]
+    pub since: DateTime<Utc>,
+    pub reason: String,
 }
 
 /// Which images of a registry a registry target watches.
@@ -214,6 +228,8 @@ pub enum ScanState {
     Failed,
     /// The process stopped mid-scan; retried at the next start.
     Interrupted,
+    /// Stopped on request (Ctrl-C, the window's Cancel); nothing was recorded.
+    Cancelled,
 }
 
 impl ScanState {
@@ -224,6 +240,7 @@ impl ScanState {
             ScanState::Succeeded => "succeeded",
             ScanState::Failed => "failed",
             ScanState::Interrupted => "interrupted",
+            ScanState::Cancelled => "cancelled",
         }
     }
 
@@ -234,6 +251,7 @@ impl ScanState {
             "succeeded" => ScanState::Succeeded,
             "failed" => ScanState::Failed,
             "interrupted" => ScanState::Interrupted,
+            "cancelled" => ScanState::Cancelled,
             _ => return None,
         })
     }
@@ -320,6 +338,7 @@ mod tests {
             ScanState::Succeeded,
             ScanState::Failed,
             ScanState::Interrupted,
+            ScanState::Cancelled,
         ] {
             assert_eq!(ScanState::parse(s.as_str()), Some(s));
             assert_eq!(

@@ -10,6 +10,6 @@ mod runner;
 pub use cron::{CronSchedule, ScheduleError, PRESETS};
 pub use lock::{LockError, SchedulerLock};
 pub use runner::{
-    alarms, crawl_registry, refresh_feeds, rematch, run_schedule, scan_target, scan_target_with,
-    serve, Context, CredentialLookup, Events, Limits, RunSummary, ScanHints, TargetResult,
+    alarms, crawl_registry, refresh_feeds, rematch, run_schedule, scan_target, serve, Context,
+    Events, Limits, RunError, RunSummary, ScanHints, TargetError, TargetResult,
 };

@@ -1,44 +1,33 @@
 //! Running schedules: each run refreshes stale feeds, scans the targets its
-//! selector picks (under a global and a per-registry concurrency limit, with
-//! retries for transient errors), re-matches the other targets when a feed
-//! changed, and records everything in the history.
+//! selector picks (under a global and a per-registry concurrency limit,
+//! each target once, quarantined ones left alone), re-matches the other
+//! targets when a feed changed, and records everything in the history.
+//! Scanning one target is [`vedette_scan::Scanner::scan`]'s job, the same
+//! function the CLI and the window call.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio::sync::Semaphore;
-use vedette_engine::{AssessOptions, EngineError, Target};
-use vedette_feeds::{FeedConfig, FeedStore, Outcome};
+use vedette_engine::AssessOptions;
+use vedette_feeds::{Outcome, Refresh};
 use vedette_model::{
     NewFinding, Schedule, ScheduleOptions, Severity, TargetInfo, TargetKind, Trigger,
 };
-use vedette_store::Store;
+use vedette_scan::{CancellationToken, ErrorKind, FeedPolicy, Request, Scanner};
+use vedette_store::StoreError;
 
 use crate::CronSchedule;
 
-/// Finds registry credentials (the keyring, Docker's config) for a host.
-pub type CredentialLookup = Arc<
-    dyn Fn(
-            String,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Option<vedette_engine::Credential>> + Send>,
-        > + Send
-        + Sync,
->;
-
-/// Concurrency and retry limits of a run.
+/// Concurrency limits of a run.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Scans at once, in all.
     pub global: usize,
     /// Scans at once against one registry.
     pub per_registry: usize,
-    /// Tries of a scan that fails for a transient reason (network, 5xx, 429).
-    pub attempts: u32,
-    pub backoff: Duration,
 }
 
 impl Default for Limits {
@@ -46,8 +35,6 @@ impl Default for Limits {
         Limits {
             global: 2,
             per_registry: 2,
-            attempts: 3,
-            backoff: Duration::from_secs(5),
         }
     }
 }
@@ -55,19 +42,35 @@ impl Default for Limits {
 /// What the runner needs; cheap to clone.
 #[derive(Clone)]
 pub struct Context {
-    pub store: Store,
-    pub feeds: FeedStore,
-    pub feed_config: FeedConfig,
-    pub credentials: Option<CredentialLookup>,
-    pub temp_dir: PathBuf,
+    /// Scans one target (store, feeds, credentials, limits).
+    pub scanner: Scanner,
     pub limits: Limits,
-    pub insecure_registries: Vec<String>,
     pub events: Arc<dyn Events>,
     /// Notified when schedules were edited, so [`serve`] looks at once.
     pub wake: Arc<tokio::sync::Notify>,
     /// While set, [`serve`] fires nothing (runs missed meanwhile are not
     /// caught up); "run now" still runs.
     pub paused: Arc<std::sync::atomic::AtomicBool>,
+    /// Cancels every scan of this context's runs (the process is stopping).
+    pub cancel: CancellationToken,
+}
+
+impl Context {
+    /// A context with the default limits, no events, not paused.
+    pub fn new(scanner: Scanner) -> Self {
+        Self {
+            scanner,
+            limits: Limits::default(),
+            events: Arc::new(()),
+            wake: Default::default(),
+            paused: Default::default(),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    pub fn store(&self) -> &vedette_store::Store {
+        &self.scanner.store
+    }
 }
 
 /// Observe-only events of runs (the tray, notifications, the UI).
@@ -78,17 +81,44 @@ pub trait Events: Send + Sync {
 
 impl Events for () {}
 
+/// Why a target's scan failed, for people (`message`) and for code (`kind`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for TargetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// One target's result in a run.
 #[derive(Debug, Clone)]
 pub struct TargetResult {
     pub target: String,
-    pub scan_id: i64,
-    pub error: Option<String>,
+    /// The scan in the history (none when it could not even begin).
+    pub scan_id: Option<i64>,
+    pub error: Option<TargetError>,
     /// Findings new since the target's previous scan, with their cause.
     pub new_findings: Vec<NewFinding>,
     /// The image's digest had not changed: its stored inventory was matched
     /// again instead of pulling it.
     pub reused_inventory: bool,
+}
+
+/// Why a run did not happen or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("'{0}' is running already; this run was skipped")]
+    Busy(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Feeds(#[from] vedette_feeds::FeedError),
+    #[error("matching stopped unexpectedly: {0}")]
+    Matching(String),
 }
 
 /// What a scan of one target may know beforehand.
@@ -115,7 +145,7 @@ pub struct RunSummary {
     pub new_findings: Vec<NewFinding>,
     pub feeds_changed: Vec<String>,
     /// Problems that did not stop the run (a repository that could not be
-    /// listed, a tag that is gone).
+    /// listed, a tag that is gone, a quarantined target left alone).
     pub warnings: Vec<String>,
 }
 
@@ -144,24 +174,6 @@ impl RunSummary {
     }
 }
 
-fn engine_target(t: &TargetInfo) -> Option<Target> {
-    Some(match t.kind {
-        TargetKind::Image => Target::Image(t.name.clone()),
-        TargetKind::Directory => Target::Directory(t.name.clone().into()),
-        TargetKind::Archive => Target::Archive(t.name.clone().into()),
-        TargetKind::Sbom => Target::Sbom(t.name.clone().into()),
-        TargetKind::Registry | TargetKind::Host => return None,
-    })
-}
-
-fn registry_of(t: &TargetInfo) -> Option<String> {
-    match t.kind {
-        TargetKind::Image => vedette_engine::registry_host(&t.name),
-        TargetKind::Registry => Some(t.name.clone()),
-        _ => None,
-    }
-}
-
 fn policy_of(o: &ScheduleOptions) -> vedette_match::Policy {
     vedette_match::Policy {
         fail_on: o.fail_on,
@@ -171,20 +183,27 @@ fn policy_of(o: &ScheduleOptions) -> vedette_match::Policy {
 }
 
 /// Refreshes the stale feeds already in the index (every ecosystem a scan
-/// has needed is there); the names of the feeds whose content changed. A
-/// scan that finds a new ecosystem fetches its feed itself.
+/// has needed is there) and the enrichment feeds, leaving alone a source
+/// that failed lately; the names of the feeds whose content changed. A scan
+/// that finds a new ecosystem fetches its feed itself.
 pub async fn refresh_feeds(ctx: &Context) -> Vec<String> {
-    let mut ecosystems = BTreeSet::new();
-    if let Ok(status) = ctx.feeds.status(&ctx.feed_config).await {
-        for f in status {
-            if let Some(e) = f.name.strip_prefix("osv/") {
-                ecosystems.insert(e.to_owned());
-            }
+    let s = &ctx.scanner;
+    let ecosystems: Vec<String> = match s.feeds.status(&s.feed_config).await {
+        Ok(status) => status
+            .into_iter()
+            .filter_map(|f| f.name.strip_prefix("osv/").map(str::to_owned))
+            .collect(),
+        Err(e) => {
+            tracing::warn!("cannot read which feeds the index holds: {e}");
+            Vec::new()
         }
-    }
-    let eco: Vec<String> = ecosystems.into_iter().collect();
-    ctx.feeds
-        .update(&ctx.feed_config, &eco, true)
+    };
+    let refresh = Refresh {
+        only_stale: true,
+        skip_failed: true,
+    };
+    s.feeds
+        .update(&s.feed_config, &ecosystems, refresh)
         .await
         .into_iter()
         .filter_map(|o| match o.outcome {
@@ -193,195 +212,61 @@ pub async fn refresh_feeds(ctx: &Context) -> Vec<String> {
                 tracing::warn!("feed {} not updated: {error}", o.feed);
                 None
             }
+            Outcome::Skipped { reason } => {
+                tracing::info!("feed {} not updated: {reason}", o.feed);
+                None
+            }
             _ => None,
         })
         .collect()
 }
 
-/// Scans one target now and records it.
+/// Scans one target now and records it, as a schedule's run does.
 pub async fn scan_target(
     ctx: &Context,
     target: &TargetInfo,
     trigger: Trigger,
     schedule_id: Option<i64>,
     options: &ScheduleOptions,
-) -> TargetResult {
-    scan_target_with(
-        ctx,
-        target,
-        trigger,
-        schedule_id,
-        options,
-        &ScanHints::default(),
-    )
-    .await
-}
-
-/// [`scan_target`], with what the run already knows of the target.
-pub async fn scan_target_with(
-    ctx: &Context,
-    target: &TargetInfo,
-    trigger: Trigger,
-    schedule_id: Option<i64>,
-    options: &ScheduleOptions,
     hints: &ScanHints,
 ) -> TargetResult {
-    let started = Instant::now();
-    let scan_id = match ctx
-        .store
-        .begin_scan_as(target.id, trigger, schedule_id)
+    let req = Request {
+        trigger,
+        schedule_id,
+        policy: policy_of(options),
+        insecure: hints.insecure,
+        digest: hints.digest.clone(),
+        rate: hints.rate.clone(),
+        // The run refreshed the feeds of the index when it started.
+        feeds: FeedPolicy::MissingOnly,
+        ..Request::default()
+    };
+    match ctx
+        .scanner
+        .scan(target, &req, Arc::new(()), &ctx.cancel)
         .await
     {
-        Ok(id) => id,
-        Err(e) => {
-            return TargetResult {
+        Ok(done) => TargetResult {
+            target: target.name.clone(),
+            scan_id: Some(done.scan_id),
+            error: None,
+            new_findings: done.new_findings,
+            reused_inventory: done.reused_inventory,
+        },
+        Err(f) => {
+            tracing::warn!("{}: {}", target.name, f.error);
+            TargetResult {
                 target: target.name.clone(),
-                scan_id: 0,
-                error: Some(e.to_string()),
+                scan_id: f.scan_id,
+                error: Some(TargetError {
+                    kind: f.error.kind(),
+                    message: f.error.to_string(),
+                }),
                 new_findings: Vec::new(),
                 reused_inventory: false,
             }
         }
-    };
-    let result = scan_once_with_retries(ctx, target, options, scan_id, started, hints).await;
-    let (error, new_findings, reused_inventory) = match result {
-        Ok((new, reused)) => (None, new, reused),
-        Err(e) => {
-            let _ = ctx
-                .store
-                .finish_scan(scan_id, vedette_model::ScanState::Failed, Some(&e))
-                .await;
-            (Some(e), Vec::new(), false)
-        }
-    };
-    TargetResult {
-        target: target.name.clone(),
-        scan_id,
-        error,
-        new_findings,
-        reused_inventory,
     }
-}
-
-async fn scan_once_with_retries(
-    ctx: &Context,
-    target: &TargetInfo,
-    options: &ScheduleOptions,
-    scan_id: i64,
-    started: Instant,
-    hints: &ScanHints,
-) -> Result<(Vec<NewFinding>, bool), String> {
-    let Some(t) = engine_target(target) else {
-        return Err(format!(
-            "{} targets are not scanned by schedules yet",
-            target.kind.as_str()
-        ));
-    };
-    let registry = registry_of(target);
-    let credential = match (&registry, &ctx.credentials) {
-        (Some(host), Some(lookup)) => lookup(host.clone()).await,
-        _ => None,
-    };
-    let opts = vedette_engine::Options {
-        insecure_registry: hints.insecure
-            || registry
-                .as_ref()
-                .is_some_and(|r| ctx.insecure_registries.contains(r)),
-        credential,
-        temp_dir: ctx.temp_dir.clone(),
-        rate: hints.rate.clone(),
-        ..vedette_engine::Options::default()
-    };
-    // An image whose digest has not changed is not pulled again: its
-    // stored inventory is matched against today's feeds.
-    let mut reused = None;
-    if target.kind == TargetKind::Image {
-        let digest = match &hints.digest {
-            Some(d) => Some(d.clone()),
-            None => vedette_engine::image_digest(&target.name, &opts).await.ok(),
-        };
-        if let Some(d) = digest {
-            if let Ok(Some(mut inv)) = ctx
-                .store
-                .inventory_by_digest(&d, vedette_engine::EXTRACTOR_VERSION)
-                .await
-            {
-                inv.target = target.name.clone();
-                inv.scanned_at = Utc::now();
-                tracing::info!("{}: digest {d} unchanged; not pulled again", target.name);
-                reused = Some(inv);
-            }
-        }
-    }
-    let was_reused = reused.is_some();
-    let mut wait = ctx.limits.backoff;
-    let mut attempt = 0;
-    let inventory = loop {
-        if let Some(inv) = reused.take() {
-            break inv;
-        }
-        attempt += 1;
-        match vedette_engine::inventory(&t, &opts, Arc::new(())).await {
-            Ok(inv) => break inv,
-            Err(e) if attempt < ctx.limits.attempts && transient(&e) => {
-                tracing::warn!("{}: {e} (attempt {attempt}); retrying", target.name);
-                tokio::time::sleep(wait).await;
-                wait = wait.saturating_mul(2);
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-    };
-    // The run refreshed the feeds of the index when it started; a scan only
-    // fetches an ecosystem the index does not hold yet (so a feed source
-    // that is down costs the run one try, not one per target).
-    let held: BTreeSet<String> = ctx
-        .feeds
-        .status(&ctx.feed_config)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter_map(|f| f.name.strip_prefix("osv/").map(str::to_owned))
-        .collect();
-    let new_ecosystems: Vec<String> = vedette_engine::ecosystems_in_use(&inventory)
-        .into_iter()
-        .filter(|e| !held.contains(e))
-        .collect();
-    if !new_ecosystems.is_empty() {
-        let osv_only = FeedConfig {
-            kev_url: String::new(),
-            epss_url: String::new(),
-            nvd_urls: Vec::new(),
-            ..ctx.feed_config.clone()
-        };
-        for o in ctx.feeds.update(&osv_only, &new_ecosystems, true).await {
-            if let Outcome::Failed { error } = o.outcome {
-                tracing::warn!("feed {} not fetched: {error}", o.feed);
-            }
-        }
-    }
-    let assess = AssessOptions {
-        exposure: target.exposure,
-        policy: policy_of(options),
-        offline: true,
-    };
-    let report = vedette_engine::assess(&inventory, &ctx.feeds, &ctx.feed_config, &assess, &())
-        .await
-        .map_err(|e| e.to_string())?;
-    ctx.store
-        .record_scan(
-            scan_id,
-            &inventory,
-            &report,
-            &vedette_engine::feed_version(&report),
-            started.elapsed().as_millis() as i64,
-        )
-        .await
-        .map(|new| (new, was_reused))
-        .map_err(|e| e.to_string())
-}
-
-fn transient(e: &EngineError) -> bool {
-    e.is_transient()
 }
 
 /// Matches the newest stored inventory of every target (or of those not in
@@ -390,19 +275,16 @@ fn transient(e: &EngineError) -> bool {
 pub async fn rematch(
     ctx: &Context,
     skip: &BTreeSet<i64>,
-) -> Result<(usize, Vec<TargetResult>), String> {
+) -> Result<(usize, Vec<TargetResult>), RunError> {
+    let s = &ctx.scanner;
     // The index (feeds.db) and the inventories (vedette.db) load at once.
     let (set, status, invs) = tokio::join!(
-        ctx.feeds.load_all(),
-        ctx.feeds.status(&ctx.feed_config),
-        ctx.store.latest_inventories_by_target()
+        s.feeds.load_all(),
+        s.feeds.status(&s.feed_config),
+        s.store.latest_inventories_by_target()
     );
-    let (set, status) = (
-        set.map_err(|e| e.to_string())?,
-        status.map_err(|e| e.to_string())?,
-    );
-    let invs: Vec<_> = invs
-        .map_err(|e| e.to_string())?
+    let (set, status) = (set?, status?);
+    let invs: Vec<_> = invs?
         .into_iter()
         .filter(|(target_id, _, _)| !skip.contains(target_id))
         .collect();
@@ -458,22 +340,22 @@ pub async fn rematch(
                     inventory: inv,
                     report,
                     feed_version: v,
-                    duration_ms: (*took + started.elapsed()).as_millis() as i64,
+                    duration_ms: i64::try_from((*took + started.elapsed()).as_millis())
+                        .unwrap_or(i64::MAX),
                 },
             )
             .collect();
-        for ((scan_id, found), (_, inv, _, _)) in ctx
+        for ((scan_id, found), (_, inv, _, _)) in s
             .store
             .record_rematches(&records)
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .into_iter()
             .zip(&batch)
         {
             if !found.is_empty() {
                 new.push(TargetResult {
                     target: inv.target.clone(),
-                    scan_id,
+                    scan_id: Some(scan_id),
                     error: None,
                     new_findings: found,
                     reused_inventory: true,
@@ -485,43 +367,54 @@ pub async fn rematch(
     }
     matcher
         .await
-        .map_err(|e| format!("matching stopped: {e}"))?;
+        .map_err(|e| RunError::Matching(e.to_string()))?;
     Ok((n, new))
 }
 
 /// Runs one schedule now: fresh feeds, its targets, re-matching the rest
 /// when a feed changed. A schedule already running is not started twice.
-pub async fn run_schedule(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, String> {
-    if !ctx
-        .store
-        .claim_schedule(schedule.id)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Err(format!(
-            "'{}' is running already; this run was skipped",
-            schedule.name
-        ));
+pub async fn run_schedule(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, RunError> {
+    let store = ctx.store();
+    if !store.claim_schedule(schedule.id).await? {
+        return Err(RunError::Busy(schedule.name.clone()));
     }
     ctx.events.run_started(schedule);
     let summary = run_claimed(ctx, schedule).await;
-    let _ = ctx.store.set_schedule_ran(schedule.id, Utc::now()).await;
-    let _ = ctx.store.release_schedule(schedule.id).await;
+    // The run happened whatever these say; a failure to note it is logged
+    // (the claim is also released when the next scheduler starts).
+    if let Err(e) = store.set_schedule_ran(schedule.id, Utc::now()).await {
+        tracing::error!("cannot record when '{}' ran: {e}", schedule.name);
+    }
+    if let Err(e) = store.release_schedule(schedule.id).await {
+        tracing::error!("cannot release the claim on '{}': {e}", schedule.name);
+    }
     if let Ok(s) = &summary {
         ctx.events.run_finished(s);
     }
     summary
 }
 
-async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, String> {
+async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, RunError> {
+    let store = ctx.store();
     let feeds_changed = refresh_feeds(ctx).await;
-    let selected: Vec<TargetInfo> = ctx
-        .store
+    let mut warnings = Vec::new();
+    let selected: Vec<TargetInfo> = store
         .list_targets()
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .filter(|t| schedule.selector.matches(t))
+        .filter(|t| match &t.quarantine {
+            Some(q) => {
+                warnings.push(format!(
+                    "{} is quarantined since {} and was not scanned: {} (`vedette target retry` lets it be scanned again)",
+                    t.name,
+                    q.since.format("%Y-%m-%d %H:%M UTC"),
+                    q.reason
+                ));
+                false
+            }
+            None => true,
+        })
         .collect();
     // Registries are crawled into images; an image a selected registry's
     // crawl covers is scanned through the crawl, once.
@@ -533,7 +426,6 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
     let crawled_by: BTreeSet<i64> = registries.iter().map(|r| r.id).collect();
     let mut work: Vec<(TargetInfo, ScanHints)> = Vec::new();
     let mut rates: HashMap<String, Option<Arc<vedette_engine::RateLimiter>>> = HashMap::new();
-    let mut warnings = Vec::new();
     let mut scans = Vec::new();
     for reg in &registries {
         let watch = reg
@@ -552,7 +444,11 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
             Ok(crawl) => {
                 warnings.extend(crawl.warnings);
                 for image in crawl.images {
-                    match ctx.store.crawled_image(reg, &image.reference).await {
+                    match store.crawled_image(reg, &image.reference).await {
+                        Ok(t) if t.quarantine.is_some() => warnings.push(format!(
+                            "{} is quarantined and was not scanned (`vedette target retry` lets it be scanned again)",
+                            t.name
+                        )),
                         Ok(t) => work.push((
                             t,
                             ScanHints {
@@ -565,35 +461,21 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
                     }
                 }
             }
-            Err(e) => {
-                // The registry's own scan records why nothing was scanned.
-                tracing::warn!("{}: {e}", reg.name);
-                if let Ok(id) = ctx
-                    .store
-                    .begin_scan_as(reg.id, Trigger::Schedule, Some(schedule.id))
-                    .await
-                {
-                    let _ = ctx
-                        .store
-                        .finish_scan(id, vedette_model::ScanState::Failed, Some(&e))
-                        .await;
-                    scans.push(TargetResult {
-                        target: reg.name.clone(),
-                        scan_id: id,
-                        error: Some(e),
-                        new_findings: Vec::new(),
-                        reused_inventory: false,
-                    });
-                }
-            }
+            Err(e) => scans.push(record_crawl_failure(ctx, reg, schedule, e).await),
         }
     }
+    // An image the crawl found is the same target when it was also selected
+    // by itself: scanned once, with what the crawl knows.
+    let in_work: BTreeSet<i64> = work.iter().map(|(t, _)| t.id).collect();
     for t in &selected {
-        if t.kind == TargetKind::Registry || t.parent_id.is_some_and(|p| crawled_by.contains(&p)) {
+        if t.kind == TargetKind::Registry
+            || in_work.contains(&t.id)
+            || t.parent_id.is_some_and(|p| crawled_by.contains(&p))
+        {
             continue;
         }
         let hints = ScanHints {
-            rate: registry_of(t).and_then(|r| rates.get(&r).cloned().flatten()),
+            rate: vedette_scan::registry_of(t).and_then(|r| rates.get(&r).cloned().flatten()),
             ..ScanHints::default()
         };
         work.push((t.clone(), hints));
@@ -603,7 +485,7 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
     let mut tasks = tokio::task::JoinSet::new();
     let scanned: BTreeSet<i64> = work.iter().map(|(t, _)| t.id).collect();
     for (t, hints) in work {
-        let reg = registry_of(&t).map(|r| {
+        let reg = vedette_scan::registry_of(&t).map(|r| {
             Arc::clone(
                 per_registry
                     .entry(r)
@@ -622,7 +504,7 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
                 None => None,
             };
             let _g = global.acquire().await;
-            scan_target_with(&ctx, &t, Trigger::Schedule, Some(id), &options, &hints).await
+            scan_target(&ctx, &t, Trigger::Schedule, Some(id), &options, &hints).await
         });
     }
     while let Some(r) = tasks.join_next().await {
@@ -658,6 +540,47 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, S
     })
 }
 
+/// A registry that could not be crawled: its own failed scan says why
+/// nothing of it was scanned.
+async fn record_crawl_failure(
+    ctx: &Context,
+    reg: &TargetInfo,
+    schedule: &Schedule,
+    e: vedette_engine::EngineError,
+) -> TargetResult {
+    tracing::warn!("{}: {e}", reg.name);
+    let message = e.to_string();
+    let store = ctx.store();
+    let scan_id = match store
+        .begin_scan_as(reg.id, Trigger::Schedule, Some(schedule.id))
+        .await
+    {
+        Ok(id) => {
+            if let Err(w) = store
+                .finish_scan(id, vedette_model::ScanState::Failed, Some(&message))
+                .await
+            {
+                tracing::error!("cannot record that {} could not be crawled: {w}", reg.name);
+            }
+            Some(id)
+        }
+        Err(w) => {
+            tracing::error!("cannot record that {} could not be crawled: {w}", reg.name);
+            None
+        }
+    };
+    TargetResult {
+        target: reg.name.clone(),
+        scan_id,
+        error: Some(TargetError {
+            kind: ErrorKind::Unavailable,
+            message,
+        }),
+        new_findings: Vec::new(),
+        reused_inventory: false,
+    }
+}
+
 /// Lists the images a registry target selects, with the context's
 /// credentials.
 pub async fn crawl_registry(
@@ -665,77 +588,67 @@ pub async fn crawl_registry(
     reg: &TargetInfo,
     watch: &vedette_model::RegistryWatch,
     crawl_opts: &vedette_engine::CrawlOptions,
-) -> Result<vedette_engine::Crawl, String> {
-    let credential = match &ctx.credentials {
+) -> Result<vedette_engine::Crawl, vedette_engine::EngineError> {
+    let s = &ctx.scanner;
+    let credential = match &s.credentials {
         Some(lookup) => lookup(reg.name.clone()).await,
         None => None,
     };
     let opts = vedette_engine::Options {
-        insecure_registry: watch.insecure || ctx.insecure_registries.contains(&reg.name),
+        insecure_registry: watch.insecure || s.insecure_registries.contains(&reg.name),
         credential,
-        temp_dir: ctx.temp_dir.clone(),
+        temp_dir: s.temp_dir.clone(),
+        budget: vedette_engine::Budget::new(s.limits),
         ..vedette_engine::Options::default()
     };
-    vedette_engine::crawl(&reg.name, watch, &opts, crawl_opts)
-        .await
-        .map_err(|e| e.to_string())
+    vedette_engine::crawl(&reg.name, watch, &opts, crawl_opts).await
 }
 
 /// Fires enabled schedules on time until `stop` resolves. At start, a run a
 /// schedule missed while nothing was running happens once (when the
-/// schedule asks for catch-up). Edits to schedules are picked up within
-/// `poll`.
+/// schedule asks for catch-up), and a scheduled scan a killed scheduler
+/// left half done is run again (unless its target is quarantined). Edits to
+/// schedules are picked up within `poll`.
 pub async fn serve(ctx: Context, poll: Duration, stop: tokio::sync::watch::Receiver<bool>) {
-    let _ = ctx.store.release_stale_schedule_claims().await;
+    let store = ctx.store().clone();
+    if let Err(e) = store.release_stale_schedule_claims().await {
+        tracing::error!("cannot release the claims of runs a stopped scheduler left: {e}");
+    }
     let mut stop = stop;
     let start = Utc::now();
     let mut last_fired: HashMap<i64, chrono::DateTime<Utc>> = HashMap::new();
     let mut running: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
-    // Scans a killed scheduler left half done: the store marked them
-    // interrupted when it opened; run each target's scan again, once.
-    if let (Ok(retry), Ok(targets), Ok(list)) = (
-        ctx.store.interrupted_scheduled_scans().await,
-        ctx.store.list_targets().await,
-        ctx.store.list_schedules().await,
-    ) {
-        for (target_id, schedule_id) in retry {
-            let (Some(t), Some(s)) = (
-                targets.iter().find(|t| t.id == target_id).cloned(),
-                list.iter().find(|s| s.id == schedule_id).cloned(),
-            ) else {
-                continue;
-            };
-            tracing::info!("retrying the interrupted scan of {}", t.name);
-            let ctx2 = ctx.clone();
-            running.spawn(async move {
-                let r = scan_target(&ctx2, &t, Trigger::Schedule, Some(s.id), &s.options).await;
-                if let Some(e) = r.error {
-                    tracing::warn!("{}: {e}", r.target);
-                }
-            });
-        }
-    }
+    retry_interrupted(&ctx, &mut running).await;
     // Catch-up.
-    if let Ok(list) = ctx.store.list_schedules().await {
-        for s in list.into_iter().filter(|s| s.enabled && s.catch_up) {
-            let Ok(cron) = CronSchedule::parse(&s.cron, &s.timezone) else {
-                continue;
-            };
-            let from = s.last_run_at.unwrap_or(s.created_at);
-            if let Some(missed) = cron.missed_between(from, start) {
-                tracing::info!("'{}' missed its run of {missed}; running it now", s.name);
-                let ctx2 = ctx.clone();
-                running.spawn(async move {
-                    if let Err(e) = run_schedule(&ctx2, &s).await {
-                        tracing::warn!("{e}");
-                    }
-                });
+    match store.list_schedules().await {
+        Ok(list) => {
+            for s in list.into_iter().filter(|s| s.enabled && s.catch_up) {
+                let Ok(cron) = CronSchedule::parse(&s.cron, &s.timezone) else {
+                    continue;
+                };
+                let from = s.last_run_at.unwrap_or(s.created_at);
+                if let Some(missed) = cron.missed_between(from, start) {
+                    tracing::info!("'{}' missed its run of {missed}; running it now", s.name);
+                    let ctx2 = ctx.clone();
+                    running.spawn(async move {
+                        if let Err(e) = run_schedule(&ctx2, &s).await {
+                            tracing::warn!("{e}");
+                        }
+                    });
+                }
             }
         }
+        Err(e) => tracing::error!("cannot read the schedules to catch up missed runs: {e}"),
     }
     loop {
         let now = Utc::now();
-        let schedules = ctx.store.list_schedules().await.unwrap_or_default();
+        let schedules = match store.list_schedules().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("cannot read the schedules: {e}");
+                Vec::new()
+            }
+        };
         let mut soonest =
             now + chrono::Duration::from_std(poll).unwrap_or(chrono::Duration::seconds(30));
         for s in schedules.iter().filter(|s| s.enabled) {
@@ -757,7 +670,10 @@ pub async fn serve(ctx: Context, poll: Duration, stop: tokio::sync::watch::Recei
                 }
                 let (ctx2, s2) = (ctx.clone(), s.clone());
                 let jitter = if s.jitter_seconds > 0 {
-                    Duration::from_millis(fastrand::u64(0..(s.jitter_seconds as u64 * 1000)))
+                    let max_ms = u64::try_from(s.jitter_seconds)
+                        .unwrap_or(0)
+                        .saturating_mul(1000);
+                    Duration::from_millis(fastrand::u64(0..max_ms.max(1)))
                 } else {
                     Duration::ZERO
                 };
@@ -783,4 +699,49 @@ pub async fn serve(ctx: Context, poll: Duration, stop: tokio::sync::watch::Recei
     }
     // Let running scans finish (they are recorded as a whole or not at all).
     while running.join_next().await.is_some() {}
+}
+
+/// Scans a killed scheduler left half done: the store marked them
+/// interrupted when it opened (and quarantined the targets that keep being
+/// interrupted); run each other target's scan again, once.
+async fn retry_interrupted(ctx: &Context, running: &mut tokio::task::JoinSet<()>) {
+    let store = ctx.store();
+    let found = async {
+        Ok::<_, StoreError>((
+            store.interrupted_scheduled_scans().await?,
+            store.list_targets().await?,
+            store.list_schedules().await?,
+        ))
+    }
+    .await;
+    let (retry, targets, list) = match found {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!("cannot read which scans were interrupted: {e}");
+            return;
+        }
+    };
+    for (target_id, schedule_id) in retry {
+        let (Some(t), Some(s)) = (
+            targets.iter().find(|t| t.id == target_id).cloned(),
+            list.iter().find(|s| s.id == schedule_id).cloned(),
+        ) else {
+            continue;
+        };
+        tracing::info!("retrying the interrupted scan of {}", t.name);
+        // An image found by a registry crawl is reached the way its registry is.
+        let insecure = t
+            .parent_id
+            .and_then(|p| targets.iter().find(|r| r.id == p))
+            .and_then(|r| r.registry.as_ref())
+            .is_some_and(|w| w.insecure);
+        let ctx2 = ctx.clone();
+        running.spawn(async move {
+            let hints = ScanHints {
+                insecure,
+                ..ScanHints::default()
+            };
+            scan_target(&ctx2, &t, Trigger::Schedule, Some(s.id), &s.options, &hints).await;
+        });
+    }
 }

@@ -135,20 +135,46 @@ impl Store {
         feed_version: &str,
         duration_ms: i64,
     ) -> Result<Vec<NewFinding>> {
-        let mut tx = self.write().await?;
-        let (new, written) = self
-            .record_in(
-                &mut tx,
-                scan_id,
-                inventory,
-                report,
-                feed_version,
-                duration_ms,
-            )
-            .await?;
-        tx.commit().await?;
-        self.known.extend(written);
-        Ok(new)
+        let once = || async {
+            let mut tx = self.write().await?;
+            let (new, written) = self
+                .record_in(
+                    &mut tx,
+                    scan_id,
+                    inventory,
+                    report,
+                    feed_version,
+                    duration_ms,
+                )
+                .await?;
+            tx.commit().await?;
+            self.known.extend(written);
+            Ok(new)
+        };
+        self.again_if_forgotten(once).await
+    }
+
+    /// Runs a write that trusts [`KnownHashes`]; when another process
+    /// deleted rows this one believed stored (`vedette target remove` while
+    /// `vedette serve` runs), the write fails on a foreign key: the cache is
+    /// forgotten and the write done once more, without trusting it.
+    async fn again_if_forgotten<T, F, Fut>(&self, write: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        match write().await {
+            Err(StoreError::Query(sqlx::Error::Database(e)))
+                if e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
+            {
+                tracing::info!(
+                    "rows this process believed stored were deleted by another; writing them again"
+                );
+                self.known.clear();
+                write().await
+            }
+            other => other,
+        }
     }
 
     /// Records re-matches of stored inventories, each as a new scan of its
@@ -158,37 +184,40 @@ impl Store {
         &self,
         batch: &[Rematch<'_>],
     ) -> Result<Vec<(i64, Vec<NewFinding>)>> {
-        let now = Utc::now();
-        let pid = i64::from(std::process::id());
-        let mut tx = self.write().await?;
-        let mut out = Vec::with_capacity(batch.len());
-        let mut written = Vec::new();
-        for r in batch {
-            let scan_id = sqlx::query_scalar!(
-                r#"INSERT INTO scans (target_id, state, started_at, trigger, pid)
-                   VALUES (?1, 'running', ?2, 'rematch', ?3) RETURNING id AS "id!: i64""#,
-                r.target_id,
-                now,
-                pid
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            let (new, w) = self
-                .record_in(
-                    &mut tx,
-                    scan_id,
-                    r.inventory,
-                    r.report,
-                    r.feed_version,
-                    r.duration_ms,
+        let once = || async {
+            let now = Utc::now();
+            let pid = i64::from(std::process::id());
+            let mut tx = self.write().await?;
+            let mut out = Vec::with_capacity(batch.len());
+            let mut written = Vec::new();
+            for r in batch {
+                let scan_id = sqlx::query_scalar!(
+                    r#"INSERT INTO scans (target_id, state, started_at, trigger, pid)
+                       VALUES (?1, 'running', ?2, 'rematch', ?3) RETURNING id AS "id!: i64""#,
+                    r.target_id,
+                    now,
+                    pid
                 )
+                .fetch_one(&mut *tx)
                 .await?;
-            written.extend(w);
-            out.push((scan_id, new));
-        }
-        tx.commit().await?;
-        self.known.extend(written);
-        Ok(out)
+                let (new, w) = self
+                    .record_in(
+                        &mut tx,
+                        scan_id,
+                        r.inventory,
+                        r.report,
+                        r.feed_version,
+                        r.duration_ms,
+                    )
+                    .await?;
+                written.extend(w);
+                out.push((scan_id, new));
+            }
+            tx.commit().await?;
+            self.known.extend(written);
+            Ok(out)
+        };
+        self.again_if_forgotten(once).await
     }
 
     /// The body of [`Store::record_scan`]: everything but the commit. Returns

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use vedette_model::{ScanState, ScanSummary, SeverityCounts, Trigger};
+use vedette_model::{ScanState, ScanSummary, SeverityCounts, TargetInfo, Trigger};
 
 use crate::{parse_enum, Result, Store};
 
@@ -62,14 +62,23 @@ impl Store {
     }
 
     /// Marks scans left `running` by a process that stopped mid-scan as
-    /// `interrupted`. Call once at start-up, before any scan runs.
-    pub async fn mark_interrupted_scans(&self) -> Result<u64> {
+    /// `interrupted`, and quarantines each target whose newest
+    /// `quarantine_after` scans were all interrupted (a target that keeps
+    /// killing the process must not keep it down). Call once at start-up,
+    /// before any scan runs. Returns how many scans were marked and the
+    /// targets quarantined now.
+    pub async fn mark_interrupted_scans(
+        &self,
+        quarantine_after: u32,
+    ) -> Result<(u64, Vec<TargetInfo>)> {
         let now = Utc::now();
-        let running =
-            sqlx::query!(r#"SELECT id AS "id!: i64", pid FROM scans WHERE state = 'running'"#)
-                .fetch_all(&self.pool)
-                .await?;
+        let running = sqlx::query!(
+            r#"SELECT id AS "id!: i64", target_id AS "target_id!: i64", pid FROM scans WHERE state = 'running'"#
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let mut n = 0;
+        let mut targets = std::collections::BTreeSet::new();
         for r in running {
             let alive = r.pid.is_some_and(|pid| {
                 pid != i64::from(std::process::id())
@@ -78,7 +87,7 @@ impl Store {
             if alive {
                 continue;
             }
-            n += sqlx::query!(
+            let marked = sqlx::query!(
                 r#"UPDATE scans SET state = 'interrupted', finished_at = ?1,
                           error = 'Vedette stopped while this scan was running'
                    WHERE id = ?2 AND state = 'running'"#,
@@ -88,8 +97,46 @@ impl Store {
             .execute(&self.pool)
             .await?
             .rows_affected();
+            if marked > 0 {
+                targets.insert(r.target_id);
+            }
+            n += marked;
         }
-        Ok(n)
+        let mut quarantined = Vec::new();
+        if quarantine_after == 0 {
+            return Ok((n, quarantined));
+        }
+        let limit = i64::from(quarantine_after);
+        for target_id in targets {
+            let states = sqlx::query_scalar!(
+                "SELECT state FROM scans WHERE target_id = ?1 ORDER BY id DESC LIMIT ?2",
+                target_id,
+                limit
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            if states.len() as i64 == limit && states.iter().all(|s| s == "interrupted") {
+                let reason = format!(
+                    "its last {quarantine_after} scans stopped Vedette before they finished (the process was killed or crashed while reading it); it is not scanned automatically until you retry it"
+                );
+                let done = sqlx::query!(
+                    "UPDATE targets SET quarantined_at = ?1, quarantine_reason = ?2
+                     WHERE id = ?3 AND quarantined_at IS NULL",
+                    now,
+                    reason,
+                    target_id
+                )
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                if done > 0 {
+                    if let Some(t) = self.get_target(target_id).await? {
+                        quarantined.push(t);
+                    }
+                }
+            }
+        }
+        Ok((n, quarantined))
     }
 }
 
@@ -101,7 +148,8 @@ impl Store {
             r#"SELECT DISTINCT s.target_id AS "target_id!: i64", s.schedule_id AS "schedule_id!: i64"
                FROM scans s
                WHERE s.state = 'interrupted' AND s.schedule_id IS NOT NULL
-                 AND NOT EXISTS (SELECT 1 FROM scans l WHERE l.target_id = s.target_id AND l.id > s.id)"#
+                 AND NOT EXISTS (SELECT 1 FROM scans l WHERE l.target_id = s.target_id AND l.id > s.id)
+                 AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.id = s.target_id AND t.quarantined_at IS NOT NULL)"#
         )
         .fetch_all(&self.pool)
         .await?;

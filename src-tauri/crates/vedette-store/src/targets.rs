@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use vedette_model::{Exposure, RegistryWatch, TargetInfo, TargetKind};
+use vedette_model::{Exposure, Quarantine, RegistryWatch, TargetInfo, TargetKind};
 
 use crate::{parse_enum, Result, Store, StoreError};
 
@@ -12,6 +12,8 @@ struct Row {
     group_name: Option<String>,
     parent_id: Option<i64>,
     created_at: DateTime<Utc>,
+    quarantined_at: Option<DateTime<Utc>>,
+    quarantine_reason: Option<String>,
 }
 
 impl Row {
@@ -33,6 +35,10 @@ impl Row {
             group: self.group_name,
             parent_id: self.parent_id,
             registry,
+            quarantine: self.quarantined_at.map(|since| Quarantine {
+                since,
+                reason: self.quarantine_reason.unwrap_or_default(),
+            }),
         })
     }
 }
@@ -42,7 +48,8 @@ impl Store {
         let rows = sqlx::query_as!(
             Row,
             r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
-                      created_at AS "created_at: DateTime<Utc>"
+                      created_at AS "created_at: DateTime<Utc>",
+                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason
                FROM targets ORDER BY kind, name"#
         )
         .fetch_all(&self.pool)
@@ -54,7 +61,8 @@ impl Store {
         sqlx::query_as!(
             Row,
             r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
-                      created_at AS "created_at: DateTime<Utc>"
+                      created_at AS "created_at: DateTime<Utc>",
+                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason
                FROM targets WHERE id = ?1"#,
             id
         )
@@ -133,7 +141,8 @@ impl Store {
         let row = sqlx::query_as!(
             Row,
             r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
-                      created_at AS "created_at: DateTime<Utc>"
+                      created_at AS "created_at: DateTime<Utc>",
+                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason
                FROM targets WHERE kind = 'image' AND name = ?1"#,
             reference
         )
@@ -211,7 +220,22 @@ impl Store {
             group: None,
             parent_id: None,
             registry: None,
+            quarantine: None,
         })
+    }
+
+    /// Lets the scheduler scan a quarantined target again (the user asked,
+    /// or a scan of it succeeded). `false` when it was not quarantined.
+    pub async fn release_quarantine(&self, id: i64) -> Result<bool> {
+        Ok(sqlx::query!(
+            "UPDATE targets SET quarantined_at = NULL, quarantine_reason = NULL
+             WHERE id = ?1 AND quarantined_at IS NOT NULL",
+            id
+        )
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
     }
 
     /// Whether a target is internet-facing or internal (it weighs on risk).

@@ -179,8 +179,14 @@ fn a_connection_reset_mid_layer_is_retried_and_a_persistent_one_reported() {
         .iter()
         .any(|l| l.contains("reset after 2000")));
 
+    // A data dir that has not read this image yet (one that has would match
+    // its stored inventory again without pulling it).
     s.proxy.inject(fault(path, 100, Action::ResetAfter(2000)));
-    let out = scan(&s);
+    let fresh = tempfile::tempdir().unwrap();
+    let out = scan_in(
+        fresh.path(),
+        &format!("{}/hostile/alpine:t", s.proxy.host()),
+    );
     assert_eq!(out.status.code(), Some(3));
     let err = stderr(&out);
     assert!(

@@ -572,21 +572,37 @@ fn kill_9_of_serve_mid_scan_twenty_times_loses_no_history_and_retries_the_interr
         "twenty kills in the middle of runs interrupted no scan"
     );
 
-    // A clean start retries what was interrupted.
+    // A clean start retries what was interrupted, except a target whose
+    // last three scans were all interrupted: that one is quarantined.
     let serve = Serve::start(&data, &env);
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(serve.stop(), Some(0));
     doctor_database_ok(&data);
     let h = history(&data);
+    let o = vedette(&data, &env, &["target", "list", "--format", "json"]);
+    let targets: Vec<Value> = serde_json::from_slice(&o.stdout).expect("target list JSON");
     for i in &interrupted {
         let later = h.iter().any(|s| {
             s["target_id"] == i["target_id"]
                 && s["id"].as_i64() > i["id"].as_i64()
                 && s["state"] == "succeeded"
         });
+        let target = targets
+            .iter()
+            .find(|t| t["id"] == i["target_id"])
+            .expect("the target is still there");
+        let last_three: Vec<&Value> = h
+            .iter()
+            .filter(|s| s["target_id"] == i["target_id"])
+            .take(3)
+            .map(|s| &s["state"])
+            .collect();
+        let quarantined = target.get("quarantine").is_some()
+            && last_three.len() == 3
+            && last_three.iter().all(|s| *s == "interrupted");
         assert!(
-            later,
-            "interrupted scan {} of {} was not scanned again",
+            later || quarantined,
+            "interrupted scan {} of {} was neither scanned again nor its target quarantined after three: {target:#}, last states {last_three:?}",
             i["id"], i["target_name"]
         );
     }

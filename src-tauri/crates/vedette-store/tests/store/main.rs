@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot read its own fixture should stop there
 
-use vedette_model::{CredentialKind, Exposure, ScanState, TargetKind};
+use vedette_model::{CredentialKind, Exposure, ScanState, ScheduleInput, TargetKind, Trigger};
 use vedette_store::Store;
 
 async fn fresh() -> (tempfile::TempDir, Store) {
@@ -147,7 +147,7 @@ async fn scans_left_running_by_a_dead_process_are_marked_interrupted() {
     drop(store); // the process "dies" without finishing the scan
 
     let store = Store::open_in(dir.path()).await.unwrap();
-    assert_eq!(store.mark_interrupted_scans().await.unwrap(), 1);
+    assert_eq!(store.mark_interrupted_scans(3).await.unwrap().0, 1);
     let scans = store.list_scans(10).await.unwrap();
     assert_eq!(scans.len(), 2);
     let states: Vec<_> = scans.iter().map(|s| s.state).collect();
@@ -159,7 +159,103 @@ async fn scans_left_running_by_a_dead_process_are_marked_interrupted() {
     assert!(interrupted.finished_at.is_some());
     assert!(interrupted.error.as_deref().unwrap().contains("stopped"));
     assert_eq!(interrupted.target_name, "/srv/app");
-    assert_eq!(store.mark_interrupted_scans().await.unwrap(), 0);
+    assert_eq!(store.mark_interrupted_scans(3).await.unwrap().0, 0);
+}
+
+#[tokio::test]
+async fn a_target_interrupted_three_times_in_a_row_is_quarantined_until_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let (poison, other) = {
+        let store = Store::open_in(dir.path()).await.unwrap();
+        let p = store
+            .add_target(TargetKind::Image, "r/poison:1", Exposure::Internal)
+            .await
+            .unwrap();
+        let o = store
+            .add_target(TargetKind::Image, "r/good:1", Exposure::Internal)
+            .await
+            .unwrap();
+        (p.id, o.id)
+    };
+    // Each round: the process dies while both scans run; the good target's
+    // scan was interrupted only once, then succeeded.
+    for round in 1..=3 {
+        let store = Store::open_in(dir.path()).await.unwrap();
+        let (_, quarantined) = store.mark_interrupted_scans(3).await.unwrap();
+        assert!(quarantined.is_empty(), "round {round}: {quarantined:?}");
+        store.begin_scan(poison).await.unwrap();
+        let g = store.begin_scan(other).await.unwrap();
+        if round > 1 {
+            store
+                .finish_scan(g, ScanState::Succeeded, None)
+                .await
+                .unwrap();
+        }
+        drop(store);
+    }
+    let store = Store::open_in(dir.path()).await.unwrap();
+    let (marked, quarantined) = store.mark_interrupted_scans(3).await.unwrap();
+    assert_eq!(marked, 1, "only the poison's scan was left running");
+    assert_eq!(
+        quarantined.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [poison]
+    );
+    let t = store.get_target(poison).await.unwrap().unwrap();
+    let q = t.quarantine.expect("quarantined");
+    assert!(q.reason.contains("last 3 scans"), "{}", q.reason);
+    assert!(store
+        .get_target(other)
+        .await
+        .unwrap()
+        .unwrap()
+        .quarantine
+        .is_none());
+    // Quarantined targets' interrupted scans are not retried automatically.
+    let sched = store
+        .add_schedule(&ScheduleInput {
+            name: "s".into(),
+            cron: "0 3 * * *".into(),
+            timezone: "UTC".into(),
+            selector: Default::default(),
+            options: Default::default(),
+            enabled: true,
+            catch_up: false,
+            jitter_seconds: 0,
+        })
+        .await
+        .unwrap();
+    let again = store
+        .begin_scan_as(poison, Trigger::Schedule, Some(sched.id))
+        .await
+        .unwrap();
+    store
+        .finish_scan(again, ScanState::Interrupted, Some("killed"))
+        .await
+        .unwrap();
+    assert!(store
+        .interrupted_scheduled_scans()
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.release_quarantine(poison).await.unwrap());
+    assert!(
+        !store.release_quarantine(poison).await.unwrap(),
+        "only once"
+    );
+    assert_eq!(
+        store.interrupted_scheduled_scans().await.unwrap(),
+        [(poison, sched.id)]
+    );
+    // A cancelled scan is a state of its own.
+    let c = store.begin_scan(other).await.unwrap();
+    store
+        .finish_scan(c, ScanState::Cancelled, Some("the scan was cancelled"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_scans(1).await.unwrap()[0].state,
+        ScanState::Cancelled
+    );
 }
 
 #[tokio::test]

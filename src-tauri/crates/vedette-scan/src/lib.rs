@@ -1,0 +1,490 @@
+//! Scanning one target and recording it: the one use case that the CLI, the
+//! window, the API and the scheduler all call, so that a scan behaves the
+//! same whoever starts it.
+//!
+//! A scan begins a row in the history; reads the target (for an image whose
+//! digest has not changed, the stored inventory instead of a pull), with
+//! retries when a download broke off; brings the feeds it needs up to date
+//! under one [`FeedPolicy`] (the enrichment feeds meanwhile, never waiting
+//! on a source that failed lately); matches, scores and judges; and records
+//! all of it in one transaction. It runs under the deadline and within the
+//! memory budget of its [`ScanLimits`], and stops when its cancellation
+//! token fires. However it ends, the history says how (succeeded, failed,
+//! cancelled) and why.
+
+mod error;
+mod running;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+pub use error::{ErrorKind, Failure, ScanError};
+pub use running::Running;
+pub use tokio_util::sync::CancellationToken;
+use vedette_engine::{AssessOptions, Budget, Credential, Progress, RateLimiter, Target};
+use vedette_feeds::{FeedConfig, FeedOutcome, FeedStore, Refresh};
+use vedette_match::Policy;
+use vedette_model::{
+    Exposure, Inventory, NewFinding, ScanLimits, ScanReport, ScanState, TargetInfo, TargetKind,
+    Trigger,
+};
+use vedette_store::Store;
+
+/// Finds registry credentials (the keyring, Docker's config) for a host.
+pub type CredentialLookup = Arc<
+    dyn Fn(
+            String,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Credential>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Which feeds a scan brings up to date before matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FeedPolicy {
+    /// Those the inventory needs that are older than their limit, and the
+    /// enrichment feeds (KEV, EPSS, NVD) likewise, skipping a source that
+    /// failed lately. A one-shot scan.
+    #[default]
+    Fresh,
+    /// Only advisory feeds the index does not hold yet: a scheduled run
+    /// refreshed the others (and the enrichment feeds) when it started, so a
+    /// source that is down costs the run one try, not one per target.
+    MissingOnly,
+    /// None: match against the index as it is.
+    Offline,
+}
+
+/// What a scan needs besides its target; cheap to clone.
+#[derive(Clone)]
+pub struct Scanner {
+    pub store: Store,
+    pub feeds: FeedStore,
+    pub feed_config: FeedConfig,
+    pub credentials: Option<CredentialLookup>,
+    /// Vedette's private temp dir: the only place a scan may write.
+    pub temp_dir: PathBuf,
+    pub limits: ScanLimits,
+    /// Tries of a scan whose download broke off, and the first pause
+    /// between them (doubled each time).
+    pub attempts: u32,
+    pub backoff: Duration,
+    /// Registries reached over plain HTTP or unverified TLS, whatever the
+    /// request says (`VEDETTE_INSECURE_REGISTRIES`).
+    pub insecure_registries: Vec<String>,
+    /// The scans running in this process, to cancel by id.
+    pub running: Running,
+}
+
+/// How to scan a target.
+#[derive(Clone)]
+pub struct Request {
+    pub trigger: Trigger,
+    pub schedule_id: Option<i64>,
+    pub policy: Policy,
+    /// Set, and remembered for the target, when given; else the target's own.
+    pub exposure: Option<Exposure>,
+    /// What is installed only: no feeds, no matching.
+    pub packages_only: bool,
+    pub feeds: FeedPolicy,
+    /// The platform to pick from a multi-platform image.
+    pub platform: String,
+    /// Plain HTTP or unverified TLS for this image's registry.
+    pub insecure: bool,
+    /// The image's digest, when a registry crawl just read it.
+    pub digest: Option<String>,
+    /// Spaces the requests to the image's registry (shared in a run).
+    pub rate: Option<Arc<RateLimiter>>,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Self {
+            trigger: Trigger::Manual,
+            schedule_id: None,
+            policy: Policy::default(),
+            exposure: None,
+            packages_only: false,
+            feeds: FeedPolicy::Fresh,
+            platform: "linux/amd64".into(),
+            insecure: false,
+            digest: None,
+            rate: None,
+        }
+    }
+}
+
+/// A scan that was recorded.
+#[derive(Debug)]
+pub struct Scanned {
+    pub scan_id: i64,
+    pub inventory: Inventory,
+    /// The findings and verdict (none for a packages-only scan).
+    pub report: Option<ScanReport>,
+    /// Findings new since the target's previous scan, with their cause.
+    pub new_findings: Vec<NewFinding>,
+    /// The image's digest had not changed: its stored inventory was matched
+    /// again instead of pulling it.
+    pub reused_inventory: bool,
+}
+
+/// What the work before recording produced.
+struct Done {
+    inventory: Inventory,
+    report: Option<ScanReport>,
+    reused_inventory: bool,
+}
+
+/// The engine's target for a stored one; registries are crawled into
+/// images, hosts come with the hosts issue.
+pub fn engine_target(t: &TargetInfo) -> Option<Target> {
+    Some(match t.kind {
+        TargetKind::Image => Target::Image(t.name.clone()),
+        TargetKind::Directory => Target::Directory(t.name.clone().into()),
+        TargetKind::Archive => Target::Archive(t.name.clone().into()),
+        TargetKind::Sbom => Target::Sbom(t.name.clone().into()),
+        TargetKind::Registry | TargetKind::Host => return None,
+    })
+}
+
+/// The registry an image (or registry target) lives on.
+pub fn registry_of(t: &TargetInfo) -> Option<String> {
+    match t.kind {
+        TargetKind::Image => vedette_engine::registry_host(&t.name),
+        TargetKind::Registry => Some(t.name.clone()),
+        _ => None,
+    }
+}
+
+impl Scanner {
+    /// A scanner with the default limits and retries, no credentials, and
+    /// no registry reached insecurely unless a request says so.
+    pub fn new(
+        store: Store,
+        feeds: FeedStore,
+        feed_config: FeedConfig,
+        temp_dir: &std::path::Path,
+    ) -> Self {
+        Self {
+            store,
+            feeds,
+            feed_config,
+            credentials: None,
+            temp_dir: temp_dir.to_owned(),
+            limits: ScanLimits::default(),
+            attempts: 3,
+            backoff: Duration::from_secs(5),
+            insecure_registries: Vec::new(),
+            running: Running::default(),
+        }
+    }
+
+    /// Scans `target` now and records the result. `cancel` stops it (the
+    /// scan then ends `cancelled`); so does [`Running::cancel`] with its id.
+    pub async fn scan(
+        &self,
+        target: &TargetInfo,
+        req: &Request,
+        progress: Arc<dyn Progress>,
+        cancel: &CancellationToken,
+    ) -> Result<Scanned, Failure> {
+        let Some(engine_target) = engine_target(target) else {
+            return Err(Failure {
+                scan_id: None,
+                error: ScanError::NotScannable(target.kind),
+            });
+        };
+        let started = Instant::now();
+        let scan_id = self
+            .store
+            .begin_scan_as(target.id, req.trigger, req.schedule_id)
+            .await
+            .map_err(|e| Failure {
+                scan_id: None,
+                error: e.into(),
+            })?;
+        let token = cancel.child_token();
+        let _registered = self.running.register(scan_id, token.clone());
+        let budget = Budget::new(self.limits);
+        let timeout = self.limits.timeout;
+        let result = tokio::select! {
+            r = self.work(target, &engine_target, req, &budget, Arc::clone(&progress)) => r,
+            _ = token.cancelled() => Err(ScanError::Cancelled),
+            _ = tokio::time::sleep(timeout) => Err(ScanError::TimedOut(timeout)),
+        };
+        // The work was dropped; readers on blocking threads stop at their
+        // next entry.
+        if result.is_err() {
+            budget.stop();
+        }
+        let recorded = match result {
+            Ok(done) => self.record(scan_id, target, done, started).await,
+            Err(e) => Err(e),
+        };
+        match recorded {
+            Ok(s) => Ok(s),
+            Err(error) => {
+                let state = match error {
+                    ScanError::Cancelled => ScanState::Cancelled,
+                    _ => ScanState::Failed,
+                };
+                if let Err(e) = self
+                    .store
+                    .finish_scan(scan_id, state, Some(&error.to_string()))
+                    .await
+                {
+                    tracing::error!(
+                        scan_id,
+                        "cannot record how scan {scan_id} ended ({error}): {e}"
+                    );
+                }
+                Err(Failure {
+                    scan_id: Some(scan_id),
+                    error,
+                })
+            }
+        }
+    }
+
+    /// Everything before recording: reading the target, the feeds, matching.
+    async fn work(
+        &self,
+        target: &TargetInfo,
+        engine_target: &Target,
+        req: &Request,
+        budget: &Budget,
+        progress: Arc<dyn Progress>,
+    ) -> Result<Done, ScanError> {
+        let opts = self.engine_options(target, req, budget).await;
+        let refresh_enrichment = !req.packages_only && req.feeds == FeedPolicy::Fresh;
+        // The enrichment feeds come in while the target is read.
+        let enrichment = async {
+            if refresh_enrichment {
+                self.feeds
+                    .update_enrichment(
+                        &self.feed_config,
+                        Refresh {
+                            only_stale: true,
+                            skip_failed: true,
+                        },
+                    )
+                    .await
+            } else {
+                Vec::new()
+            }
+        };
+        let read = self.inventory(target, engine_target, req, &opts, Arc::clone(&progress));
+        tokio::pin!(enrichment, read);
+        let mut enriched = None;
+        let (inventory, reused_inventory) = loop {
+            tokio::select! {
+                r = &mut read => break r?,
+                o = &mut enrichment, if enriched.is_none() => enriched = Some(o),
+            }
+        };
+        if req.packages_only {
+            return Ok(Done {
+                inventory,
+                report: None,
+                reused_inventory,
+            });
+        }
+        let mut updates = self
+            .refresh_osv(&inventory, req.feeds, progress.as_ref())
+            .await?;
+        updates.extend(match enriched {
+            Some(o) => o,
+            None => enrichment.await,
+        });
+        let exposure = match req.exposure {
+            Some(e) => {
+                self.store.set_target_exposure(target.id, e).await?;
+                e
+            }
+            None => target.exposure,
+        };
+        let assess = AssessOptions {
+            exposure,
+            policy: req.policy.clone(),
+        };
+        let report = vedette_engine::assess(
+            &inventory,
+            &self.feeds,
+            &self.feed_config,
+            &assess,
+            &updates,
+            progress.as_ref(),
+        )
+        .await?;
+        Ok(Done {
+            inventory,
+            report: Some(report),
+            reused_inventory,
+        })
+    }
+
+    /// The engine's options for this target: credentials, transport,
+    /// platform, the run's rate limit, the scan's budget.
+    async fn engine_options(
+        &self,
+        target: &TargetInfo,
+        req: &Request,
+        budget: &Budget,
+    ) -> vedette_engine::Options {
+        let registry = registry_of(target);
+        let credential = match (&registry, &self.credentials) {
+            (Some(host), Some(lookup)) => lookup(host.clone()).await,
+            _ => None,
+        };
+        vedette_engine::Options {
+            platform: req.platform.clone(),
+            insecure_registry: req.insecure
+                || registry
+                    .as_ref()
+                    .is_some_and(|r| self.insecure_registries.contains(r)),
+            credential,
+            temp_dir: self.temp_dir.clone(),
+            rate: req.rate.clone(),
+            budget: budget.clone(),
+            ..vedette_engine::Options::default()
+        }
+    }
+
+    /// Reads the target, or reuses the stored inventory of an image whose
+    /// digest has not changed; a download that broke off is tried again.
+    async fn inventory(
+        &self,
+        target: &TargetInfo,
+        engine_target: &Target,
+        req: &Request,
+        opts: &vedette_engine::Options,
+        progress: Arc<dyn Progress>,
+    ) -> Result<(Inventory, bool), ScanError> {
+        // An image is resolved first (its manifest read once): an unchanged
+        // digest means the stored inventory is matched again, not pulled.
+        let mut resolved = None;
+        if let Target::Image(reference) = engine_target {
+            let digest = match &req.digest {
+                Some(d) => d.clone(),
+                None => {
+                    let info =
+                        vedette_engine::resolve_image(reference, opts, progress.as_ref()).await?;
+                    let d = info.manifest_digest.clone();
+                    resolved = Some(info);
+                    d
+                }
+            };
+            if let Some(mut inv) = self
+                .store
+                .inventory_by_digest(&digest, vedette_engine::EXTRACTOR_VERSION)
+                .await?
+            {
+                progress.stage(&format!(
+                    "digest {digest} unchanged since it was last read: not pulled again"
+                ));
+                inv.target = target.name.clone();
+                inv.scanned_at = Utc::now();
+                return Ok((inv, true));
+            }
+        }
+        let mut wait = self.backoff;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match vedette_engine::inventory_resolved(
+                engine_target,
+                opts,
+                Arc::clone(&progress),
+                resolved.clone(),
+            )
+            .await
+            {
+                Ok(inv) => return Ok((inv, false)),
+                Err(e) if attempt < self.attempts && e.is_transient() => {
+                    tracing::warn!("{}: {e} (attempt {attempt}); trying again", target.name);
+                    progress.stage(&format!(
+                        "{e}; trying again in {}",
+                        humantime::format_duration(wait)
+                    ));
+                    tokio::time::sleep(wait).await;
+                    wait = wait.saturating_mul(2);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Brings the advisory feeds the inventory needs up to date, as the
+    /// policy says.
+    async fn refresh_osv(
+        &self,
+        inventory: &Inventory,
+        policy: FeedPolicy,
+        progress: &dyn Progress,
+    ) -> Result<Vec<FeedOutcome>, ScanError> {
+        let needed = vedette_engine::ecosystems_in_use(inventory);
+        let wanted: Vec<String> = match policy {
+            FeedPolicy::Offline => return Ok(Vec::new()),
+            FeedPolicy::Fresh => needed,
+            FeedPolicy::MissingOnly => {
+                let held: BTreeSet<String> = self
+                    .feeds
+                    .status(&self.feed_config)
+                    .await?
+                    .into_iter()
+                    .filter_map(|f| f.name.strip_prefix("osv/").map(str::to_owned))
+                    .collect();
+                needed.into_iter().filter(|e| !held.contains(e)).collect()
+            }
+        };
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        progress.stage("checking advisory feeds");
+        Ok(self
+            .feeds
+            .update_osv(&self.feed_config, &wanted, true)
+            .await)
+    }
+
+    /// Records what the scan found, in one transaction.
+    async fn record(
+        &self,
+        scan_id: i64,
+        target: &TargetInfo,
+        done: Done,
+        started: Instant,
+    ) -> Result<Scanned, ScanError> {
+        let new_findings = match &done.report {
+            None => {
+                self.store.complete_scan(scan_id, &done.inventory).await?;
+                Vec::new()
+            }
+            Some(report) => {
+                self.store
+                    .record_scan(
+                        scan_id,
+                        &done.inventory,
+                        report,
+                        &vedette_engine::feed_version(report),
+                        i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+                    )
+                    .await?
+            }
+        };
+        if target.quarantine.is_some() && self.store.release_quarantine(target.id).await? {
+            tracing::info!("{} scanned successfully: out of quarantine", target.name);
+        }
+        Ok(Scanned {
+            scan_id,
+            inventory: done.inventory,
+            report: done.report,
+            new_findings,
+            reused_inventory: done.reused_inventory,
+        })
+    }
+}
