@@ -26,6 +26,12 @@ pub enum Action {
     ResetAfter(usize),
     /// Forward, but flip one byte of the response body (a corrupt blob).
     Corrupt,
+    /// Answer 200 with a JSON body of this many bytes (no Content-Length,
+    /// as a hostile server would), sent as fast as the client reads.
+    Huge(u64),
+    /// Forward, but send the response one byte a second (a registry that
+    /// trickles, so no read ever times out).
+    Trickle,
 }
 
 pub struct FaultProxy {
@@ -112,6 +118,33 @@ fn take_fault(faults: &Mutex<Vec<Fault>>, method: &str, path: &str) -> Option<Ac
 
 const TOKEN: &str = "vedette-test-token-5d1e";
 
+/// A 200 answer with a JSON body of `n` bytes and no length: a list that
+/// never seems to end, or a token as large as a disk.
+fn huge(
+    mut client: TcpStream,
+    log: &Mutex<Vec<String>>,
+    method: &str,
+    path: &str,
+    n: u64,
+) -> std::io::Result<()> {
+    log.lock()
+        .expect("log")
+        .push(format!("{method} {path} -> 200 (huge: {n} bytes)"));
+    client.write_all(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"token\":\"x\",\"repositories\":[",
+    )?;
+    let chunk = "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",".repeat(2048);
+    let mut sent: u64 = 0;
+    while sent < n {
+        // The client hanging up (it read enough) ends the answer.
+        if client.write_all(chunk.as_bytes()).is_err() {
+            return Ok(());
+        }
+        sent += chunk.len() as u64;
+    }
+    client.write_all(b"\"z\"]}")
+}
+
 fn handle(
     client: TcpStream,
     upstream: u16,
@@ -156,6 +189,9 @@ fn handle(
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
         );
         if path.starts_with("/token") {
+            if let Some(Action::Huge(n)) = take_fault(faults, &method, &path) {
+                return huge(client, log, &method, &path, n);
+            }
             let (code, body) = if authorization == basic {
                 (200, format!("{{\"token\":\"{TOKEN}\"}}"))
             } else {
@@ -180,6 +216,9 @@ fn handle(
         headers.retain(|h| !h.to_ascii_lowercase().starts_with("authorization:"));
     }
     let action = take_fault(faults, &method, &path);
+    if let Some(Action::Huge(n)) = &action {
+        return huge(client, log, &method, &path, *n);
+    }
     if let Some(Action::Status(code, extra)) = &action {
         log.lock()
             .expect("log")
@@ -222,6 +261,18 @@ fn handle(
             let cut = (header_end + n).min(response.len());
             client.write_all(&response[..cut])?;
             let _ = client.shutdown(std::net::Shutdown::Both);
+        }
+        Some(Action::Trickle) => {
+            log.lock()
+                .expect("log")
+                .push(format!("{method} {path} -> {status} (trickled)"));
+            client.write_all(&response[..header_end])?;
+            for b in &response[header_end..] {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                if client.write_all(std::slice::from_ref(b)).is_err() {
+                    return Ok(()); // the client gave up
+                }
+            }
         }
         Some(Action::Corrupt) => {
             log.lock()

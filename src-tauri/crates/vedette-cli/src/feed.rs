@@ -168,9 +168,10 @@ pub async fn run(
         FeedCommand::Status { format } => {
             let cfg = args.config(&feeds).await?;
             let status = feeds.status(&cfg).await?;
+            let failures = feeds.source_failures(&cfg).await?;
             if let Format::Json = format {
                 println!("{}", serde_json::to_string_pretty(&status)?);
-            } else if status.is_empty() {
+            } else if status.is_empty() && failures.is_empty() {
                 eprintln!("No feeds yet. `vedette feed update --ecosystem NAME` downloads them; a scan does it for what it finds.");
             } else {
                 println!(
@@ -196,6 +197,18 @@ pub async fn run(
                         if f.stale { "STALE" } else { "fresh" },
                         f.source
                     );
+                }
+                if !failures.is_empty() {
+                    println!("\nUnreachable sources (scans leave them alone until then; `vedette feed update` tries at once):");
+                    for f in &failures {
+                        println!(
+                            "  {:<6} failed at {}, tried again after {}: {}",
+                            f.source,
+                            f.failed_at.format("%Y-%m-%d %H:%M UTC"),
+                            f.retry_at.format("%H:%M UTC"),
+                            f.error
+                        );
+                    }
                 }
             }
             Ok(0)

@@ -75,6 +75,7 @@ pub async fn assess(
         }
     }
     let status = feeds.status(cfg).await?;
+    warnings.extend(missing_enrichment(cfg, &status));
     progress.stage("matching advisories");
     let mut set = feeds.affected_for(&vedette_match::lookup_keys(inv)).await?;
     // Evaluate once: the matches name the records to read details of, then
@@ -94,6 +95,23 @@ pub async fn assess(
         warnings,
         &matched,
     ))
+}
+
+/// What the report lacks when an enrichment feed it is configured with has
+/// never reached the index (the source is unreachable, or was skipped).
+fn missing_enrichment(cfg: &FeedConfig, status: &[vedette_model::FeedInfo]) -> Vec<String> {
+    let held = |prefix: &str| status.iter().any(|f| f.name.starts_with(prefix));
+    let mut out = Vec::new();
+    if !cfg.kev_url.is_empty() && !held("kev") {
+        out.push("enrichment missing: CISA KEV is not in the index, so no finding is marked as exploited in the wild".to_owned());
+    }
+    if !cfg.epss_url.is_empty() && !held("epss") {
+        out.push("enrichment missing: EPSS is not in the index, so risk scores leave out the probability of exploitation".to_owned());
+    }
+    if !cfg.nvd_urls.is_empty() && !held("nvd/") {
+        out.push("enrichment missing: NVD is not in the index, so advisories without their own CVSS (most distribution records) have no severity from NVD".to_owned());
+    }
+    out
 }
 
 /// Matches, scores and judges an inventory against advisories already read

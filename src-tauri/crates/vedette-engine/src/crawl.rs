@@ -165,4 +165,3 @@ async fn crawl_repository(
     }
     Ok((images, warnings))
 }
-

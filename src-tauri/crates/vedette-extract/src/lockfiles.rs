@@ -16,8 +16,22 @@ pub(crate) fn catalog_pairs(
     found_by: &str,
 ) -> Found {
     let mut found = Found::default();
+    // Hard links share their bytes: the same content under the same file
+    // name (a layer can link one file a thousand times) is parsed once.
+    type Parsed = Result<Vec<(String, String)>, String>;
+    let mut parsed: std::collections::HashMap<(usize, usize, &str), Parsed> =
+        std::collections::HashMap::new();
     for (path, file) in files.matching(wants) {
-        match parse(path, &String::from_utf8_lossy(&file.data)) {
+        let key = (
+            file.data.as_ptr() as usize,
+            file.data.len(),
+            file_name(path),
+        );
+        let result = parsed
+            .entry(key)
+            .or_insert_with(|| parse(path, &String::from_utf8_lossy(&file.data)))
+            .clone();
+        match result {
             Ok(pairs) => {
                 for (name, version) in pairs {
                     match purl(&name, &version) {

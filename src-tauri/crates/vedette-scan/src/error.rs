@@ -22,6 +22,8 @@ pub enum ScanError {
     TimedOut(Duration),
     #[error("{} targets are not scanned this way", .0.as_str())]
     NotScannable(TargetKind),
+    #[error("{0} is being scanned already; this scan was not started")]
+    Busy(String),
 }
 
 /// What kind of failure, for exit codes and API error codes.

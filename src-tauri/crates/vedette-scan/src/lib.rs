@@ -198,6 +198,12 @@ impl Scanner {
                 error: ScanError::NotScannable(target.kind),
             });
         };
+        let Some(_claim) = self.running.claim_target(target.id) else {
+            return Err(Failure {
+                scan_id: None,
+                error: ScanError::Busy(target.name.clone()),
+            });
+        };
         let started = Instant::now();
         let scan_id = self
             .store

@@ -697,9 +697,24 @@ pub async fn serve(ctx: Context, poll: Duration, stop: tokio::sync::watch::Recei
             _ = stop.changed() => break,
         }
     }
-    // Let running scans finish (they are recorded as a whole or not at all).
-    while running.join_next().await.is_some() {}
+    // Let running scans finish (they are recorded as a whole or not at all);
+    // those still running after a grace period are cancelled (recorded as
+    // such) rather than holding the process up to their deadline.
+    let grace = tokio::time::sleep(SHUTDOWN_GRACE);
+    tokio::pin!(grace);
+    loop {
+        tokio::select! {
+            next = running.join_next() => if next.is_none() { break },
+            _ = &mut grace, if !ctx.cancel.is_cancelled() => {
+                tracing::warn!("scans still running {}s after the stop: cancelling them", SHUTDOWN_GRACE.as_secs());
+                ctx.cancel.cancel();
+            }
+        }
+    }
 }
+
+/// How long a stopping scheduler waits for its scans before cancelling them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Scans a killed scheduler left half done: the store marked them
 /// interrupted when it opened (and quarantined the targets that keep being

@@ -607,3 +607,192 @@ fn kill_9_of_serve_mid_scan_twenty_times_loses_no_history_and_retries_the_interr
         );
     }
 }
+
+#[test]
+fn a_poison_image_that_keeps_killing_serve_is_quarantined_and_the_others_keep_being_scanned() {
+    use vedette_tests::proxy::{Action, Fault, FaultProxy};
+    let mirror = Mirror::start();
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    push(
+        &reg,
+        tmp.path(),
+        vec![Layer::from_dir(shared("fixtures/debian-12-minbase"))],
+        "q/good1",
+    );
+    push(
+        &reg,
+        tmp.path(),
+        vec![Layer::from_dir(shared("fixtures/alpine-3.23"))],
+        "q/good2",
+    );
+    push(
+        &reg,
+        tmp.path(),
+        vec![Layer::from_dir(shared("fixtures/alpine-3.23"))
+            .file("poison", b"this layer never arrives")],
+        "q/poison",
+    );
+    // The poison's layer trickles in a byte a second: its scan is running
+    // whenever the test strikes, as if the image crashed the process.
+    let layer = {
+        let layout = tmp.path().join("q-poison");
+        let index: Value =
+            serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+        let m = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+        let manifest: Value = serde_json::from_slice(
+            &std::fs::read(
+                layout
+                    .join("blobs/sha256")
+                    .join(m.trim_start_matches("sha256:")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        manifest["layers"][0]["digest"].as_str().unwrap().to_owned()
+    };
+    let proxy = FaultProxy::start(reg.port());
+    proxy.inject(Fault {
+        method: Some("GET"),
+        path_contains: Box::leak(format!("/v2/q/poison/blobs/{layer}").into_boxed_str()),
+        times: 1000,
+        action: Action::Trickle,
+    });
+    let data = tmp.path().join("data");
+    let env = mirror.env();
+    for args in [
+        vec![
+            "target",
+            "add",
+            "registry",
+            &proxy.host(),
+            "--repos",
+            "q/*",
+            "--insecure",
+        ],
+        vec![
+            "schedule",
+            "add",
+            "--name",
+            "every 2 s",
+            "--cron",
+            "*/2 * * * * *",
+            "--kind",
+            "registry",
+        ],
+    ] {
+        let o = vedette(&data, &env, &args);
+        assert!(o.status.success(), "{}", out(&o));
+    }
+    let poison = format!("{}/q/poison:t", proxy.host());
+    let goods = [
+        format!("{}/q/good1:t", proxy.host()),
+        format!("{}/q/good2:t", proxy.host()),
+    ];
+    let quarantined = |data: &Path| -> Option<Value> {
+        let o = vedette(data, &env, &["target", "list", "--format", "json"]);
+        let list: Vec<Value> = serde_json::from_slice(&o.stdout).expect("target list JSON");
+        list.into_iter()
+            .find(|t| t["name"] == poison.as_str())
+            .and_then(|t| t.get("quarantine").cloned())
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let watcher = rt.block_on(vedette_store::Store::open_in(&data)).unwrap();
+    let mut kills = 0;
+    while quarantined(&data).is_none() {
+        assert!(
+            kills < 3,
+            "still not quarantined after {kills} interruptions in a row"
+        );
+        let started = chrono::Utc::now();
+        let mut serve = Serve::start(&data, &env);
+        // Strike while the poison's scan runs, once both good images were
+        // scanned in this round: the others keep being scanned meanwhile.
+        wait_for(
+            "the poison's scan, the good ones done",
+            Duration::from_secs(60),
+            || {
+                let scans = rt.block_on(watcher.list_scans(50)).unwrap_or_default();
+                let poison_running = scans.iter().any(|s| {
+                    s.target_name == poison && s.state == vedette_model::ScanState::Running
+                });
+                let goods_done = goods.iter().all(|g| {
+                    scans.iter().any(|s| {
+                        s.target_name == *g
+                            && s.started_at >= started
+                            && s.state == vedette_model::ScanState::Succeeded
+                    })
+                });
+                (poison_running && goods_done).then_some(())
+            },
+        );
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(serve.0.id().to_string())
+            .status();
+        let _ = serve.0.wait();
+        kills += 1;
+    }
+    assert_eq!(kills, 3, "quarantined after three interruptions in a row");
+    let q = quarantined(&data).unwrap();
+    assert!(
+        q["reason"]
+            .as_str()
+            .unwrap()
+            .contains("last 3 scans stopped Vedette"),
+        "{q:#}"
+    );
+    let list = vedette(&data, &env, &["target", "list"]);
+    let text = out(&list);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("q/poison") && l.contains("QUARANTINED")),
+        "{text}"
+    );
+    assert!(text.contains("vedette target retry"), "{text}");
+
+    // Serving again: the good images are scanned, the poison is left alone.
+    let before = chrono::Utc::now();
+    let serve = Serve::start(&data, &env);
+    wait_for(
+        "the good images scanned again",
+        Duration::from_secs(30),
+        || {
+            let scans = history(&data);
+            goods
+                .iter()
+                .all(|g| {
+                    scans.iter().any(|s| {
+                        s["target_name"] == g.as_str()
+                            && s["state"] == "succeeded"
+                            && s["started_at"]
+                                .as_str()
+                                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                                .is_some_and(|t| t >= before)
+                    })
+                })
+                .then_some(())
+        },
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        serve.stop(),
+        Some(0),
+        "nothing is stuck: the poison was not scanned"
+    );
+    let poison_scans_since: Vec<Value> = history(&data)
+        .into_iter()
+        .filter(|s| {
+            s["target_name"] == poison.as_str()
+                && s["started_at"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t >= before)
+        })
+        .collect();
+    assert!(poison_scans_since.is_empty(), "{poison_scans_since:#?}");
+    // The user lets it be scanned again.
+    let o = vedette(&data, &env, &["target", "retry", &poison]);
+    assert!(out(&o).contains("out of quarantine"), "{}", out(&o));
+    assert!(quarantined(&data).is_none());
+}

@@ -893,3 +893,108 @@ fn policy_exceptions_pass_the_gate_until_they_expire_and_round_trip_through_open
         stderr(&out)
     );
 }
+
+/// A loopback port that accepts connections and never answers; counts them.
+struct Stall {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Stall {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let n = std::sync::Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming().flatten() {
+                n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(conn); // kept open, never answered
+            }
+        });
+        Stall { port, accepted }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.port)
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn unreachable_enrichment_sources_cost_one_try_and_the_scan_says_what_is_missing() {
+    let mirror = Mirror::start();
+    let stall = Stall::start();
+    // A port that refuses: bound, then closed.
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("VEDETTE_FEED_URL", mirror.server.url("osv")),
+        (
+            "VEDETTE_KEV_URL",
+            format!("http://127.0.0.1:{refused}/known_exploited_vulnerabilities.json"),
+        ),
+        ("VEDETTE_EPSS_URL", stall.url("epss_scores-current.csv.gz")),
+        (
+            "VEDETTE_NVD_URL",
+            (2024..=2026)
+                .map(|y| stall.url(&format!("nvdcve-2.0-{y}.json.gz")))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        // A stalled request ends here (the default is minutes).
+        ("VEDETTE_HTTP_TIMEOUT", "2s".to_owned()),
+    ];
+    let fixture = shared("fixtures/debian-12-minbase");
+    let scan = || {
+        run(
+            dir.path(),
+            &env,
+            &["scan", "dir", fixture.to_str().unwrap(), "--format", "json"],
+        )
+    };
+    let first = scan();
+    assert_eq!(first.status.code(), Some(0), "{}", out(&first));
+    let report = json_of(&first);
+    assert_eq!(
+        report["findings"].as_array().unwrap().len(),
+        16,
+        "the findings are there without the enrichment"
+    );
+    let warnings = report["warnings"].to_string();
+    for missing in [
+        "CISA KEV is not in the index",
+        "EPSS is not in the index",
+        "NVD is not in the index",
+    ] {
+        assert!(warnings.contains(missing), "{missing}: {warnings}");
+    }
+    assert!(warnings.contains("feed kev not updated"), "{warnings}");
+    // One connection to EPSS and one to NVD (its first file; the others
+    // were not tried): no retries, not one per file.
+    assert_eq!(stall.accepted(), 2, "{warnings}");
+
+    // Within the hour, the failed sources are not tried again.
+    let second = scan();
+    assert_eq!(second.status.code(), Some(0), "{}", out(&second));
+    assert_eq!(stall.accepted(), 2, "a second scan left the sources alone");
+    let warnings = json_of(&second)["warnings"].to_string();
+    assert!(warnings.contains("it is tried again after"), "{warnings}");
+    // `feed status` names the failed sources and when they are tried again.
+    let status = run(dir.path(), &env, &["feed", "status"]);
+    let text = out(&status);
+    for source in ["kev", "epss", "nvd"] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(source) && l.contains("tried again after")),
+            "{source}: {text}"
+        );
+    }
+}

@@ -25,6 +25,33 @@ const MAX_POM_PROPERTIES: u64 = 64 * 1024;
 pub const MAX_INFLATED: u64 = 4 << 30;
 const LOCAL_HEADER: u64 = 0x0403_4b50;
 const DESCRIPTOR: u64 = 0x0807_4b50;
+const CENTRAL_HEADER: u64 = 0x0201_4b50;
+const END_OF_DIRECTORY: u64 = 0x0605_4b50;
+const ZIP64_END: u64 = 0x0606_4b50;
+const ZIP64_LOCATOR: u64 = 0x0706_4b50;
+const DIGITAL_SIGNATURE: u64 = 0x0505_4b50;
+
+/// How a walk over local entries ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The stream ended.
+    Eof,
+    /// Four bytes that are not a local header (the central directory's
+    /// signature, in a well-formed zip) were read.
+    Signature(u64),
+}
+
+/// Buffer sizes of the walk: the archive's and each nested one's.
+#[derive(Clone, Copy)]
+struct Buffers {
+    outer: usize,
+    inner: usize,
+}
+
+const BUFFERS: Buffers = Buffers {
+    outer: 64 * 1024,
+    inner: 8 * 1024,
+};
 
 /// Whether a path names a Java archive.
 pub fn is_archive(path: &str) -> bool {
@@ -37,10 +64,17 @@ pub fn is_archive(path: &str) -> bool {
 /// Walks a zip stream and returns `group:artifact\tversion\tinner path` lines
 /// for every pom.properties found (nested jars included), as a summary.
 pub fn scan_archive(r: impl Read) -> std::io::Result<Option<Vec<u8>>> {
+    scan_archive_buffered(r, BUFFERS)
+}
+
+fn scan_archive_buffered(r: impl Read, buffers: Buffers) -> std::io::Result<Option<Vec<u8>>> {
     let mut out = Vec::new();
-    let mut reader = BufReader::with_capacity(64 * 1024, r);
-    let inflate_left = Cell::new(MAX_INFLATED);
-    walk(&mut reader, "", 0, &mut out, &inflate_left)?;
+    let mut reader = BufReader::with_capacity(buffers.outer, r);
+    let walk_state = Walk {
+        inflate_left: Cell::new(MAX_INFLATED),
+        buffers,
+    };
+    walk(&mut reader, "", 0, &mut out, &walk_state)?;
     if out.is_empty() {
         return Ok(None);
     }
@@ -78,16 +112,23 @@ fn skip(r: &mut dyn BufRead, mut n: u64) -> std::io::Result<()> {
 
 /// Walks one archive level; when it has no pom.properties, its manifest's
 /// Maven-style attributes (if complete) name it instead.
+/// What every level of one archive's walk shares.
+struct Walk {
+    /// Bytes left to inflate, across the archive and its nested ones.
+    inflate_left: Cell<u64>,
+    buffers: Buffers,
+}
+
 fn walk(
     r: &mut dyn BufRead,
     prefix: &str,
     depth: usize,
     out: &mut Vec<String>,
-    inflate_left: &Cell<u64>,
-) -> std::io::Result<()> {
+    w: &Walk,
+) -> std::io::Result<End> {
     let before = out.len();
     let mut manifest = None;
-    let result = entries(r, prefix, depth, out, &mut manifest, inflate_left);
+    let result = entries(r, prefix, depth, out, &mut manifest, w);
     // Lines found at this level end in a path with no further "!/".
     let poms_here = out[before..].iter().any(|line| {
         let inner = line.rsplit('\t').next().unwrap_or("");
@@ -154,14 +195,19 @@ fn entries(
     depth: usize,
     out: &mut Vec<String>,
     manifest: &mut Option<Vec<u8>>,
-    inflate_left: &Cell<u64>,
-) -> std::io::Result<()> {
+    w: &Walk,
+) -> std::io::Result<End> {
+    let inflate_left = &w.inflate_left;
     loop {
         // The signature is read, not peeked: a buffer may hold fewer than
         // four bytes at any point of the stream.
         let mut sig = [0u8; 4];
-        if read_upto(r, &mut sig)? < 4 || le32(&sig) != LOCAL_HEADER {
-            return Ok(()); // the end, the central directory, or anything else: the entries are over
+        if read_upto(r, &mut sig)? < 4 {
+            return Ok(End::Eof);
+        }
+        if le32(&sig) != LOCAL_HEADER {
+            // The central directory, or anything else: the entries are over.
+            return Ok(End::Signature(le32(&sig)));
         }
         let mut h = [0u8; 26];
         r.read_exact(&mut h)?;
@@ -212,17 +258,29 @@ fn entries(
                 // A stored nested archive: walked in place.
                 let inner_prefix = format!("{prefix}{name}!/");
                 let mut limited: BufReader<std::io::Take<&mut dyn BufRead>> =
-                    BufReader::new((&mut *r).take(csize));
-                walk(&mut limited, &inner_prefix, depth + 1, out, inflate_left)?;
+                    BufReader::with_capacity(w.buffers.inner, (&mut *r).take(csize));
+                walk(&mut limited, &inner_prefix, depth + 1, out, w)?;
                 // Whatever the nested walk left unread of the entry.
                 std::io::copy(&mut limited, &mut std::io::sink())?;
+            }
+            (0, _, true) => {
+                // A stored nested archive whose length comes only after it
+                // (a data descriptor): walked in place, then its own central
+                // directory and end record are read to find where it ends.
+                let inner_prefix = format!("{prefix}{name}!/");
+                match walk(r, &inner_prefix, depth + 1, out, w)? {
+                    End::Signature(sig) if skip_zip_tail(r, sig)? => {}
+                    // Not a zip after all: where it ends cannot be known.
+                    _ => return Ok(End::Eof),
+                }
             }
             (8, _, true) => {
                 // A deflated nested archive: walked as it inflates; the rest
                 // of its stream is inflated to find where the entry ends.
                 let inner_prefix = format!("{prefix}{name}!/");
-                let mut inner = BufReader::new(inflating(&mut *r, inflate_left));
-                walk(&mut inner, &inner_prefix, depth + 1, out, inflate_left)?;
+                let mut inner =
+                    BufReader::with_capacity(w.buffers.inner, inflating(&mut *r, inflate_left));
+                walk(&mut inner, &inner_prefix, depth + 1, out, w)?;
                 std::io::copy(&mut inner, &mut std::io::sink())?;
             }
             (8, false, _) if descriptor => {
@@ -230,7 +288,7 @@ fn entries(
                 std::io::copy(&mut inflating(&mut *r, inflate_left), &mut std::io::sink())?;
             }
             _ if descriptor => {
-                return Ok(()); // stored entry of unknown length: cannot go on in a stream
+                return Ok(End::Eof); // stored entry of unknown length: cannot go on in a stream
             }
             _ => skip(r, csize)?,
         }
@@ -248,6 +306,43 @@ fn entries(
             };
             skip(r, rest)?;
         }
+    }
+}
+
+/// Reads a zip's central directory and end records, the first signature of
+/// which (`sig`) was read already: afterwards the stream is just past the
+/// zip. `false` when what follows is not a zip's end.
+fn skip_zip_tail(r: &mut dyn BufRead, mut sig: u64) -> std::io::Result<bool> {
+    loop {
+        match sig {
+            CENTRAL_HEADER => {
+                let mut h = [0u8; 42];
+                r.read_exact(&mut h)?;
+                // Name, extra field and comment lengths.
+                skip(r, le16(&h[24..]) + le16(&h[26..]) + le16(&h[28..]))?;
+            }
+            DIGITAL_SIGNATURE => {
+                let mut n = [0u8; 2];
+                r.read_exact(&mut n)?;
+                skip(r, le16(&n))?;
+            }
+            ZIP64_END => {
+                let mut n = [0u8; 8];
+                r.read_exact(&mut n)?;
+                skip(r, u64::from_le_bytes(n))?;
+            }
+            ZIP64_LOCATOR => skip(r, 16)?,
+            END_OF_DIRECTORY => {
+                let mut h = [0u8; 18];
+                r.read_exact(&mut h)?;
+                skip(r, le16(&h[16..]))?; // the comment
+                return Ok(true);
+            }
+            _ => return Ok(false),
+        }
+        let mut next = [0u8; 4];
+        r.read_exact(&mut next)?;
+        sig = le32(&next);
     }
 }
 
@@ -442,15 +537,14 @@ mod tests {
                 text.contains("org.apache.logging.log4j:log4j-core\t2.14.1\t"),
                 "{streamed}: {text}"
             );
-            if !streamed {
-                // A stored nested jar behind a data descriptor has no length to read it by.
-                assert!(
-                    text.contains(
-                        "org.yaml:snakeyaml\t1.33\tBOOT-INF/lib/snakeyaml-1.33.jar!/META-INF"
-                    ),
-                    "{text}"
-                );
-            }
+            // A stored nested jar behind a data descriptor too: its own
+            // end record says where it ends.
+            assert!(
+                text.contains(
+                    "org.yaml:snakeyaml\t1.33\tBOOT-INF/lib/snakeyaml-1.33.jar!/META-INF"
+                ),
+                "{streamed}: {text}"
+            );
         }
     }
 
@@ -498,5 +592,120 @@ mod tests {
             false,
         );
         assert_eq!(scan_archive(&plain[..]).unwrap(), None);
+    }
+
+    /// A jar made by the `zip` crate: each entry stored or deflated.
+    fn zip_jar(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
+        use std::io::Write;
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data, deflate) in entries {
+            let method = if *deflate {
+                zip::CompressionMethod::Deflated
+            } else {
+                zip::CompressionMethod::Stored
+            };
+            z.start_file(
+                *name,
+                zip::write::SimpleFileOptions::default().compression_method(method),
+            )
+            .unwrap();
+            z.write_all(data).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn a_fat_jar_of_300_nested_jars_gives_every_coordinate_wherever_the_buffers_end() {
+        // 300 nested jars of different sizes (a filler of a different
+        // length in each), the pom.properties inside stored or deflated.
+        let nested: Vec<(String, Vec<u8>, bool)> = (0..300usize)
+            .map(|i| {
+                let pom = format!("groupId=g{i}\nartifactId=a{i}\nversion=1.{i}\n");
+                let filler: Vec<u8> = (0..((i * i * 7 + i * 13) % 1999))
+                    .map(|k| (k * 7 + i) as u8)
+                    .collect();
+                let jar = zip_jar(&[
+                    ("x/filler.bin", &filler, false),
+                    (
+                        &format!("META-INF/maven/g{i}/a{i}/pom.properties"),
+                        pom.as_bytes(),
+                        i % 3 == 0,
+                    ),
+                ]);
+                (format!("BOOT-INF/lib/a{i}.jar"), jar, i % 2 == 1)
+            })
+            .collect();
+        let entries: Vec<(&str, &[u8], bool)> = nested
+            .iter()
+            .map(|(n, d, deflate)| (n.as_str(), d.as_slice(), *deflate))
+            .collect();
+        // The fat jar written to a pipe (data descriptors after every entry,
+        // as `jar` writes them) and to a file (sizes in the local headers),
+        // nested jars alternately stored and deflated.
+        for streamed in [false, true] {
+            let fat = python_zip(&entries, streamed);
+            let flags: Vec<u16> = {
+                let mut a = zip::ZipArchive::new(std::io::Cursor::new(&fat)).unwrap();
+                let mut offsets = Vec::new();
+                for i in 0..a.len() {
+                    offsets.push(a.by_index(i).unwrap().header_start() as usize);
+                }
+                // Local headers at every offset modulo the small buffers below.
+                for cap in [31usize, 29] {
+                    let residues: std::collections::BTreeSet<usize> =
+                        offsets.iter().map(|o| o % cap).collect();
+                    assert_eq!(residues.len(), cap, "headers cover every offset mod {cap}");
+                }
+                offsets
+                    .iter()
+                    .map(|&o| u16::from_le_bytes([fat[o + 6], fat[o + 7]]))
+                    .collect()
+            };
+            assert!(
+                flags.iter().all(|f| (f & 8 != 0) == streamed),
+                "data descriptors exactly when streamed"
+            );
+            for buffers in [
+                BUFFERS,
+                Buffers {
+                    outer: 31,
+                    inner: 29,
+                },
+                Buffers {
+                    outer: 4096,
+                    inner: 7,
+                },
+            ] {
+                let summary = scan_archive_buffered(&fat[..], buffers).unwrap().unwrap();
+                let text = String::from_utf8(summary).unwrap();
+                let found = text.lines().filter(|l| l.starts_with('g')).count();
+                assert_eq!(
+                    found, 300,
+                    "streamed {streamed}, buffers {}/{}: {text}",
+                    buffers.outer, buffers.inner
+                );
+                for i in [0, 1, 2, 3, 150, 299] {
+                    let line = format!("g{i}:a{i}\t1.{i}\tBOOT-INF/lib/a{i}.jar!/META-INF/maven/g{i}/a{i}/pom.properties");
+                    assert!(text.contains(&line), "{line}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_deflate_bomb_inside_a_jar_ends_at_the_inflation_cap() {
+        // A nested deflated entry that inflates without end is cut at
+        // MAX_INFLATED; reading stops with an error instead of spinning.
+        let zeros = vec![0u8; 1 << 20];
+        // Read as a pom.properties, the rest of it inflated to its end.
+        let inner = zip_jar(&[("META-INF/maven/x/y/pom.properties", &zeros, true)]);
+        let fat = zip_jar(&[("lib/in.jar", &inner, true)]);
+        let w = Walk {
+            inflate_left: Cell::new(512 * 1024),
+            buffers: BUFFERS,
+        };
+        let mut out = Vec::new();
+        let e = walk(&mut std::io::BufReader::new(&fat[..]), "", 0, &mut out, &w).unwrap_err();
+        assert!(e.to_string().contains("decompression bomb"), "{e}");
     }
 }
