@@ -64,8 +64,8 @@ async fn context<R: Runtime>(
     let feeds = vedette_feeds::FeedStore::open_in(core.data_dir())
         .await
         .map_err(|e| e.to_string())?;
-    let feed_config = vedette_feeds::FeedSources::from_env()
-        .resolve(&feeds)
+    let feed_config = core
+        .feed_config(&vedette_feeds::FeedSources::from_env(), &feeds)
         .await?;
     let events = Arc::new(DesktopEvents {
         handle,

@@ -33,6 +33,8 @@ pub struct Hit {
 struct State {
     faults: HashMap<String, Vec<Fault>>,
     hits: Vec<Hit>,
+    /// `Authorization` header every request must carry (a private mirror).
+    basic: Option<String>,
 }
 
 pub struct FeedServer {
@@ -92,6 +94,15 @@ impl FeedServer {
             .entry(format!("/{}", path.trim_start_matches('/')))
             .or_default();
         q.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Answers 401 to requests without these HTTP basic credentials.
+    pub fn require_basic(&self, user: &str, password: &str) {
+        use base64::Engine;
+        self.state.lock().expect("state lock").basic = Some(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        ));
     }
 
     pub fn hits(&self) -> Vec<Hit> {
@@ -157,6 +168,12 @@ fn serve(conn: TcpStream, root: &Mutex<PathBuf>, state: &Mutex<State>) -> std::i
             conditional,
         })
     };
+    let basic = state.lock().expect("state lock").basic.clone();
+    if basic.is_some() && headers.get("authorization") != basic.as_ref() {
+        record(401);
+        out.write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"mirror\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        return Ok(());
+    }
     if fault == Some(Fault::Unavailable) {
         record(503);
         out.write_all(

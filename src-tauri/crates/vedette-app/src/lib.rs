@@ -213,6 +213,49 @@ impl App {
         self.store.release_quarantine(target.id).await
     }
 
+    /// The feed configuration these settings give, with the credentials of
+    /// the private mirrors it names (from the keyring): the one way the CLI,
+    /// the window and `vedette serve` make it.
+    pub async fn feed_config(
+        &self,
+        sources: &vedette_feeds::FeedSources,
+        feeds: &vedette_feeds::FeedStore,
+    ) -> Result<vedette_feeds::FeedConfig, String> {
+        let mut cfg = sources.resolve(feeds).await?;
+        let mirrors = match self.credentials.list().await {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::warn!("cannot list the stored credentials: {e}");
+                Vec::new()
+            }
+        };
+        let urls: Vec<String> = std::iter::once(cfg.osv_base.clone())
+            .chain([cfg.kev_url.clone(), cfg.epss_url.clone()])
+            .chain(cfg.nvd_urls.iter().cloned())
+            .collect();
+        for m in mirrors
+            .into_iter()
+            .filter(|m| m.kind == vedette_model::CredentialKind::FeedMirror)
+        {
+            let used = urls
+                .iter()
+                .any(|u| vedette_model::url_origin(u).as_deref() == Some(m.host.as_str()));
+            if !used || cfg.auth.iter().any(|a| a.origin == m.host) {
+                continue;
+            }
+            match self.credentials.secret(&m.name).await {
+                Ok(Some(secret)) => cfg.auth.push(vedette_feeds::MirrorAuth {
+                    origin: m.host,
+                    username: m.username,
+                    secret,
+                }),
+                Ok(None) => tracing::warn!("the keyring has no secret for {}", m.name),
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
+        Ok(cfg)
+    }
+
     /// The credential for a registry: the keyring first, then Docker's
     /// config. Neither being there means an anonymous pull.
     pub async fn registry_credential(&self, registry: &str) -> Option<Credential> {

@@ -47,18 +47,21 @@ pub struct FeedArgs {
 }
 
 impl FeedArgs {
-    pub async fn config(&self, store: &FeedStore) -> Result<FeedConfig, Failure> {
-        vedette_feeds::FeedSources {
+    /// The feed configuration, with the keyring's mirror credentials.
+    pub async fn config(
+        &self,
+        app: &vedette_app::App,
+        store: &FeedStore,
+    ) -> Result<FeedConfig, Failure> {
+        let sources = vedette_feeds::FeedSources {
             osv_base: self.feed_url.clone(),
             kev_url: self.kev_url.clone(),
             epss_url: self.epss_url.clone(),
             nvd_urls: self.nvd_url.clone(),
             osv_max_age: Some(self.feed_max_age.clone()),
             source_retry_after: Some(self.source_retry_after.clone()),
-        }
-        .resolve(store)
-        .await
-        .map_err(usage)
+        };
+        app.feed_config(&sources, store).await.map_err(usage)
     }
 }
 
@@ -125,16 +128,12 @@ fn print_outcomes(outcomes: &[FeedOutcome], format: Format) -> Result<u8, Failur
     })
 }
 
-pub async fn run(
-    data_dir: &std::path::Path,
-    store: &vedette_store::Store,
-    args: &FeedArgs,
-    cmd: FeedCommand,
-) -> Result<u8, Failure> {
-    let feeds = FeedStore::open_in(data_dir).await?;
+pub async fn run(app: &vedette_app::App, args: &FeedArgs, cmd: FeedCommand) -> Result<u8, Failure> {
+    let store = app.store();
+    let feeds = FeedStore::open_in(app.data_dir()).await?;
     let result = match cmd {
         FeedCommand::Update { ecosystems, format } => {
-            let cfg = args.config(&feeds).await?;
+            let cfg = args.config(app, &feeds).await?;
             let ecosystems = if ecosystems.is_empty() {
                 in_use(store, &feeds, &cfg).await?
             } else {
@@ -166,7 +165,7 @@ pub async fn run(
             print_outcomes(&outcomes, format)
         }
         FeedCommand::Status { format } => {
-            let cfg = args.config(&feeds).await?;
+            let cfg = args.config(app, &feeds).await?;
             let status = feeds.status(&cfg).await?;
             let failures = feeds.source_failures(&cfg).await?;
             if let Format::Json = format {

@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use vedette_model::{ScanState, ScanSummary};
 
-use crate::{usage, Failure, Format};
+use crate::{clean, usage, Failure, Format};
 
 #[derive(Args)]
 pub struct HistoryArgs {
@@ -68,13 +68,13 @@ pub async fn run(store: &vedette_store::Store, args: HistoryArgs) -> Result<u8, 
                     if s.state == ScanState::Succeeded {
                         counts(s)
                     } else {
-                        s.error.clone().unwrap_or_default()
+                        clean(s.error.as_deref().unwrap_or_default()).into_owned()
                     },
                     s.new_findings
                         .map(|n| n.to_string())
                         .unwrap_or_else(|| "-".into()),
                     verdict,
-                    s.target_name
+                    clean(&s.target_name)
                 );
             }
             Ok(0)
@@ -95,7 +95,11 @@ pub async fn run(store: &vedette_store::Store, args: HistoryArgs) -> Result<u8, 
                 );
                 return Ok(0);
             }
-            println!("scan {scan} of {}  ({})", report.target, report.digest);
+            println!(
+                "scan {scan} of {}  ({})",
+                clean(&report.target),
+                clean(&report.digest)
+            );
             match diff.previous_scan_id {
                 Some(p) => println!("compared with scan {p}"),
                 None => println!("the first scan of this target"),
@@ -107,9 +111,9 @@ pub async fn run(store: &vedette_store::Store, args: HistoryArgs) -> Result<u8, 
                 println!(
                     "  {:>5.1}  {:<28} {:<24} {:<18} {:<9}  {}",
                     f.risk,
-                    f.id,
-                    f.package,
-                    f.version,
+                    clean(&f.id),
+                    clean(&f.package),
+                    clean(&f.version),
                     f.severity.as_str(),
                     n.cause.describe()
                 );
@@ -118,9 +122,9 @@ pub async fn run(store: &vedette_store::Store, args: HistoryArgs) -> Result<u8, 
             for f in &diff.fixed {
                 println!(
                     "         {:<28} {:<24} {:<18} {:<9}",
-                    f.id,
-                    f.package,
-                    f.version,
+                    clean(&f.id),
+                    clean(&f.package),
+                    clean(&f.version),
                     f.severity.as_str()
                 );
             }

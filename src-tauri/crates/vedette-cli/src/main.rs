@@ -41,7 +41,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Registry credentials: the secret goes to the OS keyring, only its name to the database.
+    /// Registry and feed-mirror credentials: the secret goes to the OS keyring, only its name to the database.
     #[command(subcommand)]
     Credential(CredentialCommand),
     /// Scans an image, an image archive, a directory or an SBOM: what is
@@ -96,18 +96,27 @@ enum CredentialCommand {
         format: Format,
     },
     /// Deletes a credential from the keyring and the database.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["registry", "feed_mirror"])))]
     Remove {
         /// Registry host, e.g. ghcr.io
         #[arg(long)]
-        registry: String,
+        registry: Option<String>,
+        /// A URL on the feed mirror, e.g. https://mirror.example/osv
+        #[arg(long, value_name = "URL")]
+        feed_mirror: Option<String>,
     },
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["registry", "feed_mirror"])))]
 struct AddCredential {
     /// Registry host, e.g. ghcr.io, quay.io, 127.0.0.1:5000
     #[arg(long)]
-    registry: String,
+    registry: Option<String>,
+    /// A private mirror of the advisory feeds (HTTP basic auth), named by
+    /// any URL on it, e.g. https://mirror.example/osv
+    #[arg(long, value_name = "URL")]
+    feed_mirror: Option<String>,
     #[arg(long, short)]
     username: String,
     /// Read the secret from standard input even when it is a terminal.
@@ -128,6 +137,12 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
             error: e.into(),
         }
     }
+}
+
+/// Text from a target (a name, a path, a warning), safe to print on a
+/// terminal: control characters are shown escaped, never interpreted.
+pub(crate) fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    vedette_model::printable(s, false)
 }
 
 pub(crate) fn usage(msg: impl Into<String>) -> Failure {
@@ -154,7 +169,11 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("vedette: {:#}", f.error);
+            // Errors name files and packages from targets: printed as text.
+            eprintln!(
+                "vedette: {}",
+                vedette_model::printable(&format!("{:#}", f.error), true)
+            );
             ExitCode::from(f.code)
         }
     }
@@ -194,7 +213,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Feed(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
-            let result = feed::run(&data_dir, app.store(), &cli.feeds, cmd).await;
+            let result = feed::run(&app, &cli.feeds, cmd).await;
             app.store().close().await;
             result
         }
@@ -244,18 +263,29 @@ async fn credential(app: &App, cmd: CredentialCommand) -> Result<u8, Failure> {
     let creds = app.credentials();
     match cmd {
         CredentialCommand::Add(a) => {
+            let invalid = |e: vedette_cloud::CredentialError| match e {
+                vedette_cloud::CredentialError::Invalid(m) => usage(m),
+                other => other.into(),
+            };
+            // A bad URL is refused before the secret is asked for.
+            if let Some(url) = &a.feed_mirror {
+                vedette_cloud::feed_mirror_origin(url).map_err(invalid)?;
+            }
             let secret = read_secret(&a)?;
-            let info = creds
-                .set_registry(NewRegistryCredential {
-                    host: a.registry,
-                    username: a.username,
-                    secret,
-                })
-                .await
-                .map_err(|e| match e {
-                    vedette_cloud::CredentialError::Invalid(m) => usage(m),
-                    other => other.into(),
-                })?;
+            let info = match (&a.registry, &a.feed_mirror) {
+                (_, Some(url)) => creds.set_feed_mirror(url, &a.username, secret).await,
+                (Some(host), None) => {
+                    creds
+                        .set_registry(NewRegistryCredential {
+                            host: host.clone(),
+                            username: a.username.clone(),
+                            secret,
+                        })
+                        .await
+                }
+                (None, None) => unreachable!("clap requires one of them"),
+            }
+            .map_err(invalid)?;
             eprintln!(
                 "Stored the credential for {} (user {}) in the OS keyring as '{}'.",
                 info.host, info.username, info.name
@@ -267,13 +297,17 @@ async fn credential(app: &App, cmd: CredentialCommand) -> Result<u8, Failure> {
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&list)?),
                 Format::Text if list.is_empty() => {
-                    eprintln!("No credentials stored. Add one with `vedette credential add --registry HOST --username USER`.")
+                    eprintln!("No credentials stored. Add one with `vedette credential add --registry HOST --username USER` (or --feed-mirror URL).")
                 }
                 Format::Text => {
-                    println!("{:<32} {:<20} UPDATED", "REGISTRY", "USER");
+                    println!("{:<12} {:<40} {:<20} UPDATED", "KIND", "FOR", "USER");
                     for c in list {
                         println!(
-                            "{:<32} {:<20} {}",
+                            "{:<12} {:<40} {:<20} {}",
+                            match c.kind {
+                                vedette_model::CredentialKind::Registry => "registry",
+                                vedette_model::CredentialKind::FeedMirror => "feed mirror",
+                            },
                             c.host,
                             c.username,
                             c.updated_at.format("%Y-%m-%d %H:%M UTC")
@@ -283,10 +317,25 @@ async fn credential(app: &App, cmd: CredentialCommand) -> Result<u8, Failure> {
             }
             Ok(0)
         }
-        CredentialCommand::Remove { registry } => {
-            let host = vedette_cloud::normalize_registry_host(&registry)
-                .map_err(|e| usage(e.to_string()))?;
-            let name = vedette_model::registry_credential_name(&host);
+        CredentialCommand::Remove {
+            registry,
+            feed_mirror,
+        } => {
+            let (host, name) = match (registry, feed_mirror) {
+                (_, Some(url)) => {
+                    let origin = vedette_cloud::feed_mirror_origin(&url)
+                        .map_err(|e| usage(e.to_string()))?;
+                    let name = vedette_model::feed_mirror_credential_name(&origin);
+                    (origin, name)
+                }
+                (Some(r), None) => {
+                    let host = vedette_cloud::normalize_registry_host(&r)
+                        .map_err(|e| usage(e.to_string()))?;
+                    let name = vedette_model::registry_credential_name(&host);
+                    (host, name)
+                }
+                (None, None) => unreachable!("clap requires one of them"),
+            };
             creds.delete(&name).await.map_err(|e| match e {
                 vedette_cloud::CredentialError::NotFound(_) => usage(format!(
                     "no credential is stored for {host}; `vedette credential list` shows the stored ones"
@@ -304,7 +353,11 @@ fn read_secret(a: &AddCredential) -> Result<Sensitive<String>, Failure> {
     let secret = if stdin.is_terminal() && !a.password_stdin {
         rpassword::prompt_password(format!(
             "Password or token for {}@{}: ",
-            a.username, a.registry
+            a.username,
+            a.registry
+                .as_deref()
+                .or(a.feed_mirror.as_deref())
+                .unwrap_or("")
         ))
         .context("cannot read the password from the terminal")?
     } else {

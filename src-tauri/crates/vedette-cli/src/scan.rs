@@ -197,7 +197,7 @@ impl vedette_sources::registry::Progress for StderrProgress {
 impl vedette_engine::Progress for StderrProgress {
     fn stage(&self, message: &str) {
         if !self.quiet {
-            eprintln!("vedette: {message}");
+            eprintln!("vedette: {}", crate::clean(message));
         }
     }
 }
@@ -246,7 +246,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
         .tempdir()
         .map_err(|e| Failure::from(anyhow::anyhow!("cannot create a private temp dir: {e}")))?;
     let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
-    let cfg = feed_args.config(&feeds).await?;
+    let cfg = feed_args.config(app, &feeds).await?;
     let scanner = app.scanner(feeds.clone(), cfg, limits, temp.path());
     let store = app.store();
     let target_id = store.ensure_target(target.kind(), &target.name()).await?;
@@ -354,7 +354,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
     if !report.verdict.pass {
         // Even with --quiet: the reason a pipeline stopped.
         for f in &report.verdict.failures {
-            eprintln!("vedette: policy failed: {f}");
+            eprintln!("vedette: policy failed: {}", crate::clean(f));
         }
         return Ok(1);
     }

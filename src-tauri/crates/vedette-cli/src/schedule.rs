@@ -10,7 +10,7 @@ use vedette_scheduler::{Context, CronSchedule, RunSummary};
 
 use crate::feed::FeedArgs;
 use crate::scan::SeverityArg;
-use crate::{usage, Failure, Format};
+use crate::{clean, usage, Failure, Format};
 
 #[derive(Subcommand)]
 pub enum ScheduleCommand {
@@ -365,21 +365,25 @@ fn print_summary(s: &RunSummary) {
         match &t.error {
             None if t.reused_inventory => println!(
                 "  scan {id:>4}  {}  (digest unchanged: not pulled, matched again)",
-                t.target
+                clean(&t.target)
             ),
-            None => println!("  scan {id:>4}  {}", t.target),
-            Some(e) => println!("  scan {id:>4}  {}  FAILED: {e}", t.target),
+            None => println!("  scan {id:>4}  {}", clean(&t.target)),
+            Some(e) => println!(
+                "  scan {id:>4}  {}  FAILED: {}",
+                clean(&t.target),
+                clean(&e.message)
+            ),
         }
     }
     for w in &s.warnings {
-        println!("  warning: {w}");
+        println!("  warning: {}", clean(w));
     }
     for n in &s.new_findings {
         println!(
             "  new: {} in {} {} ({}; {})",
-            n.finding.id,
-            n.finding.package,
-            n.finding.version,
+            clean(&n.finding.id),
+            clean(&n.finding.package),
+            clean(&n.finding.version),
             n.finding.severity,
             n.cause.describe()
         );
@@ -392,7 +396,7 @@ pub(crate) async fn context(
     feed_args: &FeedArgs,
 ) -> Result<(Context, tempfile::TempDir), Failure> {
     let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
-    let cfg = feed_args.config(&feeds).await?;
+    let cfg = feed_args.config(app, &feeds).await?;
     app.scheduler_context(feeds, cfg, Arc::new(LogEvents))
         .map_err(|e| match e {
             vedette_app::OpenError::Setting(m) => usage(m),

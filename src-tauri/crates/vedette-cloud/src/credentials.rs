@@ -82,6 +82,38 @@ impl Credentials {
             .await?)
     }
 
+    /// Adds the credential of a private feed mirror (HTTP basic auth), or
+    /// replaces the existing one; the mirror is named by any URL on it.
+    pub async fn set_feed_mirror(
+        &self,
+        url: &str,
+        username: &str,
+        secret: Sensitive<String>,
+    ) -> Result<CredentialInfo, CredentialError> {
+        let origin = feed_mirror_origin(url)?;
+        let username = username.trim().to_owned();
+        if username.is_empty() {
+            return Err(CredentialError::Invalid(
+                "the user name is empty: enter the account name the mirror knows you by".into(),
+            ));
+        }
+        if secret.expose().is_empty() {
+            return Err(CredentialError::Invalid(
+                "the password or token is empty: paste the one the mirror gave you".into(),
+            ));
+        }
+        let name = vedette_model::feed_mirror_credential_name(&origin);
+        self.blocking({
+            let name = name.clone();
+            move |s| s.set(&name, &secret)
+        })
+        .await?;
+        Ok(self
+            .store
+            .upsert_credential(&name, CredentialKind::FeedMirror, &origin, &username)
+            .await?)
+    }
+
     /// Deletes a credential from the keyring and the database.
     pub async fn delete(&self, name: &str) -> Result<(), CredentialError> {
         let known = self
@@ -117,6 +149,24 @@ impl Credentials {
         let secrets = Arc::clone(&self.secrets);
         Ok(tokio::task::spawn_blocking(move || f(secrets.as_ref())).await??)
     }
+}
+
+/// The origin (`https://mirror.example:8443`) of a feed mirror URL; a URL
+/// that carries a password is refused (the secret goes to stdin, never to
+/// the command line).
+pub fn feed_mirror_origin(url: &str) -> Result<String, CredentialError> {
+    let (_, cred) = vedette_model::strip_userinfo(url.trim());
+    if cred.is_some() {
+        return Err(CredentialError::Invalid(
+            "give the mirror's URL without a user name or password in it; the secret is read from standard input".into(),
+        ));
+    }
+    vedette_model::url_origin(url).ok_or_else(|| {
+        CredentialError::Invalid(format!(
+            "'{}' is not an http(s) URL: give the mirror's base URL, e.g. https://mirror.example/osv",
+            url.trim()
+        ))
+    })
 }
 
 /// Accepts `host`, `host:port`, `[v6]:port`; refuses schemes, paths and spaces

@@ -7,6 +7,6 @@
 mod credentials;
 mod secrets;
 
-pub use credentials::{normalize_registry_host, CredentialError, Credentials};
+pub use credentials::{feed_mirror_origin, normalize_registry_host, CredentialError, Credentials};
 pub use secrets::{KeyringSecrets, MemorySecrets, SecretBackend, SecretError, SERVICE};
 pub use vedette_model::Sensitive;

@@ -57,6 +57,7 @@ enum Attempt {
 pub(crate) async fn fetch(
     client: &reqwest::Client,
     url: &str,
+    auth: Option<&crate::MirrorAuth>,
     etag: Option<&str>,
     last_modified: Option<&str>,
     temp_dir: &std::path::Path,
@@ -65,7 +66,7 @@ pub(crate) async fn fetch(
     let mut wait = retry.backoff;
     let mut last = String::new();
     for attempt in 1..=retry.attempts.max(1) {
-        match once(client, url, etag, last_modified, temp_dir, retry).await {
+        match once(client, url, auth, etag, last_modified, temp_dir, retry).await {
             Attempt::Done(f) => return Ok(f),
             Attempt::Fail(reason) => {
                 return Err(FeedError::Download {
@@ -93,6 +94,7 @@ pub(crate) async fn fetch(
 async fn once(
     client: &reqwest::Client,
     url: &str,
+    auth: Option<&crate::MirrorAuth>,
     etag: Option<&str>,
     last_modified: Option<&str>,
     temp_dir: &std::path::Path,
@@ -107,6 +109,9 @@ async fn once(
         }
     };
     let mut req = client.get(url).timeout(retry.timeout);
+    if let Some(a) = auth {
+        req = req.basic_auth(&a.username, Some(a.secret.expose()));
+    }
     if let Some(e) = etag {
         req = req.header(reqwest::header::IF_NONE_MATCH, e);
     }
@@ -133,6 +138,13 @@ async fn once(
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         return Attempt::Retry(format!("the server answered {status}"), after);
+    }
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        return Attempt::Fail(format!(
+            "the server answered {status}: the mirror wants credentials{}; store them with `vedette credential add --feed-mirror {} --username USER`",
+            if auth.is_some() { ", and refused the ones Vedette has" } else { "" },
+            vedette_model::url_origin(url).unwrap_or_else(|| url.to_owned())
+        ));
     }
     if !status.is_success() {
         return Attempt::Fail(format!("the server answered {status}"));

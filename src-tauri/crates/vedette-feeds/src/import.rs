@@ -529,8 +529,18 @@ impl FeedStore {
     }
 
     /// Downloads one feed if it changed, and swaps it in.
-    async fn update_one(&self, feed: &str, url: &str, kind: Kind, retry: Retry) -> FeedOutcome {
-        let outcome = match self.try_update_one(feed, url, kind, retry).await {
+    async fn update_one(
+        &self,
+        cfg: &FeedConfig,
+        feed: &str,
+        url: &str,
+        kind: Kind,
+        retry: Retry,
+    ) -> FeedOutcome {
+        let outcome = match self
+            .try_update_one(feed, url, cfg.auth_for(url), kind, retry)
+            .await
+        {
             Ok(o) => o,
             Err(e) => Outcome::Failed {
                 error: e.to_string(),
@@ -547,6 +557,7 @@ impl FeedStore {
         &self,
         feed: &str,
         url: &str,
+        auth: Option<&crate::MirrorAuth>,
         kind: Kind,
         retry: Retry,
     ) -> Result<Outcome> {
@@ -555,6 +566,7 @@ impl FeedStore {
         match fetch(
             &self.client,
             url,
+            auth,
             etag.as_deref(),
             lm.as_deref(),
             &temp_dir,
@@ -655,7 +667,7 @@ impl FeedStore {
             let feed = format!("osv/{e}");
             if !fresh.contains(&feed) {
                 out.push(
-                    self.update_one(&feed, &cfg.osv_url(e), Kind::Osv, cfg.retry)
+                    self.update_one(cfg, &feed, &cfg.osv_url(e), Kind::Osv, cfg.retry)
                         .await,
                 );
             }
@@ -687,16 +699,26 @@ impl FeedStore {
             ..cfg.retry
         };
         let (kev, epss, nvd) = tokio::join!(
-            self.update_source("kev", &cfg.kev_url, Kind::Kev, once, &fresh, &failed),
-            self.update_source("epss", &cfg.epss_url, Kind::Epss, once, &fresh, &failed),
+            self.update_source(cfg, "kev", &cfg.kev_url, Kind::Kev, once, &fresh, &failed),
+            self.update_source(
+                cfg,
+                "epss",
+                &cfg.epss_url,
+                Kind::Epss,
+                once,
+                &fresh,
+                &failed
+            ),
             self.update_nvd(cfg, once, &fresh, &failed)
         );
         kev.into_iter().chain(epss).chain(nvd).collect()
     }
 
     /// One enrichment source of one file (KEV, EPSS).
+    #[allow(clippy::too_many_arguments)]
     async fn update_source(
         &self,
+        cfg: &FeedConfig,
         source: &str,
         url: &str,
         kind: Kind,
@@ -710,7 +732,7 @@ impl FeedStore {
         if let Some(f) = failed.get(source) {
             return Some(skipped(source, url, f));
         }
-        let o = self.update_one(source, url, kind, retry).await;
+        let o = self.update_one(cfg, source, url, kind, retry).await;
         self.remember(source, std::slice::from_ref(&o)).await;
         Some(o)
     }
@@ -745,7 +767,7 @@ impl FeedStore {
                 .collect();
         }
         let mut out = vec![
-            self.update_one(first_feed, first_url, Kind::Nvd, retry)
+            self.update_one(cfg, first_feed, first_url, Kind::Nvd, retry)
                 .await,
         ];
         if let Some(error) = out[0].error().map(str::to_owned) {
@@ -760,7 +782,7 @@ impl FeedStore {
             for chunk in rest.chunks(4) {
                 let mut batch = Vec::with_capacity(chunk.len());
                 for (feed, url) in chunk {
-                    batch.push(self.update_one(feed, url, Kind::Nvd, retry));
+                    batch.push(self.update_one(cfg, feed, url, Kind::Nvd, retry));
                 }
                 out.extend(futures_util::future::join_all(batch).await);
             }

@@ -134,40 +134,71 @@ impl FeedSources {
     /// last one used with this index. Errors name the setting (as the CLI
     /// spells it) and what to write instead.
     pub async fn resolve(&self, store: &FeedStore) -> std::result::Result<FeedConfig, String> {
+        // Userinfo is taken out of every URL before it goes anywhere; it is
+        // used for this process's requests and never kept.
+        let mut auth: Vec<MirrorAuth> = Vec::new();
+        let mut strip = |setting: &str, url: &str| -> String {
+            let (clean, cred) = vedette_model::strip_userinfo(url.trim());
+            if let Some(c) = cred {
+                tracing::warn!(
+                    "{setting} carried a user name and password: they were removed from it and are used by this run only (Vedette keeps secrets in the keyring only: `vedette credential add --feed-mirror {} --username {}` stores them there)",
+                    vedette_model::url_origin(&clean).unwrap_or_else(|| clean.clone()),
+                    c.username
+                );
+                if let Some(origin) = vedette_model::url_origin(&clean) {
+                    auth.push(MirrorAuth {
+                        origin,
+                        username: c.username,
+                        secret: c.password,
+                    });
+                }
+            }
+            clean
+        };
         let osv_base = match &self.osv_base {
-            Some(u) => u.trim_end_matches('/').to_owned(),
-            None => store
-                .last_osv_base()
-                .await
-                .map_err(|e| e.to_string())?
-                .unwrap_or_else(|| DEFAULT_OSV_BASE.to_owned()),
+            Some(u) => strip("--feed-url", u).trim_end_matches('/').to_owned(),
+            None => strip(
+                "the last feed URL used",
+                &store
+                    .last_osv_base()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .unwrap_or_else(|| DEFAULT_OSV_BASE.to_owned()),
+            ),
         };
         if !(osv_base.starts_with("http://") || osv_base.starts_with("https://")) {
             return Err(format!(
                 "--feed-url {osv_base} is not an http(s) URL; for files on disk use `vedette feed import PATH`"
             ));
         }
-        let url_or_none = |v: &Option<String>, default: &str| match v.as_deref().map(str::trim) {
-            Some("none") | Some("") => String::new(),
-            Some(u) => u.to_owned(),
-            None => default.to_owned(),
+        let mut url_or_none =
+            |setting: &str, v: &Option<String>, default: &str| match v.as_deref().map(str::trim) {
+                Some("none") | Some("") => String::new(),
+                Some(u) => strip(setting, u),
+                None => default.to_owned(),
+            };
+        let kev_url = url_or_none("--kev-url", &self.kev_url, DEFAULT_KEV_URL);
+        let epss_url = url_or_none("--epss-url", &self.epss_url, DEFAULT_EPSS_URL);
+        let nvd_urls = match self.nvd_urls.as_deref().map(str::trim) {
+            Some("none") | Some("") => Some(Vec::new()),
+            Some(list) => Some(
+                list.split(',')
+                    .map(|s| s.trim())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| strip("--nvd-url", s))
+                    .collect(),
+            ),
+            None => None,
         };
         let mut cfg = FeedConfig {
             osv_base,
+            kev_url,
+            epss_url,
+            auth,
             ..FeedConfig::default()
         };
-        cfg.kev_url = url_or_none(&self.kev_url, DEFAULT_KEV_URL);
-        cfg.epss_url = url_or_none(&self.epss_url, DEFAULT_EPSS_URL);
-        match self.nvd_urls.as_deref().map(str::trim) {
-            Some("none") | Some("") => cfg.nvd_urls = Vec::new(),
-            Some(list) => {
-                cfg.nvd_urls = list
-                    .split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            }
-            None => {}
+        if let Some(n) = nvd_urls {
+            cfg.nvd_urls = n;
         }
         if let Some(age) = &self.osv_max_age {
             cfg.osv_max_age = humantime::parse_duration(age.trim()).map_err(|e| {
@@ -201,6 +232,25 @@ pub struct FeedConfig {
     pub retry: Retry,
     /// How long an enrichment source that failed is left alone.
     pub source_retry_after: Duration,
+    /// Credentials of private mirrors, by origin (from the keyring, or taken
+    /// out of a URL for this run).
+    pub auth: Vec<MirrorAuth>,
+}
+
+/// HTTP basic credentials for one mirror origin (`https://mirror:8443`).
+#[derive(Debug, Clone)]
+pub struct MirrorAuth {
+    pub origin: String,
+    pub username: String,
+    pub secret: vedette_model::Sensitive<String>,
+}
+
+impl FeedConfig {
+    /// The credentials for a request to `url`, if its origin has some.
+    pub fn auth_for(&self, url: &str) -> Option<&MirrorAuth> {
+        let origin = vedette_model::url_origin(url)?;
+        self.auth.iter().find(|a| a.origin == origin)
+    }
 }
 
 impl Default for FeedConfig {
@@ -216,6 +266,7 @@ impl Default for FeedConfig {
             nvd_max_age: Duration::from_secs(7 * 24 * 3600),
             retry: Retry::default(),
             source_retry_after: Duration::from_secs(3600),
+            auth: Vec::new(),
         }
     }
 }
@@ -294,6 +345,7 @@ impl FeedStore {
             path: path.to_owned(),
             source: e,
         })?;
+        scrub_sources(&pool).await?;
         let client = reqwest::Client::builder()
             .user_agent(concat!("vedette/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(20))
@@ -314,6 +366,26 @@ impl FeedStore {
     pub async fn close(self) {
         self.pool.close().await;
     }
+}
+
+/// Takes the userinfo out of feed sources an older Vedette stored with it
+/// (`https://user:token@mirror/…`): the index keeps no secret.
+async fn scrub_sources(pool: &SqlitePool) -> Result<()> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, source FROM feed WHERE source LIKE '%@%'")
+            .fetch_all(pool)
+            .await?;
+    for (name, source) in rows {
+        let (clean, cred) = vedette_model::strip_userinfo(&source);
+        if cred.is_some() {
+            sqlx::query("UPDATE feed SET source = ? WHERE name = ?")
+                .bind(&clean)
+                .bind(&name)
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// What happened to one feed in an update or import.

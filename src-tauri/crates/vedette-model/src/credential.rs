@@ -10,18 +10,22 @@ use crate::Sensitive;
 #[ts(export)]
 pub enum CredentialKind {
     Registry,
+    /// A private mirror of the advisory feeds (HTTP basic auth).
+    FeedMirror,
 }
 
 impl CredentialKind {
     pub fn as_str(self) -> &'static str {
         match self {
             CredentialKind::Registry => "registry",
+            CredentialKind::FeedMirror => "feed_mirror",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "registry" => Some(CredentialKind::Registry),
+            "feed_mirror" => Some(CredentialKind::FeedMirror),
             _ => None,
         }
     }
@@ -63,6 +67,12 @@ pub struct NewRegistryCredential {
 /// The keyring account name for a registry host.
 pub fn registry_credential_name(host: &str) -> String {
     format!("registry/{host}")
+}
+
+/// The keyring account name for a feed mirror, by its origin
+/// (`https://mirror.example:8443`).
+pub fn feed_mirror_credential_name(origin: &str) -> String {
+    format!("feed-mirror/{origin}")
 }
 
 #[cfg(test)]

@@ -16,9 +16,11 @@ mod status;
 mod target;
 mod text;
 mod trends;
+mod url;
 
 pub use credential::{
-    registry_credential_name, CredentialInfo, CredentialKind, NewRegistryCredential,
+    feed_mirror_credential_name, registry_credential_name, CredentialInfo, CredentialKind,
+    NewRegistryCredential,
 };
 pub use error::{ApiError, ErrorCode};
 pub use finding::{
@@ -41,3 +43,4 @@ pub use target::{
 };
 pub use text::{markup_escape, printable};
 pub use trends::{Activity, DailyOpen, OpenFinding, ScheduleRunTime, Trends, WeeklyChange};
+pub use url::{strip_userinfo, url_origin, UrlCredential};

@@ -48,9 +48,12 @@ fn summary_or_aliases(f: &Finding) -> String {
     }
 }
 
+/// Cut to `n` characters, and made safe for a terminal: names and texts
+/// come from images and advisories, and may carry escape sequences.
 fn truncate(s: &str, n: usize) -> String {
+    let s = vedette_model::printable(s, false);
     if s.chars().count() <= n {
-        s.to_owned()
+        s.into_owned()
     } else {
         let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
         t.push('…');
@@ -71,8 +74,9 @@ pub fn table(r: &ScanReport, color: bool) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "{}  ({distro}, {} packages, {} exposure)",
-        r.target,
+        "{}  ({}, {} packages, {} exposure)",
+        clean(&r.target),
+        clean(&distro),
         r.packages,
         r.exposure.as_str()
     );
@@ -166,20 +170,25 @@ pub fn table(r: &ScanReport, color: bool) -> String {
         }
     }
     for w in &r.warnings {
-        let _ = writeln!(out, "warning: {w}");
+        let _ = writeln!(out, "warning: {}", clean(w));
     }
     for n in &r.verdict.notes {
-        let _ = writeln!(out, "note: {n}");
+        let _ = writeln!(out, "note: {}", clean(n));
     }
     if r.verdict.pass {
         let _ = writeln!(out, "policy: pass");
     } else {
         let _ = writeln!(out, "{}", paint("policy: FAIL", Severity::Critical, color));
         for f in &r.verdict.failures {
-            let _ = writeln!(out, "  - {f}");
+            let _ = writeln!(out, "  - {}", clean(f));
         }
     }
     out
+}
+
+/// Text from a target or an advisory, safe to print on a terminal.
+pub(crate) fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    vedette_model::printable(s, false)
 }
 
 fn human_age(secs: i64) -> String {

@@ -60,12 +60,18 @@ pub fn table(inv: &Inventory) -> String {
     let distro = distro_name(inv.distro.as_ref());
     let _ = writeln!(
         out,
-        "{}  ({distro}, {} packages)",
-        inv.target,
+        "{}  ({}, {} packages)",
+        findings::clean(&inv.target),
+        findings::clean(&distro),
         inv.packages.len()
     );
     if let Some(i) = &inv.image {
-        let _ = writeln!(out, "{}  {}", i.manifest_digest, i.platform);
+        let _ = writeln!(
+            out,
+            "{}  {}",
+            findings::clean(&i.manifest_digest),
+            findings::clean(&i.platform)
+        );
     }
     out.push('\n');
     let w_name = inv
@@ -98,14 +104,15 @@ pub fn table(inv: &Inventory) -> String {
         }
         let _ = writeln!(
             out,
-            "{:<w_name$}  {:<w_ver$}  {:<10}  {place}",
-            p.name,
-            p.version,
-            p.ecosystem.osv_name()
+            "{:<w_name$}  {:<w_ver$}  {:<10}  {}",
+            findings::clean(&p.name),
+            findings::clean(&p.version),
+            p.ecosystem.osv_name(),
+            findings::clean(&place)
         );
     }
     for w in &inv.warnings {
-        let _ = writeln!(out, "warning: {w}");
+        let _ = writeln!(out, "warning: {}", findings::clean(w));
     }
     out
 }

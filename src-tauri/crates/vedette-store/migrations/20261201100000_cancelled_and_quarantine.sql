@@ -1,6 +1,7 @@
--- A scan can end `cancelled` (Ctrl-C, the window's Cancel), and a target
--- whose scans keep killing the process is quarantined: not retried by the
--- scheduler until the user says so.
+-- A scan can end `cancelled` (Ctrl-C, the window's Cancel), a target
+-- whose scans keep killing the process is quarantined (not retried by the
+-- scheduler until the user says so), and a feed mirror can have a
+-- credential (its secret in the keyring, like a registry's).
 --
 -- SQLite cannot alter a CHECK constraint, and rebuilding `scans` needs
 -- foreign keys off, which cannot be switched inside the transaction sqlx
@@ -13,6 +14,9 @@ PRAGMA writable_schema = ON;
 UPDATE sqlite_master
    SET sql = replace(sql, '''failed'', ''interrupted'')', '''failed'', ''interrupted'', ''cancelled'')')
  WHERE type = 'table' AND name = 'scans';
+UPDATE sqlite_master
+   SET sql = replace(sql, 'CHECK (kind IN (''registry''))', 'CHECK (kind IN (''registry'', ''feed_mirror''))')
+ WHERE type = 'table' AND name = 'credentials';
 PRAGMA writable_schema = OFF;
 
 -- Set when the target's newest scans were all interrupted; cleared by a

@@ -16,10 +16,22 @@ use std::process::{Command, Output, Stdio};
 use vedette_tests::KeyringSession;
 
 fn vedette(data_dir: &Path, bus: &str, args: &[&str], stdin: &str) -> Output {
+    vedette_with(data_dir, bus, &[], args, stdin)
+}
+
+/// [`vedette`] with these environment variables.
+fn vedette_with(
+    data_dir: &Path,
+    bus: &str,
+    env: &[(&str, String)],
+    args: &[&str],
+    stdin: &str,
+) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vedette"))
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("DBUS_SESSION_BUS_ADDRESS", bus)
         .env("VEDETTE_LOG", "trace")
         .env_remove("VEDETTE_DATA_DIR")
@@ -252,4 +264,108 @@ fn adding_a_credential_without_a_keyring_fails_clearly_and_stores_nothing() {
         "",
     );
     assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "[]");
+}
+
+/// Every file of a directory tree (the data dir: databases, their WALs, logs).
+fn all_bytes(dir: &Path, out: &mut Vec<u8>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            all_bytes(&p, out);
+        } else if p.is_file() {
+            out.extend(std::fs::read(&p).unwrap());
+        }
+    }
+}
+
+#[test]
+fn a_feed_mirror_password_lives_in_the_keyring_and_one_given_in_a_url_is_taken_out_of_it() {
+    let keyring = KeyringSession::start();
+    let secret = "mirror-s3cret-7f2d9";
+    let mirror = crate::vulns::Mirror::start();
+    mirror.server.require_basic("ada", secret);
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    let plain = mirror.server.url("osv");
+    let with_password = plain.replacen("http://", &format!("http://ada:{secret}@"), 1);
+    let env = |base: &str| {
+        vec![
+            ("VEDETTE_FEED_URL", base.to_owned()),
+            ("VEDETTE_KEV_URL", "none".to_owned()),
+            ("VEDETTE_EPSS_URL", "none".to_owned()),
+            ("VEDETTE_NVD_URL", "none".to_owned()),
+        ]
+    };
+    let scan = |base: &str| {
+        vedette_with(
+            dir.path(),
+            keyring.address(),
+            &env(base),
+            &["scan", "dir", fixture.to_str().unwrap(), "--format", "json"],
+            "",
+        )
+    };
+    // Without credentials the mirror refuses, and the report says what to do.
+    let refused = scan(&plain);
+    assert_eq!(refused.status.code(), Some(4), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("vedette credential add --feed-mirror"),
+        "{}",
+        text(&refused)
+    );
+    // A password in the URL works for this run, is said to be removed, and
+    // is never kept.
+    let in_url = scan(&with_password);
+    let t = text(&in_url);
+    assert_eq!(in_url.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("carried a user name and password: they were removed"),
+        "{t}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&in_url.stdout).unwrap();
+    assert_eq!(report["findings"].as_array().unwrap().len(), 16);
+    // The keyring's credential: the URL alone then works.
+    let add = vedette(
+        dir.path(),
+        keyring.address(),
+        &[
+            "credential",
+            "add",
+            "--feed-mirror",
+            &plain,
+            "--username",
+            "ada",
+        ],
+        &format!("{secret}\n"),
+    );
+    assert_eq!(add.status.code(), Some(0), "{}", text(&add));
+    let list = vedette(dir.path(), keyring.address(), &["credential", "list"], "");
+    assert!(text(&list).contains("feed mirror"), "{}", text(&list));
+    // A fresh index (the feed must be fetched again, with the credential).
+    for f in ["feeds.db", "feeds.db-wal", "feeds.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(f));
+    }
+    let stored = scan(&plain);
+    assert_eq!(stored.status.code(), Some(0), "{}", text(&stored));
+    let status = vedette_with(
+        dir.path(),
+        keyring.address(),
+        &env(&plain),
+        &["feed", "status", "--format", "json"],
+        "",
+    );
+    // Nowhere but the keyring: not in the databases, their WALs, any
+    // output, report or trace-level log.
+    let mut everything = Vec::new();
+    all_bytes(dir.path(), &mut everything);
+    for o in [&refused, &in_url, &add, &list, &stored, &status] {
+        everything.extend(&o.stdout);
+        everything.extend(&o.stderr);
+    }
+    assert!(
+        !everything
+            .windows(secret.len())
+            .any(|w| w == secret.as_bytes()),
+        "the mirror's secret leaked into the data dir, output or logs"
+    );
 }
