@@ -1175,3 +1175,124 @@ async fn a_scan_detail_shows_what_is_new_with_its_cause_and_what_was_fixed() {
     s.screenshot("scan-diff").await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_keeps_stopping_vedette_is_quarantined_and_retried_and_a_running_scan_is_cancelled(
+) {
+    use vedette_tests::proxy::{Action, Fault, FaultProxy};
+    let reg = vedette_tests::registry::Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("slow");
+    vedette_tests::registry::oci_layout(
+        &layout,
+        &[vedette_tests::registry::Layer::from_dir(
+            vedette_tests::registry::shared("fixtures/alpine-3.23"),
+        )],
+        "t",
+    );
+    reg.push(&layout, "hostile/slow", "t");
+    // Its layer trickles in a byte a second: a scan of it runs until stopped.
+    let proxy = FaultProxy::start(reg.port());
+    proxy.inject(Fault {
+        method: Some("GET"),
+        path_contains: "/blobs/sha256:",
+        times: 1000,
+        action: Action::Trickle,
+    });
+    let image = format!("{}/hostile/slow:t", proxy.host());
+    let data = tempfile::tempdir().unwrap();
+    // Three scans in a row that "kill" Vedette: the CLI killed mid-scan.
+    let rt_store = vedette_store::Store::open_in(data.path()).await.unwrap();
+    for round in 0..3 {
+        let mut child = Command::new(cli_binary())
+            .arg("--data-dir")
+            .arg(data.path())
+            .args([
+                "scan",
+                "image",
+                &image,
+                "--insecure-registry",
+                "-q",
+                "--packages-only",
+            ])
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        loop {
+            // This round's scan is the newest and it runs (the one before
+            // still says running until this process marks it interrupted).
+            let scans = rt_store.list_scans(5).await.unwrap();
+            if scans.len() == round + 1 && scans[0].state == vedette_model::ScanState::Running {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "round {round}: no scan ran"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    rt_store.close().await;
+    run_cli(
+        data.path(),
+        &[
+            "schedule",
+            "add",
+            "--name",
+            "slow image",
+            "--cron",
+            "0 3 * * *",
+            "--kind",
+            "image",
+            "--disabled",
+        ],
+    );
+    let s = Session::start_desktop(
+        "quarantine",
+        false,
+        true,
+        data,
+        &[("VEDETTE_INSECURE_REGISTRIES", proxy.host())],
+        None,
+    )
+    .await;
+    // The window opened the data dir: the three interrupted scans put the
+    // target in quarantine, and the Targets page says so, with a way out.
+    s.go("targets").await;
+    let q = s
+        .wait_text("[data-testid=quarantined]", "Quarantined")
+        .await;
+    assert!(q.contains("stopped Vedette before they finished"), "{q}");
+    s.screenshot("targets-quarantined").await;
+    s.click("[data-testid=retry-target]").await;
+    s.wait_text("[data-testid=notice]", "out of quarantine")
+        .await;
+    let row = s.text("[data-testid=targets-table]").await;
+    assert!(!row.contains("Quarantined"), "{row}");
+
+    // Run now: the scan of the slow image runs in this window; Cancel stops it.
+    s.go("schedules").await;
+    s.click("[data-testid=schedule-row][data-name='slow image'] [data-testid=run-schedule]")
+        .await;
+    s.go("scans").await;
+    s.wait("[data-testid=cancel-scan]").await;
+    s.screenshot("scan-running").await;
+    s.click("[data-testid=cancel-scan]").await;
+    s.wait_text("[data-testid=scans-table] tbody tr", "Cancelled")
+        .await;
+    s.screenshot("scan-cancelled").await;
+    let history = run_cli(
+        s.data_dir.path(),
+        &["history", "--format", "json", "--limit", "1"],
+    );
+    let newest: serde_json::Value = serde_json::from_slice(&history).unwrap();
+    assert_eq!(newest[0]["state"], "cancelled", "{newest:#}");
+    assert!(
+        newest[0]["error"].as_str().unwrap().contains("cancelled"),
+        "{newest:#}"
+    );
+    s.stop().await;
+}

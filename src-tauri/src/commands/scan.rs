@@ -1,5 +1,5 @@
 use tauri::State;
-use vedette_model::{ApiError, ScanDetail, ScanSummary};
+use vedette_model::{ApiError, ErrorCode, ScanDetail, ScanSummary};
 
 use crate::DesktopState;
 
@@ -61,4 +61,21 @@ pub async fn trends_chart(
     vedette_report::trends_svg(&t)
         .map(Some)
         .map_err(|e| ApiError::new(vedette_model::ErrorCode::Internal, e))
+}
+
+/// Cancels a scan running in this window's process (it ends `cancelled`).
+#[tauri::command]
+pub async fn scan_cancel(state: State<'_, DesktopState>, id: i64) -> Result<(), ApiError> {
+    if state.app.running().cancel(id) {
+        return Ok(());
+    }
+    let why = state
+        .scheduler_note
+        .get()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    Err(ApiError::new(
+        ErrorCode::Unavailable,
+        format!("scan {id} is not running in this window{why}; a scan that `vedette serve` or a terminal runs is stopped there"),
+    ))
 }

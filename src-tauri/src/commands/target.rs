@@ -79,3 +79,21 @@ pub async fn target_remove(state: State<'_, DesktopState>, id: i64) -> Result<()
         .map_err(super::internal)?;
     Ok(())
 }
+
+/// Lets the scheduler scan a quarantined target again.
+#[tauri::command]
+pub async fn target_retry(state: State<'_, DesktopState>, id: i64) -> Result<TargetInfo, ApiError> {
+    let app = &state.app;
+    let target = app
+        .store()
+        .get_target(id)
+        .await
+        .map_err(super::internal)?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("there is no target {id}")))?;
+    app.retry_target(&target).await.map_err(super::internal)?;
+    state.wake.notify_one();
+    Ok(TargetInfo {
+        quarantine: None,
+        ..target
+    })
+}

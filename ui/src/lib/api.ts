@@ -47,8 +47,10 @@ export const api = {
     call<TargetInfo>("target_add_registry", { host, watch, group, exposure }),
   crawl: (id: number) => call<RegistryCrawl>("target_crawl", { id }),
   removeTarget: (id: number) => call<void>("target_remove", { id }),
+  retryTarget: (id: number) => call<TargetInfo>("target_retry", { id }),
   scans: () => call<ScanSummary[]>("scan_list"),
   scanDetail: (id: number) => call<ScanDetail>("scan_detail", { id }),
+  cancelScan: (id: number) => call<void>("scan_cancel", { id }),
   trendsChart: (days: number, scope: { group?: string; targetId?: number } = {}) =>
     call<string | null>("trends_chart", { days, group: scope.group ?? null, targetId: scope.targetId ?? null }),
   schedules: () => call<ScheduleView[]>("schedule_list"),
