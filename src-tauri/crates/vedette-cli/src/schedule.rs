@@ -165,10 +165,7 @@ impl Spec {
 /// Checks a schedule before it is stored: the cron expression, the time
 /// zone, the jitter. Errors are usage errors (exit 2).
 fn validate(s: &ScheduleInput) -> Result<CronSchedule, Failure> {
-    if s.jitter_seconds < 0 {
-        return Err(usage("--jitter is a number of seconds, 0 or more"));
-    }
-    CronSchedule::parse(&s.cron, &s.timezone).map_err(|e| usage(e.to_string()))
+    vedette_scheduler::validate(s).map_err(usage)
 }
 
 fn input_of(s: &Schedule) -> ScheduleInput {

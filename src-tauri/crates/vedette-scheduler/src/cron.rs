@@ -187,3 +187,22 @@ fn next_in<Z: TimeZone>(cron: &Cron, t: &DateTime<Z>) -> Option<DateTime<Utc>> {
 
 #[cfg(test)]
 mod tests;
+
+/// Most jitter a schedule may ask for: a day.
+pub const MAX_JITTER_SECONDS: i64 = 86_400;
+
+/// Checks a schedule before it is stored (the CLI and the window alike):
+/// a name, a cron expression that parses in its time zone, a jitter of 0 to
+/// a day. The error says what is wrong, in words for the user.
+pub fn validate(s: &vedette_model::ScheduleInput) -> Result<CronSchedule, String> {
+    if s.name.trim().is_empty() {
+        return Err("give the schedule a name".into());
+    }
+    if !(0..=MAX_JITTER_SECONDS).contains(&s.jitter_seconds) {
+        return Err(format!(
+            "the jitter is a number of seconds from 0 to {MAX_JITTER_SECONDS} (a day); {} is not",
+            s.jitter_seconds
+        ));
+    }
+    CronSchedule::parse(&s.cron, &s.timezone).map_err(|e| e.to_string())
+}

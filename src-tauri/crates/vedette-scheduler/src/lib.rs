@@ -7,7 +7,7 @@ mod cron;
 mod lock;
 mod runner;
 
-pub use cron::{CronSchedule, ScheduleError, PRESETS};
+pub use cron::{validate, CronSchedule, ScheduleError, MAX_JITTER_SECONDS, PRESETS};
 pub use lock::{LockError, SchedulerLock};
 pub use runner::{
     alarms, crawl_registry, refresh_feeds, rematch, run_schedule, scan_target, serve, Context,

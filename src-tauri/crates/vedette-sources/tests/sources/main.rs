@@ -263,3 +263,167 @@ fn zstd_layers_are_read() {
     let delta = read_layer(&blob[..], None, "sha256:zst", &cats(), &Budget::default()).unwrap();
     assert_eq!(delta.files[0].1, STATUS);
 }
+
+/// Every entry as (path, kind, size, data or link), by Vedette's reader.
+fn ours(tar: &[u8]) -> Vec<(String, String, u64, Vec<u8>)> {
+    use std::io::Read;
+    let mut r = vedette_sources::tar_stream::Reader::new(tar);
+    let mut out = Vec::new();
+    while let Some(e) = r.next_entry().unwrap() {
+        let mut data = Vec::new();
+        r.data().read_to_end(&mut data).unwrap();
+        let kind = match e.kind {
+            vedette_sources::tar_stream::Kind::File => "file",
+            vedette_sources::tar_stream::Kind::HardLink => "hardlink",
+            vedette_sources::tar_stream::Kind::Symlink => "symlink",
+            vedette_sources::tar_stream::Kind::Directory => "dir",
+            vedette_sources::tar_stream::Kind::Other => "other",
+        };
+        if let Some(l) = e.link {
+            data = l;
+        }
+        let path = String::from_utf8_lossy(&e.path)
+            .trim_end_matches('/')
+            .to_owned();
+        out.push((path, kind.to_owned(), e.size, data));
+    }
+    out
+}
+
+/// The same, by the `tar` crate (which honours PAX and GNU extensions too).
+fn theirs(tar: &[u8]) -> Vec<(String, String, u64, Vec<u8>)> {
+    use std::io::Read;
+    let mut a = tar::Archive::new(tar);
+    let mut out = Vec::new();
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let t = e.header().entry_type();
+        let kind = if t.is_file() {
+            "file"
+        } else if t.is_hard_link() {
+            "hardlink"
+        } else if t.is_symlink() {
+            "symlink"
+        } else if t.is_dir() {
+            "dir"
+        } else {
+            "other"
+        };
+        let path = String::from_utf8_lossy(&e.path_bytes())
+            .trim_end_matches('/')
+            .to_owned();
+        let link = e.link_name_bytes().map(|l| l.into_owned());
+        let size = if kind == "file" || kind == "other" {
+            e.size()
+        } else {
+            0
+        };
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        if let Some(l) = link {
+            data = l;
+        }
+        out.push((path, kind.to_owned(), size, data));
+    }
+    out
+}
+
+#[test]
+fn the_tar_reader_agrees_with_the_tar_crate_and_gnu_tar_on_long_names_pax_and_links() {
+    // A tree with a 200-character path, a long symlink target, a hard link
+    // and a file of each small size, written by GNU tar in both of its
+    // extension formats, and by the `tar` crate.
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    let deep = root
+        .join("a".repeat(90))
+        .join("b".repeat(90))
+        .join("c".repeat(20));
+    std::fs::create_dir_all(&deep).unwrap();
+    for n in [0usize, 1, 511, 512, 513, 4096] {
+        std::fs::write(deep.join(format!("f{n}")), vec![b'x'; n]).unwrap();
+    }
+    std::fs::write(root.join("status"), STATUS).unwrap();
+    std::fs::hard_link(root.join("status"), root.join("status-link")).unwrap();
+    let long_target = format!("{}/{}", "t".repeat(120), "u".repeat(30));
+    std::os::unix::fs::symlink(&long_target, root.join("sym")).unwrap();
+    for format in ["pax", "gnu", "ustar-ish"] {
+        let tar = if format == "ustar-ish" {
+            // The `tar` crate's builder (GNU long names past 100 bytes).
+            let mut b = tar::Builder::new(Vec::new());
+            b.follow_symlinks(false);
+            b.append_dir_all(".", &root).unwrap();
+            b.into_inner().unwrap()
+        } else {
+            let out = std::process::Command::new("tar")
+                .arg(format!("--format={format}"))
+                .args(["--sort=name", "-cf", "-", "-C"])
+                .arg(&root)
+                .arg(".")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        let (a, b) = (ours(&tar), theirs(&tar));
+        assert_eq!(a, b, "{format}");
+        assert!(
+            a.iter().any(
+                |(p, _, size, _)| p.ends_with(&format!("{}/f4096", "c".repeat(20)))
+                    && *size == 4096
+            ),
+            "{format}: the long path is read whole"
+        );
+        assert!(
+            a.iter()
+                .any(|(_, k, _, l)| k == "symlink" && l == long_target.as_bytes()),
+            "{format}"
+        );
+        if format != "ustar-ish" {
+            assert!(
+                a.iter()
+                    .any(|(p, k, _, _)| p.ends_with("status-link") && k == "hardlink"),
+                "{format}"
+            );
+        }
+    }
+    // A real image layer: the Debian fixture.
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../../shared/fixtures/debian-12-minbase");
+    let out = std::process::Command::new("tar")
+        .args(["--format=pax", "--sort=name", "-cf", "-", "-C"])
+        .arg(&fixture)
+        .arg(".")
+        .output()
+        .unwrap();
+    let layer = out.stdout;
+    assert_eq!(ours(&layer), theirs(&layer));
+    assert!(ours(&layer).len() > 5);
+}
+
+#[test]
+fn a_docker_archive_that_names_files_outside_itself_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("archive");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("manifest.json"),
+        r#"[{"Config":"config.json","RepoTags":["x:1"],"Layers":["../../../../etc/passwd"]}]"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("config.json"), "{}").unwrap();
+    let e = vedette_sources::archive::read_archive(
+        &dir,
+        &vedette_sources::registry::manifest::Platform::parse("linux/amd64").unwrap(),
+        &cats(),
+        d.path(),
+        &Budget::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("names a file outside itself"), "{e}");
+}
