@@ -23,6 +23,9 @@ pub struct Retry {
     pub unreachable: bool,
     /// The longest one request may take.
     pub timeout: Duration,
+    /// The longest the answer may take to begin (its status line and
+    /// headers): a server that accepts and never answers costs this much.
+    pub first_byte: Duration,
 }
 
 impl Default for Retry {
@@ -33,6 +36,7 @@ impl Default for Retry {
             max_wait: Duration::from_secs(30),
             unreachable: true,
             timeout: vedette_model::ScanLimits::default().http_timeout,
+            first_byte: Duration::from_secs(30),
         }
     }
 }
@@ -118,10 +122,16 @@ async fn once(
     if let Some(lm) = last_modified {
         req = req.header(reqwest::header::IF_MODIFIED_SINCE, lm);
     }
-    let resp = match req.send().await {
-        Ok(r) => r,
-        Err(e) if e.is_connect() || e.is_timeout() => return unreachable(describe(&e)),
-        Err(e) => return Attempt::Retry(describe(&e), None),
+    let resp = match tokio::time::timeout(retry.first_byte, req.send()).await {
+        Err(_) => {
+            return unreachable(format!(
+                "the server did not begin to answer within {} s",
+                retry.first_byte.as_secs()
+            ))
+        }
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) if e.is_connect() || e.is_timeout() => return unreachable(describe(&e)),
+        Ok(Err(e)) => return Attempt::Retry(describe(&e), None),
     };
     let status = resp.status();
     if status == reqwest::StatusCode::NOT_MODIFIED {

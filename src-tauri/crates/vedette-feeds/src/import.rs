@@ -694,8 +694,11 @@ impl FeedStore {
         } else {
             HashMap::new()
         };
+        // A scan can do without these: one connection, and a source that
+        // does not begin to answer within 10 s is given up on.
         let once = Retry {
             unreachable: false,
+            first_byte: cfg.retry.first_byte.min(std::time::Duration::from_secs(10)),
             ..cfg.retry
         };
         let (kev, epss, nvd) = tokio::join!(

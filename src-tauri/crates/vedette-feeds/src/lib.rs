@@ -348,7 +348,7 @@ impl FeedStore {
         scrub_sources(&pool).await?;
         let client = reqwest::Client::builder()
             .user_agent(concat!("vedette/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(20))
+            .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| FeedError::Invalid(format!("cannot set up HTTP: {e}")))?;

@@ -375,3 +375,38 @@ async fn findings_shared_by_targets_are_stored_once_and_go_with_the_last_of_them
     assert_eq!(diff.new.len(), 2);
     store.integrity_check().await.unwrap();
 }
+
+#[tokio::test]
+async fn findings_another_process_deleted_are_written_again_not_assumed_stored() {
+    // Two handles on one file stand for two processes: `vedette serve`
+    // (which remembers what it stored) and `vedette target remove`.
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Store::open_in(dir.path()).await.unwrap();
+    let other = Store::open_in(dir.path()).await.unwrap();
+    let a = serve
+        .add_target(TargetKind::Directory, "/a", Exposure::Internal)
+        .await
+        .unwrap();
+    let scan = serve.begin_scan(a.id).await.unwrap();
+    serve
+        .record_scan(scan, &inventory("/a", "/a"), &report("/a", &["CVE-1"]), "v1", 1)
+        .await
+        .unwrap();
+    // The other process removes the target, and the findings go with it.
+    assert!(other.remove_target(a.id).await.unwrap());
+    assert_eq!(rows(&other, "finding_bodies").await, 0);
+    // The long-running process scans another target with the same findings:
+    // what it believed stored is stored again, and the scan is recorded.
+    let b = serve
+        .add_target(TargetKind::Directory, "/b", Exposure::Internal)
+        .await
+        .unwrap();
+    let scan = serve.begin_scan(b.id).await.unwrap();
+    let new = serve
+        .record_scan(scan, &inventory("/b", "/b"), &report("/b", &["CVE-1"]), "v1", 1)
+        .await
+        .unwrap();
+    assert_eq!(new.len(), 1);
+    assert_eq!(serve.scan_diff(scan).await.unwrap().new.len(), 1);
+    assert_eq!(rows(&serve, "finding_bodies").await, 1);
+}
