@@ -374,3 +374,61 @@ fn an_index_nested_in_indexes_past_any_real_depth_is_refused() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn ctrl_c_ends_a_running_scan_as_cancelled_with_exit_130() {
+    let s = setup();
+    // The layer trickles: the scan runs until it is stopped.
+    s.proxy
+        .inject(fault("/blobs/sha256:", 100, Action::Trickle));
+    let no_bus = format!("unix:path={}/no-bus", s.dir.path().display());
+    let child = Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "scan",
+            "image",
+            &format!("{}/hostile/alpine:t", s.proxy.host()),
+            "--insecure-registry",
+            "--packages-only",
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", no_bus)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt it once it is reading the layer.
+    let started = std::time::Instant::now();
+    while !s.proxy.requests().iter().any(|r| r.contains("trickled")) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the layer was never asked for"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted; stopping the scan"),
+        "{}",
+        stderr(&out)
+    );
+    let (state, error) = last_scan(s.dir.path());
+    assert_eq!(state, "cancelled");
+    assert!(error.unwrap().contains("cancelled"));
+    // Nothing half-written: no inventory was stored.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let invs = rt.block_on(async {
+        vedette_store::Store::open_in(s.dir.path())
+            .await
+            .unwrap()
+            .latest_inventories_by_target()
+            .await
+            .unwrap()
+    });
+    assert!(invs.is_empty());
+}

@@ -389,7 +389,13 @@ async fn findings_another_process_deleted_are_written_again_not_assumed_stored()
         .unwrap();
     let scan = serve.begin_scan(a.id).await.unwrap();
     serve
-        .record_scan(scan, &inventory("/a", "/a"), &report("/a", &["CVE-1"]), "v1", 1)
+        .record_scan(
+            scan,
+            &inventory("/a", "/a"),
+            &report("/a", &["CVE-1"]),
+            "v1",
+            1,
+        )
         .await
         .unwrap();
     // The other process removes the target, and the findings go with it.
@@ -403,7 +409,13 @@ async fn findings_another_process_deleted_are_written_again_not_assumed_stored()
         .unwrap();
     let scan = serve.begin_scan(b.id).await.unwrap();
     let new = serve
-        .record_scan(scan, &inventory("/b", "/b"), &report("/b", &["CVE-1"]), "v1", 1)
+        .record_scan(
+            scan,
+            &inventory("/b", "/b"),
+            &report("/b", &["CVE-1"]),
+            "v1",
+            1,
+        )
         .await
         .unwrap();
     assert_eq!(new.len(), 1);
