@@ -488,3 +488,16 @@ impl TauriDriver {
         self.guard.pid()
     }
 }
+
+/// Peak resident memory of this process so far, in MB (`VmHWM`): a test
+/// that reads hostile input asserts it stays bounded. (nextest runs each
+/// test in a process of its own, so the peak is that test's.)
+pub fn peak_rss_mb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status");
+    kb / 1024
+}

@@ -257,6 +257,28 @@ pub fn oci_layout_blobs(out: &Path, layers: &[(Vec<u8>, String)], tag: &str, cre
     .expect("index.json");
 }
 
+/// The layer digests of the image an OCI layout's index names first.
+pub fn layer_digests(layout: &Path) -> Vec<String> {
+    let read = |p: PathBuf| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(&p).expect("read layout")).expect("layout JSON")
+    };
+    let index = read(layout.join("index.json"));
+    let manifest = index["manifests"][0]["digest"]
+        .as_str()
+        .expect("manifest digest");
+    let manifest = read(
+        layout
+            .join("blobs/sha256")
+            .join(manifest.trim_start_matches("sha256:")),
+    );
+    manifest["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| l["digest"].as_str().expect("layer digest").to_owned())
+        .collect()
+}
+
 /// `../shared` next to the checkout (or `$VEDETTE_SHARED`).
 pub fn shared(rel: &str) -> PathBuf {
     std::env::var_os("VEDETTE_SHARED")

@@ -7,19 +7,7 @@ use std::cmp::Ordering;
 use libfuzzer_sys::fuzz_target;
 use vedette_version::Scheme;
 
-const SCHEMES: [Scheme; 11] = [
-    Scheme::Dpkg,
-    Scheme::Apk,
-    Scheme::Rpm,
-    Scheme::Semver,
-    Scheme::NodeSemver,
-    Scheme::Go,
-    Scheme::Pep440,
-    Scheme::Maven,
-    Scheme::RubyGems,
-    Scheme::NuGet,
-    Scheme::Composer,
-];
+const SCHEMES: [Scheme; 11] = Scheme::ALL;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else { return };

@@ -9,19 +9,7 @@ use std::cmp::Ordering;
 use libfuzzer_sys::fuzz_target;
 use vedette_version::Scheme;
 
-const SCHEMES: [Scheme; 11] = [
-    Scheme::Dpkg,
-    Scheme::Apk,
-    Scheme::Rpm,
-    Scheme::Semver,
-    Scheme::NodeSemver,
-    Scheme::Go,
-    Scheme::Pep440,
-    Scheme::Maven,
-    Scheme::RubyGems,
-    Scheme::NuGet,
-    Scheme::Composer,
-];
+const SCHEMES: [Scheme; 11] = Scheme::ALL;
 
 fuzz_target!(|data: &[u8]| {
     // Two versions split at the first newline, tried in every scheme.

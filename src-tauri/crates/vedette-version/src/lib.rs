@@ -84,6 +84,21 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    /// Every scheme (for tools that try them all: the fuzzers, the tests).
+    pub const ALL: [Scheme; 11] = [
+        Scheme::Dpkg,
+        Scheme::Apk,
+        Scheme::Rpm,
+        Scheme::Semver,
+        Scheme::NodeSemver,
+        Scheme::Go,
+        Scheme::Pep440,
+        Scheme::Maven,
+        Scheme::RubyGems,
+        Scheme::NuGet,
+        Scheme::Composer,
+    ];
+
     /// The scheme of an OSV ecosystem name; a release suffix (`Debian:12`,
     /// `Alpine:v3.19`) is ignored.
     pub fn for_ecosystem(ecosystem: &str) -> Option<Scheme> {

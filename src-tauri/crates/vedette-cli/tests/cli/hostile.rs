@@ -152,21 +152,8 @@ fn too_many_requests_is_retried_after_the_time_retry_after_asks() {
 fn a_connection_reset_mid_layer_is_retried_and_a_persistent_one_reported() {
     let s = setup();
     // Only layer blobs: the config is small JSON, the layer is the big gzip.
-    let layer_digest = {
-        let idx: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(s.dir.path().join("layout/index.json")).unwrap())
-                .unwrap();
-        let m = idx["manifests"][0]["digest"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("sha256:")
-            .to_owned();
-        let man: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(s.dir.path().join("layout/blobs/sha256").join(m)).unwrap(),
-        )
-        .unwrap();
-        man["layers"][0]["digest"].as_str().unwrap().to_owned()
-    };
+    let layer_digest =
+        vedette_tests::registry::layer_digests(&s.dir.path().join("layout")).remove(0);
     let path: &'static str = Box::leak(format!("/blobs/{layer_digest}").into_boxed_str());
     s.proxy.inject(fault(path, 1, Action::ResetAfter(2000)));
     let out = scan(&s);

@@ -18,23 +18,8 @@ use vedette_scan::{CancellationToken, FeedPolicy, Request, Scanned, Scanner};
 use vedette_tests::proxy::{Action, Fault, FaultProxy};
 use vedette_tests::registry::{oci_layout, oci_layout_blobs, shared, Layer, Registry};
 
-/// Peak resident memory of this process so far (MB).
-fn peak_rss_mb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .unwrap()
-        .trim()
-        .trim_end_matches(" kB")
-        .trim()
-        .parse()
-        .unwrap();
-    kb / 1024
-}
-
 fn assert_bounded_memory() {
-    let peak = peak_rss_mb();
+    let peak = vedette_tests::peak_rss_mb();
     assert!(peak < 300, "peak RSS {peak} MB");
 }
 
@@ -96,6 +81,15 @@ fn gz(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(data).unwrap();
     e.finish().unwrap()
+}
+
+/// Appends a regular file to a layer being built.
+fn tar_file(b: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]) {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut h, path, data).unwrap();
 }
 
 /// A ustar header block (octal size; GNU base-256 past 8 GiB).
@@ -196,12 +190,7 @@ async fn a_thousand_hard_links_to_a_16_mib_file_cost_its_bytes_once() {
     req.resize(16 << 20, b'x');
     req.push(b'\n');
     let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(req.len() as u64);
-    h.set_mode(0o644);
-    h.set_entry_type(tar::EntryType::Regular);
-    b.append_data(&mut h, "app/requirements.txt", &req[..])
-        .unwrap();
+    tar_file(&mut b, "app/requirements.txt", &req);
     for i in 0..1000 {
         let mut l = tar::Header::new_gnu();
         l.set_entry_type(tar::EntryType::Link);
@@ -246,12 +235,7 @@ async fn more_package_data_than_the_budget_ends_the_scan_naming_the_file_and_the
         let mut data = format!("pkg{i}==1.0\n# ").into_bytes();
         data.resize(2 << 20, b'a' + (i % 26) as u8);
         data.push(b'\n');
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, format!("srv/{i}/requirements.txt"), &data[..])
-            .unwrap();
+        tar_file(&mut b, &format!("srv/{i}/requirements.txt"), &data);
     }
     let d = tempfile::tempdir().unwrap();
     let image = d.path().join("layout");
@@ -388,12 +372,7 @@ fn looping_rpmdb() -> Vec<u8> {
 async fn an_rpm_database_whose_pages_loop_is_refused_not_walked_for_ever() {
     let mut b = tar::Builder::new(Vec::new());
     let db = looping_rpmdb();
-    let mut h = tar::Header::new_gnu();
-    h.set_size(db.len() as u64);
-    h.set_mode(0o644);
-    h.set_entry_type(tar::EntryType::Regular);
-    b.append_data(&mut h, "var/lib/rpm/rpmdb.sqlite", &db[..])
-        .unwrap();
+    tar_file(&mut b, "var/lib/rpm/rpmdb.sqlite", &db);
     let d = tempfile::tempdir().unwrap();
     let image = d.path().join("layout");
     debian_with(&image, gz(&b.into_inner().unwrap()));
@@ -439,11 +418,7 @@ async fn a_pom_properties_version_of_64_kib_is_matched_without_overflowing_the_s
     let version = "1-".repeat(32_768) + "1";
     let mut b = tar::Builder::new(Vec::new());
     let data = jar("org.example", "app", &version);
-    let mut h = tar::Header::new_gnu();
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    h.set_entry_type(tar::EntryType::Regular);
-    b.append_data(&mut h, "opt/app.jar", &data[..]).unwrap();
+    tar_file(&mut b, "opt/app.jar", &data);
     let d = tempfile::tempdir().unwrap();
     let image = d.path().join("layout");
     debian_with(&image, gz(&b.into_inner().unwrap()));

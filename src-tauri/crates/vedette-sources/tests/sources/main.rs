@@ -195,17 +195,8 @@ fn a_gzip_bomb_of_a_gigabyte_of_zeros_is_read_in_bounded_memory() {
         delta.warnings
     );
     // Peak memory of this test process stays far below the inflated size.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let hwm_kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .unwrap()
-        .trim()
-        .trim_end_matches(" kB")
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(hwm_kb < 200 * 1024, "peak RSS {hwm_kb} kB");
+    let peak = vedette_tests::peak_rss_mb();
+    assert!(peak < 200, "peak RSS {peak} MB");
 }
 
 #[test]
