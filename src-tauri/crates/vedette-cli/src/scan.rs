@@ -349,6 +349,15 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
             report.stale_feeds.join(", "),
             if report.stale_feeds.len() == 1 { "is" } else { "are" },
         );
+        // Why this scan could not bring them up to date, even with -q.
+        for w in report.warnings.iter().filter(|w| {
+            report
+                .stale_feeds
+                .iter()
+                .any(|f| w.starts_with(&format!("feed {f} not updated")))
+        }) {
+            eprintln!("vedette: {}", crate::clean(w));
+        }
         return Ok(4);
     }
     if !report.verdict.pass {

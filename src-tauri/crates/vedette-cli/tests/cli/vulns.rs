@@ -478,6 +478,25 @@ fn a_stale_feed_is_named_and_the_gate_refuses_it_unless_allowed() {
         &["feed", "status", "--feed-max-age", "1s"],
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("STALE"));
+
+    // Online, with a mirror that cannot serve the feed: still no verdict,
+    // and the message says why the feed could not be brought up to date.
+    let server = FeedServer::start(shared("feeds"));
+    server.fault("/osv/Debian/all.zip", Fault::Unavailable, 10);
+    let mut env = none.to_vec();
+    env.push(("VEDETTE_FEED_URL", server.url("osv")));
+    let online: Vec<&str> = stale
+        .iter()
+        .filter(|a| **a != "--offline")
+        .copied()
+        .collect();
+    let out = run(tmp.path(), &env, &online);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("feed osv/Debian not updated") && stderr(&out).contains("503"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Writes an OSV export zip of `records` (name, JSON text) with Python's zipfile.
