@@ -11,4 +11,8 @@ id: string,
 /**
  * `VERSION_ID`: 12, 22.04, 3.23.6
  */
-version_id: string, version_codename?: string, pretty_name?: string, };
+version_id: string, version_codename?: string, pretty_name?: string, 
+/**
+ * `VERSION`: `22.04.3 LTS (Jammy Jellyfish)`, `22.03 (LTS-SP1)`.
+ */
+version?: string, };

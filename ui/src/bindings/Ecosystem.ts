@@ -4,4 +4,4 @@
  * The package ecosystems Vedette catalogues. The serde spelling is OSV's
  * ecosystem name, so a package's ecosystem selects its advisories directly.
  */
-export type Ecosystem = "Debian" | "Ubuntu" | "Alpine" | "Red Hat" | "Rocky Linux" | "AlmaLinux" | "openSUSE" | "PyPI" | "npm" | "crates.io" | "Go" | "Maven" | "RubyGems" | "Packagist" | "NuGet";
+export type Ecosystem = "Debian" | "Ubuntu" | "Alpine" | "Wolfi" | "Chainguard" | "Red Hat" | "Rocky Linux" | "AlmaLinux" | "openSUSE" | "SUSE" | "Mageia" | "openEuler" | "Azure Linux" | "Photon OS" | "other OS" | "PyPI" | "npm" | "crates.io" | "Go" | "Maven" | "RubyGems" | "Packagist" | "NuGet";

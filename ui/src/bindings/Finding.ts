@@ -3,6 +3,7 @@ import type { Cvss } from "./Cvss";
 import type { RiskFactor } from "./RiskFactor";
 import type { Severity } from "./Severity";
 import type { SeveritySource } from "./SeveritySource";
+import type { VendorSeverity } from "./VendorSeverity";
 
 /**
  * A vulnerability in one package: the advisories about it merged by alias.
@@ -28,7 +29,17 @@ source_package?: string,
 /**
  * The version that fixes it; none means no fix yet.
  */
-fixed_version?: string, summary: string, severity: Severity, severity_source: SeveritySource, cvss?: Cvss, epss?: number, epss_percentile?: number, 
+fixed_version?: string, summary: string, severity: Severity, severity_source: SeveritySource, cvss?: Cvss, 
+/**
+ * The distribution's own rating of its advisory, beside CVSS (a
+ * policy's `gate_severity = "vendor"` gates on it).
+ */
+vendor_severity?: VendorSeverity, 
+/**
+ * CVEs the advisory fixes when it is an erratum about several (an
+ * AlmaLinux `ALSA`): their NVD scores, EPSS and KEV entries count.
+ */
+related?: Array<string>, epss?: number, epss_percentile?: number, 
 /**
  * The date CISA added it to the Known Exploited Vulnerabilities catalogue.
  */

@@ -3,6 +3,7 @@ import type { Distro } from "./Distro";
 import type { ImageInfo } from "./ImageInfo";
 import type { Package } from "./Package";
 import type { TargetKind } from "./TargetKind";
+import type { Unreadable } from "./Unreadable";
 
 /**
  * Everything installed in one target: the first half of a scan, stored and
@@ -24,4 +25,9 @@ digest: string, image?: ImageInfo, distro?: Distro, packages: Array<Package>,
 /**
  * Problems that did not stop the scan (a malformed lock file, a skipped file).
  */
-warnings?: Array<string>, extractor_version: number, scanned_at: string, };
+warnings?: Array<string>, 
+/**
+ * OS package databases that are there but could not be read: the
+ * target's packages are not all known, so it cannot be judged.
+ */
+unreadable?: Array<Unreadable>, extractor_version: number, scanned_at: string, };

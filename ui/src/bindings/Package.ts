@@ -24,4 +24,9 @@ owned_by?: string,
 /**
  * The cataloger that found it, e.g. `dpkg-status`.
  */
-found_by: string, licenses?: Array<string>, };
+found_by: string, licenses?: Array<string>, 
+/**
+ * The module stream an rpm came from (`nodejs:18`, from its
+ * `MODULARITYLABEL`): only that stream's errata apply to it.
+ */
+module?: string, };

@@ -3,6 +3,7 @@ import type { Distro } from "./Distro";
 import type { Exposure } from "./Exposure";
 import type { FeedInfo } from "./FeedInfo";
 import type { Finding } from "./Finding";
+import type { Uncovered } from "./Uncovered";
 import type { Verdict } from "./Verdict";
 
 /**
@@ -23,6 +24,12 @@ feeds: Array<FeedInfo>,
  * `--allow-stale`).
  */
 stale_feeds: Array<string>, 
+/**
+ * What was found but cannot be judged: an operating system or language
+ * ecosystem no advisory source covers, a feed the mirror does not
+ * carry, a package database that cannot be read.
+ */
+uncovered?: Array<Uncovered>, 
 /**
  * Problems that did not stop the scan (a stale feed, a version no scheme reads).
  */

@@ -15,4 +15,10 @@ counted: number,
 /**
  * Exceptions that matched, and expired ones that no longer apply.
  */
-notes: Array<string>, };
+notes: Array<string>, 
+/**
+ * Set when there is no verdict: Vedette could not judge the target
+ * (an operating system or package database no advisory source
+ * covers). `pass` then says nothing, and the gate exits 4.
+ */
+none?: string, };

@@ -89,6 +89,18 @@ pub enum SeveritySource {
     None,
 }
 
+/// A distribution's rating of its own advisory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct VendorSeverity {
+    /// Who rates it: the advisory's ecosystem (`AlmaLinux`, `Ubuntu`, `Debian`).
+    pub vendor: String,
+    /// Its word, as written: `Important`, `medium`, `unimportant`.
+    pub label: String,
+    /// The word on Vedette's scale (Important is high, unimportant low).
+    pub severity: Severity,
+}
+
 /// A CVSS vector and its base score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -140,6 +152,15 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub cvss: Option<Cvss>,
+    /// The distribution's own rating of its advisory, beside CVSS (a
+    /// policy's `gate_severity = "vendor"` gates on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub vendor_severity: Option<VendorSeverity>,
+    /// CVEs the advisory fixes when it is an erratum about several (an
+    /// AlmaLinux `ALSA`): their NVD scores, EPSS and KEV entries count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub epss: Option<f64>,
@@ -203,6 +224,12 @@ pub struct Verdict {
     pub counted: usize,
     /// Exceptions that matched, and expired ones that no longer apply.
     pub notes: Vec<String>,
+    /// Set when there is no verdict: Vedette could not judge the target
+    /// (an operating system or package database no advisory source
+    /// covers). `pass` then says nothing, and the gate exits 4.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub none: Option<String>,
 }
 
 /// A scan's full result: what a presenter renders and the gate judges.
@@ -227,10 +254,28 @@ pub struct ScanReport {
     /// absent: the verdict cannot be trusted (the CI gate refuses it unless
     /// `--allow-stale`).
     pub stale_feeds: Vec<String>,
+    /// What was found but cannot be judged: an operating system or language
+    /// ecosystem no advisory source covers, a feed the mirror does not
+    /// carry, a package database that cannot be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncovered: Vec<Uncovered>,
     /// Problems that did not stop the scan (a stale feed, a version no scheme reads).
     pub warnings: Vec<String>,
     #[ts(type = "string")]
     pub scanned_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Something a scan found but cannot judge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Uncovered {
+    /// What: "Amazon Linux 2023 (amzn)", "Wolfi", "/var/lib/rpm/Packages".
+    pub subject: String,
+    /// Its packages (0 for a database that cannot be read).
+    #[ts(type = "number")]
+    pub packages: usize,
+    /// Why it cannot be judged, and what would.
+    pub reason: String,
 }
 
 impl ScanReport {

@@ -9,6 +9,8 @@ pub enum Ecosystem {
     Debian,
     Ubuntu,
     Alpine,
+    Wolfi,
+    Chainguard,
     #[serde(rename = "Red Hat")]
     RedHat,
     #[serde(rename = "Rocky Linux")]
@@ -16,6 +18,20 @@ pub enum Ecosystem {
     AlmaLinux,
     #[serde(rename = "openSUSE")]
     OpenSuse,
+    #[serde(rename = "SUSE")]
+    Suse,
+    Mageia,
+    #[serde(rename = "openEuler")]
+    OpenEuler,
+    #[serde(rename = "Azure Linux")]
+    AzureLinux,
+    #[serde(rename = "Photon OS")]
+    PhotonOs,
+    /// Packages of an operating system no advisory source covers (Amazon
+    /// Linux, Fedora, an unknown `ID`): listed, never matched, and named in
+    /// the report as uncovered.
+    #[serde(rename = "other OS")]
+    OtherOs,
     PyPI,
     #[serde(rename = "npm")]
     Npm,
@@ -35,10 +51,18 @@ impl Ecosystem {
             Ecosystem::Debian => "Debian",
             Ecosystem::Ubuntu => "Ubuntu",
             Ecosystem::Alpine => "Alpine",
+            Ecosystem::Wolfi => "Wolfi",
+            Ecosystem::Chainguard => "Chainguard",
             Ecosystem::RedHat => "Red Hat",
             Ecosystem::RockyLinux => "Rocky Linux",
             Ecosystem::AlmaLinux => "AlmaLinux",
             Ecosystem::OpenSuse => "openSUSE",
+            Ecosystem::Suse => "SUSE",
+            Ecosystem::Mageia => "Mageia",
+            Ecosystem::OpenEuler => "openEuler",
+            Ecosystem::AzureLinux => "Azure Linux",
+            Ecosystem::PhotonOs => "Photon OS",
+            Ecosystem::OtherOs => "other OS",
             Ecosystem::PyPI => "PyPI",
             Ecosystem::Npm => "npm",
             Ecosystem::CratesIo => "crates.io",
@@ -57,10 +81,34 @@ impl Ecosystem {
             Ecosystem::Debian
                 | Ecosystem::Ubuntu
                 | Ecosystem::Alpine
+                | Ecosystem::Wolfi
+                | Ecosystem::Chainguard
                 | Ecosystem::RedHat
                 | Ecosystem::RockyLinux
                 | Ecosystem::AlmaLinux
                 | Ecosystem::OpenSuse
+                | Ecosystem::Suse
+                | Ecosystem::Mageia
+                | Ecosystem::OpenEuler
+                | Ecosystem::AzureLinux
+                | Ecosystem::PhotonOs
+                | Ecosystem::OtherOs
+        )
+    }
+
+    /// Whether its packages are rpms (compared as `rpmvercmp` does).
+    pub fn is_rpm(self) -> bool {
+        matches!(
+            self,
+            Ecosystem::RedHat
+                | Ecosystem::RockyLinux
+                | Ecosystem::AlmaLinux
+                | Ecosystem::OpenSuse
+                | Ecosystem::Suse
+                | Ecosystem::Mageia
+                | Ecosystem::OpenEuler
+                | Ecosystem::AzureLinux
+                | Ecosystem::PhotonOs
         )
     }
 }
@@ -77,6 +125,9 @@ pub struct Distro {
     pub version_codename: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub pretty_name: String,
+    /// `VERSION`: `22.04.3 LTS (Jammy Jellyfish)`, `22.03 (LTS-SP1)`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
 }
 
 /// Where a package was found: a file path in the final filesystem view and,
@@ -123,6 +174,11 @@ pub struct Package {
     pub found_by: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<String>,
+    /// The module stream an rpm came from (`nodejs:18`, from its
+    /// `MODULARITYLABEL`): only that stream's errata apply to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub module: Option<String>,
 }
 
 /// One layer of an image.
@@ -179,6 +235,10 @@ pub struct Inventory {
     /// Problems that did not stop the scan (a malformed lock file, a skipped file).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// OS package databases that are there but could not be read: the
+    /// target's packages are not all known, so it cannot be judged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<Unreadable>,
     pub extractor_version: u32,
     #[ts(type = "string")]
     pub scanned_at: chrono::DateTime<chrono::Utc>,
@@ -186,4 +246,12 @@ pub struct Inventory {
 
 impl Inventory {
     pub const SCHEMA: u32 = 1;
+}
+
+/// A package database that is present but cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Unreadable {
+    pub path: String,
+    pub reason: String,
 }

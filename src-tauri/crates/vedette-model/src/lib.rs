@@ -4,6 +4,7 @@
 //! derive [`ts_rs::TS`]; their TypeScript twins are generated into
 //! `ui/src/bindings/` by `cargo test -p vedette-model` and never edited by hand.
 
+mod coverage;
 mod credential;
 mod error;
 mod finding;
@@ -18,17 +19,20 @@ mod text;
 mod trends;
 mod url;
 
+pub use coverage::{coverage_of, os_ecosystem, release_applies, Coverage, PackageDb, COVERAGE};
 pub use credential::{
     feed_mirror_credential_name, registry_credential_name, CredentialInfo, CredentialKind,
     NewRegistryCredential,
 };
 pub use error::{ApiError, ErrorCode};
 pub use finding::{
-    Cvss, FeedInfo, Finding, RiskFactor, ScanReport, Severity, SeveritySource, Verdict,
+    Cvss, FeedInfo, Finding, RiskFactor, ScanReport, Severity, SeveritySource, Uncovered,
+    VendorSeverity, Verdict,
 };
 pub use history::{finding_key, Cause, NewFinding, ScanDetail, ScanDiff, Trigger};
 pub use inventory::{
     Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, Location, Package, SourcePackage,
+    Unreadable,
 };
 pub use limits::{format_bytes, parse_bytes, LimitSetting, ScanLimits};
 pub use schedule::{
