@@ -54,9 +54,9 @@ cargo nextest run --workspace --no-fail-fast --failure-output final
 # The parsers target dispatches on its first byte across 22 parsers, so it
 # gets 60 s (about 2.5 s a parser); the layer reader and references 5 s
 # each; version strings up to 1 MiB long, every scheme, 10 s.
-say "fuzz smoke: every parser (60 s in all), the layer reader, references and advisories (5 s each), versions up to 1 MiB (10 s)"
+say "fuzz smoke: every parser (60 s in all), the layer reader, references and advisories (5 s each), versions up to 1 MiB (10 s), rpm databases in three formats (20 s)"
 fuzz_cache="$VEDETTE_CACHE"
-for target in parsers layer reference advisories versions; do
+for target in parsers layer reference advisories versions rpmdb; do
   corpus="$fuzz_cache/fuzz-corpus/$target"
   mkdir -p "$corpus" "$fuzz_cache/fuzz-artifacts/$target"
   if [ "$target" = parsers ] && [ -z "$(ls -A "$corpus")" ]; then
@@ -98,10 +98,21 @@ for name, text in seeds.items():
         f.write(text.encode()[:1 << 20])
 PY
   fi
+  if [ "$target" = rpmdb ]; then
+    # Real databases of each format (selector byte, see fuzz_targets/rpmdb.rs).
+    # Their mutants run to megabytes each: start from the seeds every run.
+    rm -rf "$corpus" && mkdir -p "$corpus"
+    for pair in "0:../shared/fixtures/rpmdb/cbl-mariner-2.0-sqlite/rpmdb.sqlite" "1:../shared/fixtures/rpmdb/ubi8-libuuid-bdb/Packages" \
+                "2:../shared/fixtures/rpmdb/sle15-bci-ndb/Packages.db"; do
+      sel="${pair%%:*}"; f="${pair#*:}"
+      { printf "\\$(printf '%03o' "$sel")"; cat "$f"; } > "$corpus/seed-$sel"
+    done
+  fi
   # libFuzzer's default input length is the largest seed's (or 4096).
   case "$target" in
     parsers) seconds="${VEDETTE_FUZZ_PARSER_SECONDS:-60}"; len=() ;;
     versions) seconds="${VEDETTE_FUZZ_VERSION_SECONDS:-10}"; len=(-max_len=1048576) ;;
+    rpmdb) seconds="${VEDETTE_FUZZ_RPMDB_SECONDS:-20}"; len=(-max_len=4194304) ;;
     *) seconds="${VEDETTE_FUZZ_SECONDS:-5}"; len=() ;;
   esac
   (cd tests/fuzz && CARGO_TARGET_DIR="$fuzz_cache/fuzz-target" cargo fuzz run --sanitizer none --fuzz-dir . "$target" "$corpus" -- \

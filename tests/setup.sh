@@ -31,6 +31,8 @@ APT_PACKAGES=(
   docker-registry skopeo python3-venv python3-pip
   # version oracles: rpm's vercmp, Maven's ComparableVersion (dpkg is always there)
   rpm maven
+  # rpm's own labelCompare for the rpm matching oracle; rpmbuild makes test packages
+  python3-rpm
 )
 
 # Peers the tests compare with (syft, trivy), in a venv of their own, each

@@ -13,6 +13,7 @@ pub mod bench;
 pub mod feedserver;
 pub mod proxy;
 pub mod registry;
+pub mod rpm;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -27,7 +27,10 @@ use vedette_model::{Distro, Package};
 
 /// Bumped whenever any cataloger's output changes, so stored inventories
 /// made by an older Vedette can be recognised and re-extracted.
-pub const EXTRACTOR_VERSION: u32 = 1;
+///
+/// 2: every rpm database format with its WAL, module streams, packages
+/// labelled with their own distribution (Wolfi, SUSE, an uncovered OS).
+pub const EXTRACTOR_VERSION: u32 = 2;
 
 /// Files larger than this are not read by any cataloger (a package database
 /// or lock file is far smaller; anything bigger is hostile or not ours).
@@ -47,6 +50,10 @@ pub struct Catalog {
     pub distro: Option<Distro>,
     pub packages: Vec<Package>,
     pub warnings: Vec<Warning>,
+    /// OS package databases that are there but could not be read: what
+    /// they hold is unknown, so the target cannot be judged.
+    #[serde(default)]
+    pub unreadable: Vec<Warning>,
 }
 
 /// Context every cataloger gets.
@@ -61,6 +68,8 @@ pub struct Found {
     pub warnings: Vec<(String, String)>,
     /// Files an OS package manager says it installed: (path, owner's purl).
     pub installed_files: Vec<(String, String)>,
+    /// Package databases present but unreadable: (path, why).
+    pub unreadable: Vec<(String, String)>,
 }
 
 impl Found {
@@ -68,11 +77,17 @@ impl Found {
         self.warnings.push((path.to_owned(), message.into()));
     }
 
+    /// An OS package database that is there but cannot be read.
+    pub fn unreadable(&mut self, path: &str, message: impl Into<String>) {
+        self.unreadable.push((path.to_owned(), message.into()));
+    }
+
     /// Adds what another run found.
     pub fn extend(&mut self, other: Found) {
         self.packages.extend(other.packages);
         self.warnings.extend(other.warnings);
         self.installed_files.extend(other.installed_files);
+        self.unreadable.extend(other.unreadable);
     }
 }
 
@@ -109,6 +124,7 @@ pub(crate) fn found_in(
         owned_by: None,
         found_by: found_by.to_owned(),
         licenses: Vec::new(),
+        module: None,
     }
 }
 
@@ -153,6 +169,12 @@ pub fn catalog(files: &Files, catalogers: &[Box<dyn Cataloger>]) -> Catalog {
         let found = c.catalog(files, &cx);
         owners.extend(found.installed_files);
         out.packages.extend(found.packages);
+        out.unreadable
+            .extend(found.unreadable.into_iter().map(|(path, message)| Warning {
+                path,
+                cataloger: c.name().to_owned(),
+                message,
+            }));
         out.warnings
             .extend(found.warnings.into_iter().map(|(path, message)| Warning {
                 path,

@@ -36,16 +36,41 @@ pub struct PurlPackage {
 pub fn package_from_purl(purl: &str) -> Option<PurlPackage> {
     let p = PackageUrl::from_str(purl).ok()?;
     let ns = p.namespace().unwrap_or("");
+    let qual = |k: &str| {
+        p.qualifiers()
+            .iter()
+            .find(|(q, _)| q.as_ref() == k)
+            .map(|(_, v)| v.to_string())
+    };
+    // The distribution: the `distro` qualifier (`debian-12`, `rhel-9.4`),
+    // else the namespace (`almalinux`, `redhat`).
+    let distro = qual("distro")
+        .and_then(|d| {
+            let (id, v) = d.split_once('-')?;
+            Some(Distro {
+                id: id.to_owned(),
+                version_id: v.to_owned(),
+                ..Default::default()
+            })
+        })
+        .or_else(|| {
+            let id = match ns {
+                "redhat" => "rhel",
+                "suse" => "sles",
+                "opensuse" => "opensuse-leap",
+                "amazon" | "amazonlinux" => "amzn",
+                other => other,
+            };
+            (!id.is_empty()).then(|| Distro {
+                id: id.to_owned(),
+                ..Default::default()
+            })
+        });
+    let os = |db| vedette_model::os_ecosystem(distro.as_ref(), db);
     let eco = match p.ty() {
-        "deb" if ns == "ubuntu" => Ecosystem::Ubuntu,
-        "deb" => Ecosystem::Debian,
-        "apk" => Ecosystem::Alpine,
-        "rpm" => match ns {
-            "rocky" => Ecosystem::RockyLinux,
-            "almalinux" => Ecosystem::AlmaLinux,
-            "opensuse" | "suse" => Ecosystem::OpenSuse,
-            _ => Ecosystem::RedHat,
-        },
+        "deb" => os(vedette_model::PackageDb::Dpkg),
+        "apk" => os(vedette_model::PackageDb::Apk),
+        "rpm" => os(vedette_model::PackageDb::Rpm),
         "pypi" => Ecosystem::PyPI,
         "npm" => Ecosystem::Npm,
         "cargo" => Ecosystem::CratesIo,
@@ -63,12 +88,6 @@ pub fn package_from_purl(purl: &str) -> Option<PurlPackage> {
         _ => p.name().to_owned(),
     };
     let version = p.version().unwrap_or("").to_owned();
-    let qual = |k: &str| {
-        p.qualifiers()
-            .iter()
-            .find(|(q, _)| q.as_ref() == k)
-            .map(|(_, v)| v.to_string())
-    };
     let source = if eco.is_os() {
         qual("upstream").map(|u| match u.split_once('@') {
             Some((n, v)) => SourcePackage {
@@ -83,15 +102,8 @@ pub fn package_from_purl(purl: &str) -> Option<PurlPackage> {
     } else {
         None
     };
-    let distro = qual("distro").and_then(|d| {
-        // debian-12, alpine-3.23.6, ubuntu-22.04
-        let (id, v) = d.split_once('-')?;
-        Some(Distro {
-            id: id.to_owned(),
-            version_id: v.to_owned(),
-            ..Default::default()
-        })
-    });
+    // Only a distro with its release says which advisories apply.
+    let distro = distro.filter(|d| !d.version_id.is_empty());
     Some(PurlPackage {
         ecosystem: eco,
         name,
@@ -134,6 +146,7 @@ fn push(out: &mut Sbom, purl: &str, fallback_version: Option<&str>, origin: &str
                 owned_by: None,
                 found_by: format!("sbom-{}", out.format),
                 licenses: Vec::new(),
+                module: None,
             });
         }
         None => out.warnings.push(format!(

@@ -1,6 +1,6 @@
 //! apk: `/lib/apk/db/installed` (Alpine, Wolfi, Chainguard).
 
-use vedette_model::{Distro, Ecosystem, Package, SourcePackage};
+use vedette_model::{Distro, Package, SourcePackage};
 
 use crate::{purl, Cataloger, Context, Files, Found};
 
@@ -123,7 +123,7 @@ impl Cataloger for ApkCataloger {
                 ..crate::found_in(
                     &e.name,
                     &e.version,
-                    Ecosystem::Alpine,
+                    vedette_model::os_ecosystem(cx.distro, vedette_model::PackageDb::Apk),
                     purl,
                     INSTALLED,
                     file,

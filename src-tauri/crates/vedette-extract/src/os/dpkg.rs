@@ -101,10 +101,7 @@ pub fn purl_for(e: &DpkgEntry, distro: Option<&Distro>) -> Option<String> {
 }
 
 fn ecosystem(distro: Option<&Distro>) -> Ecosystem {
-    match distro.map(|d| d.id.as_str()) {
-        Some("ubuntu") => Ecosystem::Ubuntu,
-        _ => Ecosystem::Debian,
-    }
+    vedette_model::os_ecosystem(distro, vedette_model::PackageDb::Dpkg)
 }
 
 pub struct DpkgCataloger;

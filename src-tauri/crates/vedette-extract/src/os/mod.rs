@@ -5,6 +5,7 @@ pub mod dpkg;
 pub mod os_release;
 pub mod ownership;
 pub mod rpm;
+mod rpmdb_legacy;
 mod sqlite;
 
 /// The purl namespace (the distro's `ID`, else `default`) and the `distro`

@@ -28,6 +28,7 @@ pub fn parse_os_release(text: &str) -> Option<Distro> {
             "VERSION_ID" => d.version_id = v,
             "VERSION_CODENAME" => d.version_codename = v,
             "PRETTY_NAME" => d.pretty_name = v,
+            "VERSION" => d.version = v,
             _ => {}
         }
     }

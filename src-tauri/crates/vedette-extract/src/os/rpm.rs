@@ -1,16 +1,40 @@
-//! rpm: `rpmdb.sqlite` (RHEL 9, Rocky, Alma, Fedora 33+, openSUSE; in
-//! `/var/lib/rpm` or `/usr/lib/sysimage/rpm`). The Berkeley DB (`Packages`)
-//! and ndb (`Packages.db`) formats of older releases are not read yet.
+//! rpm's package database in each of its formats, in `/usr/lib/sysimage/rpm`
+//! or `/var/lib/rpm`: `rpmdb.sqlite` (rpm 4.16+: RHEL, UBI, Alma and Rocky 9,
+//! Fedora 33+, Mariner; with the pages its `-wal` holds), ndb `Packages.db`
+//! (SUSE Linux Enterprise 15, openSUSE Leap) and Berkeley DB `Packages`
+//! (RHEL, UBI and CentOS up to 8, Amazon Linux 2). One database is read per
+//! root, the newest format present; one that is there but cannot be read is
+//! reported as unreadable, so the scan does not pass as if it were empty.
 
 use vedette_model::{Distro, Ecosystem, Package, SourcePackage};
 
 use super::sqlite::{Database, Value};
 use crate::{purl, Cataloger, Context, Files, Found};
 
-pub const PATHS: [&str; 2] = [
-    "/var/lib/rpm/rpmdb.sqlite",
-    "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+/// Where rpm keeps its database: the newer place first.
+const DIRS: [&str; 2] = ["/usr/lib/sysimage/rpm", "/var/lib/rpm"];
+
+/// The database files, newest format first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Sqlite,
+    Ndb,
+    Bdb,
+}
+
+const FILES: [(&str, Format); 3] = [
+    ("rpmdb.sqlite", Format::Sqlite),
+    ("Packages.db", Format::Ndb),
+    ("Packages", Format::Bdb),
 ];
+
+/// Every file the rpm cataloger reads.
+pub fn wants_path(path: &str) -> bool {
+    let Some((dir, file)) = path.rsplit_once('/') else {
+        return false;
+    };
+    DIRS.contains(&dir) && (FILES.iter().any(|(f, _)| *f == file) || file == "rpmdb.sqlite-wal")
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RpmEntry {
@@ -21,6 +45,8 @@ pub struct RpmEntry {
     pub arch: String,
     pub source_rpm: String,
     pub license: String,
+    /// `nodejs:18:9020020230519000000:rhel9` for a module's package.
+    pub modularity_label: String,
     /// Installed files (dirname + basename), absolute.
     pub files: Vec<String>,
 }
@@ -42,6 +68,7 @@ const SOURCERPM: u32 = 1044;
 const DIRINDEXES: u32 = 1116;
 const BASENAMES: u32 = 1117;
 const DIRNAMES: u32 = 1118;
+const MODULARITYLABEL: u32 = 5096;
 
 fn u32_at(b: &[u8], i: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?))
@@ -86,7 +113,7 @@ pub fn parse_header(blob: &[u8]) -> Result<RpmEntry, String> {
             out
         };
         match (tag, ty) {
-            (NAME | VERSION | RELEASE | LICENSE | ARCH | SOURCERPM, 6 | 9) => {
+            (NAME | VERSION | RELEASE | LICENSE | ARCH | SOURCERPM | MODULARITYLABEL, 6 | 9) => {
                 let v = strings(1).pop().unwrap_or_default();
                 match tag {
                     NAME => e.name = v,
@@ -94,6 +121,7 @@ pub fn parse_header(blob: &[u8]) -> Result<RpmEntry, String> {
                     RELEASE => e.release = v,
                     LICENSE => e.license = v,
                     ARCH => e.arch = v,
+                    MODULARITYLABEL => e.modularity_label = v,
                     _ => e.source_rpm = v,
                 }
             }
@@ -122,7 +150,15 @@ pub fn parse_header(blob: &[u8]) -> Result<RpmEntry, String> {
 /// Every package of an `rpmdb.sqlite` file. Headers that do not parse are
 /// reported and skipped.
 pub fn parse_rpmdb_sqlite(data: &[u8]) -> Result<(Vec<RpmEntry>, Vec<String>), String> {
-    let db = Database::open(data)?;
+    parse_rpmdb_sqlite_wal(data, None)
+}
+
+/// [`parse_rpmdb_sqlite`], with the committed pages of its `-wal` file.
+pub fn parse_rpmdb_sqlite_wal(
+    data: &[u8],
+    wal: Option<&[u8]>,
+) -> Result<(Vec<RpmEntry>, Vec<String>), String> {
+    let db = Database::open_with_wal(data, wal)?;
     let root = db.table_root("Packages")?;
     let mut entries = Vec::new();
     let mut problems = Vec::new();
@@ -145,13 +181,26 @@ pub fn parse_rpmdb_sqlite(data: &[u8]) -> Result<(Vec<RpmEntry>, Vec<String>), S
     Ok((entries, problems))
 }
 
-fn ecosystem(distro: Option<&Distro>) -> Ecosystem {
-    match distro.map(|d| d.id.as_str()) {
-        Some("rocky") => Ecosystem::RockyLinux,
-        Some("almalinux") => Ecosystem::AlmaLinux,
-        Some(id) if id.starts_with("opensuse") || id == "sles" => Ecosystem::OpenSuse,
-        _ => Ecosystem::RedHat,
+/// Every package of a Berkeley DB `Packages` or an ndb `Packages.db` file.
+pub fn parse_rpmdb_legacy(data: &[u8], ndb: bool) -> Result<(Vec<RpmEntry>, Vec<String>), String> {
+    let (blobs, mut problems) = if ndb {
+        super::rpmdb_legacy::ndb_blobs(data)?
+    } else {
+        super::rpmdb_legacy::bdb_blobs(data)?
+    };
+    let mut entries = Vec::new();
+    for blob in blobs {
+        match parse_header(&blob) {
+            Ok(e) if e.name != "gpg-pubkey" => entries.push(e),
+            Ok(_) => {}
+            Err(err) => problems.push(format!("a package header: {err}; skipped")),
+        }
     }
+    Ok((entries, problems))
+}
+
+fn ecosystem(distro: Option<&Distro>) -> Ecosystem {
+    vedette_model::os_ecosystem(distro, vedette_model::PackageDb::Rpm)
 }
 
 /// The purl syft writes for an rpm.
@@ -180,21 +229,50 @@ impl Cataloger for RpmCataloger {
     }
 
     fn wants(&self, path: &str) -> bool {
-        PATHS.contains(&path)
+        wants_path(path)
     }
 
     fn catalog(&self, files: &Files, cx: &Context<'_>) -> Found {
         let mut found = Found::default();
-        for (path, file) in files.matching(|p| PATHS.contains(&p)) {
-            let (entries, problems) = match parse_rpmdb_sqlite(&file.data) {
+        // The first directory holding a database; in it, the newest format.
+        let chosen = DIRS.iter().find_map(|dir| {
+            FILES.iter().find_map(|(name, format)| {
+                let path = format!("{dir}/{name}");
+                files.get(&path).map(|f| (path, *format, f, *dir))
+            })
+        });
+        if let Some((path, format, file, dir)) = chosen {
+            let parsed = match format {
+                Format::Sqlite => {
+                    let wal = files
+                        .get(&format!("{dir}/rpmdb.sqlite-wal"))
+                        .map(|w| &w.data[..]);
+                    parse_rpmdb_sqlite_wal(&file.data, wal)
+                }
+                Format::Ndb => parse_rpmdb_legacy(&file.data, true),
+                Format::Bdb => parse_rpmdb_legacy(&file.data, false),
+            };
+            let (entries, problems) = match parsed {
                 Ok(x) => x,
                 Err(e) => {
-                    found.warn(path, format!("not a readable rpm database: {e}"));
-                    continue;
+                    found.unreadable(&path, format!("not a readable rpm database: {e}"));
+                    return found;
                 }
             };
+            // A package the database lists but that cannot be read leaves
+            // the inventory incomplete: not a warning to scroll past.
+            if let Some(first) = problems.first() {
+                found.unreadable(
+                    &path,
+                    format!(
+                        "{} of its entries cannot be read ({first}); {} were read",
+                        problems.len(),
+                        entries.len()
+                    ),
+                );
+            }
             for p in problems {
-                found.warn(path, p);
+                found.warn(&path, p);
             }
             for e in entries {
                 let Some(purl) = purl_for(&e, cx.distro) else {
@@ -220,7 +298,18 @@ impl Cataloger for RpmCataloger {
                 } else {
                     vec![e.license.clone()]
                 };
+                // The module stream: `name:stream` of `name:stream:version:context`.
+                let module = {
+                    let mut parts = e.modularity_label.splitn(3, ':');
+                    match (parts.next(), parts.next()) {
+                        (Some(n), Some(s)) if !n.is_empty() && !s.is_empty() => {
+                            Some(format!("{n}:{s}"))
+                        }
+                        _ => None,
+                    }
+                };
                 found.packages.push(Package {
+                    module,
                     source: Some(SourcePackage {
                         name: source_name,
                         version: version.clone(),
@@ -231,7 +320,7 @@ impl Cataloger for RpmCataloger {
                         &version,
                         ecosystem(cx.distro),
                         purl,
-                        path,
+                        &path,
                         file,
                         self.name(),
                     )

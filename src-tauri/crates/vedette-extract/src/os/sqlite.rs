@@ -2,6 +2,12 @@
 //! rows of one rowid table, from the bytes alone (no file, no C library, no
 //! `unsafe`). Used for rpm's `rpmdb.sqlite`; every offset is bounds-checked,
 //! since the file is untrusted. Format: <https://www.sqlite.org/fileformat2.html>.
+//!
+//! A database in WAL mode keeps the pages of its latest transactions in the
+//! `-wal` file beside it until a checkpoint copies them back (rpm leaves one
+//! after an install when nothing checkpointed since). Those pages are read
+//! too: the newest copy of each page in a committed transaction whose
+//! frames' salts and checksums hold, as SQLite itself recovers them.
 
 /// A value of a record column.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +23,10 @@ pub struct Database<'a> {
     data: &'a [u8],
     page_size: usize,
     usable: usize,
+    /// Pages the WAL holds: page number → the page's bytes in the WAL.
+    wal: std::collections::HashMap<u64, &'a [u8]>,
+    /// Pages in the database as the last committed WAL transaction left it.
+    page_count: Option<u64>,
 }
 
 const MAX_DEPTH: usize = 32;
@@ -42,16 +52,34 @@ fn varint(b: &[u8], i: usize) -> Option<(u64, usize)> {
 }
 
 impl<'a> Database<'a> {
+    #[cfg(test)]
     pub fn open(data: &'a [u8]) -> Result<Self, String> {
-        if data.len() < 100 || &data[..16] != b"SQLite format 3\0" {
+        Self::open_with_wal(data, None)
+    }
+
+    /// The database with the committed pages of its `-wal` file over it.
+    pub fn open_with_wal(data: &'a [u8], wal: Option<&'a [u8]>) -> Result<Self, String> {
+        let (wal_pages, page_count, wal_page_size) = match wal {
+            Some(w) => read_wal(w)?,
+            None => (std::collections::HashMap::new(), None, None),
+        };
+        // The header is page 1's: from the WAL when a transaction changed it.
+        let first: &[u8] = match wal_pages.get(&1) {
+            Some(p) => p,
+            None => data,
+        };
+        if first.len() < 100 || &first[..16] != b"SQLite format 3\0" {
             return Err("not an SQLite 3 database".into());
         }
-        let page_size = match be(&data[16..18]) {
+        let page_size = match be(&first[16..18]) {
             1 => 65536,
             n if (512..=32768).contains(&n) && n.is_power_of_two() => n as usize,
             n => return Err(format!("page size {n} is not valid")),
         };
-        let reserved = data[20] as usize;
+        if wal_page_size.is_some_and(|w| w != page_size) {
+            return Err("the WAL's page size differs from the database's".into());
+        }
+        let reserved = first[20] as usize;
         let usable = page_size
             .checked_sub(reserved)
             .filter(|u| *u >= 480)
@@ -60,10 +88,18 @@ impl<'a> Database<'a> {
             data,
             page_size,
             usable,
+            wal: wal_pages,
+            page_count,
         })
     }
 
     fn page(&self, n: u64) -> Result<&'a [u8], String> {
+        if self.page_count.is_some_and(|c| n > c) {
+            return Err(format!("page {n} is past the end of the database"));
+        }
+        if let Some(p) = self.wal.get(&n) {
+            return Ok(p);
+        }
         let n = usize::try_from(n).map_err(|_| "page number too large")?;
         if n == 0 {
             return Err("page 0 does not exist".into());
@@ -164,7 +200,7 @@ impl<'a> Database<'a> {
             let mut hops = 0;
             while payload.len() < size {
                 hops += 1;
-                if next == 0 || hops > self.data.len() / self.page_size + 1 {
+                if next == 0 || hops > self.data.len() / self.page_size + self.wal.len() + 1 {
                     return Err("the overflow chain ends early or loops".into());
                 }
                 let op = self.page(next)?;
@@ -175,6 +211,83 @@ impl<'a> Database<'a> {
         }
         record(&payload)
     }
+}
+
+const WAL_MAGIC_LE: u32 = 0x377f_0682;
+const WAL_MAGIC_BE: u32 = 0x377f_0683;
+
+/// SQLite's WAL checksum over `b` (a multiple of 8 bytes), continuing `s`.
+fn wal_checksum(b: &[u8], big_endian: bool, mut s: (u32, u32)) -> (u32, u32) {
+    for pair in b.chunks_exact(8) {
+        let word = |w: &[u8]| {
+            let a: [u8; 4] = w.try_into().unwrap_or([0; 4]);
+            if big_endian {
+                u32::from_be_bytes(a)
+            } else {
+                u32::from_le_bytes(a)
+            }
+        };
+        s.0 = s.0.wrapping_add(word(&pair[..4])).wrapping_add(s.1);
+        s.1 = s.1.wrapping_add(word(&pair[4..])).wrapping_add(s.0);
+    }
+    s
+}
+
+type WalPages<'a> = std::collections::HashMap<u64, &'a [u8]>;
+
+/// The pages of the committed transactions of a WAL file: the newest copy
+/// of each page, the database's size after the last commit, and the page
+/// size. Frames are read while their salts and checksums hold; a
+/// transaction whose commit frame is not reached is left out.
+fn read_wal(w: &[u8]) -> Result<(WalPages<'_>, Option<u64>, Option<usize>), String> {
+    let mut pages = WalPages::new();
+    if w.len() < 32 {
+        // An empty WAL: nothing waits to be checkpointed.
+        return Ok((pages, None, None));
+    }
+    let magic = be(&w[0..4]) as u32;
+    let big_endian = match magic {
+        WAL_MAGIC_LE => false,
+        WAL_MAGIC_BE => true,
+        _ => return Err("the -wal file is not a SQLite WAL".into()),
+    };
+    let page_size = match be(&w[8..12]) {
+        1 => 65536,
+        n if (512..=65536).contains(&n) && n.is_power_of_two() => n as usize,
+        n => return Err(format!("the WAL's page size {n} is not valid")),
+    };
+    let salts = &w[16..24];
+    let mut sum = wal_checksum(&w[..24], big_endian, (0, 0));
+    if (sum.0, sum.1) != (be(&w[24..28]) as u32, be(&w[28..32]) as u32) {
+        return Err("the WAL header's checksum does not hold".into());
+    }
+    let mut pending: Vec<(u64, &[u8])> = Vec::new();
+    let mut committed_size = None;
+    let frame = 24 + page_size;
+    let mut at = 32;
+    while let Some(f) = w.get(at..at + frame) {
+        if &f[8..16] != salts {
+            break; // a frame of an older generation of the WAL
+        }
+        sum = wal_checksum(&f[..8], big_endian, sum);
+        sum = wal_checksum(&f[24..], big_endian, sum);
+        if (sum.0, sum.1) != (be(&f[16..20]) as u32, be(&f[20..24]) as u32) {
+            break; // torn or damaged: nothing from here on was committed
+        }
+        let page_no = be(&f[0..4]);
+        if page_no == 0 {
+            break;
+        }
+        pending.push((page_no, &f[24..]));
+        let db_size = be(&f[4..8]);
+        if db_size != 0 {
+            // A commit frame: its transaction's pages now count.
+            pages.extend(pending.drain(..));
+            committed_size = Some(db_size);
+        }
+        at += frame;
+    }
+    Ok((pages, committed_size, Some(page_size)))
 }
 
 /// Bytes a value of serial type `t` takes in the record body.
