@@ -105,6 +105,7 @@ fn packages_from_feeds(want: usize, vulnerable: bool) -> Vec<Package> {
                 owned_by: None,
                 found_by: "bench".into(),
                 licenses: vec![],
+                module: None,
             });
         }
         lists.push(out);
@@ -139,6 +140,7 @@ fn inventory(packages: Vec<Package>) -> Inventory {
         }),
         packages,
         warnings: vec![],
+        unreadable: vec![],
         extractor_version: 1,
         scanned_at: chrono::Utc::now(),
     }

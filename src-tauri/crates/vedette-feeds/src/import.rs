@@ -113,6 +113,11 @@ pub(crate) fn read_osv_zip(path: &Path) -> Result<Loaded> {
                 records.push(p);
             }
             Err(Skip::Withdrawn) => *skipped.entry("withdrawn".into()).or_default() += 1,
+            Err(Skip::NotSecurity) => {
+                *skipped
+                    .entry("a bug fix or enhancement erratum, not a security advisory".into())
+                    .or_default() += 1
+            }
             Err(Skip::Malformed(e)) => {
                 tracing::debug!("{name}: {e}");
                 *skipped.entry("malformed record".into()).or_default() += 1;
@@ -413,6 +418,7 @@ impl FeedStore {
                             Val::Text(
                                 serde_json::to_string(&a.versions).unwrap_or_else(|_| "[]".into()),
                             ),
+                            Val::Text(a.module.clone()),
                         ]);
                     }
                     advisories.push(vec![
@@ -427,16 +433,20 @@ impl FeedStore {
                         Val::Opt(p.cvss3),
                         Val::Opt(p.cvss4),
                         Val::Opt(p.label),
+                        Val::Opt(p.vendor_severity),
+                        Val::Text(
+                            serde_json::to_string(&p.related).unwrap_or_else(|_| "[]".into()),
+                        ),
                     ]);
                 }
-                insert_many(&mut tx, "INSERT OR REPLACE INTO advisory (id, feed, summary, aliases, published, modified, cvss3, cvss4, label)", advisories).await?;
+                insert_many(&mut tx, "INSERT OR REPLACE INTO advisory (id, feed, summary, aliases, published, modified, cvss3, cvss4, label, vendor_severity, related)", advisories).await?;
                 insert_many(
                     &mut tx,
                     "INSERT INTO alias (alias, advisory_id, feed)",
                     aliases,
                 )
                 .await?;
-                insert_many(&mut tx, "INSERT INTO affected (advisory_id, feed, ecosystem, release, name, ranges, versions)", affected).await?;
+                insert_many(&mut tx, "INSERT INTO affected (advisory_id, feed, ecosystem, release, name, ranges, versions, module)", affected).await?;
                 (n, skipped)
             }
             Loaded::Kev(entries) => {

@@ -19,6 +19,10 @@ pub struct AffectedRow {
     pub name: String,
     pub ranges: Vec<Range>,
     pub versions: Vec<String>,
+    /// For an rpm module's packages: the streams the entry is about
+    /// (`nodejs:18`, comma-separated; `*` when the record does not say);
+    /// empty for packages outside modules.
+    pub module: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -31,6 +35,10 @@ pub struct AdvisoryRow {
     pub cvss3: Option<String>,
     pub cvss4: Option<String>,
     pub label: Option<String>,
+    /// The distribution's own rating, as it writes it.
+    pub vendor_severity: Option<String>,
+    /// CVEs an erratum fixes without being about one of them.
+    pub related: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +90,8 @@ fn advisory_from(row: &sqlx::sqlite::SqliteRow) -> AdvisoryRow {
         cvss3: row.get("cvss3"),
         cvss4: row.get("cvss4"),
         label: row.get("label"),
+        vendor_severity: row.get("vendor_severity"),
+        related: serde_json::from_str(row.get::<&str, _>("related")).unwrap_or_default(),
     }
 }
 
@@ -112,6 +122,7 @@ fn affected_from(row: &sqlx::sqlite::SqliteRow) -> AffectedRow {
         name: row.get("name"),
         ranges: serde_json::from_str(row.get::<&str, _>("ranges")).unwrap_or_default(),
         versions: serde_json::from_str(row.get::<&str, _>("versions")).unwrap_or_default(),
+        module: row.get("module"),
     }
 }
 
@@ -144,7 +155,7 @@ impl FeedStore {
         for (eco, names) in by_eco {
             for chunk in names.chunks(CHUNK) {
                 let sql = format!(
-                    "SELECT advisory_id, ecosystem, release, name, ranges, versions FROM affected WHERE ecosystem = ? AND name IN ({})",
+                    "SELECT advisory_id, ecosystem, release, name, ranges, versions, module FROM affected WHERE ecosystem = ? AND name IN ({})",
                     placeholders(chunk.len())
                 );
                 let mut q = sqlx::query(&sql).bind(eco);
@@ -175,7 +186,7 @@ impl FeedStore {
         };
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
-                "SELECT id, summary, aliases, published, modified, cvss3, cvss4, label FROM advisory WHERE id IN ({})",
+                "SELECT id, summary, aliases, published, modified, cvss3, cvss4, label, vendor_severity, related FROM advisory WHERE id IN ({})",
                 placeholders(chunk.len())
             );
             let mut q = sqlx::query(&sql);
@@ -197,7 +208,7 @@ impl FeedStore {
         aliases.dedup();
         for chunk in aliases.chunks(CHUNK) {
             let sql = format!(
-                "SELECT alias.alias AS via, a.id, a.summary, a.aliases, a.published, a.modified, a.cvss3, a.cvss4, a.label
+                "SELECT alias.alias AS via, a.id, a.summary, a.aliases, a.published, a.modified, a.cvss3, a.cvss4, a.label, a.vendor_severity, a.related
                  FROM alias JOIN advisory a ON a.id = alias.advisory_id WHERE alias.alias IN ({})",
                 placeholders(chunk.len())
             );
@@ -213,9 +224,15 @@ impl FeedStore {
                     .push(advisory_from(&row));
             }
         }
+        let related: Vec<String> = set
+            .advisories
+            .values()
+            .flat_map(|a| a.related.iter().cloned())
+            .collect();
         let mut cves: Vec<String> = aliases
             .iter()
             .chain(ids.iter())
+            .chain(related.iter())
             .filter(|a| a.starts_with("CVE-"))
             .cloned()
             .collect();
@@ -265,7 +282,7 @@ impl FeedStore {
         let mut set = AdvisorySet::default();
         let mut conn = self.pool.acquire().await?;
         let rows = sqlx::query(
-            "SELECT advisory_id, ecosystem, release, name, ranges, versions FROM affected",
+            "SELECT advisory_id, ecosystem, release, name, ranges, versions, module FROM affected",
         )
         .fetch_all(&mut *conn)
         .await?;
@@ -277,7 +294,7 @@ impl FeedStore {
                 .push(r);
         }
         let rows = sqlx::query(
-            "SELECT id, summary, aliases, published, modified, cvss3, cvss4, label FROM advisory",
+            "SELECT id, summary, aliases, published, modified, cvss3, cvss4, label, vendor_severity, related FROM advisory",
         )
         .fetch_all(&mut *conn)
         .await?;

@@ -22,7 +22,7 @@ use sqlx::SqlitePool;
 
 pub use fetch::Retry;
 pub use index::{AdvisoryRow, AdvisorySet, AffectedRow, KevEntry, NvdCvss};
-pub use osv::{normalize_name, range_scheme, split_ecosystem, Event, Range};
+pub use osv::{is_modular_release, normalize_name, range_scheme, split_ecosystem, Event, Range};
 
 /// Reads one OSV record as an import does: the number of affected entries
 /// kept, and the reasons others were skipped; an error for a record that is
@@ -34,6 +34,7 @@ pub fn parse_osv_record(
     match osv::parse(bytes, &mut skipped) {
         Ok(p) => Ok((p.affected.len(), skipped)),
         Err(osv::Skip::Withdrawn) => Err("withdrawn".into()),
+        Err(osv::Skip::NotSecurity) => Err("not a security advisory".into()),
         Err(osv::Skip::Malformed(e)) => Err(e),
     }
 }
@@ -49,10 +50,22 @@ pub const DEFAULT_EPSS_URL: &str = "https://epss.empiricalsecurity.com/epss_scor
 pub const DEFAULT_NVD_BASE: &str = "https://nvd.nist.gov/feeds/json/cve/2.0";
 
 /// The ecosystems Vedette downloads when they are in use.
-pub const OSV_ECOSYSTEMS: [&str; 11] = [
+/// Spelled as the OSV schema's `ecosystems.json` spells them.
+pub const OSV_ECOSYSTEMS: [&str; 22] = [
     "Debian",
     "Ubuntu",
     "Alpine",
+    "Wolfi",
+    "Chainguard",
+    "AlmaLinux",
+    "Rocky Linux",
+    "Red Hat",
+    "SUSE",
+    "openSUSE",
+    "Mageia",
+    "openEuler",
+    "Azure Linux",
+    "Photon OS",
     "PyPI",
     "npm",
     "Go",

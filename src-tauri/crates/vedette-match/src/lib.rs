@@ -12,7 +12,7 @@ mod risk;
 mod vex;
 
 pub use matcher::{evaluate_matches, evaluate_ranges, find, findings_from, lookup_keys, Matched};
-pub use policy::{Exception, Policy, PolicyError};
+pub use policy::{Exception, GateSeverity, Policy, PolicyError};
 pub use risk::{score, severity_of_vector};
 pub use vex::{exceptions_from_openvex, to_openvex};
 

@@ -9,13 +9,24 @@ use vedette_feeds::{normalize_name, range_scheme, AdvisorySet, AffectedRow, Even
 use vedette_model::{Exposure, Finding, Inventory, Package, Severity, SeveritySource};
 use vedette_version::{Scheme, Version};
 
-/// The name and version an advisory about `p` is written against: the
-/// source package for distribution packages (Debian advisories name source
-/// packages, Alpine's name the origin), the package itself otherwise.
-fn advisory_subject(p: &Package) -> (&str, &str) {
-    match (&p.source, p.ecosystem.is_os()) {
-        (Some(s), true) => (s.name.as_str(), s.version.as_str()),
-        _ => (p.name.as_str(), p.version.as_str()),
+/// The names and version an advisory about `p` is written against: the
+/// source package for Debian, Ubuntu and the apk distributions (their
+/// advisories name source packages and origins); for rpm distributions the
+/// binary package and its source rpm (AlmaLinux and Red Hat errata name
+/// binary packages, SUSE, openSUSE, openEuler and Azure Linux source rpms),
+/// both at the binary's version; the package itself otherwise.
+fn advisory_subjects(p: &Package) -> Vec<(&str, &str)> {
+    match &p.source {
+        Some(s) if p.ecosystem.is_rpm() && s.name != p.name => {
+            vec![
+                (p.name.as_str(), p.version.as_str()),
+                (s.name.as_str(), p.version.as_str()),
+            ]
+        }
+        Some(s) if p.ecosystem.is_os() && !p.ecosystem.is_rpm() => {
+            vec![(s.name.as_str(), s.version.as_str())]
+        }
+        _ => vec![(p.name.as_str(), p.version.as_str())],
     }
 }
 
@@ -27,28 +38,28 @@ pub fn lookup_keys(inv: &Inventory) -> Vec<(String, String)> {
             continue;
         }
         let eco = p.ecosystem.osv_name();
-        let (name, _) = advisory_subject(p);
-        keys.insert((eco.to_owned(), normalize_name(eco, name)));
+        for (name, _) in advisory_subjects(p) {
+            keys.insert((eco.to_owned(), normalize_name(eco, name)));
+        }
     }
     keys.into_iter().collect()
 }
 
-/// The release part of the distribution ecosystem this inventory's OS
-/// packages belong to: `12` for Debian 12.x, `v3.19` for Alpine 3.19.x,
-/// `22.04` for Ubuntu (which OSV writes `22.04` or `22.04:LTS`).
-fn release_matches(eco: &str, distro_version: &str, release: &str) -> bool {
-    match eco {
-        "Debian" => {
-            let major = distro_version.split('.').next().unwrap_or(distro_version);
-            release == major
-        }
-        "Alpine" => {
-            let mut it = distro_version.split('.');
-            let want = format!("v{}.{}", it.next().unwrap_or(""), it.next().unwrap_or(""));
-            release == want
-        }
-        "Ubuntu" => release == distro_version || release.starts_with(&format!("{distro_version}:")),
-        _ => release.is_empty() || release == distro_version,
+/// Whether an rpm distribution's entry is about the module stream `p` came
+/// from: a module's package (`MODULARITYLABEL` `nodejs:18:…`, or a
+/// `.module_el9…` release when the label is not known) only meets errata of
+/// its stream, a package outside modules only errata outside them, as the
+/// distribution ships them apart.
+fn module_applies(p: &Package, row: &AffectedRow) -> bool {
+    let stream = p
+        .module
+        .as_deref()
+        .or_else(|| vedette_feeds::is_modular_release(&p.version).then_some("*"));
+    match (stream, row.module.as_str()) {
+        (None, "") => true,
+        (None, _) | (Some(_), "") => false,
+        (Some("*"), _) | (Some(_), "*") => true,
+        (Some(m), streams) => streams.split(',').any(|s| s == m),
     }
 }
 
@@ -187,7 +198,7 @@ pub struct Matched {
 
 fn matches_for(inv: &Inventory, set: &AdvisorySet, warnings: &mut Vec<String>) -> Vec<Matched> {
     let mut out = Vec::new();
-    let distro_version = inv.distro.as_ref().map(|d| d.version_id.as_str());
+    let distro = inv.distro.as_ref();
     let mut no_distro_warned = false;
     for (i, p) in inv.packages.iter().enumerate() {
         if p.owned_by.is_some() {
@@ -197,42 +208,51 @@ fn matches_for(inv: &Inventory, set: &AdvisorySet, warnings: &mut Vec<String>) -
         let Some(scheme) = Scheme::for_ecosystem(eco) else {
             continue;
         };
-        let (name, version) = advisory_subject(p);
-        let Some(rows) = set
-            .affected
-            .get(&(eco.to_owned(), normalize_name(eco, name)))
-        else {
-            continue;
-        };
-        let parsed = match scheme.parse(version) {
-            Ok(v) => v,
-            Err(e) => {
-                warnings.push(format!("{} {}: {e}; not matched", p.name, p.version));
+        // An advisory listing both a binary and its source rpm is one match.
+        let mut seen: BTreeSet<(&str, Option<String>)> = BTreeSet::new();
+        for (name, version) in advisory_subjects(p) {
+            let Some(rows) = set
+                .affected
+                .get(&(eco.to_owned(), normalize_name(eco, name)))
+            else {
                 continue;
-            }
-        };
-        for row in rows {
-            if p.ecosystem.is_os() {
-                match distro_version {
-                    Some(dv) if release_matches(eco, dv, &row.release) => {}
-                    Some(_) => continue,
-                    None => {
-                        if !no_distro_warned {
-                            warnings.push(format!(
-                                "{eco} packages found but no /etc/os-release: distribution advisories need the release, so they were not matched"
-                            ));
-                            no_distro_warned = true;
+            };
+            let parsed = match scheme.parse(version) {
+                Ok(v) => v,
+                Err(e) => {
+                    warnings.push(format!("{} {}: {e}; not matched", p.name, p.version));
+                    break;
+                }
+            };
+            for row in rows {
+                if p.ecosystem.is_os() {
+                    match distro {
+                        Some(d) if vedette_model::release_applies(p.ecosystem, d, &row.release) => {
                         }
-                        continue;
+                        Some(_) => continue,
+                        None => {
+                            if !no_distro_warned {
+                                warnings.push(format!(
+                                    "{eco} packages found but no /etc/os-release: distribution advisories need the release, so they were not matched"
+                                ));
+                                no_distro_warned = true;
+                            }
+                            continue;
+                        }
                     }
                 }
-            }
-            if let Some(fixed) = evaluate_row(scheme, &parsed, version, row) {
-                out.push(Matched {
-                    package: i,
-                    advisory: row.advisory_id.clone(),
-                    fixed,
-                });
+                if p.ecosystem.is_rpm() && !module_applies(p, row) {
+                    continue;
+                }
+                if let Some(fixed) = evaluate_row(scheme, &parsed, version, row) {
+                    if seen.insert((row.advisory_id.as_str(), fixed.clone())) {
+                        out.push(Matched {
+                            package: i,
+                            advisory: row.advisory_id.clone(),
+                            fixed,
+                        });
+                    }
+                }
             }
         }
     }
@@ -383,15 +403,40 @@ fn build(
         .unwrap_or("")
         .to_owned();
     let published = records.iter().filter_map(|r| r.published.clone()).min();
-    let (severity, severity_source, cvss) = severity(&records, &all, cve.as_deref(), set);
-    let (epss, epss_percentile) = match cve.as_ref().and_then(|c| set.epss.get(c)) {
+    // An erratum about several CVEs: they stand in for the one it is not.
+    let related: Vec<String> = if cve.is_some() {
+        Vec::new()
+    } else {
+        let mut r: Vec<String> = records
+            .iter()
+            .flat_map(|r| r.related.iter().cloned())
+            .filter(|c| !all.contains(c))
+            .collect();
+        r.sort();
+        r.dedup();
+        r
+    };
+    let cves: Vec<&str> = cve
+        .iter()
+        .map(String::as_str)
+        .chain(related.iter().map(String::as_str))
+        .collect();
+    let vendor_severity = vendor_severity(&records, p.ecosystem.osv_name());
+    let (severity, severity_source, cvss) =
+        severity(&records, &all, &cves, vendor_severity.as_ref(), set);
+    let (epss, epss_percentile) = match cves
+        .iter()
+        .filter_map(|c| set.epss.get(*c))
+        .max_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal))
+    {
         Some((s, p)) => (Some(*s), Some(*p)),
         None => (None, None),
     };
-    let kev_added = cve
-        .as_ref()
-        .and_then(|c| set.kev.get(c))
-        .map(|k| k.date_added.clone());
+    let kev_added = cves
+        .iter()
+        .filter_map(|c| set.kev.get(*c))
+        .map(|k| k.date_added.clone())
+        .min();
     let (source_package, _) = match (&p.source, p.ecosystem.is_os()) {
         (Some(s), true) if s.name != p.name => (Some(s.name.clone()), ()),
         _ => (None, ()),
@@ -410,6 +455,8 @@ fn build(
         severity,
         severity_source,
         cvss,
+        vendor_severity,
+        related,
         epss,
         epss_percentile,
         kev_added,
@@ -425,12 +472,32 @@ fn build(
     f
 }
 
+/// The distribution's own rating among the matched records, the highest.
+fn vendor_severity(
+    records: &[&vedette_feeds::AdvisoryRow],
+    vendor: &str,
+) -> Option<vedette_model::VendorSeverity> {
+    records
+        .iter()
+        .filter_map(|r| {
+            let label = r.vendor_severity.as_deref()?;
+            Some(vedette_model::VendorSeverity {
+                vendor: vendor.to_owned(),
+                label: label.to_owned(),
+                severity: Severity::parse(label)?,
+            })
+        })
+        .max_by_key(|v| v.severity)
+}
+
 /// Severity: a CVSS vector in a matched record, else in another record of
-/// the same vulnerability, else NVD's, else a matched record's own label.
+/// the same vulnerability, else NVD's (for an erratum about several CVEs,
+/// the highest of theirs), else a matched record's own label or rating.
 fn severity(
     records: &[&vedette_feeds::AdvisoryRow],
     aliases: &BTreeSet<String>,
-    cve: Option<&str>,
+    cves: &[&str],
+    vendor: Option<&vedette_model::VendorSeverity>,
     set: &AdvisorySet,
 ) -> (Severity, SeveritySource, Option<vedette_model::Cvss>) {
     let vector_of = |r: &vedette_feeds::AdvisoryRow| {
@@ -465,22 +532,33 @@ fn severity(
             }
         }
     }
-    if let Some(n) = cve.and_then(|c| set.nvd.get(c)) {
-        if let Some(c) = crate::risk::severity_of_vector(&n.vector) {
-            return (
-                Severity::from_score(c.score),
-                SeveritySource::Nvd {
-                    cve: n.cve.clone(),
-                    source: n.source.clone(),
-                },
-                Some(c),
-            );
-        }
+    let nvd = cves
+        .iter()
+        .filter_map(|c| set.nvd.get(*c))
+        .filter_map(|n| Some((n, crate::risk::severity_of_vector(&n.vector)?)))
+        .max_by(|a, b| a.1.score.partial_cmp(&b.1.score).unwrap_or(Ordering::Equal));
+    if let Some((n, c)) = nvd {
+        return (
+            Severity::from_score(c.score),
+            SeveritySource::Nvd {
+                cve: n.cve.clone(),
+                source: n.source.clone(),
+            },
+            Some(c),
+        );
     }
     for r in records {
         if let Some(s) = r.label.as_deref().and_then(Severity::parse) {
             return (s, SeveritySource::Label { id: r.id.clone() }, None);
         }
+    }
+    if let Some(v) = vendor {
+        let id = records
+            .iter()
+            .find(|r| r.vendor_severity.as_deref() == Some(v.label.as_str()))
+            .map(|r| r.id.clone())
+            .unwrap_or_default();
+        return (v.severity, SeveritySource::Label { id }, None);
     }
     (Severity::Unknown, SeveritySource::None, None)
 }

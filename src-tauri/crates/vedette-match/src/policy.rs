@@ -8,6 +8,10 @@
 //! fixable_only = true          # count only findings with a fix (--ignore-unfixed)
 //! min_risk = 70                # fail on any finding with a risk score of 70 or more
 //! min_advisory_age_days = 7    # advisories published less than 7 days ago do not count yet
+//! gate_severity = "vendor"     # judge by the distribution's own rating where it has one
+//!                              # ("cvss", the default: by the CVSS-based severity)
+//! allow_uncovered = true       # give a verdict even when part of the target cannot be
+//!                              # judged (an OS no advisory source covers); default false
 //!
 //! [max]                        # at most this many findings of each severity
 //! critical = 0
@@ -45,10 +49,41 @@ pub struct Policy {
     pub min_risk: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_advisory_age_days: Option<u32>,
+    #[serde(default, skip_serializing_if = "GateSeverity::is_cvss")]
+    pub gate_severity: GateSeverity,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_uncovered: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub max: BTreeMap<Severity, usize>,
     #[serde(default, rename = "exception", skip_serializing_if = "Vec::is_empty")]
     pub exceptions: Vec<Exception>,
+}
+
+/// Which severity the gate judges a finding by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateSeverity {
+    /// The finding's `severity`: CVSS from the advisory, an alias or NVD,
+    /// else the advisory's own label.
+    #[default]
+    Cvss,
+    /// The distribution's own rating (`vendor_severity`) where it has one,
+    /// else as `cvss`.
+    Vendor,
+}
+
+impl GateSeverity {
+    fn is_cvss(&self) -> bool {
+        *self == GateSeverity::Cvss
+    }
+
+    /// The severity a finding is judged by.
+    pub fn of(self, f: &Finding) -> Severity {
+        match (self, &f.vendor_severity) {
+            (GateSeverity::Vendor, Some(v)) => v.severity,
+            _ => f.severity,
+        }
+    }
 }
 
 /// A finding the policy does not count, with the reason and an expiry.
@@ -145,7 +180,10 @@ impl Policy {
             .collect();
         let mut failures = Vec::new();
         if let Some(min) = self.fail_on {
-            let n = counted.iter().filter(|f| f.severity >= min).count();
+            let n = counted
+                .iter()
+                .filter(|f| self.gate_severity.of(f) >= min)
+                .count();
             if n > 0 {
                 failures.push(format!(
                     "{n} finding(s) of {min} severity or worse (fail on {min})"
@@ -153,7 +191,10 @@ impl Policy {
             }
         }
         for (sev, max) in &self.max {
-            let n = counted.iter().filter(|f| f.severity == *sev).count();
+            let n = counted
+                .iter()
+                .filter(|f| self.gate_severity.of(f) == *sev)
+                .count();
             if n > *max {
                 failures.push(format!("{n} {sev} finding(s), at most {max} allowed"));
             }
@@ -183,6 +224,7 @@ impl Policy {
             failures,
             counted: counted.len(),
             notes,
+            none: None,
         }
     }
 }

@@ -138,6 +138,7 @@ fn pkg(name: &str, version: &str, eco: Ecosystem, source: Option<(&str, &str)>) 
         owned_by: None,
         found_by: "test".into(),
         licenses: vec![],
+        module: None,
     }
 }
 
@@ -155,6 +156,7 @@ fn inventory(packages: Vec<Package>, distro: Option<(&str, &str)>) -> Inventory 
         }),
         packages,
         warnings: vec![],
+        unreadable: vec![],
         extractor_version: 1,
         scanned_at: chrono::Utc::now(),
     }
@@ -168,6 +170,7 @@ fn affected(id: &str, eco: &str, release: &str, name: &str, events: &[&str]) -> 
         name: name.into(),
         ranges: vec![range("ECOSYSTEM", events)],
         versions: vec![],
+        module: String::new(),
     }
 }
 
@@ -181,6 +184,8 @@ fn advisory(id: &str, aliases: &[&str], cvss3: Option<&str>, label: Option<&str>
         cvss3: cvss3.map(Into::into),
         cvss4: None,
         label: label.map(Into::into),
+        vendor_severity: None,
+        related: vec![],
     }
 }
 
@@ -484,4 +489,282 @@ fn exceptions_survive_a_round_trip_through_openvex() {
     assert_eq!(vex["@context"], "https://openvex.dev/ns/v0.2.0");
     let back = crate::exceptions_from_openvex("v.json", &vex, None).unwrap();
     assert_eq!(back, p.exceptions);
+}
+
+#[test]
+fn rpm_errata_match_binary_and_source_names_of_their_own_major_release() {
+    // AlmaLinux names binary packages, SUSE source rpms: both are looked up.
+    let inv = inventory(
+        vec![
+            pkg(
+                "kernel-core",
+                "5.14.0-362.8.1.el9_3",
+                Ecosystem::AlmaLinux,
+                Some(("kernel", "5.14.0-362.8.1.el9_3")),
+            ),
+            pkg(
+                "container-selinux",
+                "3:2.205.0-1.el9_2",
+                Ecosystem::AlmaLinux,
+                None,
+            ),
+        ],
+        Some(("almalinux", "9.3")),
+    );
+    let s = set(
+        vec![
+            affected(
+                "ALSA-2024:1",
+                "AlmaLinux",
+                "9",
+                "kernel-core",
+                &["i 0", "f 5.14.0-362.13.1.el9_3"],
+            ),
+            affected(
+                "ALSA-2024:8",
+                "AlmaLinux",
+                "8",
+                "kernel-core",
+                &["i 0", "f 4.18.0-513.11.1.el8_9"],
+            ),
+            // An epoch outranks every version: 3:2.205 is newer than 2:2.999.
+            affected(
+                "ALSA-2024:2",
+                "AlmaLinux",
+                "9",
+                "container-selinux",
+                &["i 0", "f 2:2.999.0-1.el9"],
+            ),
+            affected(
+                "ALSA-2024:3",
+                "AlmaLinux",
+                "9",
+                "kernel",
+                &["i 0", "f 9:9-9"],
+            ),
+        ],
+        vec![
+            advisory("ALSA-2024:1", &[], None, None),
+            advisory("ALSA-2024:8", &[], None, None),
+            advisory("ALSA-2024:2", &[], None, None),
+            advisory("ALSA-2024:3", &[], None, None),
+        ],
+    );
+    let (findings, _, warnings) = find(&inv, &s, Exposure::Internal);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let mut ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    ids.sort();
+    // ALSA-2024:3 names the source rpm (as SUSE's and openEuler's do): it
+    // applies at the binary's version.
+    assert_eq!(ids, vec!["ALSA-2024:1", "ALSA-2024:3"], "{findings:#?}");
+    let f = findings.iter().find(|f| f.id == "ALSA-2024:1").unwrap();
+    assert_eq!(f.fixed_version.as_deref(), Some("5.14.0-362.13.1.el9_3"));
+}
+
+#[test]
+fn an_erratum_takes_severity_from_its_related_cves_and_carries_the_vendor_rating() {
+    let inv = inventory(
+        vec![pkg(
+            "thunderbird",
+            "115.5.0-1.el9_3.alma",
+            Ecosystem::AlmaLinux,
+            None,
+        )],
+        Some(("almalinux", "9.3")),
+    );
+    let mut erratum = advisory("ALSA-2024:0001", &[], None, None);
+    erratum.vendor_severity = Some("Important".into());
+    erratum.related = vec!["CVE-2023-1".into(), "CVE-2023-2".into()];
+    let mut s = set(
+        vec![affected(
+            "ALSA-2024:0001",
+            "AlmaLinux",
+            "9",
+            "thunderbird",
+            &["i 0", "f 115.6.0-1.el9_3.alma"],
+        )],
+        vec![erratum],
+    );
+    let (findings, _, _) = find(&inv, &s, Exposure::Internal);
+    let f = &findings[0];
+    // No NVD: the rating stands in as the record's own label.
+    assert_eq!(f.severity, Severity::High);
+    assert_eq!(
+        f.severity_source,
+        SeveritySource::Label {
+            id: "ALSA-2024:0001".into()
+        }
+    );
+    let v = f.vendor_severity.as_ref().unwrap();
+    assert_eq!(
+        (v.vendor.as_str(), v.label.as_str(), v.severity),
+        ("AlmaLinux", "Important", Severity::High)
+    );
+    assert_eq!(f.related, vec!["CVE-2023-1", "CVE-2023-2"]);
+    // With NVD, the highest related CVE's score; KEV from any of them.
+    for (cve, vector) in [
+        ("CVE-2023-1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:L/I:N/A:N"),
+        ("CVE-2023-2", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+    ] {
+        s.nvd.insert(
+            cve.into(),
+            NvdCvss {
+                cve: cve.into(),
+                version: "3.1".into(),
+                vector: vector.into(),
+                score: 0.0,
+                source: "nvd@nist.gov".into(),
+            },
+        );
+    }
+    s.kev.insert(
+        "CVE-2023-1".into(),
+        vedette_feeds::KevEntry {
+            cve: "CVE-2023-1".into(),
+            date_added: "2024-02-01".into(),
+            name: String::new(),
+            ransomware: String::new(),
+        },
+    );
+    let (findings, _, _) = find(&inv, &s, Exposure::Internal);
+    let f = &findings[0];
+    assert_eq!(f.severity, Severity::Critical);
+    assert!(matches!(&f.severity_source, SeveritySource::Nvd { cve, .. } if cve == "CVE-2023-2"));
+    assert_eq!(f.kev_added.as_deref(), Some("2024-02-01"));
+    assert_eq!(f.vendor_severity.as_ref().unwrap().severity, Severity::High);
+}
+
+#[test]
+fn the_policy_gates_on_the_vendor_rating_when_told_to() {
+    let inv = inventory(
+        vec![pkg(
+            "thunderbird",
+            "115.5.0-1.el9_3.alma",
+            Ecosystem::AlmaLinux,
+            None,
+        )],
+        Some(("almalinux", "9.3")),
+    );
+    let mut erratum = advisory(
+        "ALSA-1",
+        &[],
+        Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+        None,
+    );
+    erratum.vendor_severity = Some("Moderate".into());
+    let s = set(
+        vec![affected(
+            "ALSA-1",
+            "AlmaLinux",
+            "9",
+            "thunderbird",
+            &["i 0", "f 116"],
+        )],
+        vec![erratum],
+    );
+    let (mut findings, _, _) = find(&inv, &s, Exposure::Internal);
+    assert_eq!(findings[0].severity, Severity::Critical);
+    let cvss = Policy::from_toml("p", "fail_on = \"high\"").unwrap();
+    assert!(!cvss.evaluate(&mut findings, chrono::Utc::now()).pass);
+    let vendor = Policy::from_toml("p", "fail_on = \"high\"\ngate_severity = \"vendor\"").unwrap();
+    assert!(vendor.evaluate(&mut findings, chrono::Utc::now()).pass);
+    let err = Policy::from_toml("p", "gate_severity = \"epss\"").unwrap_err();
+    assert!(err.to_string().contains("gate_severity"), "{err}");
+}
+
+#[test]
+fn wolfi_packages_never_meet_alpine_advisories() {
+    let inv = inventory(
+        vec![pkg(
+            "openssl",
+            "3.3.0-r0",
+            Ecosystem::Wolfi,
+            Some(("openssl", "3.3.0-r0")),
+        )],
+        Some(("wolfi", "20230201")),
+    );
+    let s = set(
+        vec![
+            affected(
+                "ALPINE-1",
+                "Alpine",
+                "v3.19",
+                "openssl",
+                &["i 0", "f 3.3.1-r0"],
+            ),
+            affected("CGA-1", "Wolfi", "", "openssl", &["i 0", "f 3.3.1-r0"]),
+        ],
+        vec![
+            advisory("ALPINE-1", &[], None, None),
+            advisory("CGA-1", &[], None, None),
+        ],
+    );
+    let (findings, _, _) = find(&inv, &s, Exposure::Internal);
+    let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, vec!["CGA-1"]);
+}
+
+#[test]
+fn a_module_stream_meets_only_its_own_errata() {
+    let mut node18 = pkg(
+        "nodejs",
+        "1:18.14.2-2.module_el9.2.0+29+de583a0b",
+        Ecosystem::AlmaLinux,
+        None,
+    );
+    node18.module = Some("nodejs:18".into());
+    let node16 = pkg("nodejs", "1:16.20.2-3.el9_2", Ecosystem::AlmaLinux, None);
+    let modular = |id: &str, stream: &str, fixed: &str| {
+        let mut a = affected(
+            id,
+            "AlmaLinux",
+            "9",
+            "nodejs",
+            &["i 0", &format!("f {fixed}")],
+        );
+        a.module = stream.into();
+        a
+    };
+    let rows = vec![
+        modular(
+            "ALSA-18",
+            "nodejs:18",
+            "1:18.19.1-1.module_el9.3.0+59+28b95644",
+        ),
+        modular(
+            "ALSA-20",
+            "nodejs:20",
+            "1:20.11.1-1.module_el9.3.0+88+29afeaa2",
+        ),
+        modular("ALSA-ANY", "*", "1:99-1.module_el9.3.0+1+1"),
+        affected(
+            "ALSA-16",
+            "AlmaLinux",
+            "9",
+            "nodejs",
+            &["i 0", "f 1:16.20.2-4.el9_3"],
+        ),
+    ];
+    let advisories = ["ALSA-18", "ALSA-20", "ALSA-ANY", "ALSA-16"]
+        .iter()
+        .map(|id| advisory(id, &[], None, None))
+        .collect::<Vec<_>>();
+    let ids = |p: Package| {
+        let inv = inventory(vec![p], Some(("almalinux", "9.3")));
+        let (findings, _, _) = find(
+            &inv,
+            &set(rows.clone(), advisories.clone()),
+            Exposure::Internal,
+        );
+        let mut v: Vec<String> = findings.into_iter().map(|f| f.id).collect();
+        v.sort();
+        v
+    };
+    // Stream 18 is older than stream 20's fix, yet not affected by it.
+    assert_eq!(ids(node18.clone()), ["ALSA-18", "ALSA-ANY"]);
+    // Outside modules: only the errata outside modules.
+    assert_eq!(ids(node16), ["ALSA-16"]);
+    // A module build whose label is not known meets every stream's errata.
+    node18.module = None;
+    assert_eq!(ids(node18), ["ALSA-18", "ALSA-20", "ALSA-ANY"]);
 }

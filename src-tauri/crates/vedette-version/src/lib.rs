@@ -105,8 +105,9 @@ impl Scheme {
         let base = ecosystem.split(':').next().unwrap_or(ecosystem);
         Some(match base {
             "Debian" | "Ubuntu" => Scheme::Dpkg,
-            "Alpine" => Scheme::Apk,
-            "Red Hat" | "Rocky Linux" | "AlmaLinux" | "openSUSE" | "SUSE" => Scheme::Rpm,
+            "Alpine" | "Wolfi" | "Chainguard" => Scheme::Apk,
+            "Red Hat" | "Rocky Linux" | "AlmaLinux" | "openSUSE" | "SUSE" | "Mageia"
+            | "openEuler" | "Azure Linux" | "Photon OS" => Scheme::Rpm,
             "crates.io" => Scheme::Semver,
             "npm" => Scheme::NodeSemver,
             "Go" => Scheme::Go,
