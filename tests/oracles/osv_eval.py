@@ -10,6 +10,22 @@ no code with Vedette. Prints "package<TAB>advisory id" per match.
       The lang/ fixture: PyPI (Python's packaging), npm, crates.io and Go
       (SemVer 2.0 precedence, written here), Go stdlib at 1.19.8 (umoci's
       build info, per the fixtures README).
+  osv_eval.py rpm-pick ZIP ECOSYSTEM
+      Packages to build for an rpm root, from the records themselves: real
+      package names at real fixed versions (the lowest fix of each, so the
+      later errata apply), some of them in module streams, one at its
+      highest fix. Prints "name<TAB>[epoch:]version-release<TAB>module
+      label or -".
+  osv_eval.py rpm DBPATH ZIP ECOSYSTEM
+      The rpm database at DBPATH (read by `rpm -qa`) against the records
+      of ECOSYSTEM (e.g. AlmaLinux:9); versions compared by rpm's own
+      labelCompare (python3-rpm: run with Debian's /usr/bin/python3). An
+      entry names a binary package or its source rpm; an entry whose
+      versions are module builds (".module_el9…") is about the module
+      streams its summary names ("nodejs:18"), and applies only to packages
+      of those streams, as other entries apply only to packages outside
+      modules. Bug fix and enhancement errata (ALBA-, ALEA-) that name no
+      CVE and carry no rating are updates, not vulnerabilities: left out.
 """
 import json
 import os
@@ -193,10 +209,122 @@ def lang(root, osv):
                         break
 
 
+def evr_tuple(s):
+    epoch, _, vr = s.rpartition(":")
+    version, _, release = vr.rpartition("-")
+    if not version:
+        version, release = vr, None
+    return (epoch or "0", version, release)
+
+
+def rpm_cmp(a, b):
+    import rpm
+
+    return rpm.labelCompare(evr_tuple(a), evr_tuple(b))
+
+
+def modular(evr):
+    release = evr.rpartition("-")[2]
+    return ".module_el" in release or ".module+el" in release
+
+
+STREAM = re.compile(r"^[A-Za-z0-9._+-]+:[A-Za-z0-9._+-]+$")
+
+
+def streams_of(summary):
+    found = [w.rstrip(",;") for w in (summary or "").split()]
+    return {w for w in found if STREAM.match(w)}
+
+
+def entry_versions(a):
+    return [v for r in a.get("ranges") or [] for e in r.get("events", []) for v in e.values()]
+
+
+def is_security(rec):
+    if not rec["id"].startswith(("ALBA-", "ALEA-")):
+        return True
+    cves = [c for c in rec.get("related", []) + rec.get("aliases", []) if c.startswith("CVE-")]
+    rating = (rec.get("summary") or "").split(":")[0]
+    return bool(cves) or rating in ("Critical", "Important", "Moderate", "Low")
+
+
+def rpm_entries(zip_path, ecosystem):
+    """(record, entry, streams or None for an entry outside modules)."""
+    for rec in records(zip_path):
+        if not is_security(rec):
+            continue
+        for a in rec.get("affected", []):
+            if a.get("package", {}).get("ecosystem") != ecosystem:
+                continue
+            is_mod = any(modular(v) for v in entry_versions(a))
+            yield rec, a, (streams_of(rec.get("summary")) if is_mod else None)
+
+
+def rpm_pick(zip_path, ecosystem):
+    import functools
+
+    plain, mods = {}, {}
+    for rec, a, streams in rpm_entries(zip_path, ecosystem):
+        name = a["package"]["name"]
+        fixes = [e["fixed"] for r in a.get("ranges") or [] for e in r.get("events", []) if "fixed" in e]
+        if streams is None:
+            plain.setdefault(name, set()).update(fixes)
+        elif len(streams) == 1:
+            mods.setdefault((name, next(iter(streams))), set()).update(fixes)
+    order = functools.cmp_to_key(rpm_cmp)
+    # Names rpmbuild can take as they are, with two fixes or more.
+    ok = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+    names = sorted(n for n, f in plain.items() if len(f) >= 2 and ok.match(n))
+    chosen = names[:: max(1, len(names) // 30)][:30]
+    for n in chosen:
+        print(f"{n}\t{sorted(plain[n], key=order)[0]}\t-")
+    # One more at its highest fix: nothing applies to it.
+    last = [n for n in names if n not in chosen][-1]
+    print(f"{last}\t{sorted(plain[last], key=order)[-1]}\t-")
+    # Module streams: three packages, each at its stream's lowest fix.
+    seen = set()
+    for (n, stream), fixes in sorted(mods.items()):
+        if len(fixes) < 2 or n in seen or n in chosen or n == last or not ok.match(n) or len(seen) == 3:
+            continue
+        seen.add(n)
+        module, st = stream.split(":")
+        print(f"{n}\t{sorted(fixes, key=order)[0]}\t{module}:{st}:9000020230000000:rhel9")
+
+
+def rpm_eval(dbpath, zip_path, ecosystem):
+    out = subprocess.run(
+        ["rpm", "--dbpath", dbpath, "--define", "_db_backend sqlite", "-qa", "--qf",
+         "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{SOURCERPM}\\t%{MODULARITYLABEL}\\n"],
+        check=True, capture_output=True, text=True).stdout
+    installed = []
+    for line in out.splitlines():
+        name, evr, srpm, label = line.split("\t")
+        source = srpm[: -len(".src.rpm")].rsplit("-", 2)[0] if srpm.endswith(".src.rpm") else name
+        stream = ":".join(label.split(":")[:2]) if label and label != "(none)" else None
+        if stream is None and modular(evr):
+            stream = "*"
+        installed.append((name, source, evr, stream))
+    entries = list(rpm_entries(zip_path, ecosystem))
+    for name, source, evr, stream in installed:
+        for rec, a, streams in entries:
+            if a["package"]["name"] not in (name, source):
+                continue
+            if (stream is None) != (streams is None):
+                continue
+            if stream not in (None, "*") and streams and stream not in streams:
+                continue
+            if affected(evr, a.get("ranges"), a.get("versions"), rpm_cmp):
+                print(f"{name}\t{rec['id']}")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "debian":
         debian(*sys.argv[2:5])
     elif sys.argv[1] == "lang":
         lang(*sys.argv[2:4])
+    elif sys.argv[1] == "rpm-pick":
+        rpm_pick(*sys.argv[2:4])
+    elif sys.argv[1] == "rpm":
+        rpm_eval(*sys.argv[2:5])
     else:
-        sys.exit("usage: osv_eval.py debian|lang ...")
+        sys.exit("usage: osv_eval.py debian|lang|rpm-pick|rpm ...")

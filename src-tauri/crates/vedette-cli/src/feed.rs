@@ -210,11 +210,61 @@ pub async fn run(app: &vedette_app::App, args: &FeedArgs, cmd: FeedCommand) -> R
                     }
                 }
             }
+            if !matches!(format, Format::Json) {
+                print_coverage(&status);
+            }
             Ok(0)
         }
     };
     feeds.close().await;
     result
+}
+
+/// Which advisories each distribution's packages are matched against, and
+/// whether the index holds them yet.
+fn print_coverage(status: &[vedette_model::FeedInfo]) {
+    let rows: Vec<[String; 4]> = vedette_model::COVERAGE
+        .iter()
+        .map(|c| {
+            let advisories = match c.ecosystem {
+                Some(e) => {
+                    let feed = format!("osv/{}", e.osv_name());
+                    match status.iter().find(|f| f.name == feed) {
+                        Some(f) => format!("{feed} ({} records)", f.records),
+                        None => format!("{feed} (not downloaded yet)"),
+                    }
+                }
+                None => "none: uncovered".to_owned(),
+            };
+            [
+                c.distro.to_owned(),
+                c.ids.join(", "),
+                advisories,
+                c.release.replace('`', ""),
+            ]
+        })
+        .collect();
+    let width = |i: usize, head: &str| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([head.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (
+        width(0, "DISTRIBUTION"),
+        width(1, "ID"),
+        width(2, "ADVISORIES"),
+    );
+    println!("\nOperating systems, by the ID in their /etc/os-release:");
+    println!(
+        "  {:<w0$}  {:<w1$}  {:<w2$}  RELEASE",
+        "DISTRIBUTION", "ID", "ADVISORIES"
+    );
+    for [distro, ids, advisories, release] in &rows {
+        println!("  {distro:<w0$}  {ids:<w1$}  {advisories:<w2$}  {release}");
+    }
+    println!("  Any other ID is uncovered too: its packages are listed, and the gate gives no verdict (exit 4) unless --allow-uncovered.");
 }
 
 /// The ecosystems of stored inventories and of feeds already in the index.

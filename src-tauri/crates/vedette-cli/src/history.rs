@@ -57,6 +57,8 @@ pub async fn run(store: &vedette_store::Store, args: HistoryArgs) -> Result<u8, 
                 let verdict = match (s.state, s.verdict_pass) {
                     (ScanState::Succeeded, Some(true)) => "pass",
                     (ScanState::Succeeded, Some(false)) => "FAIL",
+                    // Matched, but a feed was stale or part was uncovered.
+                    (ScanState::Succeeded, None) if s.counts.is_some() => "none",
                     _ => "-",
                 };
                 println!(
@@ -134,6 +136,8 @@ pub async fn run(store: &vedette_store::Store, args: HistoryArgs) -> Result<u8, 
                 "verdict: {}",
                 if !report.stale_feeds.is_empty() {
                     "none (stale feeds)".to_owned()
+                } else if let Some(none) = &report.verdict.none {
+                    clean(none).into_owned()
                 } else if report.verdict.pass {
                     "pass".to_owned()
                 } else {

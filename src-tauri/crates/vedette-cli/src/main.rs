@@ -50,7 +50,9 @@ enum Command {
     ///
     /// Exit codes: 0 pass; 1 the policy failed; 2 bad input or usage;
     /// 3 the scan could not be done; 4 no verdict: an advisory feed is
-    /// stale or missing (see --allow-stale).
+    /// stale or missing (see --allow-stale), or part of the target cannot be
+    /// judged: an operating system no advisory source covers, a package
+    /// database that cannot be read (see --allow-uncovered).
     #[command(subcommand)]
     Scan(scan::ScanCommand),
     /// Advisory feeds: update, import offline bundles, status.
@@ -153,6 +155,9 @@ pub(crate) fn usage(msg: impl Into<String>) -> Failure {
 }
 
 fn main() -> ExitCode {
+    // `vedette … | head` ends quietly when head has read enough, as other
+    // Unix tools do, instead of panicking on the closed pipe.
+    sigpipe::reset();
     let cli = Cli::parse();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

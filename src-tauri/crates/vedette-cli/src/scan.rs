@@ -72,6 +72,11 @@ pub struct OutputArgs {
     /// Give a verdict even when an advisory feed is older than its limit.
     #[arg(long)]
     allow_stale: bool,
+    /// Give a verdict even when part of the target cannot be judged (an
+    /// operating system no advisory source covers, a package database that
+    /// cannot be read); the policy's `allow_uncovered = true` does the same.
+    #[arg(long)]
+    allow_uncovered: bool,
     /// Match against the local advisory index as it is; download nothing.
     #[arg(long)]
     offline: bool,
@@ -360,6 +365,23 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
         }
         return Ok(4);
     }
+    if let Some(none) = &report.verdict.none {
+        eprintln!("vedette: {}", crate::clean(none));
+        for u in &report.uncovered {
+            eprintln!(
+                "vedette:   {}{}: {}",
+                crate::clean(&u.subject),
+                match u.packages {
+                    0 => String::new(),
+                    1 => " (1 package)".to_owned(),
+                    n => format!(" ({n} packages)"),
+                },
+                crate::clean(&u.reason)
+            );
+        }
+        eprintln!("vedette: pass --allow-uncovered (or set allow_uncovered = true in the policy) to judge the rest anyway.");
+        return Ok(4);
+    }
     if !report.verdict.pass {
         // Even with --quiet: the reason a pipeline stopped.
         for f in &report.verdict.failures {
@@ -380,6 +402,9 @@ fn build_policy(out: &OutputArgs) -> Result<vedette_match::Policy, Failure> {
     }
     if out.ignore_unfixed {
         policy.fixable_only = true;
+    }
+    if out.allow_uncovered {
+        policy.allow_uncovered = true;
     }
     if let Some(vex) = &out.vex {
         let text = std::fs::read_to_string(vex)

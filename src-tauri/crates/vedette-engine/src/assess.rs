@@ -1,10 +1,10 @@
 //! The second half of a scan: fresh feeds, matching, scoring, policy.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use vedette_feeds::{FeedConfig, FeedStore, OSV_ECOSYSTEMS};
 use vedette_match::Policy;
-use vedette_model::{Exposure, Inventory, ScanReport};
+use vedette_model::{Distro, Ecosystem, Exposure, Inventory, ScanReport, Uncovered};
 
 use crate::{EngineError, Progress};
 
@@ -66,7 +66,10 @@ pub async fn assess(
             }
             vedette_feeds::Outcome::Missing => {
                 missing_at_source.insert(o.feed.clone());
-                warnings.push(format!("feed {}: {} has no such file", o.feed, o.source));
+                // An OSV feed the source lacks is reported as uncovered.
+                if !o.feed.starts_with("osv/") {
+                    warnings.push(format!("feed {}: {} has no such file", o.feed, o.source));
+                }
             }
             vedette_feeds::Outcome::Updated { records, .. } => {
                 progress.stage(&format!("feed {} updated: {records} records", o.feed))
@@ -112,6 +115,88 @@ fn missing_enrichment(cfg: &FeedConfig, status: &[vedette_model::FeedInfo]) -> V
         out.push("enrichment missing: NVD is not in the index, so advisories without their own CVSS (most distribution records) have no severity from NVD".to_owned());
     }
     out
+}
+
+/// What was found that no advisory source covers: packages of an
+/// operating system without advisories (or without `os-release`), of an
+/// ecosystem the feed source does not carry, and package databases that
+/// could not be read.
+pub fn uncovered(inv: &Inventory, missing_at_source: &BTreeSet<String>) -> Vec<Uncovered> {
+    let mut out = Vec::new();
+    let mut counts: BTreeMap<Ecosystem, usize> = BTreeMap::new();
+    for p in inv.packages.iter().filter(|p| p.owned_by.is_none()) {
+        *counts.entry(p.ecosystem).or_default() += 1;
+    }
+    if let Some(&n) = counts.get(&Ecosystem::OtherOs) {
+        out.push(other_os(inv.distro.as_ref(), n));
+    }
+    for (eco, n) in &counts {
+        let name = eco.osv_name();
+        if *eco == Ecosystem::OtherOs {
+            continue;
+        }
+        if !OSV_ECOSYSTEMS.contains(&name) {
+            out.push(Uncovered {
+                subject: format!("{name} packages"),
+                packages: *n,
+                reason: format!("Vedette downloads no {name} advisories"),
+            });
+        } else if missing_at_source.contains(&format!("osv/{name}")) {
+            out.push(Uncovered {
+                subject: format!("{name} packages"),
+                packages: *n,
+                reason: format!(
+                    "the advisory source has no {name} feed (it answered 404 for {name}/all.zip); point the feeds at a mirror that carries it"
+                ),
+            });
+        }
+    }
+    for u in &inv.unreadable {
+        out.push(Uncovered {
+            subject: u.path.clone(),
+            packages: 0,
+            reason: format!(
+                "the package database is there but cannot be read ({}), so what it lists is unknown",
+                u.reason
+            ),
+        });
+    }
+    out
+}
+
+fn other_os(distro: Option<&Distro>, n: usize) -> Uncovered {
+    let Some(d) = distro else {
+        return Uncovered {
+            subject: "an operating system without /etc/os-release".into(),
+            packages: n,
+            reason: "distribution advisories are per release, and no os-release file names it"
+                .into(),
+        };
+    };
+    let name = if d.pretty_name.is_empty() {
+        format!("{} {}", d.id, d.version_id).trim().to_owned()
+    } else {
+        d.pretty_name.clone()
+    };
+    let subject = format!("{name} (ID={})", d.id);
+    let reason = match vedette_model::coverage_of(d) {
+        Some(c) if c.ecosystem.is_none() => {
+            format!("OSV publishes no {} advisories", c.distro)
+        }
+        Some(c) => format!(
+            "its packages are not in {}'s own package format, so its advisories do not name them",
+            c.distro
+        ),
+        None => format!(
+            "`{}` is not a distribution Vedette has advisories for (see the coverage table in `vedette feed status`)",
+            d.id
+        ),
+    };
+    Uncovered {
+        subject,
+        packages: n,
+        reason,
+    }
 }
 
 /// Matches, scores and judges an inventory against advisories already read
@@ -179,8 +264,26 @@ fn report(
             f.age_seconds / 3600
         ));
     }
+    let uncovered = uncovered(inv, missing_at_source);
     let mut findings = vedette_match::findings_from(inv, set, matched, opts.exposure);
-    let verdict = opts.policy.evaluate(&mut findings, chrono::Utc::now());
+    let mut verdict = opts.policy.evaluate(&mut findings, chrono::Utc::now());
+    if !uncovered.is_empty() {
+        let what: Vec<String> = uncovered.iter().map(|u| u.subject.clone()).collect();
+        if opts.policy.allow_uncovered {
+            verdict.notes.push(format!(
+                "judged without {} (the policy allows uncovered parts)",
+                what.join(", ")
+            ));
+        } else if verdict.failures.is_empty() {
+            // A failure stands (what cannot be judged only adds to it); a
+            // pass does not.
+            verdict.pass = false;
+            verdict.none = Some(format!(
+                "no verdict: {} cannot be judged, no advisory source covers it",
+                what.join(", ")
+            ));
+        }
+    }
     let used: Vec<vedette_model::FeedInfo> = status
         .into_iter()
         .filter(|f| {
@@ -198,6 +301,7 @@ fn report(
         verdict,
         feeds: used,
         stale_feeds: stale,
+        uncovered,
         warnings,
         scanned_at: chrono::Utc::now(),
     }

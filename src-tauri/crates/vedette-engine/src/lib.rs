@@ -263,6 +263,14 @@ pub async fn inventory_resolved(
             distro: found.distro,
             packages: found.packages,
             warnings,
+            unreadable: found
+                .unreadable
+                .into_iter()
+                .map(|w| vedette_model::Unreadable {
+                    path: w.path,
+                    reason: w.message,
+                })
+                .collect(),
             extractor_version: vedette_extract::EXTRACTOR_VERSION,
             scanned_at: chrono::Utc::now(),
         }
@@ -320,6 +328,7 @@ async fn read_sbom(
         distro: sbom.distro,
         packages: sbom.packages,
         warnings: sbom.warnings,
+        unreadable: Vec::new(),
         extractor_version: vedette_extract::EXTRACTOR_VERSION,
         scanned_at: chrono::Utc::now(),
     })

@@ -30,12 +30,27 @@ fn paint(s: &str, sev: Severity, color: bool) -> String {
 }
 
 fn severity_source(f: &Finding) -> String {
-    match &f.severity_source {
+    let source = match &f.severity_source {
         SeveritySource::Advisory { .. } => String::new(),
         SeveritySource::Alias { id } => format!(" (severity from {id})"),
         SeveritySource::Nvd { .. } => " (severity from NVD)".into(),
         SeveritySource::Label { .. } => " (severity: advisory's label)".into(),
         SeveritySource::None => String::new(),
+    };
+    // The distribution's own rating: where the severity is that rating, or
+    // differs from it.
+    match (&f.vendor_severity, &f.severity_source) {
+        (Some(v), SeveritySource::Label { .. }) if v.severity == f.severity => {
+            format!(" ({} rates it {})", clean(&v.vendor), clean(&v.label))
+        }
+        (Some(v), _) if v.severity != f.severity || source.is_empty() => {
+            format!(
+                "{source} ({} rates it {})",
+                clean(&v.vendor),
+                clean(&v.label)
+            )
+        }
+        _ => source,
     }
 }
 
@@ -169,13 +184,34 @@ pub fn table(r: &ScanReport, color: bool) -> String {
             );
         }
     }
+    for u in &r.uncovered {
+        let count = match u.packages {
+            0 => String::new(),
+            1 => " (1 package)".to_owned(),
+            n => format!(" ({n} packages)"),
+        };
+        let _ = writeln!(
+            out,
+            "{} {}{count}: {}",
+            paint("NOT COVERED", Severity::High, color),
+            clean(&u.subject),
+            clean(&u.reason)
+        );
+    }
     for w in &r.warnings {
         let _ = writeln!(out, "warning: {}", clean(w));
     }
     for n in &r.verdict.notes {
         let _ = writeln!(out, "note: {}", clean(n));
     }
-    if r.verdict.pass {
+    if let Some(none) = &r.verdict.none {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint("policy: NO VERDICT", Severity::High, color)
+        );
+        let _ = writeln!(out, "  - {}", clean(none));
+    } else if r.verdict.pass {
         let _ = writeln!(out, "policy: pass");
     } else {
         let _ = writeln!(out, "{}", paint("policy: FAIL", Severity::Critical, color));

@@ -246,6 +246,7 @@ impl Store {
             verdict: report.verdict.clone(),
             feeds: report.feeds.clone(),
             stale_feeds: report.stale_feeds.clone(),
+            uncovered: report.uncovered.clone(),
             warnings: report.warnings.clone(),
             scanned_at: report.scanned_at,
         };
@@ -450,7 +451,10 @@ impl Store {
             }
             q.execute(&mut **tx).await?;
         }
-        let pass = report.stale_feeds.is_empty().then_some(report.verdict.pass);
+        // No verdict (NULL) when a feed was stale or part of the target
+        // could not be judged; the report says why.
+        let pass = (report.stale_feeds.is_empty() && report.verdict.none.is_none())
+            .then_some(report.verdict.pass);
         sqlx::query!(
             r#"UPDATE scans SET state = 'succeeded', finished_at = ?1, inventory_id = ?2, error = NULL,
                       digest = ?3, feed_version = ?4, exposure = ?5, verdict_pass = ?6,

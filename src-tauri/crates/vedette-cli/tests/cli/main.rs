@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot read its own fixture should stop there
 
+mod coverage;
 mod hostile;
 mod registries;
 mod scan;
@@ -368,4 +369,26 @@ fn a_feed_mirror_password_lives_in_the_keyring_and_one_given_in_a_url_is_taken_o
             .any(|w| w == secret.as_bytes()),
         "the mirror's secret leaked into the data dir, output or logs"
     );
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["scan", "dir"])
+        .arg(&fixture)
+        .args(["--packages-only", "--format", "json", "-q"])
+        .env("DBUS_SESSION_BUS_ADDRESS", no_bus(dir.path()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before a byte is written (`| head -c0`).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -16,7 +16,7 @@ use crate::scan::{push_lang_image, validate};
 /// written here, under a root the test can swap.
 pub(crate) struct Mirror {
     pub(crate) server: FeedServer,
-    _root: tempfile::TempDir,
+    root: tempfile::TempDir,
 }
 
 /// EPSS scores for two CVEs of the Debian fixture. Invented for the test
@@ -24,8 +24,14 @@ pub(crate) struct Mirror {
 const EPSS: &str = "#model_version:v2025.03.14,score_date:2026-11-27T00:00:00+0000\ncve,epss,percentile\nCVE-2026-13221,0.50000,0.97000\nCVE-2026-7010,0.01000,0.40000\n";
 
 fn link_shared(root: &Path) {
-    for d in ["osv", "kev", "nvd"] {
+    for d in ["kev", "nvd"] {
         std::os::unix::fs::symlink(shared(&format!("feeds/{d}")), root.join(d)).unwrap();
+    }
+    // One link per ecosystem, so a test can add a feed beside them.
+    std::fs::create_dir_all(root.join("osv")).unwrap();
+    for e in std::fs::read_dir(shared("feeds/osv")).unwrap() {
+        let e = e.unwrap();
+        std::os::unix::fs::symlink(e.path(), root.join("osv").join(e.file_name())).unwrap();
     }
     std::fs::create_dir_all(root.join("epss")).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -43,8 +49,16 @@ impl Mirror {
         link_shared(root.path());
         Mirror {
             server: FeedServer::start(root.path()),
-            _root: root,
+            root,
         }
+    }
+
+    /// Serves `records` (file name, JSON) as `osv/<ecosystem>/all.zip`.
+    pub(crate) fn add_osv(&self, ecosystem: &str, records: &[(&str, &str)]) {
+        write_zip(
+            &self.root.path().join(format!("osv/{ecosystem}/all.zip")),
+            records,
+        );
     }
 
     pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
