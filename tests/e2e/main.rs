@@ -1296,3 +1296,78 @@ async fn a_target_that_keeps_stopping_vedette_is_quarantined_and_retried_and_a_r
     );
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_uncovered_distribution_gets_a_banner_and_no_verdict_and_errata_show_the_vendor_rating()
+{
+    use vedette_tests::rpm::{build_rpms, init_db, install_justdb, Spec};
+    let data = tempfile::tempdir().unwrap();
+    let feeds = vedette_tests::registry::shared("feeds");
+    run_cli(data.path(), &["feed", "import", feeds.to_str().unwrap()]);
+    // Two hosts with the same two packages in an rpm database written by
+    // rpm: one says it is AlmaLinux 9, the other Amazon Linux 2023.
+    let work = tempfile::tempdir().unwrap();
+    let rpms = build_rpms(
+        work.path(),
+        &[
+            Spec::new("thunderbird", "115.5.0-1.el9_3.alma"),
+            Spec::new("libxml2", "2.9.13-3.el9_1"),
+        ],
+    );
+    for (host, os_release) in [
+        ("alma", "ID=\"almalinux\"\nVERSION_ID=\"9.4\"\nPRETTY_NAME=\"AlmaLinux 9.4 (Seafoam Ocelot)\"\n"),
+        ("amazon", "ID=\"amzn\"\nVERSION_ID=\"2023\"\nPRETTY_NAME=\"Amazon Linux 2023.6.20241212\"\n"),
+    ] {
+        let root = work.path().join(host);
+        init_db(&root.join("var/lib/rpm"));
+        install_justdb(&root.join("var/lib/rpm"), &rpms);
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/os-release"), os_release).unwrap();
+        let out = Command::new(cli_binary())
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["scan", "dir", root.to_str().unwrap(), "--offline", "-q", "-o", "/dev/null"])
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .output()
+            .unwrap();
+        // Amazon Linux: no verdict (exit 4); AlmaLinux: judged.
+        let want = if host == "amazon" { 4 } else { 0 };
+        assert_eq!(out.status.code(), Some(want), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    let s = Session::start_in("coverage", false, true, data).await;
+    s.go("scans").await;
+    // Newest first: the Amazon Linux host.
+    s.click("[data-testid=scan-row] td").await;
+    let banner = s.wait_text("[data-testid=uncovered]", "Amazon Linux").await;
+    assert!(
+        banner.contains("no verdict") && banner.contains("allow_uncovered"),
+        "{banner}"
+    );
+    assert_eq!(
+        s.text("[data-testid=verdict]").await,
+        "No verdict: not all covered"
+    );
+    let none = s.text("[data-testid=no-findings]").await;
+    assert!(none.contains("in what Vedette could judge"), "{none}");
+    s.screenshot("scan-uncovered").await;
+    s.click("[data-testid=back-to-scans]").await;
+    s.wait("[data-testid=scans-table]").await;
+    s.click("[data-testid=scan-row]:nth-child(2) td").await;
+    s.wait_text("[data-testid=findings-table]", "ALSA-").await;
+    assert!(s
+        .text("[data-testid=verdict]")
+        .await
+        .contains("Policy passed"));
+    s.click("[data-testid=finding-row][data-id='ALSA-2024:0001'] td")
+        .await;
+    let rating = s
+        .wait_text("[data-testid=vendor-rating]", "AlmaLinux rates it")
+        .await;
+    assert!(
+        rating.contains("Important") && rating.contains("CVE-2023-6856"),
+        "{rating}"
+    );
+    s.screenshot("scan-vendor-rating").await;
+    s.stop().await;
+}
