@@ -5,34 +5,41 @@
 //! once the mirror has them, never Alpine's), a package database that
 //! cannot be read.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 use vedette_tests::registry::shared;
 use vedette_tests::rpm::{build_rpms, init_db, install_justdb, Spec};
 
-use crate::vulns::{out, run, Mirror};
+use crate::vulns::{
+    json_of as json, oracle_pairs, oracle_text, out, pairs_of as pairs, run, Mirror,
+};
+
+/// The oracle under Debian's own Python: python3-rpm is its module.
+fn oracle(args: &[&str]) -> String {
+    oracle_text("/usr/bin/python3", args)
+}
+
+/// `scan dir ROOT -q --policy FILE` with a policy file of `policy`.
+fn scan_with_policy(tmp: &Path, mirror: &Mirror, root: &str, policy: &str) -> std::process::Output {
+    let file = tmp.join("policy.toml");
+    std::fs::write(&file, policy).unwrap();
+    run(
+        tmp,
+        &mirror.env(),
+        &[
+            "scan",
+            "dir",
+            root,
+            "-q",
+            "--policy",
+            &file.display().to_string(),
+        ],
+    )
+}
 
 const ALMA_9: &str = "NAME=\"AlmaLinux\"\nVERSION=\"9.4 (Seafoam Ocelot)\"\nID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\nPRETTY_NAME=\"AlmaLinux 9.4 (Seafoam Ocelot)\"\n";
 const AMAZON_2023: &str = "NAME=\"Amazon Linux\"\nVERSION=\"2023\"\nID=\"amzn\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"2023\"\nPRETTY_NAME=\"Amazon Linux 2023.6.20241212\"\n";
-
-/// The oracle script, under Debian's own Python (python3-rpm is its module).
-fn oracle(args: &[&str]) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/oracles/osv_eval.py");
-    let out = Command::new("/usr/bin/python3")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("Debian's /usr/bin/python3 (tests/setup.sh installs python3-rpm)");
-    assert!(
-        out.status.success(),
-        "oracle failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn alma_zip() -> String {
     shared("feeds/osv/AlmaLinux/all.zip").display().to_string()
@@ -49,24 +56,6 @@ fn rpm_root(dir: &Path, os_release: &str, packages: &[Spec]) -> PathBuf {
     std::fs::create_dir_all(root.join("etc")).unwrap();
     std::fs::write(root.join("etc/os-release"), os_release).unwrap();
     root
-}
-
-fn json(o: &std::process::Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", out(o)))
-}
-
-fn pairs(report: &Value) -> BTreeSet<(String, String)> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["package"].as_str().unwrap().to_owned(),
-                f["id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -99,18 +88,12 @@ fn an_almalinux_9_root_gets_exactly_the_errata_rpm_itself_says_apply() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let report = json(&o);
-    let want: BTreeSet<(String, String)> = oracle(&[
+    let want = oracle_pairs(&oracle(&[
         "rpm",
         &root.join("var/lib/rpm").display().to_string(),
         &alma_zip(),
         "AlmaLinux:9",
-    ])
-    .lines()
-    .map(|l| {
-        let (p, id) = l.split_once('\t').unwrap();
-        (p.to_owned(), id.to_owned())
-    })
-    .collect();
+    ]));
     assert!(want.len() >= 30, "the picks should be affected: {want:?}");
     assert!(
         want.iter().any(|(p, _)| p.starts_with("mariadb")),
@@ -174,19 +157,11 @@ fn an_almalinux_9_root_gets_exactly_the_errata_rpm_itself_says_apply() {
     );
 
     // Gated by AlmaLinux's own rating: some erratum is Important or worse.
-    let policy = tmp.path().join("policy.toml");
-    std::fs::write(&policy, "gate_severity = \"vendor\"\nfail_on = \"high\"\n").unwrap();
-    let o = run(
+    let o = scan_with_policy(
         tmp.path(),
-        &mirror.env(),
-        &[
-            "scan",
-            "dir",
-            &root_s,
-            "-q",
-            "--policy",
-            &policy.display().to_string(),
-        ],
+        &mirror,
+        &root_s,
+        "gate_severity = \"vendor\"\nfail_on = \"high\"\n",
     );
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
 }
@@ -262,19 +237,11 @@ fn amazon_linux_has_no_advisories_so_the_gate_gives_no_verdict_unless_told() {
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(table.contains("NOT COVERED Amazon Linux 2023"), "{table}");
     // The policy file says the same.
-    let policy = tmp.path().join("policy.toml");
-    std::fs::write(&policy, "fail_on = \"critical\"\nallow_uncovered = true\n").unwrap();
-    let o = run(
+    let o = scan_with_policy(
         tmp.path(),
-        &mirror.env(),
-        &[
-            "scan",
-            "dir",
-            &root_s,
-            "-q",
-            "--policy",
-            &policy.display().to_string(),
-        ],
+        &mirror,
+        &root_s,
+        "fail_on = \"critical\"\nallow_uncovered = true\n",
     );
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
 }

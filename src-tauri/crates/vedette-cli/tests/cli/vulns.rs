@@ -114,7 +114,7 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn json_of(o: &Output) -> Value {
+pub(crate) fn json_of(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!(
             "not JSON ({e}): {}{}",
@@ -124,26 +124,34 @@ fn json_of(o: &Output) -> Value {
     })
 }
 
-fn oracle(args: &[&str]) -> BTreeSet<(String, String)> {
+/// What `tests/oracles/osv_eval.py` prints, run by `python`.
+pub(crate) fn oracle_text(python: &str, args: &[&str]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/oracles/osv_eval.py");
-    let out = Command::new("python3")
+    let out = Command::new(python)
         .arg(script)
         .args(args)
         .output()
-        .expect("run python3");
+        .unwrap_or_else(|e| panic!("run {python}: {e}"));
     assert!(
         out.status.success(),
         "oracle failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The oracle's (package, advisory id) pairs.
+pub(crate) fn oracle_pairs(text: &str) -> BTreeSet<(String, String)> {
+    text.lines()
         .map(|l| {
             let (p, id) = l.split_once('\t').unwrap();
             (p.to_owned(), id.to_owned())
         })
         .collect()
+}
+
+fn oracle(args: &[&str]) -> BTreeSet<(String, String)> {
+    oracle_pairs(&oracle_text("python3", args))
 }
 
 fn path_str(p: PathBuf) -> String {
@@ -743,7 +751,7 @@ fn a_second_update_asks_conditionally_and_changes_nothing() {
     assert_eq!(first["version"], second["version"]);
 }
 
-fn pairs_of(report: &Value) -> BTreeSet<(String, String)> {
+pub(crate) fn pairs_of(report: &Value) -> BTreeSet<(String, String)> {
     report["findings"]
         .as_array()
         .unwrap()
