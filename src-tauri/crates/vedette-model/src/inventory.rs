@@ -76,24 +76,16 @@ impl Ecosystem {
 
     /// Whether packages of this ecosystem are installed by the OS package manager.
     pub fn is_os(self) -> bool {
-        matches!(
-            self,
-            Ecosystem::Debian
-                | Ecosystem::Ubuntu
-                | Ecosystem::Alpine
-                | Ecosystem::Wolfi
-                | Ecosystem::Chainguard
-                | Ecosystem::RedHat
-                | Ecosystem::RockyLinux
-                | Ecosystem::AlmaLinux
-                | Ecosystem::OpenSuse
-                | Ecosystem::Suse
-                | Ecosystem::Mageia
-                | Ecosystem::OpenEuler
-                | Ecosystem::AzureLinux
-                | Ecosystem::PhotonOs
-                | Ecosystem::OtherOs
-        )
+        self.is_rpm()
+            || matches!(
+                self,
+                Ecosystem::Debian
+                    | Ecosystem::Ubuntu
+                    | Ecosystem::Alpine
+                    | Ecosystem::Wolfi
+                    | Ecosystem::Chainguard
+                    | Ecosystem::OtherOs
+            )
     }
 
     /// Whether its packages are rpms (compared as `rpmvercmp` does).
