@@ -24,6 +24,14 @@ for manifest in src-tauri/crates/*/Cargo.toml; do
   done
 done
 
+say "front ends reach the engine and the feeds only through the use-case layer (vedette-app)"
+for front in vedette-cli vedette-desktop; do
+  direct="$(cargo tree -q -p "$front" -e normal --depth 1 --prefix none | awk '{print $1}' | grep -xE 'vedette-(engine|feeds|scan|scheduler|store|sources|match|extract)' || true)"
+  if [ -n "$direct" ]; then
+    die "$front depends directly on: $(echo $direct). Front ends call vedette-app (the use-case layer) and only format"
+  fi
+done
+
 say "clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 

@@ -16,8 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tauri::{Manager, Runtime, WindowEvent};
-use vedette_app::App;
-use vedette_cloud::KeyringSecrets;
+use vedette_app::{App, KeyringSecrets};
 
 /// The label of the one main window.
 pub const MAIN_WINDOW: &str = "main";
@@ -25,10 +24,8 @@ pub const MAIN_WINDOW: &str = "main";
 /// What every command gets: the open data directory and the scheduler.
 pub struct DesktopState {
     pub app: App,
-    /// Wakes the scheduler when schedules were edited.
-    pub wake: Arc<tokio::sync::Notify>,
     /// The running scheduler's context ("run now"), once it started.
-    pub scheduler: Arc<std::sync::OnceLock<vedette_scheduler::Context>>,
+    pub scheduler: Arc<std::sync::OnceLock<vedette_app::SchedulerContext>>,
     /// Why this window does not run the schedules (`vedette serve` does).
     pub scheduler_note: Arc<std::sync::OnceLock<String>>,
     /// Schedules paused from the tray.
@@ -39,7 +36,6 @@ impl DesktopState {
     pub fn new(app: App) -> Self {
         Self {
             app,
-            wake: Arc::default(),
             scheduler: Arc::default(),
             scheduler_note: Arc::default(),
             paused: Arc::default(),
@@ -133,7 +129,7 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let data_dir = match vedette_store::resolve_data_dir(args.data_dir) {
+    let data_dir = match vedette_app::resolve_data_dir(args.data_dir) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("vedette-desktop: {e}");
@@ -160,7 +156,6 @@ pub fn run() -> ExitCode {
                     scheduler::start(
                         app.handle().clone(),
                         state.app.clone(),
-                        Arc::clone(&state.wake),
                         Arc::clone(&state.scheduler),
                         Arc::clone(&state.scheduler_note),
                         Arc::clone(&state.paused),

@@ -13,8 +13,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tauri::{AppHandle, Emitter, Runtime};
-use vedette_app::App;
-use vedette_scheduler::{Context, Events, RunSummary, SchedulerLock};
+use vedette_app::{App, Events, RunSummary, SchedulerContext as Context, SchedulerLock};
 
 /// Why the app is not running the schedules itself, if it is not.
 pub type SchedulerNote = Arc<OnceLock<String>>;
@@ -24,7 +23,6 @@ pub type SchedulerNote = Arc<OnceLock<String>>;
 pub fn start<R: Runtime>(
     handle: AppHandle<R>,
     core: App,
-    wake: Arc<tokio::sync::Notify>,
     ctx_slot: Arc<OnceLock<Context>>,
     note: SchedulerNote,
     paused: Arc<std::sync::atomic::AtomicBool>,
@@ -39,7 +37,7 @@ pub fn start<R: Runtime>(
     };
     tauri::async_runtime::spawn(async move {
         let _lock = lock;
-        let (ctx, _temp) = match context(handle, &core, wake, paused).await {
+        let (ctx, _temp) = match context(handle, &core, paused).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!("the scheduler cannot start: {e}");
@@ -51,30 +49,23 @@ pub fn start<R: Runtime>(
         // The sender lives as long as the app: the scheduler never stops early.
         let (_keep, stop) = tokio::sync::watch::channel(false);
         tracing::info!("scheduler running");
-        vedette_scheduler::serve(ctx, Duration::from_secs(30), stop).await;
+        vedette_app::serve_schedules(ctx, Duration::from_secs(30), stop).await;
     });
 }
 
 async fn context<R: Runtime>(
     handle: AppHandle<R>,
     core: &App,
-    wake: Arc<tokio::sync::Notify>,
     paused: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<(Context, tempfile::TempDir), String> {
-    let feeds = vedette_feeds::FeedStore::open_in(core.data_dir())
-        .await
-        .map_err(|e| e.to_string())?;
-    let feed_config = core
-        .feed_config(&vedette_feeds::FeedSources::from_env(), &feeds)
-        .await?;
     let events = Arc::new(DesktopEvents {
         handle,
         running: AtomicUsize::new(0),
     });
     let (mut ctx, temp) = core
-        .scheduler_context(feeds, feed_config, events)
+        .scheduler(&vedette_app::FeedSources::from_env(), events)
+        .await
         .map_err(|e| e.to_string())?;
-    ctx.wake = wake;
     ctx.paused = paused;
     Ok((ctx, temp))
 }
@@ -124,7 +115,7 @@ fn body(run: &RunSummary) -> String {
         let mut worst: Vec<&vedette_model::NewFinding> = scan
             .new_findings
             .iter()
-            .filter(|n| vedette_scheduler::alarms(n))
+            .filter(|n| vedette_app::alarms(n))
             .collect();
         worst.sort_by(|a, b| b.finding.risk.total_cmp(&a.finding.risk));
         for n in worst.iter().take(3usize.saturating_sub(lines.len())) {

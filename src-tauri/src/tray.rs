@@ -113,9 +113,15 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 }
 
 /// The running scheduler, or why there is none (shown in the window).
-fn scheduler<R: Runtime>(app: &AppHandle<R>) -> Option<vedette_scheduler::Context> {
+fn scheduler<R: Runtime>(
+    app: &AppHandle<R>,
+) -> Option<(vedette_app::App, vedette_app::SchedulerContext)> {
     let state = app.try_state::<crate::DesktopState>()?;
-    let ctx = state.scheduler.get().cloned();
+    let ctx = state
+        .scheduler
+        .get()
+        .cloned()
+        .map(|c| (state.app.clone(), c));
     if ctx.is_none() {
         tracing::warn!(
             "the scheduler does not run in this window: {}",
@@ -132,9 +138,11 @@ fn scheduler<R: Runtime>(app: &AppHandle<R>) -> Option<vedette_scheduler::Contex
 
 /// Runs the built-in scan of everything now (enabled or not).
 fn scan_all_now<R: Runtime>(app: &AppHandle<R>) {
-    let Some(ctx) = scheduler(app) else { return };
+    let Some((core, ctx)) = scheduler(app) else {
+        return;
+    };
     tauri::async_runtime::spawn(async move {
-        let all = match ctx.store().list_schedules().await {
+        let all = match core.schedules().await {
             Ok(l) => l.into_iter().find(|s| s.system),
             Err(e) => {
                 tracing::warn!("{e}");
@@ -142,7 +150,7 @@ fn scan_all_now<R: Runtime>(app: &AppHandle<R>) {
             }
         };
         if let Some(s) = all {
-            if let Err(e) = vedette_scheduler::run_schedule(&ctx, &s).await {
+            if let Err(e) = core.run_schedule(&ctx, s.id).await {
                 tracing::warn!("{e}");
             }
         }

@@ -1,5 +1,6 @@
 //! Tauri commands, one module per area, named `<area>_<verb>`. Each converts
-//! its arguments, makes one engine call and maps the error to `{code, message}`.
+//! its arguments, makes one call to the use-case layer (`vedette-app`) and
+//! returns its answer or its error as `{code, message}`.
 
 mod app;
 mod credential;
@@ -9,7 +10,6 @@ mod target;
 
 use tauri::ipc::Invoke;
 use tauri::Runtime;
-use vedette_model::{ApiError, ErrorCode};
 
 pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -34,12 +34,6 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         schedule::schedule_remove,
         schedule::schedule_run_now,
     ]
-}
-
-/// Store errors have no user-actionable code; their message says what failed.
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!("{e}");
-    ApiError::new(ErrorCode::Internal, e.to_string())
 }
 
 #[cfg(test)]

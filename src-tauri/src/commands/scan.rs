@@ -1,4 +1,5 @@
 use tauri::State;
+use vedette_app::TrendsOf;
 use vedette_model::{ApiError, ErrorCode, ScanDetail, ScanSummary};
 
 use crate::DesktopState;
@@ -6,28 +7,13 @@ use crate::DesktopState;
 /// The newest scans first (at most 200).
 #[tauri::command]
 pub async fn scan_list(state: State<'_, DesktopState>) -> Result<Vec<ScanSummary>, ApiError> {
-    state
-        .app
-        .store()
-        .list_scans(200)
-        .await
-        .map_err(super::internal)
+    Ok(state.app.scans(200).await?)
 }
 
 /// A scan's report and its findings against the previous scan of the target.
 #[tauri::command]
 pub async fn scan_detail(state: State<'_, DesktopState>, id: i64) -> Result<ScanDetail, ApiError> {
-    let store = state.app.store();
-    let report = store.scan_report(id).await.map_err(super::internal)?;
-    let diff = match report {
-        Some(_) => Some(store.scan_diff(id).await.map_err(super::internal)?),
-        None => None,
-    };
-    Ok(ScanDetail {
-        scan_id: id,
-        report,
-        diff,
-    })
+    Ok(state.app.scan_detail(id).await?)
 }
 
 /// The trend chart over `days` days of all targets, one group or one
@@ -39,34 +25,24 @@ pub async fn trends_chart(
     group: Option<String>,
     target_id: Option<i64>,
 ) -> Result<Option<String>, ApiError> {
-    let store = state.app.store();
-    let scope = match (target_id, group.as_deref()) {
-        (Some(id), _) => vedette_store::TrendScope::Target(id),
-        (None, Some(g)) => vedette_store::TrendScope::Group(g),
-        (None, None) => vedette_store::TrendScope::All,
+    let of = match (target_id, group) {
+        (Some(id), _) => TrendsOf::Target(id.to_string()),
+        (None, Some(g)) => TrendsOf::Group(g),
+        (None, None) => TrendsOf::All,
     };
-    let t = store
-        .trends(scope, days.clamp(1, 3660), chrono::Utc::now().date_naive())
-        .await
-        .map_err(super::internal)?;
-    let any = store
-        .list_scans(1000)
-        .await
-        .map_err(super::internal)?
-        .iter()
-        .any(|s| s.counts.is_some());
-    if !any {
+    if !state.app.any_findings_scan().await? {
         return Ok(None);
     }
+    let t = state.app.trends(&of, days.clamp(1, 3660)).await?;
     vedette_report::trends_svg(&t)
         .map(Some)
-        .map_err(|e| ApiError::new(vedette_model::ErrorCode::Internal, e))
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e))
 }
 
 /// Cancels a scan running in this window's process (it ends `cancelled`).
 #[tauri::command]
 pub async fn scan_cancel(state: State<'_, DesktopState>, id: i64) -> Result<(), ApiError> {
-    if state.app.running().cancel(id) {
+    if state.app.cancel_scan(id) {
         return Ok(());
     }
     let why = state

@@ -7,7 +7,7 @@ use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::WebviewWindowBuilder;
 use vedette_app::App;
-use vedette_cloud::{MemorySecrets, SecretBackend};
+use vedette_app::{MemorySecrets, SecretBackend};
 
 use crate::{builder, DesktopState};
 

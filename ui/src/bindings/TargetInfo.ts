@@ -25,4 +25,15 @@ registry?: RegistryWatch,
  * Set when the target's scans kept stopping the process: the scheduler
  * leaves it alone until the user retries it.
  */
-quarantine?: Quarantine, };
+quarantine?: Quarantine, 
+/**
+ * An image's registry is reached over plain HTTP or with a certificate
+ * that does not verify: as it was added or first scanned, for every
+ * later scan.
+ */
+insecure?: boolean, 
+/**
+ * The platform picked from a multi-platform image (`linux/arm64`);
+ * none: `linux/amd64`.
+ */
+platform?: string, };

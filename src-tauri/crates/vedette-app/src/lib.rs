@@ -1,12 +1,44 @@
-//! What every front end (CLI, desktop shell, later the REST API) shares:
-//! opening the data directory, the health checks behind `vedette doctor`
-//! and the dashboard, and the services built on the store and keyring.
+//! The use-case layer: what every front end (the CLI, the desktop window,
+//! the automation API) does, each use case written once here. Front ends
+//! parse their input, call one function and format what it returns; none
+//! of them reaches the engine or the feeds but through this crate.
+//!
+//! Opening a data directory ([`App::open`]), scanning now ([`App::scan_now`],
+//! [`App::scan_watched`]), targets, schedules, history and trends, feeds,
+//! credentials, the dashboard and `vedette doctor`. Errors are [`AppError`]:
+//! typed, with the `{code, message}` the window and the API return.
+
+mod error;
+mod feeds;
+mod history;
+mod policy;
+mod scan;
+mod schedules;
+mod targets;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use vedette_cloud::{Credentials, SecretBackend};
-use vedette_model::{parse_bytes, AppOverview, Check, DoctorReport, ScanLimits, TargetInfo};
+pub use error::{AppError, Result};
+pub use feeds::{FeedOutcome, FeedSources, Feeds, Outcome, SourceFailure, OSV_ECOSYSTEMS};
+pub use history::{TrendScope, TrendsOf};
+pub use policy::{
+    exceptions_from_vex, import_vex, read_policy, to_vex, Exception, GateSeverity, Policy,
+};
+pub use scan::{CancellationToken, LayerProgress, Progress, ScanOptions, ScanTarget, Scanned};
+pub use schedules::{
+    alarms, serve_schedules, CronSchedule, Events, LockError, RunSummary, SchedulerLock,
+    TargetResult,
+};
+pub use targets::TargetSettings;
+pub use vedette_cloud::{
+    feed_mirror_origin, normalize_registry_host, KeyringSecrets, MemorySecrets, SecretBackend,
+};
+pub use vedette_scheduler::Context as SchedulerContext;
+pub use vedette_store::resolve_data_dir;
+
+use vedette_cloud::Credentials;
+use vedette_model::{parse_bytes, AppOverview, Check, DoctorReport, ScanLimits};
 use vedette_sources::registry::{docker_config, Credential};
 use vedette_store::{Store, StoreError};
 
@@ -91,6 +123,8 @@ pub struct App {
     credentials: Credentials,
     secrets: Arc<dyn SecretBackend>,
     running: vedette_scan::Running,
+    /// Wakes this process's scheduler when schedules or targets changed.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -121,6 +155,7 @@ impl App {
             store,
             secrets,
             running: vedette_scan::Running::default(),
+            wake: Arc::default(),
         })
     }
 
@@ -180,6 +215,11 @@ impl App {
         &self.running
     }
 
+    /// Tells this process's scheduler that schedules or targets changed.
+    pub fn schedules_changed(&self) {
+        self.wake.notify_one();
+    }
+
     /// A scheduler context over this data dir, for `vedette serve`, `schedule
     /// run` and the desktop app alike: the [`App::scanner`] with the limits
     /// the environment sets, and a private temp dir (returned: it lives as
@@ -200,17 +240,12 @@ impl App {
                 scanner: self.scanner(feeds, feed_config, limits, temp.path()),
                 limits: vedette_scheduler::Limits::default(),
                 events,
-                wake: Default::default(),
+                wake: Arc::clone(&self.wake),
                 paused: Default::default(),
                 cancel: Default::default(),
             },
             temp,
         ))
-    }
-
-    /// Lets the scheduler scan a quarantined target again.
-    pub async fn retry_target(&self, target: &TargetInfo) -> Result<bool, StoreError> {
-        self.store.release_quarantine(target.id).await
     }
 
     /// The feed configuration these settings give, with the credentials of

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use vedette_feeds::{FeedConfig, FeedOutcome, FeedStore, Outcome};
-use vedette_match::Policy;
+use vedette_app::{FeedOutcome, FeedSources, Outcome};
 
 use crate::{usage, Failure, Format};
 
@@ -47,21 +46,16 @@ pub struct FeedArgs {
 }
 
 impl FeedArgs {
-    /// The feed configuration, with the keyring's mirror credentials.
-    pub async fn config(
-        &self,
-        app: &vedette_app::App,
-        store: &FeedStore,
-    ) -> Result<FeedConfig, Failure> {
-        let sources = vedette_feeds::FeedSources {
+    /// The feed settings these flags (or their variables) give.
+    pub fn sources(&self) -> FeedSources {
+        FeedSources {
             osv_base: self.feed_url.clone(),
             kev_url: self.kev_url.clone(),
             epss_url: self.epss_url.clone(),
             nvd_urls: self.nvd_url.clone(),
             osv_max_age: Some(self.feed_max_age.clone()),
             source_retry_after: Some(self.source_retry_after.clone()),
-        };
-        app.feed_config(&sources, store).await.map_err(usage)
+        }
     }
 }
 
@@ -129,45 +123,23 @@ fn print_outcomes(outcomes: &[FeedOutcome], format: Format) -> Result<u8, Failur
 }
 
 pub async fn run(app: &vedette_app::App, args: &FeedArgs, cmd: FeedCommand) -> Result<u8, Failure> {
-    let store = app.store();
-    let feeds = FeedStore::open_in(app.data_dir()).await?;
+    let feeds = app.feeds(&args.sources()).await?;
     let result = match cmd {
         FeedCommand::Update { ecosystems, format } => {
-            let cfg = args.config(app, &feeds).await?;
-            let ecosystems = if ecosystems.is_empty() {
-                in_use(store, &feeds, &cfg).await?
-            } else {
-                for e in &ecosystems {
-                    if !vedette_feeds::OSV_ECOSYSTEMS.contains(&e.as_str()) {
-                        return Err(usage(format!(
-                            "{e} is not an ecosystem Vedette downloads; choose from {}",
-                            vedette_feeds::OSV_ECOSYSTEMS.join(", ")
-                        )));
-                    }
-                }
-                ecosystems
-            };
-            if ecosystems.is_empty() {
+            if ecosystems.is_empty() && feeds.in_use(app).await?.is_empty() {
                 eprintln!("vedette: no ecosystem is in use yet (nothing scanned, no feed imported); updating the enrichment feeds only. Name ecosystems with --ecosystem Debian --ecosystem PyPI …");
             }
             // Asked for by name: every feed, every source, now.
-            let outcomes = feeds
-                .update(&cfg, &ecosystems, vedette_feeds::Refresh::default())
-                .await;
+            let outcomes = feeds.update(app, &ecosystems).await?;
             print_outcomes(&outcomes, format)
         }
         FeedCommand::Import { paths, format } => {
-            let outcomes = feeds.import_paths(&paths).await.map_err(|e| match e {
-                vedette_feeds::FeedError::Invalid(m) => usage(m),
-                vedette_feeds::FeedError::Io { .. } => usage(e.to_string()),
-                other => other.into(),
-            })?;
+            let outcomes = feeds.import(&paths).await?;
             print_outcomes(&outcomes, format)
         }
         FeedCommand::Status { format } => {
-            let cfg = args.config(app, &feeds).await?;
-            let status = feeds.status(&cfg).await?;
-            let failures = feeds.source_failures(&cfg).await?;
+            let status = feeds.status().await?;
+            let failures = feeds.failures().await?;
             if let Format::Json = format {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else if status.is_empty() && failures.is_empty() {
@@ -267,24 +239,6 @@ fn print_coverage(status: &[vedette_model::FeedInfo]) {
     println!("  Any other ID is uncovered too: its packages are listed, and the gate gives no verdict (exit 4) unless --allow-uncovered.");
 }
 
-/// The ecosystems of stored inventories and of feeds already in the index.
-async fn in_use(
-    store: &vedette_store::Store,
-    feeds: &FeedStore,
-    cfg: &FeedConfig,
-) -> Result<Vec<String>, Failure> {
-    let mut set = std::collections::BTreeSet::new();
-    for (_, _, inv) in store.latest_inventories_by_target().await? {
-        set.extend(vedette_engine::ecosystems_in_use(&inv));
-    }
-    for f in feeds.status(cfg).await? {
-        if let Some(e) = f.name.strip_prefix("osv/") {
-            set.insert(e.to_owned());
-        }
-    }
-    Ok(set.into_iter().collect())
-}
-
 #[derive(Subcommand)]
 pub enum PolicyCommand {
     /// Checks a policy file and prints it as Vedette reads it.
@@ -307,23 +261,17 @@ pub enum PolicyCommand {
     },
 }
 
-pub fn read_policy(path: &std::path::Path) -> Result<Policy, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("cannot read the policy {}: {e}", path.display())))?;
-    Policy::from_toml(&path.display().to_string(), &text).map_err(|e| usage(e.to_string()))
-}
-
 pub fn policy(cmd: PolicyCommand) -> Result<u8, Failure> {
     match cmd {
         PolicyCommand::Check { file } => {
-            let p = read_policy(&file)?;
+            let p = vedette_app::read_policy(&file)?;
             eprintln!("{} is a valid policy.", file.display());
             print!("{}", p.to_toml());
             Ok(0)
         }
         PolicyCommand::ExportVex { file, output } => {
-            let p = read_policy(&file)?;
-            let doc = serde_json::to_string_pretty(&vedette_match::to_openvex(&p.exceptions))?;
+            let p = vedette_app::read_policy(&file)?;
+            let doc = serde_json::to_string_pretty(&vedette_app::to_vex(&p))?;
             match output {
                 Some(o) => std::fs::write(&o, doc).map_err(|e| {
                     Failure::from(anyhow::anyhow!("cannot write {}: {e}", o.display()))
@@ -339,27 +287,7 @@ pub fn policy(cmd: PolicyCommand) -> Result<u8, Failure> {
                         .map_err(|_| usage(format!("--expires {d}: write the date as YYYY-MM-DD")))
                 })
                 .transpose()?;
-            let text = std::fs::read_to_string(&vex)
-                .map_err(|e| usage(format!("cannot read {}: {e}", vex.display())))?;
-            let doc: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| usage(format!("{} is not JSON: {e}", vex.display())))?;
-            let new =
-                vedette_match::exceptions_from_openvex(&vex.display().to_string(), &doc, expires)
-                    .map_err(|e| usage(e.to_string()))?;
-            let mut p = if into.exists() {
-                read_policy(&into)?
-            } else {
-                Policy::default()
-            };
-            let n = new.len();
-            for e in new {
-                if !p.exceptions.contains(&e) {
-                    p.exceptions.push(e);
-                }
-            }
-            std::fs::write(&into, p.to_toml()).map_err(|e| {
-                Failure::from(anyhow::anyhow!("cannot write {}: {e}", into.display()))
-            })?;
+            let n = vedette_app::import_vex(&vex, &into, expires)?;
             eprintln!(
                 "Added {n} exception(s) from {} to {}.",
                 vex.display(),

@@ -37,10 +37,10 @@ fn counts(s: &ScanSummary) -> String {
     }
 }
 
-pub async fn run(store: &vedette_store::Store, args: HistoryArgs) -> Result<u8, Failure> {
+pub async fn run(app: &vedette_app::App, args: HistoryArgs) -> Result<u8, Failure> {
     match args.show {
         None => {
-            let scans = store.list_scans(args.limit).await?;
+            let scans = app.scans(args.limit).await?;
             if let Format::Json = args.format {
                 println!("{}", serde_json::to_string_pretty(&scans)?);
                 return Ok(0);
@@ -82,12 +82,12 @@ pub async fn run(store: &vedette_store::Store, args: HistoryArgs) -> Result<u8, 
             Ok(0)
         }
         Some(HistoryCommand::Show { scan, format }) => {
-            let Some(report) = store.scan_report(scan).await? else {
+            let detail = app.scan_detail(scan).await?;
+            let (Some(report), Some(diff)) = (detail.report, detail.diff) else {
                 return Err(usage(format!(
                     "scan {scan} has no findings on record (it failed, or listed packages only); `vedette history` lists the scans"
                 )));
             };
-            let diff = store.scan_diff(scan).await?;
             if let Format::Json = format {
                 println!(
                     "{}",
@@ -167,46 +167,16 @@ pub struct TrendsArgs {
     format: Format,
 }
 
-pub async fn trends(store: &vedette_store::Store, args: TrendsArgs) -> Result<u8, Failure> {
-    if !(1..=3660).contains(&args.days) {
-        return Err(usage("--days runs from 1 to 3660"));
-    }
-    let target_id = match &args.target {
-        None => None,
-        Some(name) => Some(
-            store
-                .list_targets()
-                .await?
-                .into_iter()
-                .find(|t| t.name == *name)
-                .map(|t| t.id)
-                .ok_or_else(|| {
-                    usage(format!(
-                        "no target is named {name}; `vedette history` shows the scanned ones"
-                    ))
-                })?,
-        ),
+pub async fn trends(app: &vedette_app::App, args: TrendsArgs) -> Result<u8, Failure> {
+    let of = match (&args.target, &args.group) {
+        (Some(t), _) => vedette_app::TrendsOf::Target(t.clone()),
+        (None, Some(g)) => vedette_app::TrendsOf::Group(g.clone()),
+        (None, None) => vedette_app::TrendsOf::All,
     };
-    let scope = match (target_id, args.group.as_deref()) {
-        (Some(id), _) => vedette_store::TrendScope::Target(id),
-        (None, Some(g)) => {
-            if !store
-                .list_targets()
-                .await?
-                .iter()
-                .any(|t| t.group.as_deref() == Some(g))
-            {
-                return Err(usage(format!(
-                    "no target is in group {g}; `vedette target list` shows the groups"
-                )));
-            }
-            vedette_store::TrendScope::Group(g)
-        }
-        (None, None) => vedette_store::TrendScope::All,
-    };
-    let t = store
-        .trends(scope, args.days, chrono::Utc::now().date_naive())
-        .await?;
+    let t = app.trends(&of, args.days).await.map_err(|e| match e {
+        vedette_app::AppError::Invalid(_) => usage("--days runs from 1 to 3660"),
+        other => other.into(),
+    })?;
     if let Some(path) = &args.output {
         let ext = path
             .extension()

@@ -16,8 +16,7 @@ mod target;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use vedette_app::{App, VERSION};
-use vedette_cloud::{KeyringSecrets, SecretBackend};
+use vedette_app::{App, AppError, KeyringSecrets, SecretBackend, VERSION};
 use vedette_model::{CheckState, DoctorReport, NewRegistryCredential, Sensitive};
 
 #[derive(Parser)]
@@ -132,8 +131,29 @@ pub(crate) struct Failure {
     pub(crate) error: anyhow::Error,
 }
 
-impl<E: Into<anyhow::Error>> From<E> for Failure {
-    fn from(e: E) -> Self {
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        Failure {
+            code: e.exit_code(),
+            error: e.into(),
+        }
+    }
+}
+
+impl From<vedette_app::OpenError> for Failure {
+    fn from(e: vedette_app::OpenError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure { code: 3, error: e }
+    }
+}
+
+impl From<serde_json::Error> for Failure {
+    fn from(e: serde_json::Error) -> Self {
         Failure {
             code: 3,
             error: e.into(),
@@ -200,7 +220,7 @@ fn secrets() -> Arc<dyn SecretBackend> {
 }
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
-    let data_dir = vedette_store::resolve_data_dir(cli.data_dir).map_err(usage)?;
+    let data_dir = vedette_app::resolve_data_dir(cli.data_dir).map_err(usage)?;
     match cli.command {
         Command::Doctor { format } => {
             let report = vedette_app::doctor(&data_dir, secrets()).await;
@@ -225,7 +245,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Policy(cmd) => feed::policy(cmd),
         Command::Target(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
-            let result = target::run(&app, &cli.feeds, cmd).await;
+            let result = target::run(&app, cmd).await;
             app.store().close().await;
             result
         }
@@ -245,13 +265,13 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Trends(args) => {
             let app = App::open(&data_dir, secrets()).await?;
-            let result = history::trends(app.store(), args).await;
+            let result = history::trends(&app, args).await;
             app.store().close().await;
             result
         }
         Command::History(args) => {
             let app = App::open(&data_dir, secrets()).await?;
-            let result = history::run(app.store(), args).await;
+            let result = history::run(&app, args).await;
             app.store().close().await;
             result
         }
@@ -268,13 +288,10 @@ async fn credential(app: &App, cmd: CredentialCommand) -> Result<u8, Failure> {
     let creds = app.credentials();
     match cmd {
         CredentialCommand::Add(a) => {
-            let invalid = |e: vedette_cloud::CredentialError| match e {
-                vedette_cloud::CredentialError::Invalid(m) => usage(m),
-                other => other.into(),
-            };
+            let invalid = |e| Failure::from(AppError::from(e));
             // A bad URL is refused before the secret is asked for.
             if let Some(url) = &a.feed_mirror {
-                vedette_cloud::feed_mirror_origin(url).map_err(invalid)?;
+                vedette_app::feed_mirror_origin(url).map_err(invalid)?;
             }
             let secret = read_secret(&a)?;
             let info = match (&a.registry, &a.feed_mirror) {
@@ -298,7 +315,7 @@ async fn credential(app: &App, cmd: CredentialCommand) -> Result<u8, Failure> {
             Ok(0)
         }
         CredentialCommand::List { format } => {
-            let list = creds.list().await?;
+            let list = creds.list().await.map_err(AppError::from)?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&list)?),
                 Format::Text if list.is_empty() => {
@@ -328,25 +345,28 @@ async fn credential(app: &App, cmd: CredentialCommand) -> Result<u8, Failure> {
         } => {
             let (host, name) = match (registry, feed_mirror) {
                 (_, Some(url)) => {
-                    let origin = vedette_cloud::feed_mirror_origin(&url)
-                        .map_err(|e| usage(e.to_string()))?;
+                    let origin =
+                        vedette_app::feed_mirror_origin(&url).map_err(|e| usage(e.to_string()))?;
                     let name = vedette_model::feed_mirror_credential_name(&origin);
                     (origin, name)
                 }
                 (Some(r), None) => {
-                    let host = vedette_cloud::normalize_registry_host(&r)
+                    let host = vedette_app::normalize_registry_host(&r)
                         .map_err(|e| usage(e.to_string()))?;
                     let name = vedette_model::registry_credential_name(&host);
                     (host, name)
                 }
                 (None, None) => unreachable!("clap requires one of them"),
             };
-            creds.delete(&name).await.map_err(|e| match e {
-                vedette_cloud::CredentialError::NotFound(_) => usage(format!(
-                    "no credential is stored for {host}; `vedette credential list` shows the stored ones"
-                )),
-                other => other.into(),
-            })?;
+            creds
+                .delete(&name)
+                .await
+                .map_err(|e| match AppError::from(e) {
+                    AppError::NotFound(_) => usage(format!(
+                        "no credential is stored for {host}; `vedette credential list` shows the stored ones"
+                    )),
+                    other => other.into(),
+                })?;
             eprintln!("Deleted the credential for {host} from the keyring and the database.");
             Ok(0)
         }

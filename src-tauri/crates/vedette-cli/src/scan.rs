@@ -5,11 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
-use vedette_app::App;
-use vedette_engine::Target;
-use vedette_model::{parse_bytes, Exposure, ScanLimits, Severity, TargetInfo};
-use vedette_scan::{CancellationToken, ErrorKind, FeedPolicy, Request};
-use vedette_sources::Reference;
+use vedette_app::{App, CancellationToken, Policy, ScanOptions, ScanTarget};
+use vedette_model::{parse_bytes, Exposure, ScanLimits, Severity};
 
 use crate::feed::FeedArgs;
 use crate::{usage, Failure};
@@ -19,10 +16,12 @@ pub enum ScanCommand {
     /// An image in a registry: REF is [registry/]repository[:tag][@digest].
     Image {
         reference: String,
-        /// Platform to pick from a multi-platform image.
-        #[arg(long, default_value = "linux/amd64", value_name = "OS/ARCH[/VARIANT]")]
-        platform: String,
-        /// Allow plain HTTP and TLS certificates that do not verify, for this registry.
+        /// Platform to pick from a multi-platform image; remembered for the
+        /// target [default: as it was scanned last, else linux/amd64]
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
+        /// Allow plain HTTP and TLS certificates that do not verify, for this
+        /// registry; remembered for the target, so schedules reach it the same way.
         #[arg(long)]
         insecure_registry: bool,
         #[command(flatten)]
@@ -31,8 +30,9 @@ pub enum ScanCommand {
     /// An image archive: `docker save` tar, OCI archive tar (optionally gzipped), or OCI layout directory.
     Archive {
         path: PathBuf,
-        #[arg(long, default_value = "linux/amd64", value_name = "OS/ARCH[/VARIANT]")]
-        platform: String,
+        /// Platform to pick from a multi-platform archive [default: linux/amd64]
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -184,7 +184,7 @@ struct StderrProgress {
     layers: std::sync::atomic::AtomicUsize,
 }
 
-impl vedette_sources::registry::Progress for StderrProgress {
+impl vedette_app::LayerProgress for StderrProgress {
     fn layer_done(&self, digest: &str) {
         let n = self
             .layers
@@ -199,7 +199,7 @@ impl vedette_sources::registry::Progress for StderrProgress {
     }
 }
 
-impl vedette_engine::Progress for StderrProgress {
+impl vedette_app::Progress for StderrProgress {
     fn stage(&self, message: &str) {
         if !self.quiet {
             eprintln!("vedette: {}", crate::clean(message));
@@ -214,24 +214,19 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
             platform,
             insecure_registry,
             out,
-        } => {
-            Reference::parse(&reference).map_err(|e| usage(e.to_string()))?;
-            (Target::Image(reference), platform, insecure_registry, out)
-        }
+        } => (
+            ScanTarget::Image(reference),
+            platform,
+            insecure_registry,
+            out,
+        ),
         ScanCommand::Archive {
             path,
             platform,
             out,
-        } => (Target::Archive(path), platform, false, out),
-        ScanCommand::Dir { path, out } => (
-            Target::Directory(path),
-            "linux/amd64".to_owned(),
-            false,
-            out,
-        ),
-        ScanCommand::Sbom { path, out } => {
-            (Target::Sbom(path), "linux/amd64".to_owned(), false, out)
-        }
+        } => (ScanTarget::Archive(path), platform, false, out),
+        ScanCommand::Dir { path, out } => (ScanTarget::Directory(path), None, false, out),
+        ScanCommand::Sbom { path, out } => (ScanTarget::Sbom(path), None, false, out),
     };
     if out.packages_only && matches!(out.format, OutFormat::Sarif) {
         return Err(usage(
@@ -240,45 +235,26 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
     }
     // Read the policy and limits before the scan: a typo should not cost a pull.
     let policy = if out.packages_only {
-        vedette_match::Policy::default()
+        Policy::default()
     } else {
         build_policy(&out)?
     };
-    let limits = out.limits.limits()?;
-    // The only place a scan writes: a private temp dir, removed afterwards.
-    let temp = tempfile::Builder::new()
-        .prefix("vedette-scan-")
-        .tempdir()
-        .map_err(|e| Failure::from(anyhow::anyhow!("cannot create a private temp dir: {e}")))?;
-    let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
-    let cfg = feed_args.config(app, &feeds).await?;
-    let scanner = app.scanner(feeds.clone(), cfg, limits, temp.path());
-    let store = app.store();
-    let target_id = store.ensure_target(target.kind(), &target.name()).await?;
-    let info: TargetInfo = store
-        .get_target(target_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("target {target_id} vanished while the scan began"))?;
-    let progress = Arc::new(StderrProgress {
-        quiet: out.quiet,
-        layers: 0.into(),
-    });
-    let req = Request {
+    let opts = ScanOptions {
         policy,
         exposure: out.exposure.map(|e| match e {
             ExposureArg::Internal => Exposure::Internal,
             ExposureArg::Internet => Exposure::Internet,
         }),
         packages_only: out.packages_only,
-        feeds: if out.offline {
-            FeedPolicy::Offline
-        } else {
-            FeedPolicy::Fresh
-        },
+        offline: out.offline,
         platform,
         insecure,
-        ..Request::default()
+        limits: Some(out.limits.limits()?),
     };
+    let progress = Arc::new(StderrProgress {
+        quiet: out.quiet,
+        layers: 0.into(),
+    });
     // Ctrl-C ends the scan cleanly: it is recorded as cancelled.
     let cancel = CancellationToken::new();
     let on_interrupt = {
@@ -293,23 +269,11 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
             }
         })
     };
-    let scanned = scanner.scan(&info, &req, progress.clone(), &cancel).await;
+    let scanned = app
+        .scan_now(target, &opts, &feed_args.sources(), progress, &cancel)
+        .await;
     on_interrupt.abort();
-    feeds.close().await;
-    let scanned = match scanned {
-        Ok(s) => s,
-        Err(f) => {
-            let code = match f.error.kind() {
-                ErrorKind::Input => 2,
-                ErrorKind::Unavailable => 3,
-                ErrorKind::Cancelled => 130,
-            };
-            return Err(Failure {
-                code,
-                error: anyhow::anyhow!(f.error),
-            });
-        }
-    };
+    let scanned = scanned?;
     let inventory = &scanned.inventory;
     let Some(report) = &scanned.report else {
         let format = match out.format {
@@ -392,10 +356,10 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
     Ok(0)
 }
 
-fn build_policy(out: &OutputArgs) -> Result<vedette_match::Policy, Failure> {
+fn build_policy(out: &OutputArgs) -> Result<Policy, Failure> {
     let mut policy = match &out.policy {
-        Some(p) => crate::feed::read_policy(p)?,
-        None => vedette_match::Policy::default(),
+        Some(p) => vedette_app::read_policy(p)?,
+        None => Policy::default(),
     };
     if let Some(s) = out.fail_on {
         policy.fail_on = Some(s.into());
@@ -407,16 +371,11 @@ fn build_policy(out: &OutputArgs) -> Result<vedette_match::Policy, Failure> {
         policy.allow_uncovered = true;
     }
     if let Some(vex) = &out.vex {
-        let text = std::fs::read_to_string(vex)
-            .map_err(|e| usage(format!("cannot read {}: {e}", vex.display())))?;
-        let doc: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| usage(format!("{} is not JSON: {e}", vex.display())))?;
         // Statements without an expiry apply to this scan.
         let today = chrono::Utc::now().date_naive();
-        let ex =
-            vedette_match::exceptions_from_openvex(&vex.display().to_string(), &doc, Some(today))
-                .map_err(|e| usage(e.to_string()))?;
-        policy.exceptions.extend(ex);
+        policy
+            .exceptions
+            .extend(vedette_app::exceptions_from_vex(vex, Some(today))?);
     }
     Ok(policy)
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use vedette_app::App;
+use vedette_app::{CronSchedule, RunSummary, SchedulerContext};
 use vedette_model::{Schedule, ScheduleInput, ScheduleOptions, TargetKind, TargetSelector};
-use vedette_scheduler::{Context, CronSchedule, RunSummary};
 
 use crate::feed::FeedArgs;
 use crate::scan::SeverityArg;
@@ -162,12 +162,6 @@ impl Spec {
     }
 }
 
-/// Checks a schedule before it is stored: the cron expression, the time
-/// zone, the jitter. Errors are usage errors (exit 2).
-fn validate(s: &ScheduleInput) -> Result<CronSchedule, Failure> {
-    vedette_scheduler::validate(s).map_err(usage)
-}
-
 fn input_of(s: &Schedule) -> ScheduleInput {
     ScheduleInput {
         name: s.name.clone(),
@@ -196,27 +190,10 @@ fn next_run(s: &Schedule) -> String {
     }
 }
 
-/// A schedule by id, or a usage error saying where to find the ids.
-async fn schedule(store: &vedette_store::Store, id: i64) -> Result<Schedule, Failure> {
-    store.schedule(id).await?.ok_or_else(|| {
-        usage(format!(
-            "there is no schedule {id}; `vedette schedule list` shows them"
-        ))
-    })
-}
-
-fn store_err(e: vedette_store::StoreError) -> Failure {
-    match e {
-        vedette_store::StoreError::Invalid(m) => usage(m),
-        other => other.into(),
-    }
-}
-
 pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Result<u8, Failure> {
-    let store = app.store();
     match cmd {
         ScheduleCommand::List { format } => {
-            let list = store.list_schedules().await?;
+            let list = app.schedules().await?;
             if let Format::Json = format {
                 println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(0);
@@ -243,7 +220,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
             Ok(0)
         }
         ScheduleCommand::Show { id } => {
-            let s = schedule(store, id).await?;
+            let s = app.schedule(id).await?;
             let cron =
                 CronSchedule::parse(&s.cron, &s.timezone).map_err(|e| usage(e.to_string()))?;
             println!(
@@ -290,8 +267,9 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
                 jitter_seconds: 0,
             };
             let input = spec.apply(base);
-            let cron = validate(&input)?;
-            let s = store.add_schedule(&input).await.map_err(store_err)?;
+            let s = app.save_schedule(None, &input).await?;
+            let cron =
+                CronSchedule::parse(&s.cron, &s.timezone).map_err(|e| usage(e.to_string()))?;
             eprintln!(
                 "Added schedule {} '{}': {} ({}).",
                 s.id,
@@ -302,22 +280,18 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
             Ok(0)
         }
         ScheduleCommand::Edit { id, name, spec } => {
-            let s = schedule(store, id).await?;
+            let s = app.schedule(id).await?;
             let mut input = spec.apply(input_of(&s));
             if let Some(n) = name {
                 input.name = n;
             }
-            validate(&input)?;
-            store.update_schedule(id, &input).await.map_err(store_err)?;
+            app.save_schedule(Some(id), &input).await?;
             eprintln!("Schedule {id} updated.");
             Ok(0)
         }
         ScheduleCommand::Enable { id } | ScheduleCommand::Disable { id } => {
             let enable = matches!(cmd, ScheduleCommand::Enable { .. });
-            store
-                .set_schedule_enabled(id, enable)
-                .await
-                .map_err(store_err)?;
+            app.set_schedule_enabled(id, enable).await?;
             eprintln!(
                 "Schedule {id} {}.",
                 if enable { "enabled" } else { "disabled" }
@@ -325,18 +299,16 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
             Ok(0)
         }
         ScheduleCommand::Remove { id } => {
-            store.remove_schedule(id).await.map_err(store_err)?;
+            app.remove_schedule(id).await?;
             eprintln!("Schedule {id} removed.");
             Ok(0)
         }
         ScheduleCommand::Run { id } => {
-            let s = schedule(store, id).await?;
             let (ctx, _temp) = context(app, feed_args).await?;
-            let summary = vedette_scheduler::run_schedule(&ctx, &s)
-                .await
-                .map_err(|e| Failure::from(anyhow::anyhow!(e)))?;
+            let summary = app.run_schedule(&ctx, id).await;
+            app.close_scheduler(&ctx).await;
             // The summary was printed as the run finished (LogEvents).
-            ctx.scanner.feeds.close().await;
+            let summary = summary?;
             Ok(if summary.scans.iter().any(|s| s.error.is_some()) {
                 3
             } else {
@@ -388,22 +360,18 @@ fn print_summary(s: &RunSummary) {
 }
 
 /// A scheduler context over this data dir.
-pub(crate) async fn context(
+async fn context(
     app: &App,
     feed_args: &FeedArgs,
-) -> Result<(Context, tempfile::TempDir), Failure> {
-    let feeds = vedette_feeds::FeedStore::open_in(app.data_dir()).await?;
-    let cfg = feed_args.config(app, &feeds).await?;
-    app.scheduler_context(feeds, cfg, Arc::new(LogEvents))
-        .map_err(|e| match e {
-            vedette_app::OpenError::Setting(m) => usage(m),
-            other => Failure::from(anyhow::anyhow!(other)),
-        })
+) -> Result<(SchedulerContext, tempfile::TempDir), Failure> {
+    Ok(app
+        .scheduler(&feed_args.sources(), Arc::new(LogEvents))
+        .await?)
 }
 
 struct LogEvents;
 
-impl vedette_scheduler::Events for LogEvents {
+impl vedette_app::Events for LogEvents {
     fn run_started(&self, s: &Schedule) {
         eprintln!("vedette: running '{}'", s.name);
     }
@@ -414,27 +382,16 @@ impl vedette_scheduler::Events for LogEvents {
 
 /// `vedette serve`: the scheduler without a window, one per data dir.
 pub async fn serve(app: &App, feed_args: &FeedArgs, poll: Duration) -> Result<u8, Failure> {
-    let _lock = vedette_scheduler::SchedulerLock::acquire(app.data_dir()).map_err(|e| match e {
-        vedette_scheduler::LockError::Held { .. } => Failure {
-            code: 3,
-            error: anyhow::anyhow!("{e}"),
-        },
-        other => Failure::from(anyhow::anyhow!("{other}")),
-    })?;
+    let _lock = vedette_app::SchedulerLock::acquire(app.data_dir())
+        .map_err(|e| Failure::from(anyhow::anyhow!("{e}")))?;
     let (ctx, _temp) = context(app, feed_args).await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let enabled = app
-        .store()
-        .list_schedules()
-        .await?
-        .iter()
-        .filter(|s| s.enabled)
-        .count();
+    let enabled = app.schedules().await?.iter().filter(|s| s.enabled).count();
     eprintln!(
         "vedette: serving schedules for {} ({enabled} enabled); stop with Ctrl-C or SIGTERM",
         app.data_dir().display()
     );
-    let runner = tokio::spawn(vedette_scheduler::serve(ctx.clone(), poll, rx));
+    let runner = tokio::spawn(vedette_app::serve_schedules(ctx.clone(), poll, rx));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Failure::from(anyhow::anyhow!("cannot listen for SIGTERM: {e}")))?;
     tokio::select! {
@@ -447,6 +404,6 @@ pub async fn serve(app: &App, feed_args: &FeedArgs, poll: Duration) -> Result<u8
     if let Err(e) = runner.await {
         eprintln!("vedette: the scheduler stopped unexpectedly: {e}");
     }
-    ctx.scanner.feeds.close().await;
+    app.close_scheduler(&ctx).await;
     Ok(0)
 }

@@ -1,10 +1,9 @@
 //! `vedette target list|add|group|remove|crawl|retry`: what Vedette watches.
 
 use clap::{Args, Subcommand};
-use vedette_app::App;
-use vedette_model::{Exposure, RegistryWatch, TagSelector, TargetInfo, TargetKind};
+use vedette_app::{App, TargetSettings};
+use vedette_model::{Exposure, RegistryWatch, TagSelector, TargetInfo};
 
-use crate::feed::FeedArgs;
 use crate::scan::ExposureArg;
 use crate::{usage, Failure, Format};
 
@@ -70,6 +69,18 @@ pub enum AddTarget {
         reference: String,
         #[command(flatten)]
         common: Common,
+        /// Its registry over plain HTTP or with a certificate that does not verify.
+        #[arg(long)]
+        insecure_registry: bool,
+        /// The platform of a multi-platform image [default: linux/amd64]
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
+    },
+    /// A directory (an unpacked root filesystem), rescanned by schedules.
+    Dir {
+        path: std::path::PathBuf,
+        #[command(flatten)]
+        common: Common,
     },
 }
 
@@ -82,45 +93,40 @@ pub struct Common {
 }
 
 impl Common {
-    fn exposure(&self) -> Exposure {
-        match self.exposure {
-            Some(ExposureArg::Internet) => Exposure::Internet,
-            _ => Exposure::Internal,
+    fn settings(&self) -> TargetSettings {
+        TargetSettings {
+            group: self.group.clone(),
+            exposure: match self.exposure {
+                Some(ExposureArg::Internet) => Exposure::Internet,
+                _ => Exposure::Internal,
+            },
+            ..TargetSettings::default()
         }
     }
 }
 
-fn store_err(e: vedette_store::StoreError) -> Failure {
-    match e {
-        vedette_store::StoreError::Invalid(m) => usage(m),
-        other => other.into(),
-    }
-}
-
-async fn find(app: &App, what: &str) -> Result<TargetInfo, Failure> {
-    let all = app.store().list_targets().await?;
-    let by_id = what.parse::<i64>().ok();
-    all.into_iter()
-        .find(|t| Some(t.id) == by_id || t.name == what)
-        .ok_or_else(|| {
-            usage(format!(
-                "there is no target '{what}'; `vedette target list` shows them"
-            ))
-        })
-}
-
 fn describe(t: &TargetInfo) -> String {
-    match &t.registry {
-        Some(w) => format!("repositories {} — {}", w.repositories, w.tags.describe()),
-        None => String::new(),
+    let mut parts = Vec::new();
+    if let Some(w) = &t.registry {
+        parts.push(format!(
+            "repositories {} — {}",
+            w.repositories,
+            w.tags.describe()
+        ));
     }
+    if t.insecure || t.registry.as_ref().is_some_and(|w| w.insecure) {
+        parts.push("plain HTTP or unverified TLS".to_owned());
+    }
+    if let Some(p) = &t.platform {
+        parts.push(p.clone());
+    }
+    parts.join("; ")
 }
 
-pub async fn run(app: &App, feed_args: &FeedArgs, cmd: TargetCommand) -> Result<u8, Failure> {
-    let store = app.store();
+pub async fn run(app: &App, cmd: TargetCommand) -> Result<u8, Failure> {
     match cmd {
         TargetCommand::List { format } => {
-            let list = store.list_targets().await?;
+            let list = app.targets().await?;
             if let Format::Json = format {
                 println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(0);
@@ -173,11 +179,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: TargetCommand) -> Result<
                 insecure,
                 requests_per_second: rate,
             };
-            vedette_engine::check_watch(&watch).map_err(usage)?;
-            let t = store
-                .add_registry_target(&host, &watch, common.group.as_deref(), common.exposure())
-                .await
-                .map_err(store_err)?;
+            let t = app.add_registry(&host, &watch, &common.settings()).await?;
             eprintln!(
                 "Watching registry {} (target {}): {}. `vedette target crawl {}` lists what it picks now.",
                 t.name,
@@ -187,22 +189,31 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: TargetCommand) -> Result<
             );
             Ok(0)
         }
-        TargetCommand::Add(AddTarget::Image { reference, common }) => {
-            let name = vedette_engine::Target::Image(reference.clone()).name();
-            check_reference(&reference)?;
-            let t = store
-                .add_target(TargetKind::Image, &name, common.exposure())
-                .await
-                .map_err(store_err)?;
-            store
-                .set_target_group(t.id, common.group.as_deref())
-                .await?;
+        TargetCommand::Add(AddTarget::Image {
+            reference,
+            common,
+            insecure_registry,
+            platform,
+        }) => {
+            let settings = TargetSettings {
+                insecure: insecure_registry,
+                platform,
+                ..common.settings()
+            };
+            let t = app.add_image(&reference, &settings).await?;
             eprintln!("Watching image {} (target {}).", t.name, t.id);
             Ok(0)
         }
+        TargetCommand::Add(AddTarget::Dir { path, common }) => {
+            let t = app
+                .add_directory(&path.display().to_string(), &common.settings())
+                .await?;
+            eprintln!("Watching directory {} (target {}).", t.name, t.id);
+            Ok(0)
+        }
         TargetCommand::Group { target, group } => {
-            let t = find(app, &target).await?;
-            store.set_target_group(t.id, group.as_deref()).await?;
+            let t = app.find_target(&target).await?;
+            app.set_group(t.id, group.as_deref()).await?;
             match group {
                 Some(g) => eprintln!("{} is in group {g}.", t.name),
                 None => eprintln!("{} is in no group.", t.name),
@@ -210,8 +221,8 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: TargetCommand) -> Result<
             Ok(0)
         }
         TargetCommand::Remove { target } => {
-            let t = find(app, &target).await?;
-            store.remove_target(t.id).await?;
+            let t = app.find_target(&target).await?;
+            app.remove_target(t.id).await?;
             eprintln!(
                 "No longer watching {} (its history is gone with it).",
                 t.name
@@ -219,8 +230,8 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: TargetCommand) -> Result<
             Ok(0)
         }
         TargetCommand::Retry { target } => {
-            let t = find(app, &target).await?;
-            if app.retry_target(&t).await? {
+            let t = app.find_target(&target).await?;
+            if app.retry_target(t.id).await? {
                 eprintln!(
                     "{} is out of quarantine: the next scheduled run scans it.",
                     vedette_model::printable(&t.name, false)
@@ -234,19 +245,8 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: TargetCommand) -> Result<
             Ok(0)
         }
         TargetCommand::Crawl { target } => {
-            let t = find(app, &target).await?;
-            let Some(watch) = t.registry.clone() else {
-                return Err(usage(format!(
-                    "{} is not a registry target; only registries are crawled",
-                    t.name
-                )));
-            };
-            let (ctx, _temp) = crate::schedule::context(app, feed_args).await?;
-            let crawl_opts = vedette_engine::CrawlOptions::for_watch(&watch);
-            let crawl = vedette_scheduler::crawl_registry(&ctx, &t, &watch, &crawl_opts)
-                .await
-                .map_err(|e| Failure::from(anyhow::anyhow!(e)))?;
-            ctx.scanner.feeds.close().await;
+            let t = app.find_target(&target).await?;
+            let crawl = app.crawl_preview(t.id).await?;
             println!("{:<60}  {:<20}  DIGEST", "IMAGE", "CREATED");
             for i in &crawl.images {
                 println!(
@@ -268,15 +268,4 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: TargetCommand) -> Result<
             Ok(0)
         }
     }
-}
-
-/// A reference must parse before it is watched.
-fn check_reference(reference: &str) -> Result<(), Failure> {
-    vedette_engine::registry_host(reference)
-        .map(|_| ())
-        .ok_or_else(|| {
-            usage(format!(
-                "'{reference}' is not an image reference; write it as [registry/]repository[:tag], e.g. ghcr.io/acme/api:1.4"
-            ))
-        })
 }

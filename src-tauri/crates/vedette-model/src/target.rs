@@ -96,6 +96,16 @@ pub struct TargetInfo {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarantine: Option<Quarantine>,
+    /// An image's registry is reached over plain HTTP or with a certificate
+    /// that does not verify: as it was added or first scanned, for every
+    /// later scan.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    /// The platform picked from a multi-platform image (`linux/arm64`);
+    /// none: `linux/amd64`.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 /// Why a target is not scanned automatically any more.

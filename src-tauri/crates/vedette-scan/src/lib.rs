@@ -59,6 +59,9 @@ pub enum FeedPolicy {
     Offline,
 }
 
+/// The platform picked from a multi-platform image unless told otherwise.
+pub const DEFAULT_PLATFORM: &str = "linux/amd64";
+
 /// What a scan needs besides its target; cheap to clone.
 #[derive(Clone)]
 pub struct Scanner {
@@ -91,9 +94,11 @@ pub struct Request {
     /// What is installed only: no feeds, no matching.
     pub packages_only: bool,
     pub feeds: FeedPolicy,
-    /// The platform to pick from a multi-platform image.
-    pub platform: String,
-    /// Plain HTTP or unverified TLS for this image's registry.
+    /// The platform to pick from a multi-platform image; none: the
+    /// target's own (else `linux/amd64`).
+    pub platform: Option<String>,
+    /// Plain HTTP or unverified TLS for this image's registry (also when the
+    /// target says so).
     pub insecure: bool,
     /// The image's digest, when a registry crawl just read it.
     pub digest: Option<String>,
@@ -110,7 +115,7 @@ impl Default for Request {
             exposure: None,
             packages_only: false,
             feeds: FeedPolicy::Fresh,
-            platform: "linux/amd64".into(),
+            platform: None,
             insecure: false,
             digest: None,
             rate: None,
@@ -333,6 +338,28 @@ impl Scanner {
         })
     }
 
+    /// Lists the images a registry target's selector picks now: the one way
+    /// a registry client is made for a crawl (credentials, transport, limits).
+    pub async fn crawl(
+        &self,
+        reg: &TargetInfo,
+        watch: &vedette_model::RegistryWatch,
+        crawl_opts: &vedette_engine::CrawlOptions,
+    ) -> Result<vedette_engine::Crawl, vedette_engine::EngineError> {
+        let credential = match &self.credentials {
+            Some(lookup) => lookup(reg.name.clone()).await,
+            None => None,
+        };
+        let opts = vedette_engine::Options {
+            insecure_registry: watch.insecure || self.insecure_registries.contains(&reg.name),
+            credential,
+            temp_dir: self.temp_dir.clone(),
+            budget: Budget::new(self.limits),
+            ..vedette_engine::Options::default()
+        };
+        vedette_engine::crawl(&reg.name, watch, &opts, crawl_opts).await
+    }
+
     /// The engine's options for this target: credentials, transport,
     /// platform, the run's rate limit, the scan's budget.
     async fn engine_options(
@@ -347,8 +374,13 @@ impl Scanner {
             _ => None,
         };
         vedette_engine::Options {
-            platform: req.platform.clone(),
+            platform: req
+                .platform
+                .clone()
+                .or_else(|| target.platform.clone())
+                .unwrap_or_else(|| DEFAULT_PLATFORM.to_owned()),
             insecure_registry: req.insecure
+                || target.insecure
                 || registry
                     .as_ref()
                     .is_some_and(|r| self.insecure_registries.contains(r)),

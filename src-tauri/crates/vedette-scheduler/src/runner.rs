@@ -589,19 +589,7 @@ pub async fn crawl_registry(
     watch: &vedette_model::RegistryWatch,
     crawl_opts: &vedette_engine::CrawlOptions,
 ) -> Result<vedette_engine::Crawl, vedette_engine::EngineError> {
-    let s = &ctx.scanner;
-    let credential = match &s.credentials {
-        Some(lookup) => lookup(reg.name.clone()).await,
-        None => None,
-    };
-    let opts = vedette_engine::Options {
-        insecure_registry: watch.insecure || s.insecure_registries.contains(&reg.name),
-        credential,
-        temp_dir: s.temp_dir.clone(),
-        budget: vedette_engine::Budget::new(s.limits),
-        ..vedette_engine::Options::default()
-    };
-    vedette_engine::crawl(&reg.name, watch, &opts, crawl_opts).await
+    ctx.scanner.crawl(reg, watch, crawl_opts).await
 }
 
 /// Fires enabled schedules on time until `stop` resolves. At start, a run a

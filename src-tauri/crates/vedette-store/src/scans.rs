@@ -53,6 +53,16 @@ impl Store {
             .collect()
     }
 
+    pub async fn scan_exists(&self, id: i64) -> Result<bool> {
+        Ok(sqlx::query_scalar!(
+            r#"SELECT COUNT(*) AS "n!: i64" FROM scans WHERE id = ?1"#,
+            id
+        )
+        .fetch_one(&self.pool)
+        .await?
+            > 0)
+    }
+
     pub async fn count_scans(&self) -> Result<i64> {
         Ok(
             sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n: i64" FROM scans"#)

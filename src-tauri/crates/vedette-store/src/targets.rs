@@ -14,6 +14,8 @@ struct Row {
     created_at: DateTime<Utc>,
     quarantined_at: Option<DateTime<Utc>>,
     quarantine_reason: Option<String>,
+    insecure: bool,
+    platform: Option<String>,
 }
 
 impl Row {
@@ -39,6 +41,8 @@ impl Row {
                 since,
                 reason: self.quarantine_reason.unwrap_or_default(),
             }),
+            insecure: self.insecure,
+            platform: self.platform,
         })
     }
 }
@@ -49,7 +53,8 @@ impl Store {
             Row,
             r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
                       created_at AS "created_at: DateTime<Utc>",
-                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason
+                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason,
+                      insecure AS "insecure: bool", platform
                FROM targets ORDER BY kind, name"#
         )
         .fetch_all(&self.pool)
@@ -62,7 +67,8 @@ impl Store {
             Row,
             r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
                       created_at AS "created_at: DateTime<Utc>",
-                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason
+                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason,
+                      insecure AS "insecure: bool", platform
                FROM targets WHERE id = ?1"#,
             id
         )
@@ -124,17 +130,20 @@ impl Store {
     /// (in the registry's group, with its exposure).
     pub async fn crawled_image(&self, parent: &TargetInfo, reference: &str) -> Result<TargetInfo> {
         let now = Utc::now();
+        let insecure = parent.registry.as_ref().is_some_and(|w| w.insecure);
         let exposure = parent.exposure.as_str();
         sqlx::query!(
-            r#"INSERT INTO targets (kind, name, exposure, created_at, group_name, parent_id)
-               VALUES ('image', ?1, ?2, ?3, ?4, ?5)
+            r#"INSERT INTO targets (kind, name, exposure, created_at, group_name, parent_id, insecure)
+               VALUES ('image', ?1, ?2, ?3, ?4, ?5, ?6)
                ON CONFLICT (kind, name) DO UPDATE SET parent_id = excluded.parent_id,
-                   group_name = COALESCE(targets.group_name, excluded.group_name)"#,
+                   group_name = COALESCE(targets.group_name, excluded.group_name),
+                   insecure = targets.insecure OR excluded.insecure"#,
             reference,
             exposure,
             now,
             parent.group,
-            parent.id
+            parent.id,
+            insecure
         )
         .execute(&self.pool)
         .await?;
@@ -142,7 +151,8 @@ impl Store {
             Row,
             r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
                       created_at AS "created_at: DateTime<Utc>",
-                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason
+                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason,
+                      insecure AS "insecure: bool", platform
                FROM targets WHERE kind = 'image' AND name = ?1"#,
             reference
         )
@@ -221,7 +231,29 @@ impl Store {
             parent_id: None,
             registry: None,
             quarantine: None,
+            insecure: false,
+            platform: None,
         })
+    }
+
+    /// How a target's image is reached: its registry over plain HTTP or
+    /// unverified TLS, the platform picked. Every later scan uses them.
+    pub async fn set_target_transport(
+        &self,
+        id: i64,
+        insecure: bool,
+        platform: Option<&str>,
+    ) -> Result<()> {
+        let platform = platform.map(str::trim).filter(|p| !p.is_empty());
+        sqlx::query!(
+            "UPDATE targets SET insecure = ?1, platform = ?2 WHERE id = ?3",
+            insecure,
+            platform,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Lets the scheduler scan a quarantined target again (the user asked,

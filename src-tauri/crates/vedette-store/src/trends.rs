@@ -91,10 +91,12 @@ impl Store {
             .iter()
             .filter_map(|s| Some((s.id, set_keys.get(s.finding_set.as_ref()?)?)))
             .collect();
+        // New as the history says it: what a scan found that the target's
+        // previous scan did not, a first scan's findings included.
         let mut new_in: HashMap<i64, i64> = HashMap::new();
         for r in sqlx::query!(
             r#"SELECT scan_id AS "scan_id!: i64", COUNT(*) AS "n!: i64" FROM scan_new_findings
-               WHERE cause != 'first_scan' GROUP BY scan_id"#
+               GROUP BY scan_id"#
         )
         .fetch_all(&self.pool)
         .await?

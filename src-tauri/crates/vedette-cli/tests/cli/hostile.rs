@@ -204,19 +204,31 @@ fn a_registry_that_does_not_answer_says_how_to_fix_the_address() {
         "{}",
         stderr(&out)
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_vedette"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args([
-            "scan",
-            "image",
-            &format!("127.0.0.1:{port}/x/y:1"),
-            "--quiet",
-            "--packages-only",
-        ])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-        .output()
-        .unwrap();
+    let without_flag = |data: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_vedette"))
+            .arg("--data-dir")
+            .arg(data)
+            .args([
+                "scan",
+                "image",
+                &format!("127.0.0.1:{port}/x/y:1"),
+                "--quiet",
+                "--packages-only",
+            ])
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .output()
+            .unwrap()
+    };
+    // The target remembers how it was scanned: plain HTTP again.
+    let again = without_flag(dir.path());
+    assert!(
+        stderr(&again).contains(&format!("http://127.0.0.1:{port}/")),
+        "{}",
+        stderr(&again)
+    );
+    // A target never scanned with the flag: the hint names it.
+    let fresh = tempfile::tempdir().unwrap();
+    let out = without_flag(fresh.path());
     assert!(
         stderr(&out).contains("--insecure-registry"),
         "without the flag, the hint names it: {}",

@@ -399,3 +399,97 @@ fn docker_hub_style_rate_limit_headers_stop_the_retries_and_say_how_many_pulls_a
         proxy.requests()
     );
 }
+
+/// Images scanned with `--insecure-registry`, then their registry watched
+/// with `--insecure`: a scheduled run scans each image once, the way it was
+/// scanned (plain HTTP, remembered), and none fails.
+#[test]
+fn a_run_scans_each_image_once_as_it_was_scanned_before() {
+    let mirror = Mirror::start();
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    push(&reg, tmp.path(), "shop/api", "1.0", "2026-11-01T10:00:00Z");
+    push(&reg, tmp.path(), "shop/web", "1", "2026-11-02T10:00:00Z");
+    let host = reg.host();
+    let data = tmp.path().join("data");
+    let env = mirror.env();
+    for image in ["shop/api:1.0", "shop/web:1"] {
+        let o = vedette(
+            &data,
+            &env,
+            &[
+                "scan",
+                "image",
+                &format!("{host}/{image}"),
+                "--insecure-registry",
+                "-q",
+                "-o",
+                "/dev/null",
+            ],
+        );
+        assert!(o.status.success(), "{}", out(&o));
+    }
+    // An image watched by itself, added the same way.
+    push(&reg, tmp.path(), "tools/cli", "2", "2026-11-03T10:00:00Z");
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "target",
+            "add",
+            "image",
+            &format!("{host}/tools/cli:2"),
+            "--insecure-registry",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "target",
+            "add",
+            "registry",
+            &host,
+            "--repos",
+            "shop/*",
+            "--insecure",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(
+        &data,
+        &env,
+        &["schedule", "add", "--name", "all", "--preset", "daily"],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(&data, &env, &["schedule", "run", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let scheduled: Vec<Value> = history(&data)
+        .into_iter()
+        .filter(|s| s["trigger"] == "schedule")
+        .collect();
+    let mut names: Vec<&str> = scheduled
+        .iter()
+        .map(|s| s["target_name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            format!("{host}/shop/api:1.0"),
+            format!("{host}/shop/web:1"),
+            format!("{host}/tools/cli:2")
+        ],
+        "each image once: {scheduled:#?}"
+    );
+    assert!(
+        scheduled.iter().all(|s| s["state"] == "succeeded"),
+        "{scheduled:#?}"
+    );
+    // The target list says how each is reached.
+    let o = vedette(&data, &env, &["target", "list"]);
+    let list = String::from_utf8_lossy(&o.stdout);
+    let cli = list.lines().find(|l| l.contains("tools/cli:2")).unwrap();
+    assert!(cli.contains("plain HTTP or unverified TLS"), "{list}");
+}

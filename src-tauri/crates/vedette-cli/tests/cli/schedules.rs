@@ -391,7 +391,7 @@ fn a_feed_update_rematches_stored_inventories_into_new_findings_caused_by_the_fe
     );
 
     // Trends: today two open findings (one from the first scan, one the feed
-    // disclosed), and one new this week.
+    // disclosed), and two new this week: "new" as the history counts it.
     let t: Value = serde_json::from_slice(
         &vedette(&data, &[], &["trends", "--days", "7", "--format", "json"]).stdout,
     )
@@ -405,9 +405,11 @@ fn a_feed_update_rematches_stored_inventories_into_new_findings_caused_by_the_fe
             .to_string()
     );
     assert_eq!(today["open"]["unknown"], 2, "{today:#}");
+    let history_new: i64 = h.iter().filter_map(|s| s["new_findings"].as_i64()).sum();
+    assert_eq!(history_new, 2);
     assert_eq!(
         t["weekly"].as_array().unwrap().last().unwrap()["new"],
-        1,
+        history_new,
         "{t:#}"
     );
     let svg = tmp.path().join("trends.svg");

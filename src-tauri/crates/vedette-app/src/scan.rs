@@ -1,0 +1,127 @@
+//! Scanning now, as the front ends ask for it: a target named on the
+//! command line (recorded as a target, with how it is reached), or a target
+//! already watched (the window's "Scan now", the API). Both end in
+//! [`vedette_scan::Scanner::scan`], the function the scheduler calls too.
+
+use std::sync::Arc;
+
+pub use vedette_engine::Progress;
+pub use vedette_engine::Target as ScanTarget;
+use vedette_match::Policy;
+use vedette_model::{Exposure, ScanLimits, TargetInfo};
+pub use vedette_scan::{CancellationToken, Scanned};
+use vedette_scan::{FeedPolicy, Request};
+pub use vedette_sources::registry::Progress as LayerProgress;
+
+use crate::{App, AppError, FeedSources, Result};
+
+/// How to scan, beyond the target.
+#[derive(Clone, Default)]
+pub struct ScanOptions {
+    pub policy: Policy,
+    /// Set and remembered for the target; none: the target's own.
+    pub exposure: Option<Exposure>,
+    /// List packages only: no feeds, no matching.
+    pub packages_only: bool,
+    /// Match against the index as it is; download nothing.
+    pub offline: bool,
+    /// Remembered for the target: the platform of a multi-platform image.
+    pub platform: Option<String>,
+    /// Remembered for the target: its registry over plain HTTP or
+    /// unverified TLS.
+    pub insecure: bool,
+    /// Limits of this scan; none: the environment's.
+    pub limits: Option<ScanLimits>,
+}
+
+impl App {
+    /// Scans `target` now and records it: the target is watched from now on
+    /// (added the first time), with the transport and platform given, which
+    /// later scans reuse.
+    pub async fn scan_now(
+        &self,
+        target: ScanTarget,
+        opts: &ScanOptions,
+        sources: &FeedSources,
+        progress: Arc<dyn Progress>,
+        cancel: &CancellationToken,
+    ) -> Result<Scanned> {
+        if let ScanTarget::Image(r) = &target {
+            vedette_sources::Reference::parse(r).map_err(AppError::invalid)?;
+        }
+        let store = self.store();
+        let id = store.ensure_target(target.kind(), &target.name()).await?;
+        if opts.insecure || opts.platform.is_some() {
+            let t = self.target(id).await?;
+            store
+                .set_target_transport(
+                    id,
+                    opts.insecure || t.insecure,
+                    opts.platform.as_deref().or(t.platform.as_deref()),
+                )
+                .await?;
+        }
+        let info = self.target(id).await?;
+        self.scan_target(&info, opts, sources, progress, cancel)
+            .await
+    }
+
+    /// Scans a watched target now, as it was added (its transport, platform
+    /// and exposure); the window's "Scan now" and the API's scans.
+    pub async fn scan_watched(
+        &self,
+        id: i64,
+        sources: &FeedSources,
+        progress: Arc<dyn Progress>,
+        cancel: &CancellationToken,
+    ) -> Result<Scanned> {
+        let info = self.target(id).await?;
+        self.scan_target(&info, &ScanOptions::default(), sources, progress, cancel)
+            .await
+    }
+
+    async fn scan_target(
+        &self,
+        info: &TargetInfo,
+        opts: &ScanOptions,
+        sources: &FeedSources,
+        progress: Arc<dyn Progress>,
+        cancel: &CancellationToken,
+    ) -> Result<Scanned> {
+        let limits = match opts.limits {
+            Some(l) => l,
+            None => crate::limits_from_env().map_err(AppError::Invalid)?,
+        };
+        // The only place a scan writes: a private temp dir, removed afterwards.
+        let temp = tempfile::Builder::new()
+            .prefix("vedette-scan-")
+            .tempdir()
+            .map_err(|e| AppError::unavailable(format!("cannot create a private temp dir: {e}")))?;
+        let feeds = self.feeds(sources).await?;
+        let scanner = self.scanner(
+            feeds.store.clone(),
+            feeds.config.clone(),
+            limits,
+            temp.path(),
+        );
+        let req = Request {
+            policy: opts.policy.clone(),
+            exposure: opts.exposure,
+            packages_only: opts.packages_only,
+            feeds: if opts.offline {
+                FeedPolicy::Offline
+            } else {
+                FeedPolicy::Fresh
+            },
+            ..Request::default()
+        };
+        let scanned = scanner.scan(info, &req, progress, cancel).await;
+        feeds.close().await;
+        Ok(scanned?)
+    }
+
+    /// Cancels a scan running in this process; `false` when none has that id.
+    pub fn cancel_scan(&self, scan_id: i64) -> bool {
+        self.running().cancel(scan_id)
+    }
+}

@@ -1,0 +1,162 @@
+//! What Vedette watches: images, registries, directories; their groups,
+//! exposure and transport; what a registry's selector picks now.
+
+use vedette_model::{Exposure, RegistryCrawl, RegistryWatch, TargetInfo, TargetKind};
+
+use crate::{App, AppError, Result};
+
+/// How a target is added: its group, exposure, and for an image how its
+/// registry is reached.
+#[derive(Debug, Clone, Default)]
+pub struct TargetSettings {
+    pub group: Option<String>,
+    pub exposure: Exposure,
+    /// Plain HTTP or a certificate that does not verify.
+    pub insecure: bool,
+    /// The platform of a multi-platform image.
+    pub platform: Option<String>,
+}
+
+impl App {
+    pub async fn targets(&self) -> Result<Vec<TargetInfo>> {
+        Ok(self.store().list_targets().await?)
+    }
+
+    pub async fn target(&self, id: i64) -> Result<TargetInfo> {
+        self.store()
+            .get_target(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("there is no target {id}")))
+    }
+
+    /// A target by id or by name.
+    pub async fn find_target(&self, what: &str) -> Result<TargetInfo> {
+        let by_id = what.parse::<i64>().ok();
+        self.targets()
+            .await?
+            .into_iter()
+            .find(|t| Some(t.id) == by_id || t.name == what)
+            .ok_or_else(|| {
+                AppError::NotFound(format!(
+                    "there is no target '{what}'; `vedette target list` shows them"
+                ))
+            })
+    }
+
+    /// Watches a registry: which repositories, which tags.
+    pub async fn add_registry(
+        &self,
+        host: &str,
+        watch: &RegistryWatch,
+        settings: &TargetSettings,
+    ) -> Result<TargetInfo> {
+        vedette_engine::check_watch(watch).map_err(AppError::Invalid)?;
+        Ok(self
+            .store()
+            .add_registry_target(host, watch, settings.group.as_deref(), settings.exposure)
+            .await?)
+    }
+
+    /// Watches one image reference (normalised as Docker does).
+    pub async fn add_image(
+        &self,
+        reference: &str,
+        settings: &TargetSettings,
+    ) -> Result<TargetInfo> {
+        let r = vedette_sources::Reference::parse(reference.trim()).map_err(|_| {
+            AppError::Invalid(format!(
+                "'{reference}' is not an image reference; write it as [registry/]repository[:tag], e.g. ghcr.io/acme/api:1.4"
+            ))
+        })?;
+        if let Some(p) = &settings.platform {
+            if vedette_sources::registry::manifest::Platform::parse(p).is_none() {
+                return Err(AppError::Invalid(format!(
+                    "'{p}' is not a platform; write it as os/arch[/variant], e.g. linux/arm64"
+                )));
+            }
+        }
+        self.add_with(TargetKind::Image, &r.to_string(), settings)
+            .await
+    }
+
+    /// Watches a directory (an unpacked root filesystem) by its real path.
+    pub async fn add_directory(&self, path: &str, settings: &TargetSettings) -> Result<TargetInfo> {
+        let p = std::path::Path::new(path.trim());
+        if !p.is_dir() {
+            return Err(AppError::Invalid(format!(
+                "{} is not a directory this process can read",
+                p.display()
+            )));
+        }
+        let name = crate::ScanTarget::Directory(p.to_owned()).name();
+        self.add_with(TargetKind::Directory, &name, settings).await
+    }
+
+    async fn add_with(
+        &self,
+        kind: TargetKind,
+        name: &str,
+        settings: &TargetSettings,
+    ) -> Result<TargetInfo> {
+        let store = self.store();
+        let t = store.add_target(kind, name, settings.exposure).await?;
+        store
+            .set_target_group(t.id, settings.group.as_deref())
+            .await?;
+        if settings.insecure || settings.platform.is_some() {
+            store
+                .set_target_transport(t.id, settings.insecure, settings.platform.as_deref())
+                .await?;
+        }
+        self.target(t.id).await
+    }
+
+    /// Puts a target (a registry: with its images) in a group, or in none.
+    pub async fn set_group(&self, id: i64, group: Option<&str>) -> Result<TargetInfo> {
+        self.store().set_target_group(id, group).await?;
+        self.target(id).await
+    }
+
+    /// Stops watching a target; its history goes with it.
+    pub async fn remove_target(&self, id: i64) -> Result<TargetInfo> {
+        let t = self.target(id).await?;
+        self.store().remove_target(id).await?;
+        Ok(t)
+    }
+
+    /// Lets the scheduler scan a quarantined target again; `false` when it
+    /// was not quarantined.
+    pub async fn retry_target(&self, id: i64) -> Result<bool> {
+        Ok(self.store().release_quarantine(id).await?)
+    }
+
+    /// The images a registry target's selector picks now, without scanning.
+    pub async fn crawl_preview(&self, id: i64) -> Result<RegistryCrawl> {
+        let t = self.target(id).await?;
+        let Some(watch) = t.registry.clone() else {
+            return Err(AppError::Invalid(format!(
+                "{} is not a registry; only registries are crawled",
+                t.name
+            )));
+        };
+        let temp = tempfile::Builder::new()
+            .prefix("vedette-crawl-")
+            .tempdir()
+            .map_err(|e| AppError::unavailable(format!("cannot create a private temp dir: {e}")))?;
+        let feeds = self.feeds(&crate::FeedSources::from_env()).await?;
+        let limits = crate::limits_from_env().map_err(AppError::Invalid)?;
+        let scanner = self.scanner(
+            feeds.store.clone(),
+            feeds.config.clone(),
+            limits,
+            temp.path(),
+        );
+        let crawl = vedette_engine::CrawlOptions::for_watch(&watch);
+        let result = scanner.crawl(&t, &watch, &crawl).await;
+        feeds.close().await;
+        result.map_err(|e| AppError::Unavailable {
+            transient: e.is_transient(),
+            message: e.to_string(),
+        })
+    }
+}
