@@ -32,6 +32,10 @@ for front in vedette-cli vedette-desktop; do
   fi
 done
 
+say "matching does no I/O: vedette-match depends on no database, HTTP or async runtime crate"
+io="$(cargo tree -q -p vedette-match -e normal --prefix none | awk '{print $1}' | sort -u | grep -xE 'sqlx|sqlx-core|reqwest|hyper|tokio|vedette-feeds|vedette-store' || true)"
+[ -z "$io" ] || die "vedette-match depends on $(echo $io): matching must stay a pure function of the advisories (vedette-osv)"
+
 say "clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 

@@ -1,76 +1,16 @@
 //! Reading the index: what matching needs for one inventory, and the state
 //! of each feed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use vedette_model::FeedInfo;
 
-use crate::osv::Range;
 use crate::{FeedConfig, FeedStore, Result};
 
 /// One package's entry in one advisory.
-#[derive(Debug, Clone)]
-pub struct AffectedRow {
-    pub advisory_id: String,
-    pub ecosystem: String,
-    pub release: String,
-    pub name: String,
-    pub ranges: Vec<Range>,
-    pub versions: Vec<String>,
-    /// For an rpm module's packages: the streams the entry is about
-    /// (`nodejs:18`, comma-separated; `*` when the record does not say);
-    /// empty for packages outside modules.
-    pub module: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct AdvisoryRow {
-    pub id: String,
-    pub summary: String,
-    pub aliases: Vec<String>,
-    pub published: Option<String>,
-    pub modified: String,
-    pub cvss3: Option<String>,
-    pub cvss4: Option<String>,
-    pub label: Option<String>,
-    /// The distribution's own rating, as it writes it.
-    pub vendor_severity: Option<String>,
-    /// CVEs an erratum fixes without being about one of them.
-    pub related: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct KevEntry {
-    pub cve: String,
-    pub date_added: String,
-    pub name: String,
-    pub ransomware: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NvdCvss {
-    pub cve: String,
-    pub version: String,
-    pub vector: String,
-    pub score: f64,
-    pub source: String,
-}
-
-/// Everything the index knows that matters to one inventory: plain data,
-/// so matching is a pure function of it.
-#[derive(Debug, Clone, Default)]
-pub struct AdvisorySet {
-    /// By (ecosystem, normalised name).
-    pub affected: HashMap<(String, String), Vec<AffectedRow>>,
-    pub advisories: HashMap<String, AdvisoryRow>,
-    /// Other records sharing an alias (a CVE) with a matched one, by alias.
-    pub by_alias: HashMap<String, Vec<AdvisoryRow>>,
-    pub kev: HashMap<String, KevEntry>,
-    pub epss: HashMap<String, (f64, f64)>,
-    pub nvd: HashMap<String, NvdCvss>,
-}
+pub use vedette_osv::{AdvisoryRow, AdvisorySet, AffectedRow, KevEntry, NvdCvss};
 
 const CHUNK: usize = 400;
 

@@ -2,42 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+pub use vedette_osv::{
+    is_modular_release, normalize_name, range_scheme, split_ecosystem, Event, Range,
+};
 use vedette_version::Scheme;
-
-/// `Debian:12` → (`Debian`, `12`); `Ubuntu:22.04:LTS` → (`Ubuntu`, `22.04:LTS`).
-pub fn split_ecosystem(eco: &str) -> (&str, &str) {
-    match eco.split_once(':') {
-        Some((base, release)) => (base, release),
-        None => (eco, ""),
-    }
-}
-
-/// A package name as the ecosystem compares names: PyPI per PEP 503
-/// (lower case, runs of `-_.` as one `-`), crates.io, NuGet and Packagist
-/// without case; others exactly.
-pub fn normalize_name(ecosystem: &str, name: &str) -> String {
-    match ecosystem {
-        "PyPI" => {
-            let mut out = String::with_capacity(name.len());
-            let mut sep = false;
-            for c in name.trim().chars() {
-                if c == '-' || c == '_' || c == '.' {
-                    sep = true;
-                } else {
-                    if sep && !out.is_empty() {
-                        out.push('-');
-                    }
-                    sep = false;
-                    out.push(c.to_ascii_lowercase());
-                }
-            }
-            out
-        }
-        "crates.io" | "NuGet" | "Packagist" => name.trim().to_ascii_lowercase(),
-        _ => name.trim().to_owned(),
-    }
-}
 
 #[derive(Debug, Deserialize)]
 struct Record {
@@ -98,32 +67,6 @@ struct RawRange {
     kind: String,
     #[serde(default)]
     events: Vec<BTreeMap<String, serde_json::Value>>,
-}
-
-/// One range event, as OSV spells it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Event {
-    Introduced(String),
-    Fixed(String),
-    LastAffected(String),
-    Limit(String),
-}
-
-impl Event {
-    pub fn version(&self) -> &str {
-        match self {
-            Event::Introduced(v) | Event::Fixed(v) | Event::LastAffected(v) | Event::Limit(v) => v,
-        }
-    }
-}
-
-/// A range: `SEMVER` or `ECOSYSTEM` (`GIT` ranges name commits and are not kept).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Range {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub events: Vec<Event>,
 }
 
 /// What one record contributes to the index.
@@ -213,13 +156,6 @@ fn vendor_severity(r: &Record) -> Option<String> {
     });
     let word = r.summary.as_deref()?.split_once(':')?.0;
     (rpm && matches!(word, "Critical" | "Important" | "Moderate" | "Low")).then(|| word.to_owned())
-}
-
-/// Whether an rpm `version-release` is a module build's
-/// (`1:18.14.2-2.module_el9.2.0+29+de583a0b`, `…module+el8.4.0+…`).
-pub fn is_modular_release(evr: &str) -> bool {
-    let release = evr.rsplit_once('-').map_or("", |(_, r)| r);
-    release.contains(".module_el") || release.contains(".module+el")
 }
 
 /// The module streams an erratum's summary names (`Important: nodejs:18
@@ -389,16 +325,6 @@ pub(crate) fn parse(bytes: &[u8], skipped: &mut BTreeMap<String, i64>) -> Result
         related,
         affected,
     })
-}
-
-/// `SEMVER` ranges are SemVer 2.0 whatever the ecosystem; ECOSYSTEM ranges
-/// use the ecosystem's scheme.
-pub fn range_scheme(kind: &str, eco: Scheme) -> Scheme {
-    if kind == "SEMVER" && !matches!(eco, Scheme::Semver | Scheme::NodeSemver | Scheme::Go) {
-        Scheme::NodeSemver
-    } else {
-        eco
-    }
 }
 
 #[cfg(test)]

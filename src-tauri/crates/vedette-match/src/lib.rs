@@ -3,7 +3,7 @@
 //! vulnerability is and where that came from, how likely it is to be
 //! exploited and why, and whether the whole passes a policy.
 //!
-//! Matching is a pure function of [`vedette_feeds::AdvisorySet`]: the index
+//! Matching is a pure function of [`vedette_osv::AdvisorySet`]: the index
 //! is read first, then nothing here does I/O.
 
 mod matcher;

@@ -5,8 +5,8 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use vedette_feeds::{normalize_name, range_scheme, AdvisorySet, AffectedRow, Event, Range};
 use vedette_model::{Exposure, Finding, Inventory, Package, Severity, SeveritySource};
+use vedette_osv::{normalize_name, range_scheme, AdvisorySet, AffectedRow, Event, Range};
 use vedette_version::{Scheme, Version};
 
 /// The names and version an advisory about `p` is written against: the
@@ -54,7 +54,7 @@ fn module_applies(p: &Package, row: &AffectedRow) -> bool {
     let stream = p
         .module
         .as_deref()
-        .or_else(|| vedette_feeds::is_modular_release(&p.version).then_some("*"));
+        .or_else(|| vedette_osv::is_modular_release(&p.version).then_some("*"));
     match (stream, row.module.as_str()) {
         (None, "") => true,
         (None, _) | (Some(_), "") => false,
@@ -392,7 +392,7 @@ fn build(
             Some(s) => s.compare(a, b).unwrap_or(Ordering::Equal),
             None => a.cmp(b),
         });
-    let records: Vec<&vedette_feeds::AdvisoryRow> = ids
+    let records: Vec<&vedette_osv::AdvisoryRow> = ids
         .iter()
         .filter_map(|id| set.advisories.get(*id))
         .collect();
@@ -474,7 +474,7 @@ fn build(
 
 /// The distribution's own rating among the matched records, the highest.
 fn vendor_severity(
-    records: &[&vedette_feeds::AdvisoryRow],
+    records: &[&vedette_osv::AdvisoryRow],
     vendor: &str,
 ) -> Option<vedette_model::VendorSeverity> {
     records
@@ -494,13 +494,13 @@ fn vendor_severity(
 /// the same vulnerability, else NVD's (for an erratum about several CVEs,
 /// the highest of theirs), else a matched record's own label or rating.
 fn severity(
-    records: &[&vedette_feeds::AdvisoryRow],
+    records: &[&vedette_osv::AdvisoryRow],
     aliases: &BTreeSet<String>,
     cves: &[&str],
     vendor: Option<&vedette_model::VendorSeverity>,
     set: &AdvisorySet,
 ) -> (Severity, SeveritySource, Option<vedette_model::Cvss>) {
-    let vector_of = |r: &vedette_feeds::AdvisoryRow| {
+    let vector_of = |r: &vedette_osv::AdvisoryRow| {
         r.cvss3
             .as_deref()
             .and_then(crate::risk::severity_of_vector)

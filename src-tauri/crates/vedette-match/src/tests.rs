@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use vedette_feeds::{AdvisoryRow, AdvisorySet, AffectedRow, Event, NvdCvss, Range};
 use vedette_model::{
     Distro, Ecosystem, Exposure, Inventory, Package, Severity, SeveritySource, SourcePackage,
     TargetKind,
 };
+use vedette_osv::{AdvisoryRow, AdvisorySet, AffectedRow, Event, NvdCvss, Range};
 use vedette_version::Scheme;
 
 use crate::{evaluate_ranges, find, Policy};
@@ -349,7 +349,7 @@ fn risk_rises_with_kev_epss_and_internet_exposure_and_says_why() {
     s.epss.insert("CVE-7".into(), (0.9, 0.99));
     s.kev.insert(
         "CVE-7".into(),
-        vedette_feeds::KevEntry {
+        vedette_osv::KevEntry {
             cve: "CVE-7".into(),
             date_added: "2024-02-01".into(),
             name: String::new(),
@@ -619,7 +619,7 @@ fn an_erratum_takes_severity_from_its_related_cves_and_carries_the_vendor_rating
     }
     s.kev.insert(
         "CVE-2023-1".into(),
-        vedette_feeds::KevEntry {
+        vedette_osv::KevEntry {
             cve: "CVE-2023-1".into(),
             date_added: "2024-02-01".into(),
             name: String::new(),

@@ -39,8 +39,16 @@ impl SchedulerLock {
             .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {
-                let _ = file.set_len(0);
-                let _ = writeln!(&file, "{}", std::process::id());
+                // The PID is only there to name the holder in an error.
+                if let Err(e) = file
+                    .set_len(0)
+                    .and_then(|()| writeln!(&file, "{}", std::process::id()))
+                {
+                    tracing::warn!(
+                        "cannot write the scheduler's PID into {}: {e}",
+                        path.display()
+                    );
+                }
                 Ok(Self { _file: file })
             }
             Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held {
