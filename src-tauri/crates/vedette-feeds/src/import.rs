@@ -35,6 +35,172 @@ fn skipped(feed: &str, url: &str, f: &SourceFailure) -> FeedOutcome {
     }
 }
 
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
+
+fn json<T: serde::Serialize>(v: &T, empty: &str) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| empty.to_owned())
+}
+
+/// Replaces an OSV feed's records, their affected entries and aliases;
+/// how many records.
+async fn swap_osv(tx: &mut Tx<'_>, feed: &str, records: Vec<Parsed>) -> Result<i64> {
+    for table in ["advisory", "affected", "alias"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE feed = ?"))
+            .bind(feed)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let n = records.len() as i64;
+    let mut advisories = Vec::with_capacity(records.len());
+    let mut aliases = Vec::new();
+    let mut affected = Vec::new();
+    for p in records {
+        for alias in std::iter::once(&p.id).chain(p.aliases.iter()) {
+            aliases.push(vec![
+                Val::Text(alias.clone()),
+                Val::Text(p.id.clone()),
+                Val::Text(feed.to_owned()),
+            ]);
+        }
+        for a in &p.affected {
+            affected.push(vec![
+                Val::Text(p.id.clone()),
+                Val::Text(feed.to_owned()),
+                Val::Text(a.ecosystem.clone()),
+                Val::Text(a.release.clone()),
+                Val::Text(a.name.clone()),
+                Val::Text(json(&a.ranges, "[]")),
+                Val::Text(json(&a.versions, "[]")),
+                Val::Text(a.module.clone()),
+            ]);
+        }
+        advisories.push(vec![
+            Val::Text(json(&p.aliases, "[]")),
+            Val::Text(json(&p.related, "[]")),
+            Val::Text(p.id),
+            Val::Text(feed.to_owned()),
+            Val::Text(p.summary),
+            Val::Opt(p.published),
+            Val::Text(p.modified),
+            Val::Opt(p.cvss3),
+            Val::Opt(p.cvss4),
+            Val::Opt(p.label),
+            Val::Opt(p.vendor_severity),
+        ]);
+    }
+    insert_many(tx, "INSERT OR REPLACE INTO advisory (aliases, related, id, feed, summary, published, modified, cvss3, cvss4, label, vendor_severity)", advisories).await?;
+    insert_many(tx, "INSERT INTO alias (alias, advisory_id, feed)", aliases).await?;
+    insert_many(tx, "INSERT INTO affected (advisory_id, feed, ecosystem, release, name, ranges, versions, module)", affected).await?;
+    Ok(n)
+}
+
+async fn swap_kev(tx: &mut Tx<'_>, entries: Vec<crate::KevEntry>) -> Result<i64> {
+    sqlx::query("DELETE FROM kev").execute(&mut **tx).await?;
+    let n = entries.len() as i64;
+    let rows = entries
+        .into_iter()
+        .map(|e| {
+            vec![
+                Val::Text(e.cve),
+                Val::Text(e.date_added),
+                Val::Text(e.name),
+                Val::Text(e.ransomware),
+            ]
+        })
+        .collect();
+    insert_many(
+        tx,
+        "INSERT OR REPLACE INTO kev (cve, date_added, name, ransomware)",
+        rows,
+    )
+    .await?;
+    Ok(n)
+}
+
+async fn swap_epss(tx: &mut Tx<'_>, rows: Vec<(String, f64, f64)>) -> Result<i64> {
+    sqlx::query("DELETE FROM epss").execute(&mut **tx).await?;
+    let n = rows.len() as i64;
+    let rows = rows
+        .into_iter()
+        .map(|(cve, score, pct)| vec![Val::Text(cve), Val::Real(score), Val::Real(pct)])
+        .collect();
+    insert_many(
+        tx,
+        "INSERT OR REPLACE INTO epss (cve, score, percentile)",
+        rows,
+    )
+    .await?;
+    Ok(n)
+}
+
+/// Replaces what one NVD file said (the yearly files and `modified` are
+/// feeds of their own).
+async fn swap_nvd(tx: &mut Tx<'_>, feed: &str, rows: Vec<crate::NvdCvss>) -> Result<i64> {
+    sqlx::query("DELETE FROM nvd WHERE feed = ?")
+        .bind(feed)
+        .execute(&mut **tx)
+        .await?;
+    let n = rows.len() as i64;
+    let rows = rows
+        .into_iter()
+        .map(|c| {
+            vec![
+                Val::Text(c.cve),
+                Val::Text(c.version),
+                Val::Text(c.vector),
+                Val::Real(c.score),
+                Val::Text(c.source),
+                Val::Text(feed.to_owned()),
+            ]
+        })
+        .collect();
+    insert_many(
+        tx,
+        "INSERT OR REPLACE INTO nvd (cve, version, vector, score, source, feed)",
+        rows,
+    )
+    .await?;
+    Ok(n)
+}
+
+/// A feed's row as a swap leaves it.
+struct FeedRow<'a> {
+    feed: &'a str,
+    source: &'a str,
+    etag: Option<&'a str>,
+    last_modified: Option<&'a str>,
+    records: i64,
+    skipped: &'a BTreeMap<String, i64>,
+    version: &'a str,
+}
+
+/// Records a feed's new state; `updated_at` moves only when its content
+/// (the version) changed.
+async fn record_feed(tx: &mut Tx<'_>, r: &FeedRow<'_>) -> Result<()> {
+    let now = Utc::now().to_rfc3339();
+    sqlx::query(
+        "INSERT INTO feed (name, source, etag, last_modified, records, skipped, checked_at, updated_at, version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET source = excluded.source, etag = excluded.etag,
+           last_modified = excluded.last_modified, records = excluded.records, skipped = excluded.skipped,
+           checked_at = excluded.checked_at,
+           updated_at = CASE WHEN feed.version = excluded.version THEN feed.updated_at ELSE excluded.updated_at END,
+           version = excluded.version",
+    )
+    .bind(r.feed)
+    .bind(r.source)
+    .bind(r.etag)
+    .bind(r.last_modified)
+    .bind(r.records)
+    .bind(json(r.skipped, "{}"))
+    .bind(&now)
+    .bind(&now)
+    .bind(r.version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// A feed read into memory, ready to be swapped in.
 pub(crate) enum Loaded {
     Osv {
@@ -380,160 +546,26 @@ impl FeedStore {
         last_modified: Option<&str>,
         version: &str,
     ) -> Result<Outcome> {
-        let now = Utc::now().to_rfc3339();
         // IMMEDIATE: enrichment feeds are swapped in at the same time.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let (records, skipped) = match loaded {
             Loaded::Osv {
                 records, skipped, ..
-            } => {
-                for table in ["advisory", "affected", "alias"] {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE feed = ?"))
-                        .bind(feed)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let n = records.len() as i64;
-                let mut advisories = Vec::with_capacity(records.len());
-                let mut aliases = Vec::new();
-                let mut affected = Vec::new();
-                for p in records {
-                    for alias in std::iter::once(&p.id).chain(p.aliases.iter()) {
-                        aliases.push(vec![
-                            Val::Text(alias.clone()),
-                            Val::Text(p.id.clone()),
-                            Val::Text(feed.to_owned()),
-                        ]);
-                    }
-                    for a in &p.affected {
-                        affected.push(vec![
-                            Val::Text(p.id.clone()),
-                            Val::Text(feed.to_owned()),
-                            Val::Text(a.ecosystem.clone()),
-                            Val::Text(a.release.clone()),
-                            Val::Text(a.name.clone()),
-                            Val::Text(
-                                serde_json::to_string(&a.ranges).unwrap_or_else(|_| "[]".into()),
-                            ),
-                            Val::Text(
-                                serde_json::to_string(&a.versions).unwrap_or_else(|_| "[]".into()),
-                            ),
-                            Val::Text(a.module.clone()),
-                        ]);
-                    }
-                    advisories.push(vec![
-                        Val::Text(p.id),
-                        Val::Text(feed.to_owned()),
-                        Val::Text(p.summary),
-                        Val::Text(
-                            serde_json::to_string(&p.aliases).unwrap_or_else(|_| "[]".into()),
-                        ),
-                        Val::Opt(p.published),
-                        Val::Text(p.modified),
-                        Val::Opt(p.cvss3),
-                        Val::Opt(p.cvss4),
-                        Val::Opt(p.label),
-                        Val::Opt(p.vendor_severity),
-                        Val::Text(
-                            serde_json::to_string(&p.related).unwrap_or_else(|_| "[]".into()),
-                        ),
-                    ]);
-                }
-                insert_many(&mut tx, "INSERT OR REPLACE INTO advisory (id, feed, summary, aliases, published, modified, cvss3, cvss4, label, vendor_severity, related)", advisories).await?;
-                insert_many(
-                    &mut tx,
-                    "INSERT INTO alias (alias, advisory_id, feed)",
-                    aliases,
-                )
-                .await?;
-                insert_many(&mut tx, "INSERT INTO affected (advisory_id, feed, ecosystem, release, name, ranges, versions, module)", affected).await?;
-                (n, skipped)
-            }
-            Loaded::Kev(entries) => {
-                sqlx::query("DELETE FROM kev").execute(&mut *tx).await?;
-                let n = entries.len() as i64;
-                let rows = entries
-                    .into_iter()
-                    .map(|e| {
-                        vec![
-                            Val::Text(e.cve),
-                            Val::Text(e.date_added),
-                            Val::Text(e.name),
-                            Val::Text(e.ransomware),
-                        ]
-                    })
-                    .collect();
-                insert_many(
-                    &mut tx,
-                    "INSERT OR REPLACE INTO kev (cve, date_added, name, ransomware)",
-                    rows,
-                )
-                .await?;
-                (n, BTreeMap::new())
-            }
-            Loaded::Epss(rows) => {
-                sqlx::query("DELETE FROM epss").execute(&mut *tx).await?;
-                let n = rows.len() as i64;
-                let rows = rows
-                    .into_iter()
-                    .map(|(cve, score, pct)| vec![Val::Text(cve), Val::Real(score), Val::Real(pct)])
-                    .collect();
-                insert_many(
-                    &mut tx,
-                    "INSERT OR REPLACE INTO epss (cve, score, percentile)",
-                    rows,
-                )
-                .await?;
-                (n, BTreeMap::new())
-            }
-            Loaded::Nvd(rows) => {
-                sqlx::query("DELETE FROM nvd WHERE feed = ?")
-                    .bind(feed)
-                    .execute(&mut *tx)
-                    .await?;
-                let n = rows.len() as i64;
-                let rows = rows
-                    .into_iter()
-                    .map(|c| {
-                        vec![
-                            Val::Text(c.cve),
-                            Val::Text(c.version),
-                            Val::Text(c.vector),
-                            Val::Real(c.score),
-                            Val::Text(c.source),
-                            Val::Text(feed.to_owned()),
-                        ]
-                    })
-                    .collect();
-                insert_many(
-                    &mut tx,
-                    "INSERT OR REPLACE INTO nvd (cve, version, vector, score, source, feed)",
-                    rows,
-                )
-                .await?;
-                (n, BTreeMap::new())
-            }
+            } => (swap_osv(&mut tx, feed, records).await?, skipped),
+            Loaded::Kev(entries) => (swap_kev(&mut tx, entries).await?, BTreeMap::new()),
+            Loaded::Epss(rows) => (swap_epss(&mut tx, rows).await?, BTreeMap::new()),
+            Loaded::Nvd(rows) => (swap_nvd(&mut tx, feed, rows).await?, BTreeMap::new()),
         };
-        sqlx::query(
-            "INSERT INTO feed (name, source, etag, last_modified, records, skipped, checked_at, updated_at, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(name) DO UPDATE SET source = excluded.source, etag = excluded.etag,
-               last_modified = excluded.last_modified, records = excluded.records, skipped = excluded.skipped,
-               checked_at = excluded.checked_at,
-               updated_at = CASE WHEN feed.version = excluded.version THEN feed.updated_at ELSE excluded.updated_at END,
-               version = excluded.version",
-        )
-        .bind(feed)
-        .bind(source)
-        .bind(etag)
-        .bind(last_modified)
-        .bind(records)
-        .bind(serde_json::to_string(&skipped).unwrap_or_else(|_| "{}".into()))
-        .bind(&now)
-        .bind(&now)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
+        let row = FeedRow {
+            feed,
+            source,
+            etag,
+            last_modified,
+            records,
+            skipped: &skipped,
+            version,
+        };
+        record_feed(&mut tx, &row).await?;
         tx.commit().await?;
         Ok(Outcome::Updated { records, skipped })
     }
@@ -998,5 +1030,81 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             Ok(t) if t.is_file() => out.push(p),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, alias: &str, name: &str) -> Parsed {
+        let json = format!(
+            r#"{{"id":"{id}","modified":"2026-01-01T00:00:00Z","aliases":["{alias}"],
+            "affected":[{{"package":{{"ecosystem":"PyPI","name":"{name}"}},"ranges":[{{"type":"ECOSYSTEM","events":[{{"introduced":"0"}},{{"fixed":"2"}}]}}]}}]}}"#
+        );
+        match crate::osv::parse(json.as_bytes(), &mut BTreeMap::new()) {
+            Ok(p) => p,
+            Err(_) => panic!("{json}"),
+        }
+    }
+
+    fn osv(records: Vec<Parsed>) -> Loaded {
+        Loaded::Osv {
+            ecosystem: "PyPI".into(),
+            records,
+            skipped: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_swap_replaces_a_feed_whole_and_dates_only_a_change_of_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let feeds = FeedStore::open_in(dir.path()).await.unwrap();
+        let both = vec![
+            record("PYSEC-1", "CVE-1", "a"),
+            record("PYSEC-2", "CVE-2", "b"),
+        ];
+        feeds
+            .swap(osv(both), "osv/PyPI", "file:///x", None, None, "v1")
+            .await
+            .unwrap();
+        let keys = [
+            ("PyPI".to_owned(), "a".to_owned()),
+            ("PyPI".to_owned(), "b".to_owned()),
+        ];
+        assert_eq!(feeds.affected_for(&keys).await.unwrap().affected.len(), 2);
+        let first = feeds.status(&FeedConfig::default()).await.unwrap()[0].clone();
+
+        // The next export lost PYSEC-2: it is gone, with its alias.
+        feeds
+            .swap(
+                osv(vec![record("PYSEC-1", "CVE-1", "a")]),
+                "osv/PyPI",
+                "file:///x",
+                None,
+                None,
+                "v1",
+            )
+            .await
+            .unwrap();
+        let set = feeds.affected_for(&keys).await.unwrap();
+        assert_eq!(set.affected.len(), 1);
+        let mut with_details = set.clone();
+        feeds
+            .add_details(&mut with_details, &["PYSEC-1".to_owned()])
+            .await
+            .unwrap();
+        assert!(!with_details.by_alias.contains_key("CVE-2"));
+        let second = feeds.status(&FeedConfig::default()).await.unwrap()[0].clone();
+        assert_eq!(second.records, 1);
+        // Same version string: the content did not change, `updated_at` stays.
+        assert_eq!(second.updated_at, first.updated_at);
+        feeds
+            .swap(osv(vec![]), "osv/PyPI", "file:///x", None, None, "v2")
+            .await
+            .unwrap();
+        let third = feeds.status(&FeedConfig::default()).await.unwrap()[0].clone();
+        assert!(third.updated_at >= second.updated_at);
+        assert_eq!(third.version, "v2");
     }
 }

@@ -395,10 +395,50 @@ pub async fn run_schedule(ctx: &Context, schedule: &Schedule) -> Result<RunSumma
 }
 
 async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, RunError> {
-    let store = ctx.store();
     let feeds_changed = refresh_feeds(ctx).await;
     let mut warnings = Vec::new();
-    let selected: Vec<TargetInfo> = store
+    let selected = select(ctx, schedule, &mut warnings).await?;
+    let plan = plan(ctx, schedule, &selected, &mut warnings).await;
+    let mut scans = plan.failed_crawls;
+    let scanned: BTreeSet<i64> = plan.work.iter().map(|(t, _)| t.id).collect();
+    scans.extend(scan_all(ctx, schedule, plan.work).await);
+    let mut new_findings: Vec<NewFinding> =
+        scans.iter().flat_map(|s| s.new_findings.clone()).collect();
+    let mut rematched = 0;
+    let mut rematch_results = Vec::new();
+    // What a feed update discloses about the targets this run did not scan.
+    if feeds_changed.iter().any(|f| f.starts_with("osv/")) {
+        let mut skip = scanned;
+        skip.extend(plan.registries);
+        let (n, found) = rematch(ctx, &skip).await?;
+        rematched = n;
+        new_findings.extend(found.iter().flat_map(|r| r.new_findings.clone()));
+        rematch_results = found;
+    }
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(RunSummary {
+        schedule_id: Some(schedule.id),
+        schedule_name: schedule.name.clone(),
+        scans,
+        rematched,
+        rematch_results,
+        new_findings,
+        feeds_changed,
+        warnings,
+    })
+}
+
+/// The targets a schedule's selector picks, quarantined ones left out (a
+/// warning says so).
+async fn select(
+    ctx: &Context,
+    schedule: &Schedule,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<TargetInfo>, RunError> {
+    Ok(ctx
+        .store()
         .list_targets()
         .await?
         .into_iter()
@@ -415,18 +455,33 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, R
             }
             None => true,
         })
-        .collect();
-    // Registries are crawled into images; an image a selected registry's
-    // crawl covers is scanned through the crawl, once.
-    let registries: Vec<TargetInfo> = selected
+        .collect())
+}
+
+/// What a run scans: each selected registry's crawl (its images with the
+/// digest the crawl read), then the other selected targets, each once.
+struct Plan {
+    work: Vec<(TargetInfo, ScanHints)>,
+    /// The registries crawled (their images are scanned through the crawl).
+    registries: BTreeSet<i64>,
+    /// A registry that could not be crawled, as a failed scan of it.
+    failed_crawls: Vec<TargetResult>,
+}
+
+async fn plan(
+    ctx: &Context,
+    schedule: &Schedule,
+    selected: &[TargetInfo],
+    warnings: &mut Vec<String>,
+) -> Plan {
+    let store = ctx.store();
+    let mut crawled = Vec::new();
+    let mut rates: HashMap<String, Option<Arc<vedette_engine::RateLimiter>>> = HashMap::new();
+    let mut failed_crawls = Vec::new();
+    let registries: Vec<&TargetInfo> = selected
         .iter()
         .filter(|t| t.kind == TargetKind::Registry)
-        .cloned()
         .collect();
-    let crawled_by: BTreeSet<i64> = registries.iter().map(|r| r.id).collect();
-    let mut work: Vec<(TargetInfo, ScanHints)> = Vec::new();
-    let mut rates: HashMap<String, Option<Arc<vedette_engine::RateLimiter>>> = HashMap::new();
-    let mut scans = Vec::new();
     for reg in &registries {
         let watch = reg
             .registry
@@ -449,7 +504,7 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, R
                             "{} is quarantined and was not scanned (`vedette target retry` lets it be scanned again)",
                             t.name
                         )),
-                        Ok(t) => work.push((
+                        Ok(t) => crawled.push((
                             t,
                             ScanHints {
                                 digest: Some(image.digest),
@@ -461,29 +516,61 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, R
                     }
                 }
             }
-            Err(e) => scans.push(record_crawl_failure(ctx, reg, schedule, e).await),
+            Err(e) => failed_crawls.push(record_crawl_failure(ctx, reg, schedule, e).await),
         }
     }
-    // An image the crawl found is the same target when it was also selected
-    // by itself: scanned once, with what the crawl knows.
-    let in_work: BTreeSet<i64> = work.iter().map(|(t, _)| t.id).collect();
-    for t in &selected {
+    let registries: BTreeSet<i64> = registries.iter().map(|r| r.id).collect();
+    let work = dedupe(crawled, selected, &registries, |t| {
+        vedette_scan::registry_of(t).and_then(|r| rates.get(&r).cloned().flatten())
+    });
+    Plan {
+        work,
+        registries,
+        failed_crawls,
+    }
+}
+
+/// Each target once: the images the crawls found (with what the crawl
+/// knows), then the selected targets that are neither registries nor an
+/// image a selected registry's crawl covers (found by it now, or before).
+fn dedupe(
+    crawled: Vec<(TargetInfo, ScanHints)>,
+    selected: &[TargetInfo],
+    registries: &BTreeSet<i64>,
+    rate_of: impl Fn(&TargetInfo) -> Option<Arc<vedette_engine::RateLimiter>>,
+) -> Vec<(TargetInfo, ScanHints)> {
+    let mut seen: BTreeSet<i64> = BTreeSet::new();
+    let mut work: Vec<(TargetInfo, ScanHints)> = crawled
+        .into_iter()
+        .filter(|(t, _)| seen.insert(t.id))
+        .collect();
+    for t in selected {
         if t.kind == TargetKind::Registry
-            || in_work.contains(&t.id)
-            || t.parent_id.is_some_and(|p| crawled_by.contains(&p))
+            || seen.contains(&t.id)
+            || t.parent_id.is_some_and(|p| registries.contains(&p))
         {
             continue;
         }
+        seen.insert(t.id);
         let hints = ScanHints {
-            rate: vedette_scan::registry_of(t).and_then(|r| rates.get(&r).cloned().flatten()),
+            rate: rate_of(t),
             ..ScanHints::default()
         };
         work.push((t.clone(), hints));
     }
+    work
+}
+
+/// Scans the planned targets under the run's limits: so many at once in
+/// all, so many against one registry.
+async fn scan_all(
+    ctx: &Context,
+    schedule: &Schedule,
+    work: Vec<(TargetInfo, ScanHints)>,
+) -> Vec<TargetResult> {
     let global = Arc::new(Semaphore::new(ctx.limits.global.max(1)));
     let mut per_registry: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
-    let scanned: BTreeSet<i64> = work.iter().map(|(t, _)| t.id).collect();
     for (t, hints) in work {
         let reg = vedette_scan::registry_of(&t).map(|r| {
             Arc::clone(
@@ -507,37 +594,14 @@ async fn run_claimed(ctx: &Context, schedule: &Schedule) -> Result<RunSummary, R
             scan_target(&ctx, &t, Trigger::Schedule, Some(id), &options, &hints).await
         });
     }
+    let mut scans = Vec::new();
     while let Some(r) = tasks.join_next().await {
         match r {
             Ok(r) => scans.push(r),
             Err(e) => tracing::error!("a scan task failed: {e}"),
         }
     }
-    let mut new_findings: Vec<NewFinding> =
-        scans.iter().flat_map(|s| s.new_findings.clone()).collect();
-    let mut rematched = 0;
-    let mut rematch_results = Vec::new();
-    if feeds_changed.iter().any(|f| f.starts_with("osv/")) {
-        let mut skip = scanned;
-        skip.extend(crawled_by);
-        let (n, found) = rematch(ctx, &skip).await?;
-        rematched = n;
-        new_findings.extend(found.iter().flat_map(|r| r.new_findings.clone()));
-        rematch_results = found;
-    }
-    for w in &warnings {
-        tracing::warn!("{w}");
-    }
-    Ok(RunSummary {
-        schedule_id: Some(schedule.id),
-        schedule_name: schedule.name.clone(),
-        scans,
-        rematched,
-        rematch_results,
-        new_findings,
-        feeds_changed,
-        warnings,
-    })
+    scans
 }
 
 /// A registry that could not be crawled: its own failed scan says why
@@ -746,5 +810,59 @@ async fn retry_interrupted(ctx: &Context, running: &mut tokio::task::JoinSet<()>
             };
             scan_target(&ctx2, &t, Trigger::Schedule, Some(s.id), &s.options, &hints).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vedette_model::Exposure;
+
+    fn target(id: i64, kind: TargetKind, name: &str, parent_id: Option<i64>) -> TargetInfo {
+        TargetInfo {
+            id,
+            kind,
+            name: name.into(),
+            exposure: Exposure::Internal,
+            created_at: Utc::now(),
+            group: None,
+            parent_id,
+            registry: None,
+            quarantine: None,
+            insecure: false,
+            platform: None,
+        }
+    }
+
+    #[test]
+    fn each_target_is_scanned_once_and_a_crawl_covers_its_images() {
+        let reg = target(1, TargetKind::Registry, "r.example", None);
+        // Found by today's crawl, and also selected by itself.
+        let api = target(2, TargetKind::Image, "r.example/shop/api:1", Some(1));
+        // Found by an earlier crawl, not by today's (its tag moved on).
+        let old = target(3, TargetKind::Image, "r.example/shop/api:0", Some(1));
+        // An image of another registry, and a directory.
+        let other = target(4, TargetKind::Image, "ghcr.io/acme/x:1", None);
+        let dir = target(5, TargetKind::Directory, "/srv/root", None);
+        let crawled = vec![
+            (
+                api.clone(),
+                ScanHints {
+                    digest: Some("sha256:a".into()),
+                    ..ScanHints::default()
+                },
+            ),
+            (api.clone(), ScanHints::default()),
+        ];
+        let selected = [reg, api, old, other, dir];
+        let registries: BTreeSet<i64> = [1].into_iter().collect();
+        let work = dedupe(crawled, &selected, &registries, |_| None);
+        let ids: Vec<i64> = work.iter().map(|(t, _)| t.id).collect();
+        assert_eq!(ids, [2, 4, 5]);
+        assert_eq!(
+            work[0].1.digest.as_deref(),
+            Some("sha256:a"),
+            "with what the crawl knows"
+        );
     }
 }

@@ -231,230 +231,32 @@ impl Store {
         feed_version: &str,
         duration_ms: i64,
     ) -> Result<(Vec<NewFinding>, Vec<[u8; 32]>)> {
-        let encode = |what: &str, e: serde_json::Error| {
-            StoreError::Invalid(format!("cannot encode the {what}: {e}"))
-        };
-        // The report without its findings (they are stored as a set).
-        let summary = ScanReport {
-            schema: report.schema,
-            target: report.target.clone(),
-            digest: report.digest.clone(),
-            distro: report.distro.clone(),
-            exposure: report.exposure,
-            packages: report.packages,
-            findings: Vec::new(),
-            verdict: report.verdict.clone(),
-            feeds: report.feeds.clone(),
-            stale_feeds: report.stale_feeds.clone(),
-            uncovered: report.uncovered.clone(),
-            warnings: report.warnings.clone(),
-            scanned_at: report.scanned_at,
-        };
-        let report_json = serde_json::to_string(&summary).map_err(|e| encode("report", e))?;
-        let version = i64::from(inventory.extractor_version);
-        let count = inventory.packages.len() as i64;
-        let now = Utc::now();
-        // The same inventory (a re-match, an unchanged image) is stored once
-        // and not rewritten.
-        let existing = sqlx::query_scalar!(
-            r#"SELECT id AS "id!: i64" FROM inventories WHERE digest = ?1 AND extractor_version = ?2"#,
-            inventory.digest,
-            version
-        )
-        .fetch_optional(&mut **tx)
-        .await?;
-        let inventory_id = match existing {
-            Some(id) => id,
-            None => {
-                let body = serde_json::to_string(inventory).map_err(|e| encode("inventory", e))?;
-                sqlx::query_scalar!(
-                    r#"INSERT INTO inventories (digest, extractor_version, body, package_count, created_at)
-                       VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id AS "id!: i64""#,
-                    inventory.digest,
-                    version,
-                    body,
-                    count,
-                    now
-                )
-                .fetch_one(&mut **tx)
-                .await?
-            }
-        };
-        let previous = sqlx::query_as!(
-            Previous,
-            r#"SELECT finding_set, digest, feed_version, exposure, inventory_id
-               FROM scans WHERE target_id = (SELECT target_id FROM scans WHERE id = ?1)
-                 AND id != ?1 AND state = 'succeeded' AND report IS NOT NULL
-               ORDER BY finished_at DESC, id DESC LIMIT 1"#,
-            scan_id
-        )
-        .fetch_optional(&mut **tx)
-        .await?;
-        // The scan's findings as a set: one per key, sorted, each body
-        // hashed; the set is named by the hash of its members.
-        let mut members: Vec<Member> = Vec::with_capacity(report.findings.len());
-        let mut seen = HashSet::new();
-        for f in &report.findings {
-            let key = finding_key(f);
-            if !seen.insert(key.clone()) {
-                continue;
-            }
-            let body = serde_json::to_string(f).map_err(|e| encode("finding", e))?;
-            members.push(Member {
-                key,
-                finding: f,
-                body_hash: Sha256::digest(body.as_bytes()).into(),
-                body,
-            });
-        }
-        members.sort_by(|a, b| a.key.cmp(&b.key));
-        let set_hash: [u8; 32] = {
-            let mut h = Sha256::new();
-            h.update(b"vedette finding set 1\0");
-            for m in &members {
-                h.update(m.key.as_bytes());
-                h.update([0]);
-                h.update(m.body_hash);
-            }
-            h.finalize().into()
-        };
+        let report_json = summary_json(report)?;
+        let inventory_id = store_inventory(tx, inventory).await?;
+        let previous = previous_scan(tx, scan_id).await?;
+        let set = FindingSet::of(&report.findings)?;
         let same_set = previous
             .as_ref()
             .and_then(|p| p.finding_set.as_deref())
-            .is_some_and(|h| h == set_hash);
-        let (previous_keys, previous_packages) = match &previous {
-            None => (Arc::default(), None),
+            .is_some_and(|h| h == set.hash);
+        let exposure = report.exposure.as_str();
+        let causes = match &previous {
             // The same findings as last time: nothing is new.
-            Some(_) if same_set => (Arc::default(), None),
+            Some(_) if same_set => Vec::new(),
+            None => attribute(&set, None, feed_version, exposure),
             Some(p) => {
-                let cached = p
-                    .finding_set
-                    .as_deref()
-                    .and_then(|h| self.known.set_keys(h));
-                let keys = match cached {
-                    Some(k) => k,
-                    None => {
-                        let k: Arc<HashSet<String>> = Arc::new(
-                            sqlx::query_scalar!(
-                                "SELECT key FROM finding_set_members WHERE set_hash = ?1",
-                                p.finding_set
-                            )
-                            .fetch_all(&mut **tx)
-                            .await?
-                            .into_iter()
-                            .collect(),
-                        );
-                        if let Some(h) = &p.finding_set {
-                            self.known.remember_set_keys(h, Arc::clone(&k));
-                        }
-                        k
-                    }
-                };
-                let packages = match p.inventory_id {
-                    Some(inv) if p.digest.as_deref() != Some(inventory.digest.as_str()) => {
-                        let body =
-                            sqlx::query_scalar!("SELECT body FROM inventories WHERE id = ?1", inv)
-                                .fetch_one(&mut **tx)
-                                .await?;
-                        let old: Inventory = serde_json::from_str(&body)
-                            .map_err(|e| StoreError::Corrupt(format!("stored inventory: {e}")))?;
-                        Some(
-                            old.packages
-                                .into_iter()
-                                .map(|p| (p.ecosystem.osv_name().to_owned(), p.name, p.version))
-                                .collect::<BTreeSet<_>>(),
-                        )
-                    }
-                    _ => None,
-                };
-                (keys, packages)
+                let keys = self.set_keys(tx, p).await?;
+                let packages = previous_packages(tx, p, inventory).await?;
+                attribute(&set, Some((p, &keys, &packages)), feed_version, exposure)
             }
         };
-        let exposure = report.exposure.as_str();
-        let mut new = Vec::new();
-        let mut causes: Vec<(&str, Cause)> = Vec::new();
-        if !same_set {
-            for m in &members {
-                let cause = match &previous {
-                    None => Cause::FirstScan,
-                    Some(_) if previous_keys.contains(&m.key) => continue,
-                    Some(p) => cause_of(m.finding, p, &previous_packages, feed_version, exposure),
-                };
-                causes.push((&m.key, cause));
-                new.push(NewFinding {
-                    cause,
-                    finding: m.finding.clone(),
-                });
-            }
-        }
-        // A set (and each body) is written once; multi-row inserts keep a
-        // scan with hundreds of findings to a few statements.
-        let mut written = Vec::new();
-        let (set_key, set_len) = (&set_hash[..], members.len() as i64);
-        let set_is_new = !self.known.contains(&set_hash)
-            && sqlx::query!(
-                "INSERT OR IGNORE INTO finding_sets (hash, count) VALUES (?1, ?2)",
-                set_key,
-                set_len
-            )
-            .execute(&mut **tx)
-            .await?
-            .rows_affected()
-                == 1;
-        written.push(set_hash);
-        if set_is_new {
-            let bodies: Vec<&Member> = members
-                .iter()
-                .filter(|m| !self.known.contains(&m.body_hash))
-                .collect();
-            for chunk in bodies.chunks(400) {
-                let mut sql =
-                    String::from("INSERT OR IGNORE INTO finding_bodies (hash, body) VALUES ");
-                sql.push_str(&vec!["(?, ?)"; chunk.len()].join(", "));
-                let mut q = sqlx::query(&sql);
-                for m in chunk {
-                    q = q.bind(&m.body_hash[..]).bind(&m.body);
-                }
-                q.execute(&mut **tx).await?;
-            }
-            written.extend(bodies.iter().map(|m| m.body_hash));
-            for chunk in members.chunks(200) {
-                let mut sql = String::from(
-                    "INSERT INTO finding_set_members (set_hash, key, vuln_id, package, version, severity, risk, kev, fixed_version, body_hash) VALUES ",
-                );
-                sql.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "));
-                let mut q = sqlx::query(&sql);
-                for m in chunk {
-                    let f = m.finding;
-                    q = q
-                        .bind(&set_hash[..])
-                        .bind(&m.key)
-                        .bind(&f.id)
-                        .bind(&f.package)
-                        .bind(&f.version)
-                        .bind(f.severity.as_str())
-                        .bind(f.risk)
-                        .bind(f.kev_added.is_some())
-                        .bind(&f.fixed_version)
-                        .bind(&m.body_hash[..]);
-                }
-                q.execute(&mut **tx).await?;
-            }
-        }
-        for chunk in causes.chunks(300) {
-            let mut sql =
-                String::from("INSERT INTO scan_new_findings (scan_id, key, cause) VALUES ");
-            sql.push_str(&vec!["(?, ?, ?)"; chunk.len()].join(", "));
-            let mut q = sqlx::query(&sql);
-            for (key, cause) in chunk {
-                q = q.bind(scan_id).bind(*key).bind(cause.as_str());
-            }
-            q.execute(&mut **tx).await?;
-        }
+        let written = self.write_set(tx, &set).await?;
+        write_causes(tx, scan_id, &causes).await?;
         // No verdict (NULL) when a feed was stale or part of the target
         // could not be judged; the report says why.
         let pass = (report.stale_feeds.is_empty() && report.verdict.none.is_none())
             .then_some(report.verdict.pass);
+        let (now, set_key) = (Utc::now(), &set.hash[..]);
         sqlx::query!(
             r#"UPDATE scans SET state = 'succeeded', finished_at = ?1, inventory_id = ?2, error = NULL,
                       digest = ?3, feed_version = ?4, exposure = ?5, verdict_pass = ?6,
@@ -473,7 +275,100 @@ impl Store {
         )
         .execute(&mut **tx)
         .await?;
+        let new = causes
+            .into_iter()
+            .map(|(_, cause, finding)| NewFinding {
+                cause,
+                finding: finding.clone(),
+            })
+            .collect();
         Ok((new, written))
+    }
+
+    /// The keys of the previous scan's finding set (cached: sets never change).
+    async fn set_keys(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        p: &Previous,
+    ) -> Result<Arc<HashSet<String>>> {
+        let Some(h) = &p.finding_set else {
+            return Ok(Arc::default());
+        };
+        if let Some(k) = self.known.set_keys(h) {
+            return Ok(k);
+        }
+        let keys: Arc<HashSet<String>> = Arc::new(
+            sqlx::query_scalar!("SELECT key FROM finding_set_members WHERE set_hash = ?1", h)
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .collect(),
+        );
+        self.known.remember_set_keys(h, Arc::clone(&keys));
+        Ok(keys)
+    }
+
+    /// Writes a finding set and the bodies of its members, once each
+    /// (multi-row inserts keep hundreds of findings to a few statements);
+    /// the hashes written.
+    async fn write_set(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        set: &FindingSet<'_>,
+    ) -> Result<Vec<[u8; 32]>> {
+        let mut written = vec![set.hash];
+        let (set_key, set_len) = (&set.hash[..], set.members.len() as i64);
+        let set_is_new = !self.known.contains(&set.hash)
+            && sqlx::query!(
+                "INSERT OR IGNORE INTO finding_sets (hash, count) VALUES (?1, ?2)",
+                set_key,
+                set_len
+            )
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+                == 1;
+        if !set_is_new {
+            return Ok(written);
+        }
+        let bodies: Vec<&Member> = set
+            .members
+            .iter()
+            .filter(|m| !self.known.contains(&m.body_hash))
+            .collect();
+        for chunk in bodies.chunks(400) {
+            let mut sql = String::from("INSERT OR IGNORE INTO finding_bodies (hash, body) VALUES ");
+            sql.push_str(&vec!["(?, ?)"; chunk.len()].join(", "));
+            let mut q = sqlx::query(&sql);
+            for m in chunk {
+                q = q.bind(&m.body_hash[..]).bind(&m.body);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        written.extend(bodies.iter().map(|m| m.body_hash));
+        for chunk in set.members.chunks(200) {
+            let mut sql = String::from(
+                "INSERT INTO finding_set_members (set_hash, key, vuln_id, package, version, severity, risk, kev, fixed_version, body_hash) VALUES ",
+            );
+            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "));
+            let mut q = sqlx::query(&sql);
+            for m in chunk {
+                let f = m.finding;
+                q = q
+                    .bind(set_key)
+                    .bind(&m.key)
+                    .bind(&f.id)
+                    .bind(&f.package)
+                    .bind(&f.version)
+                    .bind(f.severity.as_str())
+                    .bind(f.risk)
+                    .bind(f.kev_added.is_some())
+                    .bind(&f.fixed_version)
+                    .bind(&m.body_hash[..]);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(written)
     }
 
     /// A scan's findings against the previous scan of its target.
@@ -545,6 +440,175 @@ impl Store {
     }
 }
 
+/// The report as stored: without its findings (they are stored as a set).
+fn summary_json(report: &ScanReport) -> Result<String> {
+    let summary = ScanReport {
+        findings: Vec::new(),
+        ..report.clone()
+    };
+    serde_json::to_string(&summary)
+        .map_err(|e| StoreError::Invalid(format!("cannot encode the report: {e}")))
+}
+
+/// Stores an inventory once per digest and extractor version (a re-match,
+/// an unchanged image reuse the stored one); its id.
+async fn store_inventory(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    inventory: &Inventory,
+) -> Result<i64> {
+    let version = i64::from(inventory.extractor_version);
+    let existing = sqlx::query_scalar!(
+        r#"SELECT id AS "id!: i64" FROM inventories WHERE digest = ?1 AND extractor_version = ?2"#,
+        inventory.digest,
+        version
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let body = serde_json::to_string(inventory)
+        .map_err(|e| StoreError::Invalid(format!("cannot encode the inventory: {e}")))?;
+    let (count, now) = (inventory.packages.len() as i64, Utc::now());
+    Ok(sqlx::query_scalar!(
+        r#"INSERT INTO inventories (digest, extractor_version, body, package_count, created_at)
+           VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id AS "id!: i64""#,
+        inventory.digest,
+        version,
+        body,
+        count,
+        now
+    )
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// The target's previous scan that matched advisories, if any.
+async fn previous_scan(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    scan_id: i64,
+) -> Result<Option<Previous>> {
+    Ok(sqlx::query_as!(
+        Previous,
+        r#"SELECT finding_set, digest, feed_version, exposure, inventory_id
+           FROM scans WHERE target_id = (SELECT target_id FROM scans WHERE id = ?1)
+             AND id != ?1 AND state = 'succeeded' AND report IS NOT NULL
+           ORDER BY finished_at DESC, id DESC LIMIT 1"#,
+        scan_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// The packages the previous scan found, when its inventory differs from
+/// this one (an inventory change is then a possible cause).
+async fn previous_packages(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    p: &Previous,
+    inventory: &Inventory,
+) -> Result<Option<Packages>> {
+    let Some(inv) = p.inventory_id else {
+        return Ok(None);
+    };
+    if p.digest.as_deref() == Some(inventory.digest.as_str()) {
+        return Ok(None);
+    }
+    let body = sqlx::query_scalar!("SELECT body FROM inventories WHERE id = ?1", inv)
+        .fetch_one(&mut **tx)
+        .await?;
+    let old: Inventory = serde_json::from_str(&body)
+        .map_err(|e| StoreError::Corrupt(format!("stored inventory: {e}")))?;
+    Ok(Some(
+        old.packages
+            .into_iter()
+            .map(|p| (p.ecosystem.osv_name().to_owned(), p.name, p.version))
+            .collect(),
+    ))
+}
+
+async fn write_causes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    scan_id: i64,
+    causes: &[(&str, Cause, &Finding)],
+) -> Result<()> {
+    for chunk in causes.chunks(300) {
+        let mut sql = String::from("INSERT INTO scan_new_findings (scan_id, key, cause) VALUES ");
+        sql.push_str(&vec!["(?, ?, ?)"; chunk.len()].join(", "));
+        let mut q = sqlx::query(&sql);
+        for (key, cause, _) in chunk {
+            q = q.bind(scan_id).bind(*key).bind(cause.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// (ecosystem, name, version) of each package of an inventory.
+type Packages = BTreeSet<(String, String, String)>;
+
+/// A scan's findings as a set: one per key, sorted by key, each body
+/// hashed; the set is named by the hash of its members, so the same
+/// findings make the same set whatever their order.
+struct FindingSet<'a> {
+    members: Vec<Member<'a>>,
+    hash: [u8; 32],
+}
+
+impl<'a> FindingSet<'a> {
+    fn of(findings: &'a [Finding]) -> Result<Self> {
+        let mut members: Vec<Member> = Vec::with_capacity(findings.len());
+        let mut seen = HashSet::new();
+        for f in findings {
+            let key = finding_key(f);
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let body = serde_json::to_string(f)
+                .map_err(|e| StoreError::Invalid(format!("cannot encode a finding: {e}")))?;
+            members.push(Member {
+                key,
+                finding: f,
+                body_hash: Sha256::digest(body.as_bytes()).into(),
+                body,
+            });
+        }
+        members.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut h = Sha256::new();
+        h.update(b"vedette finding set 1\0");
+        for m in &members {
+            h.update(m.key.as_bytes());
+            h.update([0]);
+            h.update(m.body_hash);
+        }
+        Ok(FindingSet {
+            members,
+            hash: h.finalize().into(),
+        })
+    }
+}
+
+/// Which findings are new and why: all of a first scan's (`previous`
+/// none); else those whose key the previous set lacks, each with the
+/// change that explains it.
+fn attribute<'s, 'f>(
+    set: &'s FindingSet<'f>,
+    previous: Option<(&Previous, &HashSet<String>, &Option<Packages>)>,
+    feed_version: &str,
+    exposure: &str,
+) -> Vec<(&'s str, Cause, &'f Finding)> {
+    set.members
+        .iter()
+        .filter_map(|m| {
+            let cause = match previous {
+                None => Cause::FirstScan,
+                Some((_, keys, _)) if keys.contains(&m.key) => return None,
+                Some((p, _, packages)) => cause_of(m.finding, p, packages, feed_version, exposure),
+            };
+            Some((m.key.as_str(), cause, m.finding))
+        })
+        .collect()
+}
+
 fn cause_of(
     f: &Finding,
     p: &Previous,
@@ -568,4 +632,113 @@ fn cause_of(
         return Cause::InventoryChange;
     }
     Cause::FeedUpdate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vedette_model::{Severity, SeveritySource};
+
+    fn finding(id: &str, package: &str, version: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            aliases: vec![],
+            cve: None,
+            package: package.into(),
+            version: version.into(),
+            ecosystem: "Debian".into(),
+            purl: format!("pkg:deb/debian/{package}@{version}"),
+            source_package: None,
+            fixed_version: None,
+            summary: String::new(),
+            severity: Severity::High,
+            severity_source: SeveritySource::None,
+            cvss: None,
+            vendor_severity: None,
+            related: vec![],
+            epss: None,
+            epss_percentile: None,
+            kev_added: None,
+            risk: 40.0,
+            risk_factors: vec![],
+            published: None,
+            locations: vec![],
+            exception: None,
+        }
+    }
+
+    fn previous(feed: &str, exposure: &str, digest: Option<&str>) -> Previous {
+        Previous {
+            finding_set: Some(vec![1]),
+            digest: digest.map(Into::into),
+            feed_version: Some(feed.into()),
+            exposure: Some(exposure.into()),
+            inventory_id: Some(1),
+        }
+    }
+
+    #[test]
+    fn a_finding_set_is_named_by_its_members_whatever_their_order() {
+        let a = finding("CVE-1", "perl", "1");
+        let b = finding("CVE-2", "zlib", "1");
+        let one = [a.clone(), b.clone()];
+        let other = [b.clone(), a.clone(), b.clone()];
+        let (x, y) = (
+            FindingSet::of(&one).unwrap(),
+            FindingSet::of(&other).unwrap(),
+        );
+        assert_eq!(x.hash, y.hash);
+        assert_eq!(y.members.len(), 2, "a duplicate key is one member");
+        // A changed body (a new risk) is another set.
+        let mut c = a.clone();
+        c.risk = 41.0;
+        let changed = [c, b];
+        assert_ne!(FindingSet::of(&changed).unwrap().hash, x.hash);
+    }
+
+    #[test]
+    fn new_findings_are_attributed_to_the_change_that_explains_them() {
+        let findings = [
+            finding("CVE-1", "perl", "2"),
+            finding("CVE-2", "zlib", "1"),
+            finding("CVE-3", "zlib", "1"),
+        ];
+        let set = FindingSet::of(&findings).unwrap();
+        // A first scan: everything is new, as the history shows it.
+        let first = attribute(&set, None, "f1", "internal");
+        assert_eq!(first.len(), 3);
+        assert!(first.iter().all(|(_, c, _)| *c == Cause::FirstScan));
+
+        let keys: HashSet<String> = [finding_key(&findings[2])].into_iter().collect();
+        // perl went from 1 to 2 (the inventory changed); zlib did not, but
+        // the feeds did.
+        let packages: Option<Packages> = Some(
+            [
+                ("Debian".into(), "perl".into(), "1".into()),
+                ("Debian".into(), "zlib".into(), "1".into()),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        let p = previous("f0", "internal", Some("sha256:old"));
+        let got: Vec<(&str, Cause)> =
+            attribute(&set, Some((&p, &keys, &packages)), "f1", "internal")
+                .into_iter()
+                .map(|(_, c, f)| (f.id.as_str(), c))
+                .collect();
+        assert_eq!(
+            got,
+            [
+                ("CVE-1", Cause::InventoryChange),
+                ("CVE-2", Cause::FeedUpdate)
+            ]
+        );
+        // Same inventory and feeds, the exposure changed.
+        let p = previous("f1", "internal", Some("sha256:same"));
+        let got: Vec<Cause> = attribute(&set, Some((&p, &keys, &None)), "f1", "internet")
+            .into_iter()
+            .map(|(_, c, _)| c)
+            .collect();
+        assert_eq!(got, [Cause::ExposureChange, Cause::ExposureChange]);
+    }
 }
