@@ -4,4 +4,4 @@
  * Error codes the UI branches on. Add one only when the UI needs to act
  * differently; the message is for people and is never matched on.
  */
-export type ErrorCode = "invalid_input" | "keyring_unavailable" | "not_found" | "unavailable" | "internal";
+export type ErrorCode = "invalid_input" | "keyring_unavailable" | "not_found" | "unavailable" | "busy" | "unauthorized" | "forbidden" | "rate_limited" | "internal";

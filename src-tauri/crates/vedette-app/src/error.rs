@@ -56,9 +56,8 @@ impl AppError {
             AppError::Store(vedette_store::StoreError::Invalid(_)) => ErrorCode::InvalidInput,
             AppError::Feeds(vedette_feeds::FeedError::Invalid(_)) => ErrorCode::InvalidInput,
             AppError::NotFound(_) => ErrorCode::NotFound,
-            AppError::Unavailable { .. } | AppError::Busy(_) | AppError::Cancelled => {
-                ErrorCode::Unavailable
-            }
+            AppError::Busy(_) => ErrorCode::Busy,
+            AppError::Unavailable { .. } | AppError::Cancelled => ErrorCode::Unavailable,
             AppError::Feeds(
                 vedette_feeds::FeedError::Download { .. }
                 | vedette_feeds::FeedError::Corrupt { .. },

@@ -56,10 +56,12 @@ impl Feeds {
         } else {
             ecosystems.to_vec()
         };
-        Ok(self
+        let outcomes = self
             .store
             .update(&self.config, &ecosystems, Refresh::default())
-            .await)
+            .await;
+        vedette_scan::record_feed_events(app.store(), &outcomes).await?;
+        Ok(outcomes)
     }
 
     /// Loads offline bundles (OSV zips, KEV, EPSS, NVD files, or directories

@@ -22,6 +22,50 @@ impl App {
         Ok(self.store().list_scans(limit).await?)
     }
 
+    /// A scan's whole report: the stored summary with its findings (kept
+    /// as a set beside it), the riskiest first. None for a scan that did
+    /// not match advisories.
+    pub async fn scan_report(&self, id: i64) -> Result<Option<vedette_model::ScanReport>> {
+        let detail = self.scan_detail(id).await?;
+        Ok(detail.report.map(|mut r| {
+            if let Some(d) = detail.diff {
+                r.findings = d
+                    .new
+                    .into_iter()
+                    .map(|n| n.finding)
+                    .chain(d.unchanged)
+                    .collect();
+                r.findings.sort_by(|a, b| {
+                    b.risk
+                        .total_cmp(&a.risk)
+                        .then_with(|| a.id.cmp(&b.id))
+                        .then_with(|| a.package.cmp(&b.package))
+                });
+            }
+            r
+        }))
+    }
+
+    /// The newest scans of one target.
+    pub async fn target_scans(&self, target_id: i64, limit: i64) -> Result<Vec<ScanSummary>> {
+        Ok(self.store().target_scans(target_id, limit).await?)
+    }
+
+    /// One scan as the history lists it.
+    pub async fn scan_summary(&self, id: i64) -> Result<ScanSummary> {
+        self.store()
+            .scan_summary(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("there is no scan {id}")))
+    }
+
+    /// The packages a scan found.
+    pub async fn scan_inventory(&self, id: i64) -> Result<vedette_model::Inventory> {
+        self.store().scan_inventory(id).await?.ok_or_else(|| {
+            AppError::NotFound(format!("scan {id} has no inventory: it did not succeed"))
+        })
+    }
+
     /// A scan's report and its findings against the target's previous scan.
     pub async fn scan_detail(&self, id: i64) -> Result<ScanDetail> {
         let store = self.store();

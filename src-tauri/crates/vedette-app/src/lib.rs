@@ -8,6 +8,7 @@
 //! credentials, the dashboard and `vedette doctor`. Errors are [`AppError`]:
 //! typed, with the `{code, message}` the window and the API return.
 
+mod background;
 mod error;
 mod feeds;
 mod history;
@@ -15,22 +16,26 @@ mod policy;
 mod scan;
 mod schedules;
 mod targets;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use background::BACKGROUND_SCANS;
 pub use error::{AppError, Result};
 pub use feeds::{FeedOutcome, FeedSources, Feeds, Outcome, SourceFailure, OSV_ECOSYSTEMS};
 pub use history::{TrendScope, TrendsOf};
 pub use policy::{
-    exceptions_from_vex, import_vex, read_policy, to_vex, Exception, GateSeverity, Policy,
+    exceptions_from_vex, import_vex, read_policy, to_vex, validate_policy, Exception, GateSeverity,
+    Policy, POLICY_FILE,
 };
 pub use scan::{CancellationToken, LayerProgress, Progress, ScanOptions, ScanTarget, Scanned};
 pub use schedules::{
     alarms, serve_schedules, CronSchedule, Events, LockError, RunSummary, SchedulerLock,
     TargetResult,
 };
-pub use targets::TargetSettings;
+pub use targets::{TargetFilter, TargetSettings};
+pub use tokens::TOKEN_PREFIX;
 pub use vedette_cloud::{
     feed_mirror_origin, normalize_registry_host, KeyringSecrets, MemorySecrets, SecretBackend,
 };
@@ -125,6 +130,7 @@ pub struct App {
     running: vedette_scan::Running,
     /// Wakes this process's scheduler when schedules or targets changed.
     wake: Arc<tokio::sync::Notify>,
+    background: Arc<background::Background>,
 }
 
 impl App {
@@ -156,6 +162,7 @@ impl App {
             secrets,
             running: vedette_scan::Running::default(),
             wake: Arc::default(),
+            background: Arc::default(),
         })
     }
 
@@ -243,6 +250,7 @@ impl App {
                 wake: Arc::clone(&self.wake),
                 paused: Default::default(),
                 cancel: Default::default(),
+                policy_file: Some(self.policy_file()),
             },
             temp,
         ))

@@ -4,7 +4,69 @@ use std::path::Path;
 
 pub use vedette_match::{Exception, GateSeverity, Policy};
 
-use crate::{AppError, Result};
+use crate::{App, AppError, Result};
+
+/// The console's policy, in the data dir: the gate of the scans the window
+/// and the API start, and the exceptions every scheduled scan applies.
+pub const POLICY_FILE: &str = "policy.toml";
+
+impl App {
+    pub fn policy_file(&self) -> std::path::PathBuf {
+        self.data_dir().join(POLICY_FILE)
+    }
+
+    /// The console's policy (the default one until a file is written).
+    pub fn console_policy(&self) -> Result<Policy> {
+        let path = self.policy_file();
+        if path.exists() {
+            read_policy(&path)
+        } else {
+            Ok(Policy::default())
+        }
+    }
+
+    /// Replaces the console's policy with `text` (TOML), once it reads.
+    pub fn set_console_policy(&self, text: &str) -> Result<Policy> {
+        let p = validate_policy(text)?;
+        self.write_policy(&p)?;
+        Ok(p)
+    }
+
+    /// Adds an exception to the console's policy; an exception for the same
+    /// advisory and package is replaced (its reason and expiry updated).
+    pub fn add_exception(&self, e: Exception) -> Result<Policy> {
+        if e.id.trim().is_empty() || e.reason.trim().is_empty() {
+            return Err(AppError::Invalid(
+                "an exception needs the advisory id and a reason".into(),
+            ));
+        }
+        if e.expires < chrono::Utc::now().date_naive() {
+            return Err(AppError::Invalid(format!(
+                "the exception for {} expires on {}, which is past; give a later date",
+                e.id, e.expires
+            )));
+        }
+        let mut p = self.console_policy()?;
+        p.exceptions
+            .retain(|x| !(x.id == e.id && x.package == e.package));
+        p.exceptions.push(e);
+        self.write_policy(&p)?;
+        Ok(p)
+    }
+
+    fn write_policy(&self, p: &Policy) -> Result<()> {
+        let path = self.policy_file();
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, p.to_toml())
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| AppError::unavailable(format!("cannot write {}: {e}", path.display())))
+    }
+}
+
+/// Reads a policy from TOML text (the API's and the window's editor).
+pub fn validate_policy(text: &str) -> Result<Policy> {
+    Policy::from_toml("the policy", text).map_err(AppError::invalid)
+}
 
 /// Reads a policy file; every error names the file and what to fix.
 pub fn read_policy(path: &Path) -> Result<Policy> {

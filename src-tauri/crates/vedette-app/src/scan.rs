@@ -80,7 +80,7 @@ impl App {
             .await
     }
 
-    async fn scan_target(
+    pub(crate) async fn scan_target(
         &self,
         info: &TargetInfo,
         opts: &ScanOptions,

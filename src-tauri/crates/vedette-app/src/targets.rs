@@ -17,7 +17,44 @@ pub struct TargetSettings {
     pub platform: Option<String>,
 }
 
+/// Which targets to list (all when empty).
+#[derive(Debug, Clone, Default)]
+pub struct TargetFilter {
+    pub kind: Option<vedette_model::TargetKind>,
+    pub group: Option<String>,
+    pub exposure: Option<Exposure>,
+    pub verdict: Option<vedette_model::TargetVerdict>,
+}
+
 impl App {
+    /// Targets with their standing after their newest scan, filtered.
+    pub async fn target_views(&self, f: &TargetFilter) -> Result<Vec<vedette_model::TargetView>> {
+        use vedette_model::TargetVerdict as V;
+        let verdicts = self.store().latest_verdicts().await?;
+        Ok(self
+            .targets()
+            .await?
+            .into_iter()
+            .filter(|t| f.kind.is_none_or(|k| t.kind == k))
+            .filter(|t| f.group.is_none() || t.group == f.group)
+            .filter(|t| f.exposure.is_none_or(|e| t.exposure == e))
+            .map(|t| {
+                let (verdict, last) = match verdicts.get(&t.id) {
+                    None => (V::NotScanned, None),
+                    Some((id, Some(true))) => (V::Pass, Some(*id)),
+                    Some((id, Some(false))) => (V::Fail, Some(*id)),
+                    Some((id, None)) => (V::NoVerdict, Some(*id)),
+                };
+                vedette_model::TargetView {
+                    target: t,
+                    verdict,
+                    last_scan_id: last,
+                }
+            })
+            .filter(|v| f.verdict.is_none_or(|x| v.verdict == x))
+            .collect())
+    }
+
     pub async fn targets(&self) -> Result<Vec<TargetInfo>> {
         Ok(self.store().list_targets().await?)
     }
@@ -77,6 +114,42 @@ impl App {
         }
         self.add_with(TargetKind::Image, &r.to_string(), settings)
             .await
+    }
+
+    /// The image target for `reference`, added if new; the transport and
+    /// platform given are remembered either way.
+    pub async fn ensure_image(
+        &self,
+        reference: &str,
+        settings: &TargetSettings,
+    ) -> Result<TargetInfo> {
+        let name = vedette_sources::Reference::parse(reference.trim())
+            .map(|r| r.to_string())
+            .map_err(|_| {
+                AppError::Invalid(format!(
+                    "'{reference}' is not an image reference; write it as [registry/]repository[:tag]"
+                ))
+            })?;
+        let existing = self
+            .targets()
+            .await?
+            .into_iter()
+            .find(|t| t.kind == TargetKind::Image && t.name == name);
+        match existing {
+            None => self.add_image(&name, settings).await,
+            Some(t) => {
+                if settings.insecure || settings.platform.is_some() {
+                    self.store()
+                        .set_target_transport(
+                            t.id,
+                            settings.insecure || t.insecure,
+                            settings.platform.as_deref().or(t.platform.as_deref()),
+                        )
+                        .await?;
+                }
+                self.target(t.id).await
+            }
+        }
     }
 
     /// Watches a directory (an unpacked root filesystem) by its real path.

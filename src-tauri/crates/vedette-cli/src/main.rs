@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod api;
 mod feed;
 mod history;
 mod scan;
@@ -69,7 +70,16 @@ enum Command {
         /// How often to look for edited schedules.
         #[arg(long, default_value = "30s", value_name = "DURATION")]
         poll: String,
+        /// Where the automation API listens (loopback unless asked).
+        #[arg(long, env = "VEDETTE_API", default_value = vedette_api::DEFAULT_ADDRESS, value_name = "ADDR")]
+        api: String,
+        /// Serve no API (whatever --api says).
+        #[arg(long)]
+        no_api: bool,
     },
+    /// The automation API: tokens, the OpenAPI document.
+    #[command(subcommand)]
+    Api(api::ApiCommand),
     /// Past scans: their findings, verdicts and what changed.
     History(history::HistoryArgs),
     /// Open findings by severity per day, new and fixed per week, mean time
@@ -255,11 +265,18 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             app.store().close().await;
             result
         }
-        Command::Serve { poll } => {
+        Command::Serve { poll, api, no_api } => {
             let poll = humantime::parse_duration(&poll)
                 .map_err(|e| usage(format!("--poll {poll}: {e}")))?;
             let app = App::open(&data_dir, secrets()).await?;
-            let result = schedule::serve(&app, &cli.feeds, poll).await;
+            let api = (!no_api).then_some(api);
+            let result = schedule::serve(&app, &cli.feeds, poll, api.as_deref()).await;
+            app.store().close().await;
+            result
+        }
+        Command::Api(cmd) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = api::run(&app, &cli.feeds, cmd).await;
             app.store().close().await;
             result
         }

@@ -381,10 +381,42 @@ impl vedette_app::Events for LogEvents {
 }
 
 /// `vedette serve`: the scheduler without a window, one per data dir.
-pub async fn serve(app: &App, feed_args: &FeedArgs, poll: Duration) -> Result<u8, Failure> {
+pub async fn serve(
+    app: &App,
+    feed_args: &FeedArgs,
+    poll: Duration,
+    api: Option<&str>,
+) -> Result<u8, Failure> {
     let _lock = vedette_app::SchedulerLock::acquire(app.data_dir())
         .map_err(|e| Failure::from(anyhow::anyhow!("{e}")))?;
     let (ctx, _temp) = context(app, feed_args).await?;
+    let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api_task = match api {
+        None => None,
+        Some(addr) => {
+            let listener = vedette_api::bind(addr).await.map_err(|e| Failure {
+                code: 3,
+                error: anyhow::anyhow!("{e}"),
+            })?;
+            let local = listener.local_addr().map_err(anyhow::Error::from)?;
+            let rate = vedette_api::RateLimit::from_env().map_err(crate::usage)?;
+            let state = vedette_api::ApiState::new(
+                app.clone(),
+                feed_args.sources(),
+                Some(ctx.clone()),
+                rate,
+            );
+            eprintln!("vedette: API on http://{local}/api/v1 (its document: /api/v1/openapi.json)");
+            Some(tokio::spawn(vedette_api::serve(
+                state,
+                listener,
+                async move {
+                    // Dropped or sent: either way it is time to stop.
+                    let _ = api_stopped.await;
+                },
+            )))
+        }
+    };
     let (tx, rx) = tokio::sync::watch::channel(false);
     let enabled = app.schedules().await?.iter().filter(|s| s.enabled).count();
     eprintln!(
@@ -403,6 +435,15 @@ pub async fn serve(app: &App, feed_args: &FeedArgs, poll: Duration) -> Result<u8
     tx.send_replace(true);
     if let Err(e) = runner.await {
         eprintln!("vedette: the scheduler stopped unexpectedly: {e}");
+    }
+    // The API's task may be gone already; then there is nothing to stop.
+    let _ = api_stop.send(());
+    if let Some(t) = api_task {
+        match t.await {
+            Ok(Err(e)) => eprintln!("vedette: the API stopped with an error: {e}"),
+            Err(e) => eprintln!("vedette: the API stopped unexpectedly: {e}"),
+            Ok(Ok(())) => {}
+        }
     }
     app.close_scheduler(&ctx).await;
     Ok(0)

@@ -142,6 +142,8 @@ pub fn registry_host(reference: &str) -> Option<String> {
 
 /// Observe-only progress of a scan (for the CLI's stderr, the UI, the API).
 pub trait Progress: registry::Progress {
+    /// The scan was recorded as started, with this id.
+    fn begun(&self, _scan_id: i64) {}
     fn stage(&self, _message: &str) {}
 }
 

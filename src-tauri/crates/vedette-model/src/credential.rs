@@ -5,7 +5,7 @@ use ts_rs::TS;
 use crate::Sensitive;
 
 /// What a stored credential is for. Cloud accounts and SSH keys come later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum CredentialKind {
@@ -33,7 +33,7 @@ impl CredentialKind {
 
 /// A credential as the UI and the database know it: its name and what it is
 /// for, never the secret itself (that lives only in the OS keyring).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct CredentialInfo {
     /// Keyring account name, e.g. `registry/ghcr.io`.
@@ -54,13 +54,14 @@ pub struct CredentialInfo {
 ///
 /// Deserialize only: the secret enters through this type and is never sent
 /// back out ([`Sensitive`] has no `Serialize` and hides itself from `Debug`).
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct NewRegistryCredential {
     pub host: String,
     pub username: String,
     /// Password or access token.
     #[ts(type = "string")]
+    #[schema(value_type = String, format = Password, write_only)]
     pub secret: Sensitive<String>,
 }
 

@@ -7,7 +7,20 @@ use crate::Exposure;
 
 /// Severity, from CVSS bands (none < 0.1 ≤ low < 4 ≤ medium < 7 ≤ high < 9 ≤ critical)
 /// or an advisory's own label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    TS,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum Severity {
@@ -73,7 +86,7 @@ impl std::fmt::Display for Severity {
 }
 
 /// Where a finding's severity came from, in the order Vedette looks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[ts(export)]
 pub enum SeveritySource {
@@ -90,7 +103,7 @@ pub enum SeveritySource {
 }
 
 /// A distribution's rating of its own advisory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct VendorSeverity {
     /// Who rates it: the advisory's ecosystem (`AlmaLinux`, `Ubuntu`, `Debian`).
@@ -102,7 +115,7 @@ pub struct VendorSeverity {
 }
 
 /// A CVSS vector and its base score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Cvss {
     /// `3.1`, `3.0` or `4.0`.
@@ -112,7 +125,7 @@ pub struct Cvss {
 }
 
 /// One reason behind a risk score, with the points it added.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct RiskFactor {
     /// `cvss`, `epss`, `kev`, `attack_vector`, `fix`, `exposure`.
@@ -122,7 +135,7 @@ pub struct RiskFactor {
 }
 
 /// A vulnerability in one package: the advisories about it merged by alias.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Finding {
     /// The matched advisory's id (`DEBIAN-CVE-2024-1234`, `GHSA-…`, `PYSEC-…`).
@@ -187,7 +200,7 @@ pub struct Finding {
 }
 
 /// The state of one feed in the local advisory index.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct FeedInfo {
     /// `osv/Debian`, `osv/PyPI`, `kev`, `epss`, `nvd`.
@@ -213,7 +226,7 @@ pub struct FeedInfo {
 }
 
 /// Pass or fail, and every rule that failed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Verdict {
     pub pass: bool,
@@ -233,7 +246,7 @@ pub struct Verdict {
 }
 
 /// A scan's full result: what a presenter renders and the gate judges.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ScanReport {
     pub schema: u32,
@@ -266,7 +279,7 @@ pub struct ScanReport {
 }
 
 /// Something a scan found but cannot judge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Uncovered {
     /// What: "Amazon Linux 2023 (amzn)", "Wolfi", "/var/lib/rpm/Packages".

@@ -6,7 +6,7 @@ use ts_rs::TS;
 use crate::Finding;
 
 /// Why a finding is new in a scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Cause {
@@ -52,7 +52,7 @@ impl Cause {
 }
 
 /// A finding new in a scan, with its cause.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct NewFinding {
     pub cause: Cause,
@@ -60,7 +60,7 @@ pub struct NewFinding {
 }
 
 /// What a scan found compared with the previous scan of the same target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ScanDiff {
     #[ts(type = "number")]
@@ -76,7 +76,7 @@ pub struct ScanDiff {
 }
 
 /// How a scan was started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Trigger {
@@ -118,7 +118,7 @@ pub fn finding_key(f: &Finding) -> String {
 
 /// One scan as the window shows it: its report (verdict, feeds, warnings)
 /// and its findings as a diff against the previous scan of the target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ScanDetail {
     #[ts(type = "number")]

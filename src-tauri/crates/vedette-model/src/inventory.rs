@@ -3,7 +3,20 @@ use ts_rs::TS;
 
 /// The package ecosystems Vedette catalogues. The serde spelling is OSV's
 /// ecosystem name, so a package's ecosystem selects its advisories directly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    TS,
+    utoipa::ToSchema,
+)]
 #[ts(export)]
 pub enum Ecosystem {
     Debian,
@@ -106,7 +119,7 @@ impl Ecosystem {
 }
 
 /// The operating system of a target, from `/etc/os-release`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Distro {
     /// `ID`: debian, ubuntu, alpine, rhel, rocky, ...
@@ -124,7 +137,9 @@ pub struct Distro {
 
 /// Where a package was found: a file path in the final filesystem view and,
 /// for images, the digest of the layer that last wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS, utoipa::ToSchema,
+)]
 #[ts(export)]
 pub struct Location {
     pub path: String,
@@ -135,7 +150,7 @@ pub struct Location {
 
 /// The source package an OS binary package was built from (dpkg `Source:`,
 /// apk origin, rpm sourcerpm): what distribution advisories name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct SourcePackage {
     pub name: String,
@@ -143,7 +158,7 @@ pub struct SourcePackage {
 }
 
 /// One installed package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Package {
     pub name: String,
@@ -174,7 +189,7 @@ pub struct Package {
 }
 
 /// One layer of an image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct LayerInfo {
     pub digest: String,
@@ -184,7 +199,7 @@ pub struct LayerInfo {
 }
 
 /// What is known about an image once its manifest is read.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ImageInfo {
     /// What the user asked for, normalised (e.g. `docker.io/library/debian:12`).
@@ -207,7 +222,7 @@ pub struct ImageInfo {
 
 /// Everything installed in one target: the first half of a scan, stored and
 /// re-matched later without fetching the target again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Inventory {
     /// Version of this document's layout.
@@ -241,7 +256,7 @@ impl Inventory {
 }
 
 /// A package database that is present but cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Unreadable {
     pub path: String,

@@ -7,6 +7,7 @@
 mod coverage;
 mod credential;
 mod error;
+mod event;
 mod finding;
 mod history;
 mod inventory;
@@ -25,6 +26,10 @@ pub use credential::{
     NewRegistryCredential,
 };
 pub use error::{ApiError, ErrorCode};
+pub use event::{
+    ApiToken, CreatedToken, Event, EventKind, ScanProgress, ScansStarted, StartedScan,
+    TargetVerdict, TargetView, TokenScope,
+};
 pub use finding::{
     Cvss, FeedInfo, Finding, RiskFactor, ScanReport, Severity, SeveritySource, Uncovered,
     VendorSeverity, Verdict,

@@ -6,7 +6,7 @@ use ts_rs::TS;
 use crate::TargetKind;
 
 /// Which targets a schedule scans. Empty fields select everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct TargetSelector {
     /// Only targets of these kinds (none: all kinds).
@@ -93,7 +93,7 @@ pub fn glob_match(glob: &str, name: &str) -> bool {
 }
 
 /// Options a scheduled scan runs with.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ScheduleOptions {
     /// Fail the verdict on findings of this severity or worse.
@@ -106,7 +106,7 @@ pub struct ScheduleOptions {
 }
 
 /// A schedule as stored and shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Schedule {
     #[ts(type = "number")]
@@ -134,7 +134,7 @@ pub struct Schedule {
 }
 
 /// What a new or edited schedule says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ScheduleInput {
     pub name: String,
@@ -150,7 +150,7 @@ pub struct ScheduleInput {
 
 /// What a schedule being edited means: in words, its next runs, and the
 /// targets it would scan now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct SchedulePreview {
     /// "At 03:00 on Monday."
@@ -163,7 +163,7 @@ pub struct SchedulePreview {
 }
 
 /// A schedule as the window lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ScheduleView {
     pub schedule: Schedule,

@@ -4,7 +4,7 @@ use ts_rs::TS;
 
 /// What a target is. Registries are crawled into images; hosts are scanned
 /// over SSH or by an enrolled agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum TargetKind {
@@ -42,7 +42,9 @@ impl TargetKind {
 }
 
 /// Whether a target is reachable from the internet; it weighs on the risk score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Exposure {
@@ -68,7 +70,7 @@ impl Exposure {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct TargetInfo {
     #[ts(type = "number")]
@@ -109,7 +111,7 @@ pub struct TargetInfo {
 }
 
 /// Why a target is not scanned automatically any more.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Quarantine {
     #[ts(type = "string")]
@@ -118,7 +120,7 @@ pub struct Quarantine {
 }
 
 /// Which images of a registry a registry target watches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct RegistryWatch {
     /// Repositories matching this glob (`*`, `?`), e.g. `shop/*`; `*` for all.
@@ -136,7 +138,7 @@ pub struct RegistryWatch {
 impl Eq for RegistryWatch {}
 
 /// An image a registry crawl chose.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct RegistryImage {
     /// `registry/repository:tag`
@@ -151,7 +153,7 @@ pub struct RegistryImage {
 
 /// What a registry crawl found, and what it could not read (one repository
 /// failing does not stop the others).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct RegistryCrawl {
     pub images: Vec<RegistryImage>,
@@ -159,7 +161,7 @@ pub struct RegistryCrawl {
 }
 
 /// Which tags of each repository are scanned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[ts(export)]
 pub enum TagSelector {
@@ -228,7 +230,7 @@ impl TagSelector {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum ScanState {
@@ -267,7 +269,7 @@ impl ScanState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ScanSummary {
     #[ts(type = "number")]
@@ -306,7 +308,9 @@ pub struct ScanSummary {
 }
 
 /// Findings per severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema,
+)]
 #[ts(export)]
 pub struct SeverityCounts {
     #[ts(type = "number")]

@@ -6,7 +6,7 @@ use ts_rs::TS;
 use crate::SeverityCounts;
 
 /// Open findings on one day: the newest scan of each target up to that day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct DailyOpen {
     /// `YYYY-MM-DD` (UTC).
@@ -15,7 +15,7 @@ pub struct DailyOpen {
 }
 
 /// Findings that appeared and disappeared in one week (Monday first).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct WeeklyChange {
     pub week_start: String,
@@ -25,7 +25,7 @@ pub struct WeeklyChange {
     pub fixed: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Trends {
     /// Which targets: "all targets" or a target's name.
@@ -41,7 +41,7 @@ pub struct Trends {
 }
 
 /// A finding open now, where it is (for the dashboard's most exploitable).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct OpenFinding {
     #[ts(type = "number")]
@@ -51,7 +51,7 @@ pub struct OpenFinding {
 }
 
 /// A schedule's last or next run, for the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ScheduleRunTime {
     #[ts(type = "number")]
@@ -63,7 +63,7 @@ pub struct ScheduleRunTime {
 
 /// What the dashboard shows besides the chart: the riskiest open findings,
 /// the schedules' last and next runs, and whether this window runs them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Activity {
     pub most_exploitable: Vec<OpenFinding>,

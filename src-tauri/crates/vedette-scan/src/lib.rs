@@ -165,6 +165,26 @@ pub fn registry_of(t: &TargetInfo) -> Option<String> {
     }
 }
 
+/// `feed.updated` in the event log for each feed whose content changed
+/// (by a scan's refresh or an explicit update).
+pub async fn record_feed_events(
+    store: &Store,
+    updates: &[FeedOutcome],
+) -> Result<(), vedette_store::StoreError> {
+    for u in updates {
+        if let vedette_feeds::Outcome::Updated { records, .. } = &u.outcome {
+            let (source, _) = vedette_model::strip_userinfo(&u.source);
+            store
+                .record_event(
+                    vedette_model::EventKind::FeedUpdated,
+                    serde_json::json!({"feed": u.feed, "source": source, "records": records}),
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 impl Scanner {
     /// A scanner with the default limits and retries, no credentials, and
     /// no registry reached insecurely unless a request says so.
@@ -218,6 +238,7 @@ impl Scanner {
                 scan_id: None,
                 error: e.into(),
             })?;
+        progress.begun(scan_id);
         let token = cancel.child_token();
         let _registered = self.running.register(scan_id, token.clone());
         let budget = Budget::new(self.limits);
@@ -311,6 +332,7 @@ impl Scanner {
             Some(o) => o,
             None => enrichment.await,
         });
+        record_feed_events(&self.store, &updates).await?;
         let exposure = match req.exposure {
             Some(e) => {
                 self.store.set_target_exposure(target.id, e).await?;

@@ -53,6 +53,9 @@ pub struct Context {
     pub paused: Arc<std::sync::atomic::AtomicBool>,
     /// Cancels every scan of this context's runs (the process is stopping).
     pub cancel: CancellationToken,
+    /// The console's policy file: its exceptions apply to every scheduled
+    /// scan (read at each scan, so an exception added meanwhile counts).
+    pub policy_file: Option<std::path::PathBuf>,
 }
 
 impl Context {
@@ -65,6 +68,28 @@ impl Context {
             wake: Default::default(),
             paused: Default::default(),
             cancel: CancellationToken::new(),
+            policy_file: None,
+        }
+    }
+
+    /// The exceptions of the console's policy file (none without one; an
+    /// unreadable file is logged and its exceptions not applied).
+    fn console_exceptions(&self) -> Vec<vedette_match::Exception> {
+        let Some(path) = self.policy_file.as_deref().filter(|p| p.exists()) else {
+            return Vec::new();
+        };
+        let read = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                vedette_match::Policy::from_toml(&path.display().to_string(), &t)
+                    .map_err(|e| e.to_string())
+            });
+        match read {
+            Ok(p) => p.exceptions,
+            Err(e) => {
+                tracing::error!("the console policy's exceptions are not applied: {e}");
+                Vec::new()
+            }
         }
     }
 
@@ -174,10 +199,14 @@ impl RunSummary {
     }
 }
 
-fn policy_of(o: &ScheduleOptions) -> vedette_match::Policy {
+fn policy_of(
+    o: &ScheduleOptions,
+    exceptions: Vec<vedette_match::Exception>,
+) -> vedette_match::Policy {
     vedette_match::Policy {
         fail_on: o.fail_on,
         fixable_only: o.ignore_unfixed,
+        exceptions,
         ..Default::default()
     }
 }
@@ -233,7 +262,7 @@ pub async fn scan_target(
     let req = Request {
         trigger,
         schedule_id,
-        policy: policy_of(options),
+        policy: policy_of(options, ctx.console_exceptions()),
         insecure: hints.insecure,
         digest: hints.digest.clone(),
         rate: hints.rate.clone(),

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use chrono::Utc;
 use vedette_model::{
-    finding_key, Cause, Finding, Inventory, NewFinding, ScanDiff, ScanReport, Trigger,
+    finding_key, Cause, EventKind, Finding, Inventory, NewFinding, ScanDiff, ScanReport, Trigger,
 };
 
 use crate::{Result, Store, StoreError};
@@ -110,7 +110,8 @@ impl Store {
         let now = Utc::now();
         let t = trigger.as_str();
         let pid = i64::from(std::process::id());
-        Ok(sqlx::query_scalar!(
+        let mut tx = self.write().await?;
+        let id = sqlx::query_scalar!(
             r#"INSERT INTO scans (target_id, state, started_at, trigger, schedule_id, pid)
                VALUES (?1, 'running', ?2, ?3, ?4, ?5) RETURNING id AS "id!: i64""#,
             target_id,
@@ -119,8 +120,17 @@ impl Store {
             schedule_id,
             pid
         )
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(&mut *tx)
+        .await?;
+        crate::events::emit_scan(
+            &mut tx,
+            EventKind::ScanStarted,
+            id,
+            serde_json::json!({"schedule_id": schedule_id}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Stores a finished scan in one transaction: its inventory, every
@@ -275,13 +285,14 @@ impl Store {
         )
         .execute(&mut **tx)
         .await?;
-        let new = causes
+        let new: Vec<NewFinding> = causes
             .into_iter()
             .map(|(_, cause, finding)| NewFinding {
                 cause,
                 finding: finding.clone(),
             })
             .collect();
+        finished_events(tx, scan_id, report, pass, &new).await?;
         Ok((new, written))
     }
 
@@ -632,6 +643,77 @@ fn cause_of(
         return Cause::InventoryChange;
     }
     Cause::FeedUpdate
+}
+
+/// At most this many findings in one `finding.new` event; the event says
+/// how many there are in all.
+const NEW_FINDINGS_PER_EVENT: usize = 200;
+
+/// The events of a recorded scan: `scan.finished`, then `finding.new`,
+/// `policy.failed` and `feed.stale` when they apply.
+async fn finished_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    scan_id: i64,
+    report: &ScanReport,
+    pass: Option<bool>,
+    new: &[NewFinding],
+) -> Result<()> {
+    use serde_json::json;
+    let verdict = match pass {
+        Some(true) => "pass",
+        Some(false) => "fail",
+        None => "none",
+    };
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for f in &report.findings {
+        *counts.entry(f.severity.as_str()).or_default() += 1;
+    }
+    let url = format!("/api/v1/scans/{scan_id}");
+    crate::events::emit_scan(
+        tx,
+        EventKind::ScanFinished,
+        scan_id,
+        json!({"verdict": verdict, "findings": report.findings.len(), "counts": counts,
+               "new": new.len(), "url": url}),
+    )
+    .await?;
+    if !new.is_empty() {
+        let listed: Vec<_> = new
+            .iter()
+            .take(NEW_FINDINGS_PER_EVENT)
+            .map(|n| {
+                json!({"id": n.finding.id, "package": n.finding.package, "version": n.finding.version,
+                       "severity": n.finding.severity.as_str(), "kev": n.finding.kev_added.is_some(),
+                       "cause": n.cause})
+            })
+            .collect();
+        crate::events::emit_scan(
+            tx,
+            EventKind::FindingNew,
+            scan_id,
+            json!({"total": new.len(), "findings": listed}),
+        )
+        .await?;
+    }
+    if pass == Some(false) {
+        crate::events::emit_scan(
+            tx,
+            EventKind::PolicyFailed,
+            scan_id,
+            json!({"failures": report.verdict.failures, "url": url}),
+        )
+        .await?;
+    }
+    if !report.stale_feeds.is_empty() {
+        crate::events::emit_scan(
+            tx,
+            EventKind::FeedStale,
+            scan_id,
+            json!({"feeds": report.stale_feeds}),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -74,6 +74,17 @@ impl Store {
         body.map(|b| decode(&b)).transpose()
     }
 
+    /// The inventory a scan read (none for a scan that did not succeed).
+    pub async fn scan_inventory(&self, scan_id: i64) -> Result<Option<Inventory>> {
+        let body = sqlx::query_scalar!(
+            "SELECT i.body FROM scans s JOIN inventories i ON i.id = s.inventory_id WHERE s.id = ?1",
+            scan_id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        body.map(|b| decode(&b)).transpose()
+    }
+
     /// The inventory of the newest successful scan of a target.
     pub async fn latest_inventory(&self, target_id: i64) -> Result<Option<Inventory>> {
         let body = sqlx::query_scalar!(

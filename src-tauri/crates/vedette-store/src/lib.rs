@@ -5,12 +5,14 @@
 //! compile time against `.sqlx/` (regenerate with `cargo sqlx prepare --workspace`).
 
 mod credentials;
+mod events;
 mod history;
 mod inventories;
 mod paths;
 mod scans;
 mod schedules;
 mod targets;
+mod tokens;
 mod trends;
 
 use std::path::{Path, PathBuf};

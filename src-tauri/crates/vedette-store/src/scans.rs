@@ -1,11 +1,30 @@
 use chrono::{DateTime, Utc};
-use vedette_model::{ScanState, ScanSummary, SeverityCounts, TargetInfo, Trigger};
+use vedette_model::{EventKind, ScanState, ScanSummary, SeverityCounts, TargetInfo, Trigger};
 
 use crate::{parse_enum, Result, Store};
 
 impl Store {
     /// The newest scans first.
     pub async fn list_scans(&self, limit: i64) -> Result<Vec<ScanSummary>> {
+        self.scans_where(limit, None, None).await
+    }
+
+    /// The newest scans of one target first.
+    pub async fn target_scans(&self, target_id: i64, limit: i64) -> Result<Vec<ScanSummary>> {
+        self.scans_where(limit, None, Some(target_id)).await
+    }
+
+    /// One scan as the history lists it.
+    pub async fn scan_summary(&self, scan_id: i64) -> Result<Option<ScanSummary>> {
+        Ok(self.scans_where(1, Some(scan_id), None).await?.pop())
+    }
+
+    async fn scans_where(
+        &self,
+        limit: i64,
+        scan_id: Option<i64>,
+        target_id: Option<i64>,
+    ) -> Result<Vec<ScanSummary>> {
         let rows = sqlx::query!(
             r#"SELECT s.id AS "id!: i64", s.target_id, t.name AS target_name, s.state,
                       s.started_at AS "started_at: DateTime<Utc>",
@@ -21,9 +40,12 @@ impl Store {
                       (SELECT COUNT(*) FROM scan_new_findings n WHERE n.scan_id = s.id) AS "new!: i64"
                FROM scans s JOIN targets t ON t.id = s.target_id
                LEFT JOIN inventories i ON i.id = s.inventory_id
+               WHERE (?2 IS NULL OR s.id = ?2) AND (?3 IS NULL OR s.target_id = ?3)
                ORDER BY s.started_at DESC, s.id DESC
                LIMIT ?1"#,
-            limit
+            limit,
+            scan_id,
+            target_id
         )
         .fetch_all(&self.pool)
         .await?;
@@ -97,6 +119,7 @@ impl Store {
             if alive {
                 continue;
             }
+            let mut tx = self.write().await?;
             let marked = sqlx::query!(
                 r#"UPDATE scans SET state = 'interrupted', finished_at = ?1,
                           error = 'Vedette stopped while this scan was running'
@@ -104,12 +127,20 @@ impl Store {
                 now,
                 r.id
             )
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
             if marked > 0 {
                 targets.insert(r.target_id);
+                crate::events::emit_scan(
+                    &mut tx,
+                    EventKind::ScanError,
+                    r.id,
+                    serde_json::json!({"state": "interrupted", "error": "Vedette stopped while this scan was running"}),
+                )
+                .await?;
             }
+            tx.commit().await?;
             n += marked;
         }
         let mut quarantined = Vec::new();
@@ -141,6 +172,11 @@ impl Store {
                 .rows_affected();
                 if done > 0 {
                     if let Some(t) = self.get_target(target_id).await? {
+                        self.record_event(
+                            EventKind::TargetQuarantined,
+                            serde_json::json!({"target_id": t.id, "target": t.name, "kind": t.kind.as_str(), "reason": reason}),
+                        )
+                        .await?;
                         quarantined.push(t);
                     }
                 }
@@ -173,17 +209,7 @@ impl Store {
 impl Store {
     /// Records that a scan of `target_id` started; returns the scan id.
     pub async fn begin_scan(&self, target_id: i64) -> Result<i64> {
-        let now = Utc::now();
-        let pid = i64::from(std::process::id());
-        Ok(sqlx::query_scalar!(
-            r#"INSERT INTO scans (target_id, state, started_at, pid) VALUES (?1, 'running', ?2, ?3)
-               RETURNING id AS "id!: i64""#,
-            target_id,
-            now,
-            pid
-        )
-        .fetch_one(&self.pool)
-        .await?)
+        self.begin_scan_as(target_id, Trigger::Manual, None).await
     }
 
     /// Records how a scan ended.
@@ -195,6 +221,7 @@ impl Store {
     ) -> Result<()> {
         let now = Utc::now();
         let state_str = state.as_str();
+        let mut tx = self.write().await?;
         sqlx::query!(
             "UPDATE scans SET state = ?1, finished_at = ?2, error = ?3 WHERE id = ?4",
             state_str,
@@ -202,8 +229,34 @@ impl Store {
             error,
             scan_id
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if state != ScanState::Succeeded {
+            crate::events::emit_scan(
+                &mut tx,
+                EventKind::ScanError,
+                scan_id,
+                serde_json::json!({"state": state_str, "error": error}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Each target's newest finished scan: (scan id, verdict), the verdict
+    /// none when the scan gave none.
+    pub async fn latest_verdicts(
+        &self,
+    ) -> Result<std::collections::HashMap<i64, (i64, Option<bool>)>> {
+        let rows: Vec<(i64, i64, Option<bool>)> = sqlx::query_as(
+            "SELECT s.target_id, s.id, s.verdict_pass FROM scans s
+             WHERE s.id IN (SELECT MAX(id) FROM scans WHERE state = 'succeeded' GROUP BY target_id)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(t, s, v)| (t, (s, v))).collect())
     }
 }

@@ -188,14 +188,30 @@ impl Store {
     /// Claims a schedule for a run; false when a run already holds it.
     pub async fn claim_schedule(&self, id: i64) -> Result<bool> {
         let now = Utc::now();
+        let mut tx = self.write().await?;
         let done = sqlx::query!(
             "UPDATE schedules SET running_since = ?1 WHERE id = ?2 AND running_since IS NULL",
             now,
             id
         )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            let name: String = sqlx::query_scalar("SELECT name FROM schedules WHERE id = ?1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            crate::events::emit(
+                &mut *tx,
+                vedette_model::EventKind::ScheduleFired,
+                serde_json::json!({"schedule_id": id, "schedule": name}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(done)
     }
 
     pub async fn release_schedule(&self, id: i64) -> Result<()> {

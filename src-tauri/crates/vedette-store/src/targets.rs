@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use vedette_model::{Exposure, Quarantine, RegistryWatch, TargetInfo, TargetKind};
+use vedette_model::{EventKind, Exposure, Quarantine, RegistryWatch, TargetInfo, TargetKind};
 
 use crate::{parse_enum, Result, Store, StoreError};
 
@@ -132,6 +132,14 @@ impl Store {
         let now = Utc::now();
         let insecure = parent.registry.as_ref().is_some_and(|w| w.insecure);
         let exposure = parent.exposure.as_str();
+        let mut tx = self.write().await?;
+        let known = sqlx::query_scalar!(
+            r#"SELECT id AS "id!: i64" FROM targets WHERE kind = 'image' AND name = ?1"#,
+            reference
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
         sqlx::query!(
             r#"INSERT INTO targets (kind, name, exposure, created_at, group_name, parent_id, insecure)
                VALUES ('image', ?1, ?2, ?3, ?4, ?5, ?6)
@@ -145,7 +153,7 @@ impl Store {
             parent.id,
             insecure
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         let row = sqlx::query_as!(
             Row,
@@ -156,9 +164,20 @@ impl Store {
                FROM targets WHERE kind = 'image' AND name = ?1"#,
             reference
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        row.into_info()
+        let info = row.into_info()?;
+        if !known {
+            crate::events::emit(
+                &mut *tx,
+                EventKind::TargetAdded,
+                serde_json::json!({"target_id": info.id, "kind": "image", "target": info.name,
+                    "exposure": exposure, "parent_id": parent.id, "group": info.group}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(info)
     }
 
     /// Stops watching a target; its history goes with it (and, for a
@@ -207,6 +226,7 @@ impl Store {
         }
         let now = Utc::now();
         let (kind_str, exposure_str) = (kind.as_str(), exposure.as_str());
+        let mut tx = self.write().await?;
         let id = sqlx::query_scalar!(
             r#"INSERT INTO targets (kind, name, exposure, created_at) VALUES (?1, ?2, ?3, ?4)
                ON CONFLICT (kind, name) DO NOTHING
@@ -216,11 +236,18 @@ impl Store {
             exposure_str,
             now
         )
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| {
             StoreError::Invalid(format!("the {kind_str} target '{name}' is already watched"))
         })?;
+        crate::events::emit(
+            &mut *tx,
+            EventKind::TargetAdded,
+            serde_json::json!({"target_id": id, "kind": kind_str, "target": name, "exposure": exposure_str}),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(TargetInfo {
             id,
             kind,

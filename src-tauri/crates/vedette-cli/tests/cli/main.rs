@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot read its own fixture should stop there
 
+mod api;
 mod coverage;
 mod hostile;
 mod registries;
@@ -35,6 +36,7 @@ fn vedette_with(
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("DBUS_SESSION_BUS_ADDRESS", bus)
         .env("VEDETTE_LOG", "trace")
+        .env("VEDETTE_API", "127.0.0.1:0")
         .env_remove("VEDETTE_DATA_DIR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -84,6 +84,8 @@ impl Mirror {
 pub(crate) fn command(data: &Path, env: &[(&str, String)], args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vedette"));
     c.arg("--data-dir").arg(data).args(args);
+    // Tests run side by side: each `vedette serve` on a port of its own.
+    c.env("VEDETTE_API", "127.0.0.1:0");
     for (k, v) in env {
         c.env(k, v);
     }

@@ -1,0 +1,159 @@
+//! Vedette's automation API: everything the window does, for scripts.
+//!
+//! REST over the use-case layer ([`vedette_app::App`]) under `/api/v1`, with
+//! its OpenAPI 3.1 document generated from the handlers
+//! (`/api/v1/openapi.json`), bearer tokens with scopes (`read` < `scan` <
+//! `admin`) checked before anything of the request is read, a rate limit
+//! per token, request bodies capped, no CORS, and the event log as
+//! server-sent events (`/api/v1/events`, resumable with `Last-Event-ID`).
+//!
+//! The process holding the data dir's scheduler lock serves it (`vedette
+//! serve`, or the desktop app when no `vedette serve` runs).
+
+mod auth;
+mod error;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use vedette_app::{App, FeedSources, SchedulerContext};
+
+pub use auth::RateLimit;
+pub use error::ApiFailure;
+
+/// The API's default address: loopback only.
+pub const DEFAULT_ADDRESS: &str = "127.0.0.1:7878";
+
+/// Request bodies above this are refused (413) unread.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub(crate) app: App,
+    pub(crate) sources: FeedSources,
+    /// This process's scheduler, for "run now" (none: it runs elsewhere).
+    pub(crate) scheduler: Option<SchedulerContext>,
+    pub(crate) limiter: Arc<auth::Limiter>,
+}
+
+impl ApiState {
+    pub fn new(
+        app: App,
+        sources: FeedSources,
+        scheduler: Option<SchedulerContext>,
+        rate: RateLimit,
+    ) -> Self {
+        Self {
+            app,
+            sources,
+            scheduler,
+            limiter: Arc::new(auth::limiter(rate)),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Vedette automation API",
+        description = "Targets, scans, schedules, policy, feeds, trends and the event stream of a Vedette console. Every route but health and this document needs `Authorization: Bearer <token>`; a token's scope (read < scan < admin) is listed under each operation's security.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "targets", description = "What Vedette watches"),
+        (name = "scans", description = "Scans, their reports and diffs"),
+        (name = "schedules", description = "Scheduled runs"),
+        (name = "policy", description = "The console's gate and its exceptions"),
+        (name = "feeds", description = "Advisory feeds"),
+        (name = "trends", description = "Findings over time"),
+        (name = "events", description = "The event stream"),
+        (name = "health", description = "Liveness, without a token"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token: `vedette api token create --name ci --scope scan`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The router and its OpenAPI document.
+pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
+    let protected = routes::protected().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::authenticate,
+    ));
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(protected)
+        .merge(routes::public())
+        .split_for_parts();
+    let doc_json = Arc::new(doc.to_pretty_json().unwrap_or_default());
+    let router = router
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = Arc::clone(&doc_json);
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        doc.as_str().to_owned(),
+                    )
+                }
+            }),
+        )
+        .fallback(error::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state);
+    (router, doc)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    state: ApiState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (router, _) = router(state);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Binds the API's address; a clear error when it is taken or not local
+/// and not allowed.
+pub async fn bind(address: &str) -> Result<tokio::net::TcpListener, ApiFailure> {
+    let addr: SocketAddr = address.parse().map_err(|_| {
+        ApiFailure::Address(format!(
+            "'{address}' is not an address to serve the API on; write it as 127.0.0.1:7878"
+        ))
+    })?;
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        ApiFailure::Address(format!(
+            "cannot serve the API on {addr}: {e}. Is another Vedette serving it? Choose another with --api"
+        ))
+    })
+}

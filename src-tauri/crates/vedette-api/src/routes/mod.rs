@@ -1,0 +1,48 @@
+//! The routes, one module per area; each handler's first argument is the
+//! scope it needs ([`crate::auth::Read`], [`Scan`](crate::auth::Scan),
+//! [`Admin`](crate::auth::Admin)), which its OpenAPI `security` repeats.
+
+mod events;
+mod feeds;
+mod health;
+mod policy;
+mod scans;
+mod schedules;
+mod targets;
+mod trends;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::ApiState;
+
+/// Routes that answer without a token.
+pub(crate) fn public() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().routes(routes!(health::health))
+}
+
+/// Routes behind the token check.
+pub(crate) fn protected() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(targets::list, targets::add))
+        .routes(routes!(targets::get, targets::remove))
+        .routes(routes!(scans::list, scans::start))
+        .routes(routes!(scans::get))
+        .routes(routes!(scans::report))
+        .routes(routes!(scans::diff))
+        .routes(routes!(scans::cancel))
+        .routes(routes!(schedules::list, schedules::add))
+        .routes(routes!(
+            schedules::get,
+            schedules::update,
+            schedules::remove
+        ))
+        .routes(routes!(schedules::run))
+        .routes(routes!(policy::get, policy::replace))
+        .routes(routes!(policy::validate))
+        .routes(routes!(policy::exceptions, policy::add_exception))
+        .routes(routes!(feeds::status))
+        .routes(routes!(feeds::update))
+        .routes(routes!(trends::trends))
+        .routes(routes!(events::events))
+}

@@ -1,0 +1,558 @@
+//! The automation API of a running `vedette serve`, as a script meets it:
+//! tokens and scopes on every route its own document lists, a scan started
+//! through it against the local registry, the event stream and its resume.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use vedette_tests::registry::{shared, Layer, Registry};
+
+use crate::scan::push;
+use crate::vulns::{command, out, run as vedette, Mirror};
+
+/// A `vedette serve` with its API on a port of its own; its standard error
+/// is kept in `log`.
+pub(crate) struct ApiServe {
+    child: Child,
+    pub(crate) base: String,
+    pub(crate) log: PathBuf,
+}
+
+impl ApiServe {
+    pub(crate) fn start(data: &Path, env: &[(&str, String)]) -> Self {
+        std::fs::create_dir_all(data).unwrap();
+        let log = data.with_extension("serve.log");
+        let mut child = command(data, env, &["serve", "--poll", "1s"])
+            .env("VEDETTE_LOG", "trace")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start vedette serve");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let log_path = log.clone();
+        std::thread::spawn(move || {
+            let mut file = std::fs::File::create(&log_path).unwrap();
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                std::io::Write::write_all(&mut file, format!("{line}\n").as_bytes()).unwrap();
+                if let Some(rest) = line.split("API on http://").nth(1) {
+                    let addr = rest.split('/').next().unwrap().to_owned();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("vedette serve says where its API listens");
+        ApiServe {
+            child,
+            base: format!("http://{addr}"),
+            log,
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM, then the exit code.
+    pub(crate) fn stop(mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "serve did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for ApiServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// A request's status and body (JSON when it is JSON).
+pub(crate) fn call(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+) -> (u16, Value, ureq::http::HeaderMap) {
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    if body.is_some() {
+        req = req.header("Content-Type", "application/json");
+    }
+    let req = req
+        .body(body.map(<[u8]>::to_vec).unwrap_or_default())
+        .unwrap();
+    let mut resp = match agent.run(req) {
+        Ok(r) => r,
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value, headers)
+}
+
+pub(crate) fn token(data: &Path, name: &str, scope: &str) -> String {
+    let o = vedette(
+        data,
+        &[],
+        &["api", "token", "create", "--name", name, "--scope", scope],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    String::from_utf8(o.stdout).unwrap().trim().to_owned()
+}
+
+/// Every operation of the served document: (method, path with ids filled
+/// in, the scope its security asks for; none for a public one).
+fn operations(doc: &Value) -> Vec<(String, String, Option<String>)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let scope = op["security"]
+                .as_array()
+                .and_then(|s| s.first())
+                .and_then(|s| s["bearer"][0].as_str())
+                .map(str::to_owned);
+            ops.push((method.to_uppercase(), path.replace("{id}", "999999"), scope));
+        }
+    }
+    ops
+}
+
+const SCOPES: [&str; 3] = ["read", "scan", "admin"];
+
+#[test]
+fn every_route_in_the_served_document_answers_401_without_a_token_and_403_below_its_scope() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let tokens: Vec<String> = SCOPES
+        .iter()
+        .map(|s| token(&data, &format!("t-{s}"), s))
+        .collect();
+    let serve = ApiServe::start(&data, &[]);
+    let agent = agent();
+
+    let (status, doc, _) = call(
+        &agent,
+        "GET",
+        &serve.url("/api/v1/openapi.json"),
+        None,
+        None,
+    );
+    assert_eq!(status, 200, "the document is served without a token");
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
+    let ops = operations(&doc);
+    assert!(ops.len() >= 20, "{ops:?}");
+    let (status, health, _) = call(&agent, "GET", &serve.url("/api/v1/health"), None, None);
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+
+    // Whatever a request without a token carries: 401, before it is read.
+    // (Small enough to be sent whole before the answer comes.)
+    let big = vec![b'x'; 32 * 1024];
+    for (method, path, scope) in &ops {
+        let Some(scope) = scope else { continue };
+        let url = serve.url(path);
+        for body in [None, Some(&b"{not json"[..]), Some(&big[..])] {
+            let (status, err, headers) = call(&agent, method, &url, None, body);
+            assert_eq!(status, 401, "{method} {path} without a token: {err}");
+            assert_eq!(err["code"], "unauthorized");
+            assert!(headers.contains_key("www-authenticate"));
+        }
+        let (status, _, _) = call(&agent, method, &url, Some("vdt_not-a-token"), None);
+        assert_eq!(status, 401, "{method} {path} with an unknown token");
+
+        let need = SCOPES.iter().position(|s| s == scope).unwrap();
+        for (i, t) in tokens.iter().enumerate() {
+            // A body each handler refuses, so nothing is changed.
+            let body =
+                (method != "GET" && method != "DELETE").then_some(&br#"{"unknown_field": 1}"#[..]);
+            let (status, err, _) = call(&agent, method, &url, Some(t), body);
+            if i < need {
+                assert_eq!(
+                    status, 403,
+                    "{method} {path} with a {} token: {err}",
+                    SCOPES[i]
+                );
+                assert!(
+                    err["message"].as_str().unwrap().contains(scope.as_str()),
+                    "{err}"
+                );
+            } else {
+                assert!(
+                    status != 401 && status != 403 && status < 500,
+                    "{method} {path} with a {} token: {status} {err}",
+                    SCOPES[i]
+                );
+            }
+        }
+    }
+
+    // An unknown path is not a way around the token.
+    let (status, _, _) = call(&agent, "GET", &serve.url("/api/v1/secret"), None, None);
+    assert_eq!(status, 401);
+
+    // No CORS: a browser page on another origin gets nothing it may read.
+    let req = ureq::http::Request::builder()
+        .method("OPTIONS")
+        .uri(serve.url("/api/v1/targets"))
+        .header("Origin", "http://evil.example")
+        .header("Access-Control-Request-Method", "GET")
+        .body(Vec::new())
+        .unwrap();
+    let resp = agent.run(req).unwrap();
+    assert!(!resp.headers().contains_key("access-control-allow-origin"));
+
+    // A revoked token is refused from the next request on.
+    let (status, _, _) = call(
+        &agent,
+        "GET",
+        &serve.url("/api/v1/targets"),
+        Some(&tokens[0]),
+        None,
+    );
+    assert_eq!(status, 200);
+    let o = vedette(&data, &[], &["api", "token", "revoke", "t-read"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let (status, _, _) = call(
+        &agent,
+        "GET",
+        &serve.url("/api/v1/targets"),
+        Some(&tokens[0]),
+        None,
+    );
+    assert_eq!(status, 401, "revoked");
+    assert_eq!(serve.stop(), Some(0));
+}
+
+/// The events of a stream, read until `until` says stop (or 60 s).
+fn read_events(
+    url: &str,
+    token: &str,
+    last_event_id: Option<i64>,
+    mut until: impl FnMut(&[Value]) -> bool,
+) -> Vec<Value> {
+    let mut req = ureq::http::Request::builder()
+        .method("GET")
+        .uri(url)
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Accept", "text/event-stream");
+    if let Some(id) = last_event_id {
+        req = req.header("Last-Event-ID", id.to_string());
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let resp = agent
+        .run(req.body(Vec::new()).unwrap())
+        .expect("event stream");
+    let reader = BufReader::new(resp.into_body().into_reader());
+    let mut events = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in reader.lines() {
+        let line = line.expect("stream line");
+        if let Some(kind) = line.strip_prefix("event: ") {
+            current = Some((kind.to_owned(), String::new()));
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            if let Some(c) = current.as_mut() {
+                c.1.push_str(data);
+            }
+        } else if line.is_empty() {
+            if let Some((kind, data)) = current.take() {
+                let e: Value = serde_json::from_str(&data).unwrap();
+                assert_eq!(e["kind"], kind);
+                events.push(e);
+                if until(&events) {
+                    break;
+                }
+            }
+        }
+    }
+    events
+}
+
+/// (advisory, package, version) of each finding of a report.
+fn findings(report: &Value) -> std::collections::BTreeSet<(String, String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_owned(),
+                f["package"].as_str().unwrap().to_owned(),
+                f["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_scan_started_through_the_api_finds_what_the_cli_finds_and_the_stream_tells_it_in_order() {
+    let mirror = Mirror::start();
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let image = push(
+        &reg,
+        tmp.path(),
+        vec![Layer::from_dir(shared("fixtures/debian-12-minbase"))],
+        "fixtures/debian",
+    );
+    let env = mirror.env();
+
+    // The CLI's scan, in a data dir of its own.
+    let cli_data = tmp.path().join("cli");
+    let o = vedette(
+        &cli_data,
+        &env,
+        &[
+            "scan",
+            "image",
+            &image,
+            "--insecure-registry",
+            "--format",
+            "json",
+            "-q",
+        ],
+    );
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", out(&o));
+    let cli: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(!findings(&cli).is_empty());
+
+    let data = tmp.path().join("api");
+    let scan_token = token(&data, "ci", "scan");
+    let serve = ApiServe::start(&data, &env);
+    let agent = agent();
+
+    // A watcher follows the stream from now on.
+    let (url, t) = (serve.url("/api/v1/events"), scan_token.clone());
+    let watcher = std::thread::spawn(move || {
+        read_events(&url, &t, None, |evs| {
+            evs.iter()
+                .any(|e| e["kind"] == "scan.finished" || e["kind"] == "scan.error")
+        })
+    });
+    std::thread::sleep(Duration::from_millis(500));
+
+    let body = json!({"image": image, "insecure": true}).to_string();
+    let (status, started, headers) = call(
+        &agent,
+        "POST",
+        &serve.url("/api/v1/scans"),
+        Some(&scan_token),
+        Some(body.as_bytes()),
+    );
+    assert_eq!(status, 202, "{started}");
+    let scan = &started["scans"][0];
+    let scan_id = scan["scan_id"].as_i64().unwrap();
+    assert_eq!(
+        headers.get("location").unwrap().to_str().unwrap(),
+        format!("/api/v1/scans/{scan_id}")
+    );
+
+    let streamed = watcher.join().unwrap();
+    let kinds: Vec<&str> = streamed
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    let pos = |k: &str| {
+        kinds
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or_else(|| panic!("{k} in {kinds:?}"))
+    };
+    assert!(pos("target.added") < pos("scan.started"), "{kinds:?}");
+    assert!(pos("scan.started") < pos("scan.finished"), "{kinds:?}");
+    let finished = &streamed[pos("scan.finished")];
+    assert_eq!(finished["data"]["scan_id"], scan_id);
+    assert_eq!(finished["data"]["target"], image);
+    let ids: Vec<i64> = streamed.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+
+    // Resuming after scan.started gives everything after it, nothing missed.
+    let started_id = streamed[pos("scan.started")]["id"].as_i64().unwrap();
+    let resumed = read_events(
+        &serve.url("/api/v1/events"),
+        &scan_token,
+        Some(started_id),
+        |evs| evs.iter().any(|e| e["kind"] == "scan.finished"),
+    );
+    let after: Vec<&Value> = streamed
+        .iter()
+        .filter(|e| e["id"].as_i64().unwrap() > started_id)
+        .collect();
+    assert_eq!(resumed.iter().collect::<Vec<_>>(), after);
+
+    // The scan as the API shows it: the CLI's findings.
+    let (status, s, _) = call(
+        &agent,
+        "GET",
+        &serve.url(&format!("/api/v1/scans/{scan_id}")),
+        Some(&scan_token),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(s["scan"]["state"], "succeeded", "{s:#}");
+    let (status, report, _) = call(
+        &agent,
+        "GET",
+        &serve.url(&format!("/api/v1/scans/{scan_id}/report?format=json")),
+        Some(&scan_token),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        findings(&report),
+        findings(&cli),
+        "{report:#}\n{s:#}\n{streamed:#?}\n{}",
+        std::fs::read_to_string(&serve.log).unwrap()
+    );
+    assert_eq!(
+        finished["data"]["findings"],
+        cli["findings"].as_array().unwrap().len()
+    );
+    let (status, sarif, _) = call(
+        &agent,
+        "GET",
+        &serve.url(&format!("/api/v1/scans/{scan_id}/report?format=sarif")),
+        Some(&scan_token),
+        None,
+    );
+    assert_eq!((status, sarif["version"].as_str()), (200, Some("2.1.0")));
+    let (status, bom, _) = call(
+        &agent,
+        "GET",
+        &serve.url(&format!("/api/v1/scans/{scan_id}/report?format=cyclonedx")),
+        Some(&scan_token),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert_eq!(
+        bom["vulnerabilities"].as_array().unwrap().len(),
+        cli["findings"].as_array().unwrap().len()
+    );
+
+    // The target is listed with its verdict, filtered as asked.
+    let (status, targets, _) = call(
+        &agent,
+        "GET",
+        &serve.url("/api/v1/targets?kind=image"),
+        Some(&scan_token),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(targets[0]["name"], image);
+    assert_eq!(targets[0]["last_scan_id"], scan_id);
+    let (status, none, _) = call(
+        &agent,
+        "GET",
+        &serve.url("/api/v1/targets?kind=registry"),
+        Some(&scan_token),
+        None,
+    );
+    assert_eq!((status, none.as_array().unwrap().len()), (200, 0));
+    let (status, err, _) = call(
+        &agent,
+        "GET",
+        &serve.url("/api/v1/targets?kind=vm"),
+        Some(&scan_token),
+        None,
+    );
+    assert_eq!((status, err["code"].as_str()), (400, Some("invalid_input")));
+    assert_eq!(serve.stop(), Some(0));
+}
+
+#[test]
+fn tokens_are_kept_only_as_hashes_never_in_the_database_its_wal_or_the_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let secret = token(&data, "ci", "admin");
+    assert!(secret.starts_with("vdt_") && secret.len() > 40, "{secret}");
+    let serve = ApiServe::start(&data, &[]);
+    let agent = agent();
+    for path in [
+        "/api/v1/targets",
+        "/api/v1/scans",
+        "/api/v1/schedules",
+        "/api/v1/nothing",
+    ] {
+        let (status, _, _) = call(&agent, "GET", &serve.url(path), Some(&secret), None);
+        assert!(status == 200 || status == 404, "{path}: {status}");
+    }
+    let list = vedette(&data, &[], &["api", "token", "list", "--format", "json"]);
+    let listed = String::from_utf8_lossy(&list.stdout).into_owned();
+    let body = secret["vdt_".len()..].to_owned();
+    // While it runs (the WAL is there) and after it stopped.
+    let searched = not_in_files(&data, &serve.log, &body);
+    assert!(
+        searched.iter().any(|f| f.ends_with("vedette.db-wal")),
+        "{searched:?}"
+    );
+    let log = serve.log.clone();
+    assert_eq!(serve.stop(), Some(0));
+    not_in_files(&data, &log, &body);
+    assert!(!listed.contains(&body));
+    let tokens: Value = serde_json::from_str(&listed).unwrap();
+    assert!(
+        tokens[0]["last_used_at"].is_string(),
+        "its use is recorded: {tokens}"
+    );
+}
+
+/// Searches every file of the data dir and the log for `needle`; the files
+/// searched.
+fn not_in_files(data: &Path, log: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.push(log.to_owned());
+    for f in &files {
+        let mut bytes = Vec::new();
+        std::fs::File::open(f)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "the token is in {}",
+            f.display()
+        );
+    }
+    files
+}
