@@ -11,6 +11,7 @@
 //! serve`, or the desktop app when no `vedette serve` runs).
 
 mod auth;
+pub mod client;
 mod error;
 mod routes;
 

@@ -91,10 +91,19 @@ impl App {
         self.background.live.subscribe()
     }
 
-    /// Starts scanning a watched target in the background, as it was added.
-    /// A registry is crawled now and the images it picks are scanned one
-    /// after the other.
-    pub async fn start_scans(&self, target_id: i64, sources: &FeedSources) -> Result<ScansStarted> {
+    /// Starts scanning a watched target in the background, as it was added,
+    /// judged by `policy` (none: the console's). A registry is crawled now
+    /// and the images it picks are scanned one after the other.
+    pub async fn start_scans(
+        &self,
+        target_id: i64,
+        sources: &FeedSources,
+        policy: Option<&crate::Policy>,
+    ) -> Result<ScansStarted> {
+        let policy = match policy {
+            Some(p) => p.clone(),
+            None => self.console_policy()?,
+        };
         let t = self.target(target_id).await?;
         let mut out = ScansStarted::default();
         match t.kind {
@@ -110,7 +119,7 @@ impl App {
                 let sources = sources.clone();
                 tokio::spawn(async move {
                     for image in images {
-                        match app.start_one(image.clone(), &sources).await {
+                        match app.start_one(image.clone(), &sources, policy.clone()).await {
                             Ok((_, done)) => {
                                 // One after the other: a registry's images
                                 // share its rate limits.
@@ -122,7 +131,7 @@ impl App {
                 });
             }
             _ => {
-                let (started, _) = self.start_one(t, sources).await?;
+                let (started, _) = self.start_one(t, sources, policy).await?;
                 out.scans.push(started);
             }
         }
@@ -131,10 +140,15 @@ impl App {
 
     /// Starts each of `ids` (what is busy or not scannable is listed in
     /// `refused`).
-    pub async fn start_scans_of(&self, ids: &[i64], sources: &FeedSources) -> Result<ScansStarted> {
+    pub async fn start_scans_of(
+        &self,
+        ids: &[i64],
+        sources: &FeedSources,
+        policy: Option<&crate::Policy>,
+    ) -> Result<ScansStarted> {
         let mut out = ScansStarted::default();
         for id in ids {
-            match self.start_scans(*id, sources).await {
+            match self.start_scans(*id, sources, policy).await {
                 Ok(s) => {
                     out.scans.extend(s.scans);
                     out.queued.extend(s.queued);
@@ -157,6 +171,7 @@ impl App {
         &self,
         info: TargetInfo,
         sources: &FeedSources,
+        policy: crate::Policy,
     ) -> Result<(StartedScan, oneshot::Receiver<()>)> {
         let permit = Arc::clone(&self.background.slots)
             .try_acquire_owned()
@@ -165,7 +180,6 @@ impl App {
                     "{BACKGROUND_SCANS} scans are running already; start this one when one of them ends"
                 ))
             })?;
-        let policy = self.console_policy()?;
         let (begun_tx, begun_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
         let relay = Arc::new(Relay {

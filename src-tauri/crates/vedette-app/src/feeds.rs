@@ -19,8 +19,14 @@ pub struct Feeds {
 impl App {
     /// Opens the advisory index with the settings `sources` give (flags or
     /// environment) and the mirror credentials the keyring holds.
+    /// One index per process (every scan, the scheduler, the API share its
+    /// connections), opened the first time.
     pub async fn feeds(&self, sources: &FeedSources) -> Result<Feeds> {
-        let store = FeedStore::open_in(self.data_dir()).await?;
+        let store = self
+            .feed_store
+            .get_or_try_init(|| FeedStore::open_in(self.data_dir()))
+            .await?
+            .clone();
         let config = self
             .feed_config(sources, &store)
             .await
@@ -88,7 +94,7 @@ impl Feeds {
         Ok(set.into_iter().collect())
     }
 
-    pub async fn close(self) {
-        self.store.close().await;
-    }
+    /// Done with it (the index stays open for the process; [`App::close`]
+    /// closes it).
+    pub async fn close(self) {}
 }

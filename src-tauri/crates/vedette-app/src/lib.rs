@@ -131,6 +131,8 @@ pub struct App {
     /// Wakes this process's scheduler when schedules or targets changed.
     wake: Arc<tokio::sync::Notify>,
     background: Arc<background::Background>,
+    /// The advisory index, opened once per process ([`App::feeds`]).
+    feed_store: Arc<tokio::sync::OnceCell<vedette_feeds::FeedStore>>,
 }
 
 impl App {
@@ -163,7 +165,17 @@ impl App {
             running: vedette_scan::Running::default(),
             wake: Arc::default(),
             background: Arc::default(),
+            feed_store: Arc::default(),
         })
+    }
+
+    /// Closes the databases (the history and the advisory index), letting
+    /// SQLite fold its write-ahead logs back.
+    pub async fn close(&self) {
+        if let Some(f) = self.feed_store.get() {
+            f.clone().close().await;
+        }
+        self.store.close().await;
     }
 
     pub fn data_dir(&self) -> &Path {

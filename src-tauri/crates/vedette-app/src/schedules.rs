@@ -25,10 +25,9 @@ impl App {
         Ok(self.scheduler_context(feeds.store, feeds.config, events)?)
     }
 
-    /// Closes what [`App::scheduler`] opened.
-    pub async fn close_scheduler(&self, ctx: &vedette_scheduler::Context) {
-        ctx.scanner.feeds.clone().close().await;
-    }
+    /// Done with what [`App::scheduler`] opened (the advisory index is the
+    /// process's: [`App::close`] closes it).
+    pub async fn close_scheduler(&self, _ctx: &vedette_scheduler::Context) {}
 
     pub async fn schedules(&self) -> Result<Vec<Schedule>> {
         Ok(self.store().list_schedules().await?)

@@ -41,44 +41,7 @@ pub async fn run(app: &vedette_app::App, args: HistoryArgs) -> Result<u8, Failur
     match args.show {
         None => {
             let scans = app.scans(args.limit).await?;
-            if let Format::Json = args.format {
-                println!("{}", serde_json::to_string_pretty(&scans)?);
-                return Ok(0);
-            }
-            if scans.is_empty() {
-                eprintln!("No scans yet. `vedette scan image REF` (or dir, archive, sbom) makes the first.");
-                return Ok(0);
-            }
-            println!(
-                "{:>5}  {:<17}  {:<9}  {:<10}  {:<40}  {:>4}  {:<7}  TARGET",
-                "SCAN", "STARTED (UTC)", "TRIGGER", "STATE", "FINDINGS", "NEW", "VERDICT"
-            );
-            for s in &scans {
-                let verdict = match (s.state, s.verdict_pass) {
-                    (ScanState::Succeeded, Some(true)) => "pass",
-                    (ScanState::Succeeded, Some(false)) => "FAIL",
-                    // Matched, but a feed was stale or part was uncovered.
-                    (ScanState::Succeeded, None) if s.counts.is_some() => "none",
-                    _ => "-",
-                };
-                println!(
-                    "{:>5}  {:<17}  {:<9}  {:<10}  {:<40}  {:>4}  {:<7}  {}",
-                    s.id,
-                    s.started_at.format("%Y-%m-%d %H:%M"),
-                    s.trigger.as_str(),
-                    s.state.as_str(),
-                    if s.state == ScanState::Succeeded {
-                        counts(s)
-                    } else {
-                        clean(s.error.as_deref().unwrap_or_default()).into_owned()
-                    },
-                    s.new_findings
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    verdict,
-                    clean(&s.target_name)
-                );
-            }
+            print_scans(&scans, args.format)?;
             Ok(0)
         }
         Some(HistoryCommand::Show { scan, format }) => {
@@ -237,5 +200,67 @@ pub async fn trends(app: &vedette_app::App, args: TrendsArgs) -> Result<u8, Fail
         }
         Format::Text => {}
     }
+    Ok(0)
+}
+
+/// The history as `vedette history` prints it (locally or from a console).
+pub(crate) fn print_scans(
+    scans: &[vedette_model::ScanSummary],
+    format: Format,
+) -> Result<(), Failure> {
+    if let Format::Json = format {
+        println!("{}", serde_json::to_string_pretty(&scans)?);
+        return Ok(());
+    }
+    if scans.is_empty() {
+        eprintln!(
+            "No scans yet. `vedette scan image REF` (or dir, archive, sbom) makes the first."
+        );
+        return Ok(());
+    }
+    println!(
+        "{:>5}  {:<17}  {:<9}  {:<10}  {:<40}  {:>4}  {:<7}  TARGET",
+        "SCAN", "STARTED (UTC)", "TRIGGER", "STATE", "FINDINGS", "NEW", "VERDICT"
+    );
+    for s in scans {
+        let verdict = match (s.state, s.verdict_pass) {
+            (ScanState::Succeeded, Some(true)) => "pass",
+            (ScanState::Succeeded, Some(false)) => "FAIL",
+            // Matched, but a feed was stale or part was uncovered.
+            (ScanState::Succeeded, None) if s.counts.is_some() => "none",
+            _ => "-",
+        };
+        println!(
+            "{:>5}  {:<17}  {:<9}  {:<10}  {:<40}  {:>4}  {:<7}  {}",
+            s.id,
+            s.started_at.format("%Y-%m-%d %H:%M"),
+            s.trigger.as_str(),
+            s.state.as_str(),
+            if s.state == ScanState::Succeeded {
+                counts(s)
+            } else {
+                clean(s.error.as_deref().unwrap_or_default()).into_owned()
+            },
+            s.new_findings
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into()),
+            verdict,
+            clean(&s.target_name)
+        );
+    }
+    Ok(())
+}
+
+/// `vedette --console … history`: the console's scans.
+pub async fn run_remote(
+    console: &vedette_api::client::Console,
+    args: HistoryArgs,
+) -> Result<u8, Failure> {
+    if args.show.is_some() {
+        return Err(crate::usage(
+            "history show is not available against a console yet; fetch /api/v1/scans/ID/diff, or drop --console",
+        ));
+    }
+    print_scans(&console.scans(args.limit).await?, args.format)?;
     Ok(0)
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 mod api;
 mod feed;
 mod history;
+mod remote;
 mod scan;
 mod schedule;
 mod target;
@@ -29,6 +30,17 @@ struct Cli {
 
     #[command(flatten)]
     feeds: feed::FeedArgs,
+
+    /// Run `scan image`, `history`, `target` and `schedule` against a
+    /// running `vedette serve` (its API URL, http://host:7878) instead of
+    /// the local data dir.
+    #[arg(long, global = true, env = "VEDETTE_CONSOLE", value_name = "URL")]
+    console: Option<String>,
+
+    /// With --console: read the API token from standard input (else from
+    /// VEDETTE_TOKEN).
+    #[arg(long, global = true)]
+    token_stdin: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -230,6 +242,22 @@ fn secrets() -> Arc<dyn SecretBackend> {
 }
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
+    if let Some(url) = &cli.console {
+        let token = if cli.token_stdin {
+            let mut t = String::new();
+            std::io::stdin()
+                .take(4096)
+                .read_to_string(&mut t)
+                .map_err(|e| usage(format!("--token-stdin: {e}")))?;
+            t
+        } else {
+            std::env::var("VEDETTE_TOKEN").map_err(|_| {
+                usage("--console needs an API token: --token-stdin, or VEDETTE_TOKEN")
+            })?
+        };
+        let console = vedette_api::client::Console::new(url, token.trim())?;
+        return remote::run(&console, cli.command).await;
+    }
     let data_dir = vedette_app::resolve_data_dir(cli.data_dir).map_err(usage)?;
     match cli.command {
         Command::Doctor { format } => {
@@ -243,26 +271,26 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Scan(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = scan::run(&app, &cli.feeds, cmd).await;
-            app.store().close().await;
+            app.close().await;
             result
         }
         Command::Feed(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = feed::run(&app, &cli.feeds, cmd).await;
-            app.store().close().await;
+            app.close().await;
             result
         }
         Command::Policy(cmd) => feed::policy(cmd),
         Command::Target(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = target::run(&app, cmd).await;
-            app.store().close().await;
+            app.close().await;
             result
         }
         Command::Schedule(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = schedule::run(&app, &cli.feeds, cmd).await;
-            app.store().close().await;
+            app.close().await;
             result
         }
         Command::Serve { poll, api, no_api } => {
@@ -271,31 +299,31 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let app = App::open(&data_dir, secrets()).await?;
             let api = (!no_api).then_some(api);
             let result = schedule::serve(&app, &cli.feeds, poll, api.as_deref()).await;
-            app.store().close().await;
+            app.close().await;
             result
         }
         Command::Api(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = api::run(&app, &cli.feeds, cmd).await;
-            app.store().close().await;
+            app.close().await;
             result
         }
         Command::Trends(args) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = history::trends(&app, args).await;
-            app.store().close().await;
+            app.close().await;
             result
         }
         Command::History(args) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = history::run(&app, args).await;
-            app.store().close().await;
+            app.close().await;
             result
         }
         Command::Credential(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = credential(&app, cmd).await;
-            app.store().close().await;
+            app.close().await;
             result
         }
     }

@@ -311,49 +311,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
         OutFormat::Spdx => vedette_report::render(inventory, vedette_report::Format::Spdx),
     };
     write_out(&out, &text, &format!("{} findings", report.findings.len()))?;
-    if !report.stale_feeds.is_empty() && !out.allow_stale {
-        eprintln!(
-            "vedette: no verdict: the advisory feed{} {} {} older than the limit or missing, so findings may be missing. Run `vedette feed update` (or import an offline bundle), or pass --allow-stale to judge anyway.",
-            if report.stale_feeds.len() == 1 { "" } else { "s" },
-            report.stale_feeds.join(", "),
-            if report.stale_feeds.len() == 1 { "is" } else { "are" },
-        );
-        // Why this scan could not bring them up to date, even with -q.
-        for w in report.warnings.iter().filter(|w| {
-            report
-                .stale_feeds
-                .iter()
-                .any(|f| w.starts_with(&format!("feed {f} not updated")))
-        }) {
-            eprintln!("vedette: {}", crate::clean(w));
-        }
-        return Ok(4);
-    }
-    if let Some(none) = &report.verdict.none {
-        eprintln!("vedette: {}", crate::clean(none));
-        for u in &report.uncovered {
-            eprintln!(
-                "vedette:   {}{}: {}",
-                crate::clean(&u.subject),
-                match u.packages {
-                    0 => String::new(),
-                    1 => " (1 package)".to_owned(),
-                    n => format!(" ({n} packages)"),
-                },
-                crate::clean(&u.reason)
-            );
-        }
-        eprintln!("vedette: pass --allow-uncovered (or set allow_uncovered = true in the policy) to judge the rest anyway.");
-        return Ok(4);
-    }
-    if !report.verdict.pass {
-        // Even with --quiet: the reason a pipeline stopped.
-        for f in &report.verdict.failures {
-            eprintln!("vedette: policy failed: {}", crate::clean(f));
-        }
-        return Ok(1);
-    }
-    Ok(0)
+    Ok(judge(report, out.allow_stale))
 }
 
 fn build_policy(out: &OutputArgs) -> Result<Policy, Failure> {
@@ -393,4 +351,149 @@ fn write_out(out: &OutputArgs, text: &str, what: &str) -> Result<(), Failure> {
         None => print!("{text}"),
     }
     Ok(())
+}
+
+/// The exit code of a report (0 pass, 1 the policy failed, 4 no verdict),
+/// with why on standard error, even with --quiet: the reason a pipeline
+/// stopped.
+pub(crate) fn judge(report: &vedette_model::ScanReport, allow_stale: bool) -> u8 {
+    if !report.stale_feeds.is_empty() && !allow_stale {
+        eprintln!(
+            "vedette: no verdict: the advisory feed{} {} {} older than the limit or missing, so findings may be missing. Run `vedette feed update` (or import an offline bundle), or pass --allow-stale to judge anyway.",
+            if report.stale_feeds.len() == 1 { "" } else { "s" },
+            report.stale_feeds.join(", "),
+            if report.stale_feeds.len() == 1 { "is" } else { "are" },
+        );
+        // Why this scan could not bring them up to date, even with -q.
+        for w in report.warnings.iter().filter(|w| {
+            report
+                .stale_feeds
+                .iter()
+                .any(|f| w.starts_with(&format!("feed {f} not updated")))
+        }) {
+            eprintln!("vedette: {}", crate::clean(w));
+        }
+        return 4;
+    }
+    if let Some(none) = &report.verdict.none {
+        eprintln!("vedette: {}", crate::clean(none));
+        for u in &report.uncovered {
+            eprintln!(
+                "vedette:   {}{}: {}",
+                crate::clean(&u.subject),
+                match u.packages {
+                    0 => String::new(),
+                    1 => " (1 package)".to_owned(),
+                    n => format!(" ({n} packages)"),
+                },
+                crate::clean(&u.reason)
+            );
+        }
+        eprintln!("vedette: pass --allow-uncovered (or set allow_uncovered = true in the policy) to judge the rest anyway.");
+        return 4;
+    }
+    if !report.verdict.pass {
+        // Even with --quiet: the reason a pipeline stopped.
+        for f in &report.verdict.failures {
+            eprintln!("vedette: policy failed: {}", crate::clean(f));
+        }
+        return 1;
+    }
+    0
+}
+
+/// `vedette --console … scan image`: the console pulls and scans the image
+/// (remembering it as a target) under this command's policy; the report
+/// and the exit code are the local scan's.
+pub async fn run_remote(
+    console: &vedette_api::client::Console,
+    cmd: ScanCommand,
+) -> Result<u8, Failure> {
+    let ScanCommand::Image {
+        reference,
+        platform,
+        insecure_registry,
+        out,
+    } = cmd
+    else {
+        return Err(usage(
+            "a console scans images it can pull; scan archives, directories and SBOMs locally (drop --console)",
+        ));
+    };
+    if out.packages_only || out.offline || out.exposure.is_some() {
+        return Err(usage(
+            "--packages-only, --offline and --exposure are not available against a console; drop them or --console",
+        ));
+    }
+    if matches!(out.format, OutFormat::Cyclonedx | OutFormat::Spdx) {
+        return Err(usage(
+            "against a console, --format is table, json or sarif (fetch CycloneDX from /api/v1/scans/ID/report?format=cyclonedx)",
+        ));
+    }
+    let policy = build_policy(&out)?;
+    let body = serde_json::json!({
+        "image": reference, "insecure": insecure_registry, "platform": platform, "policy": policy,
+    });
+    let started = console.start_scan(&body).await?;
+    let Some(scan) = started.scans.first() else {
+        return Err(Failure::from(anyhow::anyhow!(
+            "the console started no scan: {}",
+            started.refused.join("; ")
+        )));
+    };
+    let id = scan.scan_id;
+    if !out.quiet {
+        eprintln!(
+            "vedette: scan {id} of {} started on the console",
+            scan.target
+        );
+    }
+    let finished = tokio::select! {
+        r = wait_remote(console, id) => r?,
+        _ = tokio::signal::ctrl_c() => {
+            if !out.quiet {
+                eprintln!("vedette: interrupted; cancelling scan {id} on the console");
+            }
+            console.cancel_scan(id).await?;
+            return Ok(130);
+        }
+    };
+    match finished.scan.state {
+        vedette_model::ScanState::Succeeded => {}
+        vedette_model::ScanState::Cancelled => return Ok(130),
+        _ => {
+            return Err(Failure::from(anyhow::anyhow!(
+                "scan {id} {}: {}",
+                finished.scan.state.as_str(),
+                finished.scan.error.unwrap_or_default()
+            )))
+        }
+    }
+    let report = finished
+        .report
+        .ok_or_else(|| anyhow::anyhow!("the console kept no report of scan {id}"))?;
+    let color = out.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let text = match out.format {
+        OutFormat::Json => vedette_report::json_report(&report),
+        OutFormat::Sarif => vedette_report::sarif(&report),
+        _ => vedette_report::findings_table(&report, color),
+    };
+    write_out(&out, &text, &format!("{} findings", report.findings.len()))?;
+    Ok(judge(&report, out.allow_stale))
+}
+
+/// Polls a console's scan until it ended.
+async fn wait_remote(
+    console: &vedette_api::client::Console,
+    id: i64,
+) -> Result<vedette_api::client::RemoteScan, Failure> {
+    loop {
+        let s = console.scan(id).await?;
+        if s.scan.state != vedette_model::ScanState::Running {
+            return Ok(s);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }

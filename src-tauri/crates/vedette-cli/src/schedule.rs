@@ -194,29 +194,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
     match cmd {
         ScheduleCommand::List { format } => {
             let list = app.schedules().await?;
-            if let Format::Json = format {
-                println!("{}", serde_json::to_string_pretty(&list)?);
-                return Ok(0);
-            }
-            println!(
-                "{:>3}  {:<8}  {:<40}  {:<14}  {:<16}  {:<17}  TARGETS",
-                "ID", "STATE", "NAME", "CRON", "TIME ZONE", "NEXT RUN"
-            );
-            for s in &list {
-                println!(
-                    "{:>3}  {:<8}  {:<40}  {:<14}  {:<16}  {:<17}  {}",
-                    s.id,
-                    if s.enabled { "enabled" } else { "disabled" },
-                    s.name,
-                    s.cron,
-                    s.timezone,
-                    next_run(s),
-                    s.selector.describe()
-                );
-            }
-            if list.iter().any(|s| s.system && !s.enabled) {
-                eprintln!("The weekly scan of everything is off; `vedette schedule enable 1` turns it on.");
-            }
+            print_schedules(&list, format)?;
             Ok(0)
         }
         ScheduleCommand::Show { id } => {
@@ -447,4 +425,32 @@ pub async fn serve(
     }
     app.close_scheduler(&ctx).await;
     Ok(0)
+}
+
+/// Schedules as `vedette schedule list` prints them (locally or from a console).
+pub(crate) fn print_schedules(list: &[Schedule], format: Format) -> Result<(), Failure> {
+    if let Format::Json = format {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    println!(
+        "{:>3}  {:<8}  {:<40}  {:<14}  {:<16}  {:<17}  TARGETS",
+        "ID", "STATE", "NAME", "CRON", "TIME ZONE", "NEXT RUN"
+    );
+    for s in list {
+        println!(
+            "{:>3}  {:<8}  {:<40}  {:<14}  {:<16}  {:<17}  {}",
+            s.id,
+            if s.enabled { "enabled" } else { "disabled" },
+            s.name,
+            s.cron,
+            s.timezone,
+            next_run(s),
+            s.selector.describe()
+        );
+    }
+    if list.iter().any(|s| s.system && !s.enabled) {
+        eprintln!("The weekly scan of everything is off; `vedette schedule enable 1` turns it on.");
+    }
+    Ok(())
 }

@@ -93,6 +93,17 @@ pub struct Common {
 }
 
 impl Common {
+    pub(crate) fn group(&self) -> Option<&str> {
+        self.group.as_deref()
+    }
+
+    pub(crate) fn exposure(&self) -> Option<&'static str> {
+        self.exposure.map(|e| match e {
+            ExposureArg::Internet => "internet",
+            ExposureArg::Internal => "internal",
+        })
+    }
+
     fn settings(&self) -> TargetSettings {
         TargetSettings {
             group: self.group.clone(),
@@ -127,42 +138,7 @@ pub async fn run(app: &App, cmd: TargetCommand) -> Result<u8, Failure> {
     match cmd {
         TargetCommand::List { format } => {
             let list = app.targets().await?;
-            if let Format::Json = format {
-                println!("{}", serde_json::to_string_pretty(&list)?);
-                return Ok(0);
-            }
-            println!(
-                "{:>4}  {:<9}  {:<48}  {:<12}  {:<9}  {:<11}  WATCHES",
-                "ID", "KIND", "NAME", "GROUP", "EXPOSURE", "STATE"
-            );
-            for t in &list {
-                println!(
-                    "{:>4}  {:<9}  {:<48}  {:<12}  {:<9}  {:<11}  {}",
-                    t.id,
-                    t.kind.as_str(),
-                    vedette_model::printable(&t.name, false),
-                    vedette_model::printable(t.group.as_deref().unwrap_or("-"), false),
-                    t.exposure.as_str(),
-                    if t.quarantine.is_some() {
-                        "QUARANTINED"
-                    } else {
-                        "ok"
-                    },
-                    describe(t)
-                );
-            }
-            for t in list.iter().filter(|t| t.quarantine.is_some()) {
-                if let Some(q) = &t.quarantine {
-                    println!(
-                        "\nTarget {} ({}) is quarantined since {}: {}.\n  `vedette target retry {}` lets the scheduler scan it again.",
-                        t.id,
-                        vedette_model::printable(&t.name, false),
-                        q.since.format("%Y-%m-%d %H:%M UTC"),
-                        q.reason,
-                        t.id
-                    );
-                }
-            }
+            print_targets(&list, format)?;
             Ok(0)
         }
         TargetCommand::Add(AddTarget::Registry {
@@ -268,4 +244,45 @@ pub async fn run(app: &App, cmd: TargetCommand) -> Result<u8, Failure> {
             Ok(0)
         }
     }
+}
+
+/// Targets as `vedette target list` prints them (locally or from a console).
+pub(crate) fn print_targets(list: &[TargetInfo], format: Format) -> Result<(), Failure> {
+    if let Format::Json = format {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    println!(
+        "{:>4}  {:<9}  {:<48}  {:<12}  {:<9}  {:<11}  WATCHES",
+        "ID", "KIND", "NAME", "GROUP", "EXPOSURE", "STATE"
+    );
+    for t in list {
+        println!(
+            "{:>4}  {:<9}  {:<48}  {:<12}  {:<9}  {:<11}  {}",
+            t.id,
+            t.kind.as_str(),
+            vedette_model::printable(&t.name, false),
+            vedette_model::printable(t.group.as_deref().unwrap_or("-"), false),
+            t.exposure.as_str(),
+            if t.quarantine.is_some() {
+                "QUARANTINED"
+            } else {
+                "ok"
+            },
+            describe(t)
+        );
+    }
+    for t in list.iter().filter(|t| t.quarantine.is_some()) {
+        if let Some(q) = &t.quarantine {
+            println!(
+                "\nTarget {} ({}) is quarantined since {}: {}.\n  `vedette target retry {}` lets the scheduler scan it again.",
+                t.id,
+                vedette_model::printable(&t.name, false),
+                q.since.format("%Y-%m-%d %H:%M UTC"),
+                q.reason,
+                t.id
+            );
+        }
+    }
+    Ok(())
 }

@@ -325,13 +325,16 @@ impl Scanner {
                 reused_inventory,
             });
         }
-        let mut updates = self
-            .refresh_osv(&inventory, req.feeds, progress.as_ref())
-            .await?;
-        updates.extend(match enriched {
-            Some(o) => o,
-            None => enrichment.await,
-        });
+        // The enrichment refresh may be inside its swap (holding the index's
+        // write lock): it must go on while the OSV feeds are refreshed, or the
+        // OSV swap waits for a lock that is never released.
+        let osv = self.refresh_osv(&inventory, req.feeds, progress.as_ref());
+        let (osv, enriched) = match enriched {
+            Some(o) => (osv.await, o),
+            None => tokio::join!(osv, &mut enrichment),
+        };
+        let mut updates = osv?;
+        updates.extend(enriched);
         record_feed_events(&self.store, &updates).await?;
         let exposure = match req.exposure {
             Some(e) => {

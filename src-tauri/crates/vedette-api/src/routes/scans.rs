@@ -60,6 +60,8 @@ pub(crate) struct ScanRequest {
     platform: Option<String>,
     /// A selection: every target of this kind, group, exposure and verdict.
     selector: Option<Selector>,
+    /// The gate of these scans (none: the console's policy).
+    policy: Option<vedette_app::Policy>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -94,7 +96,7 @@ pub(crate) async fn start(
         ));
     }
     let started = if let Some(id) = r.target_id {
-        s.app.start_scans(id, &s.sources).await?
+        s.app.start_scans(id, &s.sources, r.policy.as_ref()).await?
     } else if let Some(image) = r.image {
         let settings = TargetSettings {
             insecure: r.insecure,
@@ -102,7 +104,7 @@ pub(crate) async fn start(
             ..TargetSettings::default()
         };
         let id = s.app.ensure_image(&image, &settings).await?.id;
-        s.app.start_scans(id, &s.sources).await?
+        s.app.start_scans(id, &s.sources, r.policy.as_ref()).await?
     } else {
         let sel = r.selector.unwrap_or(Selector {
             kind: None,
@@ -124,7 +126,9 @@ pub(crate) async fn start(
             .filter(|v| v.target.parent_id.is_none() || sel.kind.is_some())
             .map(|v| v.target.id)
             .collect();
-        s.app.start_scans_of(&ids, &s.sources).await?
+        s.app
+            .start_scans_of(&ids, &s.sources, r.policy.as_ref())
+            .await?
     };
     let mut resp = (StatusCode::ACCEPTED, Json(&started)).into_response();
     if let Some(first) = started.scans.first() {
