@@ -25,7 +25,7 @@ for manifest in src-tauri/crates/*/Cargo.toml; do
 done
 
 say "front ends reach the engine and the feeds only through the use-case layer (vedette-app)"
-for front in vedette-cli vedette-desktop; do
+for front in vedette-cli vedette-desktop vedette-api; do
   direct="$(cargo tree -q -p "$front" -e normal --depth 1 --prefix none | awk '{print $1}' | grep -xE 'vedette-(engine|feeds|scan|scheduler|store|sources|match|extract)' || true)"
   if [ -n "$direct" ]; then
     die "$front depends directly on: $(echo $direct). Front ends call vedette-app (the use-case layer) and only format"

@@ -4,8 +4,12 @@
 //! The builder is generic over [`tauri::Runtime`] so the commands are tested
 //! on Tauri's mock runtime; the tray is compiled out under `cfg(test)`.
 
+#[cfg(not(test))]
+mod api;
 mod commands;
 mod logging;
+#[cfg(not(test))]
+mod progress;
 #[cfg(not(test))]
 mod scheduler;
 #[cfg(not(test))]
@@ -30,6 +34,9 @@ pub struct DesktopState {
     pub scheduler_note: Arc<std::sync::OnceLock<String>>,
     /// Schedules paused from the tray.
     pub paused: Arc<std::sync::atomic::AtomicBool>,
+    /// Where the automation API listens (the process holding the
+    /// scheduler lock serves it), or why it does not here.
+    pub api: Arc<std::sync::OnceLock<vedette_model::ApiStatus>>,
 }
 
 impl DesktopState {
@@ -39,6 +46,7 @@ impl DesktopState {
             scheduler: Arc::default(),
             scheduler_note: Arc::default(),
             paused: Arc::default(),
+            api: Arc::default(),
         }
     }
 }
@@ -159,7 +167,10 @@ pub fn run() -> ExitCode {
                         Arc::clone(&state.scheduler),
                         Arc::clone(&state.scheduler_note),
                         Arc::clone(&state.paused),
+                        Arc::clone(&state.api),
                     );
+                    #[cfg(not(test))]
+                    progress::relay(app.handle().clone(), state.app.clone());
                     app.manage(state)
                 }
                 Err(e) => {

@@ -26,11 +26,18 @@ pub fn start<R: Runtime>(
     ctx_slot: Arc<OnceLock<Context>>,
     note: SchedulerNote,
     paused: Arc<std::sync::atomic::AtomicBool>,
+    api: crate::api::ApiSlot,
 ) {
     let lock = match SchedulerLock::acquire(core.data_dir()) {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!("schedules are not run by this window: {e}");
+            let _ = api.set(vedette_model::ApiStatus {
+                url: None,
+                note: Some(format!(
+                    "the process that runs the schedules serves the API ({e})"
+                )),
+            });
             let _ = note.set(e.to_string());
             return;
         }
@@ -46,6 +53,7 @@ pub fn start<R: Runtime>(
             }
         };
         let _ = ctx_slot.set(ctx.clone());
+        crate::api::start(core.clone(), ctx.clone(), api).await;
         // The sender lives as long as the app: the scheduler never stops early.
         let (_keep, stop) = tokio::sync::watch::channel(false);
         tracing::info!("scheduler running");

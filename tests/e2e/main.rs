@@ -105,6 +105,8 @@ impl Session {
             ),
             ("VEDETTE_LOG".into(), "debug".into()),
             ("NO_AT_BRIDGE".into(), "1".into()),
+            // The window serves the API: on a port of its own per test.
+            ("VEDETTE_API".into(), "127.0.0.1:0".into()),
         ];
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let env_refs: Vec<(&str, &str)> =
@@ -1370,4 +1372,168 @@ async fn an_uncovered_distribution_gets_a_banner_and_no_verdict_and_errata_show_
     );
     s.screenshot("scan-vendor-rating").await;
     s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn targets_are_added_and_scanned_from_the_window_with_live_progress_and_a_cancel() {
+    use vedette_tests::proxy::{Action, Fault, FaultProxy};
+    // An image whose layers trickle in a byte a second: its scan runs until
+    // cancelled.
+    let reg = vedette_tests::registry::Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("slow");
+    vedette_tests::registry::oci_layout(
+        &layout,
+        &[vedette_tests::registry::Layer::from_dir(
+            vedette_tests::registry::shared("fixtures/alpine-3.23"),
+        )],
+        "t",
+    );
+    reg.push(&layout, "team/slow", "t");
+    // Only the layer trickles (the manifest and config come at once, so the
+    // scan gets as far as pulling layers).
+    let layer = layer_digest(&layout);
+    let proxy = FaultProxy::start(reg.port());
+    proxy.inject(Fault {
+        method: Some("GET"),
+        path_contains: Box::leak(format!("/blobs/{layer}").into_boxed_str()),
+        times: 1000,
+        action: Action::Trickle,
+    });
+    let image = format!("{}/team/slow:t", proxy.host());
+
+    let data = tempfile::tempdir().unwrap();
+    let feeds = vedette_tests::registry::shared("feeds");
+    run_cli(data.path(), &["feed", "import", feeds.to_str().unwrap()]);
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    let s = Session::start_desktop(
+        "scan-now",
+        false,
+        true,
+        data,
+        &[
+            // The imported feeds are what there is: nothing is downloaded.
+            ("VEDETTE_FEED_URL", "http://127.0.0.1:9/osv".to_owned()),
+            ("VEDETTE_KEV_URL", "none".to_owned()),
+            ("VEDETTE_EPSS_URL", "none".to_owned()),
+            ("VEDETTE_NVD_URL", "none".to_owned()),
+        ],
+        None,
+    )
+    .await;
+
+    // A directory, added and scanned from the Targets page.
+    s.go("targets").await;
+    s.click("[data-testid=add-target]").await;
+    s.wait("[data-testid=target-dialog]").await;
+    s.click("[data-testid=target-kind-directory]").await;
+    s.fill("[data-testid=target-name]", fixture.to_str().unwrap())
+        .await;
+    s.screenshot("target-dialog").await;
+    s.click("[data-testid=target-save]").await;
+    s.wait_text("[data-testid=notice]", "Scan now").await;
+    s.click("[data-testid=target-row] [data-testid=scan-now]")
+        .await;
+    s.wait_text("[data-testid=scan-progress]", "Scan finished")
+        .await;
+    s.go("scans").await;
+    s.click("[data-testid=scan-row] td").await;
+    s.wait_text("[data-testid=diff-counts]", "16 new").await;
+    let first = s.text("[data-testid=finding-row]").await;
+    assert!(first.contains("perl-base"), "{first}");
+    s.click("[data-testid=back-to-scans]").await;
+
+    // An image on a slow registry: its progress shows, Cancel ends it.
+    s.go("targets").await;
+    s.click("[data-testid=add-target]").await;
+    s.wait("[data-testid=target-dialog]").await;
+    s.fill("[data-testid=target-name]", &image).await;
+    s.click("[data-testid=target-insecure]").await;
+    s.click("[data-testid=target-save]").await;
+    s.wait_text("[data-testid=notice]", &image).await;
+    let row = format!("[data-testid=target-row][data-name='{image}']");
+    s.click(&format!("{row} [data-testid=scan-now]")).await;
+    let progress = format!("[data-testid=scan-progress][data-target='{image}']");
+    let p = s.wait_text(&progress, "pulling layers 0/1").await;
+    assert!(p.contains("Scan "), "{p}");
+    s.screenshot("target-scan-progress").await;
+    s.go("scans").await;
+    s.wait_text("[data-testid=scans-table] tbody tr", "Running")
+        .await;
+    s.go("targets").await;
+    s.click(&format!("{progress} [data-testid=cancel-target-scan]"))
+        .await;
+    s.wait_text(&progress, "cancelled").await;
+    let history = run_cli(
+        s.data_dir.path(),
+        &["history", "--format", "json", "--limit", "1"],
+    );
+    let newest: serde_json::Value = serde_json::from_slice(&history).unwrap();
+    assert_eq!(newest[0]["state"], "cancelled", "{newest:#}");
+    assert_eq!(newest[0]["target_name"], image.as_str());
+
+    // Settings → API: where it listens, a token shown once that works,
+    // revoked from the page.
+    s.go("settings").await;
+    let url = s
+        .wait_text("[data-testid=api-url]", "http://127.0.0.1:")
+        .await;
+    let addr = url
+        .trim()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    s.fill("[data-testid=token-name]", "ci").await;
+    s.click("[data-testid=create-token]").await;
+    let secret = s.wait_text("[data-testid=token-secret]", "vdt_").await;
+    let secret = secret.trim().to_owned();
+    s.screenshot("settings-api").await;
+    let (status, body) = http_get(&addr, "/api/v1/targets", &secret);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&image), "{body}");
+    assert_eq!(http_get(&addr, "/api/v1/targets", "vdt_wrong").0, 401);
+    s.click("[data-testid=token-row][data-name=ci] [data-testid=revoke-token]")
+        .await;
+    s.click("[data-testid=confirm-revoke]").await;
+    s.wait_text("[data-testid=notice]", "Revoked").await;
+    assert_eq!(http_get(&addr, "/api/v1/targets", &secret).0, 401);
+    s.stop().await;
+}
+
+/// A GET with a bearer token over plain HTTP/1.1: (status, body).
+fn http_get(addr: &str, path: &str, token: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The digest of the first layer of an OCI layout's image.
+fn layer_digest(layout: &Path) -> String {
+    let read = |digest: &str| -> serde_json::Value {
+        let hex = digest.trim_start_matches("sha256:");
+        serde_json::from_slice(&std::fs::read(layout.join("blobs/sha256").join(hex)).unwrap())
+            .unwrap()
+    };
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let manifest = read(index["manifests"][0]["digest"].as_str().unwrap());
+    manifest["layers"][0]["digest"].as_str().unwrap().to_owned()
 }

@@ -2,6 +2,7 @@
 //! its arguments, makes one call to the use-case layer (`vedette-app`) and
 //! returns its answer or its error as `{code, message}`.
 
+mod api;
 mod app;
 mod credential;
 mod scan;
@@ -13,6 +14,10 @@ use tauri::Runtime;
 
 pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
+        api::api_status,
+        api::api_token_list,
+        api::api_token_create,
+        api::api_token_revoke,
         app::app_overview,
         app::dashboard_activity,
         credential::credential_list,
@@ -23,6 +28,9 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         target::target_crawl,
         target::target_remove,
         target::target_retry,
+        target::target_add_image,
+        target::target_add_directory,
+        target::target_scan_now,
         scan::scan_list,
         scan::scan_detail,
         scan::scan_cancel,

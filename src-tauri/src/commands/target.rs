@@ -50,3 +50,54 @@ pub async fn target_retry(state: State<'_, DesktopState>, id: i64) -> Result<Tar
     state.app.schedules_changed();
     Ok(state.app.target(id).await?)
 }
+
+/// Watches an image (added from the window: a reference, how its registry
+/// is reached).
+#[tauri::command]
+pub async fn target_add_image(
+    state: State<'_, DesktopState>,
+    reference: String,
+    insecure: bool,
+    platform: Option<String>,
+    group: Option<String>,
+    exposure: Exposure,
+) -> Result<TargetInfo, ApiError> {
+    let settings = TargetSettings {
+        group,
+        exposure,
+        insecure,
+        platform: platform.filter(|p| !p.trim().is_empty()),
+    };
+    let t = state.app.add_image(&reference, &settings).await?;
+    state.app.schedules_changed();
+    Ok(t)
+}
+
+/// Watches a directory (an unpacked root filesystem) on this machine.
+#[tauri::command]
+pub async fn target_add_directory(
+    state: State<'_, DesktopState>,
+    path: String,
+    group: Option<String>,
+    exposure: Exposure,
+) -> Result<TargetInfo, ApiError> {
+    let settings = TargetSettings {
+        group,
+        exposure,
+        ..TargetSettings::default()
+    };
+    let t = state.app.add_directory(&path, &settings).await?;
+    state.app.schedules_changed();
+    Ok(t)
+}
+
+/// Scans a target now in the background ("Scan now"); progress follows as
+/// `scan-progress` events, the scan shows in the Scans page as it runs.
+#[tauri::command]
+pub async fn target_scan_now(
+    state: State<'_, DesktopState>,
+    id: i64,
+) -> Result<vedette_model::ScansStarted, ApiError> {
+    let sources = vedette_app::FeedSources::from_env();
+    Ok(state.app.start_scans(id, &sources, None).await?)
+}

@@ -18,8 +18,14 @@ import type { Activity } from "../bindings/Activity";
 import type { RegistryWatch } from "../bindings/RegistryWatch";
 import type { RegistryCrawl } from "../bindings/RegistryCrawl";
 import type { Exposure } from "../bindings/Exposure";
+import type { ApiStatus } from "../bindings/ApiStatus";
+import type { ApiToken } from "../bindings/ApiToken";
+import type { CreatedToken } from "../bindings/CreatedToken";
+import type { TokenScope } from "../bindings/TokenScope";
+import type { ScansStarted } from "../bindings/ScansStarted";
+import type { ScanProgress } from "../bindings/ScanProgress";
 
-export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity, RegistryWatch, RegistryCrawl, Exposure };
+export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity, RegistryWatch, RegistryCrawl, Exposure, ApiStatus, ApiToken, CreatedToken, TokenScope, ScansStarted, ScanProgress };
 
 /** Every command error is `{code, message}`; anything else is wrapped as internal. */
 export function asApiError(e: unknown): ApiError {
@@ -45,6 +51,11 @@ export const api = {
   targets: () => call<TargetInfo[]>("target_list"),
   addRegistry: (host: string, watch: RegistryWatch, group: string | null, exposure: Exposure) =>
     call<TargetInfo>("target_add_registry", { host, watch, group, exposure }),
+  addImage: (reference: string, insecure: boolean, platform: string | null, group: string | null, exposure: Exposure) =>
+    call<TargetInfo>("target_add_image", { reference, insecure, platform, group, exposure }),
+  addDirectory: (path: string, group: string | null, exposure: Exposure) =>
+    call<TargetInfo>("target_add_directory", { path, group, exposure }),
+  scanNow: (id: number) => call<ScansStarted>("target_scan_now", { id }),
   crawl: (id: number) => call<RegistryCrawl>("target_crawl", { id }),
   removeTarget: (id: number) => call<void>("target_remove", { id }),
   retryTarget: (id: number) => call<TargetInfo>("target_retry", { id }),
@@ -62,6 +73,10 @@ export const api = {
     call<void>("schedule_set_enabled", { id, enabled }),
   removeSchedule: (id: number) => call<void>("schedule_remove", { id }),
   runSchedule: (id: number) => call<void>("schedule_run_now", { id }),
+  apiStatus: () => call<ApiStatus>("api_status"),
+  apiTokens: () => call<ApiToken[]>("api_token_list"),
+  createToken: (name: string, scope: TokenScope) => call<CreatedToken>("api_token_create", { name, scope }),
+  revokeToken: (id: number) => call<void>("api_token_revoke", { id }),
 };
 
 /** "2026-11-28 05:12" in the user's time zone. */

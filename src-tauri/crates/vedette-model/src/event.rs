@@ -242,6 +242,20 @@ pub struct TargetView {
     pub last_scan_id: Option<i64>,
 }
 
+/// Where this window's automation API listens, or why it does not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct ApiStatus {
+    /// `http://127.0.0.1:7878/api/v1`
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Why there is none here (`vedette serve` serves it, the port is taken).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

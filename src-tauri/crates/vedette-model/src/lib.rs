@@ -27,7 +27,7 @@ pub use credential::{
 };
 pub use error::{ApiError, ErrorCode};
 pub use event::{
-    ApiToken, CreatedToken, Event, EventKind, ScanProgress, ScansStarted, StartedScan,
+    ApiStatus, ApiToken, CreatedToken, Event, EventKind, ScanProgress, ScansStarted, StartedScan,
     TargetVerdict, TargetView, TokenScope,
 };
 pub use finding::{
