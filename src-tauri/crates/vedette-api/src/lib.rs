@@ -82,6 +82,61 @@ struct ApiDoc;
 
 struct BearerScheme;
 
+/// The answers every protected operation may give besides its own: a
+/// request that does not read (400), no valid token (401), too small a
+/// scope (403), too many requests (429), each `{code, message}`.
+fn common_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |what: &str| {
+        ResponseBuilder::new()
+            .description(what)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ApiError")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in openapi.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            if op.request_body.is_some() {
+                op.responses
+                    .responses
+                    .entry("413".to_owned())
+                    .or_insert_with(|| error("The body is larger than 1 MiB").into());
+            }
+            if op.security.is_none() {
+                continue;
+            }
+            for (code, what) in [
+                (
+                    "400",
+                    "The request does not read: the message says which part",
+                ),
+                ("401", "No valid API token"),
+                ("403", "The token's scope does not allow this"),
+                (
+                    "429",
+                    "Too many requests with this token; Retry-After says when to try again",
+                ),
+            ] {
+                op.responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| error(what).into());
+            }
+        }
+    }
+}
+
 impl Modify for BearerScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -105,10 +160,11 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         state.clone(),
         auth::authenticate,
     ));
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(protected)
         .merge(routes::public())
         .split_for_parts();
+    common_errors(&mut doc);
     let doc_json = Arc::new(doc.to_pretty_json().unwrap_or_default());
     let router = router
         .route(

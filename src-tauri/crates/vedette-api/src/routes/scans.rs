@@ -25,7 +25,8 @@ pub(crate) struct ScanQuery {
 /// Scans, newest first.
 #[utoipa::path(get, path = "/api/v1/scans", tag = "scans", params(ScanQuery),
     security(("bearer" = ["read"])),
-    responses((status = 200, body = Vec<ScanSummary>), (status = 400, body = vedette_model::ApiError)))]
+    responses((status = 200, body = Vec<ScanSummary>), (status = 400, body = vedette_model::ApiError),
+              (status = 404, description = "No such target", body = vedette_model::ApiError)))]
 pub(crate) async fn list(
     _: Read,
     State(s): State<ApiState>,

@@ -616,3 +616,52 @@ fn not_in_files(data: &Path, log: &Path, needle: &str) -> Vec<PathBuf> {
     }
     files
 }
+
+#[test]
+fn schemathesis_finds_no_server_error_and_every_answer_matches_the_served_document() {
+    let st = std::env::var("VEDETTE_SCHEMATHESIS")
+        .expect("VEDETTE_SCHEMATHESIS names schemathesis's `st` (tests/setup.sh installs it)");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let admin = token(&data, "schemathesis", "admin");
+    // Whatever image or feed the generated requests name, nothing leaves
+    // this machine: every outbound request goes to a closed local port.
+    let env = [
+        ("HTTPS_PROXY", "http://127.0.0.1:9".to_owned()),
+        ("HTTP_PROXY", "http://127.0.0.1:9".to_owned()),
+        ("NO_PROXY", String::new()),
+        ("VEDETTE_FEED_URL", "http://127.0.0.1:9/osv".to_owned()),
+        ("VEDETTE_KEV_URL", "none".to_owned()),
+        ("VEDETTE_EPSS_URL", "none".to_owned()),
+        ("VEDETTE_NVD_URL", "none".to_owned()),
+        ("VEDETTE_API_RATE", "100000".to_owned()),
+    ];
+    let serve = ApiServe::start(&data, &env);
+    let o = Command::new(st)
+        .current_dir(tmp.path())
+        .args([
+            "run",
+            &serve.url("/api/v1/openapi.json"),
+            "-H",
+            &format!("Authorization: Bearer {admin}"),
+            // A stream that follows the log does not end.
+            "--exclude-path",
+            "/api/v1/events",
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "--seed",
+            "1",
+            "--max-time",
+            "45",
+        ])
+        .output()
+        .expect("run schemathesis");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("Tested: 2"), "every operation tested: {text}");
+    assert_eq!(serve.stop(), Some(0));
+}
