@@ -117,10 +117,7 @@ fn main() {
             .unwrap()
             .secret;
         let sources = vedette_app::FeedSources::from_env();
-        let (ctx, temp) = app
-            .scheduler(&sources, Arc::new(()))
-            .await
-            .unwrap();
+        let (ctx, temp) = app.scheduler(&sources, Arc::new(())).await.unwrap();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(vedette_app::serve_schedules(
             ctx.clone(),
@@ -136,12 +133,7 @@ fn main() {
             vedette_api::RateLimit::from_env().unwrap(),
         );
         tokio::spawn(vedette_api::serve(state, listener, std::future::pending()));
-        (
-            format!("http://{addr}"),
-            token,
-            dir.id,
-            (temp, stop_tx),
-        )
+        (format!("http://{addr}"), token, dir.id, (temp, stop_tx))
     });
     // Let the run get going.
     std::thread::sleep(Duration::from_secs(3));
@@ -220,7 +212,10 @@ fn main() {
     for (what, v) in [
         ("GET /api/v1/health".to_owned(), &health),
         (
-            format!("GET /api/v1/targets ({TARGETS} targets, {} KiB, {CLIENTS} clients)", size / 1024),
+            format!(
+                "GET /api/v1/targets ({TARGETS} targets, {} KiB, {CLIENTS} clients)",
+                size / 1024
+            ),
             &targets,
         ),
         ("POST /api/v1/scans (202 accepted)".to_owned(), &posts),

@@ -200,14 +200,19 @@ pub async fn serve(
     .await
 }
 
-/// Binds the API's address; a clear error when it is taken or not local
-/// and not allowed.
+/// Binds the API's address (loopback only until TLS comes); a clear error
+/// when it is taken or not loopback.
 pub async fn bind(address: &str) -> Result<tokio::net::TcpListener, ApiFailure> {
     let addr: SocketAddr = address.parse().map_err(|_| {
         ApiFailure::Address(format!(
             "'{address}' is not an address to serve the API on; write it as 127.0.0.1:7878"
         ))
     })?;
+    if !addr.ip().is_loopback() {
+        return Err(ApiFailure::Address(format!(
+            "the API answers on a loopback address only ({addr} is not): tokens would cross the network in clear text, and this version has no TLS yet. Serve it on 127.0.0.1 and put a TLS-terminating reverse proxy in front to reach it from elsewhere"
+        )));
+    }
     tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         ApiFailure::Address(format!(
             "cannot serve the API on {addr}: {e}. Is another Vedette serving it? Choose another with --api"

@@ -665,3 +665,17 @@ fn schemathesis_finds_no_server_error_and_every_answer_matches_the_served_docume
     assert!(text.contains("Tested: 2"), "every operation tested: {text}");
     assert_eq!(serve.stop(), Some(0));
 }
+
+#[test]
+fn the_api_is_not_served_in_clear_text_beyond_loopback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = command(
+        &tmp.path().join("data"),
+        &[],
+        &["serve", "--api", "0.0.0.0:0"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    assert!(out(&o).contains("loopback"), "{}", out(&o));
+}
