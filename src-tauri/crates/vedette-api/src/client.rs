@@ -154,6 +154,15 @@ impl Console {
             .await
     }
 
+    pub async fn scan_diff(&self, id: i64) -> Result<vedette_model::ScanDiff, ClientError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/api/v1/scans/{id}/diff"),
+            None,
+        )
+        .await
+    }
+
     pub async fn cancel_scan(&self, id: i64) -> Result<(), ClientError> {
         self.call::<Value>(
             reqwest::Method::POST,

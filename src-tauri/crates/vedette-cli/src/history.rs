@@ -45,69 +45,10 @@ pub async fn run(app: &vedette_app::App, args: HistoryArgs) -> Result<u8, Failur
             Ok(0)
         }
         Some(HistoryCommand::Show { scan, format }) => {
-            let detail = app.scan_detail(scan).await?;
-            let (Some(report), Some(diff)) = (detail.report, detail.diff) else {
-                return Err(usage(format!(
-                    "scan {scan} has no findings on record (it failed, or listed packages only); `vedette history` lists the scans"
-                )));
-            };
-            if let Format::Json = format {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &serde_json::json!({"report": report, "diff": diff})
-                    )?
-                );
-                return Ok(0);
-            }
-            println!(
-                "scan {scan} of {}  ({})",
-                clean(&report.target),
-                clean(&report.digest)
-            );
-            match diff.previous_scan_id {
-                Some(p) => println!("compared with scan {p}"),
-                None => println!("the first scan of this target"),
-            }
-            println!();
-            println!("NEW ({})", diff.new.len());
-            for n in &diff.new {
-                let f = &n.finding;
-                println!(
-                    "  {:>5.1}  {:<28} {:<24} {:<18} {:<9}  {}",
-                    f.risk,
-                    clean(&f.id),
-                    clean(&f.package),
-                    clean(&f.version),
-                    f.severity.as_str(),
-                    n.cause.describe()
-                );
-            }
-            println!("FIXED ({})", diff.fixed.len());
-            for f in &diff.fixed {
-                println!(
-                    "         {:<28} {:<24} {:<18} {:<9}",
-                    clean(&f.id),
-                    clean(&f.package),
-                    clean(&f.version),
-                    f.severity.as_str()
-                );
-            }
-            println!("UNCHANGED ({})", diff.unchanged.len());
-            println!();
-            println!(
-                "verdict: {}",
-                if !report.stale_feeds.is_empty() {
-                    "none (stale feeds)".to_owned()
-                } else if let Some(none) = &report.verdict.none {
-                    clean(none).into_owned()
-                } else if report.verdict.pass {
-                    "pass".to_owned()
-                } else {
-                    format!("FAIL: {}", report.verdict.failures.join("; "))
-                }
-            );
-            Ok(0)
+            let mut detail = app.scan_detail(scan).await?;
+            // The report with its findings, as the API gives it.
+            detail.report = app.scan_report(scan).await?;
+            print_detail(scan, detail, format)
         }
     }
 }
@@ -256,11 +197,82 @@ pub async fn run_remote(
     console: &vedette_api::client::Console,
     args: HistoryArgs,
 ) -> Result<u8, Failure> {
-    if args.show.is_some() {
-        return Err(crate::usage(
-            "history show is not available against a console yet; fetch /api/v1/scans/ID/diff, or drop --console",
-        ));
+    if let Some(HistoryCommand::Show { scan, format }) = args.show {
+        let detail = vedette_model::ScanDetail {
+            scan_id: scan,
+            report: console.scan(scan).await?.report,
+            diff: Some(console.scan_diff(scan).await?),
+        };
+        return print_detail(scan, detail, format);
     }
     print_scans(&console.scans(args.limit).await?, args.format)?;
+    Ok(0)
+}
+
+/// One scan as `vedette history show` prints it (locally or from a console).
+fn print_detail(
+    scan: i64,
+    detail: vedette_model::ScanDetail,
+    format: Format,
+) -> Result<u8, Failure> {
+    let (Some(report), Some(diff)) = (detail.report, detail.diff) else {
+        return Err(usage(format!(
+            "scan {scan} has no findings on record (it failed, or listed packages only); `vedette history` lists the scans"
+        )));
+    };
+    if let Format::Json = format {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"report": report, "diff": diff}))?
+        );
+        return Ok(0);
+    }
+    println!(
+        "scan {scan} of {}  ({})",
+        clean(&report.target),
+        clean(&report.digest)
+    );
+    match diff.previous_scan_id {
+        Some(p) => println!("compared with scan {p}"),
+        None => println!("the first scan of this target"),
+    }
+    println!();
+    println!("NEW ({})", diff.new.len());
+    for n in &diff.new {
+        let f = &n.finding;
+        println!(
+            "  {:>5.1}  {:<28} {:<24} {:<18} {:<9}  {}",
+            f.risk,
+            clean(&f.id),
+            clean(&f.package),
+            clean(&f.version),
+            f.severity.as_str(),
+            n.cause.describe()
+        );
+    }
+    println!("FIXED ({})", diff.fixed.len());
+    for f in &diff.fixed {
+        println!(
+            "         {:<28} {:<24} {:<18} {:<9}",
+            clean(&f.id),
+            clean(&f.package),
+            clean(&f.version),
+            f.severity.as_str()
+        );
+    }
+    println!("UNCHANGED ({})", diff.unchanged.len());
+    println!();
+    println!(
+        "verdict: {}",
+        if !report.stale_feeds.is_empty() {
+            "none (stale feeds)".to_owned()
+        } else if let Some(none) = &report.verdict.none {
+            clean(none).into_owned()
+        } else if report.verdict.pass {
+            "pass".to_owned()
+        } else {
+            format!("FAIL: {}", report.verdict.failures.join("; "))
+        }
+    );
     Ok(0)
 }

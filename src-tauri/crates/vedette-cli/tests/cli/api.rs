@@ -539,6 +539,19 @@ fn a_scan_started_through_the_api_finds_what_the_cli_finds_and_the_stream_tells_
         !elsewhere.join("vedette.db").exists(),
         "against a console, nothing is stored locally"
     );
+    let shown = vedette(
+        &elsewhere,
+        &remote_env,
+        &["history", "show", &scan_id.to_string(), "--format", "json"],
+    );
+    assert!(shown.status.success(), "{}", out(&shown));
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(
+        shown["diff"]["new"].as_array().unwrap().len(),
+        cli["findings"].as_array().unwrap().len(),
+        "the first scan: every finding is new"
+    );
+    assert_eq!(findings(&shown["report"]), findings(&cli));
     let listed = vedette(
         &elsewhere,
         &remote_env,
