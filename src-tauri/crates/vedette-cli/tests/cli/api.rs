@@ -692,3 +692,30 @@ fn the_api_is_not_served_in_clear_text_beyond_loopback() {
     assert_eq!(o.status.code(), Some(3), "{}", out(&o));
     assert!(out(&o).contains("loopback"), "{}", out(&o));
 }
+
+#[test]
+fn a_token_over_its_rate_is_told_when_to_come_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let t = token(&data, "busy", "read");
+    let other = token(&data, "calm", "read");
+    // One request a second, bursts of four.
+    let serve = ApiServe::start(&data, &[("VEDETTE_API_RATE", "1".to_owned())]);
+    let agent = agent();
+    let url = serve.url("/api/v1/targets");
+    let answers: Vec<(u16, ureq::http::HeaderMap)> = (0..10)
+        .map(|_| {
+            let (status, _, headers) = call(&agent, "GET", &url, Some(&t), None);
+            (status, headers)
+        })
+        .collect();
+    assert_eq!(answers[0].0, 200);
+    let limited = answers
+        .iter()
+        .find(|(s, _)| *s == 429)
+        .expect("ten requests at once exceed one a second with bursts of four");
+    assert!(limited.1.contains_key("retry-after"));
+    // The limit is per token: another token is answered.
+    assert_eq!(call(&agent, "GET", &url, Some(&other), None).0, 200);
+    assert_eq!(serve.stop(), Some(0));
+}
