@@ -1392,7 +1392,7 @@ async fn targets_are_added_and_scanned_from_the_window_with_live_progress_and_a_
     reg.push(&layout, "team/slow", "t");
     // Only the layer trickles (the manifest and config come at once, so the
     // scan gets as far as pulling layers).
-    let layer = layer_digest(&layout);
+    let layer = vedette_tests::registry::layer_digests(&layout).remove(0);
     let proxy = FaultProxy::start(reg.port());
     proxy.inject(Fault {
         method: Some("GET"),
@@ -1523,17 +1523,4 @@ fn http_get(addr: &str, path: &str, token: &str) -> (u16, String) {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
-}
-
-/// The digest of the first layer of an OCI layout's image.
-fn layer_digest(layout: &Path) -> String {
-    let read = |digest: &str| -> serde_json::Value {
-        let hex = digest.trim_start_matches("sha256:");
-        serde_json::from_slice(&std::fs::read(layout.join("blobs/sha256").join(hex)).unwrap())
-            .unwrap()
-    };
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    let manifest = read(index["manifests"][0]["digest"].as_str().unwrap());
-    manifest["layers"][0]["digest"].as_str().unwrap().to_owned()
 }

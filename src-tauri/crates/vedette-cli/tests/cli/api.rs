@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use vedette_tests::registry::{shared, Layer, Registry};
@@ -62,21 +62,7 @@ impl ApiServe {
 
     /// SIGTERM, then the exit code.
     pub(crate) fn stop(mut self) -> Option<i32> {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let start = Instant::now();
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "serve did not stop"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::schedules::terminate(&mut self.child)
     }
 }
 

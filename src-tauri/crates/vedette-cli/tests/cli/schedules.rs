@@ -106,6 +106,25 @@ fn an_invalid_cron_expression_is_refused_with_exit_2_and_what_is_wrong() {
 
 struct Serve(std::process::Child);
 
+/// SIGTERM to a `vedette serve`, then its exit code (it must stop within 30 s).
+pub(crate) fn terminate(child: &mut std::process::Child) -> Option<i32> {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "vedette serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 impl Serve {
     fn start(data: &Path, env: &[(&str, String)]) -> Self {
         let child = command(data, env, &["serve", "--poll", "1s"])
@@ -118,21 +137,7 @@ impl Serve {
 
     /// SIGTERM, then the exit code.
     fn stop(mut self) -> Option<i32> {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let start = Instant::now();
-        loop {
-            if let Some(s) = self.0.try_wait().unwrap() {
-                return s.code();
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "vedette serve did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        terminate(&mut self.0)
     }
 }
 
