@@ -25,6 +25,8 @@ APT_PACKAGES=(
   dunst libnotify-bin at-spi2-core haskell-status-notifier-item-utils
   # screenshots and fonts
   imagemagick fonts-dejavu-core
+  # the API test's certificate (and its fingerprint, the oracle of Vedette's)
+  openssl
   # benchmarks: wall time and peak RSS of a command
   time
   # a real registry and an image copier for the scan tests; Python for the peers

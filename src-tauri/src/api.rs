@@ -23,30 +23,29 @@ pub async fn start(app: App, ctx: SchedulerContext, slot: ApiSlot) {
             vedette_api::RateLimit::default()
         }
     };
-    let listener = match vedette_api::bind(&address).await {
+    let tls = vedette_api::TlsOptions::from_env(app.data_dir());
+    let endpoint = match vedette_api::bind(&address, &tls).await {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!("no automation API: {e}");
             let _ = slot.set(ApiStatus {
                 url: None,
                 note: Some(e.to_string()),
+                fingerprint: None,
             });
             return;
         }
     };
-    let url = match listener.local_addr() {
-        Ok(a) => format!("http://{a}/api/v1"),
-        Err(_) => format!("http://{address}/api/v1"),
-    };
-    tracing::info!("automation API on {url}");
+    tracing::info!("{}", endpoint.describe());
     let _ = slot.set(ApiStatus {
-        url: Some(url),
+        url: Some(endpoint.url()),
         note: None,
+        fingerprint: endpoint.certificate().map(|c| c.fingerprint.clone()),
     });
     let state =
         vedette_api::ApiState::new(app, vedette_app::FeedSources::from_env(), Some(ctx), rate);
     tokio::spawn(async move {
-        if let Err(e) = vedette_api::serve(state, listener, std::future::pending()).await {
+        if let Err(e) = vedette_api::serve(state, endpoint, std::future::pending()).await {
             tracing::error!("the automation API stopped: {e}");
         }
     });

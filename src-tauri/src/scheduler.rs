@@ -37,6 +37,7 @@ pub fn start<R: Runtime>(
                 note: Some(format!(
                     "the process that runs the schedules serves the API ({e})"
                 )),
+                fingerprint: None,
             });
             let _ = note.set(e.to_string());
             return;

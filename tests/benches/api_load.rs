@@ -124,8 +124,10 @@ fn main() {
             Duration::from_secs(1),
             stop_rx,
         ));
-        let listener = vedette_api::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listener = vedette_api::bind("127.0.0.1:0", &vedette_api::TlsOptions::default())
+            .await
+            .unwrap();
+        let addr = listener.local_addr();
         let state = vedette_api::ApiState::new(
             app,
             sources,

@@ -9,6 +9,7 @@ pub async fn api_status(state: State<'_, DesktopState>) -> Result<ApiStatus, Api
     Ok(state.api.get().cloned().unwrap_or(ApiStatus {
         url: None,
         note: Some("starting".into()),
+        fingerprint: None,
     }))
 }
 

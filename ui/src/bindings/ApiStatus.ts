@@ -11,4 +11,8 @@ url?: string,
 /**
  * Why there is none here (`vedette serve` serves it, the port is taken).
  */
-note?: string, };
+note?: string, 
+/**
+ * The SHA-256 of its TLS certificate, when it is served over TLS.
+ */
+fingerprint?: string, };

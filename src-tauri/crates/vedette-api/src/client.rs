@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::tls::{parse_pin, ConsoleTrust};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use vedette_model::{
@@ -47,11 +48,99 @@ pub struct Console {
     http: reqwest::Client,
 }
 
+/// A client that trusts the console as `trust` says: its pinned
+/// certificate only, or a CA file besides the usual roots.
+pub fn trusting(
+    builder: reqwest::ClientBuilder,
+    trust: &ConsoleTrust,
+) -> Result<reqwest::ClientBuilder, ClientError> {
+    let bad = |what: String| ClientError::Unreachable {
+        url: String::new(),
+        reason: what,
+    };
+    if let Some(pin) = &trust.pin_sha256 {
+        let pin = parse_pin(pin).map_err(bad)?;
+        let config = crate::tls::pinned_client(pin).map_err(bad)?;
+        return Ok(builder.use_preconfigured_tls(config));
+    }
+    let Some(file) = &trust.ca_file else {
+        return Ok(builder);
+    };
+    let pem = std::fs::read(file)
+        .map_err(|e| bad(format!("cannot read the CA file {}: {e}", file.display())))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        bad(format!(
+            "{} does not read as PEM certificates: {e}",
+            file.display()
+        ))
+    })?;
+    if certs.is_empty() {
+        return Err(bad(format!(
+            "{} holds no certificate (-----BEGIN CERTIFICATE-----)",
+            file.display()
+        )));
+    }
+    Ok(certs
+        .into_iter()
+        .fold(builder, reqwest::ClientBuilder::add_root_certificate))
+}
+
+/// Why a request failed, down to its cause (a refused connection, a
+/// certificate that is not trusted, a pin that does not match).
+fn reason(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "no answer in time"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off"
+    } else {
+        "the request failed"
+    };
+    let mut parts = vec![what.to_owned()];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(tls) = tls_error(s) {
+            parts.push(tls);
+            break;
+        }
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.dedup();
+    parts.join(": ")
+}
+
+/// A TLS failure as a user reads it: which certificate, and how to trust it.
+fn tls_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    // I/O errors wrap I/O errors wrapping the TLS error (and their
+    // `source` skips what they wrap).
+    let mut e: &(dyn std::error::Error + 'static) = e;
+    while let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        e = inner;
+    }
+    let tls = e.downcast_ref::<rustls::Error>()?;
+    Some(match tls {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+            format!("the console's certificate is refused: {}", other.0)
+        }
+        rustls::Error::InvalidCertificate(why) => format!(
+            "the console's certificate is not trusted ({why:?}). Trust it with --console-ca FILE (its CA, or the certificate itself), or pin it with --console-pin-sha256 (the fingerprint `vedette serve` prints)"
+        ),
+        other => format!("TLS failed: {other}"),
+    })
+}
+
 /// Answers above this are not read (a report of a large image is far below).
 const MAX_ANSWER: usize = 256 * 1024 * 1024;
 
 impl Console {
-    pub fn new(base: &str, token: &str) -> Result<Self, ClientError> {
+    /// A console at `base` (`http://127.0.0.1:7878`, `https://console:7878`),
+    /// its certificate trusted as `trust` says (besides the usual roots).
+    pub fn new(base: &str, token: &str, trust: &ConsoleTrust) -> Result<Self, ClientError> {
         let base = base.trim().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::Unreachable {
@@ -59,12 +148,15 @@ impl Console {
                 reason: "the console's address is a URL: http://host:7878".into(),
             });
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .user_agent(concat!("vedette/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ClientError::Garbled(e.to_string()))?;
+        let http = trusting(
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(120))
+                .user_agent(concat!("vedette/", env!("CARGO_PKG_VERSION"))),
+            trust,
+        )?
+        .build()
+        .map_err(|e| ClientError::Garbled(e.to_string()))?;
         Ok(Self {
             base,
             token: token.trim().to_owned(),
@@ -85,7 +177,7 @@ impl Console {
         }
         let resp = req.send().await.map_err(|e| ClientError::Unreachable {
             url: self.base.clone(),
-            reason: e.without_url().to_string(),
+            reason: reason(&e),
         })?;
         let status = resp.status();
         if resp.content_length().unwrap_or(0) > MAX_ANSWER as u64 {
@@ -93,7 +185,7 @@ impl Console {
         }
         let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable {
             url: self.base.clone(),
-            reason: e.without_url().to_string(),
+            reason: reason(&e),
         })?;
         if bytes.len() > MAX_ANSWER {
             return Err(ClientError::Garbled("the answer is too large".into()));

@@ -10,6 +10,9 @@ use vedette_model::{ApiError, ErrorCode};
 pub enum ApiFailure {
     #[error("{0}")]
     Address(String),
+    /// The API's TLS certificate cannot be used or made.
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// An error response.

@@ -14,6 +14,7 @@ mod auth;
 pub mod client;
 mod error;
 mod routes;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use vedette_app::{App, FeedSources, SchedulerContext};
 
 pub use auth::RateLimit;
 pub use error::ApiFailure;
+pub use tls::{fingerprint, parse_pin, ConsoleTrust, ServedCertificate, TlsOptions};
 
 /// The API's default address: loopback only.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:7878";
@@ -185,37 +187,106 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
     (router, doc)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
+/// An address the API is bound to, with the certificate it serves (none:
+/// clear text, on loopback only).
+pub struct Endpoint {
+    listener: tokio::net::TcpListener,
+    local: SocketAddr,
+    tls: Option<ServedCertificate>,
+}
+
+impl Endpoint {
+    /// Where clients reach it: `http://127.0.0.1:7878/api/v1` or `https://…`.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}/api/v1", self.local)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The certificate served, if any.
+    pub fn certificate(&self) -> Option<&ServedCertificate> {
+        self.tls.as_ref()
+    }
+
+    /// One line for the user: where, and how clients trust it.
+    pub fn describe(&self) -> String {
+        match &self.tls {
+            None => format!(
+                "API on {} (its document: /api/v1/openapi.json)",
+                self.url()
+            ),
+            Some(c) if c.generated => format!(
+                "API on {} with a self-signed certificate ({}), SHA-256 fingerprint {}; clients pin it: vedette --console https://HOST:{} --console-pin-sha256 {}",
+                self.url(),
+                c.cert_file.display(),
+                c.fingerprint,
+                self.local.port(),
+                c.fingerprint
+            ),
+            Some(c) => format!(
+                "API on {} with the certificate {} (SHA-256 fingerprint {})",
+                self.url(),
+                c.cert_file.display(),
+                c.fingerprint
+            ),
+        }
+    }
+}
+
+/// Serves the API on `endpoint` until `shutdown` resolves.
 pub async fn serve(
     state: ApiState,
-    listener: tokio::net::TcpListener,
+    endpoint: Endpoint,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (router, _) = router(state);
-    axum::serve(
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let Some(cert) = endpoint.tls else {
+        return axum::serve(endpoint.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await;
+    };
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        // Event streams that follow do not end by themselves.
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+    });
+    let listener = endpoint.listener.into_std()?;
+    axum_server::from_tcp_rustls(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        axum_server::tls_rustls::RustlsConfig::from_config(cert.config),
     )
-    .with_graceful_shutdown(shutdown)
+    .handle(handle)
+    .serve(service)
     .await
 }
 
-/// Binds the API's address (loopback only until TLS comes); a clear error
-/// when it is taken or not loopback.
-pub async fn bind(address: &str) -> Result<tokio::net::TcpListener, ApiFailure> {
+/// Binds the API's address: clear text on loopback (unless TLS is asked
+/// for), TLS on any other address; a clear error when it is taken or the
+/// certificate cannot be used.
+pub async fn bind(address: &str, tls: &TlsOptions) -> Result<Endpoint, ApiFailure> {
     let addr: SocketAddr = address.parse().map_err(|_| {
         ApiFailure::Address(format!(
-            "'{address}' is not an address to serve the API on; write it as 127.0.0.1:7878"
+            "'{address}' is not an address to serve the API on; write it as 127.0.0.1:7878 (or 0.0.0.0:7878 for every interface, with TLS)"
         ))
     })?;
-    if !addr.ip().is_loopback() {
-        return Err(ApiFailure::Address(format!(
-            "the API answers on a loopback address only ({addr} is not): tokens would cross the network in clear text, and this version has no TLS yet. Serve it on 127.0.0.1 and put a TLS-terminating reverse proxy in front to reach it from elsewhere"
-        )));
-    }
-    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+    let cert = tls::choose(tls, addr.ip().is_loopback())?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         ApiFailure::Address(format!(
             "cannot serve the API on {addr}: {e}. Is another Vedette serving it? Choose another with --api"
         ))
+    })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| ApiFailure::Address(format!("cannot serve the API on {addr}: {e}")))?;
+    Ok(Endpoint {
+        listener,
+        local,
+        tls: cert,
     })
 }

@@ -42,6 +42,22 @@ struct Cli {
     #[arg(long, global = true)]
     token_stdin: bool,
 
+    /// With an https --console: trust the CA certificates (or the
+    /// console's own certificate) in this PEM file, besides the usual roots.
+    #[arg(long, global = true, env = "VEDETTE_CONSOLE_CA", value_name = "FILE")]
+    console_ca: Option<PathBuf>,
+
+    /// With an https --console: trust exactly the certificate with this
+    /// SHA-256 fingerprint (hex, as `vedette serve` prints it for its
+    /// self-signed certificate).
+    #[arg(
+        long,
+        global = true,
+        env = "VEDETTE_CONSOLE_PIN_SHA256",
+        value_name = "HEX"
+    )]
+    console_pin_sha256: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -88,6 +104,27 @@ enum Command {
         /// Serve no API (whatever --api says).
         #[arg(long)]
         no_api: bool,
+        /// The API's TLS certificate chain (PEM). Without one, an address
+        /// other than loopback is served with a self-signed certificate
+        /// generated once under the data dir, its fingerprint printed.
+        #[arg(
+            long,
+            env = "VEDETTE_API_TLS_CERT",
+            value_name = "FILE",
+            requires = "tls_key"
+        )]
+        tls_cert: Option<PathBuf>,
+        /// The key of --tls-cert (PEM).
+        #[arg(
+            long,
+            env = "VEDETTE_API_TLS_KEY",
+            value_name = "FILE",
+            requires = "tls_cert"
+        )]
+        tls_key: Option<PathBuf>,
+        /// TLS on a loopback address too.
+        #[arg(long)]
+        tls: bool,
     },
     /// The automation API: tokens, the OpenAPI document.
     #[command(subcommand)]
@@ -255,7 +292,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 usage("--console needs an API token: --token-stdin, or VEDETTE_TOKEN")
             })?
         };
-        let console = vedette_api::client::Console::new(url, token.trim())?;
+        let trust = vedette_api::ConsoleTrust {
+            ca_file: cli.console_ca.clone(),
+            pin_sha256: cli.console_pin_sha256.clone(),
+        };
+        let console = vedette_api::client::Console::new(url, token.trim(), &trust)?;
         return remote::run(&console, cli.command).await;
     }
     let data_dir = vedette_app::resolve_data_dir(cli.data_dir).map_err(usage)?;
@@ -293,12 +334,25 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             app.close().await;
             result
         }
-        Command::Serve { poll, api, no_api } => {
+        Command::Serve {
+            poll,
+            api,
+            no_api,
+            tls_cert,
+            tls_key,
+            tls,
+        } => {
             let poll = humantime::parse_duration(&poll)
                 .map_err(|e| usage(format!("--poll {poll}: {e}")))?;
             let app = App::open(&data_dir, secrets()).await?;
-            let api = (!no_api).then_some(api);
-            let result = schedule::serve(&app, &cli.feeds, poll, api.as_deref()).await;
+            let tls = vedette_api::TlsOptions {
+                cert: tls_cert,
+                key: tls_key,
+                always: tls,
+                dir: data_dir.join("api-tls"),
+            };
+            let api = (!no_api).then_some((api.as_str(), &tls));
+            let result = schedule::serve(&app, &cli.feeds, poll, api).await;
             app.close().await;
             result
         }

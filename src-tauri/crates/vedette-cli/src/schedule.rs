@@ -363,7 +363,7 @@ pub async fn serve(
     app: &App,
     feed_args: &FeedArgs,
     poll: Duration,
-    api: Option<&str>,
+    api: Option<(&str, &vedette_api::TlsOptions)>,
 ) -> Result<u8, Failure> {
     let _lock = vedette_app::SchedulerLock::acquire(app.data_dir())
         .map_err(|e| Failure::from(anyhow::anyhow!("{e}")))?;
@@ -371,12 +371,11 @@ pub async fn serve(
     let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api_task = match api {
         None => None,
-        Some(addr) => {
-            let listener = vedette_api::bind(addr).await.map_err(|e| Failure {
+        Some((addr, tls)) => {
+            let endpoint = vedette_api::bind(addr, tls).await.map_err(|e| Failure {
                 code: 3,
                 error: anyhow::anyhow!("{e}"),
             })?;
-            let local = listener.local_addr().map_err(anyhow::Error::from)?;
             let rate = vedette_api::RateLimit::from_env().map_err(crate::usage)?;
             let state = vedette_api::ApiState::new(
                 app.clone(),
@@ -384,10 +383,10 @@ pub async fn serve(
                 Some(ctx.clone()),
                 rate,
             );
-            eprintln!("vedette: API on http://{local}/api/v1 (its document: /api/v1/openapi.json)");
+            eprintln!("vedette: {}", endpoint.describe());
             Some(tokio::spawn(vedette_api::serve(
                 state,
-                listener,
+                endpoint,
                 async move {
                     // Dropped or sent: either way it is time to stop.
                     let _ = api_stopped.await;

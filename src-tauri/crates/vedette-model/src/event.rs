@@ -254,6 +254,10 @@ pub struct ApiStatus {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The SHA-256 of its TLS certificate, when it is served over TLS.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 #[cfg(test)]

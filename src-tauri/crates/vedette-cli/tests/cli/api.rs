@@ -20,13 +20,22 @@ pub(crate) struct ApiServe {
     child: Child,
     pub(crate) base: String,
     pub(crate) log: PathBuf,
+    /// The SHA-256 of its TLS certificate, as it printed it.
+    pub(crate) fingerprint: Option<String>,
 }
 
 impl ApiServe {
     pub(crate) fn start(data: &Path, env: &[(&str, String)]) -> Self {
+        Self::start_with(data, env, &[])
+    }
+
+    /// With more arguments to `vedette serve` (`--api`, `--tls-cert`, …).
+    pub(crate) fn start_with(data: &Path, env: &[(&str, String)], args: &[&str]) -> Self {
         std::fs::create_dir_all(data).unwrap();
         let log = data.with_extension("serve.log");
-        let mut child = command(data, env, &["serve", "--poll", "1s"])
+        let mut command_args = vec!["serve", "--poll", "1s"];
+        command_args.extend_from_slice(args);
+        let mut child = command(data, env, &command_args)
             .env("VEDETTE_LOG", "trace")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -40,19 +49,29 @@ impl ApiServe {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 std::io::Write::write_all(&mut file, format!("{line}\n").as_bytes()).unwrap();
-                if let Some(rest) = line.split("API on http://").nth(1) {
-                    let addr = rest.split('/').next().unwrap().to_owned();
-                    let _ = tx.send(addr);
+                if let Some(rest) = line.split("API on ").nth(1) {
+                    // Served on every interface: reached on loopback.
+                    let base = rest
+                        .split("/api/v1")
+                        .next()
+                        .unwrap()
+                        .replace("0.0.0.0", "127.0.0.1");
+                    let fingerprint = line
+                        .split("fingerprint ")
+                        .nth(1)
+                        .map(|f| f.chars().take(64).collect::<String>());
+                    let _ = tx.send((base, fingerprint));
                 }
             }
         });
-        let addr = rx
+        let (base, fingerprint) = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("vedette serve says where its API listens");
         ApiServe {
             child,
-            base: format!("http://{addr}"),
+            base,
             log,
+            fingerprint,
         }
     }
 
@@ -665,18 +684,211 @@ fn schemathesis_finds_no_server_error_and_every_answer_matches_the_served_docume
     assert_eq!(serve.stop(), Some(0));
 }
 
+/// `vedette --console BASE … target list` with a read token, and what it says.
+fn remote_targets(data: &Path, base: &str, token: &str, trust: &[&str]) -> std::process::Output {
+    let mut args = vec!["--console", base];
+    args.extend_from_slice(trust);
+    args.extend_from_slice(&["target", "list"]);
+    vedette(data, &[("VEDETTE_TOKEN", token.to_owned())], &args)
+}
+
 #[test]
-fn the_api_is_not_served_in_clear_text_beyond_loopback() {
+fn beyond_loopback_the_api_answers_over_tls_only_and_clients_pin_its_certificate() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = command(
-        &tmp.path().join("data"),
+    let data = tmp.path().join("data");
+    let client = tmp.path().join("client");
+    let t = token(&data, "remote", "read");
+    let serve = ApiServe::start_with(&data, &[], &["--api", "0.0.0.0:0"]);
+    assert!(serve.base.starts_with("https://"), "{}", serve.base);
+    let pin = serve
+        .fingerprint
+        .clone()
+        .expect("the self-signed certificate's fingerprint is printed");
+    // The oracle: openssl's SHA-256 of the certificate the console keeps.
+    let cert = data.join("api-tls/cert.pem");
+    let o = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    let openssl = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(
+        openssl
+            .trim()
+            .rsplit('=')
+            .next()
+            .unwrap()
+            .replace(':', "")
+            .to_lowercase(),
+        pin
+    );
+
+    // No clear text: a plain HTTP request gets no answer.
+    let plain = serve.base.replace("https://", "http://");
+    let req = ureq::http::Request::builder()
+        .uri(format!("{plain}/api/v1/health"))
+        .body(Vec::new())
+        .unwrap();
+    assert!(agent().run(req).is_err(), "no answer in clear text");
+
+    // Pinned: the CLI lists the targets; by CA file too.
+    let o = remote_targets(&client, &serve.base, &t, &["--console-pin-sha256", &pin]);
+    assert!(o.status.success(), "{}", out(&o));
+    let ca = cert.to_string_lossy().into_owned();
+    let o = remote_targets(&client, &serve.base, &t, &["--console-ca", &ca]);
+    assert!(o.status.success(), "{}", out(&o));
+    // Not trusted: refused, saying how to trust it.
+    let o = remote_targets(&client, &serve.base, &t, &[]);
+    assert!(!o.status.success());
+    assert!(out(&o).contains("--console-pin-sha256"), "{}", out(&o));
+    // Another pin: refused, naming both fingerprints.
+    let other = "00".repeat(32);
+    let o = remote_targets(&client, &serve.base, &t, &["--console-pin-sha256", &other]);
+    assert!(!o.status.success());
+    assert!(
+        out(&o).contains(&pin) && out(&o).contains("not the pinned"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(serve.stop(), Some(0));
+}
+
+#[test]
+fn a_given_certificate_is_served_and_trusted_through_its_ca() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // A company CA and the console's certificate signed by it.
+    let (ca, ca_key) = (tmp.path().join("ca.pem"), tmp.path().join("ca-key.pem"));
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    let csr = tmp.path().join("cert.csr");
+    let ext = tmp.path().join("ext.cnf");
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\n").unwrap();
+    let p = |p: &Path| p.to_string_lossy().into_owned();
+    for args in [
+        vec![
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Vedette test CA",
+            "-keyout",
+            &p(&ca_key),
+            "-out",
+            &p(&ca),
+        ],
+        vec![
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=console",
+            "-keyout",
+            &p(&key),
+            "-out",
+            &p(&csr),
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &p(&csr),
+            "-CA",
+            &p(&ca),
+            "-CAkey",
+            &p(&ca_key),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &p(&ext),
+            "-out",
+            &p(&cert),
+        ],
+    ] {
+        let o = Command::new("openssl")
+            .args(&args)
+            .output()
+            .expect("openssl");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let t = token(&data, "remote", "read");
+    let (c, k) = (
+        cert.to_string_lossy().into_owned(),
+        key.to_string_lossy().into_owned(),
+    );
+    let serve = ApiServe::start_with(
+        &data,
         &[],
-        &["serve", "--api", "0.0.0.0:0"],
+        &["--api", "127.0.0.1:0", "--tls-cert", &c, "--tls-key", &k],
+    );
+    assert!(
+        serve.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        serve.base
+    );
+    let o = remote_targets(
+        &tmp.path().join("client"),
+        &serve.base,
+        &t,
+        &["--console-ca", &p(&ca)],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        !data.join("api-tls").exists(),
+        "nothing generated when a certificate is given"
+    );
+    assert_eq!(serve.stop(), Some(0));
+
+    // A key that is not the certificate's: refused before serving.
+    let other = tmp.path().join("other.pem");
+    let o = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-out",
+        ])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let o = command(
+        &data,
+        &[],
+        &[
+            "serve",
+            "--api",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &c,
+            "--tls-key",
+            &other.to_string_lossy(),
+        ],
     )
     .output()
     .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", out(&o));
-    assert!(out(&o).contains("loopback"), "{}", out(&o));
+    assert!(
+        out(&o).contains("does not serve the certificate"),
+        "{}",
+        out(&o)
+    );
 }
 
 #[test]
