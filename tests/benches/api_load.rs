@@ -146,33 +146,13 @@ fn main() {
         .collect();
     health.sort();
 
-    let mut targets: Vec<Duration> = Vec::new();
-    let mut size = 0;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..CLIENTS)
-            .map(|_| {
-                let (base, token) = (&base, &token);
-                s.spawn(move || {
-                    let agent = crate::agent();
-                    (0..GETS_PER_CLIENT)
-                        .map(|_| {
-                            let (status, len, d) =
-                                get(&agent, &format!("{base}/api/v1/targets"), token);
-                            assert_eq!(status, 200);
-                            (len, d)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for h in handles {
-            for (len, d) in h.join().unwrap() {
-                size = len;
-                targets.push(d);
-            }
-        }
-    });
-    targets.sort();
+    // Pages of the default size (1,000): the first, and the last.
+    let first = pages(&base, &token, "/api/v1/targets");
+    let last = pages(
+        &base,
+        &token,
+        &format!("/api/v1/targets?offset={}", TARGETS - 1000),
+    );
 
     let mut posts = Vec::new();
     for _ in 0..POSTS {
@@ -215,10 +195,17 @@ fn main() {
         ("GET /api/v1/health".to_owned(), &health),
         (
             format!(
-                "GET /api/v1/targets ({TARGETS} targets, {} KiB, {CLIENTS} clients)",
-                size / 1024
+                "GET /api/v1/targets, first page of 1,000 of {TARGETS} ({} KiB, {CLIENTS} clients)",
+                first.1 / 1024
             ),
-            &targets,
+            &first.0,
+        ),
+        (
+            format!(
+                "GET /api/v1/targets?offset=9000, last page ({} KiB, {CLIENTS} clients)",
+                last.1 / 1024
+            ),
+            &last.0,
         ),
         ("POST /api/v1/scans (202 accepted)".to_owned(), &posts),
     ] {
@@ -231,4 +218,35 @@ fn main() {
         );
     }
     println!("\n{scheduled} scans recorded meanwhile (the scheduled run's and the API's).");
+}
+
+/// `path` fetched by CLIENTS clients at once, GETS_PER_CLIENT times each:
+/// the sorted durations and the size of an answer.
+fn pages(base: &str, token: &str, path: &str) -> (Vec<Duration>, usize) {
+    let mut times = Vec::new();
+    let mut size = 0;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                s.spawn(move || {
+                    let agent = crate::agent();
+                    (0..GETS_PER_CLIENT)
+                        .map(|_| {
+                            let (status, len, d) = get(&agent, &format!("{base}{path}"), token);
+                            assert_eq!(status, 200);
+                            (len, d)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for (len, d) in h.join().unwrap() {
+                size = len;
+                times.push(d);
+            }
+        }
+    });
+    times.sort();
+    (times, size)
 }

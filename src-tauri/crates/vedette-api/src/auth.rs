@@ -107,6 +107,25 @@ pub(crate) async fn authenticate(
         f.retry_after = Some(wait.as_secs().max(1));
         return f.into_response();
     }
+    // A body declared larger than the cap is refused now, unread (one
+    // sent in chunks is cut off at the cap as it is read).
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > crate::MAX_BODY as u64) {
+        return Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::InvalidInput,
+            format!(
+                "the body is {} bytes; the API reads at most {} (1 MiB)",
+                declared.unwrap_or_default(),
+                crate::MAX_BODY
+            ),
+        )
+        .into_response();
+    }
     req.extensions_mut().insert(token);
     next.run(req).await
 }

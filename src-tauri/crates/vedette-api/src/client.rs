@@ -208,9 +208,24 @@ impl Console {
         serde_json::from_slice(bytes).map_err(|e| ClientError::Garbled(e.to_string()))
     }
 
+    /// Every target, a page at a time.
     pub async fn targets(&self) -> Result<Vec<TargetView>, ClientError> {
-        self.call(reqwest::Method::GET, "/api/v1/targets", None)
-            .await
+        let limit = crate::routes::targets::MAX_PAGE;
+        let mut all = Vec::new();
+        loop {
+            let page: Vec<TargetView> = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/targets?offset={}&limit={limit}", all.len()),
+                    None,
+                )
+                .await?;
+            let last = page.len() < limit;
+            all.extend(page);
+            if last {
+                return Ok(all);
+            }
+        }
     }
 
     pub async fn add_target(&self, body: &Value) -> Result<TargetInfo, ClientError> {

@@ -29,7 +29,6 @@ pub struct TargetFilter {
 impl App {
     /// Targets with their standing after their newest scan, filtered.
     pub async fn target_views(&self, f: &TargetFilter) -> Result<Vec<vedette_model::TargetView>> {
-        use vedette_model::TargetVerdict as V;
         let verdicts = self.store().latest_verdicts().await?;
         Ok(self
             .targets()
@@ -39,20 +38,18 @@ impl App {
             .filter(|t| f.group.is_none() || t.group == f.group)
             .filter(|t| f.exposure.is_none_or(|e| t.exposure == e))
             .map(|t| {
-                let (verdict, last) = match verdicts.get(&t.id) {
-                    None => (V::NotScanned, None),
-                    Some((id, Some(true))) => (V::Pass, Some(*id)),
-                    Some((id, Some(false))) => (V::Fail, Some(*id)),
-                    Some((id, None)) => (V::NoVerdict, Some(*id)),
-                };
-                vedette_model::TargetView {
-                    target: t,
-                    verdict,
-                    last_scan_id: last,
-                }
+                let newest = verdicts.get(&t.id).copied();
+                standing(t, newest)
             })
             .filter(|v| f.verdict.is_none_or(|x| v.verdict == x))
             .collect())
+    }
+
+    /// One target with its standing after its newest scan.
+    pub async fn target_view(&self, id: i64) -> Result<vedette_model::TargetView> {
+        let t = self.target(id).await?;
+        let newest = self.store().latest_verdict(id).await?;
+        Ok(standing(t, newest))
     }
 
     pub async fn targets(&self) -> Result<Vec<TargetInfo>> {
@@ -231,5 +228,21 @@ impl App {
             transient: e.is_transient(),
             message: e.to_string(),
         })
+    }
+}
+
+/// A target's standing from its newest succeeded scan (id, verdict).
+fn standing(t: TargetInfo, newest: Option<(i64, Option<bool>)>) -> vedette_model::TargetView {
+    use vedette_model::TargetVerdict as V;
+    let (verdict, last) = match newest {
+        None => (V::NotScanned, None),
+        Some((id, Some(true))) => (V::Pass, Some(id)),
+        Some((id, Some(false))) => (V::Fail, Some(id)),
+        Some((id, None)) => (V::NoVerdict, Some(id)),
+    };
+    vedette_model::TargetView {
+        target: t,
+        verdict,
+        last_scan_id: last,
     }
 }

@@ -259,4 +259,15 @@ impl Store {
         .await?;
         Ok(rows.into_iter().map(|(t, s, v)| (t, (s, v))).collect())
     }
+
+    /// The newest succeeded scan of one target: (scan id, verdict).
+    pub async fn latest_verdict(&self, target_id: i64) -> Result<Option<(i64, Option<bool>)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, verdict_pass FROM scans
+             WHERE target_id = ? AND state = 'succeeded' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(target_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
 }

@@ -8,7 +8,7 @@ mod health;
 mod policy;
 mod scans;
 mod schedules;
-mod targets;
+pub(crate) mod targets;
 mod trends;
 
 use utoipa_axum::router::OpenApiRouter;

@@ -1,5 +1,6 @@
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +21,16 @@ pub(crate) struct TargetQuery {
     exposure: Option<String>,
     /// pass, fail, no_verdict, not_scanned
     verdict: Option<String>,
+    /// At most this many targets (1 to 5000; default 1000). `X-Total-Count`
+    /// says how many match, `Link` where the next page is.
+    limit: Option<usize>,
+    /// Skip this many matching targets first (default 0).
+    offset: Option<usize>,
 }
+
+/// The most targets one answer holds.
+pub(crate) const MAX_PAGE: usize = 5000;
+const DEFAULT_PAGE: usize = 1000;
 
 fn parse<T>(
     what: &str,
@@ -32,15 +42,27 @@ fn parse<T>(
         .transpose()
 }
 
-/// Targets with their standing after their newest scan, filtered.
+/// Targets with their standing after their newest scan, filtered, a page
+/// at a time (in the order they were added).
 #[utoipa::path(get, path = "/api/v1/targets", tag = "targets", params(TargetQuery),
     security(("bearer" = ["read"])),
-    responses((status = 200, body = Vec<TargetView>), (status = 400, body = vedette_model::ApiError)))]
+    responses((status = 200, body = Vec<TargetView>, headers(
+                ("X-Total-Count" = u64, description = "How many targets match the filters, on every page"),
+                ("Link" = String, description = "`<…?offset=N&limit=L>; rel=\"next\"` while there are more"))),
+              (status = 400, body = vedette_model::ApiError)))]
 pub(crate) async fn list(
     _: Read,
     State(s): State<ApiState>,
+    uri: axum::http::Uri,
     Query(q): Query<TargetQuery>,
-) -> ApiResult<Json<Vec<TargetView>>> {
+) -> ApiResult<impl IntoResponse> {
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Failure::invalid(format!(
+            "limit {limit} is not between 1 and {MAX_PAGE}"
+        )));
+    }
+    let offset = q.offset.unwrap_or(0);
     let filter = TargetFilter {
         kind: parse(
             "kind",
@@ -62,7 +84,33 @@ pub(crate) async fn list(
             "pass, fail, no_verdict, not_scanned",
         )?,
     };
-    Ok(Json(s.app.target_views(&filter).await?))
+    let all = s.app.target_views(&filter).await?;
+    let total = all.len();
+    let page: Vec<TargetView> = all.into_iter().skip(offset).take(limit).collect();
+    let mut headers = HeaderMap::new();
+    headers.insert("x-total-count", HeaderValue::from(total));
+    if offset.saturating_add(limit) < total {
+        let next = next_page(&uri, offset + limit, limit);
+        if let Ok(v) = HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")) {
+            headers.insert(axum::http::header::LINK, v);
+        }
+    }
+    Ok((headers, Json(page)))
+}
+
+/// The request's own path and filters, at another offset.
+fn next_page(uri: &axum::http::Uri, offset: usize, limit: usize) -> String {
+    let kept: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("offset=") && !p.starts_with("limit="))
+        .collect();
+    let mut query = kept.join("&");
+    if !query.is_empty() {
+        query.push('&');
+    }
+    format!("{}?{query}offset={offset}&limit={limit}", uri.path())
 }
 
 /// A target to watch.
@@ -144,14 +192,7 @@ pub(crate) async fn get(
     State(s): State<ApiState>,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<TargetView>> {
-    s.app.target(id).await?;
-    s.app
-        .target_views(&TargetFilter::default())
-        .await?
-        .into_iter()
-        .find(|v| v.target.id == id)
-        .map(Json)
-        .ok_or_else(|| Failure::not_found(format!("there is no target {id}")))
+    Ok(Json(s.app.target_view(id).await?))
 }
 
 /// Stops watching a target; its history goes with it.

@@ -917,3 +917,89 @@ fn a_token_over_its_rate_is_told_when_to_come_back() {
     assert_eq!(call(&agent, "GET", &url, Some(&other), None).0, 200);
     assert_eq!(serve.stop(), Some(0));
 }
+
+#[test]
+fn targets_come_a_page_at_a_time_and_a_body_over_the_cap_is_refused_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let t = token(&data, "admin", "admin");
+    let serve = ApiServe::start(&data, &[]);
+    let agent = agent();
+    let mut added = Vec::new();
+    for i in 0..7 {
+        let dir = tmp.path().join(format!("dir{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let body = json!({"kind": "directory", "name": dir, "group": "paging"});
+        let (status, target, _) = call(
+            &agent,
+            "POST",
+            &serve.url("/api/v1/targets"),
+            Some(&t),
+            Some(body.to_string().as_bytes()),
+        );
+        assert_eq!(status, 201, "{target}");
+        added.push(target["id"].as_i64().unwrap());
+    }
+    // Follow the Link headers, three at a time, the filter kept.
+    let mut url = serve.url("/api/v1/targets?group=paging&limit=3");
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, page, headers) = call(&agent, "GET", &url, Some(&t), None);
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(headers.get("x-total-count").unwrap(), "7");
+        let page = page.as_array().unwrap();
+        assert!(page.len() <= 3);
+        seen.extend(page.iter().map(|v| v["id"].as_i64().unwrap()));
+        pages += 1;
+        let Some(link) = headers.get("link") else {
+            break;
+        };
+        let link = link.to_str().unwrap();
+        assert!(
+            link.contains("group=paging") && link.ends_with("rel=\"next\""),
+            "{link}"
+        );
+        url = serve.url(link.trim_start_matches('<').split('>').next().unwrap());
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, added, "every target once, in the order added");
+    let (status, e, _) = call(
+        &agent,
+        "GET",
+        &serve.url("/api/v1/targets?limit=0"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(status, 400, "{e}");
+    // One target by id.
+    let (status, one, _) = call(
+        &agent,
+        "GET",
+        &serve.url(&format!("/api/v1/targets/{}", added[4])),
+        Some(&t),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(one["id"], added[4]);
+    assert_eq!(one["verdict"], "not_scanned");
+
+    // A body declared at 2 MiB: 413 at once, before it is sent.
+    use std::io::Write;
+    let addr = serve.base.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        conn,
+        "POST /api/v1/targets HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {t}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{{",
+        2 * 1024 * 1024
+    )
+    .unwrap();
+    let mut answer = [0u8; 512];
+    let n = conn.read(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("at most 1048576"), "{answer}");
+    assert_eq!(serve.stop(), Some(0));
+}
