@@ -43,7 +43,7 @@ fn parse<T>(
 }
 
 /// Targets with their standing after their newest scan, filtered, a page
-/// at a time (in the order they were added).
+/// at a time (ordered by kind, then name).
 #[utoipa::path(get, path = "/api/v1/targets", tag = "targets", params(TargetQuery),
     security(("bearer" = ["read"])),
     responses((status = 200, body = Vec<TargetView>, headers(
