@@ -27,6 +27,8 @@ APT_PACKAGES=(
   imagemagick fonts-dejavu-core
   # the API test's certificate (and its fingerprint, the oracle of Vedette's)
   openssl
+  # hosts over SSH: the tests start their own sshd (and ssh-agent, ssh-keygen)
+  openssh-server openssh-client
   # benchmarks: wall time and peak RSS of a command
   time
   # a real registry and an image copier for the scan tests; Python for the peers
@@ -144,7 +146,21 @@ install_node_oracles() {
   )
 }
 
+# The host tests start sshd themselves, on loopback ports; the system's own
+# sshd, which installing openssh-server enables, is not wanted on a CI or
+# developer machine that did not have it: it is stopped and disabled.
+quiet_system_sshd() {
+  if [ -n "$SSHD_NEWLY_INSTALLED" ] && command -v systemctl >/dev/null \
+     && systemctl is-enabled ssh >/dev/null 2>&1; then
+    say "disabling the system sshd that installing openssh-server enabled (the tests start their own)"
+    sudo_if_needed systemctl disable --now ssh >/dev/null 2>&1 || true
+  fi
+}
+
+SSHD_NEWLY_INSTALLED=""
+[ -x /usr/sbin/sshd ] || SSHD_NEWLY_INSTALLED=1
 install_apt_packages
+quiet_system_sshd
 check_toolchains
 install_cargo_tools
 install_peers

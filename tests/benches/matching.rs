@@ -142,6 +142,7 @@ fn inventory(packages: Vec<Package>) -> Inventory {
         warnings: vec![],
         unreadable: vec![],
         extractor_version: 1,
+        host: None,
         scanned_at: chrono::Utc::now(),
     }
 }

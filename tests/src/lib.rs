@@ -5,6 +5,7 @@
 //!   serving the Secret Service on it, unlocked.
 //! - [`Display`]: an Xvfb X server.
 //! - [`TauriDriver`]: tauri-driver (WebDriver) in front of WebKitWebDriver.
+//! - [`sshd::Sshd`]: an OpenSSH server on a loopback port (hosts over SSH).
 //!
 //! A missing program is a test failure that says how to get it (the README's
 //! test command installs everything).
@@ -14,6 +15,7 @@ pub mod feedserver;
 pub mod proxy;
 pub mod registry;
 pub mod rpm;
+pub mod sshd;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -12,6 +12,7 @@ mod background;
 mod error;
 mod feeds;
 mod history;
+mod hosts;
 mod policy;
 mod scan;
 mod schedules;
@@ -25,6 +26,7 @@ pub use background::BACKGROUND_SCANS;
 pub use error::{AppError, Result};
 pub use feeds::{FeedOutcome, FeedSources, Feeds, Outcome, SourceFailure, OSV_ECOSYSTEMS};
 pub use history::{TrendScope, TrendsOf};
+pub use hosts::HostKeyState;
 pub use policy::{
     exceptions_from_vex, import_vex, read_policy, to_vex, validate_policy, Exception, GateSeverity,
     Policy, POLICY_FILE,
@@ -37,7 +39,8 @@ pub use schedules::{
 pub use targets::{TargetFilter, TargetSettings};
 pub use tokens::TOKEN_PREFIX;
 pub use vedette_cloud::{
-    feed_mirror_origin, normalize_registry_host, KeyringSecrets, MemorySecrets, SecretBackend,
+    feed_mirror_origin, normalize_registry_host, HostSecret, KeyringSecrets, MemorySecrets,
+    SecretBackend,
 };
 pub use vedette_scheduler::Context as SchedulerContext;
 pub use vedette_store::resolve_data_dir;
@@ -220,6 +223,7 @@ impl App {
             feeds,
             feed_config,
             credentials: Some(credentials),
+            hosts: Some(self.host_access()),
             temp_dir: temp_dir.to_owned(),
             limits,
             attempts: 3,

@@ -24,6 +24,10 @@ enum HistoryCommand {
         scan: i64,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Print what the scan found installed instead (the inventory JSON
+        /// of `vedette scan … --packages-only --format json`).
+        #[arg(long)]
+        inventory: bool,
     },
 }
 
@@ -44,7 +48,16 @@ pub async fn run(app: &vedette_app::App, args: HistoryArgs) -> Result<u8, Failur
             print_scans(&scans, args.format)?;
             Ok(0)
         }
-        Some(HistoryCommand::Show { scan, format }) => {
+        Some(HistoryCommand::Show {
+            scan,
+            inventory: true,
+            ..
+        }) => {
+            let inv = app.scan_inventory(scan).await?;
+            println!("{}", serde_json::to_string_pretty(&inv)?);
+            Ok(0)
+        }
+        Some(HistoryCommand::Show { scan, format, .. }) => {
             let mut detail = app.scan_detail(scan).await?;
             // The report with its findings, as the API gives it.
             detail.report = app.scan_report(scan).await?;
@@ -197,7 +210,17 @@ pub async fn run_remote(
     console: &vedette_api::client::Console,
     args: HistoryArgs,
 ) -> Result<u8, Failure> {
-    if let Some(HistoryCommand::Show { scan, format }) = args.show {
+    if let Some(HistoryCommand::Show {
+        scan,
+        format,
+        inventory,
+    }) = args.show
+    {
+        if inventory {
+            return Err(usage(
+                "--inventory reads the local history; against a console, GET /api/v1/scans/{id}/report?format=cyclonedx gives the packages",
+            ));
+        }
         let detail = vedette_model::ScanDetail {
             scan_id: scan,
             report: console.scan(scan).await?.report,

@@ -168,7 +168,7 @@ enum CredentialCommand {
 }
 
 #[derive(Args)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["registry", "feed_mirror"])))]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["registry", "feed_mirror", "host"])))]
 struct AddCredential {
     /// Registry host, e.g. ghcr.io, quay.io, 127.0.0.1:5000
     #[arg(long)]
@@ -177,8 +177,16 @@ struct AddCredential {
     /// any URL on it, e.g. https://mirror.example/osv
     #[arg(long, value_name = "URL")]
     feed_mirror: Option<String>,
-    #[arg(long, short)]
-    username: String,
+    /// A host's SSH login, user@host[:port]: --key-file, or a password.
+    #[arg(long, value_name = "USER@HOST[:PORT]", conflicts_with = "username")]
+    host: Option<String>,
+    /// With --host: an OpenSSH private key file (not protected by a
+    /// passphrase), stored in the keyring; else a password is read.
+    #[arg(long, value_name = "FILE", requires = "host")]
+    key_file: Option<PathBuf>,
+    /// The user name (registry and feed mirror; a host's is in its address).
+    #[arg(long, short, required_unless_present = "host")]
+    username: Option<String>,
     /// Read the secret from standard input even when it is a terminal.
     #[arg(long)]
     password_stdin: bool,
@@ -392,14 +400,35 @@ async fn credential(app: &App, cmd: CredentialCommand) -> Result<u8, Failure> {
             if let Some(url) = &a.feed_mirror {
                 vedette_app::feed_mirror_origin(url).map_err(invalid)?;
             }
+            if let Some(address) = &a.host {
+                let secret = match &a.key_file {
+                    Some(f) => vedette_app::HostSecret::Key {
+                        key: Sensitive::new(
+                            std::fs::read_to_string(f)
+                                .map_err(|e| usage(format!("--key-file {}: {e}", f.display())))?,
+                        ),
+                        passphrase: None,
+                    },
+                    None => vedette_app::HostSecret::Password {
+                        password: read_secret(&a)?,
+                    },
+                };
+                let info = app.set_host_credential(address, secret).await?;
+                eprintln!(
+                    "Stored the SSH login for {} in the OS keyring as '{}'.",
+                    info.host, info.name
+                );
+                return Ok(0);
+            }
+            let username = a.username.clone().unwrap_or_default();
             let secret = read_secret(&a)?;
             let info = match (&a.registry, &a.feed_mirror) {
-                (_, Some(url)) => creds.set_feed_mirror(url, &a.username, secret).await,
+                (_, Some(url)) => creds.set_feed_mirror(url, &username, secret).await,
                 (Some(host), None) => {
                     creds
                         .set_registry(NewRegistryCredential {
                             host: host.clone(),
-                            username: a.username.clone(),
+                            username,
                             secret,
                         })
                         .await
@@ -428,6 +457,7 @@ async fn credential(app: &App, cmd: CredentialCommand) -> Result<u8, Failure> {
                             match c.kind {
                                 vedette_model::CredentialKind::Registry => "registry",
                                 vedette_model::CredentialKind::FeedMirror => "feed mirror",
+                                vedette_model::CredentialKind::Host => "host (SSH)",
                             },
                             c.host,
                             c.username,
@@ -477,10 +507,11 @@ fn read_secret(a: &AddCredential) -> Result<Sensitive<String>, Failure> {
     let secret = if stdin.is_terminal() && !a.password_stdin {
         rpassword::prompt_password(format!(
             "Password or token for {}@{}: ",
-            a.username,
+            a.username.as_deref().unwrap_or_default(),
             a.registry
                 .as_deref()
                 .or(a.feed_mirror.as_deref())
+                .or(a.host.as_deref())
                 .unwrap_or("")
         ))
         .context("cannot read the password from the terminal")?

@@ -89,6 +89,7 @@ async fn target(console: &Console, cmd: TargetCommand) -> Result<u8, Failure> {
                 AddTarget::Dir { path, common } => serde_json::json!({
                     "kind": "directory", "name": path, "group": common.group(), "exposure": common.exposure(),
                 }),
+                AddTarget::Host { .. } => return Err(not_here("target add host")),
             };
             let t = console.add_target(&body).await?;
             eprintln!("Watching {} (target {}) on the console.", t.name, t.id);
@@ -100,6 +101,7 @@ async fn target(console: &Console, cmd: TargetCommand) -> Result<u8, Failure> {
         TargetCommand::Group { .. } => return Err(not_here("target group")),
         TargetCommand::Crawl { .. } => return Err(not_here("target crawl")),
         TargetCommand::Retry { .. } => return Err(not_here("target retry")),
+        TargetCommand::TrustKey { .. } => return Err(not_here("target trust-key")),
     }
     Ok(0)
 }

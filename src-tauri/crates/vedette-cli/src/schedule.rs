@@ -64,6 +64,7 @@ enum Preset {
 enum KindArg {
     Image,
     Registry,
+    Host,
     Directory,
     Archive,
     Sbom,
@@ -131,6 +132,7 @@ impl Spec {
                 .map(|k| match k {
                     KindArg::Image => TargetKind::Image,
                     KindArg::Registry => TargetKind::Registry,
+                    KindArg::Host => TargetKind::Host,
                     KindArg::Directory => TargetKind::Directory,
                     KindArg::Archive => TargetKind::Archive,
                     KindArg::Sbom => TargetKind::Sbom,

@@ -34,6 +34,14 @@ pub enum TargetCommand {
         /// Target id or registry host.
         target: String,
     },
+    /// Trusts a host's key after checking its fingerprint on the host
+    /// (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`).
+    TrustKey {
+        /// Target id or user@host[:port].
+        target: String,
+        /// SHA256:… as `vedette target add host` or a failed scan showed it.
+        fingerprint: String,
+    },
     /// Lets the scheduler scan a quarantined target again (one whose scans
     /// kept stopping Vedette); `vedette target list` shows which are.
     Retry {
@@ -75,6 +83,27 @@ pub enum AddTarget {
         /// The platform of a multi-platform image [default: linux/amd64]
         #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
         platform: Option<String>,
+    },
+    /// A host over SSH (user@host[:port]), rescanned by schedules: its
+    /// package databases and language packages read with SFTP, nothing run
+    /// as root. Vedette logs in with the ssh-agent's keys, the key or
+    /// password stored with `vedette credential add --host`, or
+    /// --identity-file.
+    Host {
+        /// user@host[:port] (user@[::1]:2222 for IPv6)
+        address: String,
+        /// Trust the host's key if its fingerprint is this (SHA256:…).
+        #[arg(long, value_name = "SHA256:…")]
+        trust_host_key: Option<String>,
+        /// A private key file on this machine to log in with.
+        #[arg(long, value_name = "FILE")]
+        identity_file: Option<String>,
+        /// More directories on the host where language packages are looked
+        /// for (repeatable); site-packages, node_modules, /opt, /srv and /app always are.
+        #[arg(long = "path", value_name = "DIR")]
+        paths: Vec<String>,
+        #[command(flatten)]
+        common: Common,
     },
     /// A directory (an unpacked root filesystem), rescanned by schedules.
     Dir {
@@ -178,6 +207,46 @@ pub async fn run(app: &App, cmd: TargetCommand) -> Result<u8, Failure> {
             };
             let t = app.add_image(&reference, &settings).await?;
             eprintln!("Watching image {} (target {}).", t.name, t.id);
+            Ok(0)
+        }
+        TargetCommand::Add(AddTarget::Host {
+            address,
+            trust_host_key,
+            identity_file,
+            paths,
+            common,
+        }) => {
+            let spec = vedette_model::HostSpec {
+                paths,
+                identity_file,
+            };
+            let (t, key) = app
+                .add_host(
+                    &address,
+                    &spec,
+                    &common.settings(),
+                    trust_host_key.as_deref(),
+                )
+                .await?;
+            eprintln!("Watching host {} (target {}).", t.name, t.id);
+            match key {
+                vedette_app::HostKeyState::Trusted(fp) => eprintln!("Its host key is trusted: {fp}."),
+                vedette_app::HostKeyState::Unknown(fp) => eprintln!(
+                    "Its host key is not known yet: {fp}. Check it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then: vedette target trust-key {} {fp}",
+                    t.id
+                ),
+                vedette_app::HostKeyState::Unreachable(why) => {
+                    eprintln!("Its host key could not be checked now: {why}")
+                }
+            }
+            Ok(0)
+        }
+        TargetCommand::TrustKey {
+            target,
+            fingerprint,
+        } => {
+            let fp = app.trust_host_key(&target, &fingerprint).await?;
+            eprintln!("Trusted {fp} for {target}.");
             Ok(0)
         }
         TargetCommand::Add(AddTarget::Dir { path, common }) => {

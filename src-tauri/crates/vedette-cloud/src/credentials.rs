@@ -114,6 +114,54 @@ impl Credentials {
             .await?)
     }
 
+    /// Adds the SSH login of a host (a private key with its passphrase, or
+    /// a password), or replaces the existing one.
+    pub async fn set_host(
+        &self,
+        address: &vedette_model::HostAddress,
+        secret: HostSecret,
+    ) -> Result<CredentialInfo, CredentialError> {
+        match &secret {
+            HostSecret::Key { key, .. } if !key.expose().contains("PRIVATE KEY") => {
+                return Err(CredentialError::Invalid(
+                    "the key file is not a private key (-----BEGIN OPENSSH PRIVATE KEY-----); give the private half, not the .pub".into(),
+                ))
+            }
+            HostSecret::Password { password } if password.expose().is_empty() => {
+                return Err(CredentialError::Invalid("the password is empty".into()))
+            }
+            _ => {}
+        }
+        let name = vedette_model::host_credential_name(address);
+        let encoded = Sensitive::new(secret.encode());
+        self.blocking({
+            let name = name.clone();
+            move |s| s.set(&name, &encoded)
+        })
+        .await?;
+        Ok(self
+            .store
+            .upsert_credential(
+                &name,
+                CredentialKind::Host,
+                &address.to_string(),
+                &address.user,
+            )
+            .await?)
+    }
+
+    /// The SSH login stored for a host, if any.
+    pub async fn host_secret(
+        &self,
+        address: &vedette_model::HostAddress,
+    ) -> Result<Option<HostSecret>, CredentialError> {
+        let name = vedette_model::host_credential_name(address);
+        Ok(self
+            .secret(&name)
+            .await?
+            .and_then(|s| HostSecret::decode(s.expose())))
+    }
+
     /// Deletes a credential from the keyring and the database.
     pub async fn delete(&self, name: &str) -> Result<(), CredentialError> {
         let known = self
@@ -200,6 +248,49 @@ pub fn normalize_registry_host(input: &str) -> Result<String, CredentialError> {
         )));
     }
     Ok(host)
+}
+
+/// A host's SSH login as the keyring keeps it.
+pub enum HostSecret {
+    Key {
+        key: Sensitive<String>,
+        passphrase: Option<Sensitive<String>>,
+    },
+    Password {
+        password: Sensitive<String>,
+    },
+}
+
+impl HostSecret {
+    fn encode(&self) -> String {
+        let value = match self {
+            HostSecret::Key { key, passphrase } => serde_json::json!({
+                "key": key.expose(),
+                "passphrase": passphrase.as_ref().map(|p| p.expose().clone()),
+            }),
+            HostSecret::Password { password } => {
+                serde_json::json!({ "password": password.expose() })
+            }
+        };
+        value.to_string()
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let s = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str())
+                .map(|x| Sensitive::new(x.to_owned()))
+        };
+        match (s("key"), s("password")) {
+            (Some(key), _) => Some(HostSecret::Key {
+                key,
+                passphrase: s("passphrase"),
+            }),
+            (None, Some(password)) => Some(HostSecret::Password { password }),
+            (None, None) => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 mod credentials;
 mod secrets;
 
-pub use credentials::{feed_mirror_origin, normalize_registry_host, CredentialError, Credentials};
+pub use credentials::{
+    feed_mirror_origin, normalize_registry_host, CredentialError, Credentials, HostSecret,
+};
 pub use secrets::{KeyringSecrets, MemorySecrets, SecretBackend, SecretError, SERVICE};
 pub use vedette_model::Sensitive;

@@ -13,6 +13,7 @@ pub use crawl::{check_watch, crawl, Crawl, CrawlOptions, CrawledImage};
 pub use vedette_extract::EXTRACTOR_VERSION;
 use vedette_extract::{catalog, catalogers, Cataloger};
 use vedette_model::{Inventory, TargetKind};
+pub use vedette_sources::host::{HostAuth, HostError, KnownHosts};
 pub use vedette_sources::registry::Credential;
 pub use vedette_sources::registry::RateLimiter;
 use vedette_sources::registry::{self, manifest::Platform};
@@ -27,6 +28,8 @@ pub enum Target {
     Directory(PathBuf),
     /// A CycloneDX, SPDX or syft JSON document.
     Sbom(PathBuf),
+    /// A host over SSH (how to reach it: [`Options::host`]).
+    Host(vedette_model::HostAddress),
 }
 
 impl Target {
@@ -36,6 +39,7 @@ impl Target {
             Target::Archive(_) => TargetKind::Archive,
             Target::Directory(_) => TargetKind::Directory,
             Target::Sbom(_) => TargetKind::Sbom,
+            Target::Host(_) => TargetKind::Host,
         }
     }
 
@@ -51,6 +55,7 @@ impl Target {
                 .unwrap_or_else(|_| p.clone())
                 .display()
                 .to_string(),
+            Target::Host(a) => a.to_string(),
         }
     }
 }
@@ -67,6 +72,20 @@ pub struct Options {
     pub rate: Option<Arc<registry::RateLimiter>>,
     /// The scan's limits and its stop flag, shared by every reader of it.
     pub budget: Budget,
+    /// How to reach a host target: auth, known hosts, a key to trust.
+    pub host: Option<HostOptions>,
+}
+
+/// How a host target is reached and what is read on it.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    pub auth: HostAuth,
+    pub known_hosts: KnownHosts,
+    /// A fingerprint the user said to trust (`SHA256:…`).
+    pub trust: Option<String>,
+    pub connect_timeout: std::time::Duration,
+    /// More directories where language packages are looked for.
+    pub paths: Vec<String>,
 }
 
 impl Default for Options {
@@ -79,6 +98,7 @@ impl Default for Options {
             concurrency: 3,
             rate: None,
             budget: Budget::default(),
+            host: None,
         }
     }
 }
@@ -187,6 +207,7 @@ pub async fn inventory_resolved(
     let platform = Platform::parse(&opts.platform)
         .ok_or_else(|| EngineError::BadPlatform(opts.platform.clone()))?;
     let budget = opts.budget.clone();
+    let mut host_facts = None;
     let view = match target {
         Target::Image(reference) => {
             let r = Reference::parse(reference)?;
@@ -239,6 +260,25 @@ pub async fn inventory_resolved(
             let budget = budget.clone();
             blocking(move || dir::read_dir(&path, &cats2, &budget)).await??
         }
+        Target::Host(address) => {
+            let Some(h) = &opts.host else {
+                return Err(EngineError::Source(SourceError::Format(format!(
+                    "{address}: no way to reach the host was given"
+                ))));
+            };
+            progress.stage(&format!("reading {address} over SSH"));
+            let connection = vedette_sources::host::HostConnection {
+                address: address.clone(),
+                auth: h.auth.clone(),
+                known_hosts: h.known_hosts.clone(),
+                trust: h.trust.clone(),
+                connect_timeout: h.connect_timeout,
+            };
+            let (view, facts) =
+                vedette_sources::host::read_host(&connection, &cats, &budget, &h.paths).await?;
+            host_facts = Some(facts);
+            view
+        }
     };
     progress.stage("cataloguing packages");
     let kind = target.kind();
@@ -275,6 +315,7 @@ pub async fn inventory_resolved(
                 .collect(),
             extractor_version: vedette_extract::EXTRACTOR_VERSION,
             scanned_at: chrono::Utc::now(),
+            host: host_facts,
         }
     })
     .await?;
@@ -333,6 +374,7 @@ async fn read_sbom(
         unreadable: Vec::new(),
         extractor_version: vedette_extract::EXTRACTOR_VERSION,
         scanned_at: chrono::Utc::now(),
+        host: None,
     })
 }
 

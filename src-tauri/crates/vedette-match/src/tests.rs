@@ -158,6 +158,7 @@ fn inventory(packages: Vec<Package>, distro: Option<(&str, &str)>) -> Inventory 
         warnings: vec![],
         unreadable: vec![],
         extractor_version: 1,
+        host: None,
         scanned_at: chrono::Utc::now(),
     }
 }

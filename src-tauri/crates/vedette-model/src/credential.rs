@@ -12,6 +12,8 @@ pub enum CredentialKind {
     Registry,
     /// A private mirror of the advisory feeds (HTTP basic auth).
     FeedMirror,
+    /// An SSH private key or password for a host (`user@host[:port]`).
+    Host,
 }
 
 impl CredentialKind {
@@ -19,6 +21,7 @@ impl CredentialKind {
         match self {
             CredentialKind::Registry => "registry",
             CredentialKind::FeedMirror => "feed_mirror",
+            CredentialKind::Host => "host",
         }
     }
 
@@ -26,6 +29,7 @@ impl CredentialKind {
         match s {
             "registry" => Some(CredentialKind::Registry),
             "feed_mirror" => Some(CredentialKind::FeedMirror),
+            "host" => Some(CredentialKind::Host),
             _ => None,
         }
     }
@@ -63,6 +67,11 @@ pub struct NewRegistryCredential {
     #[ts(type = "string")]
     #[schema(value_type = String, format = Password, write_only)]
     pub secret: Sensitive<String>,
+}
+
+/// The keyring account name for a host's SSH login (`user@host[:port]`).
+pub fn host_credential_name(address: &crate::HostAddress) -> String {
+    format!("host/{address}")
 }
 
 /// The keyring account name for a registry host.

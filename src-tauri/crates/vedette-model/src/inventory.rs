@@ -247,6 +247,10 @@ pub struct Inventory {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<Unreadable>,
     pub extractor_version: u32,
+    /// What a host scan learnt besides packages (hosts only).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<crate::HostFacts>,
     #[ts(type = "string")]
     pub scanned_at: chrono::DateTime<chrono::Utc>,
 }

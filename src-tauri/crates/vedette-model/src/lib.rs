@@ -10,6 +10,7 @@ mod error;
 mod event;
 mod finding;
 mod history;
+mod host;
 mod inventory;
 mod limits;
 mod schedule;
@@ -22,8 +23,8 @@ mod url;
 
 pub use coverage::{coverage_of, os_ecosystem, release_applies, Coverage, PackageDb, COVERAGE};
 pub use credential::{
-    feed_mirror_credential_name, registry_credential_name, CredentialInfo, CredentialKind,
-    NewRegistryCredential,
+    feed_mirror_credential_name, host_credential_name, registry_credential_name, CredentialInfo,
+    CredentialKind, NewRegistryCredential,
 };
 pub use error::{ApiError, ErrorCode};
 pub use event::{
@@ -35,6 +36,7 @@ pub use finding::{
     VendorSeverity, Verdict,
 };
 pub use history::{finding_key, Cause, NewFinding, ScanDetail, ScanDiff, Trigger};
+pub use host::{HostAddress, HostFacts, HostSpec};
 pub use inventory::{
     Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, Location, Package, SourcePackage,
     Unreadable,

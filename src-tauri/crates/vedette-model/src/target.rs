@@ -93,6 +93,10 @@ pub struct TargetInfo {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<RegistryWatch>,
+    /// How a host target is read (hosts only).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<crate::HostSpec>,
     /// Set when the target's scans kept stopping the process: the scheduler
     /// leaves it alone until the user retries it.
     #[ts(optional)]

@@ -43,6 +43,26 @@ pub type CredentialLookup = Arc<
         + Sync,
 >;
 
+/// Finds how to log in to a host (the keyring's key or password, the
+/// target's identity file); the ssh-agent is asked besides.
+pub type HostAuthLookup = Arc<
+    dyn Fn(
+            vedette_model::HostAddress,
+            Option<String>,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = vedette_engine::HostAuth> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// How hosts are reached: where their keys are known, how to log in.
+#[derive(Clone)]
+pub struct HostAccess {
+    pub known_hosts: vedette_engine::KnownHosts,
+    pub auth: HostAuthLookup,
+    pub connect_timeout: Duration,
+}
+
 /// Which feeds a scan brings up to date before matching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FeedPolicy {
@@ -69,6 +89,8 @@ pub struct Scanner {
     pub feeds: FeedStore,
     pub feed_config: FeedConfig,
     pub credentials: Option<CredentialLookup>,
+    /// How hosts are reached (none: host targets cannot be scanned).
+    pub hosts: Option<HostAccess>,
     /// Vedette's private temp dir: the only place a scan may write.
     pub temp_dir: PathBuf,
     pub limits: ScanLimits,
@@ -104,6 +126,8 @@ pub struct Request {
     pub digest: Option<String>,
     /// Spaces the requests to the image's registry (shared in a run).
     pub rate: Option<Arc<RateLimiter>>,
+    /// A host key fingerprint (`SHA256:…`) the user trusts for this host.
+    pub trust_host_key: Option<String>,
 }
 
 impl Default for Request {
@@ -119,6 +143,7 @@ impl Default for Request {
             insecure: false,
             digest: None,
             rate: None,
+            trust_host_key: None,
         }
     }
 }
@@ -145,14 +170,15 @@ struct Done {
 }
 
 /// The engine's target for a stored one; registries are crawled into
-/// images, hosts come with the hosts issue.
+/// images.
 pub fn engine_target(t: &TargetInfo) -> Option<Target> {
     Some(match t.kind {
         TargetKind::Image => Target::Image(t.name.clone()),
         TargetKind::Directory => Target::Directory(t.name.clone().into()),
         TargetKind::Archive => Target::Archive(t.name.clone().into()),
         TargetKind::Sbom => Target::Sbom(t.name.clone().into()),
-        TargetKind::Registry | TargetKind::Host => return None,
+        TargetKind::Host => Target::Host(vedette_model::HostAddress::parse(&t.name).ok()?),
+        TargetKind::Registry => return None,
     })
 }
 
@@ -199,6 +225,7 @@ impl Scanner {
             feeds,
             feed_config,
             credentials: None,
+            hosts: None,
             temp_dir: temp_dir.to_owned(),
             limits: ScanLimits::default(),
             attempts: 3,
@@ -413,8 +440,31 @@ impl Scanner {
             temp_dir: self.temp_dir.clone(),
             rate: req.rate.clone(),
             budget: budget.clone(),
+            host: self.host_options(target, req).await,
             ..vedette_engine::Options::default()
         }
+    }
+
+    /// How a host target is reached (none for other targets, or when this
+    /// scanner was not told how to reach hosts).
+    async fn host_options(
+        &self,
+        target: &TargetInfo,
+        req: &Request,
+    ) -> Option<vedette_engine::HostOptions> {
+        let access = self.hosts.as_ref()?;
+        let address = match target.kind {
+            TargetKind::Host => vedette_model::HostAddress::parse(&target.name).ok()?,
+            _ => return None,
+        };
+        let spec = target.host.clone().unwrap_or_default();
+        Some(vedette_engine::HostOptions {
+            auth: (access.auth)(address, spec.identity_file.clone()).await,
+            known_hosts: access.known_hosts.clone(),
+            trust: req.trust_host_key.clone(),
+            connect_timeout: access.connect_timeout,
+            paths: spec.paths,
+        })
     }
 
     /// Reads the target, or reuses the stored inventory of an image whose

@@ -857,6 +857,7 @@ mod tests {
             group: None,
             parent_id,
             registry: None,
+            host: None,
             quarantine: None,
             insecure: false,
             platform: None,

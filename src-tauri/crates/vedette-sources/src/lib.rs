@@ -9,6 +9,7 @@
 pub mod archive;
 mod budget;
 pub mod dir;
+pub mod host;
 mod in_root;
 pub mod layers;
 pub mod reference;
@@ -55,6 +56,9 @@ pub enum SourceError {
         what: String,
         setting: vedette_model::LimitSetting,
     },
+    /// A host could not be reached or read (the reason is the user's to act on).
+    #[error(transparent)]
+    Host(#[from] host::HostError),
     /// The scan was cancelled or ran out of time; its owner says which.
     #[error("the scan was stopped")]
     Stopped,

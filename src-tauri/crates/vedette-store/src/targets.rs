@@ -28,6 +28,13 @@ impl Row {
         } else {
             None
         };
+        let host = if kind == TargetKind::Host {
+            Some(serde_json::from_str(&self.spec).map_err(|e| {
+                StoreError::Corrupt(format!("the settings of host {}: {e}", self.name))
+            })?)
+        } else {
+            None
+        };
         Ok(TargetInfo {
             id: self.id,
             kind,
@@ -37,6 +44,7 @@ impl Row {
             group: self.group_name,
             parent_id: self.parent_id,
             registry,
+            host,
             quarantine: self.quarantined_at.map(|since| Quarantine {
                 since,
                 reason: self.quarantine_reason.unwrap_or_default(),
@@ -100,6 +108,18 @@ impl Store {
         self.set_registry_watch(t.id, watch).await?;
         self.set_target_group(t.id, group).await?;
         Ok(self.get_target(t.id).await?.unwrap_or(t))
+    }
+
+    /// What a host target remembers (extra paths, an identity file).
+    pub async fn set_host_spec(&self, id: i64, spec: &vedette_model::HostSpec) -> Result<()> {
+        let spec = serde_json::to_string(spec)
+            .map_err(|e| StoreError::Invalid(format!("cannot encode the host's settings: {e}")))?;
+        sqlx::query("UPDATE targets SET spec = ?1 WHERE id = ?2 AND kind = 'host'")
+            .bind(spec)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn set_registry_watch(&self, id: i64, watch: &RegistryWatch) -> Result<()> {
@@ -257,6 +277,7 @@ impl Store {
             group: None,
             parent_id: None,
             registry: None,
+            host: (kind == TargetKind::Host).then(vedette_model::HostSpec::default),
             quarantine: None,
             insecure: false,
             platform: None,

@@ -6,6 +6,7 @@
 mod api;
 mod coverage;
 mod hostile;
+mod hosts;
 mod registries;
 mod scan;
 mod schedules;

@@ -1,0 +1,384 @@
+//! Hosts over SSH against a real OpenSSH server chrooted into the shared
+//! fixtures: what is read equals `vedette scan dir` of the same root; the
+//! host key is trusted only when the user says so; a changed key stops the
+//! scan; a host that stalls ends at the deadline.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use serde_json::Value;
+use vedette_tests::registry::shared;
+use vedette_tests::sshd::{self, Sshd, SshdConfig};
+use vedette_tests::KeyringSession;
+
+use crate::vulns::{out, Mirror};
+
+/// Where chroots go: root-owned all the way up (sshd refuses `/tmp`).
+fn chroot_parent() -> PathBuf {
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sshd-roots");
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+struct Setup {
+    keyring: KeyringSession,
+    env: Vec<(&'static str, String)>,
+    data: PathBuf,
+    _mirror: Mirror,
+}
+
+impl Setup {
+    fn new(tmp: &Path) -> Self {
+        let mirror = Mirror::start();
+        let mut env = mirror.env();
+        // No agent from the machine running the tests.
+        env.push(("SSH_AUTH_SOCK", String::new()));
+        env.push(("HOME", tmp.display().to_string()));
+        Setup {
+            keyring: KeyringSession::start(),
+            env,
+            data: tmp.join("data"),
+            _mirror: mirror,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        crate::vedette_with(&self.data, self.keyring.address(), &self.env, args, "")
+    }
+
+    fn run_with(&self, env: &[(&'static str, String)], args: &[&str]) -> Output {
+        let mut all = self.env.clone();
+        all.extend(env.iter().cloned());
+        crate::vedette_with(&self.data, self.keyring.address(), &all, args, "")
+    }
+
+    /// The newest scans, newest first.
+    fn history(&self) -> Vec<Value> {
+        let o = self.run(&["history", "--format", "json"]);
+        assert!(o.status.success(), "{}", out(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+}
+
+fn packages(inventory: &Value) -> BTreeSet<(String, String, String)> {
+    inventory["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["version"].as_str().unwrap().to_owned(),
+                p["purl"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A root with the rpm fixture's sqlite database where rpm keeps it.
+fn rpm_fixture(tmp: &Path) -> PathBuf {
+    let root = tmp.join("rpm-fixture");
+    let db = root.join("var/lib/rpm");
+    std::fs::create_dir_all(&db).unwrap();
+    std::fs::copy(
+        shared("fixtures/rpmdb/cbl-mariner-2.0-sqlite/rpmdb.sqlite"),
+        db.join("rpmdb.sqlite"),
+    )
+    .unwrap();
+    root
+}
+
+#[test]
+fn a_host_over_ssh_is_read_as_its_root_is_once_its_key_is_trusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path());
+    let (key, public) = sshd::keypair(tmp.path(), "vedette");
+    let o = s.run(&[
+        "schedule",
+        "add",
+        "--name",
+        "hosts",
+        "--cron",
+        "0 3 * * 1",
+        "--kind",
+        "host",
+    ]);
+    assert!(o.status.success(), "{}", out(&o));
+    let fixtures = [
+        shared("fixtures/debian-12-minbase"),
+        shared("fixtures/alpine-3.23"),
+        rpm_fixture(tmp.path()),
+    ];
+    // Every host stays up: each run scans all of them.
+    let mut servers = Vec::new();
+    for fixture in &fixtures {
+        let root = sshd::chroot_root(&chroot_parent(), fixture);
+        let server = Sshd::start(&SshdConfig {
+            chroot: Some(root.path().to_owned()),
+            authorized_keys: vec![public.clone()],
+            sftp_only: true,
+            ..SshdConfig::default()
+        });
+        let address = server.address();
+        let o = s.run(&[
+            "credential",
+            "add",
+            "--host",
+            &address,
+            "--key-file",
+            &key.to_string_lossy(),
+        ]);
+        assert!(o.status.success(), "{}", out(&o));
+        let o = s.run(&["target", "add", "host", &address]);
+        assert!(o.status.success(), "{}", out(&o));
+        // The unknown key is shown with the fingerprint ssh-keygen gives.
+        assert!(
+            out(&o).contains("not known yet") && out(&o).contains(&server.fingerprint),
+            "{}",
+            out(&o)
+        );
+
+        // Not trusted yet: the scan fails, naming the fingerprint.
+        let o = s.run(&["schedule", "run", "1"]);
+        assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+        let history = s.history();
+        let failed = history
+            .iter()
+            .find(|h| h["target_name"] == address.as_str())
+            .expect("the host's scan is in the history");
+        assert_eq!(failed["state"], "failed", "{failed:#}");
+        let error = failed["error"].as_str().unwrap_or_default();
+        assert!(error.contains(&server.fingerprint), "{error}");
+
+        // A wrong fingerprint trusts nothing.
+        let o = s.run(&[
+            "target",
+            "trust-key",
+            &address,
+            "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ]);
+        assert!(!o.status.success(), "{}", out(&o));
+        let o = s.run(&["target", "trust-key", &address, &server.fingerprint]);
+        assert!(o.status.success(), "{}", out(&o));
+        let known = std::fs::read_to_string(s.data.join("known_hosts")).unwrap();
+        assert!(
+            known.contains(&format!("[127.0.0.1]:{}", server.port)),
+            "{known}"
+        );
+
+        let o = s.run(&["schedule", "run", "1"]);
+        assert!(o.status.success(), "{}", out(&o));
+        let scanned = s
+            .history()
+            .into_iter()
+            .find(|h| h["target_name"] == address.as_str() && h["state"] == "succeeded")
+            .expect("the host's scan succeeded");
+        let scan_id = scanned["id"].as_i64().unwrap().to_string();
+        let o = s.run(&["history", "show", &scan_id, "--inventory"]);
+        assert!(o.status.success(), "{}", out(&o));
+        let over_ssh: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let o = s.run(&[
+            "scan",
+            "dir",
+            &root.path().to_string_lossy(),
+            "--packages-only",
+            "--format",
+            "json",
+        ]);
+        assert!(o.status.success(), "{}", out(&o));
+        let local: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let (remote_pkgs, local_pkgs) = (packages(&over_ssh), packages(&local));
+        assert!(!local_pkgs.is_empty(), "{}", fixture.display());
+        assert_eq!(
+            remote_pkgs,
+            local_pkgs,
+            "{}: package for package",
+            fixture.display()
+        );
+        assert_eq!(over_ssh["distro"], local["distro"]);
+        assert_eq!(over_ssh["host"]["fingerprint"], server.fingerprint.as_str());
+        servers.push((server, root));
+    }
+
+    // The key is in the keyring only: not in the database, its WAL or the log.
+    let private = std::fs::read_to_string(&key).unwrap();
+    let body: String = private
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .join("");
+    let needle = &body[20..60];
+    for entry in walk(&s.data) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(needle),
+            "the private key is in {}",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_changed_host_key_stops_the_scan_and_the_agent_logs_in_without_a_stored_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path());
+    let (key, public) = sshd::keypair(tmp.path(), "agent-key");
+    // An ssh-agent holding the key; nothing in the keyring.
+    let sock = tmp.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent");
+    let start = std::time::Instant::now();
+    while !sock.exists() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = std::process::Command::new("ssh-add")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let with_agent = [("SSH_AUTH_SOCK", sock.display().to_string())];
+
+    let root = sshd::chroot_root(&chroot_parent(), &shared("fixtures/debian-12-minbase"));
+    let config = SshdConfig {
+        chroot: Some(root.path().to_owned()),
+        authorized_keys: vec![public],
+        sftp_only: true,
+        ..SshdConfig::default()
+    };
+    let server = Sshd::start(&config);
+    let address = server.address();
+    let o = s.run(&[
+        "target",
+        "add",
+        "host",
+        &address,
+        "--trust-host-key",
+        &server.fingerprint,
+    ]);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("trusted"), "{}", out(&o));
+    let o = s.run(&[
+        "schedule",
+        "add",
+        "--name",
+        "hosts",
+        "--cron",
+        "0 3 * * 1",
+        "--kind",
+        "host",
+    ]);
+    assert!(o.status.success(), "{}", out(&o));
+    let o = s.run_with(&with_agent, &["schedule", "run", "1"]);
+    assert!(o.status.success(), "the agent's key logs in: {}", out(&o));
+    // Without the agent (and no stored key): an authentication failure that says what to do.
+    let o = s.run(&["schedule", "run", "1"]);
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    let error = s.history()[0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(error.contains("no authentication worked"), "{error}");
+
+    // The same address with another host key: refused before anything is read.
+    let port = server.port;
+    drop(server);
+    let other = Sshd::start_on(
+        port,
+        &SshdConfig {
+            host_key: None,
+            ..config.clone()
+        },
+    );
+    assert_ne!(other.fingerprint, "");
+    let o = s.run_with(&with_agent, &["schedule", "run", "1"]);
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    let error = s.history()[0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("WARNING") && error.contains(&other.fingerprint),
+        "{error}"
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+}
+
+#[test]
+fn a_host_that_stalls_or_refuses_is_a_failed_scan_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path());
+    // Accepts connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    // Nothing listens there.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let fast = [("VEDETTE_SSH_CONNECT_TIMEOUT", "2s".to_owned())];
+    for port in [silent_port, closed_port] {
+        let o = s.run_with(
+            &fast,
+            &["target", "add", "host", &format!("root@127.0.0.1:{port}")],
+        );
+        assert!(o.status.success(), "{}", out(&o));
+        assert!(out(&o).contains("could not be checked now"), "{}", out(&o));
+    }
+    let o = s.run(&[
+        "schedule",
+        "add",
+        "--name",
+        "hosts",
+        "--cron",
+        "0 3 * * 1",
+        "--kind",
+        "host",
+    ]);
+    assert!(o.status.success(), "{}", out(&o));
+    let o = s.run_with(&fast, &["schedule", "run", "1"]);
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    let history = s.history();
+    let error_of = |port: u16| {
+        history
+            .iter()
+            .find(|h| h["target_name"] == format!("root@127.0.0.1:{port}").as_str())
+            .and_then(|h| h["error"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        error_of(silent_port).contains("no SSH answer within 2 s"),
+        "{}",
+        error_of(silent_port)
+    );
+    assert!(
+        error_of(closed_port).contains("refused"),
+        "{}",
+        error_of(closed_port)
+    );
+    drop(silent);
+}
