@@ -51,7 +51,8 @@ pub fn keypair(dir: &Path, name: &str) -> (PathBuf, String) {
         .output()
         .expect("ssh-keygen (openssh-client)");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let public = std::fs::read_to_string(key.with_extension("pub")).expect("ssh-keygen wrote the public key");
+    let public = std::fs::read_to_string(key.with_extension("pub"))
+        .expect("ssh-keygen wrote the public key");
     (key, public.trim().to_owned())
 }
 
@@ -100,7 +101,8 @@ impl Sshd {
             None => keypair(dir.path(), "host_ed25519").0,
         };
         let authorized = dir.path().join("authorized_keys");
-        std::fs::write(&authorized, cfg.authorized_keys.join("\n") + "\n").expect("write authorized_keys");
+        std::fs::write(&authorized, cfg.authorized_keys.join("\n") + "\n")
+            .expect("write authorized_keys");
         let user = current_user();
         let mut config = format!(
             "ListenAddress 127.0.0.1\n\
