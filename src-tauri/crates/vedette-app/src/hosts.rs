@@ -162,3 +162,155 @@ fn expand_home(path: &str) -> String {
         _ => path.to_owned(),
     }
 }
+
+/// One host of an import and what became of it.
+#[derive(Debug)]
+pub struct Imported {
+    /// The `Host` alias or the line it came from.
+    pub from: String,
+    pub outcome: Result<(TargetInfo, HostKeyState)>,
+}
+
+/// The hosts an `~/.ssh/config` names: each concrete `Host` alias (not a
+/// pattern) with the `User`, `HostName`, `Port`, `IdentityFile` that apply
+/// to it (`Host *` included). An alias with a `ProxyJump` is left out, with
+/// why: jumping through a bastion comes later.
+pub fn hosts_of_ssh_config(text: &str) -> Result<Vec<(String, Result<(String, HostSpec)>)>> {
+    use ssh2_config::{ParseRule, SshConfig};
+    let config = SshConfig::default()
+        .parse(
+            &mut std::io::BufReader::new(text.as_bytes()),
+            ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS,
+        )
+        .map_err(|e| AppError::Invalid(format!("the ssh config does not read: {e}")))?;
+    let local_user = std::env::var("USER").ok();
+    let mut out = Vec::new();
+    for host in config.get_hosts() {
+        for clause in &host.pattern {
+            let alias = clause.pattern.clone();
+            if clause.negated || alias.contains(['*', '?', '!']) {
+                continue;
+            }
+            let p = config.query(&alias);
+            let outcome = if p.proxy_jump.as_ref().is_some_and(|j| !j.is_empty()) {
+                Err(AppError::Invalid(
+                    "it is reached through a ProxyJump, which Vedette does not follow yet".into(),
+                ))
+            } else {
+                match p.user.clone().or_else(|| local_user.clone()) {
+                    None => Err(AppError::Invalid(
+                        "no User for it, and $USER is not set".into(),
+                    )),
+                    Some(user) => {
+                        let host = p.host_name.clone().unwrap_or_else(|| alias.clone());
+                        let address = HostAddress {
+                            user,
+                            host,
+                            port: p.port.unwrap_or(HostAddress::DEFAULT_PORT),
+                        };
+                        Ok((
+                            address.to_string(),
+                            HostSpec {
+                                paths: Vec::new(),
+                                identity_file: p
+                                    .identity_file
+                                    .as_ref()
+                                    .and_then(|f| f.first())
+                                    .map(|f| f.display().to_string()),
+                            },
+                        ))
+                    }
+                }
+            };
+            out.push((alias, outcome));
+        }
+    }
+    Ok(out)
+}
+
+impl App {
+    /// Adds hosts in bulk: from an ssh config's text, or from a plain list
+    /// (one `user@host[:port]` per line, `#` comments). Their keys are
+    /// asked for 16 at a time; none is trusted by an import.
+    pub async fn import_hosts(
+        &self,
+        text: &str,
+        ssh_config: bool,
+        settings: &TargetSettings,
+    ) -> Result<Vec<Imported>> {
+        let wanted: Vec<(String, Result<(String, HostSpec)>)> = if ssh_config {
+            hosts_of_ssh_config(text)?
+        } else {
+            text.lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .filter(|l| !l.is_empty())
+                .map(|l| (l.to_owned(), Ok((l.to_owned(), HostSpec::default()))))
+                .collect()
+        };
+        use futures_util::StreamExt;
+        let results: Vec<Imported> = futures_util::stream::iter(wanted)
+            .map(|(from, spec)| async move {
+                let outcome = match spec {
+                    Ok((address, spec)) => self.add_host(&address, &spec, settings, None).await,
+                    Err(e) => Err(e),
+                };
+                Imported { from, outcome }
+            })
+            .buffered(16)
+            .collect()
+            .await;
+        Ok(results)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ssh_config_gives_its_concrete_hosts_with_what_applies_to_them() {
+        let text = "\
+Host web-1 web-2
+    User ops
+    IdentityFile ~/.ssh/fleet
+
+Host db
+    HostName 10.0.0.7
+    Port 2222
+    User postgres
+
+Host behind
+    HostName 10.1.0.3
+    User ops
+    ProxyJump bastion
+
+Host *.example !skip
+    User nobody
+
+Host *
+    Port 22
+";
+        let hosts = hosts_of_ssh_config(text).unwrap();
+        let got: Vec<(&str, Option<&str>)> = hosts
+            .iter()
+            .map(|(alias, r)| (alias.as_str(), r.as_ref().ok().map(|(a, _)| a.as_str())))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("web-1", Some("ops@web-1")),
+                ("web-2", Some("ops@web-2")),
+                ("db", Some("postgres@10.0.0.7:2222")),
+                ("behind", None),
+            ]
+        );
+        let (_, web) = hosts[0].1.as_ref().unwrap();
+        assert!(web
+            .identity_file
+            .as_deref()
+            .unwrap_or("")
+            .ends_with(".ssh/fleet"));
+        let why = hosts[3].1.as_ref().unwrap_err().to_string();
+        assert!(why.contains("ProxyJump"), "{why}");
+    }
+}

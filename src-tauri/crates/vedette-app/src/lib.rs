@@ -26,7 +26,7 @@ pub use background::BACKGROUND_SCANS;
 pub use error::{AppError, Result};
 pub use feeds::{FeedOutcome, FeedSources, Feeds, Outcome, SourceFailure, OSV_ECOSYSTEMS};
 pub use history::{TrendScope, TrendsOf};
-pub use hosts::HostKeyState;
+pub use hosts::{hosts_of_ssh_config, HostKeyState, Imported};
 pub use policy::{
     exceptions_from_vex, import_vex, read_policy, to_vex, validate_policy, Exception, GateSeverity,
     Policy, POLICY_FILE,

@@ -102,6 +102,7 @@ async fn target(console: &Console, cmd: TargetCommand) -> Result<u8, Failure> {
         TargetCommand::Crawl { .. } => return Err(not_here("target crawl")),
         TargetCommand::Retry { .. } => return Err(not_here("target retry")),
         TargetCommand::TrustKey { .. } => return Err(not_here("target trust-key")),
+        TargetCommand::Import { .. } => return Err(not_here("target import")),
     }
     Ok(0)
 }

@@ -34,6 +34,20 @@ pub enum TargetCommand {
         /// Target id or registry host.
         target: String,
     },
+    /// Adds hosts in bulk: every concrete `Host` of an ssh config (with the
+    /// User, HostName, Port and IdentityFile that apply to it), or a list
+    /// of user@host[:port] lines. No key is trusted by an import.
+    #[command(group(clap::ArgGroup::new("source").required(true).args(["ssh_config", "list"])))]
+    Import {
+        /// An ssh config [default: ~/.ssh/config].
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "~/.ssh/config")]
+        ssh_config: Option<String>,
+        /// A file of user@host[:port] lines (# comments).
+        #[arg(long, value_name = "FILE")]
+        list: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Trusts a host's key after checking its fingerprint on the host
     /// (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`).
     TrustKey {
@@ -240,6 +254,56 @@ pub async fn run(app: &App, cmd: TargetCommand) -> Result<u8, Failure> {
                 }
             }
             Ok(0)
+        }
+        TargetCommand::Import {
+            ssh_config,
+            list,
+            common,
+        } => {
+            let (file, is_config) = match (ssh_config, list) {
+                (Some(f), _) => (f, true),
+                (None, Some(f)) => (f, false),
+                (None, None) => return Err(usage("--ssh-config or --list")),
+            };
+            let path = match (file.strip_prefix("~/"), std::env::var("HOME")) {
+                (Some(rest), Ok(home)) => format!("{home}/{rest}"),
+                _ => file.clone(),
+            };
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| usage(format!("cannot read {path}: {e}")))?;
+            let imported = app
+                .import_hosts(&text, is_config, &common.settings())
+                .await?;
+            let mut failed = 0;
+            for i in &imported {
+                match &i.outcome {
+                    Ok((t, key)) => {
+                        let key = match key {
+                            vedette_app::HostKeyState::Trusted(fp) => format!("key trusted ({fp})"),
+                            vedette_app::HostKeyState::Unknown(fp) => {
+                                format!(
+                                    "key not known yet: {fp} (vedette target trust-key {} {fp})",
+                                    t.id
+                                )
+                            }
+                            vedette_app::HostKeyState::Unreachable(why) => {
+                                format!("key not checked: {why}")
+                            }
+                        };
+                        eprintln!("{}: added {} (target {}); {key}", i.from, t.name, t.id);
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("{}: not added: {e}", i.from);
+                    }
+                }
+            }
+            eprintln!(
+                "{} of {} hosts added.",
+                imported.len() - failed,
+                imported.len()
+            );
+            Ok(if failed == 0 { 0 } else { 3 })
         }
         TargetCommand::TrustKey {
             target,

@@ -382,3 +382,70 @@ fn a_host_that_stalls_or_refuses_is_a_failed_scan_with_the_reason() {
     );
     drop(silent);
 }
+
+#[test]
+fn hosts_are_imported_from_an_ssh_config_with_their_user_port_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path());
+    let (key, public) = sshd::keypair(tmp.path(), "fleet");
+    let root = sshd::chroot_root(&chroot_parent(), &shared("fixtures/debian-12-minbase"));
+    let server = Sshd::start(&SshdConfig {
+        chroot: Some(root.path().to_owned()),
+        authorized_keys: vec![public],
+        sftp_only: true,
+        ..SshdConfig::default()
+    });
+    let config = tmp.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host web\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}\n\n\
+             Host inner\n  HostName 10.9.9.9\n  User ops\n  ProxyJump web\n\n\
+             Host *\n  ServerAliveInterval 30\n",
+            server.port,
+            server.user,
+            key.display()
+        ),
+    )
+    .unwrap();
+    let o = s.run(&[
+        "target",
+        "import",
+        "--ssh-config",
+        &config.to_string_lossy(),
+    ]);
+    // The host behind a jump is not added, and says why.
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    let text = out(&o);
+    assert!(
+        text.contains(&format!("web: added {}", server.address())),
+        "{text}"
+    );
+    assert!(text.contains(&server.fingerprint), "{text}");
+    assert!(
+        text.contains("inner: not added") && text.contains("ProxyJump"),
+        "{text}"
+    );
+    // Trusted, it is scanned with the config's IdentityFile (no keyring entry, no agent).
+    let o = s.run(&[
+        "target",
+        "trust-key",
+        &server.address(),
+        &server.fingerprint,
+    ]);
+    assert!(o.status.success(), "{}", out(&o));
+    let o = s.run(&[
+        "schedule",
+        "add",
+        "--name",
+        "hosts",
+        "--cron",
+        "0 3 * * 1",
+        "--kind",
+        "host",
+    ]);
+    assert!(o.status.success(), "{}", out(&o));
+    let o = s.run(&["schedule", "run", "1"]);
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(s.history()[0]["state"], "succeeded");
+}
