@@ -171,11 +171,15 @@ pub struct Imported {
     pub outcome: Result<(TargetInfo, HostKeyState)>,
 }
 
+/// A host an import names (its alias or line) and its address and
+/// settings, or why it is left out.
+pub type Wanted = (String, Result<(String, HostSpec)>);
+
 /// The hosts an `~/.ssh/config` names: each concrete `Host` alias (not a
 /// pattern) with the `User`, `HostName`, `Port`, `IdentityFile` that apply
 /// to it (`Host *` included). An alias with a `ProxyJump` is left out, with
 /// why: jumping through a bastion comes later.
-pub fn hosts_of_ssh_config(text: &str) -> Result<Vec<(String, Result<(String, HostSpec)>)>> {
+pub fn hosts_of_ssh_config(text: &str) -> Result<Vec<Wanted>> {
     use ssh2_config::{ParseRule, SshConfig};
     let config = SshConfig::default()
         .parse(
@@ -238,7 +242,7 @@ impl App {
         ssh_config: bool,
         settings: &TargetSettings,
     ) -> Result<Vec<Imported>> {
-        let wanted: Vec<(String, Result<(String, HostSpec)>)> = if ssh_config {
+        let wanted: Vec<Wanted> = if ssh_config {
             hosts_of_ssh_config(text)?
         } else {
             text.lines()
