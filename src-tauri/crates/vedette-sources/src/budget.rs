@@ -28,6 +28,21 @@ impl Default for Budget {
 }
 
 impl Budget {
+    /// The warning for a wanted file larger than a package database can
+    /// be (it is skipped), or none when it fits.
+    pub fn oversized(&self, path: &str, size: u64) -> Option<String> {
+        let max = self.limits().max_file_bytes;
+        (size > max).then(|| {
+            format!(
+                "{path} is {}, more than a package database can be ({} or {} raise the limit of {}); skipped",
+                format_bytes(size),
+                ScanLimits::FILE.flag,
+                ScanLimits::FILE.env,
+                format_bytes(max)
+            )
+        })
+    }
+
     pub fn new(limits: ScanLimits) -> Self {
         Self {
             inner: Arc::new(Inner {

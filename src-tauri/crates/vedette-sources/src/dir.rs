@@ -5,7 +5,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use vedette_extract::{Cataloger, Files};
-use vedette_model::{format_bytes, ScanLimits};
+use vedette_model::ScanLimits;
 
 use crate::in_root::Root;
 use crate::{layers::normalize, Budget, SourceError, View};
@@ -82,14 +82,8 @@ pub fn read_dir(
             }
         };
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        if size > limits.max_file_bytes {
-            view.warnings.push(format!(
-                "{path} is {}, more than a package database can be ({} or {} raise the limit of {}); skipped",
-                format_bytes(size),
-                ScanLimits::FILE.flag,
-                ScanLimits::FILE.env,
-                format_bytes(limits.max_file_bytes)
-            ));
+        if let Some(w) = budget.oversized(&path, size) {
+            view.warnings.push(w);
             continue;
         }
         budget.keep(&path, size)?;

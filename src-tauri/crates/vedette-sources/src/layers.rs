@@ -267,14 +267,8 @@ pub fn read_layer(
                     }
                     continue;
                 }
-                if size > limits.max_file_bytes {
-                    delta.warnings.push(format!(
-                        "{path} is {}, more than a package database can be ({} or {} raise the limit of {}); skipped",
-                        format_bytes(size),
-                        ScanLimits::FILE.flag,
-                        ScanLimits::FILE.env,
-                        format_bytes(limits.max_file_bytes)
-                    ));
+                if let Some(w) = budget.oversized(&path, size) {
+                    delta.warnings.push(w);
                     continue;
                 }
                 budget.keep(&format!("{path} in layer {digest}"), size)?;
