@@ -18,7 +18,7 @@ use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
 use russh_sftp::client::SftpSession;
 use tokio::io::AsyncReadExt;
 use vedette_extract::Cataloger;
-use vedette_model::{format_bytes, HostAddress, HostFacts, ScanLimits, Sensitive};
+use vedette_model::{HostAddress, HostFacts, ScanLimits, Sensitive};
 
 use crate::{Budget, SourceError, View};
 
@@ -96,15 +96,15 @@ pub struct HostConnection {
 }
 
 /// Where language packages are looked for, besides the OS databases.
-pub const DEFAULT_PATHS: [&str; 8] = [
+/// (`/usr/lib/python3.X` and `/usr/local/lib/python3.X` are added as they
+/// are found.)
+pub const DEFAULT_PATHS: [&str; 6] = [
     "/usr/lib/python3",
-    "/usr/local/lib/python3",
     "/usr/lib/node_modules",
     "/usr/local/lib/node_modules",
     "/opt",
     "/srv",
     "/app",
-    "/usr/local/lib",
 ];
 
 /// The OS package databases and release files: read wherever they are.
@@ -162,12 +162,8 @@ pub async fn read_host(
     let mut roots: Vec<String> = OS_PATHS.iter().map(|p| (*p).to_owned()).collect();
     roots.extend(DEFAULT_PATHS.iter().map(|p| (*p).to_owned()));
     roots.extend(extra_paths.iter().cloned());
-    for root in python_dirs(&sftp).await {
-        roots.push(root);
-    }
-    roots.sort();
-    roots.dedup();
-    for root in &roots {
+    roots.extend(python_dirs(&sftp).await);
+    for root in &outermost(roots) {
         reader.walk(root).await?;
     }
     if let Err(e) = sftp.close().await {
@@ -197,6 +193,24 @@ pub async fn read_host(
         tracing::debug!(%host, "disconnecting: {e}");
     }
     Ok((view, facts))
+}
+
+/// The roots without those inside another (each file is read once).
+fn outermost(mut roots: Vec<String>) -> Vec<String> {
+    roots.sort();
+    roots.dedup();
+    let mut kept: Vec<String> = Vec::new();
+    for r in roots {
+        let r = match r.trim_end_matches('/') {
+            "" => "/".to_owned(),
+            t => t.to_owned(),
+        };
+        let inside = |k: &String| k == "/" || r.starts_with(&format!("{k}/"));
+        if !kept.iter().any(inside) {
+            kept.push(r);
+        }
+    }
+    kept
 }
 
 /// `/usr/lib/python3.11`, `/usr/local/lib/python3.12`, … as they are there.
@@ -289,7 +303,6 @@ impl Reader<'_> {
     /// Reads one wanted file (a link is followed), world-readable only, as
     /// large as the limits allow.
     async fn read(&mut self, path: &str) -> Result<(), SourceError> {
-        let limits = *self.budget.limits();
         let Ok(meta) = self.sftp.metadata(path).await else {
             self.view
                 .warnings
@@ -306,14 +319,8 @@ impl Reader<'_> {
             return Ok(());
         }
         let size = meta.size.unwrap_or(0);
-        if size > limits.max_file_bytes {
-            self.view.warnings.push(format!(
-                "{path} is {}, more than a package database can be ({} or {} raise the limit of {}); skipped",
-                format_bytes(size),
-                ScanLimits::FILE.flag,
-                ScanLimits::FILE.env,
-                format_bytes(limits.max_file_bytes)
-            ));
+        if let Some(w) = self.budget.oversized(path, size) {
+            self.view.warnings.push(w);
             return Ok(());
         }
         self.budget.keep(path, size)?;
@@ -698,6 +705,16 @@ pub fn known_hosts(data_dir: &Path) -> KnownHosts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_inside_another_is_walked_once() {
+        let roots = ["/opt", "/opt/app", "/opt-x", "/srv/", "/srv/a/b", "/opt"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(outermost(roots), ["/opt", "/opt-x", "/srv"]);
+        let everything = ["/", "/opt"].map(String::from).to_vec();
+        assert_eq!(outermost(everything), ["/"]);
+    }
 
     #[test]
     fn listening_sockets_read_from_ss() {
