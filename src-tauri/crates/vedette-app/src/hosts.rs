@@ -232,7 +232,32 @@ pub fn hosts_of_ssh_config(text: &str) -> Result<Vec<Wanted>> {
     Ok(out)
 }
 
+/// An ssh config or host list larger than this is not read.
+const MAX_IMPORT: u64 = 1024 * 1024;
+
 impl App {
+    /// [`App::import_hosts`] from a file (`~/` is the user's home), read up
+    /// to 1 MiB.
+    pub async fn import_hosts_file(
+        &self,
+        file: &str,
+        ssh_config: bool,
+        settings: &TargetSettings,
+    ) -> Result<Vec<Imported>> {
+        use std::io::Read;
+        let path = expand_home(file);
+        let mut text = String::new();
+        std::fs::File::open(&path)
+            .and_then(|f| f.take(MAX_IMPORT + 1).read_to_string(&mut text))
+            .map_err(|e| AppError::Invalid(format!("cannot read {path}: {e}")))?;
+        if text.len() as u64 > MAX_IMPORT {
+            return Err(AppError::Invalid(format!(
+                "{path} is larger than 1 MiB: not an ssh config or a host list"
+            )));
+        }
+        self.import_hosts(&text, ssh_config, settings).await
+    }
+
     /// Adds hosts in bulk: from an ssh config's text, or from a plain list
     /// (one `user@host[:port]` per line, `#` comments). Their keys are
     /// asked for 16 at a time; none is trusted by an import.

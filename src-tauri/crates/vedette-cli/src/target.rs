@@ -265,14 +265,8 @@ pub async fn run(app: &App, cmd: TargetCommand) -> Result<u8, Failure> {
                 (None, Some(f)) => (f, false),
                 (None, None) => return Err(usage("--ssh-config or --list")),
             };
-            let path = match (file.strip_prefix("~/"), std::env::var("HOME")) {
-                (Some(rest), Ok(home)) => format!("{home}/{rest}"),
-                _ => file.clone(),
-            };
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| usage(format!("cannot read {path}: {e}")))?;
             let imported = app
-                .import_hosts(&text, is_config, &common.settings())
+                .import_hosts_file(&file, is_config, &common.settings())
                 .await?;
             let mut failed = 0;
             for i in &imported {

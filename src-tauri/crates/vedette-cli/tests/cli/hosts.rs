@@ -448,4 +448,11 @@ fn hosts_are_imported_from_an_ssh_config_with_their_user_port_and_key() {
     let o = s.run(&["schedule", "run", "1"]);
     assert!(o.status.success(), "{}", out(&o));
     assert_eq!(s.history()[0]["state"], "succeeded");
+
+    // A list far larger than any host list is refused unread.
+    let huge = tmp.path().join("huge");
+    std::fs::write(&huge, "ops@web\n".repeat(300_000)).unwrap();
+    let o = s.run(&["target", "import", "--list", &huge.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("larger than 1 MiB"), "{}", out(&o));
 }
