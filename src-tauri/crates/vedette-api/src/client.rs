@@ -21,6 +21,9 @@ pub enum ClientError {
     Unreachable { url: String, reason: String },
     #[error("the console's answer does not read: {0}")]
     Garbled(String),
+    /// `--console-ca` or `--console-pin-sha256` cannot be used.
+    #[error("{0}")]
+    Trust(String),
 }
 
 impl ClientError {
@@ -30,6 +33,7 @@ impl ClientError {
             ClientError::Refused(e) => e.code,
             ClientError::Unreachable { .. } => ErrorCode::Unavailable,
             ClientError::Garbled(_) => ErrorCode::Internal,
+            ClientError::Trust(_) => ErrorCode::InvalidInput,
         }
     }
 }
@@ -54,10 +58,7 @@ pub fn trusting(
     builder: reqwest::ClientBuilder,
     trust: &ConsoleTrust,
 ) -> Result<reqwest::ClientBuilder, ClientError> {
-    let bad = |what: String| ClientError::Unreachable {
-        url: String::new(),
-        reason: what,
-    };
+    let bad = ClientError::Trust;
     if let Some(pin) = &trust.pin_sha256 {
         let pin = parse_pin(pin).map_err(bad)?;
         let config = crate::tls::pinned_client(pin).map_err(bad)?;

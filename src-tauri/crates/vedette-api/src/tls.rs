@@ -115,7 +115,7 @@ fn load(cert: &Path, key: &Path, generated: bool) -> Result<ServedCertificate, A
                 key.display()
             ))
         })?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
@@ -129,7 +129,6 @@ fn load(cert: &Path, key: &Path, generated: bool) -> Result<ServedCertificate, A
             cert.display()
         ))
     })?;
-    let mut config = config;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(ServedCertificate {
         config: Arc::new(config),
