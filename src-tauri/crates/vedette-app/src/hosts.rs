@@ -47,13 +47,9 @@ impl App {
             }
         }
         let t = self
-            .store()
-            .add_target(TargetKind::Host, &address.to_string(), settings.exposure)
+            .add_with(TargetKind::Host, &address.to_string(), settings)
             .await?;
         self.store().set_host_spec(t.id, spec).await?;
-        self.store()
-            .set_target_group(t.id, settings.group.as_deref())
-            .await?;
         let state = self.check_host_key(&address, trust).await?;
         Ok((self.target(t.id).await?, state))
     }

@@ -162,7 +162,7 @@ impl App {
         self.add_with(TargetKind::Directory, &name, settings).await
     }
 
-    async fn add_with(
+    pub(crate) async fn add_with(
         &self,
         kind: TargetKind,
         name: &str,

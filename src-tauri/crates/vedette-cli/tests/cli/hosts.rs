@@ -54,6 +54,21 @@ impl Setup {
         crate::vedette_with(&self.data, self.keyring.address(), &all, args, "")
     }
 
+    /// Schedule 1: every host, weekly (run with `schedule run 1`).
+    fn host_schedule(&self) {
+        let o = self.run(&[
+            "schedule",
+            "add",
+            "--name",
+            "hosts",
+            "--cron",
+            "0 3 * * 1",
+            "--kind",
+            "host",
+        ]);
+        assert!(o.status.success(), "{}", out(&o));
+    }
+
     /// The newest scans, newest first.
     fn history(&self) -> Vec<Value> {
         let o = self.run(&["history", "--format", "json"]);
@@ -95,17 +110,7 @@ fn a_host_over_ssh_is_read_as_its_root_is_once_its_key_is_trusted() {
     let tmp = tempfile::tempdir().unwrap();
     let s = Setup::new(tmp.path());
     let (key, public) = sshd::keypair(tmp.path(), "vedette");
-    let o = s.run(&[
-        "schedule",
-        "add",
-        "--name",
-        "hosts",
-        "--cron",
-        "0 3 * * 1",
-        "--kind",
-        "host",
-    ]);
-    assert!(o.status.success(), "{}", out(&o));
+    s.host_schedule();
     let fixtures = [
         shared("fixtures/debian-12-minbase"),
         shared("fixtures/alpine-3.23"),
@@ -279,17 +284,7 @@ fn a_changed_host_key_stops_the_scan_and_the_agent_logs_in_without_a_stored_key(
     ]);
     assert!(o.status.success(), "{}", out(&o));
     assert!(out(&o).contains("trusted"), "{}", out(&o));
-    let o = s.run(&[
-        "schedule",
-        "add",
-        "--name",
-        "hosts",
-        "--cron",
-        "0 3 * * 1",
-        "--kind",
-        "host",
-    ]);
-    assert!(o.status.success(), "{}", out(&o));
+    s.host_schedule();
     let o = s.run_with(&with_agent, &["schedule", "run", "1"]);
     assert!(o.status.success(), "the agent's key logs in: {}", out(&o));
     // Without the agent (and no stored key): an authentication failure that says what to do.
@@ -348,17 +343,7 @@ fn a_host_that_stalls_or_refuses_is_a_failed_scan_with_the_reason() {
         assert!(o.status.success(), "{}", out(&o));
         assert!(out(&o).contains("could not be checked now"), "{}", out(&o));
     }
-    let o = s.run(&[
-        "schedule",
-        "add",
-        "--name",
-        "hosts",
-        "--cron",
-        "0 3 * * 1",
-        "--kind",
-        "host",
-    ]);
-    assert!(o.status.success(), "{}", out(&o));
+    s.host_schedule();
     let o = s.run_with(&fast, &["schedule", "run", "1"]);
     assert_eq!(o.status.code(), Some(3), "{}", out(&o));
     let history = s.history();
@@ -434,17 +419,7 @@ fn hosts_are_imported_from_an_ssh_config_with_their_user_port_and_key() {
         &server.fingerprint,
     ]);
     assert!(o.status.success(), "{}", out(&o));
-    let o = s.run(&[
-        "schedule",
-        "add",
-        "--name",
-        "hosts",
-        "--cron",
-        "0 3 * * 1",
-        "--kind",
-        "host",
-    ]);
-    assert!(o.status.success(), "{}", out(&o));
+    s.host_schedule();
     let o = s.run(&["schedule", "run", "1"]);
     assert!(o.status.success(), "{}", out(&o));
     assert_eq!(s.history()[0]["state"], "succeeded");
