@@ -47,7 +47,6 @@ pub async fn target_remove(state: State<'_, DesktopState>, id: i64) -> Result<()
 #[tauri::command]
 pub async fn target_retry(state: State<'_, DesktopState>, id: i64) -> Result<TargetInfo, ApiError> {
     state.app.retry_target(id).await?;
-    state.app.schedules_changed();
     Ok(state.app.target(id).await?)
 }
 
@@ -69,7 +68,6 @@ pub async fn target_add_image(
         platform: platform.filter(|p| !p.trim().is_empty()),
     };
     let t = state.app.add_image(&reference, &settings).await?;
-    state.app.schedules_changed();
     Ok(t)
 }
 
@@ -87,7 +85,6 @@ pub async fn target_add_directory(
         ..TargetSettings::default()
     };
     let t = state.app.add_directory(&path, &settings).await?;
-    state.app.schedules_changed();
     Ok(t)
 }
 

@@ -239,7 +239,7 @@ impl App {
     }
 
     /// Tells this process's scheduler that schedules or targets changed.
-    pub fn schedules_changed(&self) {
+    pub(crate) fn schedules_changed(&self) {
         self.wake.notify_one();
     }
 

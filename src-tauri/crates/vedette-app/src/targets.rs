@@ -85,10 +85,12 @@ impl App {
         settings: &TargetSettings,
     ) -> Result<TargetInfo> {
         vedette_engine::check_watch(watch).map_err(AppError::Invalid)?;
-        Ok(self
+        let t = self
             .store()
             .add_registry_target(host, watch, settings.group.as_deref(), settings.exposure)
-            .await?)
+            .await?;
+        self.schedules_changed();
+        Ok(t)
     }
 
     /// Watches one image reference (normalised as Docker does).
@@ -178,6 +180,7 @@ impl App {
                 .set_target_transport(t.id, settings.insecure, settings.platform.as_deref())
                 .await?;
         }
+        self.schedules_changed();
         self.target(t.id).await
     }
 
@@ -191,13 +194,16 @@ impl App {
     pub async fn remove_target(&self, id: i64) -> Result<TargetInfo> {
         let t = self.target(id).await?;
         self.store().remove_target(id).await?;
+        self.schedules_changed();
         Ok(t)
     }
 
     /// Lets the scheduler scan a quarantined target again; `false` when it
     /// was not quarantined.
     pub async fn retry_target(&self, id: i64) -> Result<bool> {
-        Ok(self.store().release_quarantine(id).await?)
+        let released = self.store().release_quarantine(id).await?;
+        self.schedules_changed();
+        Ok(released)
     }
 
     /// The images a registry target's selector picks now, without scanning.

@@ -178,7 +178,6 @@ pub(crate) async fn add(
         )))
         }
     };
-    s.app.schedules_changed();
     Ok((StatusCode::CREATED, Json(added)))
 }
 
@@ -207,6 +206,5 @@ pub(crate) async fn remove(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<TargetInfo>> {
     let t = s.app.remove_target(id).await?;
-    s.app.schedules_changed();
     Ok(Json(t))
 }
