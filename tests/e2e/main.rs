@@ -1181,27 +1181,10 @@ async fn a_scan_detail_shows_what_is_new_with_its_cause_and_what_was_fixed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_that_keeps_stopping_vedette_is_quarantined_and_retried_and_a_running_scan_is_cancelled(
 ) {
-    use vedette_tests::proxy::{Action, Fault, FaultProxy};
     let reg = vedette_tests::registry::Registry::start();
     let tmp = tempfile::tempdir().unwrap();
-    let layout = tmp.path().join("slow");
-    vedette_tests::registry::oci_layout(
-        &layout,
-        &[vedette_tests::registry::Layer::from_dir(
-            vedette_tests::registry::shared("fixtures/alpine-3.23"),
-        )],
-        "t",
-    );
-    reg.push(&layout, "hostile/slow", "t");
-    // Its layer trickles in a byte a second: a scan of it runs until stopped.
-    let proxy = FaultProxy::start(reg.port());
-    proxy.inject(Fault {
-        method: Some("GET"),
-        path_contains: "/blobs/sha256:",
-        times: 1000,
-        action: Action::Trickle,
-    });
-    let image = format!("{}/hostile/slow:t", proxy.host());
+    // Its blobs trickle in a byte a second: a scan of it runs until stopped.
+    let (proxy, image) = slow_image(&reg, tmp.path(), "hostile/slow", false);
     let data = tempfile::tempdir().unwrap();
     // Three scans in a row that "kill" Vedette: the CLI killed mid-scan.
     let rt_store = vedette_store::Store::open_in(data.path()).await.unwrap();
@@ -1376,31 +1359,12 @@ async fn an_uncovered_distribution_gets_a_banner_and_no_verdict_and_errata_show_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn targets_are_added_and_scanned_from_the_window_with_live_progress_and_a_cancel() {
-    use vedette_tests::proxy::{Action, Fault, FaultProxy};
-    // An image whose layers trickle in a byte a second: its scan runs until
-    // cancelled.
+    // An image whose layer trickles in a byte a second (the manifest and
+    // config come at once, so the scan gets as far as pulling layers): its
+    // scan runs until cancelled.
     let reg = vedette_tests::registry::Registry::start();
     let tmp = tempfile::tempdir().unwrap();
-    let layout = tmp.path().join("slow");
-    vedette_tests::registry::oci_layout(
-        &layout,
-        &[vedette_tests::registry::Layer::from_dir(
-            vedette_tests::registry::shared("fixtures/alpine-3.23"),
-        )],
-        "t",
-    );
-    reg.push(&layout, "team/slow", "t");
-    // Only the layer trickles (the manifest and config come at once, so the
-    // scan gets as far as pulling layers).
-    let layer = vedette_tests::registry::layer_digests(&layout).remove(0);
-    let proxy = FaultProxy::start(reg.port());
-    proxy.inject(Fault {
-        method: Some("GET"),
-        path_contains: Box::leak(format!("/blobs/{layer}").into_boxed_str()),
-        times: 1000,
-        action: Action::Trickle,
-    });
-    let image = format!("{}/team/slow:t", proxy.host());
+    let (_proxy, image) = slow_image(&reg, tmp.path(), "team/slow", true);
 
     let data = tempfile::tempdir().unwrap();
     let feeds = vedette_tests::registry::shared("feeds");
@@ -1523,4 +1487,40 @@ fn http_get(addr: &str, path: &str, token: &str) -> (u16, String) {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
+}
+
+/// The Alpine fixture as `repo:t` on `reg`, reached through a proxy that
+/// trickles its layer (`layer_only`) or every blob a byte a second: the
+/// proxy (keep it) and the image's reference through it.
+fn slow_image(
+    reg: &vedette_tests::registry::Registry,
+    dir: &std::path::Path,
+    repo: &str,
+    layer_only: bool,
+) -> (vedette_tests::proxy::FaultProxy, String) {
+    use vedette_tests::proxy::{Action, Fault, FaultProxy};
+    let layout = dir.join("slow");
+    vedette_tests::registry::oci_layout(
+        &layout,
+        &[vedette_tests::registry::Layer::from_dir(
+            vedette_tests::registry::shared("fixtures/alpine-3.23"),
+        )],
+        "t",
+    );
+    reg.push(&layout, repo, "t");
+    let path_contains: &'static str = if layer_only {
+        let layer = vedette_tests::registry::layer_digests(&layout).remove(0);
+        Box::leak(format!("/blobs/{layer}").into_boxed_str())
+    } else {
+        "/blobs/sha256:"
+    };
+    let proxy = FaultProxy::start(reg.port());
+    proxy.inject(Fault {
+        method: Some("GET"),
+        path_contains,
+        times: 1000,
+        action: Action::Trickle,
+    });
+    let image = format!("{}/{repo}:t", proxy.host());
+    (proxy, image)
 }
