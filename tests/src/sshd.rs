@@ -201,3 +201,55 @@ pub fn chroot_root(parent: &Path, fixture: &Path) -> tempfile::TempDir {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     root
 }
+
+/// Makes `root` answer `uname -r` and `uname -v` as a distribution's kernel
+/// would (the tests' machine runs whatever kernel it runs): the login shell
+/// of the test user (with the libraries `ldd` names) and a `uname` script
+/// that prints `release` and `build`.
+pub fn install_uname(root: &Path, release: &str, build: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let shell = login_shell();
+    let mut files = vec![shell.clone()];
+    let o = Command::new("ldd").arg(&shell).output().expect("ldd");
+    for word in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+        if word.starts_with('/') {
+            files.push(PathBuf::from(word));
+        }
+    }
+    for f in &files {
+        let to = root.join(f.strip_prefix("/").expect("an absolute path"));
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("create the dir");
+        std::fs::copy(f, &to).unwrap_or_else(|e| panic!("copy {}: {e}", f.display()));
+    }
+    let script = format!(
+        "#!{}\ncase \"$1\" in\n  -r) echo '{release}' ;;\n  -v) echo '{build}' ;;\n  *) echo Linux ;;\nesac\n",
+        shell.display()
+    );
+    for dir in ["usr/bin", "bin"] {
+        let d = root.join(dir);
+        if d.is_symlink() {
+            continue;
+        }
+        std::fs::create_dir_all(&d).expect("create the bin dir");
+        let uname = d.join("uname");
+        std::fs::write(&uname, &script).expect("write uname");
+        std::fs::set_permissions(&uname, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod uname");
+    }
+}
+
+/// The current user's login shell (what sshd runs commands with).
+fn login_shell() -> PathBuf {
+    let user = current_user();
+    let o = Command::new("getent")
+        .args(["passwd", &user])
+        .output()
+        .expect("getent passwd");
+    let line = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    PathBuf::from(
+        line.rsplit(':')
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("/bin/sh"),
+    )
+}

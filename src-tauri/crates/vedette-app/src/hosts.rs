@@ -17,6 +17,19 @@ pub fn connect_timeout() -> Duration {
         .unwrap_or(Duration::from_secs(10))
 }
 
+/// How many hosts a run scans at once (`VEDETTE_HOST_SCANS`, default 16).
+pub fn parallel_hosts() -> std::result::Result<usize, String> {
+    match std::env::var("VEDETTE_HOST_SCANS") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("VEDETTE_HOST_SCANS: '{v}' is not a number above 0")),
+        _ => Ok(vedette_scheduler::Limits::HOSTS),
+    }
+}
+
 /// What checking a host's key found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostKeyState {

@@ -258,10 +258,14 @@ impl App {
             .tempdir()
             .map_err(|e| OpenError::Setting(format!("cannot create a private temp dir: {e}")))?;
         let limits = limits_from_env().map_err(OpenError::Setting)?;
+        let run_limits = vedette_scheduler::Limits {
+            hosts: crate::hosts::parallel_hosts().map_err(OpenError::Setting)?,
+            ..vedette_scheduler::Limits::default()
+        };
         Ok((
             vedette_scheduler::Context {
                 scanner: self.scanner(feeds, feed_config, limits, temp.path()),
-                limits: vedette_scheduler::Limits::default(),
+                limits: run_limits,
                 events,
                 wake: Arc::clone(&self.wake),
                 paused: Default::default(),

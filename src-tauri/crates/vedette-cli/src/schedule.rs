@@ -312,6 +312,10 @@ fn print_summary(s: &RunSummary) {
             .map(|i| i.to_string())
             .unwrap_or_else(|| "-".into());
         match &t.error {
+            None if t.carried_over => println!(
+                "  scan {id:>4}  {}  (unchanged: findings carried over, not matched again)",
+                clean(&t.target)
+            ),
             None if t.reused_inventory => println!(
                 "  scan {id:>4}  {}  (digest unchanged: not pulled, matched again)",
                 clean(&t.target)

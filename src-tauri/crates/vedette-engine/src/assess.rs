@@ -19,9 +19,12 @@ pub struct AssessOptions {
 /// feed's name and content hash. Two scans with the same feed version saw
 /// the same advisories.
 pub fn feed_version(report: &ScanReport) -> String {
+    feed_version_of(&report.feeds)
+}
+
+fn feed_version_of(feeds: &[vedette_model::FeedInfo]) -> String {
     use sha2::Digest as _;
-    let mut lines: Vec<String> = report
-        .feeds
+    let mut lines: Vec<String> = feeds
         .iter()
         .map(|f| format!("{}@{}", f.name, f.version))
         .collect();
@@ -228,8 +231,74 @@ fn report(
     status: Vec<vedette_model::FeedInfo>,
     missing_at_source: &BTreeSet<String>,
     opts: &AssessOptions,
-    mut warnings: Vec<String>,
+    warnings: Vec<String>,
     matched: &[vedette_match::Matched],
+) -> ScanReport {
+    let findings = vedette_match::findings_from(inv, set, matched, opts.exposure);
+    judged(inv, status, missing_at_source, opts, warnings, findings)
+}
+
+/// The feeds of the index a report on `inv` would use.
+fn feeds_used(
+    inv: &Inventory,
+    status: Vec<vedette_model::FeedInfo>,
+) -> Vec<vedette_model::FeedInfo> {
+    let ecosystems = ecosystems_in_use(inv);
+    status
+        .into_iter()
+        .filter(|f| {
+            !f.name.starts_with("osv/") || ecosystems.iter().any(|e| f.name == format!("osv/{e}"))
+        })
+        .collect()
+}
+
+/// Judges an inventory with the findings an earlier scan of the very same
+/// content recorded, without matching again, when the feeds that scan used
+/// are still the ones in the index and the exposure is the same (none
+/// otherwise: then the inventory must be matched). The policy, the
+/// staleness of the feeds and what is uncovered are judged anew.
+pub async fn reassess(
+    inv: &Inventory,
+    previous: &ScanReport,
+    findings: Vec<vedette_model::Finding>,
+    feeds: &FeedStore,
+    cfg: &FeedConfig,
+    opts: &AssessOptions,
+) -> Result<Option<ScanReport>, EngineError> {
+    if previous.digest != inv.digest || previous.exposure != opts.exposure {
+        return Ok(None);
+    }
+    let status = feeds.status(cfg).await?;
+    if feed_version_of(&feeds_used(inv, status.clone())) != feed_version(previous) {
+        return Ok(None);
+    }
+    let warnings = missing_enrichment(cfg, &status);
+    let findings = findings
+        .into_iter()
+        .map(|f| vedette_model::Finding {
+            exception: None,
+            ..f
+        })
+        .collect();
+    Ok(Some(judged(
+        inv,
+        status,
+        &BTreeSet::new(),
+        opts,
+        warnings,
+        findings,
+    )))
+}
+
+/// The report of an inventory's findings: the verdict of the policy, what
+/// is stale, what is uncovered.
+fn judged(
+    inv: &Inventory,
+    status: Vec<vedette_model::FeedInfo>,
+    missing_at_source: &BTreeSet<String>,
+    opts: &AssessOptions,
+    mut warnings: Vec<String>,
+    mut findings: Vec<vedette_model::Finding>,
 ) -> ScanReport {
     let ecosystems = ecosystems_in_use(inv);
     let mut stale = Vec::new();
@@ -265,7 +334,6 @@ fn report(
         ));
     }
     let uncovered = uncovered(inv, missing_at_source);
-    let mut findings = vedette_match::findings_from(inv, set, matched, opts.exposure);
     let mut verdict = opts.policy.evaluate(&mut findings, chrono::Utc::now());
     if !uncovered.is_empty() {
         let what: Vec<String> = uncovered.iter().map(|u| u.subject.clone()).collect();
@@ -284,12 +352,7 @@ fn report(
             ));
         }
     }
-    let used: Vec<vedette_model::FeedInfo> = status
-        .into_iter()
-        .filter(|f| {
-            !f.name.starts_with("osv/") || ecosystems.iter().any(|e| f.name == format!("osv/{e}"))
-        })
-        .collect();
+    let used = feeds_used(inv, status);
     ScanReport {
         schema: ScanReport::SCHEMA,
         target: inv.target.clone(),

@@ -8,7 +8,7 @@ mod crawl;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use assess::{assess, ecosystems_in_use, feed_version, judge, AssessOptions};
+pub use assess::{assess, ecosystems_in_use, feed_version, judge, reassess, AssessOptions};
 pub use crawl::{check_watch, crawl, Crawl, CrawlOptions, CrawledImage};
 pub use vedette_extract::EXTRACTOR_VERSION;
 use vedette_extract::{catalog, catalogers, Cataloger};
@@ -319,7 +319,44 @@ pub async fn inventory_resolved(
         }
     })
     .await?;
-    Ok(inv)
+    Ok(with_running_kernel(inv))
+}
+
+/// A host's inventory with its running kernel as the distribution's kernel
+/// package (or a warning saying why it is not matched), and a digest that
+/// covers it: a reboot into another kernel is a change.
+fn with_running_kernel(mut inv: Inventory) -> Inventory {
+    use sha2::Digest as _;
+    use vedette_extract::os::kernel;
+    let Some(release) = inv.host.as_ref().and_then(|h| h.kernel.clone()) else {
+        return inv;
+    };
+    let build = inv.host.as_ref().and_then(|h| h.kernel_build.clone());
+    match kernel::running_kernel(
+        inv.distro.as_ref(),
+        &release,
+        build.as_deref(),
+        &inv.packages,
+    ) {
+        Ok(kernel::Running::Installed(i)) => {
+            inv.packages[i].locations.push(vedette_model::Location {
+                path: kernel::LOCATION.to_owned(),
+                layer: None,
+            })
+        }
+        Ok(kernel::Running::Package(p)) => inv.packages.push(*p),
+        Err(why) => inv.warnings.push(why),
+    }
+    let folded = format!(
+        "{}\nkernel {release}\n{}",
+        inv.digest,
+        build.unwrap_or_default()
+    );
+    inv.digest = format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(folded.as_bytes()))
+    );
+    inv
 }
 
 async fn read_sbom(

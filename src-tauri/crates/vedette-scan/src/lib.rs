@@ -160,6 +160,9 @@ pub struct Scanned {
     /// The image's digest had not changed: its stored inventory was matched
     /// again instead of pulling it.
     pub reused_inventory: bool,
+    /// Nothing changed since the target's previous scan (same content, same
+    /// feeds): its findings were carried over without matching again.
+    pub carried_over: bool,
 }
 
 /// What the work before recording produced.
@@ -167,6 +170,7 @@ struct Done {
     inventory: Inventory,
     report: Option<ScanReport>,
     reused_inventory: bool,
+    carried_over: bool,
 }
 
 /// The engine's target for a stored one; registries are crawled into
@@ -350,6 +354,7 @@ impl Scanner {
                 inventory,
                 report: None,
                 reused_inventory,
+                carried_over: false,
             });
         }
         // The enrichment refresh may be inside its swap (holding the index's
@@ -374,6 +379,15 @@ impl Scanner {
             exposure,
             policy: req.policy.clone(),
         };
+        if let Some(report) = self.carry_over(target, &inventory, &assess).await? {
+            progress.stage("nothing changed since the last scan: its findings carried over");
+            return Ok(Done {
+                inventory,
+                report: Some(report),
+                reused_inventory,
+                carried_over: true,
+            });
+        }
         let report = vedette_engine::assess(
             &inventory,
             &self.feeds,
@@ -387,7 +401,51 @@ impl Scanner {
             inventory,
             report: Some(report),
             reused_inventory,
+            carried_over: false,
         })
+    }
+
+    /// The report of a host whose content is what its previous scan read,
+    /// judged with that scan's findings when the feeds are the same (no
+    /// matching: an unchanged host costs one read of its package
+    /// databases); none when something changed.
+    async fn carry_over(
+        &self,
+        target: &TargetInfo,
+        inventory: &Inventory,
+        assess: &AssessOptions,
+    ) -> Result<Option<ScanReport>, ScanError> {
+        if target.kind != TargetKind::Host {
+            return Ok(None);
+        }
+        let Some((previous, digest, extractor)) = self.store.latest_judged_scan(target.id).await?
+        else {
+            return Ok(None);
+        };
+        if digest != inventory.digest || extractor != i64::from(inventory.extractor_version) {
+            return Ok(None);
+        }
+        let Some(report) = self.store.scan_report(previous).await? else {
+            return Ok(None);
+        };
+        let findings = self.store.scan_findings(previous).await?;
+        let mut report = match vedette_engine::reassess(
+            inventory,
+            &report,
+            findings,
+            &self.feeds,
+            &self.feed_config,
+            assess,
+        )
+        .await?
+        {
+            Some(r) => r,
+            None => return Ok(None),
+        };
+        report.verdict.notes.push(format!(
+            "nothing changed since scan {previous} (same packages, same advisory feeds): its findings were carried over without matching again"
+        ));
+        Ok(Some(report))
     }
 
     /// Lists the images a registry target's selector picks now: the one way
@@ -598,6 +656,7 @@ impl Scanner {
             report: done.report,
             new_findings,
             reused_inventory: done.reused_inventory,
+            carried_over: done.carried_over,
         })
     }
 }

@@ -28,6 +28,15 @@ pub struct Limits {
     pub global: usize,
     /// Scans at once against one registry.
     pub per_registry: usize,
+    /// Hosts scanned at once over SSH. Reading a host waits on the network
+    /// far more than it computes, so hosts have their own limit instead of
+    /// taking the global one's slots.
+    pub hosts: usize,
+}
+
+impl Limits {
+    /// Hosts scanned at once unless `VEDETTE_HOST_SCANS` says otherwise.
+    pub const HOSTS: usize = 16;
 }
 
 impl Default for Limits {
@@ -35,6 +44,7 @@ impl Default for Limits {
         Limits {
             global: 2,
             per_registry: 2,
+            hosts: Self::HOSTS,
         }
     }
 }
@@ -131,6 +141,9 @@ pub struct TargetResult {
     /// The image's digest had not changed: its stored inventory was matched
     /// again instead of pulling it.
     pub reused_inventory: bool,
+    /// Nothing changed (same content, same feeds): the previous findings
+    /// were carried over without matching.
+    pub carried_over: bool,
 }
 
 /// Why a run did not happen or stopped.
@@ -281,6 +294,7 @@ pub async fn scan_target(
             error: None,
             new_findings: done.new_findings,
             reused_inventory: done.reused_inventory,
+            carried_over: done.carried_over,
         },
         Err(f) => {
             tracing::warn!("{}: {}", target.name, f.error);
@@ -293,6 +307,7 @@ pub async fn scan_target(
                 }),
                 new_findings: Vec::new(),
                 reused_inventory: false,
+                carried_over: false,
             }
         }
     }
@@ -388,6 +403,7 @@ pub async fn rematch(
                     error: None,
                     new_findings: found,
                     reused_inventory: true,
+                    carried_over: false,
                 });
             }
             n += 1;
@@ -591,13 +607,14 @@ fn dedupe(
 }
 
 /// Scans the planned targets under the run's limits: so many at once in
-/// all, so many against one registry.
+/// all, so many against one registry, so many hosts.
 async fn scan_all(
     ctx: &Context,
     schedule: &Schedule,
     work: Vec<(TargetInfo, ScanHints)>,
 ) -> Vec<TargetResult> {
     let global = Arc::new(Semaphore::new(ctx.limits.global.max(1)));
+    let hosts = Arc::new(Semaphore::new(ctx.limits.hosts.max(1)));
     let mut per_registry: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     for (t, hints) in work {
@@ -608,9 +625,14 @@ async fn scan_all(
                     .or_insert_with(|| Arc::new(Semaphore::new(ctx.limits.per_registry.max(1)))),
             )
         });
-        let (ctx, global, options, id) = (
+        let slots = if t.kind == TargetKind::Host {
+            &hosts
+        } else {
+            &global
+        };
+        let (ctx, slots, options, id) = (
             ctx.clone(),
-            Arc::clone(&global),
+            Arc::clone(slots),
             schedule.options.clone(),
             schedule.id,
         );
@@ -619,7 +641,7 @@ async fn scan_all(
                 Some(s) => Some(s.acquire().await),
                 None => None,
             };
-            let _g = global.acquire().await;
+            let _g = slots.acquire().await;
             scan_target(&ctx, &t, Trigger::Schedule, Some(id), &options, &hints).await
         });
     }
@@ -671,6 +693,7 @@ async fn record_crawl_failure(
         }),
         new_findings: Vec::new(),
         reused_inventory: false,
+        carried_over: false,
     }
 }
 

@@ -437,6 +437,39 @@ impl Store {
         })
     }
 
+    /// The newest judged scan of a target: its id, the digest of what it
+    /// read, and the extractor version that read it.
+    pub async fn latest_judged_scan(&self, target_id: i64) -> Result<Option<(i64, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT s.id, s.digest, i.extractor_version FROM scans s
+               JOIN inventories i ON i.id = s.inventory_id
+             WHERE s.target_id = ? AND s.state = 'succeeded' AND s.report IS NOT NULL
+               AND s.digest IS NOT NULL
+             ORDER BY s.finished_at DESC, s.id DESC LIMIT 1",
+        )
+        .bind(target_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Every finding of a scan, as it was recorded.
+    pub async fn scan_findings(&self, scan_id: i64) -> Result<Vec<Finding>> {
+        let bodies: Vec<(String,)> = sqlx::query_as(
+            "SELECT b.body FROM findings f JOIN finding_bodies b ON b.hash = f.body_hash
+             WHERE f.scan_id = ? ORDER BY f.risk DESC, f.key",
+        )
+        .bind(scan_id)
+        .fetch_all(&self.pool)
+        .await?;
+        bodies
+            .iter()
+            .map(|(b,)| {
+                serde_json::from_str(b)
+                    .map_err(|e| StoreError::Corrupt(format!("stored finding: {e}")))
+            })
+            .collect()
+    }
+
     /// The stored report of a scan (verdict, feeds, warnings; findings in
     /// [`Store::scan_diff`]).
     pub async fn scan_report(&self, scan_id: i64) -> Result<Option<ScanReport>> {

@@ -431,3 +431,207 @@ fn hosts_are_imported_from_an_ssh_config_with_their_user_port_and_key() {
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     assert!(out(&o).contains("larger than 1 MiB"), "{}", out(&o));
 }
+
+/// The largest number of the scans' [started, finished] intervals that
+/// overlap.
+fn most_at_once(scans: &[&Value]) -> usize {
+    let at = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a time")).expect("an RFC 3339 time")
+    };
+    let mut edges: Vec<(chrono::DateTime<chrono::FixedOffset>, i32)> = Vec::new();
+    for s in scans {
+        edges.push((at(&s["started_at"]), 1));
+        edges.push((at(&s["finished_at"]), -1));
+    }
+    // An end before a start at the same instant.
+    edges.sort();
+    let (mut now, mut most) = (0i32, 0i32);
+    for (_, d) in edges {
+        now += d;
+        most = most.max(now);
+    }
+    most as usize
+}
+
+#[test]
+fn twenty_hosts_are_scanned_in_one_run_within_the_parallel_limit_and_an_unchanged_host_is_not_matched_again(
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path());
+    let (key, public) = sshd::keypair(tmp.path(), "fleet");
+    let root = sshd::chroot_root(&chroot_parent(), &shared("fixtures/debian-12-minbase"));
+    let first = Sshd::start(&SshdConfig {
+        chroot: Some(root.path().to_owned()),
+        authorized_keys: vec![public.clone()],
+        sftp_only: true,
+        ..SshdConfig::default()
+    });
+    // Twenty servers of one fleet image (the same host key), one of which
+    // goes down before the run.
+    let mut servers = vec![first];
+    while servers.len() < 20 {
+        servers.push(Sshd::start(&SshdConfig {
+            chroot: Some(root.path().to_owned()),
+            authorized_keys: vec![public.clone()],
+            sftp_only: true,
+            host_key: Some(servers[0].host_key.clone()),
+        }));
+    }
+    for server in &servers {
+        let o = s.run(&[
+            "target",
+            "add",
+            "host",
+            &server.address(),
+            "--trust-host-key",
+            &server.fingerprint,
+            "--identity-file",
+            &key.to_string_lossy(),
+            "--group",
+            "fleet",
+        ]);
+        assert!(o.status.success(), "{}", out(&o));
+    }
+    let down = servers.pop().unwrap();
+    let down_address = down.address();
+    drop(down);
+    s.host_schedule();
+    let limit = [("VEDETTE_HOST_SCANS", "4".to_owned())];
+    let o = s.run_with(&limit, &["schedule", "run", "1"]);
+    // One host failed: the run says so, and went on with the others.
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    let history = s.history();
+    let run: Vec<&Value> = history
+        .iter()
+        .filter(|h| h["trigger"] == "schedule")
+        .collect();
+    assert_eq!(run.len(), 20, "{history:#?}");
+    let failed: Vec<&&Value> = run.iter().filter(|h| h["state"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0]["target_name"], down_address.as_str());
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refused"),
+        "{:#}",
+        failed[0]
+    );
+    let succeeded: Vec<&Value> = run
+        .iter()
+        .copied()
+        .filter(|h| h["state"] == "succeeded")
+        .collect();
+    assert_eq!(succeeded.len(), 19);
+    assert!(
+        succeeded.iter().all(|h| h["packages"].as_i64() > Some(50)),
+        "{succeeded:#?}"
+    );
+    let most = most_at_once(&run);
+    assert!(
+        (2..=4).contains(&most),
+        "{most} hosts were scanned at once; the limit is 4 and the run is parallel"
+    );
+
+    // Nothing changed on the hosts nor in the feeds: read again, not matched
+    // again, the same findings and verdicts.
+    let o = s.run_with(&limit, &["schedule", "run", "1"]);
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    assert_eq!(
+        out(&o).matches("unchanged: findings carried over").count(),
+        19,
+        "{}",
+        out(&o)
+    );
+    let again = s.history();
+    for h in succeeded {
+        let latest = again
+            .iter()
+            .find(|a| a["target_name"] == h["target_name"])
+            .unwrap();
+        assert_ne!(latest["id"], h["id"]);
+        assert_eq!(latest["counts"], h["counts"], "{latest:#}");
+        assert_eq!(latest["verdict_pass"], h["verdict_pass"]);
+        assert_eq!(latest["new_findings"], 0, "{latest:#}");
+    }
+}
+
+#[test]
+fn the_running_kernel_is_matched_as_the_distributions_kernel_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path());
+    let (key, public) = sshd::keypair(tmp.path(), "vedette");
+    // An AlmaLinux 9 host running 5.14.0-284.11.1.el9_2 (its os-release as
+    // AlmaLinux ships it), whose account may run commands.
+    let fixture = tmp.path().join("alma");
+    std::fs::create_dir_all(fixture.join("etc")).unwrap();
+    std::fs::write(
+        fixture.join("etc/os-release"),
+        "NAME=\"AlmaLinux\"\nVERSION=\"9.2 (Turquoise Kodkod)\"\nID=\"almalinux\"\n\
+         ID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.2\"\nPLATFORM_ID=\"platform:el9\"\n\
+         PRETTY_NAME=\"AlmaLinux 9.2 (Turquoise Kodkod)\"\n",
+    )
+    .unwrap();
+    let root = sshd::chroot_root(&chroot_parent(), &fixture);
+    sshd::install_uname(
+        root.path(),
+        "5.14.0-284.11.1.el9_2.x86_64",
+        "#1 SMP PREEMPT_DYNAMIC Tue May 9 05:49:00 EDT 2023",
+    );
+    let server = Sshd::start(&SshdConfig {
+        chroot: Some(root.path().to_owned()),
+        authorized_keys: vec![public],
+        ..SshdConfig::default()
+    });
+    let o = s.run(&[
+        "target",
+        "add",
+        "host",
+        &server.address(),
+        "--trust-host-key",
+        &server.fingerprint,
+        "--identity-file",
+        &key.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", out(&o));
+    s.host_schedule();
+    let o = s.run(&["schedule", "run", "1"]);
+    assert!(out(&o).contains("scan "), "{}", out(&o));
+    let scan = s.history()[0].clone();
+    assert_eq!(scan["state"], "succeeded", "{scan:#}");
+    let id = scan["id"].as_i64().unwrap().to_string();
+    let o = s.run(&["history", "show", &id, "--inventory"]);
+    let inv: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(inv["host"]["kernel"], "5.14.0-284.11.1.el9_2.x86_64");
+    let kernel = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "kernel")
+        .unwrap_or_else(|| panic!("no kernel package: {inv:#}"));
+    assert_eq!(kernel["version"], "5.14.0-284.11.1.el9_2");
+    assert_eq!(kernel["ecosystem"], "AlmaLinux");
+    assert_eq!(kernel["locations"][0]["path"], "running kernel (uname -r)");
+    // AlmaLinux's own errata for its kernel apply to the one that runs.
+    let o = s.run(&["history", "show", &id, "--format", "json"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let kernel_findings: Vec<&str> = shown["report"]["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(
+            shown["diff"]["new"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| &n["finding"]),
+        )
+        .filter(|f| f["package"] == "kernel")
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(
+        kernel_findings.iter().any(|id| id.starts_with("ALSA-")),
+        "{shown:#}"
+    );
+}

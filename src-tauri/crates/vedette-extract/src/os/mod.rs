@@ -2,6 +2,7 @@
 
 pub mod apk;
 pub mod dpkg;
+pub mod kernel;
 pub mod os_release;
 pub mod ownership;
 pub mod rpm;
