@@ -12,4 +12,9 @@ paths?: Array<string>,
 /**
  * A private key file on this machine (`IdentityFile` of an ssh config).
  */
-identity_file?: string, };
+identity_file?: string, 
+/**
+ * A bastion the host is reached through (`user@bastion[:port]`, as an
+ * ssh config's one-hop `ProxyJump`).
+ */
+jump?: string, };

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use vedette_cloud::HostSecret;
-use vedette_model::{HostAddress, HostSpec, Sensitive, TargetInfo, TargetKind};
+use vedette_model::{HostAddress, HostKeyState, HostSpec, Sensitive, TargetInfo, TargetKind};
 use vedette_sources::host::{HostAuth, HostConnection, HostError};
 
 use crate::{App, AppError, Result, TargetSettings};
@@ -30,17 +30,6 @@ pub fn parallel_hosts() -> std::result::Result<usize, String> {
     }
 }
 
-/// What checking a host's key found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostKeyState {
-    /// Known (or just trusted): its fingerprint.
-    Trusted(String),
-    /// Not known: this fingerprint is what to check and trust.
-    Unknown(String),
-    /// The host could not be asked (down, refused, …): why.
-    Unreachable(String),
-}
-
 impl App {
     /// Watches a host (`user@host[:port]`); its key is checked at once, and
     /// trusted when `trust` names it.
@@ -59,17 +48,35 @@ impl App {
                 )));
             }
         }
+        let mut spec = spec.clone();
+        if let Some(j) = &spec.jump {
+            let jump = HostAddress::parse(j)
+                .map_err(|e| AppError::Invalid(format!("the jump host: {e}")))?;
+            spec.jump = Some(jump.to_string());
+        }
         let t = self
             .add_with(TargetKind::Host, &address.to_string(), settings)
             .await?;
-        self.store().set_host_spec(t.id, spec).await?;
-        let state = self.check_host_key(&address, trust).await?;
+        self.store().set_host_spec(t.id, &spec).await?;
+        let state = self.check_host_key(&address, &spec, trust).await?;
         Ok((self.target(t.id).await?, state))
     }
 
-    /// Trusts the key of a host target whose fingerprint the user checked.
+    /// Trusts the key of a host target (or of the bastion hosts are
+    /// reached through) whose fingerprint the user checked.
     pub async fn trust_host_key(&self, target: &str, fingerprint: &str) -> Result<String> {
-        let t = self.find_target(target).await?;
+        let t = match self.find_target(target).await {
+            Ok(t) => t,
+            Err(e @ AppError::NotFound(_)) => match self.jump_host(target).await? {
+                Some(jump) => {
+                    return self
+                        .trust_key_of(&jump, &HostSpec::default(), fingerprint)
+                        .await
+                }
+                None => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
         if t.kind != TargetKind::Host {
             return Err(AppError::Invalid(format!(
                 "{} is a {} target; only hosts have keys to trust",
@@ -78,7 +85,31 @@ impl App {
             )));
         }
         let address = HostAddress::parse(&t.name).map_err(AppError::Invalid)?;
-        match self.check_host_key(&address, Some(fingerprint)).await? {
+        let spec = t.host.clone().unwrap_or_default();
+        self.trust_key_of(&address, &spec, fingerprint).await
+    }
+
+    /// The bastion some host target is reached through, by its address.
+    async fn jump_host(&self, address: &str) -> Result<Option<HostAddress>> {
+        let Ok(wanted) = HostAddress::parse(address) else {
+            return Ok(None);
+        };
+        Ok(self
+            .targets()
+            .await?
+            .iter()
+            .filter_map(|t| t.host.as_ref()?.jump.as_deref())
+            .filter_map(|j| HostAddress::parse(j).ok())
+            .find(|j| *j == wanted))
+    }
+
+    async fn trust_key_of(
+        &self,
+        address: &HostAddress,
+        spec: &HostSpec,
+        fingerprint: &str,
+    ) -> Result<String> {
+        match self.check_host_key(address, spec, Some(fingerprint)).await? {
             HostKeyState::Trusted(fp) => Ok(fp),
             HostKeyState::Unknown(fp) => Err(AppError::Invalid(format!(
                 "{address} presents the key {fp}, not {fingerprint}: nothing was trusted. Check the fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)"
@@ -87,21 +118,42 @@ impl App {
         }
     }
 
-    /// Asks the host for its key and checks it (recording it when `trust` names it).
+    /// Asks the host for its key (through its bastion, when it has one)
+    /// and checks it, recording it when `trust` names it.
     async fn check_host_key(
         &self,
         address: &HostAddress,
+        spec: &HostSpec,
         trust: Option<&str>,
     ) -> Result<HostKeyState> {
+        let known_hosts = vedette_sources::host::known_hosts(self.data_dir());
+        let jump = match spec.jump.as_deref().map(HostAddress::parse) {
+            Some(Ok(j)) => Some(Box::new(HostConnection {
+                auth: self.host_auth(&j, spec.identity_file.as_deref()).await,
+                address: j,
+                known_hosts: known_hosts.clone(),
+                trust: None,
+                connect_timeout: connect_timeout(),
+                jump: None,
+            })),
+            Some(Err(e)) => return Err(AppError::Invalid(format!("the jump host: {e}"))),
+            None => None,
+        };
         let c = HostConnection {
             address: address.clone(),
             auth: HostAuth::default(),
-            known_hosts: vedette_sources::host::known_hosts(self.data_dir()),
+            known_hosts,
             trust: trust.map(str::to_owned),
             connect_timeout: connect_timeout(),
+            jump,
         };
+        let this = address.to_string();
         Ok(match vedette_sources::host::probe(&c).await {
             Ok(fp) => HostKeyState::Trusted(fp),
+            // The bastion's key is the one not known: trusted on its own.
+            Err(e @ HostError::UnknownHostKey { .. }) if !matches!(&e, HostError::UnknownHostKey { host, .. } if *host == this) => {
+                HostKeyState::Unreachable(e.to_string())
+            }
             Err(HostError::UnknownHostKey { fingerprint, .. }) => {
                 HostKeyState::Unknown(fingerprint)
             }
@@ -186,8 +238,8 @@ pub type Wanted = (String, Result<(String, HostSpec)>);
 
 /// The hosts an `~/.ssh/config` names: each concrete `Host` alias (not a
 /// pattern) with the `User`, `HostName`, `Port`, `IdentityFile` that apply
-/// to it (`Host *` included). An alias with a `ProxyJump` is left out, with
-/// why: jumping through a bastion comes later.
+/// to it (`Host *` included), and its `ProxyJump` when it is one hop (an
+/// alias with more hops is left out, with why).
 pub fn hosts_of_ssh_config(text: &str) -> Result<Vec<Wanted>> {
     use ssh2_config::{ParseRule, SshConfig};
     let config = SshConfig::default()
@@ -205,40 +257,79 @@ pub fn hosts_of_ssh_config(text: &str) -> Result<Vec<Wanted>> {
                 continue;
             }
             let p = config.query(&alias);
-            let outcome = if p.proxy_jump.as_ref().is_some_and(|j| !j.is_empty()) {
-                Err(AppError::Invalid(
-                    "it is reached through a ProxyJump, which Vedette does not follow yet".into(),
-                ))
-            } else {
-                match p.user.clone().or_else(|| local_user.clone()) {
-                    None => Err(AppError::Invalid(
-                        "no User for it, and $USER is not set".into(),
-                    )),
-                    Some(user) => {
-                        let host = p.host_name.clone().unwrap_or_else(|| alias.clone());
-                        let address = HostAddress {
-                            user,
-                            host,
-                            port: p.port.unwrap_or(HostAddress::DEFAULT_PORT),
-                        };
-                        Ok((
-                            address.to_string(),
-                            HostSpec {
-                                paths: Vec::new(),
-                                identity_file: p
-                                    .identity_file
-                                    .as_ref()
-                                    .and_then(|f| f.first())
-                                    .map(|f| f.display().to_string()),
-                            },
-                        ))
-                    }
-                }
+            let address = |p: &ssh2_config::HostParams, alias: &str| {
+                p.user
+                    .clone()
+                    .or_else(|| local_user.clone())
+                    .map(|user| HostAddress {
+                        user,
+                        host: p.host_name.clone().unwrap_or_else(|| alias.to_owned()),
+                        port: p.port.unwrap_or(HostAddress::DEFAULT_PORT),
+                    })
+                    .ok_or_else(|| {
+                        AppError::Invalid(format!("no User for {alias}, and $USER is not set"))
+                    })
             };
+            let jump = match p.proxy_jump.as_deref() {
+                None | Some([]) => Ok(None),
+                Some([one]) if one.eq_ignore_ascii_case("none") => Ok(None),
+                Some([one]) => jump_of(&config, one, &address).map(Some),
+                Some(hops) => Err(AppError::Invalid(format!(
+                    "it is reached through {} jump hosts ({}); Vedette goes through one",
+                    hops.len(),
+                    hops.join(",")
+                ))),
+            };
+            let outcome = jump.and_then(|jump| {
+                let a = address(&p, &alias)?;
+                Ok((
+                    a.to_string(),
+                    HostSpec {
+                        paths: Vec::new(),
+                        identity_file: p
+                            .identity_file
+                            .as_ref()
+                            .and_then(|f| f.first())
+                            .map(|f| f.display().to_string()),
+                        jump: jump.map(|j| j.to_string()),
+                    },
+                ))
+            });
             out.push((alias, outcome));
         }
     }
     Ok(out)
+}
+
+/// A `ProxyJump` hop: `[user@]host[:port]`, where `host` may be another
+/// alias of the config (its `HostName`, `User`, `Port` then apply).
+fn jump_of(
+    config: &ssh2_config::SshConfig,
+    hop: &str,
+    address: &dyn Fn(&ssh2_config::HostParams, &str) -> Result<HostAddress>,
+) -> Result<HostAddress> {
+    let (user, rest) = match hop.split_once('@') {
+        Some((u, r)) => (Some(u.to_owned()), r),
+        None => (None, hop),
+    };
+    let (name, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (
+            h,
+            Some(p.parse::<u16>().map_err(|_| {
+                AppError::Invalid(format!("the ProxyJump '{hop}' has no valid port"))
+            })?),
+        ),
+        _ => (rest, None),
+    };
+    let params = config.query(name);
+    let mut a = address(&params, name)?;
+    if let Some(u) = user {
+        a.user = u;
+    }
+    if let Some(p) = port {
+        a.port = p;
+    }
+    Ok(a)
 }
 
 /// An ssh config or host list larger than this is not read.

@@ -26,7 +26,7 @@ pub use background::BACKGROUND_SCANS;
 pub use error::{AppError, Result};
 pub use feeds::{FeedOutcome, FeedSources, Feeds, Outcome, SourceFailure, OSV_ECOSYSTEMS};
 pub use history::{TrendScope, TrendsOf};
-pub use hosts::{hosts_of_ssh_config, HostKeyState, Imported};
+pub use hosts::{hosts_of_ssh_config, Imported};
 pub use policy::{
     exceptions_from_vex, import_vex, read_policy, to_vex, validate_policy, Exception, GateSeverity,
     Policy, POLICY_FILE,
@@ -42,6 +42,7 @@ pub use vedette_cloud::{
     feed_mirror_origin, normalize_registry_host, HostSecret, KeyringSecrets, MemorySecrets,
     SecretBackend,
 };
+pub use vedette_model::HostKeyState;
 pub use vedette_scheduler::Context as SchedulerContext;
 pub use vedette_store::resolve_data_dir;
 

@@ -116,6 +116,9 @@ pub enum AddTarget {
         /// for (repeatable); site-packages, node_modules, /opt, /srv and /app always are.
         #[arg(long = "path", value_name = "DIR")]
         paths: Vec<String>,
+        /// Reach the host through this bastion (like ssh -J; one hop).
+        #[arg(long, value_name = "USER@BASTION[:PORT]")]
+        jump: Option<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -228,11 +231,13 @@ pub async fn run(app: &App, cmd: TargetCommand) -> Result<u8, Failure> {
             trust_host_key,
             identity_file,
             paths,
+            jump,
             common,
         }) => {
             let spec = vedette_model::HostSpec {
                 paths,
                 identity_file,
+                jump,
             };
             let (t, key) = app
                 .add_host(

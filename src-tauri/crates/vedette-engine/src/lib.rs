@@ -86,6 +86,8 @@ pub struct HostOptions {
     pub connect_timeout: std::time::Duration,
     /// More directories where language packages are looked for.
     pub paths: Vec<String>,
+    /// The bastion to go through, and how to log in to it.
+    pub jump: Option<(vedette_model::HostAddress, HostAuth)>,
 }
 
 impl Default for Options {
@@ -273,6 +275,16 @@ pub async fn inventory_resolved(
                 known_hosts: h.known_hosts.clone(),
                 trust: h.trust.clone(),
                 connect_timeout: h.connect_timeout,
+                jump: h.jump.as_ref().map(|(address, auth)| {
+                    Box::new(vedette_sources::host::HostConnection {
+                        address: address.clone(),
+                        auth: auth.clone(),
+                        known_hosts: h.known_hosts.clone(),
+                        trust: None,
+                        connect_timeout: h.connect_timeout,
+                        jump: None,
+                    })
+                }),
             };
             let (view, facts) =
                 vedette_sources::host::read_host(&connection, &cats, &budget, &h.paths).await?;

@@ -95,6 +95,11 @@ pub struct HostSpec {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_file: Option<String>,
+    /// A bastion the host is reached through (`user@bastion[:port]`, as an
+    /// ssh config's one-hop `ProxyJump`).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump: Option<String>,
 }
 
 /// What a scan of a host learnt besides its packages.
@@ -149,4 +154,25 @@ mod tests {
             assert!(HostAddress::parse(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// What checking a host's key found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(tag = "state", content = "detail", rename_all = "snake_case")]
+#[ts(export)]
+pub enum HostKeyState {
+    /// Known (or just trusted): its fingerprint (`SHA256:…`).
+    Trusted(String),
+    /// Not known: this fingerprint is what to check and trust.
+    Unknown(String),
+    /// The host could not be asked (down, refused, …): why.
+    Unreachable(String),
+}
+
+/// A host just added, and what its key check found.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct HostAdded {
+    pub target: crate::TargetInfo,
+    pub key: HostKeyState,
 }

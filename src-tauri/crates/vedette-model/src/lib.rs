@@ -36,7 +36,7 @@ pub use finding::{
     VendorSeverity, Verdict,
 };
 pub use history::{finding_key, Cause, NewFinding, ScanDetail, ScanDiff, Trigger};
-pub use host::{HostAddress, HostFacts, HostSpec};
+pub use host::{HostAdded, HostAddress, HostFacts, HostKeyState, HostSpec};
 pub use inventory::{
     Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, Location, Package, SourcePackage,
     Unreadable,

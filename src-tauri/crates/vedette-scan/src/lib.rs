@@ -516,7 +516,19 @@ impl Scanner {
             _ => return None,
         };
         let spec = target.host.clone().unwrap_or_default();
+        let jump = match spec
+            .jump
+            .as_deref()
+            .and_then(|j| vedette_model::HostAddress::parse(j).ok())
+        {
+            Some(j) => Some((
+                j.clone(),
+                (access.auth)(j, spec.identity_file.clone()).await,
+            )),
+            None => None,
+        };
         Some(vedette_engine::HostOptions {
+            jump,
             auth: (access.auth)(address, spec.identity_file.clone()).await,
             known_hosts: access.known_hosts.clone(),
             trust: req.trust_host_key.clone(),

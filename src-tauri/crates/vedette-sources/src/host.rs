@@ -93,6 +93,28 @@ pub struct HostConnection {
     /// A fingerprint (`SHA256:…`) the user said to trust for this host.
     pub trust: Option<String>,
     pub connect_timeout: Duration,
+    /// A bastion to go through (`ProxyJump`, one hop): the connection to
+    /// the host is a TCP channel the bastion opens to it.
+    pub jump: Option<Box<HostConnection>>,
+}
+
+/// A logged-in connection; through its bastion's, which lives as long.
+pub(crate) struct Session {
+    handle: client::Handle<Checker>,
+    _jump: Option<Box<Session>>,
+}
+
+impl std::ops::Deref for Session {
+    type Target = client::Handle<Checker>;
+    fn deref(&self) -> &Self::Target {
+        &self.handle
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.handle
+    }
 }
 
 /// Where language packages are looked for, besides the OS databases.
@@ -342,7 +364,7 @@ impl Reader<'_> {
 }
 
 /// Runs `command` when the account may; its standard output, bounded.
-async fn run(session: &client::Handle<Checker>, command: &str, budget: &Budget) -> Option<String> {
+async fn run(session: &Session, command: &str, budget: &Budget) -> Option<String> {
     let work = async {
         let mut channel = session.channel_open_session().await.ok()?;
         channel.exec(true, command).await.ok()?;
@@ -483,7 +505,7 @@ impl client::Handler for Checker {
 }
 
 /// Connects, checks the host key and authenticates, within the connect timeout.
-async fn connect(c: &HostConnection) -> Result<(client::Handle<Checker>, String), HostError> {
+async fn connect(c: &HostConnection) -> Result<(Session, String), HostError> {
     let (mut session, fingerprint) = handshake(c).await?;
     let timeout = HostError::Timeout {
         host: c.address.to_string(),
@@ -508,8 +530,9 @@ pub async fn probe(c: &HostConnection) -> Result<String, HostError> {
     Ok(fingerprint)
 }
 
-/// Connects and checks the host key, within the connect timeout.
-async fn handshake(c: &HostConnection) -> Result<(client::Handle<Checker>, String), HostError> {
+/// Connects (through the bastion when there is one) and checks the host
+/// key, within the connect timeout.
+async fn handshake(c: &HostConnection) -> Result<(Session, String), HostError> {
     let host = c.address.to_string();
     let found = Arc::new(Mutex::new(KeyCheck::NotYet));
     let checker = Checker {
@@ -529,6 +552,43 @@ async fn handshake(c: &HostConnection) -> Result<(client::Handle<Checker>, Strin
         host: host.clone(),
         seconds,
     };
+    if let Some(j) = &c.jump {
+        let (bastion, _) = Box::pin(connect(j)).await?;
+        let opened = tokio::time::timeout(
+            c.connect_timeout,
+            bastion.channel_open_direct_tcpip(
+                c.address.host.as_str(),
+                u32::from(c.address.port),
+                "127.0.0.1",
+                0,
+            ),
+        )
+        .await
+        .map_err(|_| timeout())?
+        .map_err(|e| HostError::Unreachable {
+            host: host.clone(),
+            reason: format!("the jump host {} cannot reach it ({e})", j.address),
+        })?;
+        let handshake = client::connect_stream(config, opened.into_stream(), checker);
+        let handle = tokio::time::timeout(c.connect_timeout, handshake)
+            .await
+            .map_err(|_| timeout())?
+            .map_err(|e| {
+                let check = found.lock().map(|f| f.clone()).unwrap_or_default();
+                key_error(&host, check).unwrap_or_else(|| HostError::Protocol {
+                    host: host.clone(),
+                    reason: format!("the SSH handshake through {} failed: {e}", j.address),
+                })
+            })?;
+        let fingerprint = known_fingerprint(&host, &found)?;
+        return Ok((
+            Session {
+                handle,
+                _jump: Some(Box::new(bastion)),
+            },
+            fingerprint,
+        ));
+    }
     let addr = (c.address.host.as_str(), c.address.port);
     let addrs: Vec<std::net::SocketAddr> =
         match tokio::time::timeout(c.connect_timeout, tokio::net::lookup_host(addr)).await {
@@ -561,21 +621,30 @@ async fn handshake(c: &HostConnection) -> Result<(client::Handle<Checker>, Strin
                 })
             })
     };
-    let session = tokio::time::timeout(c.connect_timeout, handshake)
+    let handle = tokio::time::timeout(c.connect_timeout, handshake)
         .await
         .map_err(|_| timeout())??;
-    let fingerprint = match found.lock().map(|f| f.clone()).unwrap_or_default() {
-        KeyCheck::Known(fp) => fp,
-        other => {
-            return Err(
-                key_error(&host, other).unwrap_or_else(|| HostError::Protocol {
-                    host: host.clone(),
-                    reason: "the host key was not checked".into(),
-                }),
-            )
-        }
-    };
-    Ok((session, fingerprint))
+    let fingerprint = known_fingerprint(&host, &found)?;
+    Ok((
+        Session {
+            handle,
+            _jump: None,
+        },
+        fingerprint,
+    ))
+}
+
+/// The fingerprint of a key the handshake found known; why not otherwise.
+fn known_fingerprint(host: &str, found: &Mutex<KeyCheck>) -> Result<String, HostError> {
+    match found.lock().map(|f| f.clone()).unwrap_or_default() {
+        KeyCheck::Known(fp) => Ok(fp),
+        other => Err(
+            key_error(host, other).unwrap_or_else(|| HostError::Protocol {
+                host: host.to_owned(),
+                reason: "the host key was not checked".into(),
+            }),
+        ),
+    }
 }
 
 fn key_error(host: &str, check: KeyCheck) -> Option<HostError> {
@@ -603,10 +672,7 @@ fn key_error(host: &str, check: KeyCheck) -> Option<HostError> {
 }
 
 /// The agent's keys, then the stored key, then the stored password.
-async fn authenticate(
-    session: &mut client::Handle<Checker>,
-    c: &HostConnection,
-) -> Result<(), HostError> {
+async fn authenticate(session: &mut Session, c: &HostConnection) -> Result<(), HostError> {
     let user = c.address.user.clone();
     let host = c.address.to_string();
     let mut tried = Vec::new();
@@ -678,7 +744,7 @@ async fn authenticate(
 }
 
 /// The signature hash for an RSA key (the best the server takes); none for others.
-async fn rsa_hash(session: &client::Handle<Checker>, key: &PublicKey) -> Option<HashAlg> {
+async fn rsa_hash(session: &Session, key: &PublicKey) -> Option<HashAlg> {
     if !matches!(key.algorithm(), russh::keys::Algorithm::Rsa { .. }) {
         return None;
     }

@@ -5,6 +5,7 @@
 mod events;
 mod feeds;
 mod health;
+mod hosts;
 mod policy;
 mod scans;
 mod schedules;
@@ -26,6 +27,8 @@ pub(crate) fn protected() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(targets::list, targets::add))
         .routes(routes!(targets::get, targets::remove))
+        .routes(routes!(hosts::add))
+        .routes(routes!(hosts::trust_key))
         .routes(routes!(scans::list, scans::start))
         .routes(routes!(scans::get))
         .routes(routes!(scans::report))

@@ -173,7 +173,7 @@ pub(crate) async fn add(
         )),
         other => {
             return Err(Failure::invalid(format!(
-            "{} targets cannot be added through the API; add an image, a registry or a directory",
+            "{} targets cannot be added here; add an image, a registry or a directory (hosts: POST /api/v1/hosts)",
             other.as_str()
         )))
         }

@@ -369,26 +369,34 @@ fn a_host_that_stalls_or_refuses_is_a_failed_scan_with_the_reason() {
 }
 
 #[test]
-fn hosts_are_imported_from_an_ssh_config_with_their_user_port_and_key() {
+fn hosts_are_imported_from_an_ssh_config_with_their_user_port_key_and_bastion() {
     let tmp = tempfile::tempdir().unwrap();
     let s = Setup::new(tmp.path());
     let (key, public) = sshd::keypair(tmp.path(), "fleet");
     let root = sshd::chroot_root(&chroot_parent(), &shared("fixtures/debian-12-minbase"));
-    let server = Sshd::start(&SshdConfig {
+    let config_of = |_| SshdConfig {
         chroot: Some(root.path().to_owned()),
-        authorized_keys: vec![public],
+        authorized_keys: vec![public.clone()],
         sftp_only: true,
         ..SshdConfig::default()
-    });
+    };
+    // `web` is the bastion (and a host of its own); `inner` is reached
+    // through it.
+    let bastion = Sshd::start(&config_of(()));
+    let inner = Sshd::start(&config_of(()));
     let config = tmp.path().join("ssh_config");
     std::fs::write(
         &config,
         format!(
             "Host web\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}\n\n\
-             Host inner\n  HostName 10.9.9.9\n  User ops\n  ProxyJump web\n\n\
+             Host inner\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}\n  ProxyJump web\n\n\
+             Host far\n  HostName 127.0.0.1\n  ProxyJump web,inner\n\n\
              Host *\n  ServerAliveInterval 30\n",
-            server.port,
-            server.user,
+            bastion.port,
+            bastion.user,
+            key.display(),
+            inner.port,
+            inner.user,
             key.display()
         ),
     )
@@ -399,30 +407,65 @@ fn hosts_are_imported_from_an_ssh_config_with_their_user_port_and_key() {
         "--ssh-config",
         &config.to_string_lossy(),
     ]);
-    // The host behind a jump is not added, and says why.
+    // The host behind two jumps is not added, and says why.
     assert_eq!(o.status.code(), Some(3), "{}", out(&o));
     let text = out(&o);
     assert!(
-        text.contains(&format!("web: added {}", server.address())),
+        text.contains(&format!("web: added {}", bastion.address())),
         "{text}"
     );
-    assert!(text.contains(&server.fingerprint), "{text}");
+    assert!(text.contains(&bastion.fingerprint), "{text}");
     assert!(
-        text.contains("inner: not added") && text.contains("ProxyJump"),
+        text.contains(&format!("inner: added {}", inner.address())),
         "{text}"
     );
-    // Trusted, it is scanned with the config's IdentityFile (no keyring entry, no agent).
-    let o = s.run(&[
-        "target",
-        "trust-key",
-        &server.address(),
-        &server.fingerprint,
-    ]);
-    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        text.contains("far: not added") && text.contains("2 jump hosts"),
+        "{text}"
+    );
+    // The bastion's key first, then the inner host's, checked through it.
+    for server in [&bastion, &inner] {
+        let o = s.run(&[
+            "target",
+            "trust-key",
+            &server.address(),
+            &server.fingerprint,
+        ]);
+        assert!(o.status.success(), "{}", out(&o));
+    }
+    // Both are scanned with the config's IdentityFile (no keyring entry,
+    // no agent); the inner host's packages are its root's.
     s.host_schedule();
     let o = s.run(&["schedule", "run", "1"]);
     assert!(o.status.success(), "{}", out(&o));
-    assert_eq!(s.history()[0]["state"], "succeeded");
+    let history = s.history();
+    let of = |server: &Sshd| {
+        history
+            .iter()
+            .find(|h| h["target_name"] == server.address().as_str())
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of(&inner)["state"], "succeeded", "{:#}", of(&inner));
+    assert_eq!(of(&inner)["packages"], of(&bastion)["packages"]);
+
+    // The inner host is reached only through the bastion: with the bastion
+    // down (the inner host still up), its scan fails naming the bastion.
+    let bastion_address = format!("127.0.0.1:{}", bastion.port);
+    drop(bastion);
+    let o = s.run(&["schedule", "run", "1"]);
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    let history = s.history();
+    let error = history
+        .iter()
+        .find(|h| h["target_name"] == inner.address().as_str())
+        .and_then(|h| h["error"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains(&bastion_address) && error.contains("refused"),
+        "{error}"
+    );
 
     // A list far larger than any host list is refused unread.
     let huge = tmp.path().join("huge");
@@ -634,4 +677,88 @@ fn the_running_kernel_is_matched_as_the_distributions_kernel_package() {
         kernel_findings.iter().any(|id| id.starts_with("ALSA-")),
         "{shown:#}"
     );
+}
+
+#[test]
+fn a_host_added_through_the_api_shows_its_key_is_trusted_on_request_and_scans() {
+    use crate::api::{agent, call, token, ApiServe};
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path());
+    let (key, public) = sshd::keypair(tmp.path(), "vedette");
+    let root = sshd::chroot_root(&chroot_parent(), &shared("fixtures/debian-12-minbase"));
+    let server = Sshd::start(&SshdConfig {
+        chroot: Some(root.path().to_owned()),
+        authorized_keys: vec![public],
+        sftp_only: true,
+        ..SshdConfig::default()
+    });
+    let scan_token = token(&s.data, "ci", "scan");
+    let admin_token = token(&s.data, "ops", "admin");
+    let serve = ApiServe::start(&s.data, &s.env);
+    let agent = agent();
+    let post_as = |t: &str, path: &str, body: Value| {
+        call(
+            &agent,
+            "POST",
+            &serve.url(path),
+            Some(t),
+            Some(body.to_string().as_bytes()),
+        )
+    };
+    let post = |path: &str, body: Value| post_as(&scan_token, path, body);
+
+    // The console logs in with a key file on its own machine: admin only.
+    let host = serde_json::json!({
+        "address": server.address(),
+        "group": "api",
+        "host": {"identity_file": key.to_string_lossy()},
+    });
+    let (status, refused, _) = post("/api/v1/hosts", host.clone());
+    assert_eq!(status, 403, "{refused}");
+    let (status, added, _) = post_as(&admin_token, "/api/v1/hosts", host);
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(added["target"]["kind"], "host");
+    assert_eq!(added["key"]["state"], "unknown", "{added}");
+    assert_eq!(added["key"]["detail"], server.fingerprint.as_str());
+    let id = added["target"]["id"].as_i64().unwrap();
+
+    let wrong = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let (status, refused, _) = post(
+        &format!("/api/v1/hosts/{id}/trust-key"),
+        serde_json::json!({"fingerprint": wrong}),
+    );
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&server.fingerprint),
+        "{refused}"
+    );
+    let (status, trusted, _) = post(
+        &format!("/api/v1/hosts/{id}/trust-key"),
+        serde_json::json!({"fingerprint": server.fingerprint}),
+    );
+    assert_eq!(status, 200, "{trusted}");
+
+    let (status, started, _) = post("/api/v1/scans", serde_json::json!({"target_id": id}));
+    assert_eq!(status, 202, "{started}");
+    let scan_id = started["scans"][0]["scan_id"].as_i64().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let scan = loop {
+        let (_, scan, _) = call(
+            &agent,
+            "GET",
+            &serve.url(&format!("/api/v1/scans/{scan_id}")),
+            Some(&scan_token),
+            None,
+        );
+        if scan["scan"]["state"] != "running" || std::time::Instant::now() > deadline {
+            break scan;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(scan["scan"]["state"], "succeeded", "{scan:#}");
+    assert!(scan["scan"]["packages"].as_i64() > Some(50), "{scan:#}");
+    assert_eq!(serve.stop(), Some(0));
 }
