@@ -1524,3 +1524,118 @@ fn slow_image(
     let image = format!("{}/{repo}:t", proxy.host());
     (proxy, image)
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_is_added_from_the_window_its_key_checked_and_its_reachability_shown() {
+    use vedette_tests::sshd::{self, Sshd, SshdConfig};
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, public) = sshd::keypair(tmp.path(), "vedette");
+    // sshd chroots only into root-owned directories (not /tmp).
+    let parent = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sshd-roots");
+    std::fs::create_dir_all(&parent).unwrap();
+    let root = sshd::chroot_root(
+        &parent,
+        &vedette_tests::registry::shared("fixtures/debian-12-minbase"),
+    );
+    let server = Sshd::start(&SshdConfig {
+        chroot: Some(root.path().to_owned()),
+        authorized_keys: vec![public],
+        sftp_only: true,
+        ..SshdConfig::default()
+    });
+    // Nothing listens there.
+    let down = format!(
+        "ops@127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+
+    let data = tempfile::tempdir().unwrap();
+    let feeds = vedette_tests::registry::shared("feeds");
+    run_cli(data.path(), &["feed", "import", feeds.to_str().unwrap()]);
+    let s = Session::start_desktop(
+        "hosts",
+        false,
+        true,
+        data,
+        &[
+            ("VEDETTE_FEED_URL", "http://127.0.0.1:9/osv".to_owned()),
+            ("VEDETTE_KEV_URL", "none".to_owned()),
+            ("VEDETTE_EPSS_URL", "none".to_owned()),
+            ("VEDETTE_NVD_URL", "none".to_owned()),
+            // No agent of the machine running the tests; no ~/.ssh of its own.
+            ("SSH_AUTH_SOCK", String::new()),
+            ("HOME", tmp.path().display().to_string()),
+        ],
+        None,
+    )
+    .await;
+
+    // The host's key is shown with its fingerprint, and trusted on request.
+    s.go("targets").await;
+    s.click("[data-testid=add-target]").await;
+    s.click("[data-testid=target-kind-host]").await;
+    s.fill("[data-testid=target-name]", &server.address()).await;
+    s.fill("[data-testid=host-identity]", key.to_str().unwrap())
+        .await;
+    s.fill("[data-testid=target-group]", "web").await;
+    s.screenshot("host-dialog").await;
+    s.click("[data-testid=target-save]").await;
+    let shown = s.text("[data-testid=host-fingerprint]").await;
+    assert_eq!(shown, server.fingerprint);
+    s.screenshot("host-key-dialog").await;
+    s.click("[data-testid=trust-key]").await;
+    s.wait_text("[data-testid=notice]", "is trusted").await;
+    let known = std::fs::read_to_string(s.data_dir.path().join("known_hosts")).unwrap();
+    assert!(
+        known.contains(&format!("[127.0.0.1]:{}", server.port)),
+        "{known}"
+    );
+
+    // A host that is down is added too, saying why its key is not checked.
+    s.click("[data-testid=add-target]").await;
+    s.click("[data-testid=target-kind-host]").await;
+    s.fill("[data-testid=target-name]", &down).await;
+    s.click("[data-testid=target-save]").await;
+    let why = s.text("[data-testid=host-unreachable]").await;
+    assert!(why.contains("refused"), "{why}");
+    s.click("[data-testid=host-key] .btn.primary").await;
+
+    // Both scanned from the page: the list shows which answered, and why
+    // the other did not.
+    for address in [server.address(), down.clone()] {
+        let row = format!("[data-testid=target-row][data-name='{address}']");
+        s.click(&format!("{row} [data-testid=scan-now]")).await;
+        let progress = format!("[data-testid=scan-progress][data-target='{address}']");
+        let start = std::time::Instant::now();
+        loop {
+            let state = s.wait(&progress).await.attr("data-state").await.unwrap();
+            if state.as_deref() != Some("running") {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{address} never finished"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    s.go("scans").await;
+    s.go("targets").await;
+    let up = format!("[data-testid=target-row][data-name='{}']", server.address());
+    s.wait_text(
+        &format!("{up} [data-testid=reachability]"),
+        "Reachable over SSH",
+    )
+    .await;
+    let verdict = s.text(&format!("{up} [data-testid=verdict]")).await;
+    assert!(verdict == "Pass" || verdict == "Fail", "{verdict}");
+    let gone = format!("[data-testid=target-row][data-name='{down}']");
+    s.wait_text(&format!("{gone} [data-testid=reachability]"), "refused")
+        .await;
+    s.screenshot("targets-hosts").await;
+    s.stop().await;
+}

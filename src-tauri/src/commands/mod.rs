@@ -30,6 +30,8 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         target::target_retry,
         target::target_add_image,
         target::target_add_directory,
+        target::target_add_host,
+        target::target_trust_key,
         target::target_scan_now,
         scan::scan_list,
         scan::scan_detail,

@@ -5,8 +5,13 @@ use vedette_model::{ApiError, Exposure, RegistryCrawl, RegistryWatch, TargetInfo
 use crate::DesktopState;
 
 #[tauri::command]
-pub async fn target_list(state: State<'_, DesktopState>) -> Result<Vec<TargetInfo>, ApiError> {
-    Ok(state.app.targets().await?)
+pub async fn target_list(
+    state: State<'_, DesktopState>,
+) -> Result<Vec<vedette_model::TargetView>, ApiError> {
+    Ok(state
+        .app
+        .target_views(&vedette_app::TargetFilter::default())
+        .await?)
 }
 
 /// Watches a registry: which repositories, which tags; scheduled runs
@@ -86,6 +91,42 @@ pub async fn target_add_directory(
     };
     let t = state.app.add_directory(&path, &settings).await?;
     Ok(t)
+}
+
+/// Watches a host over SSH; its key is checked at once (the answer says
+/// whether it is trusted, or the fingerprint to check and trust).
+#[tauri::command]
+pub async fn target_add_host(
+    state: State<'_, DesktopState>,
+    address: String,
+    host: vedette_model::HostSpec,
+    group: Option<String>,
+    exposure: Exposure,
+    trust: Option<String>,
+) -> Result<vedette_model::HostAdded, ApiError> {
+    let settings = TargetSettings {
+        group,
+        exposure,
+        ..TargetSettings::default()
+    };
+    let (target, key) = state
+        .app
+        .add_host(&address, &host, &settings, trust.as_deref())
+        .await?;
+    Ok(vedette_model::HostAdded { target, key })
+}
+
+/// Trusts a host target's key when the host presents this fingerprint.
+#[tauri::command]
+pub async fn target_trust_key(
+    state: State<'_, DesktopState>,
+    id: i64,
+    fingerprint: String,
+) -> Result<String, ApiError> {
+    Ok(state
+        .app
+        .trust_host_key(&id.to_string(), &fingerprint)
+        .await?)
 }
 
 /// Scans a target now in the background ("Scan now"); progress follows as

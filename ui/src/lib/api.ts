@@ -24,8 +24,13 @@ import type { CreatedToken } from "../bindings/CreatedToken";
 import type { TokenScope } from "../bindings/TokenScope";
 import type { ScansStarted } from "../bindings/ScansStarted";
 import type { ScanProgress } from "../bindings/ScanProgress";
+import type { TargetView } from "../bindings/TargetView";
+import type { LastScan } from "../bindings/LastScan";
+import type { HostAdded } from "../bindings/HostAdded";
+import type { HostKeyState } from "../bindings/HostKeyState";
+import type { HostSpec } from "../bindings/HostSpec";
 
-export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity, RegistryWatch, RegistryCrawl, Exposure, ApiStatus, ApiToken, CreatedToken, TokenScope, ScansStarted, ScanProgress };
+export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity, RegistryWatch, RegistryCrawl, Exposure, ApiStatus, ApiToken, CreatedToken, TokenScope, ScansStarted, ScanProgress, TargetView, LastScan, HostAdded, HostKeyState, HostSpec };
 
 /** Every command error is `{code, message}`; anything else is wrapped as internal. */
 export function asApiError(e: unknown): ApiError {
@@ -48,13 +53,16 @@ export const api = {
   setCredential: (credential: NewRegistryCredential) =>
     call<CredentialInfo>("credential_set", { credential }),
   deleteCredential: (name: string) => call<void>("credential_delete", { name }),
-  targets: () => call<TargetInfo[]>("target_list"),
+  targets: () => call<TargetView[]>("target_list"),
   addRegistry: (host: string, watch: RegistryWatch, group: string | null, exposure: Exposure) =>
     call<TargetInfo>("target_add_registry", { host, watch, group, exposure }),
   addImage: (reference: string, insecure: boolean, platform: string | null, group: string | null, exposure: Exposure) =>
     call<TargetInfo>("target_add_image", { reference, insecure, platform, group, exposure }),
   addDirectory: (path: string, group: string | null, exposure: Exposure) =>
     call<TargetInfo>("target_add_directory", { path, group, exposure }),
+  addHost: (address: string, host: HostSpec, group: string | null, exposure: Exposure, trust: string | null) =>
+    call<HostAdded>("target_add_host", { address, host, group, exposure, trust }),
+  trustHostKey: (id: number, fingerprint: string) => call<string>("target_trust_key", { id, fingerprint }),
   scanNow: (id: number) => call<ScansStarted>("target_scan_now", { id }),
   crawl: (id: number) => call<RegistryCrawl>("target_crawl", { id }),
   removeTarget: (id: number) => call<void>("target_remove", { id }),

@@ -30,6 +30,7 @@ impl App {
     /// Targets with their standing after their newest scan, filtered.
     pub async fn target_views(&self, f: &TargetFilter) -> Result<Vec<vedette_model::TargetView>> {
         let verdicts = self.store().latest_verdicts().await?;
+        let mut last = self.store().latest_scans(None).await?;
         Ok(self
             .targets()
             .await?
@@ -39,7 +40,8 @@ impl App {
             .filter(|t| f.exposure.is_none_or(|e| t.exposure == e))
             .map(|t| {
                 let newest = verdicts.get(&t.id).copied();
-                standing(t, newest)
+                let last = last.remove(&t.id);
+                standing(t, newest, last)
             })
             .filter(|v| f.verdict.is_none_or(|x| v.verdict == x))
             .collect())
@@ -49,7 +51,8 @@ impl App {
     pub async fn target_view(&self, id: i64) -> Result<vedette_model::TargetView> {
         let t = self.target(id).await?;
         let newest = self.store().latest_verdict(id).await?;
-        Ok(standing(t, newest))
+        let last = self.store().latest_scans(Some(id)).await?.remove(&id);
+        Ok(standing(t, newest, last))
     }
 
     pub async fn targets(&self) -> Result<Vec<TargetInfo>> {
@@ -238,7 +241,11 @@ impl App {
 }
 
 /// A target's standing from its newest succeeded scan (id, verdict).
-fn standing(t: TargetInfo, newest: Option<(i64, Option<bool>)>) -> vedette_model::TargetView {
+fn standing(
+    t: TargetInfo,
+    newest: Option<(i64, Option<bool>)>,
+    last_scan: Option<vedette_model::LastScan>,
+) -> vedette_model::TargetView {
     use vedette_model::TargetVerdict as V;
     let (verdict, last) = match newest {
         None => (V::NotScanned, None),
@@ -250,5 +257,6 @@ fn standing(t: TargetInfo, newest: Option<(i64, Option<bool>)>) -> vedette_model
         target: t,
         verdict,
         last_scan_id: last,
+        last_scan,
     }
 }

@@ -240,6 +240,27 @@ pub struct TargetView {
     #[ts(optional, type = "number")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_scan_id: Option<i64>,
+    /// Its newest scan, whatever became of it (for a host: whether it
+    /// could be reached, and if not why).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_scan: Option<LastScan>,
+}
+
+/// A target's newest scan, in short.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct LastScan {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub state: crate::ScanState,
+    /// When it finished (when it started, while it runs).
+    #[ts(type = "string")]
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Why it failed.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Where this window's automation API listens, or why it does not.

@@ -28,8 +28,8 @@ pub use credential::{
 };
 pub use error::{ApiError, ErrorCode};
 pub use event::{
-    ApiStatus, ApiToken, CreatedToken, Event, EventKind, ScanProgress, ScansStarted, StartedScan,
-    TargetVerdict, TargetView, TokenScope,
+    ApiStatus, ApiToken, CreatedToken, Event, EventKind, LastScan, ScanProgress, ScansStarted,
+    StartedScan, TargetVerdict, TargetView, TokenScope,
 };
 pub use finding::{
     Cvss, FeedInfo, Finding, RiskFactor, ScanReport, Severity, SeveritySource, Uncovered,

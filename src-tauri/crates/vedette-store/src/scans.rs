@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use vedette_model::{EventKind, ScanState, ScanSummary, SeverityCounts, TargetInfo, Trigger};
 
-use crate::{parse_enum, Result, Store};
+use crate::{parse_enum, Result, Store, StoreError};
 
 impl Store {
     /// The newest scans first.
@@ -245,7 +245,47 @@ impl Store {
     }
 }
 
+/// A row of [`Store::latest_scans`].
+type LastScanRow = (
+    i64,
+    i64,
+    String,
+    chrono::DateTime<Utc>,
+    Option<chrono::DateTime<Utc>>,
+    Option<String>,
+);
+
 impl Store {
+    /// Each target's newest scan (any state), or only `target`'s.
+    pub async fn latest_scans(
+        &self,
+        target: Option<i64>,
+    ) -> Result<std::collections::HashMap<i64, vedette_model::LastScan>> {
+        let rows: Vec<LastScanRow> = sqlx::query_as(
+            "SELECT s.target_id, s.id, s.state, s.started_at, s.finished_at, s.error FROM scans s
+             WHERE s.id IN (SELECT MAX(id) FROM scans WHERE ?1 IS NULL OR target_id = ?1 GROUP BY target_id)",
+        )
+        .bind(target)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(t, id, state, started, finished, error)| {
+                let state = ScanState::parse(&state).ok_or_else(|| {
+                    StoreError::Corrupt(format!("scan {id} has the state '{state}'"))
+                })?;
+                Ok((
+                    t,
+                    vedette_model::LastScan {
+                        id,
+                        state,
+                        at: finished.unwrap_or(started),
+                        error,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// Each target's newest finished scan: (scan id, verdict), the verdict
     /// none when the scan gave none.
     pub async fn latest_verdicts(
