@@ -22,6 +22,9 @@ pub struct SshdConfig {
     /// A host key file to serve with (another sshd's: the same host); a new
     /// one when none.
     pub host_key: Option<PathBuf>,
+    /// An account (see [`password_account`]) that may log in with its
+    /// password, besides the current user with a key.
+    pub password_user: Option<String>,
 }
 
 /// A running sshd; stopped when dropped.
@@ -104,18 +107,23 @@ impl Sshd {
         std::fs::write(&authorized, cfg.authorized_keys.join("\n") + "\n")
             .expect("write authorized_keys");
         let user = current_user();
+        let (allowed, passwords) = match &cfg.password_user {
+            Some(p) => (format!("{user} {p}"), "yes"),
+            None => (user.clone(), "no"),
+        };
         let mut config = format!(
             "ListenAddress 127.0.0.1\n\
              HostKey {}\n\
              PidFile none\n\
              AuthorizedKeysFile {}\n\
              StrictModes no\n\
-             PasswordAuthentication no\n\
+             PasswordAuthentication {passwords}\n\
+             PermitEmptyPasswords no\n\
              KbdInteractiveAuthentication no\n\
              PubkeyAuthentication yes\n\
              PermitRootLogin prohibit-password\n\
              UsePAM no\n\
-             AllowUsers {user}\n\
+             AllowUsers {allowed}\n\
              Subsystem sftp internal-sftp\n\
              LogLevel VERBOSE\n",
             host_key.display(),
@@ -252,4 +260,49 @@ fn login_shell() -> PathBuf {
             .filter(|s| !s.is_empty())
             .unwrap_or("/bin/sh"),
     )
+}
+
+/// A system account with no home and no shell, made if missing, whose
+/// password is set to a new random one each call; the password. (sshd
+/// checks passwords against the system's accounts: the tests run as root.)
+pub fn password_account(name: &str) -> String {
+    let exists = Command::new("id")
+        .arg(name)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !exists {
+        let o = Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                name,
+            ])
+            .output()
+            .expect("useradd (the tests run as root)");
+        assert!(
+            o.status.success(),
+            "useradd: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let mut bytes = [0u8; 12];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").expect("/dev/urandom"),
+        &mut bytes,
+    )
+    .expect("random bytes");
+    let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut child = Command::new("chpasswd")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("chpasswd");
+    std::io::Write::write_all(
+        child.stdin.as_mut().expect("chpasswd's stdin"),
+        format!("{name}:{password}\n").as_bytes(),
+    )
+    .expect("write to chpasswd");
+    assert!(child.wait().expect("chpasswd").success(), "chpasswd failed");
+    password
 }

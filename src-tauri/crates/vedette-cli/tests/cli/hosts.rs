@@ -48,6 +48,10 @@ impl Setup {
         crate::vedette_with(&self.data, self.keyring.address(), &self.env, args, "")
     }
 
+    fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        crate::vedette_with(&self.data, self.keyring.address(), &self.env, args, stdin)
+    }
+
     fn run_with(&self, env: &[(&'static str, String)], args: &[&str]) -> Output {
         let mut all = self.env.clone();
         all.extend(env.iter().cloned());
@@ -518,6 +522,7 @@ fn twenty_hosts_are_scanned_in_one_run_within_the_parallel_limit_and_an_unchange
             authorized_keys: vec![public.clone()],
             sftp_only: true,
             host_key: Some(servers[0].host_key.clone()),
+            ..SshdConfig::default()
         }));
     }
     for server in &servers {
@@ -761,4 +766,68 @@ fn a_host_added_through_the_api_shows_its_key_is_trusted_on_request_and_scans() 
     assert_eq!(scan["scan"]["state"], "succeeded", "{scan:#}");
     assert!(scan["scan"]["packages"].as_i64() > Some(50), "{scan:#}");
     assert_eq!(serve.stop(), Some(0));
+}
+
+#[test]
+fn a_password_from_the_keyring_logs_in_and_is_kept_nowhere_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path());
+    let account = "vedette-sshpw";
+    let password = sshd::password_account(account);
+    let root = sshd::chroot_root(&chroot_parent(), &shared("fixtures/debian-12-minbase"));
+    let server = Sshd::start(&SshdConfig {
+        chroot: Some(root.path().to_owned()),
+        sftp_only: true,
+        password_user: Some(account.to_owned()),
+        ..SshdConfig::default()
+    });
+    let address = format!("{account}@127.0.0.1:{}", server.port);
+    let o = s.run(&[
+        "target",
+        "add",
+        "host",
+        &address,
+        "--trust-host-key",
+        &server.fingerprint,
+    ]);
+    assert!(o.status.success(), "{}", out(&o));
+    s.host_schedule();
+
+    // A wrong password: an authentication failure that says what was tried.
+    let o = s.run_stdin(
+        &["credential", "add", "--host", &address, "--password-stdin"],
+        "not-the-password\n",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let o = s.run(&["schedule", "run", "1"]);
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    let error = s.history()[0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("no authentication worked") && error.contains("the stored password"),
+        "{error}"
+    );
+
+    // The right one, stored again: the host is read.
+    let o = s.run_stdin(
+        &["credential", "add", "--host", &address, "--password-stdin"],
+        &format!("{password}\n"),
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let o = s.run(&["schedule", "run", "1"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let scan = &s.history()[0];
+    assert_eq!(scan["state"], "succeeded", "{scan:#}");
+    assert!(scan["packages"].as_i64() > Some(50), "{scan:#}");
+
+    for entry in walk(&s.data) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&password),
+            "the password is in {}",
+            entry.display()
+        );
+    }
 }
