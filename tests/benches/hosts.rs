@@ -58,7 +58,12 @@ fn main() {
         // The fleet's key, known as the user would have trusted it.
         let known: String = servers
             .iter()
-            .map(|s| format!("[127.0.0.1]:{} {} {}\n", s.port, host_public[0], host_public[1]))
+            .map(|s| {
+                format!(
+                    "[127.0.0.1]:{} {} {}\n",
+                    s.port, host_public[0], host_public[1]
+                )
+            })
             .collect();
         std::fs::write(data.join("known_hosts"), known).unwrap();
         rt.block_on(async {

@@ -234,6 +234,23 @@ impl Console {
             .await
     }
 
+    pub async fn add_host(&self, body: &Value) -> Result<vedette_model::HostAdded, ClientError> {
+        self.call(reqwest::Method::POST, "/api/v1/hosts", Some(body))
+            .await
+    }
+
+    /// Trusts a host target's key; the fingerprint trusted.
+    pub async fn trust_host_key(&self, id: i64, fingerprint: &str) -> Result<String, ClientError> {
+        let v: Value = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/v1/hosts/{id}/trust-key"),
+                Some(&serde_json::json!({ "fingerprint": fingerprint })),
+            )
+            .await?;
+        Ok(v["fingerprint"].as_str().unwrap_or(fingerprint).to_owned())
+    }
+
     pub async fn remove_target(&self, id: i64) -> Result<TargetInfo, ClientError> {
         self.call(
             reqwest::Method::DELETE,

@@ -89,7 +89,27 @@ async fn target(console: &Console, cmd: TargetCommand) -> Result<u8, Failure> {
                 AddTarget::Dir { path, common } => serde_json::json!({
                     "kind": "directory", "name": path, "group": common.group(), "exposure": common.exposure(),
                 }),
-                AddTarget::Host { .. } => return Err(not_here("target add host")),
+                AddTarget::Host {
+                    address,
+                    trust_host_key,
+                    identity_file,
+                    paths,
+                    jump,
+                    common,
+                } => {
+                    let body = serde_json::json!({
+                        "address": address, "group": common.group(), "exposure": common.exposure(),
+                        "host": {"paths": paths, "identity_file": identity_file, "jump": jump},
+                        "trust_host_key": trust_host_key,
+                    });
+                    let added = console.add_host(&body).await?;
+                    eprintln!(
+                        "Watching host {} (target {}) on the console.",
+                        added.target.name, added.target.id
+                    );
+                    crate::target::print_host_key(&added.target, &added.key);
+                    return Ok(0);
+                }
             };
             let t = console.add_target(&body).await?;
             eprintln!("Watching {} (target {}) on the console.", t.name, t.id);
@@ -101,7 +121,15 @@ async fn target(console: &Console, cmd: TargetCommand) -> Result<u8, Failure> {
         TargetCommand::Group { .. } => return Err(not_here("target group")),
         TargetCommand::Crawl { .. } => return Err(not_here("target crawl")),
         TargetCommand::Retry { .. } => return Err(not_here("target retry")),
-        TargetCommand::TrustKey { .. } => return Err(not_here("target trust-key")),
+        TargetCommand::TrustKey {
+            target,
+            fingerprint,
+        } => {
+            let fp = console
+                .trust_host_key(target_id(&target)?, &fingerprint)
+                .await?;
+            eprintln!("Trusted {fp} for target {target} on the console.");
+        }
         TargetCommand::Import { .. } => return Err(not_here("target import")),
     }
     Ok(0)

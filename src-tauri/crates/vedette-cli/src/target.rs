@@ -248,16 +248,7 @@ pub async fn run(app: &App, cmd: TargetCommand) -> Result<u8, Failure> {
                 )
                 .await?;
             eprintln!("Watching host {} (target {}).", t.name, t.id);
-            match key {
-                vedette_app::HostKeyState::Trusted(fp) => eprintln!("Its host key is trusted: {fp}."),
-                vedette_app::HostKeyState::Unknown(fp) => eprintln!(
-                    "Its host key is not known yet: {fp}. Check it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then: vedette target trust-key {} {fp}",
-                    t.id
-                ),
-                vedette_app::HostKeyState::Unreachable(why) => {
-                    eprintln!("Its host key could not be checked now: {why}")
-                }
-            }
+            print_host_key(&t, &key);
             Ok(0)
         }
         TargetCommand::Import {
@@ -417,4 +408,17 @@ pub(crate) fn print_targets(list: &[TargetInfo], format: Format) -> Result<(), F
         }
     }
     Ok(())
+}
+
+/// What `target add host` found of the host's key, and what to do next.
+pub(crate) fn print_host_key(t: &TargetInfo, key: &vedette_model::HostKeyState) {
+    use vedette_model::HostKeyState;
+    match key {
+        HostKeyState::Trusted(fp) => eprintln!("Its host key is trusted: {fp}."),
+        HostKeyState::Unknown(fp) => eprintln!(
+            "Its host key is not known yet: {fp}. Check it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then: vedette target trust-key {} {fp}",
+            t.id
+        ),
+        HostKeyState::Unreachable(why) => eprintln!("Its host key could not be checked now: {why}"),
+    }
 }

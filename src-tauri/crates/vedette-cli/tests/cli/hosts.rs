@@ -765,6 +765,30 @@ fn a_host_added_through_the_api_shows_its_key_is_trusted_on_request_and_scans() 
     };
     assert_eq!(scan["scan"]["state"], "succeeded", "{scan:#}");
     assert!(scan["scan"]["packages"].as_i64() > Some(50), "{scan:#}");
+
+    // The CLI against the console: the same host under another account
+    // name is added there, its key (the same) already known.
+    let client = tmp.path().join("client");
+    let o = crate::vulns::run(
+        &client,
+        &[("VEDETTE_TOKEN", scan_token.clone())],
+        &[
+            "--console",
+            &serve.base,
+            "target",
+            "add",
+            "host",
+            &format!("ops@127.0.0.1:{}", server.port),
+            "--group",
+            "api",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("on the console") && out(&o).contains(&server.fingerprint),
+        "{}",
+        out(&o)
+    );
     assert_eq!(serve.stop(), Some(0));
 }
 
@@ -791,7 +815,9 @@ fn a_password_from_the_keyring_logs_in_and_is_kept_nowhere_else() {
         &server.fingerprint,
     ]);
     assert!(o.status.success(), "{}", out(&o));
-    s.host_schedule();
+    // A schedule that names no kind (like a weekly "everything") covers hosts.
+    let o = s.run(&["schedule", "add", "--name", "weekly", "--cron", "0 3 * * 1"]);
+    assert!(o.status.success(), "{}", out(&o));
 
     // A wrong password: an authentication failure that says what was tried.
     let o = s.run_stdin(
