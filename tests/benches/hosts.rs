@@ -14,11 +14,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vedette_feeds::{FeedConfig, FeedStore};
+use vedette_feeds::FeedStore;
 use vedette_model::{
     Exposure, ScheduleInput, ScheduleOptions, Sensitive, TargetKind, TargetSelector,
 };
 use vedette_store::Store;
+
+mod common;
 use vedette_tests::registry::shared;
 use vedette_tests::sshd::{self, Sshd, SshdConfig};
 
@@ -92,21 +94,10 @@ fn main() {
                 })
                 .await
                 .unwrap();
-            let year = Duration::from_secs(365 * 86400);
             let mut scanner = vedette_scan::Scanner::new(
                 store.clone(),
                 feeds.clone(),
-                FeedConfig {
-                    osv_max_age: year,
-                    kev_max_age: year,
-                    epss_max_age: year,
-                    nvd_max_age: year,
-                    // Everything comes from the imported bundle: no network.
-                    kev_url: String::new(),
-                    epss_url: String::new(),
-                    nvd_urls: Vec::new(),
-                    ..FeedConfig::default()
-                },
+                common::offline_feeds(),
                 tmp.path(),
             );
             let pem = pem.clone();
@@ -143,17 +134,7 @@ fn main() {
                 assert!(failed.is_empty(), "{failed:#?}");
                 assert_eq!(summary.scans.len(), HOSTS);
                 let carried = summary.scans.iter().filter(|s| s.carried_over).count();
-                let mut edges = Vec::new();
-                for s in store.list_scans(HOSTS as i64).await.unwrap() {
-                    edges.push((s.started_at, 1i32));
-                    edges.push((s.finished_at.unwrap(), -1));
-                }
-                edges.sort();
-                let (mut now, mut most) = (0, 0);
-                for (_, d) in edges {
-                    now += d;
-                    most = most.max(now);
-                }
+                let most = common::most_at_once(&store.list_scans(HOSTS as i64).await.unwrap());
                 println!(
                     "| {name} | {HOSTS} | {limit} | {:.2} s | {:.0} ms | {most} | {carried} |",
                     wall.as_secs_f64(),

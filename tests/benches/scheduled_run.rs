@@ -14,12 +14,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vedette_feeds::{FeedConfig, FeedStore};
+use vedette_feeds::FeedStore;
 use vedette_model::{
     Exposure, RegistryWatch, ScheduleInput, ScheduleOptions, TagSelector, TargetKind,
     TargetSelector,
 };
 use vedette_store::Store;
+
+mod common;
 use vedette_tests::proxy::FaultProxy;
 use vedette_tests::registry::{oci_layout, shared, Layer, Registry};
 
@@ -95,21 +97,10 @@ fn main() {
             })
             .await
             .unwrap();
-        let year = Duration::from_secs(365 * 86400);
         let ctx = vedette_scheduler::Context::new(vedette_scan::Scanner::new(
             store.clone(),
             feeds.clone(),
-            FeedConfig {
-                osv_max_age: year,
-                kev_max_age: year,
-                epss_max_age: year,
-                nvd_max_age: year,
-                // Everything comes from the imported bundle: no network.
-                kev_url: String::new(),
-                epss_url: String::new(),
-                nvd_urls: Vec::new(),
-                ..FeedConfig::default()
-            },
+            common::offline_feeds(),
             tmp.path(),
         ));
         println!("| run | targets | wall time | most scans at once | registry requests (rate) | UI query during the run: median / p95 / max (n) |");
@@ -142,17 +133,7 @@ fn main() {
             assert!(failed.is_empty(), "{failed:#?}");
             assert_eq!(summary.scans.len(), TARGETS);
             // Overlap of this run's scans, from their recorded start and end.
-            let mut edges = Vec::new();
-            for s in store.list_scans(TARGETS as i64).await.unwrap() {
-                edges.push((s.started_at, 1i32));
-                edges.push((s.finished_at.unwrap(), -1));
-            }
-            edges.sort();
-            let (mut now, mut most) = (0, 0);
-            for (_, d) in edges {
-                now += d;
-                most = most.max(now);
-            }
+            let most = common::most_at_once(&store.list_scans(TARGETS as i64).await.unwrap());
             let requests = proxy.requests().len() - before;
             let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
             println!(

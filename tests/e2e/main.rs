@@ -909,8 +909,8 @@ async fn a_schedule_made_in_the_dialog_fires_notifies_once_on_the_bus_and_the_cl
     let cli = |args: &[&str]| {
         run_cli(data.path(), args);
     };
-    let feeds = vedette_tests::registry::shared("feeds");
-    cli(&["feed", "import", feeds.to_str().unwrap()]);
+    // No network: a feed refresh, if one were due, fails fast on loopback.
+    let offline = offline_feeds(data.path());
     let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
     cli(&[
         "scan",
@@ -921,13 +921,6 @@ async fn a_schedule_made_in_the_dialog_fires_notifies_once_on_the_bus_and_the_cl
         "-o",
         "/dev/null",
     ]);
-    // No network: a feed refresh, if one were due, fails fast on loopback.
-    let offline = [
-        ("VEDETTE_FEED_URL", "http://127.0.0.1:9/osv".to_owned()),
-        ("VEDETTE_KEV_URL", "none".to_owned()),
-        ("VEDETTE_EPSS_URL", "none".to_owned()),
-        ("VEDETTE_NVD_URL", "none".to_owned()),
-    ];
     let s = Session::start_desktop(
         "notify",
         true,
@@ -1367,24 +1360,9 @@ async fn targets_are_added_and_scanned_from_the_window_with_live_progress_and_a_
     let (_proxy, image) = slow_image(&reg, tmp.path(), "team/slow", true);
 
     let data = tempfile::tempdir().unwrap();
-    let feeds = vedette_tests::registry::shared("feeds");
-    run_cli(data.path(), &["feed", "import", feeds.to_str().unwrap()]);
+    let env = offline_feeds(data.path());
     let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
-    let s = Session::start_desktop(
-        "scan-now",
-        false,
-        true,
-        data,
-        &[
-            // The imported feeds are what there is: nothing is downloaded.
-            ("VEDETTE_FEED_URL", "http://127.0.0.1:9/osv".to_owned()),
-            ("VEDETTE_KEV_URL", "none".to_owned()),
-            ("VEDETTE_EPSS_URL", "none".to_owned()),
-            ("VEDETTE_NVD_URL", "none".to_owned()),
-        ],
-        None,
-    )
-    .await;
+    let s = Session::start_desktop("scan-now", false, true, data, &env, None).await;
 
     // A directory, added and scanned from the Targets page.
     s.go("targets").await;
@@ -1467,6 +1445,19 @@ async fn targets_are_added_and_scanned_from_the_window_with_live_progress_and_a_
 }
 
 /// A GET with a bearer token over plain HTTP/1.1: (status, body).
+/// The shared feeds imported into `data`, and the environment that keeps
+/// the app to them: nothing is downloaded.
+fn offline_feeds(data: &Path) -> Vec<(&'static str, String)> {
+    let feeds = vedette_tests::registry::shared("feeds");
+    run_cli(data, &["feed", "import", feeds.to_str().unwrap()]);
+    vec![
+        ("VEDETTE_FEED_URL", "http://127.0.0.1:9/osv".to_owned()),
+        ("VEDETTE_KEV_URL", "none".to_owned()),
+        ("VEDETTE_EPSS_URL", "none".to_owned()),
+        ("VEDETTE_NVD_URL", "none".to_owned()),
+    ]
+}
+
 fn http_get(addr: &str, path: &str, token: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut c = std::net::TcpStream::connect(addr).unwrap();
@@ -1554,25 +1545,11 @@ async fn a_host_is_added_from_the_window_its_key_checked_and_its_reachability_sh
     );
 
     let data = tempfile::tempdir().unwrap();
-    let feeds = vedette_tests::registry::shared("feeds");
-    run_cli(data.path(), &["feed", "import", feeds.to_str().unwrap()]);
-    let s = Session::start_desktop(
-        "hosts",
-        false,
-        true,
-        data,
-        &[
-            ("VEDETTE_FEED_URL", "http://127.0.0.1:9/osv".to_owned()),
-            ("VEDETTE_KEV_URL", "none".to_owned()),
-            ("VEDETTE_EPSS_URL", "none".to_owned()),
-            ("VEDETTE_NVD_URL", "none".to_owned()),
-            // No agent of the machine running the tests; no ~/.ssh of its own.
-            ("SSH_AUTH_SOCK", String::new()),
-            ("HOME", tmp.path().display().to_string()),
-        ],
-        None,
-    )
-    .await;
+    let mut env = offline_feeds(data.path());
+    // No agent of the machine running the tests; no ~/.ssh of its own.
+    env.push(("SSH_AUTH_SOCK", String::new()));
+    env.push(("HOME", tmp.path().display().to_string()));
+    let s = Session::start_desktop("hosts", false, true, data, &env, None).await;
 
     // The host's key is shown with its fingerprint, and trusted on request.
     s.go("targets").await;

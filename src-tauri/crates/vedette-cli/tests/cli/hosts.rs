@@ -22,6 +22,16 @@ fn chroot_parent() -> PathBuf {
     p
 }
 
+/// An sshd chrooted into `root`, answering SFTP only, letting `public` in.
+fn sftp_only(root: &Path, public: &str) -> SshdConfig {
+    SshdConfig {
+        chroot: Some(root.to_owned()),
+        authorized_keys: vec![public.to_owned()],
+        sftp_only: true,
+        ..SshdConfig::default()
+    }
+}
+
 struct Setup {
     keyring: KeyringSession,
     env: Vec<(&'static str, String)>,
@@ -124,12 +134,7 @@ fn a_host_over_ssh_is_read_as_its_root_is_once_its_key_is_trusted() {
     let mut servers = Vec::new();
     for fixture in &fixtures {
         let root = sshd::chroot_root(&chroot_parent(), fixture);
-        let server = Sshd::start(&SshdConfig {
-            chroot: Some(root.path().to_owned()),
-            authorized_keys: vec![public.clone()],
-            sftp_only: true,
-            ..SshdConfig::default()
-        });
+        let server = Sshd::start(&sftp_only(root.path(), &public));
         let address = server.address();
         let o = s.run(&[
             "credential",
@@ -270,12 +275,7 @@ fn a_changed_host_key_stops_the_scan_and_the_agent_logs_in_without_a_stored_key(
     let with_agent = [("SSH_AUTH_SOCK", sock.display().to_string())];
 
     let root = sshd::chroot_root(&chroot_parent(), &shared("fixtures/debian-12-minbase"));
-    let config = SshdConfig {
-        chroot: Some(root.path().to_owned()),
-        authorized_keys: vec![public],
-        sftp_only: true,
-        ..SshdConfig::default()
-    };
+    let config = sftp_only(root.path(), &public);
     let server = Sshd::start(&config);
     let address = server.address();
     let o = s.run(&[
@@ -378,16 +378,10 @@ fn hosts_are_imported_from_an_ssh_config_with_their_user_port_key_and_bastion() 
     let s = Setup::new(tmp.path());
     let (key, public) = sshd::keypair(tmp.path(), "fleet");
     let root = sshd::chroot_root(&chroot_parent(), &shared("fixtures/debian-12-minbase"));
-    let config_of = |_| SshdConfig {
-        chroot: Some(root.path().to_owned()),
-        authorized_keys: vec![public.clone()],
-        sftp_only: true,
-        ..SshdConfig::default()
-    };
     // `web` is the bastion (and a host of its own); `inner` is reached
     // through it.
-    let bastion = Sshd::start(&config_of(()));
-    let inner = Sshd::start(&config_of(()));
+    let bastion = Sshd::start(&sftp_only(root.path(), &public));
+    let inner = Sshd::start(&sftp_only(root.path(), &public));
     let config = tmp.path().join("ssh_config");
     std::fs::write(
         &config,
@@ -507,22 +501,14 @@ fn twenty_hosts_are_scanned_in_one_run_within_the_parallel_limit_and_an_unchange
     let s = Setup::new(tmp.path());
     let (key, public) = sshd::keypair(tmp.path(), "fleet");
     let root = sshd::chroot_root(&chroot_parent(), &shared("fixtures/debian-12-minbase"));
-    let first = Sshd::start(&SshdConfig {
-        chroot: Some(root.path().to_owned()),
-        authorized_keys: vec![public.clone()],
-        sftp_only: true,
-        ..SshdConfig::default()
-    });
+    let first = Sshd::start(&sftp_only(root.path(), &public));
     // Twenty servers of one fleet image (the same host key), one of which
     // goes down before the run.
     let mut servers = vec![first];
     while servers.len() < 20 {
         servers.push(Sshd::start(&SshdConfig {
-            chroot: Some(root.path().to_owned()),
-            authorized_keys: vec![public.clone()],
-            sftp_only: true,
             host_key: Some(servers[0].host_key.clone()),
-            ..SshdConfig::default()
+            ..sftp_only(root.path(), &public)
         }));
     }
     for server in &servers {
@@ -691,12 +677,7 @@ fn a_host_added_through_the_api_shows_its_key_is_trusted_on_request_and_scans() 
     let s = Setup::new(tmp.path());
     let (key, public) = sshd::keypair(tmp.path(), "vedette");
     let root = sshd::chroot_root(&chroot_parent(), &shared("fixtures/debian-12-minbase"));
-    let server = Sshd::start(&SshdConfig {
-        chroot: Some(root.path().to_owned()),
-        authorized_keys: vec![public],
-        sftp_only: true,
-        ..SshdConfig::default()
-    });
+    let server = Sshd::start(&sftp_only(root.path(), &public));
     let scan_token = token(&s.data, "ci", "scan");
     let admin_token = token(&s.data, "ops", "admin");
     let serve = ApiServe::start(&s.data, &s.env);
