@@ -755,7 +755,7 @@ async fn scans_run_from_the_cli_appear_in_the_window() {
     s.go("targets").await;
     let t = s.text("[data-testid=targets-table]").await;
     assert!(
-        t.contains("debian-12-minbase") && t.contains("directory"),
+        t.contains("debian-12-minbase") && t.contains("Directory"),
         "{t}"
     );
     s.stop().await;

@@ -273,7 +273,7 @@ pub fn hosts_of_ssh_config(text: &str) -> Result<Vec<Wanted>> {
             let jump = match p.proxy_jump.as_deref() {
                 None | Some([]) => Ok(None),
                 Some([one]) if one.eq_ignore_ascii_case("none") => Ok(None),
-                Some([one]) => jump_of(&config, one, &address).map(Some),
+                Some([one]) => jump_of(&config, one, local_user.as_deref()).map(Some),
                 Some(hops) => Err(AppError::Invalid(format!(
                     "it is reached through {} jump hosts ({}); Vedette goes through one",
                     hops.len(),
@@ -302,11 +302,12 @@ pub fn hosts_of_ssh_config(text: &str) -> Result<Vec<Wanted>> {
 }
 
 /// A `ProxyJump` hop: `[user@]host[:port]`, where `host` may be another
-/// alias of the config (its `HostName`, `User`, `Port` then apply).
+/// alias of the config (its `HostName`, `User`, `Port` then apply; the
+/// hop's own user and port win).
 fn jump_of(
     config: &ssh2_config::SshConfig,
     hop: &str,
-    address: &dyn Fn(&ssh2_config::HostParams, &str) -> Result<HostAddress>,
+    local_user: Option<&str>,
 ) -> Result<HostAddress> {
     let (user, rest) = match hop.split_once('@') {
         Some((u, r)) => (Some(u.to_owned()), r),
@@ -322,14 +323,19 @@ fn jump_of(
         _ => (rest, None),
     };
     let params = config.query(name);
-    let mut a = address(&params, name)?;
-    if let Some(u) = user {
-        a.user = u;
-    }
-    if let Some(p) = port {
-        a.port = p;
-    }
-    Ok(a)
+    let user = user
+        .or_else(|| params.user.clone())
+        .or_else(|| local_user.map(str::to_owned))
+        .ok_or_else(|| {
+            AppError::Invalid(format!(
+                "no User for the jump host {name}, and $USER is not set"
+            ))
+        })?;
+    Ok(HostAddress {
+        user,
+        host: params.host_name.clone().unwrap_or_else(|| name.to_owned()),
+        port: port.or(params.port).unwrap_or(HostAddress::DEFAULT_PORT),
+    })
 }
 
 /// An ssh config or host list larger than this is not read.
@@ -411,7 +417,12 @@ Host db
 Host behind
     HostName 10.1.0.3
     User ops
-    ProxyJump bastion
+    ProxyJump admin@bastion:2200
+
+Host far
+    HostName 10.2.0.1
+    User ops
+    ProxyJump behind,bastion
 
 Host *.example !skip
     User nobody
@@ -430,7 +441,8 @@ Host *
                 ("web-1", Some("ops@web-1")),
                 ("web-2", Some("ops@web-2")),
                 ("db", Some("postgres@10.0.0.7:2222")),
-                ("behind", None),
+                ("behind", Some("ops@10.1.0.3")),
+                ("far", None),
             ]
         );
         let (_, web) = hosts[0].1.as_ref().unwrap();
@@ -439,7 +451,9 @@ Host *
             .as_deref()
             .unwrap_or("")
             .ends_with(".ssh/fleet"));
-        let why = hosts[3].1.as_ref().unwrap_err().to_string();
-        assert!(why.contains("ProxyJump"), "{why}");
+        let (_, behind) = hosts[3].1.as_ref().unwrap();
+        assert_eq!(behind.jump.as_deref(), Some("admin@bastion:2200"));
+        let why = hosts[4].1.as_ref().unwrap_err().to_string();
+        assert!(why.contains("2 jump hosts"), "{why}");
     }
 }
