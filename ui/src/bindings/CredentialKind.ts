@@ -3,4 +3,4 @@
 /**
  * What a stored credential is for. Cloud accounts and SSH keys come later.
  */
-export type CredentialKind = "registry" | "feed_mirror" | "host";
+export type CredentialKind = "registry" | "feed_mirror" | "host" | "cloud";

@@ -4,4 +4,4 @@
  * What happened, as the event log, the API's event stream and (later)
  * the notification rules name it.
  */
-export type EventKind = "target.added" | "target.quarantined" | "scan.started" | "scan.finished" | "scan.error" | "finding.new" | "policy.failed" | "feed.updated" | "feed.stale" | "schedule.fired";
+export type EventKind = "target.added" | "target.quarantined" | "scan.started" | "scan.finished" | "scan.error" | "finding.new" | "policy.failed" | "feed.updated" | "feed.stale" | "schedule.fired" | "gate.action";

@@ -4,4 +4,4 @@
  * What a target is. Registries are crawled into images; hosts are scanned
  * over SSH or by an enrolled agent.
  */
-export type TargetKind = "image" | "registry" | "host" | "directory" | "archive" | "sbom";
+export type TargetKind = "image" | "registry" | "host" | "directory" | "archive" | "sbom" | "node";

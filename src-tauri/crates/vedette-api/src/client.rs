@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use crate::tls::{parse_pin, ConsoleTrust};
+use crate::tls::ConsoleTrust;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use vedette_model::{
     ApiError, ErrorCode, ScanReport, ScanSummary, ScansStarted, ScheduleView, TargetInfo,
     TargetView,
 };
+use vedette_pin::parse_pin;
 
 /// What went wrong talking to a console.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +62,7 @@ pub fn trusting(
     let bad = ClientError::Trust;
     if let Some(pin) = &trust.pin_sha256 {
         let pin = parse_pin(pin).map_err(bad)?;
-        let config = crate::tls::pinned_client(pin).map_err(bad)?;
+        let config = vedette_pin::pinned_client(pin).map_err(bad)?;
         return Ok(builder.use_preconfigured_tls(config));
     }
     let Some(file) = &trust.ca_file else {

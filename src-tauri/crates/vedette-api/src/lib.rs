@@ -27,7 +27,8 @@ use vedette_app::{App, FeedSources, SchedulerContext};
 
 pub use auth::RateLimit;
 pub use error::ApiFailure;
-pub use tls::{fingerprint, parse_pin, ConsoleTrust, ServedCertificate, TlsOptions};
+pub use tls::{fingerprint, ConsoleTrust, ServedCertificate, TlsOptions};
+pub use vedette_pin::parse_pin;
 
 /// The API's default address: loopback only.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:7878";
@@ -153,6 +154,26 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+        for (name, what) in [
+            (
+                "enrolment",
+                "An enrolment token, for `vedette-agent`: `vedette agent token create`",
+            ),
+            (
+                "node",
+                "A node's credential, which the node received when it enrolled",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(what))
+                        .build(),
+                ),
+            );
+        }
     }
 }
 
@@ -165,6 +186,7 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(protected)
         .merge(routes::public())
+        .merge(routes::agents())
         .split_for_parts();
     common_errors(&mut doc);
     let doc_json = Arc::new(doc.to_pretty_json().unwrap_or_default());

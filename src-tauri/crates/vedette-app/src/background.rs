@@ -119,7 +119,11 @@ impl App {
                 let sources = sources.clone();
                 tokio::spawn(async move {
                     for image in images {
-                        match app.start_one(image.clone(), &sources, policy.clone()).await {
+                        let opts = ScanOptions {
+                            policy: policy.clone(),
+                            ..ScanOptions::default()
+                        };
+                        match app.start_one(image.clone(), &sources, opts).await {
                             Ok((_, done)) => {
                                 // One after the other: a registry's images
                                 // share its rate limits.
@@ -131,7 +135,11 @@ impl App {
                 });
             }
             _ => {
-                let (started, _) = self.start_one(t, sources, policy).await?;
+                let opts = ScanOptions {
+                    policy,
+                    ..ScanOptions::default()
+                };
+                let (started, _) = self.start_one(t, sources, opts).await?;
                 out.scans.push(started);
             }
         }
@@ -167,11 +175,11 @@ impl App {
 
     /// Starts one scan; returns it once recorded as started, and a receiver
     /// that resolves when it ends.
-    async fn start_one(
+    pub(crate) async fn start_one(
         &self,
         info: TargetInfo,
         sources: &FeedSources,
-        policy: crate::Policy,
+        opts: ScanOptions,
     ) -> Result<(StartedScan, oneshot::Receiver<()>)> {
         let permit = Arc::clone(&self.background.slots)
             .try_acquire_owned()
@@ -199,16 +207,7 @@ impl App {
             let _permit = permit;
             let cancel = crate::CancellationToken::new();
             let r = app
-                .scan_target(
-                    &target,
-                    &ScanOptions {
-                        policy,
-                        ..ScanOptions::default()
-                    },
-                    &sources,
-                    task_relay.clone(),
-                    &cancel,
-                )
+                .scan_target(&target, &opts, &sources, task_relay.clone(), &cancel)
                 .await;
             let state = match &r {
                 Ok(_) => "succeeded",

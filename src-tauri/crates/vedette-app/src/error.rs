@@ -20,6 +20,9 @@ pub enum AppError {
     /// The same thing is being done already.
     #[error("{0}")]
     Busy(String),
+    /// A credential (an enrolment token, a node's credential) was refused.
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("cancelled")]
     Cancelled,
     /// The OS keyring cannot be reached or is locked.
@@ -57,6 +60,7 @@ impl AppError {
             AppError::Feeds(vedette_feeds::FeedError::Invalid(_)) => ErrorCode::InvalidInput,
             AppError::NotFound(_) => ErrorCode::NotFound,
             AppError::Busy(_) => ErrorCode::Busy,
+            AppError::Unauthorized(_) => ErrorCode::Unauthorized,
             AppError::Unavailable { .. } | AppError::Cancelled => ErrorCode::Unavailable,
             AppError::Feeds(
                 vedette_feeds::FeedError::Download { .. }

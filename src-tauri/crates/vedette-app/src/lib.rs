@@ -13,6 +13,7 @@ mod error;
 mod feeds;
 mod history;
 mod hosts;
+mod nodes;
 mod policy;
 mod scan;
 mod schedules;
@@ -27,6 +28,7 @@ pub use error::{AppError, Result};
 pub use feeds::{FeedOutcome, FeedSources, Feeds, Outcome, SourceFailure, OSV_ECOSYSTEMS};
 pub use history::{TrendScope, TrendsOf};
 pub use hosts::{hosts_of_ssh_config, Imported};
+pub use nodes::{ENROL_PREFIX, GATE_POLICY_FILE, NODE_PREFIX};
 pub use policy::{
     exceptions_from_vex, import_vex, read_policy, to_vex, validate_policy, Exception, GateSeverity,
     Policy, POLICY_FILE,
@@ -38,6 +40,7 @@ pub use schedules::{
 };
 pub use targets::{TargetFilter, TargetSettings};
 pub use tokens::TOKEN_PREFIX;
+pub use vedette_cloud::AwsAccount;
 pub use vedette_cloud::{
     feed_mirror_origin, normalize_registry_host, HostSecret, KeyringSecrets, MemorySecrets,
     SecretBackend,

@@ -32,6 +32,8 @@ pub struct ScanOptions {
     pub insecure: bool,
     /// Limits of this scan; none: the environment's.
     pub limits: Option<ScanLimits>,
+    /// What the target holds, as its agent sent it: judged, not read.
+    pub inventory: Option<vedette_model::Inventory>,
 }
 
 impl App {
@@ -113,6 +115,7 @@ impl App {
             } else {
                 FeedPolicy::Fresh
             },
+            inventory: opts.inventory.clone(),
             ..Request::default()
         };
         let scanned = scanner.scan(info, &req, progress, cancel).await;

@@ -17,27 +17,38 @@ pub const TOKEN_PREFIX: &str = "vdt_";
 /// not turn every request into a write).
 const TOUCH_EVERY: Duration = Duration::seconds(60);
 
-fn hash(secret: &str) -> [u8; 32] {
+pub(crate) fn hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
+}
+
+/// `prefix` and 256 random bits in base64url: a token, a node's credential.
+pub(crate) fn new_secret(prefix: &str) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AppError::Internal(format!("no randomness for a secret: {e}")))?;
+    Ok(format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
+}
+
+/// The name of a token: 1 to 100 printable characters.
+pub(crate) fn check_token_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::Invalid(
+            "a token needs a name of 1 to 100 printable characters (what it is for: ci, grafana)"
+                .into(),
+        ));
+    }
+    Ok(name)
 }
 
 impl App {
     /// Creates a token; its secret is returned once and never stored.
     pub async fn create_token(&self, name: &str, scope: TokenScope) -> Result<CreatedToken> {
-        let name = name.trim();
-        if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-            return Err(AppError::Invalid(
-                "a token needs a name of 1 to 100 printable characters (what it is for: ci, grafana)"
-                    .into(),
-            ));
-        }
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| AppError::Internal(format!("no randomness for a token: {e}")))?;
-        let secret = format!(
-            "{TOKEN_PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        );
+        let name = check_token_name(name)?;
+        let secret = new_secret(TOKEN_PREFIX)?;
         let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
         let token = self
             .store()

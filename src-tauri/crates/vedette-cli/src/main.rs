@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 mod api;
 mod feed;
+mod gate;
 mod history;
 mod remote;
 mod scan;
@@ -137,6 +138,19 @@ enum Command {
     /// Policy files: check them, and move their exceptions to and from OpenVEX.
     #[command(subcommand)]
     Policy(feed::PolicyCommand),
+    /// Agents: the enrolment tokens `vedette-agent` enrols nodes with.
+    #[command(subcommand)]
+    Agent(gate::AgentCommand),
+    /// Nodes: the machines whose agent enrolled.
+    #[command(subcommand)]
+    Node(gate::NodeCommand),
+    /// The new-node gate: what it does to the cloud instance of a node that
+    /// fails its policy (notify, stop, terminate), arming it, its action log.
+    #[command(subcommand)]
+    Gate(gate::GateCommand),
+    /// Cloud accounts the gate acts with (secrets in the keyring).
+    #[command(subcommand)]
+    Cloud(gate::CloudCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -388,6 +402,30 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             app.close().await;
             result
         }
+        Command::Agent(cmd) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = gate::agent(&app, cmd).await;
+            app.close().await;
+            result
+        }
+        Command::Node(cmd) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = gate::node(&app, cmd).await;
+            app.close().await;
+            result
+        }
+        Command::Gate(cmd) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = gate::gate(&app, cmd).await;
+            app.close().await;
+            result
+        }
+        Command::Cloud(cmd) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = gate::cloud(&app, cmd).await;
+            app.close().await;
+            result
+        }
     }
 }
 
@@ -458,6 +496,7 @@ async fn credential(app: &App, cmd: CredentialCommand) -> Result<u8, Failure> {
                                 vedette_model::CredentialKind::Registry => "registry",
                                 vedette_model::CredentialKind::FeedMirror => "feed mirror",
                                 vedette_model::CredentialKind::Host => "host (SSH)",
+                                vedette_model::CredentialKind::Cloud => "cloud",
                             },
                             c.host,
                             c.username,

@@ -250,6 +250,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
         platform,
         insecure,
         limits: Some(out.limits.limits()?),
+        inventory: None,
     };
     let progress = Arc::new(StderrProgress {
         quiet: out.quiet,

@@ -35,6 +35,9 @@ impl From<CredentialError> for ApiError {
     }
 }
 
+/// The keyring account of the AWS account the gate acts with.
+pub const AWS_CREDENTIAL: &str = "cloud/aws";
+
 /// Registry (and later cloud) credentials: the secret in the keyring, the
 /// name, host and user in SQLite. The one place both are written.
 #[derive(Clone)]
@@ -160,6 +163,48 @@ impl Credentials {
             .secret(&name)
             .await?
             .and_then(|s| HostSecret::decode(s.expose())))
+    }
+
+    /// Stores the AWS account the gate acts with (one per console).
+    pub async fn set_aws(
+        &self,
+        account: crate::AwsAccount,
+    ) -> Result<CredentialInfo, CredentialError> {
+        if account.access_key_id.trim().is_empty() || account.secret_access_key.expose().is_empty()
+        {
+            return Err(CredentialError::Invalid(
+                "an AWS account needs an access key id and its secret".into(),
+            ));
+        }
+        if account.region.trim().is_empty() {
+            return Err(CredentialError::Invalid(
+                "an AWS account needs a region (--region eu-west-1)".into(),
+            ));
+        }
+        let encoded = Sensitive::new(account.encode());
+        self.blocking(move |s| s.set(AWS_CREDENTIAL, &encoded))
+            .await?;
+        Ok(self
+            .store
+            .upsert_credential(
+                AWS_CREDENTIAL,
+                CredentialKind::Cloud,
+                &account.ec2_endpoint(),
+                &account.access_key_id,
+            )
+            .await?)
+    }
+
+    /// The stored AWS account, if any.
+    pub async fn aws_account(&self) -> Result<Option<crate::AwsAccount>, CredentialError> {
+        match self.secret(AWS_CREDENTIAL).await? {
+            None => Ok(None),
+            Some(s) => serde_json::from_str(s.expose()).map(Some).map_err(|e| {
+                CredentialError::Invalid(format!(
+                    "the stored AWS account does not read ({e}); store it again with `vedette cloud aws set`"
+                ))
+            }),
+        }
     }
 
     /// Deletes a credential from the keyring and the database.

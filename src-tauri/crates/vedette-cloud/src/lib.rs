@@ -4,11 +4,15 @@
 //! service name [`SERVICE`]; SQLite keeps their names. Cloud provider APIs
 //! (EC2/ECR) will join this crate, using the same secret store.
 
+mod aws;
 mod credentials;
 mod secrets;
 
+pub use aws::{AwsAccount, AwsError, Ec2, Ec2Action};
+
 pub use credentials::{
     feed_mirror_origin, normalize_registry_host, CredentialError, Credentials, HostSecret,
+    AWS_CREDENTIAL,
 };
 pub use secrets::{KeyringSecrets, MemorySecrets, SecretBackend, SecretError, SERVICE};
 pub use vedette_model::Sensitive;

@@ -14,6 +14,8 @@ pub enum CredentialKind {
     FeedMirror,
     /// An SSH private key or password for a host (`user@host[:port]`).
     Host,
+    /// A cloud account the new-node gate acts with (AWS).
+    Cloud,
 }
 
 impl CredentialKind {
@@ -22,6 +24,7 @@ impl CredentialKind {
             CredentialKind::Registry => "registry",
             CredentialKind::FeedMirror => "feed_mirror",
             CredentialKind::Host => "host",
+            CredentialKind::Cloud => "cloud",
         }
     }
 
@@ -30,6 +33,7 @@ impl CredentialKind {
             "registry" => Some(CredentialKind::Registry),
             "feed_mirror" => Some(CredentialKind::FeedMirror),
             "host" => Some(CredentialKind::Host),
+            "cloud" => Some(CredentialKind::Cloud),
             _ => None,
         }
     }

@@ -27,10 +27,13 @@ pub enum EventKind {
     FeedStale,
     #[serde(rename = "schedule.fired")]
     ScheduleFired,
+    /// The new-node gate decided on a node (acted, or only recorded).
+    #[serde(rename = "gate.action")]
+    GateAction,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::TargetAdded,
         EventKind::TargetQuarantined,
         EventKind::ScanStarted,
@@ -41,6 +44,7 @@ impl EventKind {
         EventKind::FeedUpdated,
         EventKind::FeedStale,
         EventKind::ScheduleFired,
+        EventKind::GateAction,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +59,7 @@ impl EventKind {
             EventKind::FeedUpdated => "feed.updated",
             EventKind::FeedStale => "feed.stale",
             EventKind::ScheduleFired => "schedule.fired",
+            EventKind::GateAction => "gate.action",
         }
     }
 

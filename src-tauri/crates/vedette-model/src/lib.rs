@@ -13,6 +13,7 @@ mod history;
 mod host;
 mod inventory;
 mod limits;
+mod node;
 mod schedule;
 mod sensitive;
 mod status;
@@ -42,6 +43,10 @@ pub use inventory::{
     Unreadable,
 };
 pub use limits::{format_bytes, parse_bytes, LimitSetting, ScanLimits};
+pub use node::{
+    ActionOutcome, ActionRecord, CloudInstance, CreatedEnrolToken, EnrolToken, Enrolled,
+    GateAction, GateSettings, NodeFacts, NodeInfo,
+};
 pub use schedule::{
     glob_match, Schedule, ScheduleInput, ScheduleOptions, SchedulePreview, ScheduleView,
     TargetSelector, WEEKLY_SCAN_ALL,

@@ -50,6 +50,7 @@ impl TargetSelector {
                     TargetKind::Directory => "directories",
                     TargetKind::Archive => "image archives",
                     TargetKind::Sbom => "SBOMs",
+                    TargetKind::Node => "nodes",
                 })
                 .collect::<Vec<_>>()
                 .join(" and ")

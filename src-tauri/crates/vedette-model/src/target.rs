@@ -14,6 +14,8 @@ pub enum TargetKind {
     Directory,
     Archive,
     Sbom,
+    /// A machine whose agent enrolled: scanned from the inventories it sends.
+    Node,
 }
 
 impl TargetKind {
@@ -25,6 +27,7 @@ impl TargetKind {
             TargetKind::Directory => "directory",
             TargetKind::Archive => "archive",
             TargetKind::Sbom => "sbom",
+            TargetKind::Node => "node",
         }
     }
 
@@ -36,6 +39,7 @@ impl TargetKind {
             "directory" => TargetKind::Directory,
             "archive" => TargetKind::Archive,
             "sbom" => TargetKind::Sbom,
+            "node" => TargetKind::Node,
             _ => return None,
         })
     }

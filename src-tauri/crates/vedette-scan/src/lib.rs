@@ -128,6 +128,9 @@ pub struct Request {
     pub rate: Option<Arc<RateLimiter>>,
     /// A host key fingerprint (`SHA256:…`) the user trusts for this host.
     pub trust_host_key: Option<String>,
+    /// What the target holds, as its agent collected it: judged instead of
+    /// reading the target.
+    pub inventory: Option<Inventory>,
 }
 
 impl Default for Request {
@@ -144,6 +147,7 @@ impl Default for Request {
             digest: None,
             rate: None,
             trust_host_key: None,
+            inventory: None,
         }
     }
 }
@@ -182,7 +186,7 @@ pub fn engine_target(t: &TargetInfo) -> Option<Target> {
         TargetKind::Archive => Target::Archive(t.name.clone().into()),
         TargetKind::Sbom => Target::Sbom(t.name.clone().into()),
         TargetKind::Host => Target::Host(vedette_model::HostAddress::parse(&t.name).ok()?),
-        TargetKind::Registry => return None,
+        TargetKind::Registry | TargetKind::Node => return None,
     })
 }
 
@@ -248,12 +252,13 @@ impl Scanner {
         progress: Arc<dyn Progress>,
         cancel: &CancellationToken,
     ) -> Result<Scanned, Failure> {
-        let Some(engine_target) = engine_target(target) else {
+        let engine_target = engine_target(target);
+        if engine_target.is_none() && req.inventory.is_none() {
             return Err(Failure {
                 scan_id: None,
                 error: ScanError::NotScannable(target.kind),
             });
-        };
+        }
         let Some(_claim) = self.running.claim_target(target.id) else {
             return Err(Failure {
                 scan_id: None,
@@ -275,7 +280,7 @@ impl Scanner {
         let budget = Budget::new(self.limits);
         let timeout = self.limits.timeout;
         let result = tokio::select! {
-            r = self.work(target, &engine_target, req, &budget, Arc::clone(&progress)) => r,
+            r = self.work(target, engine_target.as_ref(), req, &budget, Arc::clone(&progress)) => r,
             _ = token.cancelled() => Err(ScanError::Cancelled),
             _ = tokio::time::sleep(timeout) => Err(ScanError::TimedOut(timeout)),
         };
@@ -317,7 +322,7 @@ impl Scanner {
     async fn work(
         &self,
         target: &TargetInfo,
-        engine_target: &Target,
+        engine_target: Option<&Target>,
         req: &Request,
         budget: &Budget,
         progress: Arc<dyn Progress>,
@@ -415,7 +420,7 @@ impl Scanner {
         inventory: &Inventory,
         assess: &AssessOptions,
     ) -> Result<Option<ScanReport>, ScanError> {
-        if target.kind != TargetKind::Host {
+        if !matches!(target.kind, TargetKind::Host | TargetKind::Node) {
             return Ok(None);
         }
         let Some((previous, digest, extractor)) = self.store.latest_judged_scan(target.id).await?
@@ -542,11 +547,22 @@ impl Scanner {
     async fn inventory(
         &self,
         target: &TargetInfo,
-        engine_target: &Target,
+        engine_target: Option<&Target>,
         req: &Request,
         opts: &vedette_engine::Options,
         progress: Arc<dyn Progress>,
     ) -> Result<(Inventory, bool), ScanError> {
+        let engine_target = match (engine_target, &req.inventory) {
+            (_, Some(inv)) => {
+                progress.stage("judging the inventory its agent sent");
+                let mut inv = inv.clone();
+                inv.target = target.name.clone();
+                inv.kind = target.kind;
+                return Ok((inv, false));
+            }
+            (Some(t), None) => t,
+            (None, None) => return Err(ScanError::NotScannable(target.kind)),
+        };
         // An image is resolved first (its manifest read once): an unchanged
         // digest means the stored inventory is matched again, not pulled.
         let mut resolved = None;

@@ -576,8 +576,9 @@ async fn plan(
 }
 
 /// Each target once: the images the crawls found (with what the crawl
-/// knows), then the selected targets that are neither registries nor an
-/// image a selected registry's crawl covers (found by it now, or before).
+/// knows), then the selected targets that are neither registries, nor
+/// nodes (their agents send their inventories), nor an image a selected
+/// registry's crawl covers (found by it now, or before).
 fn dedupe(
     crawled: Vec<(TargetInfo, ScanHints)>,
     selected: &[TargetInfo],
@@ -590,7 +591,7 @@ fn dedupe(
         .filter(|(t, _)| seen.insert(t.id))
         .collect();
     for t in selected {
-        if t.kind == TargetKind::Registry
+        if matches!(t.kind, TargetKind::Registry | TargetKind::Node)
             || seen.contains(&t.id)
             || t.parent_id.is_some_and(|p| registries.contains(&p))
         {

@@ -8,6 +8,7 @@ mod credentials;
 mod events;
 mod history;
 mod inventories;
+mod nodes;
 mod paths;
 mod scans;
 mod schedules;
@@ -23,6 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use history::Rematch;
+pub use nodes::{NewEnrolToken, TokenRefusal};
 pub use paths::{resolve_data_dir, DATA_DIR_ENV};
 pub use trends::TrendScope;
 
@@ -83,18 +85,27 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        // Migrations run on a connection of their own, closed after: one
+        // that rewrote a table's definition in the schema (a widened CHECK)
+        // keeps the old one in memory, and must not serve queries.
+        let migrating = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
             .await
             .map_err(open_err)?;
         sqlx::migrate!("./migrations")
-            .run(&pool)
+            .run(&migrating)
             .await
             .map_err(|source| StoreError::Migrate {
                 path: path.to_owned(),
                 source,
             })?;
+        migrating.close().await;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(open_err)?;
         tracing::debug!(path = %path.display(), "database open");
         Ok(Self {
             pool,

@@ -2,6 +2,7 @@
 //! scope it needs ([`crate::auth::Read`], [`Scan`](crate::auth::Scan),
 //! [`Admin`](crate::auth::Admin)), which its OpenAPI `security` repeats.
 
+mod agents;
 mod events;
 mod feeds;
 mod health;
@@ -20,6 +21,19 @@ use crate::ApiState;
 /// Routes that answer without a token.
 pub(crate) fn public() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new().routes(routes!(health::health))
+}
+
+/// What agents call, each route checking its own bearer (an enrolment
+/// token, a node's credential).
+pub(crate) fn agents() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(agents::enrol))
+        .routes(routes!(agents::heartbeat))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(agents::inventory))
+                .layer(axum::extract::DefaultBodyLimit::max(agents::MAX_INVENTORY)),
+        )
 }
 
 /// Routes behind the token check.

@@ -5,6 +5,7 @@
 
 mod api;
 mod coverage;
+mod gate;
 mod hostile;
 mod hosts;
 mod registries;

@@ -86,15 +86,16 @@ pub(crate) fn command(data: &Path, env: &[(&str, String)], args: &[&str]) -> Com
     c.arg("--data-dir").arg(data).args(args);
     // Tests run side by side: each `vedette serve` on a port of its own.
     c.env("VEDETTE_API", "127.0.0.1:0");
-    for (k, v) in env {
-        c.env(k, v);
-    }
+    // No keyring unless the test gives a session bus.
     c.env(
         "DBUS_SESSION_BUS_ADDRESS",
         format!("unix:path={}/no-bus", data.display()),
-    )
-    .env("DOCKER_CONFIG", data.join("no-docker-config"))
-    .env_remove("VEDETTE_DATA_DIR");
+    );
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.env("DOCKER_CONFIG", data.join("no-docker-config"))
+        .env_remove("VEDETTE_DATA_DIR");
     c
 }
 

@@ -1,0 +1,408 @@
+//! Nodes and the new-node gate: enrolment tokens, an agent enrolling with
+//! one (its node gets a credential of its own), the inventories it sends
+//! scanned at once, and the gate deciding on the node's cloud instance when
+//! its scan fails the gate policy: notify, stop or terminate it, only once
+//! the gate is armed, every decision in the append-only action log.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use vedette_cloud::{AwsAccount, Ec2Action};
+use vedette_model::{
+    ActionOutcome, ActionRecord, CreatedEnrolToken, EnrolToken, Enrolled, Exposure, GateAction,
+    GateSettings, Inventory, NodeFacts, NodeInfo, ScanState, StartedScan,
+};
+
+use crate::tokens::{check_token_name, hash, new_secret};
+use crate::{App, AppError, FeedSources, Policy, Result, ScanOptions};
+
+/// What every enrolment token starts with.
+pub const ENROL_PREFIX: &str = "vde_";
+/// What every node credential starts with.
+pub const NODE_PREFIX: &str = "vdn_";
+/// The gate's policy, in the data dir (the console's policy until written).
+pub const GATE_POLICY_FILE: &str = "gate-policy.toml";
+
+/// A node's target name: its host name and its instance (or machine) id.
+fn node_name(f: &NodeFacts) -> String {
+    match &f.instance {
+        Some(i) => format!("{} ({})", f.hostname, i.instance_id),
+        None => format!(
+            "{} ({})",
+            f.hostname,
+            f.machine_id.chars().take(12).collect::<String>()
+        ),
+    }
+}
+
+/// What an agent says is checked before anything is stored.
+fn check_facts(f: &NodeFacts) -> Result<()> {
+    let printable = |s: &str, max: usize| {
+        !s.trim().is_empty() && s.len() <= max && !s.chars().any(char::is_control)
+    };
+    if !printable(&f.hostname, 253) {
+        return Err(AppError::Invalid(
+            "the node's hostname must be 1 to 253 printable characters".into(),
+        ));
+    }
+    if !printable(&f.machine_id, 128) {
+        return Err(AppError::Invalid(
+            "the node's machine id must be 1 to 128 printable characters".into(),
+        ));
+    }
+    if f.addresses.len() > 256 || f.listening.len() > 4096 {
+        return Err(AppError::Invalid(
+            "the node lists more addresses or listening sockets than a machine has".into(),
+        ));
+    }
+    if let Some(i) = &f.instance {
+        if !printable(&i.instance_id, 64) || i.provider != "aws" {
+            return Err(AppError::Invalid(
+                "the node's instance must be an AWS instance id (provider \"aws\")".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl App {
+    /// Creates an enrolment token; its secret is returned once.
+    pub async fn create_enrol_token(
+        &self,
+        name: &str,
+        expires: Duration,
+        uses: u32,
+        group: Option<&str>,
+        exposure: Exposure,
+    ) -> Result<CreatedEnrolToken> {
+        let name = check_token_name(name)?;
+        if uses == 0 {
+            return Err(AppError::Invalid(
+                "--uses must be at least 1 (how many nodes may enrol with it)".into(),
+            ));
+        }
+        let expires = chrono::Duration::from_std(expires)
+            .ok()
+            .filter(|d| *d > chrono::Duration::zero() && *d <= chrono::Duration::days(365))
+            .ok_or_else(|| {
+                AppError::Invalid("--expires must be above zero and at most a year".into())
+            })?;
+        let secret = new_secret(ENROL_PREFIX)?;
+        let prefix: String = secret.chars().take(ENROL_PREFIX.len() + 6).collect();
+        let group = group.map(str::trim).filter(|g| !g.is_empty());
+        let token = self
+            .store()
+            .add_enrol_token(&vedette_store::NewEnrolToken {
+                name,
+                hash: &hash(&secret),
+                prefix: &prefix,
+                expires_at: Utc::now() + expires,
+                max_uses: uses,
+                group,
+                exposure,
+            })
+            .await?;
+        Ok(CreatedEnrolToken { token, secret })
+    }
+
+    /// Every enrolment token (never their secrets).
+    pub async fn enrol_tokens(&self) -> Result<Vec<EnrolToken>> {
+        Ok(self.store().enrol_tokens().await?)
+    }
+
+    /// Revokes an enrolment token by name or id.
+    pub async fn revoke_enrol_token(&self, name_or_id: &str) -> Result<()> {
+        if self.store().revoke_enrol_token(name_or_id).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!(
+                "no live enrolment token named '{name_or_id}'; `vedette agent token list` shows them"
+            )))
+        }
+    }
+
+    /// Refuses an enrolment token that cannot enrol a node now (before
+    /// what the node says is read); logged.
+    pub async fn check_enrol_token(&self, token: &str) -> Result<()> {
+        match self.store().check_enrol_token(&hash(token)).await? {
+            Ok(_) => Ok(()),
+            Err(refusal) => {
+                tracing::warn!("enrolment refused: {refusal}");
+                Err(AppError::Unauthorized(format!(
+                    "{refusal}; create a new one with `vedette agent token create`"
+                )))
+            }
+        }
+    }
+
+    /// Enrols a node with an enrolment token: its credential (shown once).
+    /// A refused token is logged with the node's name.
+    pub async fn enrol(&self, token: &str, facts: &NodeFacts) -> Result<Enrolled> {
+        check_facts(facts)?;
+        let credential = new_secret(NODE_PREFIX)?;
+        match self
+            .store()
+            .enrol_node(&hash(token), &node_name(facts), facts, &hash(&credential))
+            .await?
+        {
+            Ok((node, new)) => {
+                tracing::info!(
+                    node = %node_name(facts),
+                    "{} with the enrolment token",
+                    if new { "enrolled" } else { "enrolled again" }
+                );
+                Ok(Enrolled {
+                    target_id: node.target_id,
+                    credential,
+                })
+            }
+            Err(refusal) => {
+                tracing::warn!(node = %node_name(facts), "enrolment refused: {refusal}");
+                Err(AppError::Unauthorized(format!(
+                    "{refusal}; create a new one with `vedette agent token create`"
+                )))
+            }
+        }
+    }
+
+    /// The node a credential belongs to; refused when it is not known or
+    /// was revoked.
+    pub async fn node_of_credential(&self, credential: &str) -> Result<NodeInfo> {
+        match self.store().node_by_credential(&hash(credential)).await? {
+            None => Err(AppError::Unauthorized(
+                "this node credential is not known; enrol the node again with an enrolment token"
+                    .into(),
+            )),
+            Some(n) if n.revoked_at.is_some() => {
+                tracing::warn!(node = n.target_id, "a revoked node credential was used");
+                Err(AppError::Unauthorized(
+                    "this node's credential was revoked: the node is lost; enrol it again with a new enrolment token"
+                        .into(),
+                ))
+            }
+            Some(n) => {
+                self.store().touch_node(n.target_id).await?;
+                Ok(n)
+            }
+        }
+    }
+
+    pub async fn nodes(&self) -> Result<Vec<NodeInfo>> {
+        Ok(self.store().nodes().await?)
+    }
+
+    /// Revokes a node's credential: it is refused from then on.
+    pub async fn revoke_node(&self, target_id: i64) -> Result<()> {
+        if self.store().revoke_node(target_id).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!(
+                "there is no node {target_id} with a live credential; `vedette node list` shows them"
+            )))
+        }
+    }
+
+    /// Scans the inventory a node's agent sent, at once and judged by the
+    /// gate policy; when the scan ends, the gate decides on the node.
+    pub async fn node_inventory(
+        &self,
+        node: &NodeInfo,
+        inventory: Inventory,
+        sources: &FeedSources,
+    ) -> Result<StartedScan> {
+        let target = self.target(node.target_id).await?;
+        let opts = ScanOptions {
+            policy: self.gate_policy()?,
+            inventory: Some(inventory),
+            ..ScanOptions::default()
+        };
+        let (started, done) = self.start_one(target, sources, opts).await?;
+        let (app, node, scan_id) = (self.clone(), node.clone(), started.scan_id);
+        tokio::spawn(async move {
+            // The scan ended (or its task was dropped): decide either way.
+            let _ = done.await;
+            if let Err(e) = app.gate_decide(&node, scan_id).await {
+                tracing::error!(node = node.target_id, "the gate could not decide: {e}");
+            }
+        });
+        Ok(started)
+    }
+
+    pub fn gate_policy_file(&self) -> std::path::PathBuf {
+        self.data_dir().join(GATE_POLICY_FILE)
+    }
+
+    /// The gate's policy: its own file, else the console's policy.
+    pub fn gate_policy(&self) -> Result<Policy> {
+        let path = self.gate_policy_file();
+        if path.exists() {
+            crate::policy::read_policy(&path)
+        } else {
+            self.console_policy()
+        }
+    }
+
+    /// Replaces the gate's policy with `text` (TOML, as a CI gate's), once
+    /// it reads.
+    pub fn set_gate_policy(&self, text: &str) -> Result<Policy> {
+        let p = crate::policy::validate_policy(text)?;
+        let path = self.gate_policy_file();
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, p.to_toml())
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| AppError::Internal(format!("cannot write {}: {e}", path.display())))?;
+        Ok(p)
+    }
+
+    pub async fn gate(&self) -> Result<GateSettings> {
+        Ok(self.store().gate_settings().await?)
+    }
+
+    /// Sets what the gate does; a changed action is disarmed.
+    pub async fn set_gate_action(&self, action: GateAction) -> Result<GateSettings> {
+        let mut s = self.gate().await?;
+        if s.action != action {
+            s = GateSettings {
+                action,
+                armed_by: None,
+                armed_at: None,
+            };
+            self.store().set_gate(&s).await?;
+        }
+        Ok(s)
+    }
+
+    /// Arms the gate's destructive action: `confirm` must be its name.
+    pub async fn arm_gate(&self, confirm: &str, who: &str) -> Result<GateSettings> {
+        let mut s = self.gate().await?;
+        if !s.action.destructive() {
+            return Err(AppError::Invalid(
+                "the gate only notifies: there is nothing to arm (set --action stop or terminate first)"
+                    .into(),
+            ));
+        }
+        if confirm != s.action.as_str() {
+            return Err(AppError::Invalid(format!(
+                "type the action's name to arm it: --confirm {}",
+                s.action.as_str()
+            )));
+        }
+        s.armed_by = Some(who.to_owned());
+        s.armed_at = Some(Utc::now());
+        self.store().set_gate(&s).await?;
+        Ok(s)
+    }
+
+    pub async fn disarm_gate(&self) -> Result<GateSettings> {
+        let mut s = self.gate().await?;
+        s.armed_by = None;
+        s.armed_at = None;
+        self.store().set_gate(&s).await?;
+        Ok(s)
+    }
+
+    /// The action log, newest first.
+    pub async fn gate_log(&self, limit: i64) -> Result<Vec<ActionRecord>> {
+        Ok(self.store().gate_actions(limit).await?)
+    }
+
+    /// Stores the AWS account the gate acts with, in the keyring.
+    pub async fn set_aws_account(
+        &self,
+        account: AwsAccount,
+    ) -> Result<vedette_model::CredentialInfo> {
+        Ok(self.credentials().set_aws(account).await?)
+    }
+
+    /// After a node's scan: when it failed the gate policy (or gave no
+    /// verdict), what the gate does about the node's instance, recorded.
+    async fn gate_decide(&self, node: &NodeInfo, scan_id: i64) -> Result<()> {
+        let summary = self.store().scan_summary(scan_id).await?;
+        let reason = match summary.as_ref().map(|s| s.state) {
+            Some(ScanState::Succeeded) => {
+                let Some(report) = self.store().scan_report(scan_id).await? else {
+                    return Ok(());
+                };
+                let v = &report.verdict;
+                match &v.none {
+                    Some(none) => none.clone(),
+                    None if v.pass => return Ok(()),
+                    None => format!("the gate policy failed: {}", v.failures.join("; ")),
+                }
+            }
+            // Cancelled (the console is stopping): the node is judged at its
+            // next inventory.
+            Some(ScanState::Cancelled) | None => return Ok(()),
+            Some(_) => format!(
+                "no verdict: the scan failed ({})",
+                summary
+                    .and_then(|s| s.error)
+                    .unwrap_or_else(|| "no reason recorded".into())
+            ),
+        };
+        let settings = self.gate().await?;
+        let target = self.target(node.target_id).await?;
+        let instance = node.facts.instance.as_ref().map(|i| i.instance_id.clone());
+        let mut record = ActionRecord {
+            id: 0,
+            at: Utc::now(),
+            node: target.name.clone(),
+            instance_id: instance.clone(),
+            action: settings.action,
+            outcome: ActionOutcome::NotActed,
+            reason,
+            armed_by: settings.armed_by.clone(),
+            scan_id: Some(scan_id),
+            answer: None,
+        };
+        let ec2_action = match settings.action {
+            GateAction::Notify => None,
+            GateAction::Stop => Some(Ec2Action::Stop),
+            GateAction::Terminate => Some(Ec2Action::Terminate),
+        };
+        match (ec2_action, &settings.armed_by, &instance) {
+            (None, _, _) => record.answer = Some("the gate only notifies".into()),
+            (Some(_), None, _) => {
+                record.answer = Some(format!(
+                    "the gate is not armed: it would {} the instance",
+                    settings.action.as_str()
+                ))
+            }
+            (Some(_), Some(_), None) => {
+                record.answer = Some("the node named no cloud instance".into())
+            }
+            (Some(action), Some(_), Some(id)) => match self.credentials().aws_account().await {
+                Ok(Some(account)) => match vedette_cloud::Ec2::new(account).act(action, id).await {
+                    Ok(answer) => {
+                        record.outcome = ActionOutcome::Done;
+                        record.answer = Some(answer);
+                    }
+                    Err(e) => {
+                        record.outcome = ActionOutcome::Failed;
+                        record.answer = Some(e.to_string());
+                    }
+                },
+                Ok(None) => {
+                    record.outcome = ActionOutcome::Failed;
+                    record.answer = Some(
+                        "no AWS account is stored: `vedette cloud aws set` (its secret goes to the keyring)"
+                            .into(),
+                    );
+                }
+                Err(e) => {
+                    record.outcome = ActionOutcome::Failed;
+                    record.answer = Some(format!("the AWS account cannot be read: {e}"));
+                }
+            },
+        }
+        tracing::warn!(
+            node = %record.node,
+            action = record.action.as_str(),
+            outcome = record.outcome.as_str(),
+            "gate: {}",
+            record.reason
+        );
+        self.store().record_gate_action(&record).await?;
+        Ok(())
+    }
+}

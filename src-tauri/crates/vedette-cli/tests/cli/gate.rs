@@ -1,0 +1,412 @@
+//! New nodes against real parts: `vedette serve` with the keyring holding
+//! the AWS account, moto's server as EC2 (instances made and read with
+//! boto3), and `vedette-agent` processes enrolling nodes made from the
+//! shared fixtures. A node that fails the gate policy has its instance
+//! terminated (or stopped); one that passes keeps running.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use vedette_tests::moto::{self, Moto};
+use vedette_tests::registry::shared;
+use vedette_tests::KeyringSession;
+
+use crate::api::ApiServe;
+use crate::vulns::{out, Mirror};
+
+/// `vedette-agent`, built next to the test by the test command.
+fn agent_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("vedette-agent");
+    assert!(
+        bin.is_file(),
+        "{} is missing: `cargo build -p vedette-agent` (the README's test command does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A node's root: `fixture`'s packages, its own host name and machine id.
+fn node_root(tmp: &Path, name: &str, fixture: Option<&Path>) -> PathBuf {
+    let root = tmp.join(name);
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    match fixture {
+        Some(f) => {
+            let o = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(format!("{}/.", f.display()))
+                .arg(&root)
+                .output()
+                .unwrap();
+            assert!(o.status.success());
+        }
+        // A Debian 12 with nothing installed: nothing to fail on.
+        None => {
+            std::fs::copy(
+                shared("fixtures/debian-12-minbase/etc/os-release"),
+                root.join("etc/os-release"),
+            )
+            .unwrap();
+            std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+            std::fs::write(root.join("var/lib/dpkg/status"), "").unwrap();
+        }
+    }
+    std::fs::write(root.join("etc/hostname"), format!("{name}\n")).unwrap();
+    let id: String = format!("{name:0<32}").chars().take(32).collect();
+    std::fs::write(root.join("etc/machine-id"), format!("{id}\n")).unwrap();
+    root
+}
+
+struct Console {
+    keyring: KeyringSession,
+    data: PathBuf,
+    env: Vec<(&'static str, String)>,
+    _mirror: Mirror,
+}
+
+impl Console {
+    fn new(tmp: &Path) -> Self {
+        let mirror = Mirror::start();
+        let keyring = KeyringSession::start();
+        let mut env = mirror.env();
+        env.push(("DBUS_SESSION_BUS_ADDRESS", keyring.address().to_owned()));
+        Console {
+            keyring,
+            data: tmp.join("console"),
+            env,
+            _mirror: mirror,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        crate::vedette_with(&self.data, self.keyring.address(), &self.env, args, "")
+    }
+
+    fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        crate::vedette_with(&self.data, self.keyring.address(), &self.env, args, stdin)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(o.status.success(), "{args:?}: {}", out(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    }
+
+    fn log(&self) -> Vec<Value> {
+        serde_json::from_str(&self.ok(&["gate", "log", "--format", "json"])).unwrap()
+    }
+
+    /// Waits until the action log has an entry for the node named `node`.
+    fn action_for(&self, node: &str) -> Value {
+        let start = Instant::now();
+        loop {
+            if let Some(a) = self.log().into_iter().find(|a| a["node"] == node) {
+                return a;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "no gate action for {node}: {:#?}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+/// Runs the agent once against `base`: enrol (when its state dir has no
+/// credential), send the inventory.
+fn agent(base: &str, token: &str, state: &Path, root: &Path, instance: &str) -> Output {
+    agent_with(base, token, state, root, instance, &[])
+}
+
+fn agent_with(
+    base: &str,
+    token: &str,
+    state: &Path,
+    root: &Path,
+    instance: &str,
+    more: &[&str],
+) -> Output {
+    std::process::Command::new(agent_binary())
+        .args([
+            "--console",
+            base,
+            "--enrol-token",
+            token,
+            "--no-imds",
+            "--once",
+        ])
+        .arg("--state-dir")
+        .arg(state)
+        .arg("--root")
+        .arg(root)
+        .args(["--instance-id", instance, "--region", moto::REGION])
+        .args(more)
+        .env_remove("VEDETTE_CONSOLE")
+        .output()
+        .expect("run vedette-agent")
+}
+
+#[test]
+fn a_node_that_fails_the_gate_has_its_instance_terminated_or_stopped_and_one_that_passes_runs_on() {
+    let moto = Moto::start();
+    let ids = moto.run_instances(3, &[]);
+    let (failing, passing, stopping) = (&ids[0], &ids[1], &ids[2]);
+    assert_eq!(moto.state(failing), "running");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let console = Console::new(tmp.path());
+    let o = console.run_stdin(
+        &[
+            "cloud",
+            "aws",
+            "set",
+            "--access-key-id",
+            moto::ACCESS_KEY_ID,
+            "--region",
+            moto::REGION,
+            "--endpoint",
+            &moto.endpoint(),
+        ],
+        &format!("{}\n", moto::SECRET_ACCESS_KEY),
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let policy = tmp.path().join("gate.toml");
+    std::fs::write(&policy, "fail_on = \"high\"\n").unwrap();
+    console.ok(&[
+        "gate",
+        "set",
+        "--action",
+        "terminate",
+        "--policy",
+        &policy.to_string_lossy(),
+    ]);
+    // Arming takes the action's name.
+    let o = console.run(&["gate", "arm", "--confirm", "yes"]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("--confirm terminate"), "{}", out(&o));
+    console.ok(&["gate", "arm", "--confirm", "terminate"]);
+    let token = console.ok(&[
+        "agent", "token", "create", "--name", "fleet", "--uses", "3", "--group", "web",
+    ]);
+    assert!(token.starts_with("vde_"), "{token}");
+
+    let serve = ApiServe::start(&console.data, &console.env);
+    let base = serve.base.clone();
+
+    // The Debian fixture fails (its advisories include high ones); an empty
+    // Debian passes.
+    let debian = shared("fixtures/debian-12-minbase");
+    let bad = node_root(tmp.path(), "web-bad", Some(&debian));
+    let good = node_root(tmp.path(), "web-good", None);
+    let o = agent(&base, &token, &tmp.path().join("state-bad"), &bad, failing);
+    assert!(o.status.success(), "{}", out(&o));
+    let o = agent(
+        &base,
+        &token,
+        &tmp.path().join("state-good"),
+        &good,
+        passing,
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    // The credential is kept where only its owner reads it.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(tmp.path().join("state-bad/credential"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
+
+    let bad_node = format!("web-bad ({failing})");
+    let acted = console.action_for(&bad_node);
+    assert_eq!(acted["action"], "terminate", "{acted:#}");
+    assert_eq!(acted["outcome"], "done", "{acted:#}");
+    assert!(
+        acted["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("high"),
+        "{acted:#}"
+    );
+    assert_eq!(moto.state(failing), "terminated");
+
+    // The passing node's scan passed: no action, its instance runs on.
+    let nodes: Vec<Value> =
+        serde_json::from_str(&console.ok(&["node", "list", "--format", "json"])).unwrap();
+    assert_eq!(nodes.len(), 2, "{nodes:#?}");
+    let history: Vec<Value> =
+        serde_json::from_str(&console.ok(&["history", "--format", "json"])).unwrap();
+    let good_scan = history
+        .iter()
+        .find(|h| h["target_name"] == format!("web-good ({passing})").as_str())
+        .expect("the passing node was scanned");
+    assert_eq!(good_scan["verdict_pass"], true, "{good_scan:#}");
+    assert!(console
+        .log()
+        .iter()
+        .all(|a| a["node"] != good_scan["target_name"]));
+    assert_eq!(moto.state(passing), "running");
+
+    // Stop instead: the action changes, is armed again, and a third failing
+    // node's instance is stopped.
+    console.ok(&["gate", "set", "--action", "stop"]);
+    console.ok(&["gate", "arm", "--confirm", "stop"]);
+    let third = node_root(tmp.path(), "web-third", Some(&debian));
+    let o = agent(
+        &base,
+        &token,
+        &tmp.path().join("state-third"),
+        &third,
+        stopping,
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let acted = console.action_for(&format!("web-third ({stopping})"));
+    assert_eq!(
+        (acted["action"].as_str(), acted["outcome"].as_str()),
+        (Some("stop"), Some("done"))
+    );
+    assert_eq!(moto.state(stopping), "stopped");
+
+    // The token was for three nodes: a fourth is refused, and says why.
+    let fourth = node_root(tmp.path(), "web-fourth", None);
+    let o = agent(
+        &base,
+        &token,
+        &tmp.path().join("state-fourth"),
+        &fourth,
+        "i-0fourth",
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    assert!(
+        out(&o).contains("401") && out(&o).contains("as many nodes as it may"),
+        "{}",
+        out(&o)
+    );
+
+    // A node whose credential is revoked is refused at its next inventory.
+    let good_id = good_scan["target_id"].as_i64().unwrap().to_string();
+    console.ok(&["node", "revoke", &good_id]);
+    let o = agent(
+        &base,
+        "unused",
+        &tmp.path().join("state-good"),
+        &good,
+        passing,
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    assert!(out(&o).contains("revoked"), "{}", out(&o));
+
+    // The AWS secret is in the keyring only.
+    assert_eq!(serve.stop(), Some(0));
+    let log = std::fs::read_to_string(console.data.with_extension("serve.log")).unwrap_or_default();
+    assert!(!log.contains(moto::SECRET_ACCESS_KEY));
+    for entry in walk(&console.data) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(moto::SECRET_ACCESS_KEY),
+            "the AWS secret is in {}",
+            entry.display()
+        );
+    }
+}
+
+#[test]
+fn expired_and_revoked_enrolment_tokens_are_refused_and_an_unarmed_gate_does_not_act() {
+    let moto = Moto::start();
+    let ids = moto.run_instances(1, &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let console = Console::new(tmp.path());
+    let policy = tmp.path().join("gate.toml");
+    std::fs::write(&policy, "fail_on = \"high\"\n").unwrap();
+    console.ok(&[
+        "gate",
+        "set",
+        "--action",
+        "terminate",
+        "--policy",
+        &policy.to_string_lossy(),
+    ]);
+    let brief = console.ok(&[
+        "agent",
+        "token",
+        "create",
+        "--name",
+        "brief",
+        "--expires",
+        "1s",
+    ]);
+    let revoked = console.ok(&["agent", "token", "create", "--name", "revoked"]);
+    console.ok(&["agent", "token", "revoke", "revoked"]);
+    let live = console.ok(&["agent", "token", "create", "--name", "live"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let serve = ApiServe::start(&console.data, &console.env);
+    let root = node_root(
+        tmp.path(),
+        "web-1",
+        Some(&shared("fixtures/debian-12-minbase")),
+    );
+    for (token, why) in [
+        (&brief, "has expired"),
+        (&revoked, "was revoked"),
+        (&"vde_nonsense".to_owned(), "not known"),
+    ] {
+        let o = agent(
+            &serve.base,
+            token,
+            &tmp.path().join("state"),
+            &root,
+            &ids[0],
+        );
+        assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+        assert!(
+            out(&o).contains("401") && out(&o).contains(why),
+            "{why}: {}",
+            out(&o)
+        );
+    }
+    // Not armed: the failing node is recorded with what the gate would do.
+    let o = agent(
+        &serve.base,
+        &live,
+        &tmp.path().join("state"),
+        &root,
+        &ids[0],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let acted = console.action_for(&format!("web-1 ({})", ids[0]));
+    assert_eq!(acted["outcome"], "not_acted", "{acted:#}");
+    assert!(
+        acted["answer"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not armed"),
+        "{acted:#}"
+    );
+    assert_eq!(moto.state(&ids[0]), "running");
+    // The refusals are in the console's log, with the node's name.
+    assert_eq!(serve.stop(), Some(0));
+    let log = std::fs::read_to_string(console.data.with_extension("serve.log")).unwrap_or_default();
+    assert!(
+        log.contains("enrolment refused") && log.contains("web-1"),
+        "{log}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

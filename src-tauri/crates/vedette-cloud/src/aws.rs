@@ -1,0 +1,292 @@
+//! The AWS EC2 calls the new-node gate makes (`StopInstances`,
+//! `TerminateInstances`, `DescribeInstances` for protected tags), signed with
+//! SigV4 by the `aws-sigv4` crate over reqwest, against a configurable
+//! endpoint (AWS partitions, moto). The account's secret lives in the
+//! keyring; it is never logged or shown.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Deserialize;
+use vedette_model::Sensitive;
+
+/// The EC2 API version the calls speak.
+const EC2_VERSION: &str = "2016-11-15";
+
+/// An answer is read up to this size.
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// An AWS account's access key, kept whole in the keyring.
+#[derive(Clone, Deserialize)]
+pub struct AwsAccount {
+    pub access_key_id: String,
+    pub secret_access_key: Sensitive<String>,
+    #[serde(default)]
+    pub session_token: Option<Sensitive<String>>,
+    pub region: String,
+    /// The EC2 endpoint (`https://ec2.<region>.amazonaws.com` when none).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+}
+
+impl std::fmt::Debug for AwsAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsAccount")
+            .field("access_key_id", &self.access_key_id)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsAccount {
+    /// The keyring's form: the only place the secret is written.
+    pub(crate) fn encode(&self) -> String {
+        serde_json::json!({
+            "access_key_id": self.access_key_id,
+            "secret_access_key": self.secret_access_key.expose(),
+            "session_token": self.session_token.as_ref().map(|t| t.expose().clone()),
+            "region": self.region,
+            "endpoint": self.endpoint,
+        })
+        .to_string()
+    }
+
+    /// The EC2 endpoint the calls go to.
+    pub fn ec2_endpoint(&self) -> String {
+        self.endpoint
+            .clone()
+            .unwrap_or_else(|| format!("https://ec2.{}.amazonaws.com/", self.region))
+    }
+}
+
+/// What the gate does to an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ec2Action {
+    Stop,
+    Terminate,
+}
+
+impl Ec2Action {
+    fn api(self) -> &'static str {
+        match self {
+            Ec2Action::Stop => "StopInstances",
+            Ec2Action::Terminate => "TerminateInstances",
+        }
+    }
+}
+
+/// Why an EC2 call did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error("EC2 at {endpoint} cannot be reached: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("EC2 refused {call} ({status}): {code}: {message}")]
+    Refused {
+        call: &'static str,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("the request cannot be signed: {0}")]
+    Signing(String),
+}
+
+/// An EC2 client for one account.
+pub struct Ec2 {
+    account: AwsAccount,
+    http: reqwest::Client,
+}
+
+impl Ec2 {
+    pub fn new(account: AwsAccount) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Self { account, http }
+    }
+
+    /// Stops or terminates an instance; what EC2 answered (the request id
+    /// and the instance's state before and now).
+    pub async fn act(&self, action: Ec2Action, instance_id: &str) -> Result<String, AwsError> {
+        let body = self
+            .call(action.api(), &[("InstanceId.1", instance_id)])
+            .await?;
+        let state = |tag: &str| {
+            element(&body, tag)
+                .and_then(|s| element(s, "name"))
+                .unwrap_or("?")
+        };
+        Ok(format!(
+            "{} {instance_id}: {} → {} (request {})",
+            action.api(),
+            state("previousState"),
+            state("currentState"),
+            element(&body, "requestId").unwrap_or("?")
+        ))
+    }
+
+    /// The instance's tags (`DescribeInstances`).
+    pub async fn tags(&self, instance_id: &str) -> Result<Vec<(String, String)>, AwsError> {
+        let body = self
+            .call("DescribeInstances", &[("InstanceId.1", instance_id)])
+            .await?;
+        let mut tags = Vec::new();
+        if let Some(set) = element(&body, "tagSet") {
+            for item in elements(set, "item") {
+                if let (Some(k), Some(v)) = (element(item, "key"), element(item, "value")) {
+                    tags.push((k.to_owned(), v.to_owned()));
+                }
+            }
+        }
+        Ok(tags)
+    }
+
+    /// One signed Query API call: its XML answer.
+    async fn call(&self, api: &'static str, params: &[(&str, &str)]) -> Result<String, AwsError> {
+        use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+        let endpoint = self.account.ec2_endpoint();
+        let body = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("Action", api);
+            form.append_pair("Version", EC2_VERSION);
+            for (k, v) in params {
+                form.append_pair(k, v);
+            }
+            form.finish()
+        };
+        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+        let identity = aws_credential_types::Credentials::new(
+            self.account.access_key_id.clone(),
+            self.account.secret_access_key.expose().clone(),
+            self.account
+                .session_token
+                .as_ref()
+                .map(|t| t.expose().clone()),
+            None,
+            "vedette",
+        )
+        .into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.account.region)
+            .name("ec2")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| AwsError::Signing(e.to_string()))?
+            .into();
+        let signable = SignableRequest::new(
+            "POST",
+            &endpoint,
+            std::iter::once(("content-type", content_type)),
+            SignableBody::Bytes(body.as_bytes()),
+        )
+        .map_err(|e| AwsError::Signing(e.to_string()))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| AwsError::Signing(e.to_string()))?
+            .into_parts();
+        let mut req = self
+            .http
+            .post(&endpoint)
+            .header("content-type", content_type)
+            .body(body);
+        for (name, value) in instructions.headers() {
+            req = req.header(name, value);
+        }
+        let unreachable = |e: reqwest::Error| AwsError::Unreachable {
+            endpoint: endpoint.clone(),
+            reason: e.to_string(),
+        };
+        let resp = req.send().await.map_err(unreachable)?;
+        let status = resp.status();
+        let mut text = String::new();
+        let mut resp = resp;
+        while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+            if text.len() + chunk.len() > MAX_ANSWER {
+                break;
+            }
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        if !status.is_success() {
+            return Err(AwsError::Refused {
+                call: api,
+                status: status.as_u16(),
+                code: element(&text, "Code").unwrap_or("?").to_owned(),
+                message: element(&text, "Message").unwrap_or(text.trim()).to_owned(),
+            });
+        }
+        Ok(text)
+    }
+}
+
+/// The text inside the first `<tag>…</tag>` (EC2 answers are flat enough
+/// that this is all the XML reading the gate needs).
+fn element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&close)? + start;
+    Some(xml[start..end].trim())
+}
+
+/// Every `<tag>…</tag>` at the first level it appears.
+fn elements<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(s) = rest.find(&open) {
+        let from = s + open.len();
+        let Some(e) = rest[from..].find(&close) else {
+            break;
+        };
+        out.push(&rest[from..from + e]);
+        rest = &rest[from + e + close.len()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // EC2's answer to TerminateInstances, as its API reference shows it.
+    const TERMINATED: &str = r#"<TerminateInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>
+  <instancesSet>
+    <item>
+      <instanceId>i-1234567890abcdef0</instanceId>
+      <currentState><code>32</code><name>shutting-down</name></currentState>
+      <previousState><code>16</code><name>running</name></previousState>
+    </item>
+  </instancesSet>
+</TerminateInstancesResponse>"#;
+
+    #[test]
+    fn an_answer_gives_the_states_and_the_request_id() {
+        let cur = element(TERMINATED, "currentState").and_then(|s| element(s, "name"));
+        assert_eq!(cur, Some("shutting-down"));
+        assert_eq!(
+            element(TERMINATED, "requestId"),
+            Some("59dbff89-35bd-4eac-99ed-be587EXAMPLE")
+        );
+        let tags = "<tagSet><item><key>vedette:protect</key><value>true</value></item><item><key>Name</key><value>web</value></item></tagSet>";
+        let items = elements(element(tags, "tagSet").unwrap(), "item");
+        assert_eq!(items.len(), 2);
+        assert_eq!(element(items[1], "value"), Some("web"));
+    }
+
+    #[test]
+    fn the_secret_is_not_in_the_debug_form() {
+        let a = AwsAccount {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: Sensitive::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into()),
+            session_token: None,
+            region: "eu-west-1".into(),
+            endpoint: None,
+        };
+        let shown = format!("{a:?}");
+        assert!(!shown.contains("wJalr"), "{shown}");
+        assert_eq!(a.ec2_endpoint(), "https://ec2.eu-west-1.amazonaws.com/");
+    }
+}

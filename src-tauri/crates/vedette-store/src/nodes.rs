@@ -1,0 +1,442 @@
+//! Enrolment tokens, the nodes that enrolled with them, the gate's
+//! settings and its append-only action log. Tokens and node credentials
+//! are kept only as SHA-256 hashes.
+
+use chrono::{DateTime, Utc};
+use vedette_model::{
+    ActionOutcome, ActionRecord, EnrolToken, EventKind, Exposure, GateAction, GateSettings,
+    NodeFacts, NodeInfo, TargetKind,
+};
+
+use crate::{parse_enum, Result, Store, StoreError};
+
+type TokenRow = (
+    i64,
+    String,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    i64,
+    i64,
+    Option<String>,
+    String,
+    Option<DateTime<Utc>>,
+);
+
+const TOKEN_COLUMNS: &str =
+    "id, name, prefix, created_at, expires_at, max_uses, uses, grp, exposure, revoked_at";
+
+fn enrol_token(r: TokenRow) -> Result<EnrolToken> {
+    let (id, name, prefix, created_at, expires_at, max_uses, uses, group, exposure, revoked_at) = r;
+    Ok(EnrolToken {
+        id,
+        name,
+        prefix,
+        created_at,
+        expires_at,
+        max_uses: u32::try_from(max_uses).unwrap_or(u32::MAX),
+        uses: u32::try_from(uses).unwrap_or(u32::MAX),
+        group,
+        exposure: parse_enum(&exposure, Exposure::parse, "exposure")?,
+        revoked_at,
+    })
+}
+
+/// Why an enrolment token was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenRefusal {
+    Unknown,
+    Revoked(String),
+    Expired(String),
+    Exhausted(String),
+}
+
+impl std::fmt::Display for TokenRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenRefusal::Unknown => f.write_str("the enrolment token is not known"),
+            TokenRefusal::Revoked(n) => write!(f, "the enrolment token '{n}' was revoked"),
+            TokenRefusal::Expired(n) => write!(f, "the enrolment token '{n}' has expired"),
+            TokenRefusal::Exhausted(n) => {
+                write!(
+                    f,
+                    "the enrolment token '{n}' has enrolled as many nodes as it may"
+                )
+            }
+        }
+    }
+}
+
+/// The token, when it may enrol a node at `now`.
+fn usable(t: EnrolToken, now: DateTime<Utc>) -> std::result::Result<EnrolToken, TokenRefusal> {
+    if t.revoked_at.is_some() {
+        Err(TokenRefusal::Revoked(t.name))
+    } else if t.expires_at <= now {
+        Err(TokenRefusal::Expired(t.name))
+    } else if t.uses >= t.max_uses {
+        Err(TokenRefusal::Exhausted(t.name))
+    } else {
+        Ok(t)
+    }
+}
+
+/// A new token's settings.
+pub struct NewEnrolToken<'a> {
+    pub name: &'a str,
+    pub hash: &'a [u8; 32],
+    pub prefix: &'a str,
+    pub expires_at: DateTime<Utc>,
+    pub max_uses: u32,
+    pub group: Option<&'a str>,
+    pub exposure: Exposure,
+}
+
+/// A node's row.
+type NodeRow = (
+    i64,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+fn node((target_id, facts, enrolled_at, last_seen_at, revoked_at): NodeRow) -> Result<NodeInfo> {
+    Ok(NodeInfo {
+        target_id,
+        facts: serde_json::from_str(&facts)
+            .map_err(|e| StoreError::Corrupt(format!("the facts of node {target_id}: {e}")))?,
+        enrolled_at,
+        last_seen_at,
+        revoked_at,
+    })
+}
+
+type ActionRow = (
+    i64,
+    DateTime<Utc>,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
+fn action(r: ActionRow) -> Result<ActionRecord> {
+    let (id, at, node, instance_id, action, outcome, reason, armed_by, scan_id, answer) = r;
+    Ok(ActionRecord {
+        id,
+        at,
+        node,
+        instance_id,
+        action: parse_enum(&action, GateAction::parse, "gate action")?,
+        outcome: parse_enum(&outcome, ActionOutcome::parse, "action outcome")?,
+        reason,
+        armed_by,
+        scan_id,
+        answer,
+    })
+}
+
+impl Store {
+    /// Stores a new enrolment token's hash; refused when a live token has
+    /// the name.
+    pub async fn add_enrol_token(&self, t: &NewEnrolToken<'_>) -> Result<EnrolToken> {
+        let row: std::result::Result<TokenRow, sqlx::Error> = sqlx::query_as(&format!(
+            "INSERT INTO enrol_tokens (name, hash, prefix, created_at, expires_at, max_uses, grp, exposure)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING {TOKEN_COLUMNS}"
+        ))
+        .bind(t.name)
+        .bind(&t.hash[..])
+        .bind(t.prefix)
+        .bind(Utc::now())
+        .bind(t.expires_at)
+        .bind(i64::from(t.max_uses))
+        .bind(t.group)
+        .bind(t.exposure.as_str())
+        .fetch_one(&self.pool)
+        .await;
+        match row {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Invalid(
+                format!("an enrolment token named '{}' exists already; revoke it first or choose another name", t.name),
+            )),
+            r => enrol_token(r?),
+        }
+    }
+
+    /// Every enrolment token, revoked and spent ones too, newest first.
+    pub async fn enrol_tokens(&self) -> Result<Vec<EnrolToken>> {
+        let rows: Vec<TokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM enrol_tokens ORDER BY id DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(enrol_token).collect()
+    }
+
+    /// Whether the token whose hash is `token` may enrol a node now.
+    pub async fn check_enrol_token(
+        &self,
+        token: &[u8; 32],
+    ) -> Result<std::result::Result<EnrolToken, TokenRefusal>> {
+        let row: Option<TokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM enrol_tokens WHERE hash = ?1"
+        ))
+        .bind(&token[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row.map(enrol_token).transpose()? {
+            None => Err(TokenRefusal::Unknown),
+            Some(t) => usable(t, Utc::now()),
+        })
+    }
+
+    /// Revokes the live enrolment token named `name` (or with that id).
+    pub async fn revoke_enrol_token(&self, name_or_id: &str) -> Result<bool> {
+        let id: Option<i64> = name_or_id.parse().ok();
+        Ok(sqlx::query(
+            "UPDATE enrol_tokens SET revoked_at = ?1
+             WHERE revoked_at IS NULL AND (name = ?2 OR id = ?3)",
+        )
+        .bind(Utc::now())
+        .bind(name_or_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
+    /// Enrols a node with the token whose hash is `token`, in one
+    /// transaction: the token's use is counted, the node's target (kind
+    /// `node`, with the token's group and exposure) and row are made, and
+    /// `target.added` is logged. A machine that enrolled before keeps its
+    /// target and gets the new credential (it was reinstalled, or lost its
+    /// credential file). `Ok(Err(_))`: the token is refused.
+    pub async fn enrol_node(
+        &self,
+        token: &[u8; 32],
+        name: &str,
+        facts: &NodeFacts,
+        credential: &[u8; 32],
+    ) -> Result<std::result::Result<(NodeInfo, bool), TokenRefusal>> {
+        let now = Utc::now();
+        let mut tx = self.write().await?;
+        let row: Option<TokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM enrol_tokens WHERE hash = ?1"
+        ))
+        .bind(&token[..])
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(t) = row.map(enrol_token).transpose()? else {
+            return Ok(Err(TokenRefusal::Unknown));
+        };
+        let t = match usable(t, now) {
+            Ok(t) => t,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        sqlx::query("UPDATE enrol_tokens SET uses = uses + 1 WHERE id = ?1")
+            .bind(t.id)
+            .execute(&mut *tx)
+            .await?;
+        let body = serde_json::to_string(facts)
+            .map_err(|e| StoreError::Invalid(format!("cannot encode the node's facts: {e}")))?;
+        let instance = facts.instance.as_ref().map(|i| i.instance_id.clone());
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT target_id FROM nodes WHERE machine_id = ?1")
+                .bind(&facts.machine_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (target_id, new) = match known {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE nodes SET facts = ?1, instance_id = ?2, credential_hash = ?3,
+                            token_id = ?4, last_seen_at = ?5, revoked_at = NULL
+                     WHERE target_id = ?6",
+                )
+                .bind(&body)
+                .bind(&instance)
+                .bind(&credential[..])
+                .bind(t.id)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                (id, false)
+            }
+            None => {
+                let kind = TargetKind::Node.as_str();
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO targets (kind, name, exposure, created_at, group_name)
+                     VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                )
+                .bind(kind)
+                .bind(name)
+                .bind(t.exposure.as_str())
+                .bind(now)
+                .bind(&t.group)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => {
+                        StoreError::Invalid(format!("another node is named '{name}' already"))
+                    }
+                    e => e.into(),
+                })?;
+                sqlx::query(
+                    "INSERT INTO nodes (target_id, machine_id, facts, instance_id, credential_hash,
+                                        token_id, enrolled_at, last_seen_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                )
+                .bind(id)
+                .bind(&facts.machine_id)
+                .bind(&body)
+                .bind(&instance)
+                .bind(&credential[..])
+                .bind(t.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                crate::events::emit(
+                    &mut *tx,
+                    EventKind::TargetAdded,
+                    serde_json::json!({"target_id": id, "kind": kind, "target": name,
+                        "exposure": t.exposure.as_str(), "instance_id": instance}),
+                )
+                .await?;
+                (id, true)
+            }
+        };
+        tx.commit().await?;
+        let node = self
+            .node(target_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("node {target_id} vanished")))?;
+        Ok(Ok((node, new)))
+    }
+
+    /// The node whose credential has this hash (revoked or not).
+    pub async fn node_by_credential(&self, hash: &[u8; 32]) -> Result<Option<NodeInfo>> {
+        let row: Option<NodeRow> = sqlx::query_as(
+            "SELECT target_id, facts, enrolled_at, last_seen_at, revoked_at FROM nodes
+             WHERE credential_hash = ?1",
+        )
+        .bind(&hash[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(node).transpose()
+    }
+
+    pub async fn node(&self, target_id: i64) -> Result<Option<NodeInfo>> {
+        let row: Option<NodeRow> = sqlx::query_as(
+            "SELECT target_id, facts, enrolled_at, last_seen_at, revoked_at FROM nodes
+             WHERE target_id = ?1",
+        )
+        .bind(target_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(node).transpose()
+    }
+
+    /// Every node, by target id.
+    pub async fn nodes(&self) -> Result<Vec<NodeInfo>> {
+        let rows: Vec<NodeRow> = sqlx::query_as(
+            "SELECT target_id, facts, enrolled_at, last_seen_at, revoked_at FROM nodes
+             ORDER BY target_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(node).collect()
+    }
+
+    /// Records that the node was heard from.
+    pub async fn touch_node(&self, target_id: i64) -> Result<()> {
+        sqlx::query("UPDATE nodes SET last_seen_at = ?1 WHERE target_id = ?2")
+            .bind(Utc::now())
+            .bind(target_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes a node's credential: it is refused from then on (lost).
+    pub async fn revoke_node(&self, target_id: i64) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE nodes SET revoked_at = ?1 WHERE target_id = ?2 AND revoked_at IS NULL",
+        )
+        .bind(Utc::now())
+        .bind(target_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
+    pub async fn gate_settings(&self) -> Result<GateSettings> {
+        let (action, armed_by, armed_at): (String, Option<String>, Option<DateTime<Utc>>) =
+            sqlx::query_as("SELECT action, armed_by, armed_at FROM gate WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(GateSettings {
+            action: parse_enum(&action, GateAction::parse, "gate action")?,
+            armed_by,
+            armed_at,
+        })
+    }
+
+    /// Sets the gate's action; a new action is not armed.
+    pub async fn set_gate(&self, settings: &GateSettings) -> Result<()> {
+        sqlx::query("UPDATE gate SET action = ?1, armed_by = ?2, armed_at = ?3 WHERE id = 1")
+            .bind(settings.action.as_str())
+            .bind(&settings.armed_by)
+            .bind(settings.armed_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends to the action log (and logs `gate.action`), in one
+    /// transaction; its id.
+    pub async fn record_gate_action(&self, r: &ActionRecord) -> Result<i64> {
+        let mut tx = self.write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO gate_actions (at, node, instance_id, action, outcome, reason, armed_by, scan_id, answer)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+        )
+        .bind(r.at)
+        .bind(&r.node)
+        .bind(&r.instance_id)
+        .bind(r.action.as_str())
+        .bind(r.outcome.as_str())
+        .bind(&r.reason)
+        .bind(&r.armed_by)
+        .bind(r.scan_id)
+        .bind(&r.answer)
+        .fetch_one(&mut *tx)
+        .await?;
+        crate::events::emit(
+            &mut *tx,
+            EventKind::GateAction,
+            serde_json::json!({"id": id, "node": r.node, "instance_id": r.instance_id,
+                "action": r.action.as_str(), "outcome": r.outcome.as_str(), "reason": r.reason,
+                "scan_id": r.scan_id}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The action log, newest first.
+    pub async fn gate_actions(&self, limit: i64) -> Result<Vec<ActionRecord>> {
+        let rows: Vec<ActionRow> = sqlx::query_as(
+            "SELECT id, at, node, instance_id, action, outcome, reason, armed_by, scan_id, answer
+             FROM gate_actions ORDER BY id DESC LIMIT ?1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(action).collect()
+    }
+}
