@@ -9,4 +9,9 @@ export type GateSettings = { action: GateAction,
  * A destructive action is taken only once armed; until then the gate
  * records what it would do.
  */
-armed_by?: string, armed_at?: string, };
+armed_by?: string, armed_at?: string, 
+/**
+ * At most this many stops or terminations an hour; past it the gate
+ * only notifies, and says so.
+ */
+cap_per_hour: number, };

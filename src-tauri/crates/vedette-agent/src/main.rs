@@ -138,10 +138,18 @@ async fn refusal(what: &str, resp: reqwest::Response) -> Stop {
 }
 
 fn unreachable(base: &str, e: reqwest::Error) -> Stop {
-    // The pin's mismatch is deep in the error's sources.
+    // A certificate refused (a pin that does not match) is deep in the
+    // error's sources.
     let mut why = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
+        if let Some(tls) = vedette_pin::tls_failure(
+            s,
+            "Pin it with --pin-sha256 (the fingerprint `vedette serve` prints)",
+        ) {
+            why = tls;
+            break;
+        }
         why = format!("{why}: {s}");
         source = s.source();
     }

@@ -102,7 +102,10 @@ fn reason(e: &reqwest::Error) -> String {
     let mut parts = vec![what.to_owned()];
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        if let Some(tls) = tls_error(s) {
+        if let Some(tls) = vedette_pin::tls_failure(
+            s,
+            "Trust it with --console-ca FILE (its CA, or the certificate itself), or pin it with --console-pin-sha256 (the fingerprint `vedette serve` prints)",
+        ) {
             parts.push(tls);
             break;
         }
@@ -111,29 +114,6 @@ fn reason(e: &reqwest::Error) -> String {
     }
     parts.dedup();
     parts.join(": ")
-}
-
-/// A TLS failure as a user reads it: which certificate, and how to trust it.
-fn tls_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    // I/O errors wrap I/O errors wrapping the TLS error (and their
-    // `source` skips what they wrap).
-    let mut e: &(dyn std::error::Error + 'static) = e;
-    while let Some(inner) = e
-        .downcast_ref::<std::io::Error>()
-        .and_then(|io| io.get_ref())
-    {
-        e = inner;
-    }
-    let tls = e.downcast_ref::<rustls::Error>()?;
-    Some(match tls {
-        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
-            format!("the console's certificate is refused: {}", other.0)
-        }
-        rustls::Error::InvalidCertificate(why) => format!(
-            "the console's certificate is not trusted ({why:?}). Trust it with --console-ca FILE (its CA, or the certificate itself), or pin it with --console-pin-sha256 (the fingerprint `vedette serve` prints)"
-        ),
-        other => format!("TLS failed: {other}"),
-    })
 }
 
 /// Answers above this are not read (a report of a large image is far below).

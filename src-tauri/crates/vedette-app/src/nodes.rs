@@ -20,6 +20,9 @@ use crate::{App, AppError, FeedSources, Policy, Result, ScanOptions};
 pub const ENROL_PREFIX: &str = "vde_";
 /// What every node credential starts with.
 pub const NODE_PREFIX: &str = "vdn_";
+/// An instance tagged so is never stopped or terminated.
+pub const PROTECT_TAG: &str = "vedette:protect";
+
 /// The gate's policy, in the data dir (the console's policy until written).
 pub const GATE_POLICY_FILE: &str = "gate-policy.toml";
 
@@ -266,10 +269,76 @@ impl App {
                 action,
                 armed_by: None,
                 armed_at: None,
+                ..s
             };
             self.store().set_gate(&s).await?;
         }
         Ok(s)
+    }
+
+    /// At most `cap` stops or terminations an hour (0: the gate never acts).
+    pub async fn set_gate_cap(&self, cap: u32) -> Result<GateSettings> {
+        let s = GateSettings {
+            cap_per_hour: cap,
+            ..self.gate().await?
+        };
+        self.store().set_gate(&s).await?;
+        Ok(s)
+    }
+
+    /// The nodes the gate would act on now, and why: each live node whose
+    /// newest judged scan fails the gate policy or gives no verdict.
+    pub async fn gate_dry_run(&self) -> Result<Vec<vedette_model::GateCandidate>> {
+        let settings = self.gate().await?;
+        let mut out = Vec::new();
+        for node in self.nodes().await? {
+            if node.revoked_at.is_some() {
+                continue;
+            }
+            let Some((scan_id, _)) = self.store().latest_verdict(node.target_id).await? else {
+                continue;
+            };
+            let Some(reason) = self.gate_reason(scan_id).await? else {
+                continue;
+            };
+            out.push(vedette_model::GateCandidate {
+                target_id: node.target_id,
+                node: self.target(node.target_id).await?.name,
+                instance_id: node.facts.instance.as_ref().map(|i| i.instance_id.clone()),
+                scan_id,
+                reason,
+                action: settings.action,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Why a scan fails the gate (its policy's failures, or no verdict);
+    /// none when it passed, was cancelled, or has no report.
+    async fn gate_reason(&self, scan_id: i64) -> Result<Option<String>> {
+        let summary = self.store().scan_summary(scan_id).await?;
+        Ok(match summary.as_ref().map(|s| s.state) {
+            Some(ScanState::Succeeded) => {
+                let Some(report) = self.store().scan_report(scan_id).await? else {
+                    return Ok(None);
+                };
+                let v = &report.verdict;
+                match &v.none {
+                    Some(none) => Some(none.clone()),
+                    None if v.pass => None,
+                    None => Some(format!("the gate policy failed: {}", v.failures.join("; "))),
+                }
+            }
+            // Cancelled (the console is stopping): the node is judged at its
+            // next inventory.
+            Some(ScanState::Cancelled) | None => None,
+            Some(_) => Some(format!(
+                "no verdict: the scan failed ({})",
+                summary
+                    .and_then(|s| s.error)
+                    .unwrap_or_else(|| "no reason recorded".into())
+            )),
+        })
     }
 
     /// Arms the gate's destructive action: `confirm` must be its name.
@@ -314,31 +383,54 @@ impl App {
         Ok(self.credentials().set_aws(account).await?)
     }
 
+    /// Acts on an instance unless the hourly cap is reached or the instance
+    /// is protected (`vedette:protect=true`; an instance whose tags cannot
+    /// be read is not acted on): the outcome and what to record.
+    async fn act_safely(
+        &self,
+        account: AwsAccount,
+        action: Ec2Action,
+        instance: &str,
+        settings: &GateSettings,
+    ) -> Result<(ActionOutcome, String)> {
+        let hour_ago = Utc::now() - chrono::Duration::hours(1);
+        let done = self.store().destructive_actions_since(hour_ago).await?;
+        if done >= settings.cap_per_hour {
+            return Ok((
+                ActionOutcome::NotActed,
+                format!(
+                    "the cap of {} stops or terminations an hour is reached ({done} in the last hour): the gate only notifies until the hour passes (`vedette gate set --cap-per-hour`)",
+                    settings.cap_per_hour
+                ),
+            ));
+        }
+        let ec2 = vedette_cloud::Ec2::new(account);
+        match ec2.tags(instance).await {
+            Ok(tags) if tags.iter().any(|(k, v)| k == PROTECT_TAG && v == "true") => {
+                return Ok((
+                    ActionOutcome::NotActed,
+                    format!("the instance is tagged {PROTECT_TAG}=true: the gate never acts on it"),
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Ok((
+                    ActionOutcome::Failed,
+                    format!("the instance's tags cannot be read, so it is not acted on: {e}"),
+                ))
+            }
+        }
+        Ok(match ec2.act(action, instance).await {
+            Ok(answer) => (ActionOutcome::Done, answer),
+            Err(e) => (ActionOutcome::Failed, e.to_string()),
+        })
+    }
+
     /// After a node's scan: when it failed the gate policy (or gave no
     /// verdict), what the gate does about the node's instance, recorded.
     async fn gate_decide(&self, node: &NodeInfo, scan_id: i64) -> Result<()> {
-        let summary = self.store().scan_summary(scan_id).await?;
-        let reason = match summary.as_ref().map(|s| s.state) {
-            Some(ScanState::Succeeded) => {
-                let Some(report) = self.store().scan_report(scan_id).await? else {
-                    return Ok(());
-                };
-                let v = &report.verdict;
-                match &v.none {
-                    Some(none) => none.clone(),
-                    None if v.pass => return Ok(()),
-                    None => format!("the gate policy failed: {}", v.failures.join("; ")),
-                }
-            }
-            // Cancelled (the console is stopping): the node is judged at its
-            // next inventory.
-            Some(ScanState::Cancelled) | None => return Ok(()),
-            Some(_) => format!(
-                "no verdict: the scan failed ({})",
-                summary
-                    .and_then(|s| s.error)
-                    .unwrap_or_else(|| "no reason recorded".into())
-            ),
+        let Some(reason) = self.gate_reason(scan_id).await? else {
+            return Ok(());
         };
         let settings = self.gate().await?;
         let target = self.target(node.target_id).await?;
@@ -372,16 +464,11 @@ impl App {
                 record.answer = Some("the node named no cloud instance".into())
             }
             (Some(action), Some(_), Some(id)) => match self.credentials().aws_account().await {
-                Ok(Some(account)) => match vedette_cloud::Ec2::new(account).act(action, id).await {
-                    Ok(answer) => {
-                        record.outcome = ActionOutcome::Done;
-                        record.answer = Some(answer);
-                    }
-                    Err(e) => {
-                        record.outcome = ActionOutcome::Failed;
-                        record.answer = Some(e.to_string());
-                    }
-                },
+                Ok(Some(account)) => {
+                    let (outcome, answer) = self.act_safely(account, action, id, &settings).await?;
+                    record.outcome = outcome;
+                    record.answer = Some(answer);
+                }
                 Ok(None) => {
                     record.outcome = ActionOutcome::Failed;
                     record.answer = Some(
@@ -394,6 +481,17 @@ impl App {
                     record.answer = Some(format!("the AWS account cannot be read: {e}"));
                 }
             },
+        }
+        if record.outcome != ActionOutcome::Done
+            && settings.action.destructive()
+            && settings.armed_by.is_some()
+        {
+            tracing::error!(
+                node = %record.node,
+                "ALERT: the gate did not {} the failing node's instance: {}",
+                settings.action.as_str(),
+                record.answer.as_deref().unwrap_or_default()
+            );
         }
         tracing::warn!(
             node = %record.node,

@@ -74,6 +74,15 @@ pub enum GateCommand {
         /// The gate's policy file (TOML, as `vedette scan --policy` takes).
         #[arg(long, value_name = "FILE")]
         policy: Option<std::path::PathBuf>,
+        /// At most this many stops or terminations an hour (default 5);
+        /// past it the gate only notifies.
+        #[arg(long, value_name = "N")]
+        cap_per_hour: Option<u32>,
+    },
+    /// The nodes the gate would act on now, and why, without acting.
+    DryRun {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Arms the destructive action: type its name (--confirm terminate).
     Arm {
@@ -229,9 +238,17 @@ pub async fn gate(app: &App, cmd: GateCommand) -> Result<u8, Failure> {
                 Format::Text => println!("{}", show_gate(&s)),
             }
         }
-        GateCommand::Set { action, policy } => {
-            if action.is_none() && policy.is_none() {
-                return Err(usage("give --action, --policy or both"));
+        GateCommand::Set {
+            action,
+            policy,
+            cap_per_hour,
+        } => {
+            if action.is_none() && policy.is_none() && cap_per_hour.is_none() {
+                return Err(usage("give --action, --policy or --cap-per-hour"));
+            }
+            if let Some(cap) = cap_per_hour {
+                app.set_gate_cap(cap).await?;
+                eprintln!("vedette: at most {cap} stops or terminations an hour");
             }
             if let Some(path) = policy {
                 let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -254,6 +271,28 @@ pub async fn gate(app: &App, cmd: GateCommand) -> Result<u8, Failure> {
             let who = std::env::var("USER").unwrap_or_else(|_| "the CLI".into());
             let s = app.arm_gate(&confirm, &who).await?;
             eprintln!("vedette: {}", show_gate(&s));
+        }
+        GateCommand::DryRun { format } => {
+            let would = app.gate_dry_run().await?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&would)?),
+                Format::Text if would.is_empty() => {
+                    println!("No node fails the gate policy now: the gate would do nothing.")
+                }
+                Format::Text => {
+                    let s = app.gate().await?;
+                    println!("{} ({} node(s) now):", show_gate(&s), would.len());
+                    for c in would {
+                        println!(
+                            "  {:<28} {:<20} scan {}: {}",
+                            c.node,
+                            c.instance_id.as_deref().unwrap_or("no instance"),
+                            c.scan_id,
+                            c.reason
+                        );
+                    }
+                }
+            }
         }
         GateCommand::Disarm => {
             let s = app.disarm_gate().await?;

@@ -45,7 +45,7 @@ pub use inventory::{
 pub use limits::{format_bytes, parse_bytes, LimitSetting, ScanLimits};
 pub use node::{
     ActionOutcome, ActionRecord, CloudInstance, CreatedEnrolToken, EnrolToken, Enrolled,
-    GateAction, GateSettings, NodeFacts, NodeInfo,
+    GateAction, GateCandidate, GateSettings, NodeFacts, NodeInfo,
 };
 pub use schedule::{
     glob_match, Schedule, ScheduleInput, ScheduleOptions, SchedulePreview, ScheduleView,

@@ -148,7 +148,7 @@ impl GateAction {
 }
 
 /// The gate's settings: what it does, whether it is armed (and by whom).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct GateSettings {
     pub action: GateAction,
@@ -160,6 +160,31 @@ pub struct GateSettings {
     #[ts(optional, type = "string")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub armed_at: Option<DateTime<Utc>>,
+    /// At most this many stops or terminations an hour; past it the gate
+    /// only notifies, and says so.
+    pub cap_per_hour: u32,
+}
+
+impl GateSettings {
+    pub const DEFAULT_CAP: u32 = 5;
+}
+
+/// A node the gate would act on now, and why (a dry run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct GateCandidate {
+    #[ts(type = "number")]
+    pub target_id: i64,
+    pub node: String,
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// Its newest scan.
+    #[ts(type = "number")]
+    pub scan_id: i64,
+    /// Why it fails the gate policy (or gets no verdict).
+    pub reason: String,
+    pub action: GateAction,
 }
 
 /// What became of one gate decision.

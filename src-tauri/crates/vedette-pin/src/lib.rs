@@ -127,6 +127,30 @@ pub fn pinned_client(pin: [u8; 32]) -> Result<rustls::ClientConfig, String> {
         .with_no_client_auth())
 }
 
+/// A TLS failure in an error's chain as a user reads it: which
+/// certificate, and (`hint`) how to trust it; none when it is no TLS failure.
+pub fn tls_failure(e: &(dyn std::error::Error + 'static), hint: &str) -> Option<String> {
+    // I/O errors wrap I/O errors wrapping the TLS error (and their
+    // `source` skips what they wrap).
+    let mut e: &(dyn std::error::Error + 'static) = e;
+    while let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        e = inner;
+    }
+    let tls = e.downcast_ref::<rustls::Error>()?;
+    Some(match tls {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+            format!("the console's certificate is refused: {}", other.0)
+        }
+        rustls::Error::InvalidCertificate(why) => {
+            format!("the console's certificate is not trusted ({why:?}). {hint}")
+        }
+        other => format!("TLS failed: {other}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

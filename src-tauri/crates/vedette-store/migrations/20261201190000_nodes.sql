@@ -45,7 +45,8 @@ CREATE TABLE gate (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     action TEXT NOT NULL DEFAULT 'notify' CHECK (action IN ('notify', 'stop', 'terminate')),
     armed_by TEXT,
-    armed_at TEXT
+    armed_at TEXT,
+    cap_per_hour INTEGER NOT NULL DEFAULT 5 CHECK (cap_per_hour >= 0)
 );
 INSERT INTO gate (id) VALUES (1);
 

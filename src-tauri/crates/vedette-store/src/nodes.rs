@@ -375,26 +375,48 @@ impl Store {
     }
 
     pub async fn gate_settings(&self) -> Result<GateSettings> {
-        let (action, armed_by, armed_at): (String, Option<String>, Option<DateTime<Utc>>) =
-            sqlx::query_as("SELECT action, armed_by, armed_at FROM gate WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await?;
+        let (action, armed_by, armed_at, cap): (
+            String,
+            Option<String>,
+            Option<DateTime<Utc>>,
+            i64,
+        ) = sqlx::query_as(
+            "SELECT action, armed_by, armed_at, cap_per_hour FROM gate WHERE id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         Ok(GateSettings {
             action: parse_enum(&action, GateAction::parse, "gate action")?,
             armed_by,
             armed_at,
+            cap_per_hour: u32::try_from(cap).unwrap_or(GateSettings::DEFAULT_CAP),
         })
     }
 
     /// Sets the gate's action; a new action is not armed.
     pub async fn set_gate(&self, settings: &GateSettings) -> Result<()> {
-        sqlx::query("UPDATE gate SET action = ?1, armed_by = ?2, armed_at = ?3 WHERE id = 1")
-            .bind(settings.action.as_str())
-            .bind(&settings.armed_by)
-            .bind(settings.armed_at)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE gate SET action = ?1, armed_by = ?2, armed_at = ?3, cap_per_hour = ?4 WHERE id = 1",
+        )
+        .bind(settings.action.as_str())
+        .bind(&settings.armed_by)
+        .bind(settings.armed_at)
+        .bind(i64::from(settings.cap_per_hour))
+        .execute(&self.pool)
+        .await?;
         Ok(())
+    }
+
+    /// How many instances the gate stopped or terminated since `since`.
+    pub async fn destructive_actions_since(&self, since: DateTime<Utc>) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM gate_actions
+             WHERE outcome = 'done' AND action IN ('stop', 'terminate') AND at >= ?1",
+        )
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     /// Appends to the action log (and logs `gate.action`), in one

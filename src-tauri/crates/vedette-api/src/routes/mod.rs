@@ -5,6 +5,7 @@
 mod agents;
 mod events;
 mod feeds;
+mod gate;
 mod health;
 mod hosts;
 mod policy;
@@ -62,4 +63,8 @@ pub(crate) fn protected() -> OpenApiRouter<ApiState> {
         .routes(routes!(feeds::update))
         .routes(routes!(trends::trends))
         .routes(routes!(events::events))
+        .routes(routes!(gate::nodes))
+        .routes(routes!(gate::settings))
+        .routes(routes!(gate::dry_run))
+        .routes(routes!(gate::actions))
 }

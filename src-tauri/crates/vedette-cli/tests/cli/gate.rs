@@ -317,11 +317,28 @@ fn a_node_that_fails_the_gate_has_its_instance_terminated_or_stopped_and_one_tha
 }
 
 #[test]
-fn expired_and_revoked_enrolment_tokens_are_refused_and_an_unarmed_gate_does_not_act() {
+fn the_gate_is_safe_refused_tokens_unarmed_dry_run_protected_instances_the_hourly_cap_and_a_pinned_console(
+) {
     let moto = Moto::start();
-    let ids = moto.run_instances(1, &[]);
+    let ids = moto.run_instances(3, &[]);
+    let protected = moto.run_instances(1, &[("vedette:protect", "true")]);
     let tmp = tempfile::tempdir().unwrap();
     let console = Console::new(tmp.path());
+    let o = console.run_stdin(
+        &[
+            "cloud",
+            "aws",
+            "set",
+            "--access-key-id",
+            moto::ACCESS_KEY_ID,
+            "--region",
+            moto::REGION,
+            "--endpoint",
+            &moto.endpoint(),
+        ],
+        &format!("{}\n", moto::SECRET_ACCESS_KEY),
+    );
+    assert!(o.status.success(), "{}", out(&o));
     let policy = tmp.path().join("gate.toml");
     std::fs::write(&policy, "fail_on = \"high\"\n").unwrap();
     console.ok(&[
@@ -331,6 +348,8 @@ fn expired_and_revoked_enrolment_tokens_are_refused_and_an_unarmed_gate_does_not
         "terminate",
         "--policy",
         &policy.to_string_lossy(),
+        "--cap-per-hour",
+        "1",
     ]);
     let brief = console.ok(&[
         "agent",
@@ -343,26 +362,44 @@ fn expired_and_revoked_enrolment_tokens_are_refused_and_an_unarmed_gate_does_not
     ]);
     let revoked = console.ok(&["agent", "token", "create", "--name", "revoked"]);
     console.ok(&["agent", "token", "revoke", "revoked"]);
-    let live = console.ok(&["agent", "token", "create", "--name", "live"]);
+    let live = console.ok(&["agent", "token", "create", "--name", "live", "--uses", "5"]);
     std::thread::sleep(Duration::from_millis(1500));
-    let serve = ApiServe::start(&console.data, &console.env);
-    let root = node_root(
-        tmp.path(),
-        "web-1",
-        Some(&shared("fixtures/debian-12-minbase")),
+    // Beyond loopback: TLS with a self-signed certificate the agents pin.
+    let serve = ApiServe::start_with(&console.data, &console.env, &["--api", "0.0.0.0:0"]);
+    let pin = serve
+        .fingerprint
+        .clone()
+        .expect("the certificate's fingerprint");
+    let pinned = ["--pin-sha256", pin.as_str()];
+    let debian = shared("fixtures/debian-12-minbase");
+    let run = |name: &str, token: &str, instance: &str, more: &[&str]| {
+        let root = node_root(tmp.path(), name, Some(&debian));
+        agent_with(
+            &serve.base,
+            token,
+            &tmp.path().join(format!("state-{name}")),
+            &root,
+            instance,
+            more,
+        )
+    };
+
+    // Another certificate than the pinned one: nothing is sent.
+    let o = run(
+        "web-0",
+        &live,
+        "i-0none",
+        &["--pin-sha256", &"ab".repeat(32)],
     );
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    assert!(out(&o).contains("not the pinned"), "{}", out(&o));
+    // Refused tokens: 401, saying why.
     for (token, why) in [
         (&brief, "has expired"),
         (&revoked, "was revoked"),
         (&"vde_nonsense".to_owned(), "not known"),
     ] {
-        let o = agent(
-            &serve.base,
-            token,
-            &tmp.path().join("state"),
-            &root,
-            &ids[0],
-        );
+        let o = run("web-0", token, "i-0none", &pinned);
         assert_eq!(o.status.code(), Some(3), "{}", out(&o));
         assert!(
             out(&o).contains("401") && out(&o).contains(why),
@@ -370,14 +407,10 @@ fn expired_and_revoked_enrolment_tokens_are_refused_and_an_unarmed_gate_does_not
             out(&o)
         );
     }
-    // Not armed: the failing node is recorded with what the gate would do.
-    let o = agent(
-        &serve.base,
-        &live,
-        &tmp.path().join("state"),
-        &root,
-        &ids[0],
-    );
+
+    // Not armed: the failing node is recorded with what the gate would do,
+    // and the dry run lists it.
+    let o = run("web-1", &live, &ids[0], &pinned);
     assert!(o.status.success(), "{}", out(&o));
     let acted = console.action_for(&format!("web-1 ({})", ids[0]));
     assert_eq!(acted["outcome"], "not_acted", "{acted:#}");
@@ -388,14 +421,60 @@ fn expired_and_revoked_enrolment_tokens_are_refused_and_an_unarmed_gate_does_not
             .contains("not armed"),
         "{acted:#}"
     );
+    let would: Vec<Value> =
+        serde_json::from_str(&console.ok(&["gate", "dry-run", "--format", "json"])).unwrap();
+    assert_eq!(would.len(), 1, "{would:#?}");
+    assert_eq!(would[0]["instance_id"], ids[0].as_str());
+    assert!(
+        would[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("high"),
+        "{would:#?}"
+    );
     assert_eq!(moto.state(&ids[0]), "running");
-    // The refusals are in the console's log, with the node's name.
+
+    // Armed: a protected instance is never acted on.
+    console.ok(&["gate", "arm", "--confirm", "terminate"]);
+    let o = run("web-2", &live, &protected[0], &pinned);
+    assert!(o.status.success(), "{}", out(&o));
+    let acted = console.action_for(&format!("web-2 ({})", protected[0]));
+    assert_eq!(acted["outcome"], "not_acted", "{acted:#}");
+    assert!(
+        acted["answer"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("vedette:protect=true"),
+        "{acted:#}"
+    );
+    assert_eq!(moto.state(&protected[0]), "running");
+
+    // One termination an hour: the next failing node is only recorded.
+    let o = run("web-3", &live, &ids[1], &pinned);
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(
+        console.action_for(&format!("web-3 ({})", ids[1]))["outcome"],
+        "done"
+    );
+    assert_eq!(moto.state(&ids[1]), "terminated");
+    let o = run("web-4", &live, &ids[2], &pinned);
+    assert!(o.status.success(), "{}", out(&o));
+    let acted = console.action_for(&format!("web-4 ({})", ids[2]));
+    assert_eq!(acted["outcome"], "not_acted", "{acted:#}");
+    assert!(
+        acted["answer"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cap of 1"),
+        "{acted:#}"
+    );
+    assert_eq!(moto.state(&ids[2]), "running");
+
+    // The refusals and the alert are in the console's log.
     assert_eq!(serve.stop(), Some(0));
     let log = std::fs::read_to_string(console.data.with_extension("serve.log")).unwrap_or_default();
-    assert!(
-        log.contains("enrolment refused") && log.contains("web-1"),
-        "{log}"
-    );
+    assert!(log.contains("enrolment refused"), "{log}");
+    assert!(log.contains("ALERT: the gate did not terminate"), "{log}");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
