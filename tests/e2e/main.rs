@@ -1616,3 +1616,164 @@ async fn a_host_is_added_from_the_window_its_key_checked_and_its_reachability_sh
     s.screenshot("targets-hosts").await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_nodes_page_makes_an_enrolment_token_shows_the_gate_dry_run_arms_it_and_logs_what_it_did(
+) {
+    use vedette_tests::moto::{self, Moto};
+    let moto = Moto::start();
+    let ids = moto.run_instances(2, &[]);
+    let data = tempfile::tempdir().unwrap();
+    let env = offline_feeds(data.path());
+    std::fs::write(data.path().join("gate-policy.toml"), "fail_on = \"high\"\n").unwrap();
+    let s = Session::start_desktop("nodes", false, true, data, &env, None).await;
+    // The AWS account, into this session's keyring.
+    let mut cloud = Command::new(cli_binary())
+        .arg("--data-dir")
+        .arg(s.data_dir.path())
+        .args([
+            "cloud",
+            "aws",
+            "set",
+            "--access-key-id",
+            moto::ACCESS_KEY_ID,
+        ])
+        .args(["--region", moto::REGION, "--endpoint", &moto.endpoint()])
+        .env("DBUS_SESSION_BUS_ADDRESS", s.keyring.address())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = cloud.stdin.take().unwrap();
+        writeln!(stdin, "{}", moto::SECRET_ACCESS_KEY).unwrap();
+    }
+    assert!(cloud.wait().unwrap().success());
+
+    s.go("settings").await;
+    let url = s
+        .wait_text("[data-testid=api-url]", "http://127.0.0.1:")
+        .await;
+    let base = url.trim().trim_end_matches("/api/v1").to_owned();
+    s.go("nodes").await;
+    s.wait("[data-testid=no-nodes]").await;
+    s.screenshot("nodes-empty").await;
+
+    // An enrolment token, made in its dialog and shown once.
+    s.click("[data-testid=new-enrol-token]").await;
+    s.fill("[data-testid=enrol-token-name]", "web-asg").await;
+    s.fill("[data-testid=enrol-token-uses]", "2").await;
+    s.click("[data-testid=enrol-token-create]").await;
+    let token = s
+        .wait_text("[data-testid=enrol-token-secret]", "vde_")
+        .await;
+    s.screenshot("enrol-token-dialog").await;
+    s.click("[data-testid=enrol-token-dialog] .btn.primary")
+        .await;
+
+    // Terminate, not armed yet: a failing node is only recorded, and the
+    // dry run names it.
+    s.click("[data-testid=gate-action-terminate]").await;
+    s.wait_text("[data-testid=gate-state]", "Not armed").await;
+    let agent = desktop_binary().with_file_name("vedette-agent");
+    let tmp = tempfile::tempdir().unwrap();
+    let enrol = |name: &str, instance: &str| {
+        let root = tmp.path().join(name);
+        let o = Command::new("cp")
+            .arg("-a")
+            .arg(vedette_tests::registry::shared(
+                "fixtures/debian-12-minbase",
+            ))
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        std::fs::write(root.join("etc/hostname"), format!("{name}\n")).unwrap();
+        std::fs::write(root.join("etc/machine-id"), format!("{name:0<32}\n")).unwrap();
+        let o = Command::new(&agent)
+            .args([
+                "--console",
+                &base,
+                "--enrol-token",
+                token.trim(),
+                "--no-imds",
+                "--once",
+            ])
+            .args(["--instance-id", instance, "--region", moto::REGION])
+            .arg("--state-dir")
+            .arg(tmp.path().join(format!("state-{name}")))
+            .arg("--root")
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    enrol("web-1", &ids[0]);
+    let start = std::time::Instant::now();
+    loop {
+        s.go("scans").await;
+        s.go("nodes").await;
+        if s.client
+            .find(Locator::Css("[data-testid=action-row]"))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the gate never decided"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let row = s.text("[data-testid=action-row]").await;
+    assert!(
+        row.contains("Recorded only") && row.contains("not armed"),
+        "{row}"
+    );
+    s.click("[data-testid=gate-dry-run]").await;
+    let dry = s.wait_text("[data-testid=dry-run-result]", &ids[0]).await;
+    assert!(dry.contains("high"), "{dry}");
+    s.screenshot("gate-dry-run").await;
+    assert_eq!(moto.state(&ids[0]), "running");
+
+    // Armed by typing the action's name: the next failing node's instance
+    // is terminated, and the log says so.
+    s.fill("[data-testid=arm-confirm]", "terminate").await;
+    s.click("[data-testid=arm-gate]").await;
+    s.wait_text("[data-testid=gate-state]", "Armed: terminate")
+        .await;
+    enrol("web-2", &ids[1]);
+    let start = std::time::Instant::now();
+    loop {
+        s.go("scans").await;
+        s.go("nodes").await;
+        if s.client
+            .find(Locator::Css("[data-testid=action-row][data-outcome=done]"))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the gate never acted"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let done = s.text("[data-testid=action-row][data-outcome=done]").await;
+    assert!(
+        done.contains("Terminated") && done.contains(&ids[1]),
+        "{done}"
+    );
+    assert_eq!(moto.state(&ids[1]), "terminated");
+    s.client
+        .execute(
+            "document.querySelector('[data-testid=action-log]').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    s.screenshot("nodes-action-log").await;
+    s.stop().await;
+}

@@ -5,6 +5,7 @@
 mod api;
 mod app;
 mod credential;
+mod gate;
 mod scan;
 mod schedule;
 mod target;
@@ -23,6 +24,17 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         credential::credential_list,
         credential::credential_set,
         credential::credential_delete,
+        gate::node_list,
+        gate::node_revoke,
+        gate::enrol_token_list,
+        gate::enrol_token_create,
+        gate::enrol_token_revoke,
+        gate::gate_settings,
+        gate::gate_set_action,
+        gate::gate_arm,
+        gate::gate_disarm,
+        gate::gate_dry_run,
+        gate::gate_log,
         target::target_list,
         target::target_add_registry,
         target::target_crawl,

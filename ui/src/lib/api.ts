@@ -29,8 +29,15 @@ import type { LastScan } from "../bindings/LastScan";
 import type { HostAdded } from "../bindings/HostAdded";
 import type { HostKeyState } from "../bindings/HostKeyState";
 import type { HostSpec } from "../bindings/HostSpec";
+import type { NodeInfo } from "../bindings/NodeInfo";
+import type { EnrolToken } from "../bindings/EnrolToken";
+import type { CreatedEnrolToken } from "../bindings/CreatedEnrolToken";
+import type { GateSettings } from "../bindings/GateSettings";
+import type { GateAction } from "../bindings/GateAction";
+import type { GateCandidate } from "../bindings/GateCandidate";
+import type { ActionRecord } from "../bindings/ActionRecord";
 
-export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity, RegistryWatch, RegistryCrawl, Exposure, ApiStatus, ApiToken, CreatedToken, TokenScope, ScansStarted, ScanProgress, TargetView, LastScan, HostAdded, HostKeyState, HostSpec };
+export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity, RegistryWatch, RegistryCrawl, Exposure, ApiStatus, ApiToken, CreatedToken, TokenScope, ScansStarted, ScanProgress, TargetView, LastScan, HostAdded, HostKeyState, HostSpec, NodeInfo, EnrolToken, CreatedEnrolToken, GateSettings, GateAction, GateCandidate, ActionRecord };
 
 /** Every command error is `{code, message}`; anything else is wrapped as internal. */
 export function asApiError(e: unknown): ApiError {
@@ -81,6 +88,18 @@ export const api = {
     call<void>("schedule_set_enabled", { id, enabled }),
   removeSchedule: (id: number) => call<void>("schedule_remove", { id }),
   runSchedule: (id: number) => call<void>("schedule_run_now", { id }),
+  nodes: () => call<NodeInfo[]>("node_list"),
+  revokeNode: (id: number) => call<void>("node_revoke", { id }),
+  enrolTokens: () => call<EnrolToken[]>("enrol_token_list"),
+  createEnrolToken: (name: string, expires: string, uses: number, group: string | null, exposure: Exposure) =>
+    call<CreatedEnrolToken>("enrol_token_create", { name, expires, uses, group, exposure }),
+  revokeEnrolToken: (id: number) => call<void>("enrol_token_revoke", { id }),
+  gate: () => call<GateSettings>("gate_settings"),
+  setGateAction: (action: GateAction) => call<GateSettings>("gate_set_action", { action }),
+  armGate: (confirm: string) => call<GateSettings>("gate_arm", { confirm }),
+  disarmGate: () => call<GateSettings>("gate_disarm"),
+  gateDryRun: () => call<GateCandidate[]>("gate_dry_run"),
+  gateLog: () => call<ActionRecord[]>("gate_log"),
   apiStatus: () => call<ApiStatus>("api_status"),
   apiTokens: () => call<ApiToken[]>("api_token_list"),
   createToken: (name: string, scope: TokenScope) => call<CreatedToken>("api_token_create", { name, scope }),
