@@ -98,6 +98,33 @@ impl Console {
         String::from_utf8_lossy(&o.stdout).trim().to_owned()
     }
 
+    /// The AWS account (moto's) in the keyring, and the gate's policy
+    /// (fail on high) and action, with more `gate set` arguments.
+    fn gate_on(&self, moto: &Moto, action: &str, more: &[&str]) {
+        let o = self.run_stdin(
+            &[
+                "cloud",
+                "aws",
+                "set",
+                "--access-key-id",
+                moto::ACCESS_KEY_ID,
+                "--region",
+                moto::REGION,
+                "--endpoint",
+                &moto.endpoint(),
+            ],
+            &format!("{}\n", moto::SECRET_ACCESS_KEY),
+        );
+        assert!(o.status.success(), "{}", out(&o));
+        let policy = self.data.with_extension("gate.toml");
+        std::fs::write(&policy, "fail_on = \"high\"\n").unwrap();
+        let mut args = vec!["gate", "set", "--action", action, "--policy"];
+        let policy = policy.to_string_lossy().into_owned();
+        args.push(&policy);
+        args.extend_from_slice(more);
+        self.ok(&args);
+    }
+
     fn log(&self) -> Vec<Value> {
         serde_json::from_str(&self.ok(&["gate", "log", "--format", "json"])).unwrap()
     }
@@ -162,31 +189,7 @@ fn a_node_that_fails_the_gate_has_its_instance_terminated_or_stopped_and_one_tha
 
     let tmp = tempfile::tempdir().unwrap();
     let console = Console::new(tmp.path());
-    let o = console.run_stdin(
-        &[
-            "cloud",
-            "aws",
-            "set",
-            "--access-key-id",
-            moto::ACCESS_KEY_ID,
-            "--region",
-            moto::REGION,
-            "--endpoint",
-            &moto.endpoint(),
-        ],
-        &format!("{}\n", moto::SECRET_ACCESS_KEY),
-    );
-    assert!(o.status.success(), "{}", out(&o));
-    let policy = tmp.path().join("gate.toml");
-    std::fs::write(&policy, "fail_on = \"high\"\n").unwrap();
-    console.ok(&[
-        "gate",
-        "set",
-        "--action",
-        "terminate",
-        "--policy",
-        &policy.to_string_lossy(),
-    ]);
+    console.gate_on(&moto, "terminate", &[]);
     // Arming takes the action's name.
     let o = console.run(&["gate", "arm", "--confirm", "yes"]);
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
@@ -306,7 +309,7 @@ fn a_node_that_fails_the_gate_has_its_instance_terminated_or_stopped_and_one_tha
     assert_eq!(serve.stop(), Some(0));
     let log = std::fs::read_to_string(console.data.with_extension("serve.log")).unwrap_or_default();
     assert!(!log.contains(moto::SECRET_ACCESS_KEY));
-    for entry in walk(&console.data) {
+    for entry in crate::walk(&console.data) {
         let bytes = std::fs::read(&entry).unwrap_or_default();
         assert!(
             !String::from_utf8_lossy(&bytes).contains(moto::SECRET_ACCESS_KEY),
@@ -324,33 +327,7 @@ fn the_gate_is_safe_refused_tokens_unarmed_dry_run_protected_instances_the_hourl
     let protected = moto.run_instances(1, &[("vedette:protect", "true")]);
     let tmp = tempfile::tempdir().unwrap();
     let console = Console::new(tmp.path());
-    let o = console.run_stdin(
-        &[
-            "cloud",
-            "aws",
-            "set",
-            "--access-key-id",
-            moto::ACCESS_KEY_ID,
-            "--region",
-            moto::REGION,
-            "--endpoint",
-            &moto.endpoint(),
-        ],
-        &format!("{}\n", moto::SECRET_ACCESS_KEY),
-    );
-    assert!(o.status.success(), "{}", out(&o));
-    let policy = tmp.path().join("gate.toml");
-    std::fs::write(&policy, "fail_on = \"high\"\n").unwrap();
-    console.ok(&[
-        "gate",
-        "set",
-        "--action",
-        "terminate",
-        "--policy",
-        &policy.to_string_lossy(),
-        "--cap-per-hour",
-        "1",
-    ]);
+    console.gate_on(&moto, "terminate", &["--cap-per-hour", "1"]);
     let brief = console.ok(&[
         "agent",
         "token",
@@ -475,17 +452,4 @@ fn the_gate_is_safe_refused_tokens_unarmed_dry_run_protected_instances_the_hourl
     let log = std::fs::read_to_string(console.data.with_extension("serve.log")).unwrap_or_default();
     assert!(log.contains("enrolment refused"), "{log}");
     assert!(log.contains("ALERT: the gate did not terminate"), "{log}");
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

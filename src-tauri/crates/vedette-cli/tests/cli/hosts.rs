@@ -224,7 +224,7 @@ fn a_host_over_ssh_is_read_as_its_root_is_once_its_key_is_trusted() {
         .collect::<Vec<_>>()
         .join("");
     let needle = &body[20..60];
-    for entry in walk(&s.data) {
+    for entry in crate::walk(&s.data) {
         let bytes = std::fs::read(&entry).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
         assert!(
@@ -233,19 +233,6 @@ fn a_host_over_ssh_is_read_as_its_root_is_once_its_key_is_trusted() {
             entry.display()
         );
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
@@ -829,7 +816,7 @@ fn a_password_from_the_keyring_logs_in_and_is_kept_nowhere_else() {
     assert_eq!(scan["state"], "succeeded", "{scan:#}");
     assert!(scan["packages"].as_i64() > Some(50), "{scan:#}");
 
-    for entry in walk(&s.data) {
+    for entry in crate::walk(&s.data) {
         let bytes = std::fs::read(&entry).unwrap_or_default();
         assert!(
             !String::from_utf8_lossy(&bytes).contains(&password),
