@@ -38,6 +38,23 @@ fn node_name(f: &NodeFacts) -> String {
     }
 }
 
+/// The TCP ports listening beyond loopback (`0.0.0.0:443`, `[::]:22`,
+/// `10.0.0.5:8080`; not `127.0.0.1:5432` or `[::1]:631`).
+fn outward_ports(listening: &[String]) -> Vec<u16> {
+    let mut ports: Vec<u16> = listening
+        .iter()
+        .filter_map(|s| {
+            let (addr, port) = s.rsplit_once(':')?;
+            let addr = addr.trim_start_matches('[').trim_end_matches(']');
+            let ip: std::net::IpAddr = addr.parse().ok()?;
+            (!ip.is_loopback()).then(|| port.parse().ok()).flatten()
+        })
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
 /// What an agent says is checked before anything is stored.
 fn check_facts(f: &NodeFacts) -> Result<()> {
     let printable = |s: &str, max: usize| {
@@ -214,9 +231,20 @@ impl App {
         sources: &FeedSources,
     ) -> Result<StartedScan> {
         let target = self.target(node.target_id).await?;
+        // Inference raises the exposure the token gave, never lowers it.
+        let exposure = match self.infer_exposure(node).await {
+            Some((Exposure::Internet, why)) => {
+                if target.exposure != Exposure::Internet {
+                    tracing::info!(node = %target.name, "internet-facing: {why}");
+                }
+                Some(Exposure::Internet)
+            }
+            _ => None,
+        };
         let opts = ScanOptions {
             policy: self.gate_policy()?,
             inventory: Some(inventory),
+            exposure,
             ..ScanOptions::default()
         };
         let (started, done) = self.start_one(target, sources, opts).await?;
@@ -229,6 +257,48 @@ impl App {
             }
         });
         Ok(started)
+    }
+
+    /// A node's exposure from what listens on it and what its security
+    /// groups open to the whole internet: internet-facing when a port that
+    /// listens beyond loopback is open to `0.0.0.0/0` (or `::/0`); internal
+    /// when nothing listens beyond loopback, or nothing that listens is open
+    /// to the world. None (the node keeps its exposure) when the groups
+    /// cannot be read. With why.
+    async fn infer_exposure(&self, node: &NodeInfo) -> Option<(Exposure, String)> {
+        let ports = outward_ports(&node.facts.listening);
+        if ports.is_empty() {
+            return Some((Exposure::Internal, "nothing listens beyond loopback".into()));
+        }
+        let instance = node.facts.instance.as_ref()?;
+        let account = self.credentials().aws_account().await.ok()??;
+        let open = match vedette_cloud::Ec2::new(account)
+            .open_to_world(&instance.instance_id)
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::info!(
+                    instance = %instance.instance_id,
+                    "its security groups cannot be read, its exposure stays as it is: {e}"
+                );
+                return None;
+            }
+        };
+        let reachable = ports.iter().find(|p| {
+            open.iter()
+                .any(|(proto, from, to)| (proto == "-1" || proto == "tcp") && from <= p && *p <= to)
+        });
+        Some(match reachable {
+            Some(p) => (
+                Exposure::Internet,
+                format!("port {p} listens and its security groups open it to 0.0.0.0/0"),
+            ),
+            None => (
+                Exposure::Internal,
+                "no listening port is open to the internet in its security groups".into(),
+            ),
+        })
     }
 
     pub fn gate_policy_file(&self) -> std::path::PathBuf {

@@ -142,6 +142,63 @@ impl Ec2 {
         Ok(tags)
     }
 
+    /// The port ranges the instance's security groups open to the whole
+    /// internet (`0.0.0.0/0` or `::/0`): (protocol, from, to); protocol
+    /// `-1` is every protocol and port.
+    pub async fn open_to_world(
+        &self,
+        instance_id: &str,
+    ) -> Result<Vec<(String, u16, u16)>, AwsError> {
+        let body = self
+            .call("DescribeInstances", &[("InstanceId.1", instance_id)])
+            .await?;
+        let mut groups: Vec<String> = Vec::new();
+        for set in blocks(&body, "groupSet") {
+            for item in blocks(set, "item") {
+                if let Some(id) = element(item, "groupId") {
+                    if !groups.iter().any(|g| g == id) {
+                        groups.push(id.to_owned());
+                    }
+                }
+            }
+        }
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = (1..=groups.len()).map(|i| format!("GroupId.{i}")).collect();
+        let params: Vec<(&str, &str)> = keys
+            .iter()
+            .zip(&groups)
+            .map(|(k, g)| (k.as_str(), g.as_str()))
+            .collect();
+        let body = self.call("DescribeSecurityGroups", &params).await?;
+        let mut open = Vec::new();
+        for perms in blocks(&body, "ipPermissions") {
+            for rule in blocks(perms, "item") {
+                let world = blocks(rule, "ipRanges")
+                    .iter()
+                    .flat_map(|r| blocks(r, "item"))
+                    .any(|r| element(r, "cidrIp") == Some("0.0.0.0/0"))
+                    || blocks(rule, "ipv6Ranges")
+                        .iter()
+                        .flat_map(|r| blocks(r, "item"))
+                        .any(|r| element(r, "cidrIpv6") == Some("::/0"));
+                if !world {
+                    continue;
+                }
+                let protocol = element(rule, "ipProtocol").unwrap_or("-1").to_owned();
+                let port = |tag: &str, default: u16| {
+                    element(rule, tag)
+                        .and_then(|p| p.parse::<i32>().ok())
+                        .and_then(|p| u16::try_from(p).ok())
+                        .unwrap_or(default)
+                };
+                open.push((protocol, port("fromPort", 0), port("toPort", u16::MAX)));
+            }
+        }
+        Ok(open)
+    }
+
     /// One signed Query API call: its XML answer.
     async fn call(&self, api: &'static str, params: &[(&str, &str)]) -> Result<String, AwsError> {
         use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
@@ -230,6 +287,40 @@ fn element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     Some(xml[start..end].trim())
 }
 
+/// The contents of every `<tag>…</tag>` at the outermost level, nested
+/// ones of the same tag kept inside their parent (EC2's `<item>`s nest).
+fn blocks<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(s) = rest.find(&open) {
+        let from = s + open.len();
+        let (mut depth, mut at) = (1usize, from);
+        loop {
+            let next_open = rest[at..].find(&open).map(|i| i + at);
+            let Some(next_close) = rest[at..].find(&close).map(|i| i + at) else {
+                return out;
+            };
+            match next_open {
+                Some(o) if o < next_close => {
+                    depth += 1;
+                    at = o + open.len();
+                }
+                _ => {
+                    depth -= 1;
+                    at = next_close + close.len();
+                    if depth == 0 {
+                        out.push(&rest[from..next_close]);
+                        break;
+                    }
+                }
+            }
+        }
+        rest = &rest[at..];
+    }
+    out
+}
+
 /// Every `<tag>…</tag>` at the first level it appears.
 fn elements<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
     let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
@@ -274,6 +365,28 @@ mod tests {
         let items = elements(element(tags, "tagSet").unwrap(), "item");
         assert_eq!(items.len(), 2);
         assert_eq!(element(items[1], "value"), Some("web"));
+    }
+
+    #[test]
+    fn security_group_rules_are_read_with_their_nested_ranges() {
+        // Shaped as EC2's DescribeSecurityGroups answer (abridged).
+        let xml = "<securityGroupInfo><item><groupId>sg-1</groupId><ipPermissions>\
+            <item><ipProtocol>tcp</ipProtocol><fromPort>22</fromPort><toPort>22</toPort>\
+            <ipRanges><item><cidrIp>10.0.0.0/8</cidrIp></item></ipRanges></item>\
+            <item><ipProtocol>tcp</ipProtocol><fromPort>443</fromPort><toPort>443</toPort>\
+            <ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges></item>\
+            </ipPermissions><ipPermissionsEgress><item><ipProtocol>-1</ipProtocol>\
+            <ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges></item></ipPermissionsEgress></item></securityGroupInfo>";
+        let perms = blocks(xml, "ipPermissions");
+        assert_eq!(perms.len(), 1);
+        let rules = blocks(perms[0], "item");
+        assert_eq!(rules.len(), 2);
+        assert_eq!(element(rules[1], "fromPort"), Some("443"));
+        let ranges = blocks(rules[1], "ipRanges");
+        assert_eq!(
+            element(blocks(ranges[0], "item")[0], "cidrIp"),
+            Some("0.0.0.0/0")
+        );
     }
 
     #[test]

@@ -453,3 +453,92 @@ fn the_gate_is_safe_refused_tokens_unarmed_dry_run_protected_instances_the_hourl
     assert!(log.contains("enrolment refused"), "{log}");
     assert!(log.contains("ALERT: the gate did not terminate"), "{log}");
 }
+
+#[test]
+fn a_node_whose_listening_port_its_security_group_opens_to_the_world_is_internet_facing() {
+    use crate::api::{agent, call};
+    let moto = Moto::start();
+    // One instance in a group that opens 443 to the world, one in the
+    // default group.
+    let open: Vec<String> = serde_json::from_value(moto.boto(
+        "sg = ec2.create_security_group(GroupName='web', Description='web')['GroupId']\n\
+         ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[{'IpProtocol': 'tcp', \
+         'FromPort': 443, 'ToPort': 443, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])\n\
+         ami = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']\n\
+         r = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, SecurityGroupIds=[sg])\n\
+         print(json.dumps([i['InstanceId'] for i in r['Instances']]))",
+    ))
+    .unwrap();
+    let closed = moto.run_instances(1, &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let console = Console::new(tmp.path());
+    console.gate_on(&moto, "notify", &[]);
+    let token = console.ok(&["agent", "token", "create", "--name", "web", "--uses", "2"]);
+    let inventory = console.ok(&[
+        "scan",
+        "dir",
+        &shared("fixtures/debian-12-minbase").to_string_lossy(),
+        "--packages-only",
+        "--format",
+        "json",
+    ]);
+    let inventory: Value = serde_json::from_str(&inventory).unwrap();
+    let serve = ApiServe::start(&console.data, &console.env);
+    let http = agent();
+    for (name, instance) in [("web-open", &open[0]), ("web-closed", &closed[0])] {
+        let facts = serde_json::json!({
+            "hostname": name, "machine_id": format!("{name:0<32}"),
+            "listening": ["0.0.0.0:443", "127.0.0.1:5432"],
+            "instance": {"provider": "aws", "instance_id": instance, "region": moto::REGION},
+        });
+        let (status, enrolled, _) = call(
+            &http,
+            "POST",
+            &serve.url("/api/v1/agents/enrol"),
+            Some(&token),
+            Some(facts.to_string().as_bytes()),
+        );
+        assert_eq!(status, 201, "{enrolled}");
+        let credential = enrolled["credential"].as_str().unwrap().to_owned();
+        let (status, started, _) = call(
+            &http,
+            "PUT",
+            &serve.url("/api/v1/agents/inventory"),
+            Some(&credential),
+            Some(inventory.to_string().as_bytes()),
+        );
+        assert_eq!(status, 202, "{started}");
+    }
+    let exposure_of = |name: &str| {
+        let targets: Vec<Value> =
+            serde_json::from_str(&console.ok(&["target", "list", "--format", "json"])).unwrap();
+        targets
+            .iter()
+            .find(|t| t["name"].as_str().unwrap_or_default().starts_with(name))
+            .map(|t| t["exposure"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    let start = Instant::now();
+    while exposure_of("web-open") != "internet" {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "web-open stayed {}",
+            exposure_of("web-open")
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Once the other node is judged too, it stayed internal.
+    let start = Instant::now();
+    loop {
+        let history: Vec<Value> =
+            serde_json::from_str(&console.ok(&["history", "--format", "json"])).unwrap();
+        let judged = history.iter().filter(|h| h["state"] == "succeeded").count();
+        if judged == 2 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{history:#?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(exposure_of("web-closed"), "internal");
+    assert_eq!(serve.stop(), Some(0));
+}
