@@ -10,6 +10,10 @@ export VEDETTE_ROOT
 # fresh clone reuses them (VEDETTE_CACHE=/tmp/x measures a cold run).
 export VEDETTE_CACHE="${VEDETTE_CACHE:-$HOME/.cache/vedette}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$VEDETTE_CACHE/target}"
+# CI builds a fresh clone, at a new path each run: incremental caches of its
+# crates would only pile up in the shared target dir (tens of GB). CI builds
+# without them.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
 say() { printf '\033[1;36m==>\033[0m %s\n' "$*" >&2; }
