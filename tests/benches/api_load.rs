@@ -19,25 +19,15 @@ use vedette_model::{
     Exposure, ScheduleInput, ScheduleOptions, TargetKind, TargetSelector, TokenScope,
 };
 
+mod common;
+
 const TARGETS: usize = 10_000;
 const CLIENTS: usize = 4;
 const GETS_PER_CLIENT: usize = 25;
 const POSTS: usize = 20;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
 }
 
 fn get(agent: &ureq::Agent, url: &str, token: &str) -> (u16, usize, Duration) {
@@ -140,7 +130,7 @@ fn main() {
     // Let the run get going.
     std::thread::sleep(Duration::from_secs(3));
 
-    let agent = agent();
+    let agent = common::http_agent();
     let mut health: Vec<Duration> = (0..100)
         .map(|_| get(&agent, &format!("{base}/api/v1/health"), &token).2)
         .collect();
@@ -212,8 +202,8 @@ fn main() {
         println!(
             "| {what} | {} | {} | {} | {} |",
             v.len(),
-            ms(percentile(v, 0.5)),
-            ms(percentile(v, 0.99)),
+            ms(common::percentile(v, 0.5)),
+            ms(common::percentile(v, 0.99)),
             ms(*v.last().unwrap())
         );
     }
@@ -229,7 +219,7 @@ fn pages(base: &str, token: &str, path: &str) -> (Vec<Duration>, usize) {
         let handles: Vec<_> = (0..CLIENTS)
             .map(|_| {
                 s.spawn(move || {
-                    let agent = crate::agent();
+                    let agent = common::http_agent();
                     (0..GETS_PER_CLIENT)
                         .map(|_| {
                             let (status, len, d) = get(&agent, &format!("{base}{path}"), token);

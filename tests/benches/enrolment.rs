@@ -20,24 +20,14 @@ use vedette_model::{Exposure, GateAction, Sensitive};
 use vedette_tests::moto::{self, Moto};
 use vedette_tests::registry::shared;
 
+mod common;
+
 const ENROLMENTS: usize = 20;
 const AGENTS: usize = 200;
 const HEARTBEAT_SECONDS: u64 = 10;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
 }
 
 fn send(
@@ -142,7 +132,7 @@ fn main() {
         serde_json::to_value(inv).unwrap()
     });
 
-    let http = agent();
+    let http = common::http_agent();
     let (mut to_verdict, mut to_action) = (Vec::new(), Vec::new());
     for (i, instance) in instances.iter().enumerate() {
         let name = format!("bench-{i:02}");
@@ -218,7 +208,7 @@ fn main() {
         .map(|(i, c)| {
             let url = format!("{base}/api/v1/agents/heartbeat");
             std::thread::spawn(move || {
-                let http = agent();
+                let http = common::http_agent();
                 // Spread over the first second, as agents booted at
                 // different times are.
                 std::thread::sleep(Duration::from_millis((i as u64 * 1000) / AGENTS as u64));
@@ -245,23 +235,23 @@ fn main() {
     println!("| --- | ---: | ---: | ---: | ---: |");
     println!(
         "| enrol → verdict | {ENROLMENTS} | {} | {} | {} |",
-        ms(percentile(&to_verdict, 0.5)),
-        ms(percentile(&to_verdict, 0.95)),
+        ms(common::percentile(&to_verdict, 0.5)),
+        ms(common::percentile(&to_verdict, 0.95)),
         ms(*to_verdict.last().unwrap())
     );
     println!(
         "| enrol → instance terminated (EC2 answered, in the action log) | {ENROLMENTS} | {} | {} | {} |",
-        ms(percentile(&to_action, 0.5)),
-        ms(percentile(&to_action, 0.95)),
+        ms(common::percentile(&to_action, 0.5)),
+        ms(common::percentile(&to_action, 0.95)),
         ms(*to_action.last().unwrap())
     );
     println!(
         "| heartbeat, {AGENTS} agents once a second for {HEARTBEAT_SECONDS} s ({:.0} requests/s) | {} | {} | {} (p99 {}) | {} |",
         beats.len() as f64 / wall.as_secs_f64(),
         beats.len(),
-        ms(percentile(&beats, 0.5)),
-        ms(percentile(&beats, 0.95)),
-        ms(percentile(&beats, 0.99)),
+        ms(common::percentile(&beats, 0.5)),
+        ms(common::percentile(&beats, 0.95)),
+        ms(common::percentile(&beats, 0.99)),
         ms(*beats.last().unwrap())
     );
 }

@@ -28,13 +28,6 @@ use vedette_tests::registry::{oci_layout, shared, Layer, Registry};
 const TARGETS: usize = 200;
 const RATE: f64 = 50.0;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let reg = Registry::start();
@@ -140,8 +133,8 @@ fn main() {
                 "| {run} | {TARGETS} | {:.1} s | {most} | {requests} ({:.0}/s, limit {RATE:.0}/s) | {} / {} / {} ({}) |",
                 wall.as_secs_f64(),
                 requests as f64 / wall.as_secs_f64(),
-                ms(percentile(&times, 0.5)),
-                ms(percentile(&times, 0.95)),
+                ms(common::percentile(&times, 0.5)),
+                ms(common::percentile(&times, 0.95)),
                 ms(*times.last().unwrap_or(&Duration::ZERO)),
                 times.len()
             );

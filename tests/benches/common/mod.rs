@@ -1,4 +1,5 @@
-//! What the benches share.
+//! What the benches share (each uses a part of it).
+#![allow(dead_code)]
 
 use std::time::Duration;
 
@@ -35,4 +36,21 @@ pub fn most_at_once(scans: &[vedette_model::ScanSummary]) -> i32 {
         most = most.max(now);
     }
     most
+}
+
+/// The value at `p` (0 to 1) of sorted durations.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// An HTTP client that returns every status as an answer.
+pub fn http_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
 }

@@ -195,18 +195,7 @@ impl Store {
 
     /// Revokes the live enrolment token named `name` (or with that id).
     pub async fn revoke_enrol_token(&self, name_or_id: &str) -> Result<bool> {
-        let id: Option<i64> = name_or_id.parse().ok();
-        Ok(sqlx::query(
-            "UPDATE enrol_tokens SET revoked_at = ?1
-             WHERE revoked_at IS NULL AND (name = ?2 OR id = ?3)",
-        )
-        .bind(Utc::now())
-        .bind(name_or_id)
-        .bind(id)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            > 0)
+        self.revoke_in("enrol_tokens", name_or_id).await
     }
 
     /// Enrols a node with the token whose hash is `token`, in one

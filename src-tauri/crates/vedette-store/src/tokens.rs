@@ -94,11 +94,17 @@ impl Store {
     /// Revokes the live token named `name` (or with that id); `false` when
     /// there is none.
     pub async fn revoke_api_token(&self, name_or_id: &str) -> Result<bool> {
+        self.revoke_in("api_tokens", name_or_id).await
+    }
+
+    /// Revokes the live row of a token table (`api_tokens`,
+    /// `enrol_tokens`) named `name_or_id` or with that id.
+    pub(crate) async fn revoke_in(&self, table: &'static str, name_or_id: &str) -> Result<bool> {
         let id: Option<i64> = name_or_id.parse().ok();
-        Ok(sqlx::query(
-            "UPDATE api_tokens SET revoked_at = ?1
-             WHERE revoked_at IS NULL AND (name = ?2 OR id = ?3)",
-        )
+        Ok(sqlx::query(&format!(
+            "UPDATE {table} SET revoked_at = ?1
+             WHERE revoked_at IS NULL AND (name = ?2 OR id = ?3)"
+        ))
         .bind(Utc::now())
         .bind(name_or_id)
         .bind(id)
