@@ -91,6 +91,8 @@ fn main() {
             session_token: None,
             region: moto::REGION.into(),
             endpoint: Some(endpoint),
+            role_arn: None,
+            external_id: None,
         })
         .await
         .unwrap();

@@ -1775,5 +1775,47 @@ async fn the_nodes_page_makes_an_enrolment_token_shows_the_gate_dry_run_arms_it_
         .await
         .unwrap();
     s.screenshot("nodes-action-log").await;
+
+    // Each node's verdict and exposure; the user sets web-1's exposure and
+    // its inventory is judged again at once.
+    let row = s.text("[data-testid=node-row][data-node=web-1]").await;
+    assert!(row.contains("Fail") && row.contains("inferred"), "{row}");
+    s.client
+        .execute(
+            "const e = document.querySelector('[data-testid=node-row][data-node=web-1] [data-testid=node-exposure]');\
+             e.value = 'internet'; e.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let notice = s.wait_text("[data-testid=notice]", "judged again").await;
+    assert!(notice.contains("web-1 is internet-facing"), "{notice}");
+    s.wait_text("[data-testid=node-row][data-node=web-1]", "set by you")
+        .await;
+    s.client
+        .execute(
+            "document.querySelector('[data-testid=nodes-card]').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    s.screenshot("nodes-verdict-exposure").await;
+
+    // Settings: the AWS account is in the keyring, and works.
+    s.go("settings").await;
+    let stored = s
+        .wait_text("[data-testid=aws-stored]", moto::ACCESS_KEY_ID)
+        .await;
+    assert!(!stored.contains(moto::SECRET_ACCESS_KEY), "{stored}");
+    s.click("[data-testid=aws-check]").await;
+    s.wait_text("[data-testid=aws-who]", "arn:aws:").await;
+    s.client
+        .execute(
+            "document.querySelector('[data-testid=aws-card]').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    s.screenshot("settings-aws").await;
     s.stop().await;
 }

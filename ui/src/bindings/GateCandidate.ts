@@ -6,9 +6,10 @@ import type { GateAction } from "./GateAction";
  */
 export type GateCandidate = { target_id: number, node: string, instance_id?: string, 
 /**
- * Its newest scan.
+ * Its newest scan (none: it has had none in the time the gate policy
+ * allows).
  */
-scan_id: number, 
+scan_id?: number, 
 /**
  * Why it fails the gate policy (or gets no verdict).
  */

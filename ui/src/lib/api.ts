@@ -37,6 +37,16 @@ import type { GateAction } from "../bindings/GateAction";
 import type { GateCandidate } from "../bindings/GateCandidate";
 import type { ActionRecord } from "../bindings/ActionRecord";
 
+/** The AWS account as typed in Settings (the secret goes to the keyring). */
+export type AwsAccountInput = {
+  access_key_id: string;
+  secret_access_key: string;
+  region: string;
+  endpoint: string | null;
+  role_arn: string | null;
+  external_id: string | null;
+};
+
 export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity, RegistryWatch, RegistryCrawl, Exposure, ApiStatus, ApiToken, CreatedToken, TokenScope, ScansStarted, ScanProgress, TargetView, LastScan, HostAdded, HostKeyState, HostSpec, NodeInfo, EnrolToken, CreatedEnrolToken, GateSettings, GateAction, GateCandidate, ActionRecord };
 
 /** Every command error is `{code, message}`; anything else is wrapped as internal. */
@@ -90,6 +100,11 @@ export const api = {
   runSchedule: (id: number) => call<void>("schedule_run_now", { id }),
   nodes: () => call<NodeInfo[]>("node_list"),
   revokeNode: (id: number) => call<void>("node_revoke", { id }),
+  setAwsAccount: (account: AwsAccountInput) => call<CredentialInfo>("aws_account_set", { account }),
+  importAwsProfile: (profile: string) => call<CredentialInfo>("aws_account_import", { profile }),
+  checkAwsAccount: () => call<string>("aws_account_check"),
+  /** Sets a target's exposure (it wins over inference); its newest inventory is judged again (the scan's id, or null). */
+  setExposure: (id: number, exposure: Exposure) => call<number | null>("target_set_exposure", { id, exposure }),
   enrolTokens: () => call<EnrolToken[]>("enrol_token_list"),
   createEnrolToken: (name: string, expires: string, uses: number, group: string | null, exposure: Exposure) =>
     call<CreatedEnrolToken>("enrol_token_create", { name, expires, uses, group, exposure }),

@@ -18,16 +18,44 @@ pub const BACKGROUND_SCANS: usize = 4;
 /// stages are always sent).
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
+/// Scans of the inventories that nodes send run in a lane of their own,
+/// this many at once (`VEDETTE_NODE_SCANS`), ahead of and beside the
+/// other background scans: a node waiting at the gate is never queued
+/// behind a registry's images.
+pub const NODE_SCANS: usize = 8;
+
+/// How long a node's scan waits for a slot in its lane before it is
+/// refused as busy (its agent then sends again).
+const JOIN_WAIT: Duration = Duration::from_secs(30);
+
+/// Which slots a background scan takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// The window's and the API's scans: refused at once when all are busy.
+    Interactive,
+    /// A node's inventory at join: waits a little for its own slots.
+    Join,
+}
+
 pub(crate) struct Background {
     pub(crate) live: broadcast::Sender<ScanProgress>,
     pub(crate) slots: Arc<tokio::sync::Semaphore>,
+    join_slots: Arc<tokio::sync::Semaphore>,
+    join_size: usize,
 }
 
 impl Default for Background {
     fn default() -> Self {
+        let join_size = std::env::var("VEDETTE_NODE_SCANS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(NODE_SCANS);
         Self {
             live: broadcast::channel(1024).0,
             slots: Arc::new(tokio::sync::Semaphore::new(BACKGROUND_SCANS)),
+            join_slots: Arc::new(tokio::sync::Semaphore::new(join_size)),
+            join_size,
         }
     }
 }
@@ -181,13 +209,38 @@ impl App {
         sources: &FeedSources,
         opts: ScanOptions,
     ) -> Result<(StartedScan, oneshot::Receiver<()>)> {
-        let permit = Arc::clone(&self.background.slots)
-            .try_acquire_owned()
-            .map_err(|_| {
-                AppError::Busy(format!(
-                    "{BACKGROUND_SCANS} scans are running already; start this one when one of them ends"
-                ))
-            })?;
+        self.start_in(Lane::Interactive, info, sources, opts).await
+    }
+
+    /// [`App::start_one`] in a lane.
+    pub(crate) async fn start_in(
+        &self,
+        lane: Lane,
+        info: TargetInfo,
+        sources: &FeedSources,
+        opts: ScanOptions,
+    ) -> Result<(StartedScan, oneshot::Receiver<()>)> {
+        let permit = match lane {
+            Lane::Interactive => Arc::clone(&self.background.slots)
+                .try_acquire_owned()
+                .map_err(|_| {
+                    AppError::Busy(format!(
+                        "{BACKGROUND_SCANS} scans are running already; start this one when one of them ends"
+                    ))
+                })?,
+            Lane::Join => {
+                let slots = Arc::clone(&self.background.join_slots);
+                match tokio::time::timeout(JOIN_WAIT, slots.acquire_owned()).await {
+                    Ok(Ok(p)) => p,
+                    _ => {
+                        return Err(AppError::Busy(format!(
+                            "{} node scans are running and more are waiting; send the inventory again shortly",
+                            self.background.join_size
+                        )))
+                    }
+                }
+            }
+        };
         let (begun_tx, begun_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
         let relay = Arc::new(Relay {

@@ -13,6 +13,7 @@ use vedette_model::{
     GateSettings, Inventory, NodeFacts, NodeInfo, ScanState, StartedScan,
 };
 
+use crate::background::Lane;
 use crate::tokens::{check_token_name, hash, new_secret};
 use crate::{App, AppError, FeedSources, Policy, Result, ScanOptions};
 
@@ -55,6 +56,24 @@ fn outward_ports(listening: &[String]) -> Vec<u16> {
     ports
 }
 
+/// Why a node with no succeeded scan fails the gate: none while it is
+/// younger than `max_age` minutes (or no limit is set).
+fn overdue(node: &NodeInfo, max_age: Option<u32>, now: chrono::DateTime<Utc>) -> Option<String> {
+    let max_age = max_age?;
+    let age = now - node.enrolled_at;
+    (age >= chrono::Duration::minutes(i64::from(max_age))).then(|| {
+        format!(
+            "no verdict {} minutes after it enrolled (the gate policy's max_age_minutes_without_verdict is {max_age}): {}",
+            age.num_minutes(),
+            if node.last_seen_at > node.enrolled_at {
+                "its agent is heard from, but no inventory of it could be judged"
+            } else {
+                "its agent has sent nothing since it enrolled"
+            }
+        )
+    })
+}
+
 /// What an agent says is checked before anything is stored.
 fn check_facts(f: &NodeFacts) -> Result<()> {
     let printable = |s: &str, max: usize| {
@@ -70,15 +89,39 @@ fn check_facts(f: &NodeFacts) -> Result<()> {
             "the node's machine id must be 1 to 128 printable characters".into(),
         ));
     }
+    if f.os.len() > 256 || f.os.chars().any(char::is_control) {
+        return Err(AppError::Invalid(
+            "the node's OS name must be at most 256 printable characters".into(),
+        ));
+    }
     if f.addresses.len() > 256 || f.listening.len() > 4096 {
         return Err(AppError::Invalid(
             "the node lists more addresses or listening sockets than a machine has".into(),
         ));
     }
+    // An address, or an address and a port: `[ffff:…:ffff%interface]:65535`
+    // fits in 64.
+    if let Some(bad) = f
+        .addresses
+        .iter()
+        .chain(&f.listening)
+        .find(|a| !printable(a, 64))
+    {
+        return Err(AppError::Invalid(format!(
+            "the node's addresses and sockets must be 1 to 64 printable characters, not {:?}",
+            bad.chars().take(70).collect::<String>()
+        )));
+    }
     if let Some(i) = &f.instance {
         if !printable(&i.instance_id, 64) || i.provider != "aws" {
             return Err(AppError::Invalid(
                 "the node's instance must be an AWS instance id (provider \"aws\")".into(),
+            ));
+        }
+        let short = |s: &str| s.len() <= 64 && !s.chars().any(char::is_control);
+        if !short(&i.region) || !short(&i.account) {
+            return Err(AppError::Invalid(
+                "the node's region and account must be at most 64 printable characters".into(),
             ));
         }
     }
@@ -224,39 +267,97 @@ impl App {
 
     /// Scans the inventory a node's agent sent, at once and judged by the
     /// gate policy; when the scan ends, the gate decides on the node.
+    /// Unless the user set the node's exposure, it is inferred first.
     pub async fn node_inventory(
         &self,
         node: &NodeInfo,
         inventory: Inventory,
         sources: &FeedSources,
     ) -> Result<StartedScan> {
-        let target = self.target(node.target_id).await?;
-        // Inference raises the exposure the token gave, never lowers it.
-        let exposure = match self.infer_exposure(node).await {
-            Some((Exposure::Internet, why)) => {
-                if target.exposure != Exposure::Internet {
-                    tracing::info!(node = %target.name, "internet-facing: {why}");
+        let exposure = if node.exposure_pinned {
+            None
+        } else {
+            // Inference raises the exposure the token gave, never lowers it.
+            match self.infer_exposure(node).await {
+                Some((Exposure::Internet, why)) => {
+                    if node.exposure != Exposure::Internet {
+                        tracing::info!(node = %node.name, "internet-facing: {why}");
+                    }
+                    Some(Exposure::Internet)
                 }
-                Some(Exposure::Internet)
+                _ => None,
             }
-            _ => None,
         };
+        Ok(self.judge_node(node, inventory, exposure, sources).await?.0)
+    }
+
+    /// Scans a node's inventory in the join lane, then lets the gate
+    /// decide; the receiver resolves once it has.
+    async fn judge_node(
+        &self,
+        node: &NodeInfo,
+        inventory: Inventory,
+        exposure: Option<Exposure>,
+        sources: &FeedSources,
+    ) -> Result<(StartedScan, tokio::sync::oneshot::Receiver<()>)> {
+        let target = self.target(node.target_id).await?;
         let opts = ScanOptions {
             policy: self.gate_policy()?,
             inventory: Some(inventory),
             exposure,
             ..ScanOptions::default()
         };
-        let (started, done) = self.start_one(target, sources, opts).await?;
+        let (started, done) = self.start_in(Lane::Join, target, sources, opts).await?;
         let (app, node, scan_id) = (self.clone(), node.clone(), started.scan_id);
+        let (decided_tx, decided) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             // The scan ended (or its task was dropped): decide either way.
             let _ = done.await;
             if let Err(e) = app.gate_decide(&node, scan_id).await {
                 tracing::error!(node = node.target_id, "the gate could not decide: {e}");
             }
+            // No one may be waiting.
+            let _ = decided_tx.send(());
         });
-        Ok(started)
+        Ok((started, decided))
+    }
+
+    /// Sets a target's exposure as the user chose it (inference leaves it
+    /// from then on) and judges its newest inventory again at once, so its
+    /// findings are re-scored with the cause "exposure change" (a node's
+    /// by the gate): the scan, and a receiver that resolves when it (and
+    /// for a node, the gate) is done. None when the target has no
+    /// inventory yet, or the exposure was already that and set by the user.
+    pub async fn set_target_exposure(
+        &self,
+        target_id: i64,
+        exposure: Exposure,
+        sources: &FeedSources,
+    ) -> Result<Option<(StartedScan, tokio::sync::oneshot::Receiver<()>)>> {
+        let target = self.target(target_id).await?;
+        let unchanged =
+            target.exposure == exposure && self.store().target_exposure_pinned(target_id).await?;
+        self.store()
+            .pin_target_exposure(target_id, exposure)
+            .await?;
+        if unchanged {
+            return Ok(None);
+        }
+        let Some(inventory) = self.store().latest_inventory(target_id).await? else {
+            return Ok(None);
+        };
+        if let Some(node) = self.store().node(target_id).await? {
+            return self
+                .judge_node(&node, inventory, Some(exposure), sources)
+                .await
+                .map(Some);
+        }
+        let opts = ScanOptions {
+            inventory: Some(inventory),
+            exposure: Some(exposure),
+            ..ScanOptions::default()
+        };
+        Ok(Some(self.start_one(target, sources, opts).await?))
     }
 
     /// A node's exposure from what listens on it and what its security
@@ -357,30 +458,74 @@ impl App {
     }
 
     /// The nodes the gate would act on now, and why: each live node whose
-    /// newest judged scan fails the gate policy or gives no verdict.
+    /// newest judged scan fails the gate policy or gives no verdict, and
+    /// each with no scan past the policy's `max_age_minutes_without_verdict`.
     pub async fn gate_dry_run(&self) -> Result<Vec<vedette_model::GateCandidate>> {
         let settings = self.gate().await?;
+        let max_age = self.gate_policy()?.max_age_minutes_without_verdict;
         let mut out = Vec::new();
         for node in self.nodes().await? {
             if node.revoked_at.is_some() {
                 continue;
             }
-            let Some((scan_id, _)) = self.store().latest_verdict(node.target_id).await? else {
-                continue;
-            };
-            let Some(reason) = self.gate_reason(scan_id).await? else {
-                continue;
+            let (scan_id, reason) = match node.scan_id {
+                Some(scan_id) => match self.gate_reason(scan_id).await? {
+                    Some(reason) => (Some(scan_id), reason),
+                    None => continue,
+                },
+                None => match overdue(&node, max_age, Utc::now()) {
+                    Some(reason) => (None, reason),
+                    None => continue,
+                },
             };
             out.push(vedette_model::GateCandidate {
                 target_id: node.target_id,
-                node: self.target(node.target_id).await?.name,
                 instance_id: node.facts.instance.as_ref().map(|i| i.instance_id.clone()),
+                node: node.name,
                 scan_id,
                 reason,
                 action: settings.action,
             });
         }
         Ok(out)
+    }
+
+    /// The gate on the nodes that have had no verdict for longer than the
+    /// gate policy's `max_age_minutes_without_verdict` (each once): `vedette
+    /// serve` calls it every few seconds. How many it judged.
+    pub async fn gate_sweep(&self) -> Result<usize> {
+        let Some(max_age) = self.gate_policy()?.max_age_minutes_without_verdict else {
+            return Ok(0);
+        };
+        let now = Utc::now();
+        let mut judged = 0;
+        for node in self.nodes().await? {
+            if node.revoked_at.is_some() || node.overdue_at.is_some() || node.scan_id.is_some() {
+                continue;
+            }
+            let Some(reason) = overdue(&node, Some(max_age), now) else {
+                continue;
+            };
+            // Another sweep (or process) may have judged it meanwhile.
+            if self.store().mark_node_overdue(node.target_id).await? {
+                self.gate_act(&node, reason, None).await?;
+                judged += 1;
+            }
+        }
+        Ok(judged)
+    }
+
+    /// Runs [`App::gate_sweep`] every `every` until `stop` says so.
+    pub async fn watch_gate(&self, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.gate_sweep().await {
+                tracing::error!("the gate could not look for nodes without a verdict: {e}");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                r = stop.changed() => if r.is_err() || *stop.borrow() { return },
+            }
+        }
     }
 
     /// Why a scan fails the gate (its policy's failures, or no verdict);
@@ -453,6 +598,45 @@ impl App {
         Ok(self.credentials().set_aws(account).await?)
     }
 
+    /// Stores the account of an AWS CLI profile (`~/.aws/credentials` and
+    /// `~/.aws/config` under `home`, or the files the AWS CLI's variables
+    /// name) in the keyring; `region` and `endpoint` override the
+    /// profile's.
+    pub async fn import_aws_profile(
+        &self,
+        home: &std::path::Path,
+        profile: &str,
+        region: Option<String>,
+        endpoint: Option<String>,
+    ) -> Result<vedette_model::CredentialInfo> {
+        let (credentials, config) = vedette_cloud::default_files(home);
+        let mut account =
+            vedette_cloud::account_from_files(&credentials, &config, profile, region.as_deref())
+                .map_err(AppError::invalid)?;
+        if let Some(r) = region {
+            account.region = r;
+        }
+        if endpoint.is_some() {
+            account.endpoint = endpoint;
+        }
+        self.set_aws_account(account).await
+    }
+
+    /// Who the gate's AWS calls are made as (the user's, or the assumed
+    /// role's ARN): proof that the stored account works.
+    pub async fn check_aws_account(&self) -> Result<String> {
+        let account = self.credentials().aws_account().await?.ok_or_else(|| {
+            AppError::NotFound(
+                "no AWS account is stored: `vedette cloud aws set` or `vedette cloud aws import`"
+                    .into(),
+            )
+        })?;
+        vedette_cloud::Ec2::new(account)
+            .caller()
+            .await
+            .map_err(|e| AppError::unavailable(format!("the AWS account does not work: {e}")))
+    }
+
     /// Acts on an instance unless the hourly cap is reached or the instance
     /// is protected (`vedette:protect=true`; an instance whose tags cannot
     /// be read is not acted on): the outcome and what to record.
@@ -499,22 +683,26 @@ impl App {
     /// After a node's scan: when it failed the gate policy (or gave no
     /// verdict), what the gate does about the node's instance, recorded.
     async fn gate_decide(&self, node: &NodeInfo, scan_id: i64) -> Result<()> {
-        let Some(reason) = self.gate_reason(scan_id).await? else {
-            return Ok(());
-        };
+        match self.gate_reason(scan_id).await? {
+            Some(reason) => self.gate_act(node, reason, Some(scan_id)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// What the gate does about a failing node's instance, recorded.
+    async fn gate_act(&self, node: &NodeInfo, reason: String, scan_id: Option<i64>) -> Result<()> {
         let settings = self.gate().await?;
-        let target = self.target(node.target_id).await?;
         let instance = node.facts.instance.as_ref().map(|i| i.instance_id.clone());
         let mut record = ActionRecord {
             id: 0,
             at: Utc::now(),
-            node: target.name.clone(),
+            node: node.name.clone(),
             instance_id: instance.clone(),
             action: settings.action,
             outcome: ActionOutcome::NotActed,
             reason,
             armed_by: settings.armed_by.clone(),
-            scan_id: Some(scan_id),
+            scan_id,
             answer: None,
         };
         let ec2_action = match settings.action {
@@ -572,5 +760,112 @@ impl App {
         );
         self.store().record_gate_action(&record).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vedette_model::CloudInstance;
+
+    fn facts() -> NodeFacts {
+        NodeFacts {
+            hostname: "web-1".into(),
+            machine_id: "0123456789abcdef0123456789abcdef".into(),
+            os: "Debian GNU/Linux 12 (bookworm)".into(),
+            addresses: vec!["10.0.0.5".into(), "fe80::1%eth0".into()],
+            listening: vec!["0.0.0.0:22".into(), "[::1]:631".into()],
+            instance: Some(CloudInstance {
+                provider: "aws".into(),
+                instance_id: "i-0abc".into(),
+                region: "eu-west-1".into(),
+                account: "123456789012".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn an_agents_facts_are_bounded_field_by_field() {
+        assert!(check_facts(&facts()).is_ok());
+        let refused = |f: NodeFacts| match check_facts(&f) {
+            Err(AppError::Invalid(m)) => m,
+            other => panic!("accepted: {other:?}"),
+        };
+        let m = refused(NodeFacts {
+            hostname: "a".repeat(254),
+            ..facts()
+        });
+        assert!(m.contains("hostname"), "{m}");
+        let m = refused(NodeFacts {
+            hostname: "web\n1".into(),
+            ..facts()
+        });
+        assert!(m.contains("hostname"), "{m}");
+        let m = refused(NodeFacts {
+            listening: vec!["x".repeat(10_000)],
+            ..facts()
+        });
+        assert!(m.contains("addresses and sockets"), "{m}");
+        assert!(m.len() < 300, "the error quotes the input whole: {m}");
+        let m = refused(NodeFacts {
+            addresses: vec!["10.0.0.1".into(); 257],
+            ..facts()
+        });
+        assert!(m.contains("more addresses"), "{m}");
+        let m = refused(NodeFacts {
+            os: "x".repeat(257),
+            ..facts()
+        });
+        assert!(m.contains("OS name"), "{m}");
+        let mut f = facts();
+        f.instance.as_mut().unwrap().region = "r".repeat(65);
+        assert!(refused(f).contains("region"));
+        let mut f = facts();
+        f.instance.as_mut().unwrap().provider = "gcp".into();
+        assert!(refused(f).contains("AWS"));
+    }
+
+    #[test]
+    fn only_ports_listening_beyond_loopback_count() {
+        let ports = outward_ports(&[
+            "0.0.0.0:443".into(),
+            "[::]:22".into(),
+            "10.0.0.5:8080".into(),
+            "127.0.0.1:5432".into(),
+            "[::1]:631".into(),
+            "0.0.0.0:443".into(),
+            "garbage".into(),
+        ]);
+        assert_eq!(ports, [22, 443, 8080]);
+    }
+
+    #[test]
+    fn a_node_without_a_scan_is_overdue_only_past_the_policys_limit() {
+        let now = Utc::now();
+        let node = |enrolled_minutes_ago: i64, heard: bool| NodeInfo {
+            target_id: 1,
+            facts: facts(),
+            enrolled_at: now - chrono::Duration::minutes(enrolled_minutes_ago),
+            last_seen_at: now
+                - chrono::Duration::minutes(if heard { 0 } else { enrolled_minutes_ago }),
+            revoked_at: None,
+            name: "web-1 (i-0abc)".into(),
+            exposure: Exposure::Internal,
+            exposure_pinned: false,
+            overdue_at: None,
+            scan_id: None,
+            verdict_pass: None,
+        };
+        assert_eq!(overdue(&node(60, false), None, now), None);
+        assert_eq!(overdue(&node(14, false), Some(15), now), None);
+        let why = overdue(&node(16, false), Some(15), now).unwrap();
+        assert!(
+            why.contains("no verdict 16 minutes after it enrolled"),
+            "{why}"
+        );
+        assert!(why.contains("has sent nothing"), "{why}");
+        let why = overdue(&node(16, true), Some(15), now).unwrap();
+        assert!(why.contains("could be judged"), "{why}");
+        assert_eq!(node(16, false).standing(), "waiting");
     }
 }

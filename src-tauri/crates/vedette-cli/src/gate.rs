@@ -117,15 +117,47 @@ pub enum CloudCommand {
 
 #[derive(Subcommand)]
 pub enum AwsCommand {
+    /// Stores an access key (its secret read from standard input).
     Set {
         #[arg(long)]
         access_key_id: String,
         #[arg(long)]
         region: String,
-        /// The EC2 endpoint (another partition, a test double).
+        /// The EC2 endpoint (another partition, a test double); STS is
+        /// called there too.
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+        #[command(flatten)]
+        role: RoleArgs,
+    },
+    /// Stores the account of an AWS CLI profile (~/.aws/credentials and
+    /// ~/.aws/config, or AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE):
+    /// its keys, region, endpoint_url, and role_arn with its
+    /// source_profile's keys.
+    Import {
+        #[arg(long, env = "AWS_PROFILE", default_value = "default")]
+        profile: String,
+        /// The region, over the profile's.
+        #[arg(long)]
+        region: Option<String>,
+        /// The endpoint, over the profile's endpoint_url.
         #[arg(long, value_name = "URL")]
         endpoint: Option<String>,
     },
+    /// Shows who the gate's calls are made as (STS GetCallerIdentity):
+    /// proof that the stored account, and its role, work.
+    Check,
+}
+
+#[derive(clap::Args)]
+pub struct RoleArgs {
+    /// A role to assume (STS AssumeRole) for the gate's calls; the key
+    /// then only needs sts:AssumeRole.
+    #[arg(long, value_name = "ARN")]
+    role_arn: Option<String>,
+    /// The role's external id, when its trust policy asks for one.
+    #[arg(long, requires = "role_arn")]
+    external_id: Option<String>,
 }
 
 pub async fn agent(app: &App, cmd: AgentCommand) -> Result<u8, Failure> {
@@ -184,26 +216,26 @@ pub async fn node(app: &App, cmd: NodeCommand) -> Result<u8, Failure> {
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&nodes)?),
                 Format::Text => {
+                    println!(
+                        "{:>4}  {:<36} {:<10} {:<8} {:<10} LAST HEARD",
+                        "ID", "NODE", "VERDICT", "SCAN", "EXPOSURE"
+                    );
                     for n in nodes {
-                        let instance = n
-                            .facts
-                            .instance
-                            .as_ref()
-                            .map(|i| i.instance_id.as_str())
-                            .unwrap_or("-");
                         println!(
-                            "{:>4}  {:<28} {:<20} last heard {}{}",
+                            "{:>4}  {:<36} {:<10} {:<8} {:<10} {}",
                             n.target_id,
-                            n.facts.hostname,
-                            instance,
+                            vedette_model::printable(&n.name, false),
+                            n.standing(),
+                            n.scan_id.map_or("-".into(), |s| s.to_string()),
+                            format!(
+                                "{}{}",
+                                n.exposure.as_str(),
+                                if n.exposure_pinned { "*" } else { "" }
+                            ),
                             n.last_seen_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                            if n.revoked_at.is_some() {
-                                "  (revoked: lost)"
-                            } else {
-                                ""
-                            }
                         );
                     }
+                    eprintln!("(* exposure set by you: `vedette target exposure`)");
                 }
             }
         }
@@ -284,10 +316,10 @@ pub async fn gate(app: &App, cmd: GateCommand) -> Result<u8, Failure> {
                     println!("{} ({} node(s) now):", show_gate(&s), would.len());
                     for c in would {
                         println!(
-                            "  {:<28} {:<20} scan {}: {}",
-                            c.node,
+                            "  {:<28} {:<20} {}: {}",
+                            vedette_model::printable(&c.node, false),
                             c.instance_id.as_deref().unwrap_or("no instance"),
-                            c.scan_id,
+                            c.scan_id.map_or("no scan".into(), |s| format!("scan {s}")),
                             c.reason
                         );
                     }
@@ -323,10 +355,31 @@ pub async fn gate(app: &App, cmd: GateCommand) -> Result<u8, Failure> {
 
 pub async fn cloud(app: &App, cmd: CloudCommand) -> Result<u8, Failure> {
     match cmd {
+        CloudCommand::Aws(AwsCommand::Import {
+            profile,
+            region,
+            endpoint,
+        }) => {
+            let home = std::env::var_os("HOME")
+                .map(std::path::PathBuf::from)
+                .ok_or_else(|| usage("HOME is not set: the AWS CLI's files are under it"))?;
+            let info = app
+                .import_aws_profile(&home, &profile, region, endpoint)
+                .await?;
+            eprintln!(
+                "vedette: the AWS profile '{profile}' ({}, {}) is stored in the keyring; `vedette cloud aws check` tries it",
+                info.username, info.host
+            );
+        }
+        CloudCommand::Aws(AwsCommand::Check) => {
+            let who = app.check_aws_account().await?;
+            println!("{who}");
+        }
         CloudCommand::Aws(AwsCommand::Set {
             access_key_id,
             region,
             endpoint,
+            role,
         }) => {
             use std::io::Read;
             let mut secret = String::new();
@@ -341,6 +394,8 @@ pub async fn cloud(app: &App, cmd: CloudCommand) -> Result<u8, Failure> {
                 session_token: None,
                 region,
                 endpoint,
+                role_arn: role.role_arn,
+                external_id: role.external_id,
             };
             let info = app.set_aws_account(account).await?;
             eprintln!(

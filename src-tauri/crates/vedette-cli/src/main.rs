@@ -346,7 +346,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Policy(cmd) => feed::policy(cmd),
         Command::Target(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
-            let result = target::run(&app, cmd).await;
+            let result = target::run(&app, &cli.feeds, cmd).await;
             app.close().await;
             result
         }

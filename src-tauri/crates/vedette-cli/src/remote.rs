@@ -119,6 +119,7 @@ async fn target(console: &Console, cmd: TargetCommand) -> Result<u8, Failure> {
             eprintln!("{} is no longer watched; its history is gone.", t.name);
         }
         TargetCommand::Group { .. } => return Err(not_here("target group")),
+        TargetCommand::Exposure { .. } => return Err(not_here("target exposure")),
         TargetCommand::Crawl { .. } => return Err(not_here("target crawl")),
         TargetCommand::Retry { .. } => return Err(not_here("target retry")),
         TargetCommand::TrustKey {

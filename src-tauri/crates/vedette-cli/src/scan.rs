@@ -179,6 +179,15 @@ pub(crate) enum ExposureArg {
     Internet,
 }
 
+impl From<ExposureArg> for vedette_model::Exposure {
+    fn from(e: ExposureArg) -> Self {
+        match e {
+            ExposureArg::Internal => vedette_model::Exposure::Internal,
+            ExposureArg::Internet => vedette_model::Exposure::Internet,
+        }
+    }
+}
+
 struct StderrProgress {
     quiet: bool,
     layers: std::sync::atomic::AtomicUsize,

@@ -406,7 +406,12 @@ pub async fn serve(
         "vedette: serving schedules for {} ({enabled} enabled); stop with Ctrl-C or SIGTERM",
         app.data_dir().display()
     );
-    let runner = tokio::spawn(vedette_app::serve_schedules(ctx.clone(), poll, rx));
+    let runner = tokio::spawn(vedette_app::serve_schedules(ctx.clone(), poll, rx.clone()));
+    // Nodes that stay without a verdict past the gate policy's limit.
+    let gate = {
+        let app = app.clone();
+        tokio::spawn(async move { app.watch_gate(poll, rx).await })
+    };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Failure::from(anyhow::anyhow!("cannot listen for SIGTERM: {e}")))?;
     tokio::select! {
@@ -418,6 +423,9 @@ pub async fn serve(
     tx.send_replace(true);
     if let Err(e) = runner.await {
         eprintln!("vedette: the scheduler stopped unexpectedly: {e}");
+    }
+    if let Err(e) = gate.await {
+        eprintln!("vedette: the gate's watch stopped unexpectedly: {e}");
     }
     // The API's task may be gone already; then there is nothing to stop.
     let _ = api_stop.send(());

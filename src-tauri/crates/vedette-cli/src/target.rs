@@ -4,6 +4,7 @@ use clap::{Args, Subcommand};
 use vedette_app::{App, TargetSettings};
 use vedette_model::{Exposure, RegistryWatch, TagSelector, TargetInfo};
 
+use crate::feed::FeedArgs;
 use crate::scan::ExposureArg;
 use crate::{usage, Failure, Format};
 
@@ -23,6 +24,16 @@ pub enum TargetCommand {
         /// Target id or name.
         target: String,
         group: Option<String>,
+    },
+    /// Sets whether a target is internet-facing or internal (it weighs on
+    /// risk). What you set wins over what Vedette infers for a node. The
+    /// target's newest inventory is judged again at once, so its findings
+    /// are re-scored (cause: exposure change) and a node is gated anew.
+    Exposure {
+        /// Target id or name.
+        target: String,
+        #[arg(value_enum)]
+        exposure: ExposureArg,
     },
     /// Stops watching a target; its history goes with it.
     Remove {
@@ -153,10 +164,7 @@ impl Common {
     fn settings(&self) -> TargetSettings {
         TargetSettings {
             group: self.group.clone(),
-            exposure: match self.exposure {
-                Some(ExposureArg::Internet) => Exposure::Internet,
-                _ => Exposure::Internal,
-            },
+            exposure: self.exposure.map_or(Exposure::Internal, Exposure::from),
             ..TargetSettings::default()
         }
     }
@@ -180,7 +188,7 @@ fn describe(t: &TargetInfo) -> String {
     parts.join("; ")
 }
 
-pub async fn run(app: &App, cmd: TargetCommand) -> Result<u8, Failure> {
+pub async fn run(app: &App, feeds: &FeedArgs, cmd: TargetCommand) -> Result<u8, Failure> {
     match cmd {
         TargetCommand::List { format } => {
             let list = app.targets().await?;
@@ -316,6 +324,43 @@ pub async fn run(app: &App, cmd: TargetCommand) -> Result<u8, Failure> {
             match group {
                 Some(g) => eprintln!("{} is in group {g}.", t.name),
                 None => eprintln!("{} is in no group.", t.name),
+            }
+            Ok(0)
+        }
+        TargetCommand::Exposure { target, exposure } => {
+            let t = app.find_target(&target).await?;
+            let exposure = Exposure::from(exposure);
+            let name = vedette_model::printable(&t.name, false);
+            match app
+                .set_target_exposure(t.id, exposure, &feeds.sources())
+                .await?
+            {
+                None => eprintln!(
+                    "{name} is {}; it has no inventory to judge again yet.",
+                    exposure.as_str()
+                ),
+                Some((started, done)) => {
+                    eprintln!(
+                        "{name} is {}; judging its newest inventory again (scan {})…",
+                        exposure.as_str(),
+                        started.scan_id
+                    );
+                    // Resolves when the scan (and a node's gate) is done;
+                    // a dropped sender means the same.
+                    let _ = done.await;
+                    let scan = app.scan_summary(started.scan_id).await?;
+                    let verdict = match scan.verdict_pass {
+                        Some(true) => "pass",
+                        Some(false) => "FAIL",
+                        None => "none",
+                    };
+                    eprintln!(
+                        "scan {}: {}, verdict {verdict}; `vedette history show {}` shows what changed.",
+                        scan.id,
+                        scan.state.as_str(),
+                        scan.id
+                    );
+                }
             }
             Ok(0)
         }

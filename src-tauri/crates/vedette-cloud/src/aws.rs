@@ -23,9 +23,17 @@ pub struct AwsAccount {
     #[serde(default)]
     pub session_token: Option<Sensitive<String>>,
     pub region: String,
-    /// The EC2 endpoint (`https://ec2.<region>.amazonaws.com` when none).
+    /// The EC2 endpoint (`https://ec2.<region>.amazonaws.com` when none);
+    /// STS is called there too when it is set (moto serves both).
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// A role the gate assumes (STS `AssumeRole`) before each decision's
+    /// calls; the key above then only needs `sts:AssumeRole`.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// The role's external id, when its trust policy asks for one.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 impl std::fmt::Debug for AwsAccount {
@@ -34,6 +42,7 @@ impl std::fmt::Debug for AwsAccount {
             .field("access_key_id", &self.access_key_id)
             .field("region", &self.region)
             .field("endpoint", &self.endpoint)
+            .field("role_arn", &self.role_arn)
             .finish_non_exhaustive()
     }
 }
@@ -47,6 +56,8 @@ impl AwsAccount {
             "session_token": self.session_token.as_ref().map(|t| t.expose().clone()),
             "region": self.region,
             "endpoint": self.endpoint,
+            "role_arn": self.role_arn,
+            "external_id": self.external_id,
         })
         .to_string()
     }
@@ -56,6 +67,34 @@ impl AwsAccount {
         self.endpoint
             .clone()
             .unwrap_or_else(|| format!("https://ec2.{}.amazonaws.com/", self.region))
+    }
+
+    /// The STS endpoint (regional; the account's endpoint when it has one).
+    pub fn sts_endpoint(&self) -> String {
+        self.endpoint
+            .clone()
+            .unwrap_or_else(|| format!("https://sts.{}.amazonaws.com/", self.region))
+    }
+}
+
+/// The STS API version.
+const STS_VERSION: &str = "2011-06-15";
+
+/// A signing identity: the account's key, or a role's session.
+#[derive(Clone)]
+struct Keys {
+    access_key_id: String,
+    secret_access_key: Sensitive<String>,
+    session_token: Option<Sensitive<String>>,
+}
+
+impl Keys {
+    fn of(a: &AwsAccount) -> Self {
+        Keys {
+            access_key_id: a.access_key_id.clone(),
+            secret_access_key: a.secret_access_key.clone(),
+            session_token: a.session_token.clone(),
+        }
     }
 }
 
@@ -89,12 +128,16 @@ pub enum AwsError {
     },
     #[error("the request cannot be signed: {0}")]
     Signing(String),
+    #[error("the role {role} cannot be assumed: {reason}")]
+    AssumeRole { role: String, reason: String },
 }
 
-/// An EC2 client for one account.
+/// An EC2 client for one account (through its role, when it names one).
 pub struct Ec2 {
     account: AwsAccount,
     http: reqwest::Client,
+    /// The role's session, assumed at the first call.
+    session: tokio::sync::OnceCell<Keys>,
 }
 
 impl Ec2 {
@@ -103,7 +146,86 @@ impl Ec2 {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();
-        Self { account, http }
+        Self {
+            account,
+            http,
+            session: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Who the calls are made as (STS `GetCallerIdentity`): the user's or
+    /// the assumed role's ARN. What `vedette cloud aws check` shows.
+    pub async fn caller(&self) -> Result<String, AwsError> {
+        let keys = self.keys().await?;
+        let body = self
+            .signed(
+                &keys,
+                "sts",
+                &self.account.sts_endpoint(),
+                STS_VERSION,
+                "GetCallerIdentity",
+                &[],
+            )
+            .await?;
+        element(&body, "Arn")
+            .map(str::to_owned)
+            .ok_or_else(|| AwsError::Refused {
+                call: "GetCallerIdentity",
+                status: 200,
+                code: "NoArn".into(),
+                message: "the answer names no caller".into(),
+            })
+    }
+
+    /// The keys the EC2 calls are signed with: the role's session when the
+    /// account names a role, else the account's own.
+    async fn keys(&self) -> Result<Keys, AwsError> {
+        let Some(role) = &self.account.role_arn else {
+            return Ok(Keys::of(&self.account));
+        };
+        self.session
+            .get_or_try_init(|| async {
+                let mut params = vec![
+                    ("RoleArn", role.as_str()),
+                    ("RoleSessionName", "vedette-gate"),
+                    ("DurationSeconds", "900"),
+                ];
+                if let Some(x) = &self.account.external_id {
+                    params.push(("ExternalId", x.as_str()));
+                }
+                let body = self
+                    .signed(
+                        &Keys::of(&self.account),
+                        "sts",
+                        &self.account.sts_endpoint(),
+                        STS_VERSION,
+                        "AssumeRole",
+                        &params,
+                    )
+                    .await
+                    .map_err(|e| AwsError::AssumeRole {
+                        role: role.clone(),
+                        reason: e.to_string(),
+                    })?;
+                let creds = element(&body, "Credentials").unwrap_or_default();
+                match (
+                    element(creds, "AccessKeyId"),
+                    element(creds, "SecretAccessKey"),
+                    element(creds, "SessionToken"),
+                ) {
+                    (Some(id), Some(secret), Some(token)) => Ok(Keys {
+                        access_key_id: id.to_owned(),
+                        secret_access_key: Sensitive::new(secret.to_owned()),
+                        session_token: Some(Sensitive::new(token.to_owned())),
+                    }),
+                    _ => Err(AwsError::AssumeRole {
+                        role: role.clone(),
+                        reason: "STS answered without credentials".into(),
+                    }),
+                }
+            })
+            .await
+            .cloned()
     }
 
     /// Stops or terminates an instance; what EC2 answered (the request id
@@ -199,14 +321,36 @@ impl Ec2 {
         Ok(open)
     }
 
-    /// One signed Query API call: its XML answer.
+    /// One signed EC2 Query API call: its XML answer.
     async fn call(&self, api: &'static str, params: &[(&str, &str)]) -> Result<String, AwsError> {
+        let keys = self.keys().await?;
+        self.signed(
+            &keys,
+            "ec2",
+            &self.account.ec2_endpoint(),
+            EC2_VERSION,
+            api,
+            params,
+        )
+        .await
+    }
+
+    /// One Query API call to `service` signed with `keys`: its XML answer.
+    async fn signed(
+        &self,
+        keys: &Keys,
+        service: &str,
+        endpoint: &str,
+        version: &str,
+        api: &'static str,
+        params: &[(&str, &str)],
+    ) -> Result<String, AwsError> {
         use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-        let endpoint = self.account.ec2_endpoint();
+        let endpoint = endpoint.to_owned();
         let body = {
             let mut form = url::form_urlencoded::Serializer::new(String::new());
             form.append_pair("Action", api);
-            form.append_pair("Version", EC2_VERSION);
+            form.append_pair("Version", version);
             for (k, v) in params {
                 form.append_pair(k, v);
             }
@@ -214,12 +358,9 @@ impl Ec2 {
         };
         let content_type = "application/x-www-form-urlencoded; charset=utf-8";
         let identity = aws_credential_types::Credentials::new(
-            self.account.access_key_id.clone(),
-            self.account.secret_access_key.expose().clone(),
-            self.account
-                .session_token
-                .as_ref()
-                .map(|t| t.expose().clone()),
+            keys.access_key_id.clone(),
+            keys.secret_access_key.expose().clone(),
+            keys.session_token.as_ref().map(|t| t.expose().clone()),
             None,
             "vedette",
         )
@@ -227,7 +368,7 @@ impl Ec2 {
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.account.region)
-            .name("ec2")
+            .name(service)
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
@@ -397,6 +538,8 @@ mod tests {
             session_token: None,
             region: "eu-west-1".into(),
             endpoint: None,
+            role_arn: None,
+            external_id: None,
         };
         let shown = format!("{a:?}");
         assert!(!shown.contains("wJalr"), "{shown}");

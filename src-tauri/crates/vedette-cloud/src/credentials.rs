@@ -181,16 +181,28 @@ impl Credentials {
                 "an AWS account needs a region (--region eu-west-1)".into(),
             ));
         }
+        if let Some(role) = &account.role_arn {
+            if !(role.starts_with("arn:") && role.contains(":role/")) {
+                return Err(CredentialError::Invalid(format!(
+                    "{role} is not a role ARN (arn:aws:iam::123456789012:role/NAME)"
+                )));
+            }
+        }
         let encoded = Sensitive::new(account.encode());
         self.blocking(move |s| s.set(AWS_CREDENTIAL, &encoded))
             .await?;
+        // What the list shows: the key, and the role it assumes.
+        let who = match &account.role_arn {
+            Some(role) => format!("{} as {role}", account.access_key_id),
+            None => account.access_key_id.clone(),
+        };
         Ok(self
             .store
             .upsert_credential(
                 AWS_CREDENTIAL,
                 CredentialKind::Cloud,
                 &account.ec2_endpoint(),
-                &account.access_key_id,
+                &who,
             )
             .await?)
     }

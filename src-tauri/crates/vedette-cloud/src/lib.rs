@@ -5,10 +5,12 @@
 //! (EC2/ECR) will join this crate, using the same secret store.
 
 mod aws;
+mod aws_profile;
 mod credentials;
 mod secrets;
 
 pub use aws::{AwsAccount, AwsError, Ec2, Ec2Action};
+pub use aws_profile::{account_from_files, default_files, ProfileError};
 
 pub use credentials::{
     feed_mirror_origin, normalize_registry_host, CredentialError, Credentials, HostSecret,

@@ -12,6 +12,8 @@
 //!                              # ("cvss", the default: by the CVSS-based severity)
 //! allow_uncovered = true       # give a verdict even when part of the target cannot be
 //!                              # judged (an OS no advisory source covers); default false
+//! max_age_minutes_without_verdict = 15  # the new-node gate only: a node with no verdict
+//!                              # this long after it enrolled fails the gate
 //!
 //! [max]                        # at most this many findings of each severity
 //! critical = 0
@@ -53,6 +55,11 @@ pub struct Policy {
     pub gate_severity: GateSeverity,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_uncovered: bool,
+    /// The new-node gate only: a node that has no verdict this many minutes
+    /// after it enrolled (no inventory came, or its scans cannot judge it)
+    /// fails the gate. The CI gate does not read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_minutes_without_verdict: Option<u32>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub max: BTreeMap<Severity, usize>,
     #[serde(default, rename = "exception", skip_serializing_if = "Vec::is_empty")]

@@ -105,6 +105,41 @@ pub struct NodeInfo {
     #[ts(optional, type = "string")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Its target's name: `host (instance-id)`.
+    pub name: String,
+    pub exposure: Exposure,
+    /// The user set the exposure: inference leaves it as it is.
+    pub exposure_pinned: bool,
+    /// When the gate judged it for having no verdict within the gate
+    /// policy's `max_age_minutes_without_verdict`.
+    #[ts(optional, type = "string")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Its newest succeeded scan, and that scan's verdict (none: the scan
+    /// could not judge everything).
+    #[ts(optional, type = "number")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_id: Option<i64>,
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict_pass: Option<bool>,
+}
+
+impl NodeInfo {
+    /// Where the node stands with the gate, in a word: `lost` (revoked),
+    /// `pass`, `fail`, `no verdict` (its scan could not judge everything),
+    /// `overdue` (no verdict in the time the gate policy allows) or
+    /// `waiting` (for its first inventory).
+    pub fn standing(&self) -> &'static str {
+        match (self.revoked_at, self.scan_id, self.verdict_pass) {
+            (Some(_), _, _) => "lost",
+            (None, Some(_), Some(true)) => "pass",
+            (None, Some(_), Some(false)) => "fail",
+            (None, Some(_), None) => "no verdict",
+            (None, None, _) if self.overdue_at.is_some() => "overdue",
+            (None, None, _) => "waiting",
+        }
+    }
 }
 
 /// What the gate does to a node's instance when the node fails its policy.
@@ -179,9 +214,11 @@ pub struct GateCandidate {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
-    /// Its newest scan.
-    #[ts(type = "number")]
-    pub scan_id: i64,
+    /// Its newest scan (none: it has had none in the time the gate policy
+    /// allows).
+    #[ts(optional, type = "number")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_id: Option<i64>,
     /// Why it fails the gate policy (or gets no verdict).
     pub reason: String,
     pub action: GateAction,

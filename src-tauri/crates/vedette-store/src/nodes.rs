@@ -92,22 +92,46 @@ pub struct NewEnrolToken<'a> {
 }
 
 /// A node's row.
-type NodeRow = (
-    i64,
-    String,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-);
+#[derive(sqlx::FromRow)]
+struct NodeRow {
+    target_id: i64,
+    facts: String,
+    enrolled_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    name: String,
+    exposure: String,
+    exposure_pinned: bool,
+    overdue_at: Option<DateTime<Utc>>,
+    scan_id: Option<i64>,
+    verdict_pass: Option<bool>,
+}
 
-fn node((target_id, facts, enrolled_at, last_seen_at, revoked_at): NodeRow) -> Result<NodeInfo> {
+/// The node's row with its target's name and exposure and its newest
+/// succeeded scan.
+const NODE_SELECT: &str =
+    "SELECT n.target_id, n.facts, n.enrolled_at, n.last_seen_at, n.revoked_at,
+        t.name, t.exposure,
+        EXISTS (SELECT 1 FROM exposure_pins p WHERE p.target_id = n.target_id) AS exposure_pinned,
+        n.overdue_at, s.id AS scan_id, s.verdict_pass
+   FROM nodes n JOIN targets t ON t.id = n.target_id
+   LEFT JOIN scans s ON s.id = (SELECT MAX(id) FROM scans
+                                WHERE target_id = n.target_id AND state = 'succeeded')";
+
+fn node(r: NodeRow) -> Result<NodeInfo> {
     Ok(NodeInfo {
-        target_id,
-        facts: serde_json::from_str(&facts)
-            .map_err(|e| StoreError::Corrupt(format!("the facts of node {target_id}: {e}")))?,
-        enrolled_at,
-        last_seen_at,
-        revoked_at,
+        target_id: r.target_id,
+        facts: serde_json::from_str(&r.facts)
+            .map_err(|e| StoreError::Corrupt(format!("the facts of node {}: {e}", r.target_id)))?,
+        enrolled_at: r.enrolled_at,
+        last_seen_at: r.last_seen_at,
+        revoked_at: r.revoked_at,
+        name: r.name,
+        exposure: parse_enum(&r.exposure, Exposure::parse, "exposure")?,
+        exposure_pinned: r.exposure_pinned,
+        overdue_at: r.overdue_at,
+        scan_id: r.scan_id,
+        verdict_pass: r.verdict_pass,
     })
 }
 
@@ -308,36 +332,42 @@ impl Store {
 
     /// The node whose credential has this hash (revoked or not).
     pub async fn node_by_credential(&self, hash: &[u8; 32]) -> Result<Option<NodeInfo>> {
-        let row: Option<NodeRow> = sqlx::query_as(
-            "SELECT target_id, facts, enrolled_at, last_seen_at, revoked_at FROM nodes
-             WHERE credential_hash = ?1",
-        )
-        .bind(&hash[..])
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<NodeRow> =
+            sqlx::query_as(&format!("{NODE_SELECT} WHERE n.credential_hash = ?1"))
+                .bind(&hash[..])
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(node).transpose()
     }
 
     pub async fn node(&self, target_id: i64) -> Result<Option<NodeInfo>> {
-        let row: Option<NodeRow> = sqlx::query_as(
-            "SELECT target_id, facts, enrolled_at, last_seen_at, revoked_at FROM nodes
-             WHERE target_id = ?1",
-        )
-        .bind(target_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<NodeRow> = sqlx::query_as(&format!("{NODE_SELECT} WHERE n.target_id = ?1"))
+            .bind(target_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(node).transpose()
     }
 
     /// Every node, by target id.
     pub async fn nodes(&self) -> Result<Vec<NodeInfo>> {
-        let rows: Vec<NodeRow> = sqlx::query_as(
-            "SELECT target_id, facts, enrolled_at, last_seen_at, revoked_at FROM nodes
-             ORDER BY target_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<NodeRow> = sqlx::query_as(&format!("{NODE_SELECT} ORDER BY n.target_id"))
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(node).collect()
+    }
+
+    /// Records that a node was judged for having no verdict in time; false
+    /// when it already was.
+    pub async fn mark_node_overdue(&self, target_id: i64) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE nodes SET overdue_at = ?1 WHERE target_id = ?2 AND overdue_at IS NULL",
+        )
+        .bind(Utc::now())
+        .bind(target_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
     }
 
     /// Records that the node was heard from.

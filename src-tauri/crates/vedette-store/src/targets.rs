@@ -334,6 +334,41 @@ impl Store {
         Ok(())
     }
 
+    /// Sets a target's exposure as the user chose it: from then on it wins
+    /// over what Vedette infers.
+    pub async fn pin_target_exposure(&self, id: i64, exposure: Exposure) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let found = sqlx::query("UPDATE targets SET exposure = ?1 WHERE id = ?2")
+            .bind(exposure.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if found {
+            sqlx::query(
+                "INSERT INTO exposure_pins (target_id, pinned_at) VALUES (?1, ?2)
+                 ON CONFLICT (target_id) DO UPDATE SET pinned_at = excluded.pinned_at",
+            )
+            .bind(id)
+            .bind(chrono::Utc::now())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// Whether the user set the target's exposure (inference then leaves it).
+    pub async fn target_exposure_pinned(&self, id: i64) -> Result<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM exposure_pins WHERE target_id = ?1)")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn count_targets(&self) -> Result<i64> {
         Ok(
             sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n: i64" FROM targets"#)

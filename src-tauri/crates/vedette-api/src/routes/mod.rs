@@ -42,6 +42,7 @@ pub(crate) fn protected() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(targets::list, targets::add))
         .routes(routes!(targets::get, targets::remove))
+        .routes(routes!(targets::set_exposure))
         .routes(routes!(hosts::add))
         .routes(routes!(hosts::trust_key))
         .routes(routes!(scans::list, scans::start))

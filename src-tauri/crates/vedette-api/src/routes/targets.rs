@@ -208,3 +208,42 @@ pub(crate) async fn remove(
     let t = s.app.remove_target(id).await?;
     Ok(Json(t))
 }
+
+/// A target's exposure as the user sets it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SetExposure {
+    exposure: Exposure,
+}
+
+/// Sets whether a target is internet-facing or internal; it wins over
+/// what Vedette infers for a node from then on. Its newest inventory is
+/// judged again at once (202 with the scan), so its findings are re-scored
+/// with the cause `exposure_change` and a node is gated anew; 200 when
+/// there is nothing to judge again.
+#[utoipa::path(put, path = "/api/v1/targets/{id}/exposure", tag = "targets",
+    params(("id" = i64, Path, description = "The target's id")),
+    request_body = SetExposure,
+    security(("bearer" = ["scan"])),
+    responses((status = 202, description = "Set; its inventory is being judged again", body = vedette_model::StartedScan),
+              (status = 200, description = "Set; nothing to judge again", body = TargetView),
+              (status = 400, body = vedette_model::ApiError),
+              (status = 404, body = vedette_model::ApiError),
+              (status = 409, body = vedette_model::ApiError)))]
+pub(crate) async fn set_exposure(
+    _: Scan,
+    State(s): State<ApiState>,
+    Path(id): Path<i64>,
+    Body(b): Body<SetExposure>,
+) -> ApiResult<axum::response::Response> {
+    Ok(
+        match s
+            .app
+            .set_target_exposure(id, b.exposure, &s.sources)
+            .await?
+        {
+            Some((started, _)) => (StatusCode::ACCEPTED, Json(started)).into_response(),
+            None => Json(s.app.target_view(id).await?).into_response(),
+        },
+    )
+}

@@ -256,8 +256,59 @@ fn a_node_that_fails_the_gate_has_its_instance_terminated_or_stopped_and_one_tha
         .all(|a| a["node"] != good_scan["target_name"]));
     assert_eq!(moto.state(passing), "running");
 
+    // The account again, from an AWS CLI profile that assumes a role with
+    // another profile's keys: the gate's calls are made as that role.
+    let aws = tmp.path().join("aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        format!(
+            "[ops]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            moto::ACCESS_KEY_ID,
+            moto::SECRET_ACCESS_KEY
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        aws.join("config"),
+        format!(
+            "[profile gate]\nrole_arn = arn:aws:iam::123456789012:role/vedette-gate\nsource_profile = ops\nregion = {}\nendpoint_url = {}\n",
+            moto::REGION,
+            moto.endpoint()
+        ),
+    )
+    .unwrap();
+    let mut env = console.env.clone();
+    env.push((
+        "AWS_SHARED_CREDENTIALS_FILE",
+        aws.join("credentials").to_string_lossy().into_owned(),
+    ));
+    env.push((
+        "AWS_CONFIG_FILE",
+        aws.join("config").to_string_lossy().into_owned(),
+    ));
+    let o = crate::vedette_with(
+        &console.data,
+        console.keyring.address(),
+        &env,
+        &["cloud", "aws", "import", "--profile", "gate"],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(!out(&o).contains(moto::SECRET_ACCESS_KEY), "{}", out(&o));
+    let who = console.ok(&["cloud", "aws", "check"]);
+    assert!(
+        who.contains(":assumed-role/vedette-gate/vedette-gate"),
+        "the calls are not made as the role: {who}"
+    );
+    let listed = console.ok(&["credential", "list"]);
+    assert!(
+        listed.contains("as arn:aws:iam::123456789012:role/vedette-gate"),
+        "{listed}"
+    );
+
     // Stop instead: the action changes, is armed again, and a third failing
-    // node's instance is stopped.
+    // node's instance is stopped (through the role).
     console.ok(&["gate", "set", "--action", "stop"]);
     console.ok(&["gate", "arm", "--confirm", "stop"]);
     let third = node_root(tmp.path(), "web-third", Some(&debian));
@@ -485,6 +536,7 @@ fn a_node_whose_listening_port_its_security_group_opens_to_the_world_is_internet
     let inventory: Value = serde_json::from_str(&inventory).unwrap();
     let serve = ApiServe::start(&console.data, &console.env);
     let http = agent();
+    let mut credentials = Vec::new();
     for (name, instance) in [("web-open", &open[0]), ("web-closed", &closed[0])] {
         let facts = serde_json::json!({
             "hostname": name, "machine_id": format!("{name:0<32}"),
@@ -508,6 +560,7 @@ fn a_node_whose_listening_port_its_security_group_opens_to_the_world_is_internet
             Some(inventory.to_string().as_bytes()),
         );
         assert_eq!(status, 202, "{started}");
+        credentials.push(credential);
     }
     let exposure_of = |name: &str| {
         let targets: Vec<Value> =
@@ -551,5 +604,130 @@ fn a_node_whose_listening_port_its_security_group_opens_to_the_world_is_internet
         std::thread::sleep(Duration::from_millis(300));
     }
     assert_eq!(exposure_of("web-closed"), "internal");
+
+    // The user says web-open is internal after all: it is judged again at
+    // once, its findings re-scored lower, and inference no longer raises it.
+    let nodes = || -> Vec<Value> {
+        serde_json::from_str(&console.ok(&["node", "list", "--format", "json"])).unwrap()
+    };
+    let open_node = nodes()
+        .into_iter()
+        .find(|n| n["name"].as_str().unwrap().starts_with("web-open"))
+        .unwrap();
+    assert_eq!(open_node["exposure_pinned"], false, "{open_node:#}");
+    let before = open_node["scan_id"].as_i64().unwrap();
+    let id = open_node["target_id"].to_string();
+    let o = console.run(&["target", "exposure", &id, "internal"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let said = out(&o);
+    assert!(
+        said.contains("judging its newest inventory again"),
+        "{said}"
+    );
+    assert!(said.contains("succeeded"), "{said}");
+    let open_node = nodes()
+        .into_iter()
+        .find(|n| n["target_id"] == open_node["target_id"])
+        .unwrap();
+    assert_eq!(open_node["exposure"], "internal");
+    assert_eq!(open_node["exposure_pinned"], true);
+    let after = open_node["scan_id"].as_i64().unwrap();
+    assert!(after > before, "{open_node:#}");
+    let risk = |scan: i64| -> f64 {
+        let detail: Value = serde_json::from_str(&console.ok(&[
+            "history",
+            "show",
+            &scan.to_string(),
+            "--format",
+            "json",
+        ]))
+        .unwrap();
+        detail["report"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["risk"].as_f64().unwrap())
+            .sum()
+    };
+    assert!(
+        risk(after) < risk(before),
+        "internal findings weigh less: {} vs {}",
+        risk(after),
+        risk(before)
+    );
+    // Its agent sends its inventory again: the exposure stays as set.
+    let (status, started, _) = call(
+        &http,
+        "PUT",
+        &serve.url("/api/v1/agents/inventory"),
+        Some(&credentials[0]),
+        Some(inventory.to_string().as_bytes()),
+    );
+    assert_eq!(status, 202, "{started}");
+    let resent = started["scan_id"].as_i64().unwrap();
+    let start = Instant::now();
+    while nodes()
+        .iter()
+        .all(|n| n["scan_id"].as_i64() != Some(resent))
+    {
+        assert!(start.elapsed() < Duration::from_secs(60), "{:#?}", nodes());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(exposure_of("web-open"), "internal");
+
+    // A node that enrols and sends nothing has no verdict: past the gate
+    // policy's limit (0 minutes here, to keep the test short), the gate
+    // judges it, once.
+    let policy = tmp.path().join("gate-max-age.toml");
+    std::fs::write(
+        &policy,
+        "fail_on = \"high\"\nmax_age_minutes_without_verdict = 0\n",
+    )
+    .unwrap();
+    console.ok(&["gate", "set", "--policy", &policy.to_string_lossy()]);
+    let silent_token = console.ok(&["agent", "token", "create", "--name", "silent"]);
+    let facts = serde_json::json!({
+        "hostname": "web-silent", "machine_id": format!("{:0<32}", "web-silent"),
+        "instance": {"provider": "aws", "instance_id": &closed[0], "region": moto::REGION},
+    });
+    let (status, enrolled, _) = call(
+        &http,
+        "POST",
+        &serve.url("/api/v1/agents/enrol"),
+        Some(&silent_token),
+        Some(facts.to_string().as_bytes()),
+    );
+    assert_eq!(status, 201, "{enrolled}");
+    let name = format!("web-silent ({})", closed[0]);
+    let action = console.action_for(&name);
+    let reason = action["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("no verdict") && reason.contains("max_age_minutes_without_verdict"),
+        "{action:#}"
+    );
+    assert!(reason.contains("has sent nothing"), "{action:#}");
+    assert_eq!(action["scan_id"], Value::Null, "{action:#}");
+    let dry = console.ok(&["gate", "dry-run"]);
+    assert!(
+        dry.contains("web-silent") && dry.contains("no scan"),
+        "{dry}"
+    );
+    let listed = console.ok(&["node", "list"]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains("web-silent") && l.contains("overdue")),
+        "{listed}"
+    );
+    // Judged once, however many sweeps pass.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        console
+            .log()
+            .iter()
+            .filter(|a| a["node"] == name.as_str())
+            .count(),
+        1
+    );
     assert_eq!(serve.stop(), Some(0));
 }
