@@ -187,6 +187,17 @@ impl Session {
         e.send_keys(value).await.unwrap();
     }
 
+    /// Scrolls the element `css` picks into view (for a screenshot).
+    async fn scroll_to(&self, css: &str) {
+        self.client
+            .execute(
+                &format!("document.querySelector('{css}').scrollIntoView()"),
+                vec![],
+            )
+            .await
+            .unwrap();
+    }
+
     async fn go(&self, page: &str) {
         self.click(&format!("[data-testid=nav-{page}]")).await;
         self.wait(&format!("[data-testid=page-{page}]")).await;
@@ -1767,13 +1778,7 @@ async fn the_nodes_page_makes_an_enrolment_token_shows_the_gate_dry_run_arms_it_
         "{done}"
     );
     assert_eq!(moto.state(&ids[1]), "terminated");
-    s.client
-        .execute(
-            "document.querySelector('[data-testid=action-log]').scrollIntoView()",
-            vec![],
-        )
-        .await
-        .unwrap();
+    s.scroll_to("[data-testid=action-log]").await;
     s.screenshot("nodes-action-log").await;
 
     // Each node's verdict and exposure; the user sets web-1's exposure and
@@ -1792,13 +1797,7 @@ async fn the_nodes_page_makes_an_enrolment_token_shows_the_gate_dry_run_arms_it_
     assert!(notice.contains("web-1 is internet-facing"), "{notice}");
     s.wait_text("[data-testid=node-row][data-node=web-1]", "set by you")
         .await;
-    s.client
-        .execute(
-            "document.querySelector('[data-testid=nodes-card]').scrollIntoView()",
-            vec![],
-        )
-        .await
-        .unwrap();
+    s.scroll_to("[data-testid=nodes-card]").await;
     s.screenshot("nodes-verdict-exposure").await;
 
     // Settings: the AWS account is in the keyring, and works.
@@ -1809,13 +1808,7 @@ async fn the_nodes_page_makes_an_enrolment_token_shows_the_gate_dry_run_arms_it_
     assert!(!stored.contains(moto::SECRET_ACCESS_KEY), "{stored}");
     s.click("[data-testid=aws-check]").await;
     s.wait_text("[data-testid=aws-who]", "arn:aws:").await;
-    s.client
-        .execute(
-            "document.querySelector('[data-testid=aws-card]').scrollIntoView()",
-            vec![],
-        )
-        .await
-        .unwrap();
+    s.scroll_to("[data-testid=aws-card]").await;
     s.screenshot("settings-aws").await;
     s.stop().await;
 }

@@ -359,9 +359,15 @@ impl Store {
     /// Records that a node was judged for having no verdict in time; false
     /// when it already was.
     pub async fn mark_node_overdue(&self, target_id: i64) -> Result<bool> {
-        Ok(sqlx::query(
-            "UPDATE nodes SET overdue_at = ?1 WHERE target_id = ?2 AND overdue_at IS NULL",
-        )
+        self.stamp_node_once("overdue_at", target_id).await
+    }
+
+    /// Sets a node's `column` (a time) to now unless it is set: whether it
+    /// was not.
+    async fn stamp_node_once(&self, column: &'static str, target_id: i64) -> Result<bool> {
+        Ok(sqlx::query(&format!(
+            "UPDATE nodes SET {column} = ?1 WHERE target_id = ?2 AND {column} IS NULL"
+        ))
         .bind(Utc::now())
         .bind(target_id)
         .execute(&self.pool)
@@ -382,15 +388,7 @@ impl Store {
 
     /// Revokes a node's credential: it is refused from then on (lost).
     pub async fn revoke_node(&self, target_id: i64) -> Result<bool> {
-        Ok(sqlx::query(
-            "UPDATE nodes SET revoked_at = ?1 WHERE target_id = ?2 AND revoked_at IS NULL",
-        )
-        .bind(Utc::now())
-        .bind(target_id)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            > 0)
+        self.stamp_node_once("revoked_at", target_id).await
     }
 
     pub async fn gate_settings(&self) -> Result<GateSettings> {
