@@ -58,6 +58,11 @@ SCHEMATHESIS_VERSION=4.32.5
 MOTO_VENV="${VEDETTE_MOTO_VENV:-$VEDETTE_CACHE/moto}"
 MOTO_PACKAGES=("moto[server]==5.2.5" "boto3==1.44.8")
 
+# aiosmtpd, the real SMTP server the email channel's tests send to (with
+# STARTTLS and AUTH), in a venv of its own.
+SMTP_VENV="${VEDETTE_SMTP_VENV:-$VEDETTE_CACHE/aiosmtpd}"
+SMTP_PACKAGES=("aiosmtpd==1.4.6")
+
 # Cargo tools, pinned likewise.
 TAURI_DRIVER_VERSION=2.1.0
 CARGO_FUZZ_VERSION=0.13.2
@@ -155,6 +160,17 @@ install_moto() {
   export VEDETTE_MOTO_VENV="$MOTO_VENV"
 }
 
+install_smtp() {
+  local stamp="$SMTP_VENV/.vedette-pins"
+  if [ ! -x "$SMTP_VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${SMTP_PACKAGES[*]}" ]; then
+    say "installing aiosmtpd (PyPI: ${SMTP_PACKAGES[*]}) into $SMTP_VENV"
+    python3 -m venv "$SMTP_VENV"
+    "$SMTP_VENV/bin/pip" install -q --disable-pip-version-check "${SMTP_PACKAGES[@]}"
+    printf '%s' "${SMTP_PACKAGES[*]}" > "$stamp"
+  fi
+  export VEDETTE_SMTP_VENV="$SMTP_VENV"
+}
+
 # npm's semver and the SARIF schema with a validator, for the oracle tests.
 install_node_oracles() {
   (
@@ -186,4 +202,5 @@ install_cargo_tools
 install_peers
 install_schemathesis
 install_moto
+install_smtp
 install_node_oracles

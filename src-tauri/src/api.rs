@@ -37,6 +37,7 @@ pub async fn start(app: App, ctx: SchedulerContext, slot: ApiSlot) {
         }
     };
     tracing::info!("{}", endpoint.describe());
+    app.set_link_base(Some(endpoint.url().trim_end_matches("/api/v1").to_owned()));
     let _ = slot.set(ApiStatus {
         url: Some(endpoint.url()),
         note: None,

@@ -57,6 +57,14 @@ pub fn start<R: Runtime>(
         crate::api::start(core.clone(), ctx.clone(), api).await;
         // The sender lives as long as the app: the scheduler never stops early.
         let (_keep, stop) = tokio::sync::watch::channel(false);
+        // The notification channels: this process runs the schedules, so
+        // it sends their messages.
+        {
+            let (core, stop) = (core.clone(), stop.clone());
+            tauri::async_runtime::spawn(async move {
+                core.watch_notifications(Duration::from_secs(5), stop).await
+            });
+        }
         tracing::info!("scheduler running");
         vedette_app::serve_schedules(ctx, Duration::from_secs(30), stop).await;
     });

@@ -14,6 +14,7 @@ pub mod bench;
 pub mod feedserver;
 pub mod moto;
 pub mod proxy;
+pub mod receivers;
 pub mod registry;
 pub mod rpm;
 pub mod sshd;

@@ -6,6 +6,7 @@ mod api;
 mod app;
 mod credential;
 mod gate;
+mod notify;
 mod scan;
 mod schedule;
 mod target;
@@ -30,6 +31,14 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         gate::aws_account_set,
         gate::aws_account_import,
         gate::aws_account_check,
+        notify::notify_channels,
+        notify::notify_channel_add,
+        notify::notify_channel_remove,
+        notify::notify_rules,
+        notify::notify_rule_add,
+        notify::notify_rule_remove,
+        notify::notify_test,
+        notify::notify_log,
         gate::enrol_token_list,
         gate::enrol_token_create,
         gate::enrol_token_revoke,

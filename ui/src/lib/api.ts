@@ -36,6 +36,13 @@ import type { GateSettings } from "../bindings/GateSettings";
 import type { GateAction } from "../bindings/GateAction";
 import type { GateCandidate } from "../bindings/GateCandidate";
 import type { ActionRecord } from "../bindings/ActionRecord";
+import type { Channel } from "../bindings/Channel";
+import type { ChannelKind } from "../bindings/ChannelKind";
+import type { ChannelSettings } from "../bindings/ChannelSettings";
+import type { Rule } from "../bindings/Rule";
+import type { Delivery } from "../bindings/Delivery";
+import type { EventKind } from "../bindings/EventKind";
+import type { Severity } from "../bindings/Severity";
 
 /** The AWS account as typed in Settings (the secret goes to the keyring). */
 export type AwsAccountInput = {
@@ -47,7 +54,7 @@ export type AwsAccountInput = {
   external_id: string | null;
 };
 
-export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity, RegistryWatch, RegistryCrawl, Exposure, ApiStatus, ApiToken, CreatedToken, TokenScope, ScansStarted, ScanProgress, TargetView, LastScan, HostAdded, HostKeyState, HostSpec, NodeInfo, EnrolToken, CreatedEnrolToken, GateSettings, GateAction, GateCandidate, ActionRecord };
+export type { ApiError, AppOverview, CredentialInfo, NewRegistryCredential, ScanSummary, TargetInfo, Schedule, ScheduleInput, SchedulePreview, ScheduleView, TargetSelector, ScanDetail, Finding, Activity, RegistryWatch, RegistryCrawl, Exposure, ApiStatus, ApiToken, CreatedToken, TokenScope, ScansStarted, ScanProgress, TargetView, LastScan, HostAdded, HostKeyState, HostSpec, NodeInfo, EnrolToken, CreatedEnrolToken, GateSettings, GateAction, GateCandidate, ActionRecord, Channel, ChannelKind, ChannelSettings, Rule, Delivery, EventKind, Severity };
 
 /** Every command error is `{code, message}`; anything else is wrapped as internal. */
 export function asApiError(e: unknown): ApiError {
@@ -103,6 +110,15 @@ export const api = {
   setAwsAccount: (account: AwsAccountInput) => call<CredentialInfo>("aws_account_set", { account }),
   importAwsProfile: (profile: string) => call<CredentialInfo>("aws_account_import", { profile }),
   checkAwsAccount: () => call<string>("aws_account_check"),
+  channels: () => call<Channel[]>("notify_channels"),
+  addChannel: (name: string, kind: ChannelKind, settings: ChannelSettings, secret: string | null) =>
+    call<{ channel: Channel; generated_secret: string | null }>("notify_channel_add", { name, kind, settings, secret }),
+  removeChannel: (name: string) => call<void>("notify_channel_remove", { name }),
+  rules: () => call<Rule[]>("notify_rules"),
+  addRule: (rule: Rule) => call<Rule>("notify_rule_add", { rule }),
+  removeRule: (id: number) => call<void>("notify_rule_remove", { id }),
+  testChannel: (name: string) => call<Delivery>("notify_test", { name }),
+  deliveries: () => call<Delivery[]>("notify_log"),
   /** Sets a target's exposure (it wins over inference); its newest inventory is judged again (the scan's id, or null). */
   setExposure: (id: number, exposure: Exposure) => call<number | null>("target_set_exposure", { id, exposure }),
   enrolTokens: () => call<EnrolToken[]>("enrol_token_list"),

@@ -14,6 +14,7 @@ mod feeds;
 mod history;
 mod hosts;
 mod nodes;
+mod notify;
 mod policy;
 mod scan;
 mod schedules;
@@ -29,6 +30,7 @@ pub use feeds::{FeedOutcome, FeedSources, Feeds, Outcome, SourceFailure, OSV_ECO
 pub use history::{TrendScope, TrendsOf};
 pub use hosts::{hosts_of_ssh_config, Imported};
 pub use nodes::{ENROL_PREFIX, GATE_POLICY_FILE, NODE_PREFIX};
+pub use notify::{delivery_word, AddedChannel, NewChannel, MAX_ATTEMPTS};
 pub use policy::{
     exceptions_from_vex, import_vex, read_policy, to_vex, validate_policy, Exception, GateSeverity,
     Policy, POLICY_FILE,
@@ -140,6 +142,8 @@ pub struct App {
     background: Arc<background::Background>,
     /// The advisory index, opened once per process ([`App::feeds`]).
     feed_store: Arc<tokio::sync::OnceCell<vedette_feeds::FeedStore>>,
+    /// Where this process serves the API: messages link back there.
+    link_base: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl App {
@@ -173,6 +177,7 @@ impl App {
             wake: Arc::default(),
             background: Arc::default(),
             feed_store: Arc::default(),
+            link_base: Arc::default(),
         })
     }
 

@@ -12,6 +12,7 @@ mod api;
 mod feed;
 mod gate;
 mod history;
+mod notify;
 mod remote;
 mod scan;
 mod schedule;
@@ -151,6 +152,10 @@ enum Command {
     /// Cloud accounts the gate acts with (secrets in the keyring).
     #[command(subcommand)]
     Cloud(gate::CloudCommand),
+    /// Notifications: channels (desktop, Slack, Teams, webhook, email),
+    /// rules, test messages and the delivery log.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -423,6 +428,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Cloud(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
             let result = gate::cloud(&app, cmd).await;
+            app.close().await;
+            result
+        }
+        Command::Notify(cmd) => {
+            let app = App::open(&data_dir, secrets()).await?;
+            let result = notify::run(&app, cmd).await;
             app.close().await;
             result
         }

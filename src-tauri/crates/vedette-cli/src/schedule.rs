@@ -289,6 +289,15 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
             app.close_scheduler(&ctx).await;
             // The summary was printed as the run finished (LogEvents).
             let summary = summary?;
+            // The run's messages go out before this process ends, or wait
+            // in the outbox for `vedette serve` (or the window).
+            match app.notify_flush(std::time::Duration::from_secs(10)).await {
+                Ok(0) => {}
+                Ok(n) => eprintln!(
+                    "vedette: {n} notification(s) could not be sent yet: they stay queued, and `vedette serve` (or the window) sends them; `vedette notify log` shows why"
+                ),
+                Err(e) => eprintln!("vedette: notifications were not sent: {e}"),
+            }
             Ok(if summary.scans.iter().any(|s| s.error.is_some()) {
                 3
             } else {
@@ -390,6 +399,7 @@ pub async fn serve(
                 rate,
             );
             eprintln!("vedette: {}", endpoint.describe());
+            app.set_link_base(Some(endpoint.url().trim_end_matches("/api/v1").to_owned()));
             Some(tokio::spawn(vedette_api::serve(
                 state,
                 endpoint,
@@ -410,7 +420,14 @@ pub async fn serve(
     // Nodes that stay without a verdict past the gate policy's limit.
     let gate = {
         let app = app.clone();
+        let rx = rx.clone();
         tokio::spawn(async move { app.watch_gate(poll, rx).await })
+    };
+    // Messages about what the runs (and the API's scans) found.
+    let notifications = {
+        let app = app.clone();
+        let every = poll.min(std::time::Duration::from_secs(5));
+        tokio::spawn(async move { app.watch_notifications(every, rx).await })
     };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Failure::from(anyhow::anyhow!("cannot listen for SIGTERM: {e}")))?;
@@ -426,6 +443,13 @@ pub async fn serve(
     }
     if let Err(e) = gate.await {
         eprintln!("vedette: the gate's watch stopped unexpectedly: {e}");
+    }
+    if let Err(e) = notifications.await {
+        eprintln!("vedette: notifications stopped unexpectedly: {e}");
+    }
+    // What is still due goes out before serve ends (within a few seconds).
+    if let Err(e) = app.notify_flush(std::time::Duration::from_secs(5)).await {
+        eprintln!("vedette: notifications were not sent: {e}");
     }
     // The API's task may be gone already; then there is nothing to stop.
     let _ = api_stop.send(());

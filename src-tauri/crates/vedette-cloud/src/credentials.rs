@@ -242,6 +242,23 @@ impl Credentials {
         self.blocking(move |s| s.get(&owned)).await
     }
 
+    /// Stores a secret that has no row of its own in the credentials list
+    /// (a notification channel's, which its channel row says is set).
+    pub async fn set_secret(
+        &self,
+        name: &str,
+        secret: Sensitive<String>,
+    ) -> Result<(), CredentialError> {
+        let owned = name.to_owned();
+        self.blocking(move |s| s.set(&owned, &secret)).await
+    }
+
+    /// Deletes such a secret from the keyring: whether there was one.
+    pub async fn delete_secret(&self, name: &str) -> Result<bool, CredentialError> {
+        let owned = name.to_owned();
+        self.blocking(move |s| s.delete(&owned)).await
+    }
+
     /// Checks that the keyring answers.
     pub async fn probe(&self) -> Result<(), CredentialError> {
         self.blocking(|s| s.probe()).await

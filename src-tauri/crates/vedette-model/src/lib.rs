@@ -14,6 +14,7 @@ mod host;
 mod inventory;
 mod limits;
 mod node;
+mod notify;
 mod schedule;
 mod sensitive;
 mod status;
@@ -46,6 +47,10 @@ pub use limits::{format_bytes, parse_bytes, LimitSetting, ScanLimits};
 pub use node::{
     ActionOutcome, ActionRecord, CloudInstance, CreatedEnrolToken, EnrolToken, Enrolled,
     GateAction, GateCandidate, GateSettings, NodeFacts, NodeInfo,
+};
+pub use notify::{
+    Channel, ChannelKind, ChannelSettings, Delivery, DeliveryState, Message, MessageFinding, Rule,
+    SmtpTls,
 };
 pub use schedule::{
     glob_match, Schedule, ScheduleInput, ScheduleOptions, SchedulePreview, ScheduleView,

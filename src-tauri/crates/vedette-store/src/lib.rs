@@ -9,6 +9,7 @@ mod events;
 mod history;
 mod inventories;
 mod nodes;
+mod notify;
 mod paths;
 mod scans;
 mod schedules;
@@ -25,6 +26,7 @@ use sqlx::SqlitePool;
 
 pub use history::Rematch;
 pub use nodes::{NewEnrolToken, TokenRefusal};
+pub use notify::{Due, Queued};
 pub use paths::{resolve_data_dir, DATA_DIR_ENV};
 pub use trends::TrendScope;
 

@@ -79,6 +79,12 @@ impl ApiServe {
         format!("{}{path}", self.base)
     }
 
+    /// SIGKILL: the process dies where it stands.
+    pub(crate) fn kill9(mut self) {
+        self.child.kill().expect("kill -9 vedette serve");
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM, then the exit code.
     pub(crate) fn stop(mut self) -> Option<i32> {
         crate::schedules::terminate(&mut self.child)

@@ -8,6 +8,7 @@ mod coverage;
 mod gate;
 mod hostile;
 mod hosts;
+mod notify;
 mod registries;
 mod scan;
 mod schedules;
