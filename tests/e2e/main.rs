@@ -1812,3 +1812,57 @@ async fn the_nodes_page_makes_an_enrolment_token_shows_the_gate_dry_run_arms_it_
     s.screenshot("settings-aws").await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_notifications_page_adds_a_channel_sends_a_test_message_and_shows_the_delivery_log() {
+    use vedette_tests::receivers::HttpReceiver;
+    let http = HttpReceiver::start();
+    let s = Session::start("notifications").await;
+    s.go("notifications").await;
+    s.wait("[data-testid=no-channels]").await;
+    s.screenshot("notifications-empty").await;
+
+    // A webhook channel: Vedette makes its HMAC secret and shows it once.
+    s.click("[data-testid=add-channel]").await;
+    s.fill("[data-testid=channel-name]", "siem").await;
+    s.client
+        .execute(
+            "const k = document.querySelector('[data-testid=channel-kind]');\
+             k.value = 'webhook'; k.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    s.fill("[data-testid=channel-url]", &http.url("/siem"))
+        .await;
+    s.click("[data-testid=channel-save]").await;
+    let secret = s.wait_text("[data-testid=generated-secret]", "vdh_").await;
+    s.click("[data-testid=channel-dialog] .btn.primary").await;
+    let row = s
+        .wait_text(
+            "[data-testid=channel-row][data-name=siem]",
+            "Set, in keyring",
+        )
+        .await;
+    assert!(!row.contains(secret.trim()), "{row}");
+
+    // A test message, received and logged.
+    s.click("[data-testid=test-channel]").await;
+    s.wait_text("[data-testid=notice]", "went through siem")
+        .await;
+    let got = http.requests_to("/siem");
+    assert_eq!(got.len(), 1);
+    assert!(got[0]
+        .header("x-vedette-signature")
+        .is_some_and(|h| h.starts_with("sha256=")));
+    s.wait("[data-testid=delivery-row][data-state=sent]").await;
+
+    // A rule: new high findings, at once.
+    s.click("[data-testid=add-rule]").await;
+    s.wait_text("[data-testid=rules-table]", "finding.new")
+        .await;
+    s.screenshot("notifications").await;
+    s.scroll_to("[data-testid=delivery-log]").await;
+    s.screenshot("notifications-delivery-log").await;
+    s.stop().await;
+}
