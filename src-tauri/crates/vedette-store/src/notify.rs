@@ -142,22 +142,22 @@ impl Store {
     }
 
     pub async fn channel(&self, name: &str) -> Result<Option<Channel>> {
-        let row: Option<ChannelRow> = sqlx::query_as(&format!(
-            "SELECT {CHANNEL_COLUMNS} FROM notify_channels WHERE name = ?1"
-        ))
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(channel).transpose()
+        self.channel_where("name = ?1", name.to_owned()).await
     }
 
     pub async fn channel_by_id(&self, id: i64) -> Result<Option<Channel>> {
-        let row: Option<ChannelRow> = sqlx::query_as(&format!(
-            "SELECT {CHANNEL_COLUMNS} FROM notify_channels WHERE id = ?1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        self.channel_where("id = ?1", id).await
+    }
+
+    async fn channel_where<T>(&self, clause: &str, value: T) -> Result<Option<Channel>>
+    where
+        T: 'static + Send + for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    {
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM notify_channels WHERE {clause}");
+        let row: Option<ChannelRow> = sqlx::query_as(&sql)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(channel).transpose()
     }
 

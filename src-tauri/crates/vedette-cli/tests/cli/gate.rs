@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use vedette_tests::moto::{self, Moto};
 use vedette_tests::registry::shared;
-use vedette_tests::KeyringSession;
 
 use crate::api::ApiServe;
-use crate::vulns::{out, Mirror};
+use crate::vulns::out;
+use crate::Console;
 
 /// `vedette-agent`, built next to the test by the test command.
 fn agent_binary() -> PathBuf {
@@ -63,41 +63,7 @@ fn node_root(tmp: &Path, name: &str, fixture: Option<&Path>) -> PathBuf {
     root
 }
 
-struct Console {
-    keyring: KeyringSession,
-    data: PathBuf,
-    env: Vec<(&'static str, String)>,
-    _mirror: Mirror,
-}
-
 impl Console {
-    fn new(tmp: &Path) -> Self {
-        let mirror = Mirror::start();
-        let keyring = KeyringSession::start();
-        let mut env = mirror.env();
-        env.push(("DBUS_SESSION_BUS_ADDRESS", keyring.address().to_owned()));
-        Console {
-            keyring,
-            data: tmp.join("console"),
-            env,
-            _mirror: mirror,
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        crate::vedette_with(&self.data, self.keyring.address(), &self.env, args, "")
-    }
-
-    fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        crate::vedette_with(&self.data, self.keyring.address(), &self.env, args, stdin)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(o.status.success(), "{args:?}: {}", out(&o));
-        String::from_utf8_lossy(&o.stdout).trim().to_owned()
-    }
-
     /// The AWS account (moto's) in the keyring, and the gate's policy
     /// (fail on high) and action, with more `gate set` arguments.
     fn gate_on(&self, moto: &Moto, action: &str, more: &[&str]) {
@@ -188,7 +154,7 @@ fn a_node_that_fails_the_gate_has_its_instance_terminated_or_stopped_and_one_tha
     assert_eq!(moto.state(failing), "running");
 
     let tmp = tempfile::tempdir().unwrap();
-    let console = Console::new(tmp.path());
+    let console = Console::new(tmp.path(), &[]);
     console.gate_on(&moto, "terminate", &[]);
     // Arming takes the action's name.
     let o = console.run(&["gate", "arm", "--confirm", "yes"]);
@@ -377,7 +343,7 @@ fn the_gate_is_safe_refused_tokens_unarmed_dry_run_protected_instances_the_hourl
     let ids = moto.run_instances(3, &[]);
     let protected = moto.run_instances(1, &[("vedette:protect", "true")]);
     let tmp = tempfile::tempdir().unwrap();
-    let console = Console::new(tmp.path());
+    let console = Console::new(tmp.path(), &[]);
     console.gate_on(&moto, "terminate", &["--cap-per-hour", "1"]);
     let brief = console.ok(&[
         "agent",
@@ -522,7 +488,7 @@ fn a_node_whose_listening_port_its_security_group_opens_to_the_world_is_internet
     .unwrap();
     let closed = moto.run_instances(1, &[]);
     let tmp = tempfile::tempdir().unwrap();
-    let console = Console::new(tmp.path());
+    let console = Console::new(tmp.path(), &[]);
     console.gate_on(&moto, "notify", &[]);
     let token = console.ok(&["agent", "token", "create", "--name", "web", "--uses", "2"]);
     let inventory = console.ok(&[

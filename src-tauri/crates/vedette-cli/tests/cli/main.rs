@@ -20,6 +20,48 @@ use std::process::{Command, Output, Stdio};
 
 use vedette_tests::KeyringSession;
 
+/// A console's data dir with its own keyring (a private session bus) and
+/// a local mirror of the feeds, run through the `vedette` binary. The
+/// tests of each area add their own methods.
+pub(crate) struct Console {
+    pub(crate) keyring: KeyringSession,
+    pub(crate) data: PathBuf,
+    pub(crate) env: Vec<(&'static str, String)>,
+    _mirror: vulns::Mirror,
+}
+
+impl Console {
+    /// With `more` in every command's environment.
+    pub(crate) fn new(tmp: &Path, more: &[(&'static str, String)]) -> Self {
+        let mirror = vulns::Mirror::start();
+        let keyring = KeyringSession::start();
+        let mut env = mirror.env();
+        env.push(("DBUS_SESSION_BUS_ADDRESS", keyring.address().to_owned()));
+        env.extend_from_slice(more);
+        Console {
+            keyring,
+            data: tmp.join("console"),
+            env,
+            _mirror: mirror,
+        }
+    }
+
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
+        self.run_stdin(args, "")
+    }
+
+    pub(crate) fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        vedette_with(&self.data, self.keyring.address(), &self.env, args, stdin)
+    }
+
+    /// The command's standard output, trimmed; it must succeed.
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(o.status.success(), "{args:?}: {}", vulns::out(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    }
+}
+
 fn vedette(data_dir: &Path, bus: &str, args: &[&str], stdin: &str) -> Output {
     vedette_with(data_dir, bus, &[], args, stdin)
 }

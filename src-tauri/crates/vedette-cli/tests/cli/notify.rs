@@ -2,59 +2,22 @@
 //! with a self-signed certificate trusted for the test, AUTH) and an HTTP
 //! receiver standing for Slack, Teams and a generic webhook.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use vedette_tests::receivers::{HttpReceiver, Smtp, SMTP_PASSWORD, SMTP_USER};
 use vedette_tests::registry::shared;
-use vedette_tests::KeyringSession;
 
-use crate::vulns::{out, Mirror};
+use crate::vulns::out;
+use crate::Console;
 
 /// The token part of the Slack and Teams URLs: it must be nowhere but in
 /// the keyring (and in the receiver's request line).
 const SLACK_TOKEN: &str = "T0VEDETTE/B0VEDETTE/slackTokenA7c91f";
 const TEAMS_TOKEN: &str = "workflows/teamsSigD4e2b8";
 
-struct Console {
-    keyring: KeyringSession,
-    data: PathBuf,
-    env: Vec<(&'static str, String)>,
-    _mirror: Mirror,
-}
-
 impl Console {
-    fn new(tmp: &Path, more: &[(&'static str, String)]) -> Self {
-        let mirror = Mirror::start();
-        let keyring = KeyringSession::start();
-        let mut env = mirror.env();
-        env.push(("DBUS_SESSION_BUS_ADDRESS", keyring.address().to_owned()));
-        env.extend_from_slice(more);
-        Console {
-            keyring,
-            data: tmp.join("data"),
-            env,
-            _mirror: mirror,
-        }
-    }
-
-    fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        crate::vedette_with(&self.data, self.keyring.address(), &self.env, args, stdin)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_stdin(args, "")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(o.status.success(), "{args:?}: {}", out(&o));
-        String::from_utf8_lossy(&o.stdout).trim().to_owned()
-    }
-
-    fn log(&self) -> Vec<Value> {
+    fn deliveries(&self) -> Vec<Value> {
         serde_json::from_str(&self.ok(&["notify", "log", "--format", "json"])).unwrap()
     }
 
@@ -252,7 +215,7 @@ fn a_run_with_new_findings_makes_exactly_one_message_per_channel_each_received_b
     );
     assert!(mail.contains(worst[0]["id"].as_str().unwrap()), "{mail}");
 
-    let log = console.log();
+    let log = console.deliveries();
     assert_eq!(log.len(), 4, "{log:#?}");
     assert!(log
         .iter()
@@ -326,7 +289,7 @@ fn a_failing_endpoint_is_retried_then_failed_and_the_channel_is_said_failing_onc
         http.requests_to("/fail").len(),
         vedette_app::MAX_ATTEMPTS as usize
     );
-    let log = console.log();
+    let log = console.deliveries();
     assert_eq!(log.len(), 1, "{log:#?}");
     assert_eq!(log[0]["state"], "failed");
     assert_eq!(log[0]["attempts"], vedette_app::MAX_ATTEMPTS);
@@ -339,7 +302,7 @@ fn a_failing_endpoint_is_retried_then_failed_and_the_channel_is_said_failing_onc
     // The next run fails again, and is not announced again.
     let o = console.run(&["schedule", "run", &schedule]);
     assert!(!out(&o).contains("keeps failing"), "{}", out(&o));
-    assert_eq!(console.log().len(), 2);
+    assert_eq!(console.deliveries().len(), 2);
 }
 
 #[test]
@@ -436,7 +399,7 @@ fn a_message_waits_in_the_outbox_through_a_kill_9_and_is_sent_once_after_restart
         "{}",
         out(&o)
     );
-    let log = console.log();
+    let log = console.deliveries();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["state"], "queued", "{log:#?}");
     assert!(
@@ -457,7 +420,7 @@ fn a_message_waits_in_the_outbox_through_a_kill_9_and_is_sent_once_after_restart
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "never delivered: {:#?}",
-            console.log()
+            console.deliveries()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
