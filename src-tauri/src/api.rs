@@ -2,12 +2,12 @@
 //! runs the schedules (when `vedette serve` runs them, it serves the API and
 //! this window is one more client of the data dir).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use vedette_app::{App, SchedulerContext};
 use vedette_model::ApiStatus;
 
-pub type ApiSlot = Arc<OnceLock<ApiStatus>>;
+pub type ApiSlot = Arc<crate::Latest<ApiStatus>>;
 
 /// Binds `VEDETTE_API` (default 127.0.0.1:7878) and serves the API for the
 /// app's life; a port that is taken is noted, not fatal.
@@ -28,7 +28,7 @@ pub async fn start(app: App, ctx: SchedulerContext, slot: ApiSlot) {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!("no automation API: {e}");
-            let _ = slot.set(ApiStatus {
+            slot.set(ApiStatus {
                 url: None,
                 note: Some(e.to_string()),
                 fingerprint: None,
@@ -38,7 +38,7 @@ pub async fn start(app: App, ctx: SchedulerContext, slot: ApiSlot) {
     };
     tracing::info!("{}", endpoint.describe());
     app.set_link_base(Some(endpoint.url().trim_end_matches("/api/v1").to_owned()));
-    let _ = slot.set(ApiStatus {
+    slot.set(ApiStatus {
         url: Some(endpoint.url()),
         note: None,
         fingerprint: endpoint.certificate().map(|c| c.fingerprint.clone()),

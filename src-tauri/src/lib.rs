@@ -31,12 +31,36 @@ pub struct DesktopState {
     /// The running scheduler's context ("run now"), once it started.
     pub scheduler: Arc<std::sync::OnceLock<vedette_app::SchedulerContext>>,
     /// Why this window does not run the schedules (`vedette serve` does).
-    pub scheduler_note: Arc<std::sync::OnceLock<String>>,
+    pub scheduler_note: Arc<Latest<String>>,
     /// Schedules paused from the tray.
     pub paused: Arc<std::sync::atomic::AtomicBool>,
     /// Where the automation API listens (the process holding the
     /// scheduler lock serves it), or why it does not here.
-    pub api: Arc<std::sync::OnceLock<vedette_model::ApiStatus>>,
+    pub api: Arc<Latest<vedette_model::ApiStatus>>,
+}
+
+/// A value that is set, replaced and cleared while the app runs (the
+/// window follows `vedette serve`, then takes the schedules over).
+pub struct Latest<T>(std::sync::RwLock<Option<T>>);
+
+impl<T> Default for Latest<T> {
+    fn default() -> Self {
+        Self(std::sync::RwLock::new(None))
+    }
+}
+
+impl<T: Clone> Latest<T> {
+    pub fn get(&self) -> Option<T> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set(&self, value: T) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(value);
+    }
+
+    pub fn clear(&self) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 impl DesktopState {

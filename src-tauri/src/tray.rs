@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use tauri::image::Image;
-use tauri::menu::{MenuBuilder, MenuItemBuilder};
+use tauri::menu::{MenuBuilder, MenuItem, MenuItemBuilder};
 use tauri::tray::TrayIconBuilder;
 
 use tauri::{AppHandle, Manager, Runtime};
@@ -17,7 +17,14 @@ const ICON_ALERT: &[u8] = include_bytes!("../../icons/tray-alert.png");
 /// An alert stays until the user looks (opens the window or the scan).
 static ALERT: AtomicBool = AtomicBool::new(false);
 
+/// The menu's first line: the state in words, disabled. Linux trays do not
+/// show tooltips; this line is how the state is read there.
+struct StatusLine<R: Runtime>(MenuItem<R>);
+
 fn set<R: Runtime>(app: &AppHandle<R>, icon: &[u8], tooltip: &str) {
+    if let Some(line) = app.try_state::<StatusLine<R>>() {
+        let _ = line.0.set_text(tooltip.trim_start_matches("Vedette: "));
+    }
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
@@ -56,6 +63,45 @@ pub fn settle<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// `vedette serve` runs the schedules: the window follows its runs.
+pub fn following<R: Runtime>(app: &AppHandle<R>) {
+    if !ALERT.load(Ordering::SeqCst) {
+        set(
+            app,
+            ICON_IDLE,
+            "Vedette: watching (vedette serve runs the schedules)",
+        );
+    }
+}
+
+/// Schedules were paused or resumed (here, or by another process).
+pub fn paused<R: Runtime>(app: &AppHandle<R>, paused: bool) {
+    paused_changed(app, paused)
+}
+
+fn paused_changed<R: Runtime>(app: &AppHandle<R>, paused: bool) {
+    if let Some(item) = app.try_state::<PauseItem<R>>() {
+        let _ = item.0.set_text(if paused {
+            "Resume schedules"
+        } else {
+            "Pause schedules"
+        });
+    }
+    if !ALERT.load(Ordering::SeqCst) {
+        set(
+            app,
+            ICON_IDLE,
+            if paused {
+                "Vedette: schedules paused"
+            } else {
+                "Vedette: watching"
+            },
+        );
+    }
+}
+
+struct PauseItem<R: Runtime>(MenuItem<R>);
+
 /// The user looked: the alert is acknowledged.
 pub fn acknowledge<R: Runtime>(app: &AppHandle<R>) {
     if ALERT.swap(false, Ordering::SeqCst) {
@@ -64,16 +110,25 @@ pub fn acknowledge<R: Runtime>(app: &AppHandle<R>) {
 }
 
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let status = MenuItemBuilder::with_id("status", "Watching")
+        .enabled(false)
+        .build(app)?;
     let open = MenuItemBuilder::with_id("open", "Open Vedette").build(app)?;
     let scan_all = MenuItemBuilder::with_id("scan_all", "Scan all now").build(app)?;
     let pause = MenuItemBuilder::with_id("pause", "Pause schedules").build(app)?;
     let quit = MenuItemBuilder::with_id("quit", "Quit Vedette").build(app)?;
     let menu = MenuBuilder::new(app)
+        .item(&status)
+        .separator()
         .items(&[&open, &scan_all, &pause])
         .separator()
         .item(&quit)
         .build()?;
-    let pause_item = pause.clone();
+    app.manage(StatusLine(status));
+    app.manage(PauseItem(pause));
+    let paused_now = app
+        .try_state::<crate::DesktopState>()
+        .is_some_and(|s| s.paused.load(Ordering::SeqCst));
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(ICON_IDLE)?)
         .tooltip("Vedette: watching")
@@ -89,18 +144,15 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                 let paused = !state.paused.load(Ordering::SeqCst);
                 state.paused.store(paused, Ordering::SeqCst);
                 tracing::info!("schedules {}", if paused { "paused" } else { "resumed" });
-                let _ = pause_item.set_text(if paused {
-                    "Resume schedules"
-                } else {
-                    "Pause schedules"
+                paused_changed(app, paused);
+                // Kept in the data dir: it holds across restarts, and for
+                // `vedette serve` too.
+                let core = state.app.clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = core.set_schedules_paused(paused).await {
+                        tracing::error!("the pause is not kept: {e}");
+                    }
                 });
-                if let Some(tray) = app.tray_by_id(TRAY_ID) {
-                    let _ = tray.set_tooltip(Some(if paused {
-                        "Vedette: schedules paused"
-                    } else {
-                        "Vedette: watching"
-                    }));
-                }
             }
             "quit" => {
                 tracing::info!("quit from the tray");
@@ -109,6 +161,9 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             other => tracing::debug!("tray item {other} has no action"),
         })
         .build(app)?;
+    if paused_now {
+        paused_changed(app, true);
+    }
     Ok(())
 }
 
@@ -128,8 +183,7 @@ fn scheduler<R: Runtime>(
             state
                 .scheduler_note
                 .get()
-                .map(String::as_str)
-                .unwrap_or("it is starting")
+                .unwrap_or_else(|| "it is starting".into())
         );
         crate::show_main_window(app);
     }

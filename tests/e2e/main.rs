@@ -617,16 +617,24 @@ async fn the_tray_menu_opens_the_window_pauses_the_schedules_and_quits() {
     assert_eq!(
         shown,
         [
+            // The state in words, first (Linux trays show no tooltip).
+            ("Watching".to_owned(), false),
             ("Open Vedette".to_owned(), true),
             ("Scan all now".to_owned(), true),
             ("Pause schedules".to_owned(), true),
             ("Quit Vedette".to_owned(), true),
         ]
     );
-    // Pausing says so in the menu, and resuming brings it back.
-    for (click, then) in [
-        ("Pause schedules", "Resume schedules"),
-        ("Resume schedules", "Pause schedules"),
+    // Pausing says so in the menu (and in its status line), and resuming
+    // brings it back; the pause is kept in the data dir.
+    for (click, then, status, kept) in [
+        (
+            "Pause schedules",
+            "Resume schedules",
+            "schedules paused",
+            true,
+        ),
+        ("Resume schedules", "Pause schedules", "watching", false),
     ] {
         let m = menu.clone();
         tokio::task::spawn_blocking(move || m.click(click))
@@ -635,8 +643,26 @@ async fn the_tray_menu_opens_the_window_pauses_the_schedules_and_quits() {
         let m = menu.clone();
         tokio::task::spawn_blocking(move || {
             wait_for(then, Duration::from_secs(10), || {
-                m.items().iter().any(|i| i.label == then).then_some(())
+                let items = m.items();
+                (items.iter().any(|i| i.label == then)
+                    && items.iter().any(|i| !i.enabled && i.label == status))
+                .then_some(())
             })
+        })
+        .await
+        .unwrap();
+        let data = s.data_dir.path().to_owned();
+        tokio::task::spawn_blocking(move || {
+            wait_for(
+                "the pause kept in the data dir",
+                Duration::from_secs(10),
+                || {
+                    let listed =
+                        String::from_utf8_lossy(&run_cli_err(&data, &["schedule", "list"]))
+                            .into_owned();
+                    (listed.contains("paused") == kept).then_some(())
+                },
+            )
         })
         .await
         .unwrap();
@@ -718,9 +744,9 @@ fn cli_binary() -> PathBuf {
     desktop_binary().with_file_name("vedette")
 }
 
-/// Runs the `vedette` CLI on a data dir (no session bus: no keyring); its
-/// standard output. It must succeed.
-fn run_cli(data: &Path, args: &[&str]) -> Vec<u8> {
+/// Runs the `vedette` CLI on a data dir (no session bus: no keyring); it
+/// must succeed.
+fn run_cli_output(data: &Path, args: &[&str]) -> std::process::Output {
     let out = Command::new(cli_binary())
         .arg("--data-dir")
         .arg(data)
@@ -733,7 +759,17 @@ fn run_cli(data: &Path, args: &[&str]) -> Vec<u8> {
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout
+    out
+}
+
+/// Its standard output.
+fn run_cli(data: &Path, args: &[&str]) -> Vec<u8> {
+    run_cli_output(data, args).stdout
+}
+
+/// Its standard error.
+fn run_cli_err(data: &Path, args: &[&str]) -> Vec<u8> {
+    run_cli_output(data, args).stderr
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1865,4 +1901,117 @@ async fn the_notifications_page_adds_a_channel_sends_a_test_message_and_shows_th
     s.scroll_to("[data-testid=delivery-log]").await;
     s.screenshot("notifications-delivery-log").await;
     s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn while_serve_runs_the_schedules_the_window_follows_its_runs_and_takes_over_when_serve_stops(
+) {
+    let data = tempfile::tempdir().unwrap();
+    let offline = offline_feeds(data.path());
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    run_cli(
+        data.path(),
+        &["target", "add", "dir", fixture.to_str().unwrap()],
+    );
+    // `vedette serve` first: it holds the scheduler lock.
+    let log = data.path().join("serve.log");
+    let mut serve = Command::new(cli_binary())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["serve", "--poll", "1s", "--api", "127.0.0.1:0"])
+        .envs(offline.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for("vedette serve to start", Duration::from_secs(30), || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("serving schedules")
+            .then_some(())
+    });
+    let data_path = data.path().to_owned();
+    let s = Session::start_desktop(
+        "follow",
+        true,
+        true,
+        data,
+        &offline,
+        Some(&[
+            "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            "type='signal',interface='org.kde.StatusNotifierItem',member='NewIcon'",
+        ]),
+    )
+    .await;
+    s.go("settings").await;
+    s.wait_text("[data-testid=api-note]", "runs the schedules")
+        .await;
+
+    // serve runs a schedule; the window raises its one notification.
+    run_cli(
+        &data_path,
+        &[
+            "schedule",
+            "add",
+            "--name",
+            "Every 2 seconds",
+            "--cron",
+            "*/2 * * * * *",
+            "--kind",
+            "directory",
+        ],
+    );
+    let monitor = s.monitor.as_ref().unwrap();
+    let text = wait_for(
+        "the Notify call of the window following serve",
+        Duration::from_secs(60),
+        || {
+            let t = monitor.text();
+            t.contains("member=Notify").then_some(t)
+        },
+    );
+    assert!(
+        text.contains("Vedette: 2 new critical or known-exploited findings"),
+        "{text}"
+    );
+    assert!(text.contains("debian-12-minbase"), "{text}");
+    assert!(
+        text.contains("member=NewIcon"),
+        "the tray did not change: {text}"
+    );
+    // The Scans page lists serve's scans.
+    s.go("scans").await;
+    s.wait("[data-testid=scan-row]").await;
+
+    // serve stops: the window takes the schedules (and the API) over.
+    run_cli(&data_path, &["schedule", "disable", "2"]);
+    terminate(&mut serve);
+    let start = std::time::Instant::now();
+    loop {
+        s.go("dashboard").await;
+        s.go("settings").await;
+        if s.client
+            .find(Locator::Css("[data-testid=api-url]"))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the window did not take the schedules over; its log:\n{}\nserve's:\n{}",
+            std::fs::read_to_string(data_path.join("logs/vedette-desktop.log")).unwrap_or_default(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    s.screenshot("window-took-over").await;
+    s.stop().await;
+}
+
+/// SIGTERM, then waits for the process.
+fn terminate(child: &mut std::process::Child) {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let _ = child.wait();
 }

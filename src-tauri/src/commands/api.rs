@@ -6,7 +6,7 @@ use crate::DesktopState;
 /// Where the automation API listens, or why this window does not serve it.
 #[tauri::command]
 pub async fn api_status(state: State<'_, DesktopState>) -> Result<ApiStatus, ApiError> {
-    Ok(state.api.get().cloned().unwrap_or(ApiStatus {
+    Ok(state.api.get().unwrap_or(ApiStatus {
         url: None,
         note: Some("starting".into()),
         fingerprint: None,

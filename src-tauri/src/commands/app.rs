@@ -17,8 +17,5 @@ pub async fn app_overview(state: State<'_, DesktopState>) -> Result<AppOverview,
 /// next runs.
 #[tauri::command]
 pub async fn dashboard_activity(state: State<'_, DesktopState>) -> Result<Activity, ApiError> {
-    Ok(state
-        .app
-        .activity(state.scheduler_note.get().cloned())
-        .await?)
+    Ok(state.app.activity(state.scheduler_note.get()).await?)
 }

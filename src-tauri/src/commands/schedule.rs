@@ -58,7 +58,6 @@ pub async fn schedule_run_now(state: State<'_, DesktopState>, id: i64) -> Result
         let why = state
             .scheduler_note
             .get()
-            .cloned()
             .unwrap_or_else(|| "the scheduler is still starting; try again in a moment".into());
         return Err(ApiError::new(
             ErrorCode::Unavailable,

@@ -12,6 +12,9 @@ pub use vedette_scheduler::{
 
 use crate::{App, AppError, Result};
 
+/// The setting that pauses every scheduler of the data dir.
+const PAUSED: &str = "schedules_paused";
+
 impl App {
     /// This process's scheduler over the data dir: feeds with `sources`,
     /// the environment's limits, `events` told of each run, a private temp
@@ -28,6 +31,45 @@ impl App {
     /// Done with what [`App::scheduler`] opened (the advisory index is the
     /// process's: [`App::close`] closes it).
     pub async fn close_scheduler(&self, _ctx: &vedette_scheduler::Context) {}
+
+    /// Whether schedules are paused (the tray, `vedette schedule pause`):
+    /// kept in the data dir, so it outlives the process that set it.
+    pub async fn schedules_paused(&self) -> Result<bool> {
+        Ok(self.store().setting(PAUSED).await?.as_deref() == Some("true"))
+    }
+
+    pub async fn set_schedules_paused(&self, paused: bool) -> Result<()> {
+        self.store()
+            .set_setting(PAUSED, if paused { "true" } else { "false" })
+            .await?;
+        self.schedules_changed();
+        Ok(())
+    }
+
+    /// Keeps `paused` as the data dir says, every `every`, until `stop`
+    /// says so: a pause set by another process (the window, the CLI)
+    /// reaches this process's scheduler.
+    pub async fn follow_pause(
+        &self,
+        paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        every: std::time::Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            match self.schedules_paused().await {
+                Ok(p) => {
+                    if paused.swap(p, std::sync::atomic::Ordering::SeqCst) != p {
+                        tracing::info!("schedules {}", if p { "paused" } else { "resumed" });
+                    }
+                }
+                Err(e) => tracing::warn!("cannot read whether schedules are paused: {e}"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                r = stop.changed() => if r.is_err() || *stop.borrow() { return },
+            }
+        }
+    }
 
     pub async fn schedules(&self) -> Result<Vec<Schedule>> {
         Ok(self.store().list_schedules().await?)

@@ -51,6 +51,11 @@ pub enum ScheduleCommand {
     Run {
         id: i64,
     },
+    /// Pauses every schedule of the data dir (`vedette serve`, the window):
+    /// kept until `vedette schedule resume`, across restarts.
+    Pause,
+    /// Lets the schedules run again.
+    Resume,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -197,6 +202,9 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
         ScheduleCommand::List { format } => {
             let list = app.schedules().await?;
             print_schedules(&list, format)?;
+            if app.schedules_paused().await? {
+                eprintln!("Schedules are paused: none runs until `vedette schedule resume`.");
+            }
             Ok(0)
         }
         ScheduleCommand::Show { id } => {
@@ -283,6 +291,8 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
             eprintln!("Schedule {id} removed.");
             Ok(0)
         }
+        ScheduleCommand::Pause => pause(app, true).await,
+        ScheduleCommand::Resume => pause(app, false).await,
         ScheduleCommand::Run { id } => {
             let (ctx, _temp) = context(app, feed_args).await?;
             let summary = app.run_schedule(&ctx, id).await;
@@ -305,6 +315,16 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScheduleCommand) -> Resul
             })
         }
     }
+}
+
+async fn pause(app: &App, paused: bool) -> Result<u8, Failure> {
+    app.set_schedules_paused(paused).await?;
+    eprintln!(
+        "vedette: schedules {} (for `vedette serve` and the window, until `vedette schedule {}`)",
+        if paused { "paused" } else { "resumed" },
+        if paused { "resume" } else { "pause" }
+    );
+    Ok(0)
 }
 
 fn print_summary(s: &RunSummary) {
@@ -416,6 +436,18 @@ pub async fn serve(
         "vedette: serving schedules for {} ({enabled} enabled); stop with Ctrl-C or SIGTERM",
         app.data_dir().display()
     );
+    // A pause set by the window or `vedette schedule pause` holds here too.
+    ctx.paused.store(
+        app.schedules_paused().await?,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    if ctx.paused.load(std::sync::atomic::Ordering::SeqCst) {
+        eprintln!("vedette: schedules are paused (`vedette schedule resume`)");
+    }
+    let pause = {
+        let (app, paused, rx) = (app.clone(), ctx.paused.clone(), rx.clone());
+        tokio::spawn(async move { app.follow_pause(paused, poll, rx).await })
+    };
     let runner = tokio::spawn(vedette_app::serve_schedules(ctx.clone(), poll, rx.clone()));
     // Nodes that stay without a verdict past the gate policy's limit.
     let gate = {
@@ -443,6 +475,9 @@ pub async fn serve(
     }
     if let Err(e) = gate.await {
         eprintln!("vedette: the gate's watch stopped unexpectedly: {e}");
+    }
+    if let Err(e) = pause.await {
+        eprintln!("vedette: following the pause stopped unexpectedly: {e}");
     }
     if let Err(e) = notifications.await {
         eprintln!("vedette: notifications stopped unexpectedly: {e}");

@@ -709,9 +709,10 @@ pub async fn crawl_registry(
     ctx.scanner.crawl(reg, watch, crawl_opts).await
 }
 
-/// Fires enabled schedules on time until `stop` resolves. At start, a run a
-/// schedule missed while nothing was running happens once (when the
-/// schedule asks for catch-up), and a scheduled scan a killed scheduler
+/// Fires enabled schedules on time until `stop` resolves (none while
+/// `ctx.paused`). At start, a run a schedule missed while nothing was
+/// running happens once (when the schedule asks for catch-up and schedules
+/// are not paused), and a scheduled scan a killed scheduler
 /// left half done is run again (unless its target is quarantined). Edits to
 /// schedules are picked up within `poll`.
 pub async fn serve(ctx: Context, poll: Duration, stop: tokio::sync::watch::Receiver<bool>) {
@@ -733,6 +734,13 @@ pub async fn serve(ctx: Context, poll: Duration, stop: tokio::sync::watch::Recei
                 };
                 let from = s.last_run_at.unwrap_or(s.created_at);
                 if let Some(missed) = cron.missed_between(from, start) {
+                    if ctx.paused.load(std::sync::atomic::Ordering::SeqCst) {
+                        tracing::info!(
+                            "'{}' missed its run of {missed}; schedules are paused, so it is not made up",
+                            s.name
+                        );
+                        continue;
+                    }
                     tracing::info!("'{}' missed its run of {missed}; running it now", s.name);
                     let ctx2 = ctx.clone();
                     running.spawn(async move {

@@ -809,3 +809,52 @@ fn a_poison_image_that_keeps_killing_serve_is_quarantined_and_the_others_keep_be
     assert!(out(&o).contains("out of quarantine"), "{}", out(&o));
     assert!(quarantined(&data).is_none());
 }
+
+#[test]
+fn a_pause_holds_for_serve_across_its_restarts_until_resumed() {
+    let mirror = Mirror::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let env = mirror.env();
+    let dir = shared("fixtures/debian-12-minbase").display().to_string();
+    let o = vedette(&data, &env, &["target", "add", "dir", &dir]);
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "schedule",
+            "add",
+            "--name",
+            "every 2 s",
+            "--cron",
+            "*/2 * * * * *",
+            "--kind",
+            "directory",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(&data, &env, &["schedule", "pause"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let scheduled = |data: &Path| {
+        history(data)
+            .into_iter()
+            .filter(|s| s["trigger"] == "schedule")
+            .count()
+    };
+    // Paused: serve runs nothing, and still nothing after a restart.
+    for _ in 0..2 {
+        let serve = Serve::start(&data, &env);
+        std::thread::sleep(Duration::from_secs(5));
+        assert_eq!(serve.stop(), Some(0));
+        assert_eq!(scheduled(&data), 0, "a paused schedule ran");
+    }
+    // Resumed while serve runs: it follows, without a restart.
+    let serve = Serve::start(&data, &env);
+    let o = vedette(&data, &env, &["schedule", "resume"]);
+    assert!(o.status.success(), "{}", out(&o));
+    wait_for("a scheduled scan", Duration::from_secs(30), || {
+        (scheduled(&data) > 0).then_some(())
+    });
+    assert_eq!(serve.stop(), Some(0));
+}
