@@ -4,4 +4,13 @@ import type { Severity } from "./Severity";
 /**
  * One finding a message names.
  */
-export type MessageFinding = { id: string, package: string, version: string, severity: Severity, kev: boolean, target: string, scan_id: number, };
+export type MessageFinding = { id: string, package: string, version: string, severity: Severity, kev: boolean, 
+/**
+ * Its risk score (0 to 100).
+ */
+risk: number, 
+/**
+ * Why it is new: `first_scan`, `feed_update`, `inventory_change`,
+ * `exposure_change`.
+ */
+cause?: string, target: string, scan_id: number, };

@@ -12,9 +12,17 @@ export type Rule = { id: number, channel: string, event: EventKind,
  */
 min_severity?: Severity, 
 /**
+ * Findings with a lower risk score (0 to 100) do not count.
+ */
+min_risk?: number, 
+/**
  * Only findings known to be exploited (CISA KEV).
  */
 kev_only: boolean, 
+/**
+ * Only targets whose name matches this glob (`*`, `?`).
+ */
+target?: string, 
 /**
  * Only targets of this group.
  */

@@ -64,7 +64,7 @@ fn check_url(what: &str, url: &str) -> Result<()> {
     }
 }
 
-/// Rank for "worst first": severity, then exploited.
+/// Rank of a severity, worst highest.
 fn rank(f: &MessageFinding) -> (u8, bool) {
     let s = match f.severity {
         Severity::Critical => 4,
@@ -84,6 +84,8 @@ fn at_least(s: Severity, min: Option<Severity>) -> bool {
             version: String::new(),
             severity: s,
             kev: false,
+            risk: 0.0,
+            cause: None,
             target: String::new(),
             scan_id: 0,
         })
@@ -104,6 +106,11 @@ fn text(v: &Value, key: &str) -> String {
 fn event_part(e: &Event, r: &Rule) -> Option<(Option<String>, Vec<MessageFinding>, usize)> {
     let d = &e.data;
     let target = text(d, "target");
+    if let Some(glob) = &r.target {
+        if !vedette_model::glob_match(glob, &target) {
+            return None;
+        }
+    }
     let scan_id = d.get("scan_id").and_then(Value::as_i64).unwrap_or(0);
     match e.kind {
         EventKind::FindingNew => {
@@ -119,16 +126,22 @@ fn event_part(e: &Event, r: &Rule) -> Option<(Option<String>, Vec<MessageFinding
                         version: text(f, "version"),
                         severity: Severity::parse(f.get("severity")?.as_str()?)?,
                         kev: f.get("kev").and_then(Value::as_bool).unwrap_or(false),
+                        risk: f.get("risk").and_then(Value::as_f64).unwrap_or(0.0),
+                        cause: f.get("cause").and_then(Value::as_str).map(str::to_owned),
                         target: target.clone(),
                         scan_id,
                     })
                 })
-                .filter(|f| at_least(f.severity, r.min_severity) && (!r.kev_only || f.kev))
+                .filter(|f| {
+                    at_least(f.severity, r.min_severity)
+                        && (!r.kev_only || f.kev)
+                        && r.min_risk.is_none_or(|m| f.risk >= m)
+                })
                 .collect();
             if listed.is_empty() {
                 return None;
             }
-            let total = if r.min_severity.is_none() && !r.kev_only {
+            let total = if r.min_severity.is_none() && !r.kev_only && r.min_risk.is_none() {
                 d.get("total")
                     .and_then(Value::as_u64)
                     .map_or(listed.len(), |n| n as usize)
@@ -247,7 +260,9 @@ fn compose(parts: Vec<Part<'_>>, digest: bool, link_base: Option<&str>) -> Optio
             events.push(e.kind.as_str().to_owned());
         }
     }
-    worst.sort_by_key(|f| std::cmp::Reverse(rank(f)));
+    // Worst first: by risk (severity, exploitation, exposure, fix), then
+    // severity.
+    worst.sort_by(|a, b| b.risk.total_cmp(&a.risk).then(rank(b).cmp(&rank(a))));
     let targets: std::collections::BTreeSet<&str> =
         worst.iter().map(|f| f.target.as_str()).collect();
     let criticals = worst

@@ -101,9 +101,15 @@ pub enum RuleCommand {
         /// Leave out findings below this severity.
         #[arg(long, value_name = "SEV")]
         min_severity: Option<String>,
+        /// Leave out findings with a lower risk score (0 to 100).
+        #[arg(long, value_name = "SCORE")]
+        min_risk: Option<f64>,
         /// Only findings known to be exploited (CISA KEV).
         #[arg(long)]
         kev_only: bool,
+        /// Only targets whose name matches this glob (`*`, `?`).
+        #[arg(long, value_name = "GLOB")]
+        target: Option<String>,
         /// Only targets of this group.
         #[arg(long)]
         group: Option<String>,
@@ -256,11 +262,16 @@ pub async fn run(app: &App, cmd: NotifyCommand) -> Result<u8, Failure> {
             channel,
             event,
             min_severity,
+            min_risk,
             kev_only,
+            target,
             group,
             digest,
             timezone,
         }) => {
+            if min_risk.is_some_and(|r| !(0.0..=100.0).contains(&r)) {
+                return Err(usage("--min-risk is a risk score from 0 to 100"));
+            }
             let event = EventKind::parse(&event).ok_or_else(|| {
                 usage(format!(
                     "--event {event}: choose scan.finished, finding.new, policy.failed, gate.action, feed.stale, scan.error or target.quarantined"
@@ -279,7 +290,9 @@ pub async fn run(app: &App, cmd: NotifyCommand) -> Result<u8, Failure> {
                     channel,
                     event,
                     min_severity,
+                    min_risk,
                     kev_only,
+                    target,
                     group,
                     digest,
                     timezone,
@@ -367,8 +380,14 @@ fn describe(r: &Rule) -> String {
     if let Some(s) = r.min_severity {
         parts.push(format!("{} or worse", s.as_str()));
     }
+    if let Some(m) = r.min_risk {
+        parts.push(format!("risk {m} or more"));
+    }
     if r.kev_only {
         parts.push("KEV only".into());
+    }
+    if let Some(t) = &r.target {
+        parts.push(format!("targets {t}"));
     }
     if let Some(g) = &r.group {
         parts.push(format!("group {g}"));

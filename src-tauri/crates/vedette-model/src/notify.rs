@@ -134,9 +134,17 @@ pub struct Rule {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_severity: Option<Severity>,
+    /// Findings with a lower risk score (0 to 100) do not count.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_risk: Option<f64>,
     /// Only findings known to be exploited (CISA KEV).
     #[serde(default)]
     pub kev_only: bool,
+    /// Only targets whose name matches this glob (`*`, `?`).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// Only targets of this group.
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -189,6 +197,14 @@ pub struct MessageFinding {
     pub version: String,
     pub severity: Severity,
     pub kev: bool,
+    /// Its risk score (0 to 100).
+    #[serde(default)]
+    pub risk: f64,
+    /// Why it is new: `first_scan`, `feed_update`, `inventory_change`,
+    /// `exposure_change`.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
     pub target: String,
     #[ts(type = "number")]
     pub scan_id: i64,

@@ -71,15 +71,21 @@ fn severity_word(s: Severity) -> &'static str {
     s.as_str()
 }
 
-/// "CVE-2024-1 in openssl 3.0.1 (critical, exploited) on web:1.2"
+/// "CVE-2024-1 in openssl 3.0.1 (critical, exploited in the wild, risk
+/// 92; new: feed update) on web:1.2"
 pub fn finding_line(f: &MessageFinding) -> String {
     format!(
-        "{} in {} {} ({}{}) on {}",
+        "{} in {} {} ({}{}, risk {:.0}{}) on {}",
         f.id,
         f.package,
         f.version,
         severity_word(f.severity),
         if f.kev { ", exploited in the wild" } else { "" },
+        f.risk,
+        f.cause
+            .as_deref()
+            .map(|c| format!("; new: {}", c.replace('_', " ")))
+            .unwrap_or_default(),
         f.target
     )
 }
@@ -451,6 +457,8 @@ mod tests {
                 version: "3.0.1".into(),
                 severity: Severity::Critical,
                 kev: true,
+                risk: 93.5,
+                cause: Some("feed_update".into()),
                 target: "<script>web</script>".into(),
                 scan_id: 7,
             }],
@@ -487,6 +495,7 @@ mod tests {
         assert!(slack.contains("&lt;script&gt;"), "{slack}");
         let text = plain_text(&m);
         assert!(text.contains("and 1 more"), "{text}");
+        assert!(text.contains("risk 94; new: feed update"), "{text}");
     }
 
     #[test]

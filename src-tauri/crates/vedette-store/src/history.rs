@@ -711,13 +711,16 @@ async fn finished_events(
     )
     .await?;
     if !new.is_empty() {
-        let listed: Vec<_> = new
+        // The riskiest first: what a message names when there are more.
+        let mut by_risk: Vec<&NewFinding> = new.iter().collect();
+        by_risk.sort_by(|a, b| b.finding.risk.total_cmp(&a.finding.risk));
+        let listed: Vec<_> = by_risk
             .iter()
             .take(NEW_FINDINGS_PER_EVENT)
             .map(|n| {
                 json!({"id": n.finding.id, "package": n.finding.package, "version": n.finding.version,
                        "severity": n.finding.severity.as_str(), "kev": n.finding.kev_added.is_some(),
-                       "cause": n.cause})
+                       "risk": n.finding.risk, "cause": n.cause})
             })
             .collect();
         crate::events::emit_scan(

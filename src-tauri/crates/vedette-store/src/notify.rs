@@ -45,7 +45,9 @@ struct RuleRow {
     channel: String,
     event: String,
     min_severity: Option<String>,
+    min_risk: Option<f64>,
     kev_only: bool,
+    target_glob: Option<String>,
     grp: Option<String>,
     digest: Option<String>,
     timezone: Option<String>,
@@ -60,15 +62,17 @@ fn rule(r: RuleRow) -> Result<Rule> {
             .min_severity
             .map(|s| parse_enum(&s, Severity::parse, "severity"))
             .transpose()?,
+        min_risk: r.min_risk,
         kev_only: r.kev_only,
+        target: r.target_glob,
         group: r.grp,
         digest: r.digest,
         timezone: r.timezone,
     })
 }
 
-const RULE_SELECT: &str = "SELECT r.id, c.name AS channel, r.event, r.min_severity, r.kev_only,
-        r.grp, r.digest, r.timezone
+const RULE_SELECT: &str = "SELECT r.id, c.name AS channel, r.event, r.min_severity, r.min_risk,
+        r.kev_only, r.target_glob, r.grp, r.digest, r.timezone
    FROM notify_rules r JOIN notify_channels c ON c.id = r.channel_id";
 
 /// A message to queue: for which channel, from which rule (none: a test).
@@ -214,8 +218,8 @@ impl Store {
     pub async fn add_rule(&self, channel_id: i64, r: &Rule) -> Result<Rule> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO notify_rules (channel_id, event, min_severity, kev_only, grp, digest,
-                                       timezone, last_digest_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id",
+                                       timezone, last_digest_at, created_at, min_risk, target_glob)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10) RETURNING id",
         )
         .bind(channel_id)
         .bind(r.event.as_str())
@@ -225,6 +229,8 @@ impl Store {
         .bind(&r.digest)
         .bind(&r.timezone)
         .bind(Utc::now())
+        .bind(r.min_risk)
+        .bind(&r.target)
         .fetch_one(&self.pool)
         .await?;
         self.rules()

@@ -130,6 +130,33 @@ fn a_run_with_new_findings_makes_exactly_one_message_per_channel_each_received_b
         "notify", "channel", "add", "slack", "--name", "leaky", "--url", &slack_url,
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    // A rule whose filters leave nothing: nothing is sent to its channel.
+    console.ok(&[
+        "notify",
+        "channel",
+        "add",
+        "webhook",
+        "--name",
+        "quiet",
+        "--url",
+        &http.url("/quiet"),
+    ]);
+    for filter in [
+        ["--target", "registry.example.com/*"],
+        ["--min-risk", "99.9"],
+    ] {
+        console.ok(&[
+            "notify",
+            "rule",
+            "add",
+            "--channel",
+            "quiet",
+            "--event",
+            "finding.new",
+            filter[0],
+            filter[1],
+        ]);
+    }
     for channel in ["ops-slack", "ops-teams", "siem", "sec-mail"] {
         console.ok(&[
             "notify",
@@ -180,6 +207,9 @@ fn a_run_with_new_findings_makes_exactly_one_message_per_channel_each_received_b
     );
     assert_eq!(card["content"]["type"], "AdaptiveCard");
     assert_eq!(card["content"]["version"], "1.4");
+    // Microsoft's own library (npm `adaptivecards`) parses it without a
+    // complaint.
+    assert_eq!(adaptive_card_errors(&card["content"]), Vec::<String>::new());
     assert!(card["content"]["body"][0]["text"]
         .as_str()
         .unwrap()
@@ -200,6 +230,14 @@ fn a_run_with_new_findings_makes_exactly_one_message_per_channel_each_received_b
     assert!(worst
         .iter()
         .all(|f| matches!(f["severity"].as_str(), Some("critical" | "high"))));
+    // Worst first, each with its risk and why it is new.
+    let risks: Vec<f64> = worst.iter().map(|f| f["risk"].as_f64().unwrap()).collect();
+    assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
+    assert!(
+        worst.iter().all(|f| f["cause"] == "first_scan"),
+        "{worst:#?}"
+    );
+    assert!(http.requests_to("/quiet").is_empty());
     // Mail: one, with the subject, both parts and the worst findings.
     let mails = smtp.mails();
     assert_eq!(mails.len(), 1, "{mails:#?}");
@@ -245,6 +283,30 @@ fn a_run_with_new_findings_makes_exactly_one_message_per_channel_each_received_b
     let o = console.run(&["notify", "test", "siem"]);
     assert!(o.status.success(), "{}", out(&o));
     assert_eq!(http.requests_to("/hook").len(), 2);
+}
+
+/// What `tests/oracles/validate-adaptive-card.cjs` (the `adaptivecards`
+/// library) says of a card.
+fn adaptive_card_errors(card: &Value) -> Vec<String> {
+    use std::io::Write;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../tests/oracles/validate-adaptive-card.cjs");
+    let mut child = std::process::Command::new("node")
+        .arg(&script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run node (the test command installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(card.to_string().as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    serde_json::from_value(v["errors"].clone()).unwrap()
 }
 
 /// `sha256=` and the hex HMAC-SHA256 of `body`, computed here with the
