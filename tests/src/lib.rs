@@ -13,6 +13,7 @@
 pub mod bench;
 pub mod feedserver;
 pub mod moto;
+pub mod pki;
 pub mod proxy;
 pub mod receivers;
 pub mod registry;

@@ -15,10 +15,31 @@ pub struct Registry {
     _guard: Guard,
     port: u16,
     _dir: tempfile::TempDir,
+    /// Served over TLS: the certs folder skopeo pushes with.
+    tls_certs: Option<PathBuf>,
+}
+
+/// A registry's TLS: its certificate and key, and the CA its clients'
+/// certificates must come from (mTLS), if it asks for one.
+pub struct RegistryTls<'a> {
+    pub cert: &'a Path,
+    pub key: &'a Path,
+    pub client_ca: Option<&'a Path>,
+    /// What skopeo pushes with: `ca.crt`, and `client.cert`/`client.key`.
+    pub push_certs: &'a Path,
 }
 
 impl Registry {
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Over TLS (and mTLS when `client_ca` is given).
+    pub fn start_tls(tls: &RegistryTls<'_>) -> Self {
+        Self::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<&RegistryTls<'_>>) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("vedette-registry")
             .tempdir()
@@ -28,8 +49,19 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("data").display()
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{}",
+                dir.path().join("data").display(),
+                match tls {
+                    None => String::new(),
+                    Some(t) => format!(
+                        "  tls:\n    certificate: {}\n    key: {}\n{}",
+                        t.cert.display(),
+                        t.key.display(),
+                        t.client_ca
+                            .map(|ca| format!("    clientcas:\n      - {}\n", ca.display()))
+                            .unwrap_or_default()
+                    ),
+                }
             ),
         )
         .expect("registry config");
@@ -56,6 +88,7 @@ impl Registry {
             _guard: guard,
             port,
             _dir: dir,
+            tls_certs: tls.map(|t| t.push_certs.to_owned()),
         }
     }
 
@@ -71,13 +104,13 @@ impl Registry {
     /// Pushes an OCI layout to `repo:tag` with skopeo; returns the reference.
     pub fn push(&self, layout: &Path, repo: &str, tag: &str) -> String {
         let reference = format!("{}/{repo}:{tag}", self.host());
-        let out = Command::new(require("skopeo"))
-            .args([
-                "--insecure-policy",
-                "copy",
-                "--quiet",
-                "--dest-tls-verify=false",
-            ])
+        let mut skopeo = Command::new(require("skopeo"));
+        skopeo.args(["--insecure-policy", "copy", "--quiet"]);
+        match &self.tls_certs {
+            None => skopeo.arg("--dest-tls-verify=false"),
+            Some(certs) => skopeo.arg("--dest-cert-dir").arg(certs),
+        };
+        let out = skopeo
             .arg(format!("oci:{}:{tag}", layout.display()))
             .arg(format!("docker://{reference}"))
             .output()

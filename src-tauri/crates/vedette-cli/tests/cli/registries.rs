@@ -493,3 +493,68 @@ fn a_run_scans_each_image_once_as_it_was_scanned_before() {
     let cli = list.lines().find(|l| l.contains("tools/cli:2")).unwrap();
     assert!(cli.contains("plain HTTP or unverified TLS"), "{list}");
 }
+
+#[test]
+fn a_registry_behind_a_private_ca_is_scanned_with_verification_on_and_with_a_client_certificate_when_it_asks(
+) {
+    use vedette_tests::pki::Pki;
+    use vedette_tests::registry::RegistryTls;
+    let pki = Pki::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mirror = Mirror::start();
+    // What skopeo pushes with: the CA and the client certificate.
+    let push_certs = pki.certs_d(tmp.path(), "push", true);
+    let scan = |reference: &str, certs: &Path| {
+        let mut env = mirror.env();
+        env.push(("VEDETTE_CERTS_DIR", certs.display().to_string()));
+        vedette(
+            &data,
+            &env,
+            &["scan", "image", reference, "-q", "-o", "/dev/null"],
+        )
+    };
+    for mtls in [false, true] {
+        let reg = Registry::start_tls(&RegistryTls {
+            cert: &pki.path("server.crt"),
+            key: &pki.path("server.key"),
+            client_ca: mtls.then(|| pki.path("ca.crt")).as_deref(),
+            push_certs: &push_certs,
+        });
+        let image = crate::scan::push(
+            &reg,
+            tmp.path(),
+            vec![Layer::from_dir(shared("fixtures/debian-12-minbase"))],
+            if mtls { "private/mtls" } else { "private/ca" },
+        );
+        // Not trusted: refused, saying where the CA goes; never over HTTP.
+        let nothing = tmp.path().join(format!("no-certs-{mtls}"));
+        std::fs::create_dir_all(&nothing).unwrap();
+        let o = scan(&image, &nothing);
+        assert!(!o.status.success(), "{}", out(&o));
+        let said = out(&o);
+        assert!(
+            said.contains("not trusted")
+                && said.contains(&format!("/etc/docker/certs.d/{}/ca.crt", reg.host())),
+            "{said}"
+        );
+        // Its CA in a certs.d folder: scanned with verification on.
+        let certs = tmp.path().join(format!("certs-{mtls}"));
+        pki.certs_d(&certs, &reg.host(), false);
+        let o = scan(&image, &certs);
+        if mtls {
+            // The registry asks for a client certificate: refused without
+            // one, scanned with it.
+            assert!(!o.status.success(), "{}", out(&o));
+            pki.certs_d(&certs, &reg.host(), true);
+            let o = scan(&image, &certs);
+            assert!(
+                o.status.success(),
+                "with the client certificate: {}",
+                out(&o)
+            );
+        } else {
+            assert!(o.status.success(), "with the CA: {}", out(&o));
+        }
+    }
+}

@@ -8,6 +8,7 @@
 
 pub mod docker_config;
 pub mod manifest;
+mod trust;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -119,7 +120,10 @@ pub trait Progress: Send + Sync {
 impl Progress for () {}
 
 pub struct Client {
-    http: reqwest::Client,
+    /// One HTTP client per host: each trusts the platform's roots and the
+    /// host's own CA files and client certificate (see [`trust`]).
+    https: Mutex<HashMap<String, reqwest::Client>>,
+    certs_roots: Vec<std::path::PathBuf>,
     options: Options,
     credential: Option<Credential>,
     /// Bearer tokens by realm+scope; the scheme (https/http) by host.
@@ -135,20 +139,42 @@ enum Auth {
 
 impl Client {
     pub fn new(options: Options, credential: Option<Credential>) -> Result<Self, SourceError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("vedette/", env!("CARGO_PKG_VERSION")))
-            .danger_accept_invalid_certs(options.insecure)
-            .connect_timeout(Duration::from_secs(15))
-            .read_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| SourceError::Registry(format!("cannot set up HTTP: {e}")))?;
         Ok(Self {
-            http,
+            https: Mutex::new(HashMap::new()),
+            certs_roots: trust::certs_roots(),
             options,
             credential,
             tokens: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The HTTP client for `host`, made at its first request.
+    fn http(&self, host: &str) -> Result<reqwest::Client, SourceError> {
+        let mut https = self.https.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = https.get(host) {
+            return Ok(c.clone());
+        }
+        let t = trust::host_trust(&self.certs_roots, host)?;
+        if !t.files.is_empty() {
+            tracing::debug!(%host, files = ?t.files, "the registry's own certificates");
+        }
+        let mut b = reqwest::Client::builder()
+            .user_agent(concat!("vedette/", env!("CARGO_PKG_VERSION")))
+            .danger_accept_invalid_certs(self.options.insecure)
+            .connect_timeout(Duration::from_secs(15))
+            .read_timeout(Duration::from_secs(60));
+        for c in t.roots {
+            b = b.add_root_certificate(c);
+        }
+        if let Some(i) = t.identity {
+            b = b.identity(i);
+        }
+        let c = b
+            .build()
+            .map_err(|e| SourceError::Registry(format!("cannot set up HTTP for {host}: {e}")))?;
+        https.insert(host.to_owned(), c.clone());
+        Ok(c)
     }
 
     fn scheme(&self, host: &str) -> &'static str {
@@ -200,7 +226,7 @@ impl Client {
             }
             self.options.budget.check()?;
             let url = format!("{}://{host}{path}", self.scheme(&host));
-            let mut req = self.http.get(&url);
+            let mut req = self.http(&host)?.get(&url);
             if !on.blob {
                 req = req.timeout(self.options.budget.limits().http_timeout);
             }
@@ -319,8 +345,17 @@ impl Client {
                 if let Some(s) = params.get("service") {
                     query.push(("service", s.clone()));
                 }
+                let realm_host = reqwest::Url::parse(realm)
+                    .ok()
+                    .and_then(|u| {
+                        u.host_str().map(|h| match u.port() {
+                            Some(p) => format!("{h}:{p}"),
+                            None => h.to_owned(),
+                        })
+                    })
+                    .unwrap_or_else(|| host.to_owned());
                 let mut req = self
-                    .http
+                    .http(&realm_host)?
                     .get(realm)
                     .query(&query)
                     .timeout(self.options.budget.limits().http_timeout);
@@ -901,9 +936,16 @@ fn unreachable_err(host: &str, e: &reqwest::Error, insecure: bool) -> SourceErro
         msg.push_str(&format!(": {s}"));
         src = s.source();
     }
+    let certificate = msg.contains("certificate") || msg.contains("UnknownIssuer");
+    if certificate && !insecure {
+        msg.push_str(&format!(
+            ". Its TLS certificate is not trusted: put its CA in /etc/docker/certs.d/{host}/ca.crt (or /etc/containers/certs.d/{host}/, or the system's trust store), and a client certificate it asks for as client.cert with client.key there; --insecure-registry turns verification off"
+        ));
+        return SourceError::Registry(msg);
+    }
     msg.push_str(". Check the host name, the port and the network");
     if !insecure {
-        msg.push_str("; for a registry over plain HTTP or with a self-signed certificate, pass --insecure-registry");
+        msg.push_str("; for a registry over plain HTTP, pass --insecure-registry");
     }
     SourceError::Registry(msg)
 }
