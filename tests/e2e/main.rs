@@ -1987,15 +1987,19 @@ async fn while_serve_runs_the_schedules_the_window_follows_its_runs_and_takes_ov
     run_cli(&data_path, &["schedule", "disable", "2"]);
     terminate(&mut serve);
     let start = std::time::Instant::now();
-    loop {
+    'took_over: loop {
         s.go("dashboard").await;
         s.go("settings").await;
-        if s.client
-            .find(Locator::Css("[data-testid=api-url]"))
-            .await
-            .is_ok()
-        {
-            break;
+        // The page asks for the API's status as it opens: give it time.
+        for _ in 0..10 {
+            if s.client
+                .find(Locator::Css("[data-testid=api-url]"))
+                .await
+                .is_ok()
+            {
+                break 'took_over;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert!(
             start.elapsed() < Duration::from_secs(30),

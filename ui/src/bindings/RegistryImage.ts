@@ -15,4 +15,10 @@ digest: string,
 /**
  * When the image was built, from its config (RFC 3339), if it says.
  */
-created?: string, };
+created?: string, 
+/**
+ * What a HEAD of the tag's manifest answered (`Docker-Content-Digest`:
+ * the index's digest for a multi-platform image): an unchanged one
+ * means the next crawl reads neither manifest nor config.
+ */
+head_digest?: string, };

@@ -22,6 +22,9 @@ pub struct CrawlOptions {
     pub rate: Option<Arc<RateLimiter>>,
     /// Entries per page of the catalog and tag lists (registry default if 0).
     pub page_size: usize,
+    /// What the last crawl found, by reference: a tag whose HEAD digest is
+    /// unchanged is taken from here, its manifest and config not read.
+    pub known: Arc<std::collections::HashMap<String, CrawledImage>>,
 }
 
 impl CrawlOptions {
@@ -37,6 +40,7 @@ impl CrawlOptions {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
+            known: Arc::default(),
         }
     }
 }
@@ -97,9 +101,10 @@ pub async fn crawl(
     };
     let mut out = Crawl::default();
     for repo in repositories {
-        match crawl_repository(&client, host, &repo, &watch.tags).await {
-            Ok((images, warnings)) => {
+        match crawl_repository(&client, host, &repo, &watch.tags, &crawl_opts.known).await {
+            Ok((images, seen, warnings)) => {
                 out.images.extend(images);
+                out.seen.extend(seen);
                 out.warnings.extend(warnings);
             }
             Err(e) => out.warnings.push(format!("{host}/{repo}: {e}")),
@@ -113,7 +118,8 @@ async fn crawl_repository(
     host: &str,
     repo: &str,
     selector: &TagSelector,
-) -> Result<(Vec<CrawledImage>, Vec<String>), EngineError> {
+    known: &std::collections::HashMap<String, CrawledImage>,
+) -> Result<(Vec<CrawledImage>, Vec<CrawledImage>, Vec<String>), EngineError> {
     let tags = client.tags(host, repo).await?;
     let mut warnings = Vec::new();
     let chosen: Vec<String> = match selector {
@@ -138,15 +144,33 @@ async fn crawl_repository(
     for tag in chosen {
         let reference = format!("{host}/{repo}:{tag}");
         let r = vedette_sources::Reference::parse(&reference)?;
+        // A HEAD first: an unchanged tag costs nothing more (and a HEAD is
+        // not a pull on Docker Hub). A registry that does not answer HEAD
+        // is read as before.
+        let head = match client.head_digest(&r).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::debug!("{reference}: no digest from a HEAD ({e}); reading its manifest");
+                None
+            }
+        };
+        if let (Some(h), Some(k)) = (&head, known.get(&reference)) {
+            if k.head_digest.as_ref() == Some(h) {
+                images.push(k.clone());
+                continue;
+            }
+        }
         match client.resolve(&r).await {
             Ok(info) => images.push(CrawledImage {
                 reference,
                 digest: info.manifest_digest,
                 created: info.created,
+                head_digest: head,
             }),
             Err(e) => warnings.push(format!("{reference}: {e}")),
         }
     }
+    let seen = images.clone();
     if let TagSelector::Latest { count } = selector {
         // Newest first by creation time (undated last), one tag per image.
         images.sort_by(|a, b| {
@@ -163,5 +187,5 @@ async fn crawl_repository(
         images.retain(|i| seen.insert(i.digest.clone()));
         images.truncate(*count as usize);
     }
-    Ok((images, warnings))
+    Ok((images, seen, warnings))
 }

@@ -157,6 +157,12 @@ pub struct RegistryImage {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// What a HEAD of the tag's manifest answered (`Docker-Content-Digest`:
+    /// the index's digest for a multi-platform image): an unchanged one
+    /// means the next crawl reads neither manifest nor config.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_digest: Option<String>,
 }
 
 /// What a registry crawl found, and what it could not read (one repository
@@ -166,6 +172,11 @@ pub struct RegistryImage {
 pub struct RegistryCrawl {
     pub images: Vec<RegistryImage>,
     pub warnings: Vec<String>,
+    /// Every tag read (not only those chosen): kept, so that the next
+    /// crawl reads only what changed.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub seen: Vec<RegistryImage>,
 }
 
 /// Which tags of each repository are scanned.

@@ -472,7 +472,29 @@ impl Scanner {
             budget: Budget::new(self.limits),
             ..vedette_engine::Options::default()
         };
-        vedette_engine::crawl(&reg.name, watch, &opts, crawl_opts).await
+        // What the last crawl found: unchanged tags cost one HEAD each.
+        let known = match self.store.registry_tags(reg.id).await {
+            Ok(list) => list.into_iter().map(|i| (i.reference.clone(), i)).collect(),
+            Err(e) => {
+                tracing::warn!(
+                    "{}: the last crawl is not known ({e}); every tag is read",
+                    reg.name
+                );
+                Default::default()
+            }
+        };
+        let crawl_opts = vedette_engine::CrawlOptions {
+            known: Arc::new(known),
+            ..crawl_opts.clone()
+        };
+        let crawl = vedette_engine::crawl(&reg.name, watch, &opts, &crawl_opts).await?;
+        if let Err(e) = self.store.remember_registry_tags(reg.id, &crawl.seen).await {
+            tracing::warn!(
+                "{}: what this crawl found is not kept ({e}); the next one reads every tag",
+                reg.name
+            );
+        }
+        Ok(crawl)
     }
 
     /// The engine's options for this target: credentials, transport,

@@ -377,3 +377,61 @@ impl Store {
         )
     }
 }
+
+impl Store {
+    /// What the last crawl of a registry target found, tag by tag.
+    pub async fn registry_tags(
+        &self,
+        registry_id: i64,
+    ) -> Result<Vec<vedette_model::RegistryImage>> {
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT reference, head_digest, manifest_digest, created FROM registry_tags
+             WHERE registry_id = ?1",
+        )
+        .bind(registry_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(reference, head, digest, created)| vedette_model::RegistryImage {
+                    reference,
+                    digest,
+                    created,
+                    head_digest: Some(head),
+                },
+            )
+            .collect())
+    }
+
+    /// Keeps what a crawl found (the tags with a HEAD digest), in one
+    /// transaction.
+    pub async fn remember_registry_tags(
+        &self,
+        registry_id: i64,
+        images: &[vedette_model::RegistryImage],
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let now = chrono::Utc::now();
+        for i in images {
+            let Some(head) = &i.head_digest else { continue };
+            sqlx::query(
+                "INSERT INTO registry_tags (registry_id, reference, head_digest, manifest_digest, created, seen_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (registry_id, reference) DO UPDATE SET head_digest = excluded.head_digest,
+                   manifest_digest = excluded.manifest_digest, created = excluded.created,
+                   seen_at = excluded.seen_at",
+            )
+            .bind(registry_id)
+            .bind(&i.reference)
+            .bind(head)
+            .bind(&i.digest)
+            .bind(&i.created)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -281,6 +281,23 @@ fn a_registry_is_crawled_page_by_page_through_429s_and_unchanged_images_are_not_
         pulled_again.is_empty(),
         "layers pulled again: {pulled_again:#?}"
     );
+    // ... nor reads a manifest or a config: one HEAD per tag of the
+    // selected repositories tells that nothing changed.
+    let reads: Vec<&String> = second_run
+        .iter()
+        .filter(|r| r.starts_with("GET") && (r.contains("/manifests/") || r.contains("/blobs/")))
+        .collect();
+    let heads = second_run
+        .iter()
+        .filter(|r| r.starts_with("HEAD") && r.contains("/manifests/"))
+        .count();
+    println!(
+        "second crawl of the unchanged registry: {heads} manifest HEADs, {} manifest or blob GETs, {} requests in all",
+        reads.len(),
+        second_run.len()
+    );
+    assert!(reads.is_empty(), "{reads:#?}");
+    assert_eq!(heads, 4, "shop/api has 3 tags, shop/web 1: {second_run:#?}");
     let h = history(&data);
     let ok = h
         .iter()

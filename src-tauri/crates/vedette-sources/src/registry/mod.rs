@@ -202,6 +202,7 @@ impl Client {
             scope: format!("repository:{}:pull", r.repository),
             what: format!("{}:{}", r.repository, r.manifest_ref()),
             blob,
+            head: false,
         };
         self.get_on(&on, path, accept).await
     }
@@ -226,7 +227,12 @@ impl Client {
             }
             self.options.budget.check()?;
             let url = format!("{}://{host}{path}", self.scheme(&host));
-            let mut req = self.http(&host)?.get(&url);
+            let http = self.http(&host)?;
+            let mut req = if on.head {
+                http.head(&url)
+            } else {
+                http.get(&url)
+            };
             if !on.blob {
                 req = req.timeout(self.options.budget.limits().http_timeout);
             }
@@ -422,6 +428,29 @@ impl Client {
         Ok((body, digest, media_type))
     }
 
+    /// The digest a tag points to now, from a HEAD of its manifest (the
+    /// `Docker-Content-Digest` header): what tells whether a tag changed
+    /// without reading its manifest (Docker Hub does not count a HEAD as a
+    /// pull). None when the registry does not say.
+    pub async fn head_digest(&self, r: &Reference) -> Result<Option<String>, SourceError> {
+        let on = On {
+            registry: &r.registry,
+            host: r.api_host(),
+            scope: format!("repository:{}:pull", r.repository),
+            what: format!("{}:{}", r.repository, r.manifest_ref()),
+            blob: false,
+            head: true,
+        };
+        let path = format!("/v2/{}/manifests/{}", r.repository, r.manifest_ref());
+        let resp = self.get_on(&on, &path, Some(manifest::ACCEPT)).await?;
+        Ok(resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .filter(|d| d.starts_with("sha256:") && d.len() == 71)
+            .map(str::to_owned))
+    }
+
     /// Every repository of a registry, through the catalog API, page by page.
     pub async fn catalog(&self, registry: &str) -> Result<Vec<String>, SourceError> {
         #[derive(serde::Deserialize)]
@@ -435,6 +464,7 @@ impl Client {
             scope: "registry:catalog:*".into(),
             what: "the repository catalog".into(),
             blob: false,
+            head: false,
         };
         let first = format!("/v2/_catalog?n={}", self.options.page_size.max(1));
         self.paged(&on, first, |body: Catalog| {
@@ -456,6 +486,7 @@ impl Client {
             scope: format!("repository:{repository}:pull"),
             what: format!("the tags of {repository}"),
             blob: false,
+            head: false,
         };
         let first = format!(
             "/v2/{repository}/tags/list?n={}",
@@ -806,6 +837,8 @@ struct On<'a> {
     what: String,
     /// A layer: no total timeout (it may be large), only a stall timeout.
     blob: bool,
+    /// A HEAD request (the digest of a manifest, without reading it).
+    head: bool,
 }
 
 /// Reads a response body of at most `limit` bytes; a larger one is an
