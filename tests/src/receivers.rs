@@ -1,6 +1,6 @@
 //! Real receivers on loopback for the notification channels' tests: an SMTP
 //! server (aiosmtpd, installed by the test command, with STARTTLS on a
-//! self-signed certificate and AUTH) and an HTTP receiver that records the
+//! certificate from a private CA and AUTH) and an HTTP receiver that records the
 //! Slack, Teams and webhook requests.
 
 use std::io::{BufRead, BufReader};
@@ -45,9 +45,10 @@ pub struct Smtp {
     child: Child,
     pub port: u16,
     dir: tempfile::TempDir,
-    /// The server's self-signed certificate (PEM): trust it with
+    /// The CA of the server's certificate (PEM): trust it with
     /// `SSL_CERT_FILE`.
     pub certificate: PathBuf,
+    _pki: crate::pki::Pki,
 }
 
 pub const SMTP_USER: &str = "vedette";
@@ -59,36 +60,9 @@ impl Smtp {
             "VEDETTE_SMTP_VENV names aiosmtpd's venv (tests/setup.sh installs it; run `bash tests/run.sh`)",
         ));
         let dir = tempfile::tempdir().expect("the receivers harness");
-        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        let o = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-addext",
-                "subjectAltName=IP:127.0.0.1",
-                // A server's certificate, not a CA's (rustls refuses a CA
-                // certificate as the server's own).
-                "-addext",
-                "basicConstraints=critical,CA:FALSE",
-                "-addext",
-                "extendedKeyUsage=serverAuth",
-            ])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("run openssl");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // Its certificate, signed by a private CA the test trusts.
+        let pki = crate::pki::Pki::new();
+        let (cert, key) = (pki.path("server.crt"), pki.path("server.key"));
         let mails = dir.path().join("mail");
         std::fs::create_dir_all(&mails).expect("the receivers harness");
         let port = free_port();
@@ -107,8 +81,9 @@ impl Smtp {
         Smtp {
             child,
             port,
-            certificate: cert,
+            certificate: pki.path("ca.crt"),
             dir,
+            _pki: pki,
         }
     }
 

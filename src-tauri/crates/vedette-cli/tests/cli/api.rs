@@ -793,73 +793,13 @@ fn a_given_certificate_is_served_and_trusted_through_its_ca() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     // A company CA and the console's certificate signed by it.
-    let (ca, ca_key) = (tmp.path().join("ca.pem"), tmp.path().join("ca-key.pem"));
-    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
-    let csr = tmp.path().join("cert.csr");
-    let ext = tmp.path().join("ext.cnf");
-    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\n").unwrap();
+    let pki = vedette_tests::pki::Pki::new();
+    let (ca, cert, key) = (
+        pki.path("ca.crt"),
+        pki.path("server.crt"),
+        pki.path("server.key"),
+    );
     let p = |p: &Path| p.to_string_lossy().into_owned();
-    for args in [
-        vec![
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=Vedette test CA",
-            "-keyout",
-            &p(&ca_key),
-            "-out",
-            &p(&ca),
-        ],
-        vec![
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-subj",
-            "/CN=console",
-            "-keyout",
-            &p(&key),
-            "-out",
-            &p(&csr),
-        ],
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            &p(&csr),
-            "-CA",
-            &p(&ca),
-            "-CAkey",
-            &p(&ca_key),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &p(&ext),
-            "-out",
-            &p(&cert),
-        ],
-    ] {
-        let o = Command::new("openssl")
-            .args(&args)
-            .output()
-            .expect("openssl");
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
     let t = token(&data, "remote", "read");
     let (c, k) = (
         cert.to_string_lossy().into_owned(),

@@ -1,5 +1,5 @@
 //! Notifications against real receivers on loopback: aiosmtpd (STARTTLS
-//! with a self-signed certificate trusted for the test, AUTH) and an HTTP
+//! with a certificate from a private CA the test trusts, AUTH) and an HTTP
 //! receiver standing for Slack, Teams and a generic webhook.
 
 use std::time::{Duration, Instant};
