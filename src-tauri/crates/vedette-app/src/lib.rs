@@ -328,9 +328,37 @@ impl App {
         Ok(cfg)
     }
 
-    /// The credential for a registry: the keyring first, then Docker's
-    /// config. Neither being there means an anonymous pull.
+    /// The credential for a registry: `VEDETTE_REGISTRY_USERNAME` and
+    /// `VEDETTE_REGISTRY_PASSWORD` when both are set (a one-shot scan in CI),
+    /// else the keyring, then Docker's config, then Podman's `auth.json`.
+    /// None of them having one means an anonymous pull.
     pub async fn registry_credential(&self, registry: &str) -> Option<Credential> {
+        if let (Ok(username), Ok(password)) = (
+            std::env::var("VEDETTE_REGISTRY_USERNAME"),
+            std::env::var("VEDETTE_REGISTRY_PASSWORD"),
+        ) {
+            if !username.is_empty() {
+                return Some(Credential {
+                    username,
+                    secret: vedette_model::Sensitive::new(password),
+                });
+            }
+        }
+        if let Some(c) = self.stored_registry_credential(registry).await {
+            return Some(c);
+        }
+        for path in docker_config::podman_paths() {
+            match docker_config::lookup(&path, registry) {
+                Ok(Some(c)) => return Some(c),
+                Ok(None) => {}
+                Err(e) => tracing::warn!("{}: {e}", path.display()),
+            }
+        }
+        None
+    }
+
+    /// The keyring's credential for a registry, then Docker's config's.
+    async fn stored_registry_credential(&self, registry: &str) -> Option<Credential> {
         let name = vedette_model::registry_credential_name(registry);
         let stored = self
             .credentials

@@ -431,3 +431,63 @@ fn ctrl_c_ends_a_running_scan_as_cancelled_with_exit_130() {
     });
     assert!(invs.is_empty());
 }
+
+#[test]
+fn podmans_auth_file_and_ci_environment_variables_give_the_credential_when_the_keyring_has_none() {
+    let s = setup();
+    s.proxy.require_token("ada", "from-podman-login");
+    // No keyring, no Docker config.
+    let no_bus = format!("unix:path={}/no-bus", s.dir.path().display());
+    let docker = s.dir.path().join("no-docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let reference = format!("{}/hostile/alpine:t", s.proxy.host());
+    let scan = |env: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vedette"));
+        c.arg("--data-dir")
+            .arg(s.dir.path())
+            .args([
+                "scan",
+                "image",
+                &reference,
+                "--insecure-registry",
+                "--format",
+                "json",
+                "--quiet",
+                "--packages-only",
+            ])
+            .env("DBUS_SESSION_BUS_ADDRESS", &no_bus)
+            .env("DOCKER_CONFIG", &docker)
+            .env("XDG_RUNTIME_DIR", s.dir.path().join("no-runtime"))
+            .env("XDG_CONFIG_HOME", s.dir.path().join("no-config"))
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("VEDETTE_REGISTRY_USERNAME")
+            .env_remove("VEDETTE_REGISTRY_PASSWORD");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let out = scan(&[]);
+    assert!(!out.status.success(), "anonymous pulls are refused here");
+    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+    // Podman's auth.json, named by REGISTRY_AUTH_FILE.
+    let auth = s.dir.path().join("auth.json");
+    std::fs::write(
+        &auth,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"YWRhOmZyb20tcG9kbWFuLWxvZ2lu"}}}}}}"#,
+            s.proxy.host()
+        ),
+    )
+    .unwrap();
+    let out = scan(&[("REGISTRY_AUTH_FILE", auth.to_str().unwrap())]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A CI job's variables.
+    s.proxy.require_token("ci-bot", "ci-secret-77");
+    let out = scan(&[
+        ("VEDETTE_REGISTRY_USERNAME", "ci-bot"),
+        ("VEDETTE_REGISTRY_PASSWORD", "ci-secret-77"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("ci-secret-77"));
+}

@@ -19,6 +19,26 @@ pub fn default_path() -> Option<PathBuf> {
         .or_else(|| dirs_home().map(|h| h.join(".docker/config.json")))
 }
 
+/// Podman's (and skopeo's, buildah's) `auth.json`, in Docker's format:
+/// `REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`, else
+/// `~/.config/containers/auth.json`; the ones that exist.
+pub fn podman_paths() -> Vec<PathBuf> {
+    if let Some(f) = std::env::var_os("REGISTRY_AUTH_FILE").filter(|f| !f.is_empty()) {
+        return vec![PathBuf::from(f)];
+    }
+    let mut paths = Vec::new();
+    if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR") {
+        paths.push(PathBuf::from(run).join("containers/auth.json"));
+    }
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| dirs_home().map(|h| h.join(".config")));
+    if let Some(c) = config {
+        paths.push(c.join("containers/auth.json"));
+    }
+    paths.into_iter().filter(|p| p.is_file()).collect()
+}
+
 fn dirs_home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
