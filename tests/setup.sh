@@ -149,25 +149,26 @@ install_schemathesis() {
   export VEDETTE_SCHEMATHESIS="$SCHEMATHESIS_VENV/bin/st"
 }
 
-install_moto() {
-  local stamp="$MOTO_VENV/.vedette-pins"
-  if [ ! -x "$MOTO_VENV/bin/moto_server" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${MOTO_PACKAGES[*]}" ]; then
-    say "installing moto's server (PyPI: ${MOTO_PACKAGES[*]}) into $MOTO_VENV"
-    python3 -m venv "$MOTO_VENV"
-    "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check "${MOTO_PACKAGES[@]}"
-    printf '%s' "${MOTO_PACKAGES[*]}" > "$stamp"
+# A venv of pinned PyPI packages: VENV WHAT CHECK PACKAGES... (CHECK: the
+# file whose absence, or a change of pins, means installing again).
+install_venv() {
+  local venv="$1" what="$2" check="$3"; shift 3
+  local stamp="$venv/.vedette-pins"
+  if [ ! -x "$venv/$check" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$*" ]; then
+    say "installing $what (PyPI: $*) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "$@"
+    printf '%s' "$*" > "$stamp"
   fi
+}
+
+install_moto() {
+  install_venv "$MOTO_VENV" "moto's server" bin/moto_server "${MOTO_PACKAGES[@]}"
   export VEDETTE_MOTO_VENV="$MOTO_VENV"
 }
 
 install_smtp() {
-  local stamp="$SMTP_VENV/.vedette-pins"
-  if [ ! -x "$SMTP_VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${SMTP_PACKAGES[*]}" ]; then
-    say "installing aiosmtpd (PyPI: ${SMTP_PACKAGES[*]}) into $SMTP_VENV"
-    python3 -m venv "$SMTP_VENV"
-    "$SMTP_VENV/bin/pip" install -q --disable-pip-version-check "${SMTP_PACKAGES[@]}"
-    printf '%s' "${SMTP_PACKAGES[*]}" > "$stamp"
-  fi
+  install_venv "$SMTP_VENV" aiosmtpd bin/python "${SMTP_PACKAGES[@]}"
   export VEDETTE_SMTP_VENV="$SMTP_VENV"
 }
 

@@ -64,34 +64,13 @@ fn check_url(what: &str, url: &str) -> Result<()> {
     }
 }
 
-/// Rank of a severity, worst highest.
-fn rank(f: &MessageFinding) -> (u8, bool) {
-    let s = match f.severity {
-        Severity::Critical => 4,
-        Severity::High => 3,
-        Severity::Medium => 2,
-        Severity::Low => 1,
-        _ => 0,
-    };
-    (s, f.kev)
+/// Worse first: severity (its order), then exploited.
+fn rank(f: &MessageFinding) -> (Severity, bool) {
+    (f.severity, f.kev)
 }
 
 fn at_least(s: Severity, min: Option<Severity>) -> bool {
-    let r = |s: Severity| {
-        rank(&MessageFinding {
-            id: String::new(),
-            package: String::new(),
-            version: String::new(),
-            severity: s,
-            kev: false,
-            risk: 0.0,
-            cause: None,
-            target: String::new(),
-            scan_id: 0,
-        })
-        .0
-    };
-    min.is_none_or(|m| r(s) >= r(m))
+    min.is_none_or(|m| s >= m)
 }
 
 fn text(v: &Value, key: &str) -> String {
