@@ -49,7 +49,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{}",
+                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{}",
                 dir.path().join("data").display(),
                 match tls {
                     None => String::new(),
@@ -410,5 +410,102 @@ impl Registry {
         s.read_to_string(&mut resp).expect("read");
         assert!(resp.starts_with("HTTP/1.1 201"), "PUT manifest: {resp}");
         sha(body)
+    }
+}
+
+impl Registry {
+    /// The registry's filesystem storage (`…/docker/registry/v2`).
+    pub fn storage(&self) -> PathBuf {
+        self._dir.path().join("data/docker/registry/v2")
+    }
+
+    /// Writes a blob straight into the storage and links it into `repo`
+    /// (as a manifest revision, or as a layer/config); returns its digest.
+    pub fn write_blob(&self, repo: &str, data: &[u8], manifest: bool) -> String {
+        let digest = sha(data);
+        let hex = digest.trim_start_matches("sha256:");
+        let blob = self
+            .storage()
+            .join(format!("blobs/sha256/{}/{hex}", &hex[..2]));
+        std::fs::create_dir_all(&blob).expect("blob dir");
+        std::fs::write(blob.join("data"), data).expect("blob");
+        let link = self.storage().join(format!(
+            "repositories/{repo}/{}/sha256/{hex}",
+            if manifest {
+                "_manifests/revisions"
+            } else {
+                "_layers"
+            }
+        ));
+        std::fs::create_dir_all(&link).expect("link dir");
+        std::fs::write(link.join("link"), &digest).expect("link");
+        digest
+    }
+
+    /// The manifest `repo:tag` points to, read from the storage.
+    pub fn stored_manifest(&self, repo: &str, tag: &str) -> serde_json::Value {
+        let tags = self
+            .storage()
+            .join(format!("repositories/{repo}/_manifests/tags"));
+        let digest =
+            std::fs::read_to_string(tags.join(tag).join("current/link")).expect("tag link");
+        let hex = digest.trim().trim_start_matches("sha256:");
+        let data = std::fs::read(
+            self.storage()
+                .join(format!("blobs/sha256/{}/{hex}/data", &hex[..2])),
+        )
+        .expect("manifest blob");
+        serde_json::from_slice(&data).expect("manifest JSON")
+    }
+
+    /// `n` images made from the pushed image `repo:tag`: the same layers,
+    /// each with its own config (built an hour apart from `first_created`),
+    /// written straight into the storage; their manifest digests.
+    pub fn variants(&self, repo: &str, tag: &str, n: usize, first_created: &str) -> Vec<String> {
+        let manifest = self.stored_manifest(repo, tag);
+        let cfg_digest = manifest["config"]["digest"]
+            .as_str()
+            .expect("config digest");
+        let hex = cfg_digest.trim_start_matches("sha256:");
+        let config: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(
+                self.storage()
+                    .join(format!("blobs/sha256/{}/{hex}/data", &hex[..2])),
+            )
+            .expect("config blob"),
+        )
+        .expect("config JSON");
+        let start = chrono::DateTime::parse_from_rfc3339(first_created).expect("RFC 3339 time");
+        (0..n)
+            .map(|i| {
+                let mut c = config.clone();
+                let created = (start + chrono::Duration::hours(i as i64)).to_rfc3339();
+                c["created"] = serde_json::Value::String(created);
+                let body = serde_json::to_vec(&c).expect("config");
+                let d = self.write_blob(repo, &body, false);
+                let mut m = manifest.clone();
+                m["config"]["digest"] = serde_json::Value::String(d);
+                m["config"]["size"] = serde_json::Value::from(body.len());
+                self.write_blob(repo, &serde_json::to_vec(&m).expect("manifest"), true)
+            })
+            .collect()
+    }
+
+    /// Points tags of `repo` at manifest digests straight in the storage
+    /// (what a push of each would leave; 100,000 tags take seconds, not
+    /// the hours of pushing them).
+    pub fn link_tags<'a>(&self, repo: &str, tags: impl IntoIterator<Item = (String, &'a str)>) {
+        let root = self
+            .storage()
+            .join(format!("repositories/{repo}/_manifests/tags"));
+        for (tag, digest) in tags {
+            let hex = digest.trim_start_matches("sha256:");
+            let dir = root.join(&tag);
+            std::fs::create_dir_all(dir.join("current")).expect("tag dir");
+            std::fs::write(dir.join("current/link"), digest).expect("tag link");
+            let index = dir.join(format!("index/sha256/{hex}"));
+            std::fs::create_dir_all(&index).expect("tag index dir");
+            std::fs::write(index.join("link"), digest).expect("tag index link");
+        }
     }
 }

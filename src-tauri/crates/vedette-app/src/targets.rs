@@ -231,7 +231,7 @@ impl App {
             temp.path(),
         );
         let crawl = vedette_engine::CrawlOptions::for_watch(&watch);
-        let result = scanner.crawl(&t, &watch, &crawl).await;
+        let result = scanner.crawl(&t, &watch, &crawl, false).await;
         feeds.close().await;
         result.map_err(|e| AppError::Unavailable {
             transient: e.is_transient(),

@@ -1,8 +1,19 @@
 //! Crawling a registry target: its repositories (catalog API, or the one
 //! named), their tags (tag-list API), the tag selector, and each chosen
 //! image's digest, so that an unchanged image is not pulled again.
+//!
+//! Tags are read in chunks, page by page: a HEAD of each tag's manifest
+//! (several in flight), the manifest and config read only for a digest this
+//! crawl has not met yet, and what a chunk found handed to the
+//! [`CrawlMemory`] before the next: memory stays flat in the number of tags
+//! (it holds a page, a chunk and one entry per distinct digest), and a crawl
+//! cut off (a crash, an expired token) resumes after the last chunk kept.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
 
 use vedette_model::{glob_match, RegistryCrawl, RegistryImage, RegistryWatch, TagSelector};
 use vedette_sources::registry::{self, RateLimiter};
@@ -22,9 +33,52 @@ pub struct CrawlOptions {
     pub rate: Option<Arc<RateLimiter>>,
     /// Entries per page of the catalog and tag lists (registry default if 0).
     pub page_size: usize,
-    /// What the last crawl found, by reference: a tag whose HEAD digest is
-    /// unchanged is taken from here, its manifest and config not read.
-    pub known: Arc<std::collections::HashMap<String, CrawledImage>>,
+    /// Requests in flight at once while crawling (HEADs, manifests).
+    pub concurrency: usize,
+}
+
+/// Requests a crawl has in flight at once unless `VEDETTE_CRAWL_CONCURRENCY`
+/// says otherwise (the registry's rate limit, when set, still spaces them).
+pub const CRAWL_CONCURRENCY: usize = 8;
+
+/// Tags read between two saves of a crawl's progress.
+const CHUNK: usize = 500;
+
+/// Where a crawl keeps what it read as it goes: what earlier crawls found
+/// (a tag whose HEAD digest is unchanged is not read again), and how far
+/// this one got (so that an interrupted crawl resumes).
+pub trait CrawlMemory: Send + Sync {
+    /// What earlier crawls read for these references.
+    fn known(&self, references: &[String]) -> impl Future<Output = Vec<CrawledImage>> + Send;
+    /// Keeps what a chunk of `repository`'s tags read; with `done_up_to`,
+    /// that every tag of it up to that one (in lexical order) is read.
+    fn keep(
+        &self,
+        repository: &str,
+        images: &[CrawledImage],
+        done_up_to: Option<&str>,
+    ) -> impl Future<Output = ()> + Send;
+    /// Where an interrupted crawl of `repository` stopped, and what it had
+    /// read up to there.
+    fn resume(
+        &self,
+        repository: &str,
+    ) -> impl Future<Output = Option<(String, Vec<CrawledImage>)>> + Send;
+    /// The crawl of `repository` read every tag: forget its progress, and
+    /// the tags it no longer has.
+    fn finished(&self, repository: &str) -> impl Future<Output = ()> + Send;
+}
+
+/// A crawl that remembers nothing (a preview, a test).
+impl CrawlMemory for () {
+    async fn known(&self, _: &[String]) -> Vec<CrawledImage> {
+        Vec::new()
+    }
+    async fn keep(&self, _: &str, _: &[CrawledImage], _: Option<&str>) {}
+    async fn resume(&self, _: &str) -> Option<(String, Vec<CrawledImage>)> {
+        None
+    }
+    async fn finished(&self, _: &str) {}
 }
 
 impl CrawlOptions {
@@ -40,7 +94,11 @@ impl CrawlOptions {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
-            known: Arc::default(),
+            concurrency: std::env::var("VEDETTE_CRAWL_CONCURRENCY")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(CRAWL_CONCURRENCY),
         }
     }
 }
@@ -82,11 +140,12 @@ fn client(
 }
 
 /// Lists the images of `host` that `watch` selects, with their digests.
-pub async fn crawl(
+pub async fn crawl<M: CrawlMemory>(
     host: &str,
     watch: &RegistryWatch,
     opts: &Options,
     crawl_opts: &CrawlOptions,
+    memory: &M,
 ) -> Result<Crawl, EngineError> {
     check_watch(watch).map_err(EngineError::Selector)?;
     let client = client(watch, opts, crawl_opts)?;
@@ -99,93 +158,336 @@ pub async fn crawl(
     } else {
         vec![glob.to_owned()]
     };
+    let reader = Reader {
+        client: &client,
+        memory,
+        concurrency: crawl_opts.concurrency.max(1),
+        digests: Mutex::default(),
+    };
     let mut out = Crawl::default();
     for repo in repositories {
-        match crawl_repository(&client, host, &repo, &watch.tags, &crawl_opts.known).await {
-            Ok((images, seen, warnings)) => {
-                out.images.extend(images);
-                out.seen.extend(seen);
-                out.warnings.extend(warnings);
-            }
-            Err(e) => out.warnings.push(format!("{host}/{repo}: {e}")),
+        let mut warnings = Vec::new();
+        match reader
+            .repository(host, &repo, &watch.tags, &mut warnings)
+            .await
+        {
+            Ok(images) => out.images.extend(images),
+            Err(e) => warnings.push(format!("{host}/{repo}: {e}")),
         }
+        out.warnings.extend(warnings);
     }
     Ok(out)
 }
 
-async fn crawl_repository(
-    client: &registry::Client,
-    host: &str,
-    repo: &str,
-    selector: &TagSelector,
-    known: &std::collections::HashMap<String, CrawledImage>,
-) -> Result<(Vec<CrawledImage>, Vec<CrawledImage>, Vec<String>), EngineError> {
-    let tags = client.tags(host, repo).await?;
-    let mut warnings = Vec::new();
-    let chosen: Vec<String> = match selector {
-        TagSelector::Tags { tags: wanted } => wanted
-            .iter()
-            .filter(|t| {
-                let there = tags.contains(t);
-                if !there {
-                    warnings.push(format!("{host}/{repo} has no tag {t}"));
-                }
-                there
-            })
-            .cloned()
-            .collect(),
-        TagSelector::Regex { pattern } => {
-            let re = tag_regex(pattern).map_err(EngineError::Selector)?;
-            tags.iter().filter(|t| re.is_match(t)).cloned().collect()
-        }
-        TagSelector::Latest { .. } => tags.clone(),
-    };
-    let mut images = Vec::new();
-    for tag in chosen {
-        let reference = format!("{host}/{repo}:{tag}");
-        let r = vedette_sources::Reference::parse(&reference)?;
-        // A HEAD first: an unchanged tag costs nothing more (and a HEAD is
-        // not a pull on Docker Hub). A registry that does not answer HEAD
-        // is read as before.
-        let head = match client.head_digest(&r).await {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::debug!("{reference}: no digest from a HEAD ({e}); reading its manifest");
-                None
+/// What a manifest's HEAD digest resolved to: the platform manifest's
+/// digest and the image's creation time.
+type Resolved = (String, Option<String>);
+
+struct Reader<'a, M> {
+    client: &'a registry::Client,
+    memory: &'a M,
+    concurrency: usize,
+    /// Every HEAD digest this crawl resolved, across tags and repositories:
+    /// a digest is read once however many tags point to it.
+    digests: Mutex<HashMap<String, Resolved>>,
+}
+
+impl<M: CrawlMemory> Reader<'_, M> {
+    async fn repository(
+        &self,
+        host: &str,
+        repo: &str,
+        selector: &TagSelector,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<CrawledImage>, EngineError> {
+        let mut pick = Pick::new(selector);
+        if let TagSelector::Tags { tags } = selector {
+            // Named tags need no listing: one HEAD each says whether it is there.
+            let images = self.chunk(host, repo, tags, true, warnings).await?;
+            self.memory.keep(repo, &images, None).await;
+            for i in images {
+                pick.offer(i);
             }
+            return Ok(pick.finish());
+        }
+        let regex = match selector {
+            TagSelector::Regex { pattern } => {
+                Some(tag_regex(pattern).map_err(EngineError::Selector)?)
+            }
+            _ => None,
         };
-        if let (Some(h), Some(k)) = (&head, known.get(&reference)) {
-            if k.head_digest.as_ref() == Some(h) {
+        let mut after = None;
+        if let Some((last, earlier)) = self.memory.resume(repo).await {
+            tracing::info!(
+                "{host}/{repo}: resuming the crawl after tag {last} ({} tags read before)",
+                earlier.len()
+            );
+            for i in earlier {
+                self.met(&i);
+                pick.offer(i);
+            }
+            after = Some(last);
+        }
+        let mut page = self.client.tags_first_page(repo, after.as_deref());
+        let mut pages = std::collections::HashSet::new();
+        let mut listed = 0usize;
+        loop {
+            let (mut tags, next) = self.client.tags_page(host, repo, &page, &mut pages).await?;
+            tags.sort_unstable();
+            tags.dedup();
+            listed += tags.len();
+            if let Some(a) = &after {
+                tags.retain(|t| t > a);
+            }
+            for chunk in tags.chunks(CHUNK) {
+                let wanted: Vec<String> = match &regex {
+                    Some(re) => chunk.iter().filter(|t| re.is_match(t)).cloned().collect(),
+                    None => chunk.to_vec(),
+                };
+                let images = self.chunk(host, repo, &wanted, false, warnings).await?;
+                let last = chunk.last().map(String::as_str);
+                self.memory.keep(repo, &images, last).await;
+                for i in images {
+                    pick.offer(i);
+                }
+            }
+            if let Some(last) = tags.last() {
+                after = Some(last.clone());
+            }
+            match next {
+                Some(n) => page = n,
+                None => break,
+            }
+        }
+        self.memory.finished(repo).await;
+        let images = pick.finish();
+        if images.is_empty() && listed > 0 {
+            if let TagSelector::Regex { pattern } = selector {
+                warnings.push(format!(
+                    "{host}/{repo}: none of its {listed} tags matches /{pattern}/ (the whole tag must match)"
+                ));
+            }
+        }
+        Ok(images)
+    }
+
+    /// Reads a chunk of tags: a HEAD of each (several in flight); the
+    /// manifest and config only of a digest neither the last crawl nor this
+    /// one has read.
+    async fn chunk(
+        &self,
+        host: &str,
+        repo: &str,
+        tags: &[String],
+        named: bool,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<CrawledImage>, EngineError> {
+        let mut refs = Vec::with_capacity(tags.len());
+        for t in tags {
+            let reference = format!("{host}/{repo}:{t}");
+            refs.push((vedette_sources::Reference::parse(&reference)?, reference, t));
+        }
+        let names: Vec<String> = refs.iter().map(|(_, n, _)| n.clone()).collect();
+        let known: HashMap<String, CrawledImage> = self
+            .memory
+            .known(&names)
+            .await
+            .into_iter()
+            .map(|i| (i.reference.clone(), i))
+            .collect();
+        let heads: Vec<_> = refs
+            .iter()
+            .map(|(r, _, _)| self.client.head_digest(r))
+            .collect();
+        let heads = in_flight(heads, self.concurrency).await;
+        let mut images = Vec::with_capacity(refs.len());
+        // Tags to read, grouped by HEAD digest (none: each its own).
+        let mut unread: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+        for (i, ((_, reference, tag), head)) in refs.iter().zip(heads).enumerate() {
+            let head = match head {
+                Ok(h) => h,
+                Err(vedette_sources::SourceError::NotFound(_)) => {
+                    warnings.push(if named {
+                        format!("{host}/{repo} has no tag {tag}")
+                    } else {
+                        format!("{reference} was deleted while the registry was crawled")
+                    });
+                    continue;
+                }
+                // The crawl stops (what it read so far is kept, and the
+                // next one resumes there).
+                Err(e @ vedette_sources::SourceError::Stopped) => return Err(e.into()),
+                Err(e) => {
+                    // A registry that does not answer HEAD is read as before.
+                    tracing::debug!(
+                        "{reference}: no digest from a HEAD ({e}); reading its manifest"
+                    );
+                    None
+                }
+            };
+            let Some(h) = head else {
+                unread.push((None, vec![i]));
+                continue;
+            };
+            if let Some(k) = known
+                .get(reference)
+                .filter(|k| k.head_digest.as_ref() == Some(&h))
+            {
+                self.met(k);
                 images.push(k.clone());
                 continue;
             }
+            let resolved = self
+                .digests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&h)
+                .cloned();
+            match resolved {
+                Some((digest, created)) => images.push(CrawledImage {
+                    reference: reference.clone(),
+                    digest,
+                    created,
+                    head_digest: Some(h),
+                }),
+                None => match unread.iter_mut().find(|(d, _)| d.as_ref() == Some(&h)) {
+                    Some((_, group)) => group.push(i),
+                    None => unread.push((Some(h), vec![i])),
+                },
+            }
         }
-        match client.resolve(&r).await {
-            Ok(info) => images.push(CrawledImage {
-                reference,
-                digest: info.manifest_digest,
-                created: info.created,
-                head_digest: head,
-            }),
-            Err(e) => warnings.push(format!("{reference}: {e}")),
+        let reads: Vec<_> = unread
+            .iter()
+            .map(|(_, group)| self.client.resolve(&refs[group[0]].0))
+            .collect();
+        let read = in_flight(reads, self.concurrency).await;
+        for ((head, group), r) in unread.into_iter().zip(read) {
+            match r {
+                Ok(info) => {
+                    if let Some(h) = &head {
+                        self.digests
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(
+                                h.clone(),
+                                (info.manifest_digest.clone(), info.created.clone()),
+                            );
+                    }
+                    for i in group {
+                        images.push(CrawledImage {
+                            reference: refs[i].1.clone(),
+                            digest: info.manifest_digest.clone(),
+                            created: info.created.clone(),
+                            head_digest: head.clone(),
+                        });
+                    }
+                }
+                // The registry failing (unreachable, refusing access,
+                // rate-limiting past its retries) stops the crawl of this
+                // repository: what it read is kept, the next crawl resumes.
+                Err(
+                    e @ (vedette_sources::SourceError::Registry(_)
+                    | vedette_sources::SourceError::Stopped),
+                ) => return Err(e.into()),
+                // One broken image does not.
+                Err(e) => {
+                    for i in group {
+                        warnings.push(format!("{}: {e}", refs[i].1));
+                    }
+                }
+            }
+        }
+        Ok(images)
+    }
+}
+
+impl<M> Reader<'_, M> {
+    /// Notes what a HEAD digest resolves to, from an image read before.
+    fn met(&self, image: &CrawledImage) {
+        if let Some(h) = &image.head_digest {
+            self.digests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(h.clone())
+                .or_insert_with(|| (image.digest.clone(), image.created.clone()));
         }
     }
-    let seen = images.clone();
-    if let TagSelector::Latest { count } = selector {
-        // Newest first by creation time (undated last), one tag per image.
-        images.sort_by(|a, b| {
-            let when = |i: &CrawledImage| {
-                i.created
-                    .as_deref()
-                    .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-            };
-            when(b)
-                .cmp(&when(a))
-                .then_with(|| a.reference.cmp(&b.reference))
-        });
-        let mut seen = std::collections::HashSet::new();
-        images.retain(|i| seen.insert(i.digest.clone()));
-        images.truncate(*count as usize);
+}
+
+/// Runs `futures` with at most `n` in flight; their outputs in order.
+async fn in_flight<F: Future>(futures: Vec<F>, n: usize) -> Vec<F::Output> {
+    let mut pending = futures.into_iter();
+    let mut running = futures_util::stream::FuturesOrdered::new();
+    for f in pending.by_ref().take(n.max(1)) {
+        running.push_back(f);
     }
-    Ok((images, seen, warnings))
+    let mut out = Vec::new();
+    while let Some(o) = running.next().await {
+        out.push(o);
+        if let Some(f) = pending.next() {
+            running.push_back(f);
+        }
+    }
+    out
+}
+
+/// The images a selector keeps, offered one at a time: for `latest:N`, the
+/// newest tag of each digest (one entry per distinct digest, not per tag).
+enum Pick {
+    All(Vec<CrawledImage>),
+    Latest {
+        count: usize,
+        by_digest: HashMap<String, CrawledImage>,
+    },
+}
+
+impl Pick {
+    fn new(selector: &TagSelector) -> Self {
+        match selector {
+            TagSelector::Latest { count } => Pick::Latest {
+                count: *count as usize,
+                by_digest: HashMap::new(),
+            },
+            _ => Pick::All(Vec::new()),
+        }
+    }
+
+    fn offer(&mut self, image: CrawledImage) {
+        match self {
+            Pick::All(v) => v.push(image),
+            Pick::Latest { by_digest, .. } => match by_digest.get_mut(&image.digest) {
+                // One tag per image: the first by name.
+                Some(have) if have.reference <= image.reference => {}
+                Some(have) => *have = image,
+                None => {
+                    by_digest.insert(image.digest.clone(), image);
+                }
+            },
+        }
+    }
+
+    fn finish(self) -> Vec<CrawledImage> {
+        match self {
+            Pick::All(mut v) => {
+                v.sort_by(|a, b| a.reference.cmp(&b.reference));
+                v
+            }
+            Pick::Latest { count, by_digest } => {
+                // Newest first by creation time (undated last).
+                let mut v: Vec<CrawledImage> = by_digest.into_values().collect();
+                let when = |i: &CrawledImage| {
+                    i.created
+                        .as_deref()
+                        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                };
+                v.sort_by(|a, b| {
+                    when(b)
+                        .cmp(&when(a))
+                        .then_with(|| a.reference.cmp(&b.reference))
+                });
+                v.truncate(count);
+                v
+            }
+        }
+    }
 }

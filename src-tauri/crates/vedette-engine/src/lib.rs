@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use assess::{assess, ecosystems_in_use, feed_version, judge, reassess, AssessOptions};
-pub use crawl::{check_watch, crawl, Crawl, CrawlOptions, CrawledImage};
+pub use crawl::{
+    check_watch, crawl, Crawl, CrawlMemory, CrawlOptions, CrawledImage, CRAWL_CONCURRENCY,
+};
 pub use vedette_extract::EXTRACTOR_VERSION;
 use vedette_extract::{catalog, catalogers, Cataloger};
 use vedette_model::{Inventory, TargetKind};

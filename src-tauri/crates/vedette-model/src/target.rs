@@ -172,11 +172,6 @@ pub struct RegistryImage {
 pub struct RegistryCrawl {
     pub images: Vec<RegistryImage>,
     pub warnings: Vec<String>,
-    /// Every tag read (not only those chosen): kept, so that the next
-    /// crawl reads only what changed.
-    #[serde(skip)]
-    #[ts(skip)]
-    pub seen: Vec<RegistryImage>,
 }
 
 /// Which tags of each repository are scanned.

@@ -15,7 +15,7 @@
 mod error;
 mod running;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -455,11 +455,15 @@ impl Scanner {
 
     /// Lists the images a registry target's selector picks now: the one way
     /// a registry client is made for a crawl (credentials, transport, limits).
+    /// With `remember`, what it reads is kept as it goes (the next crawl
+    /// reads only what changed, an interrupted one resumes); a preview only
+    /// uses what earlier crawls kept.
     pub async fn crawl(
         &self,
         reg: &TargetInfo,
         watch: &vedette_model::RegistryWatch,
         crawl_opts: &vedette_engine::CrawlOptions,
+        remember: bool,
     ) -> Result<vedette_engine::Crawl, vedette_engine::EngineError> {
         let credential = match &self.credentials {
             Some(lookup) => lookup(reg.name.clone()).await,
@@ -473,30 +477,16 @@ impl Scanner {
             ..vedette_engine::Options::default()
         };
         // What the last crawl found: unchanged tags cost one HEAD each.
-        let known = match self.store.registry_tags(reg.id).await {
-            Ok(list) => list.into_iter().map(|i| (i.reference.clone(), i)).collect(),
-            Err(e) => {
-                tracing::warn!(
-                    "{}: the last crawl is not known ({e}); every tag is read",
-                    reg.name
-                );
-                Default::default()
-            }
+        let memory = StoreMemory {
+            store: &self.store,
+            registry_id: reg.id,
+            host: reg.name.clone(),
+            started: Utc::now(),
+            resumed: std::sync::Mutex::default(),
+            remember,
         };
-        let crawl_opts = vedette_engine::CrawlOptions {
-            known: Arc::new(known),
-            ..crawl_opts.clone()
-        };
-        let crawl = vedette_engine::crawl(&reg.name, watch, &opts, &crawl_opts).await?;
-        if let Err(e) = self.store.remember_registry_tags(reg.id, &crawl.seen).await {
-            tracing::warn!(
-                "{}: what this crawl found is not kept ({e}); the next one reads every tag",
-                reg.name
-            );
-        }
-        Ok(crawl)
+        vedette_engine::crawl(&reg.name, watch, &opts, crawl_opts, &memory).await
     }
-
     /// The engine's options for this target: credentials, transport,
     /// platform, the run's rate limit, the scan's budget.
     async fn engine_options(
@@ -708,5 +698,115 @@ impl Scanner {
             reused_inventory: done.reused_inventory,
             carried_over: done.carried_over,
         })
+    }
+}
+
+/// A crawl's memory in the store: the tags earlier crawls read, and how far
+/// this one got.
+struct StoreMemory<'a> {
+    store: &'a Store,
+    registry_id: i64,
+    host: String,
+    started: chrono::DateTime<Utc>,
+    /// Repositories whose interrupted crawl this one resumed: when that began.
+    resumed: std::sync::Mutex<HashMap<String, chrono::DateTime<Utc>>>,
+    remember: bool,
+}
+
+impl vedette_engine::CrawlMemory for StoreMemory<'_> {
+    async fn known(&self, references: &[String]) -> Vec<vedette_engine::CrawledImage> {
+        match self.store.registry_tags(self.registry_id, references).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(
+                    "{}: what the last crawl read is not known ({e}); these tags are read again",
+                    self.host
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    async fn keep(
+        &self,
+        repository: &str,
+        images: &[vedette_engine::CrawledImage],
+        done_up_to: Option<&str>,
+    ) {
+        if !self.remember {
+            return;
+        }
+        let started = self.began(repository);
+        let cursor = done_up_to.map(|t| (repository, t, started));
+        if let Err(e) = self
+            .store
+            .keep_registry_tags(self.registry_id, images, cursor)
+            .await
+        {
+            tracing::warn!(
+                "{}/{repository}: what this crawl read is not kept ({e}); the next one reads these tags again",
+                self.host
+            );
+        }
+    }
+
+    async fn resume(
+        &self,
+        repository: &str,
+    ) -> Option<(String, Vec<vedette_engine::CrawledImage>)> {
+        if !self.remember {
+            return None;
+        }
+        match self
+            .store
+            .registry_crawl_cursor(self.registry_id, &self.host, repository)
+            .await
+        {
+            Ok(Some((last, began, read))) => {
+                self.resumed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(repository.to_owned(), began);
+                Some((last, read))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(
+                    "{}/{repository}: where the last crawl stopped is not known ({e}); it starts over",
+                    self.host
+                );
+                None
+            }
+        }
+    }
+
+    async fn finished(&self, repository: &str) {
+        if !self.remember {
+            return;
+        }
+        let began = self.began(repository);
+        if let Err(e) = self
+            .store
+            .finish_registry_crawl(self.registry_id, &self.host, repository, began)
+            .await
+        {
+            tracing::warn!(
+                "{}/{repository}: the end of this crawl is not recorded ({e}); the next one resumes it",
+                self.host
+            );
+        }
+    }
+}
+
+impl StoreMemory<'_> {
+    /// When the crawl of `repository` began: this one's start, or that of
+    /// the interrupted crawl it resumed.
+    fn began(&self, repository: &str) -> chrono::DateTime<Utc> {
+        self.resumed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(repository)
+            .copied()
+            .unwrap_or(self.started)
     }
 }

@@ -618,42 +618,69 @@ async fn scan_all(
     let hosts = Arc::new(Semaphore::new(ctx.limits.hosts.max(1)));
     let mut per_registry: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
-    for (t, hints) in work {
-        let reg = vedette_scan::registry_of(&t).map(|r| {
-            Arc::clone(
-                per_registry
-                    .entry(r)
-                    .or_insert_with(|| Arc::new(Semaphore::new(ctx.limits.per_registry.max(1)))),
-            )
-        });
-        let slots = if t.kind == TargetKind::Host {
-            &hosts
-        } else {
-            &global
-        };
-        let (ctx, slots, options, id) = (
-            ctx.clone(),
-            Arc::clone(slots),
-            schedule.options.clone(),
-            schedule.id,
-        );
-        tasks.spawn(async move {
-            let _r = match &reg {
-                Some(s) => Some(s.acquire().await),
-                None => None,
+    for group in by_digest(work) {
+        let (ctx, options, id) = (ctx.clone(), schedule.options.clone(), schedule.id);
+        let mut members = Vec::new();
+        for (t, hints) in group {
+            let reg =
+                vedette_scan::registry_of(&t).map(|r| {
+                    Arc::clone(per_registry.entry(r).or_insert_with(|| {
+                        Arc::new(Semaphore::new(ctx.limits.per_registry.max(1)))
+                    }))
+                });
+            let slots = if t.kind == TargetKind::Host {
+                &hosts
+            } else {
+                &global
             };
-            let _g = slots.acquire().await;
-            scan_target(&ctx, &t, Trigger::Schedule, Some(id), &options, &hints).await
+            members.push((t, hints, reg, Arc::clone(slots)));
+        }
+        // The images of one digest one after the other: the first pulls it,
+        // the others match its stored inventory.
+        tasks.spawn(async move {
+            let mut results = Vec::new();
+            for (t, hints, reg, slots) in members {
+                let _r = match &reg {
+                    Some(s) => Some(s.acquire().await),
+                    None => None,
+                };
+                let _g = slots.acquire().await;
+                results.push(
+                    scan_target(&ctx, &t, Trigger::Schedule, Some(id), &options, &hints).await,
+                );
+            }
+            results
         });
     }
     let mut scans = Vec::new();
     while let Some(r) = tasks.join_next().await {
         match r {
-            Ok(r) => scans.push(r),
+            Ok(r) => scans.extend(r),
             Err(e) => tracing::error!("a scan task failed: {e}"),
         }
     }
     scans
+}
+
+/// The work in groups of one image digest (as a crawl read it), so that a
+/// digest several tags or repositories share is pulled once per run; work
+/// without a digest is a group of its own.
+fn by_digest(work: Vec<(TargetInfo, ScanHints)>) -> Vec<Vec<(TargetInfo, ScanHints)>> {
+    let mut groups: Vec<Vec<(TargetInfo, ScanHints)>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (t, hints) in work {
+        match hints.digest.clone() {
+            Some(d) => match index.get(&d) {
+                Some(&i) => groups[i].push((t, hints)),
+                None => {
+                    index.insert(d, groups.len());
+                    groups.push(vec![(t, hints)]);
+                }
+            },
+            None => groups.push(vec![(t, hints)]),
+        }
+    }
+    groups
 }
 
 /// A registry that could not be crawled: its own failed scan says why
@@ -706,7 +733,7 @@ pub async fn crawl_registry(
     watch: &vedette_model::RegistryWatch,
     crawl_opts: &vedette_engine::CrawlOptions,
 ) -> Result<vedette_engine::Crawl, vedette_engine::EngineError> {
-    ctx.scanner.crawl(reg, watch, crawl_opts).await
+    ctx.scanner.crawl(reg, watch, crawl_opts, true).await
 }
 
 /// Fires enabled schedules on time until `stop` resolves (none while

@@ -48,6 +48,9 @@ pub enum SourceError {
     BadReference { reference: String, why: String },
     #[error("{0}")]
     Registry(String),
+    /// The registry answered 404 for a manifest or listing.
+    #[error("{0}")]
+    NotFound(String),
     #[error("the image has no manifest for platform {wanted}; it offers {available}. Choose one with --platform")]
     NoPlatform { wanted: String, available: String },
     /// A limit of the scan was reached (`what` names the file or response).

@@ -189,11 +189,29 @@ impl Store {
     pub async fn claim_schedule(&self, id: i64) -> Result<bool> {
         let now = Utc::now();
         let mut tx = self.write().await?;
-        let done = sqlx::query!(
-            "UPDATE schedules SET running_since = ?1 WHERE id = ?2 AND running_since IS NULL",
-            now,
-            id
+        // A claim whose process died on this machine (killed mid-run) is
+        // taken over.
+        let holder: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT claimed_by FROM schedules WHERE id = ?1 AND running_since IS NOT NULL",
         )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(Some(h)) = holder.filter(|h| h.as_deref().is_some_and(claimant_is_gone)) {
+            tracing::warn!("the run of schedule {id} claimed by process {h} was cut off (the process is gone); it is run again");
+            sqlx::query(
+                "UPDATE schedules SET running_since = NULL, claimed_by = NULL WHERE id = ?1",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let done = sqlx::query(
+            "UPDATE schedules SET running_since = ?1, claimed_by = ?3 WHERE id = ?2 AND running_since IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(claimant())
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -215,12 +233,10 @@ impl Store {
     }
 
     pub async fn release_schedule(&self, id: i64) -> Result<()> {
-        sqlx::query!(
-            "UPDATE schedules SET running_since = NULL WHERE id = ?1",
-            id
-        )
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE schedules SET running_since = NULL, claimed_by = NULL WHERE id = ?1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -234,4 +250,27 @@ impl Store {
         .await?
         .rows_affected())
     }
+}
+
+/// This process, as a claim names it: `<hostname> <pid>`.
+fn claimant() -> String {
+    format!("{} {}", hostname(), std::process::id())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Whether the process a claim names is gone: on this machine and no such
+/// process. A claim from another machine is never judged gone here.
+fn claimant_is_gone(holder: &str) -> bool {
+    let Some((host, pid)) = holder.rsplit_once(' ') else {
+        return false;
+    };
+    host == hostname()
+        && pid.parse::<u32>().is_ok_and(|p| {
+            p != std::process::id() && !std::path::Path::new(&format!("/proc/{p}")).exists()
+        })
 }

@@ -379,40 +379,36 @@ impl Store {
 }
 
 impl Store {
-    /// What the last crawl of a registry target found, tag by tag.
+    /// What earlier crawls of a registry target read for these references.
     pub async fn registry_tags(
         &self,
         registry_id: i64,
+        references: &[String],
     ) -> Result<Vec<vedette_model::RegistryImage>> {
+        let wanted = serde_json::to_string(references)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode the tags looked up: {e}")))?;
         let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
             "SELECT reference, head_digest, manifest_digest, created FROM registry_tags
-             WHERE registry_id = ?1",
+             WHERE registry_id = ?1 AND reference IN (SELECT value FROM json_each(?2))",
         )
         .bind(registry_id)
+        .bind(wanted)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(reference, head, digest, created)| vedette_model::RegistryImage {
-                    reference,
-                    digest,
-                    created,
-                    head_digest: Some(head),
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(registry_image).collect())
     }
 
-    /// Keeps what a crawl found (the tags with a HEAD digest), in one
-    /// transaction.
-    pub async fn remember_registry_tags(
+    /// Keeps what a chunk of a crawl read (the tags with a HEAD digest) and,
+    /// with `cursor` (repository, last tag, when the crawl began), how far
+    /// the crawl of that repository got: in one transaction.
+    pub async fn keep_registry_tags(
         &self,
         registry_id: i64,
         images: &[vedette_model::RegistryImage],
+        cursor: Option<(&str, &str, DateTime<Utc>)>,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        let now = chrono::Utc::now();
+        let now = Utc::now();
         for i in images {
             let Some(head) = &i.head_digest else { continue };
             sqlx::query(
@@ -431,7 +427,100 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some((repository, last, began)) = cursor {
+            sqlx::query(
+                "INSERT INTO registry_crawl_cursors (registry_id, repository, done_up_to, began)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (registry_id, repository) DO UPDATE SET done_up_to = excluded.done_up_to",
+            )
+            .bind(registry_id)
+            .bind(repository)
+            .bind(last)
+            .bind(began)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Where an unfinished crawl of `repository` stopped: the last tag read,
+    /// when that crawl began, and what it read up to there.
+    pub async fn registry_crawl_cursor(
+        &self,
+        registry_id: i64,
+        host: &str,
+        repository: &str,
+    ) -> Result<Option<(String, DateTime<Utc>, Vec<vedette_model::RegistryImage>)>> {
+        let row: Option<(String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT done_up_to, began FROM registry_crawl_cursors
+             WHERE registry_id = ?1 AND repository = ?2",
+        )
+        .bind(registry_id)
+        .bind(repository)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((last, began)) = row else {
+            return Ok(None);
+        };
+        // The repository's references are `host/repo:` + tag: a range of
+        // the primary key (';' follows ':').
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT reference, head_digest, manifest_digest, created FROM registry_tags
+             WHERE registry_id = ?1 AND reference >= ?2 AND reference < ?3 AND seen_at >= ?4",
+        )
+        .bind(registry_id)
+        .bind(format!("{host}/{repository}:"))
+        .bind(format!("{host}/{repository};"))
+        .bind(began)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some((
+            last,
+            began,
+            rows.into_iter().map(registry_image).collect(),
+        )))
+    }
+
+    /// A crawl read `repository` to its end: its cursor goes, and so do the
+    /// tags it did not see (deleted from the registry).
+    pub async fn finish_registry_crawl(
+        &self,
+        registry_id: i64,
+        host: &str,
+        repository: &str,
+        began: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "DELETE FROM registry_crawl_cursors WHERE registry_id = ?1 AND repository = ?2",
+        )
+        .bind(registry_id)
+        .bind(repository)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM registry_tags WHERE registry_id = ?1 AND reference >= ?2 AND reference < ?3
+             AND seen_at < ?4",
+        )
+        .bind(registry_id)
+        .bind(format!("{host}/{repository}:"))
+        .bind(format!("{host}/{repository};"))
+        .bind(began)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn registry_image(
+    (reference, head, digest, created): (String, String, String, Option<String>),
+) -> vedette_model::RegistryImage {
+    vedette_model::RegistryImage {
+        reference,
+        digest,
+        created,
+        head_digest: Some(head),
     }
 }

@@ -575,3 +575,159 @@ fn a_registry_behind_a_private_ca_is_scanned_with_verification_on_and_with_a_cli
         }
     }
 }
+
+/// The GETs and HEADs a run sent, by kind.
+fn count(requests: &[String], method: &str, what: &str) -> usize {
+    requests
+        .iter()
+        .filter(|r| r.starts_with(method) && r.contains(what))
+        .count()
+}
+
+/// A repository of 10,000 tags over 50 images (the bench `crawl_scale`
+/// does 100,000; here the size is what a test run can afford, as the
+/// registry answers some 700 HEADs a second on two cores).
+#[test]
+fn a_repository_of_10000_tags_is_crawled_with_heads_and_each_digest_is_pulled_once() {
+    const TAGS: usize = 10_000;
+    const DIGESTS: usize = 50;
+    let mirror = Mirror::start();
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let layers = push(&reg, tmp.path(), "big/app", "base", "2025-01-01T00:00:00Z");
+    // 50 images (the same layers, each its own config, an hour apart), and
+    // 10,000 tags over them written into the registry's storage.
+    let digests = reg.variants("big/app", "base", DIGESTS, "2026-06-01T00:00:00Z");
+    reg.link_tags(
+        "big/app",
+        (0..TAGS).map(|i| (format!("t-{i:06}"), digests[i % DIGESTS].as_str())),
+    );
+    let proxy = FaultProxy::start(reg.port());
+    let host = proxy.host();
+    let data = tmp.path().join("data");
+    let env = mirror.env();
+    let add = |selector: &str| {
+        let o = vedette(
+            &data,
+            &env,
+            &[
+                "target",
+                "add",
+                "registry",
+                &host,
+                "--repos",
+                "big/app",
+                "--tags",
+                selector,
+                "--insecure",
+            ],
+        );
+        assert!(o.status.success(), "{}", out(&o));
+    };
+    add("latest:3");
+    let o = vedette(
+        &data,
+        &env,
+        &["schedule", "add", "--name", "big", "--cron", "0 0 1 1 *"],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+
+    let run = |label: &str| -> (Vec<String>, String) {
+        let before = proxy.requests().len();
+        let started = std::time::Instant::now();
+        let o = vedette(&data, &env, &["schedule", "run", "1"]);
+        assert!(o.status.success(), "{}", out(&o));
+        let reqs = proxy.requests()[before..].to_vec();
+        println!(
+            "{label}: {} manifest HEADs, {} manifest GETs, {} blob GETs in {:.1} s",
+            count(&reqs, "HEAD", "/manifests/"),
+            count(&reqs, "GET", "/manifests/"),
+            count(&reqs, "GET", "/blobs/"),
+            started.elapsed().as_secs_f64()
+        );
+        (reqs, out(&o))
+    };
+
+    // The first run is killed mid-crawl, once 3,000 tags have had their
+    // HEAD: each of the 51 digests' manifest read once (not once per tag),
+    // and the first five chunks of 500 tags kept.
+    let mut first = crate::vulns::command(&data, &env, &["schedule", "run", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let before = proxy.requests().len();
+    vedette_tests::wait_for(
+        "3,000 HEADs of the first crawl",
+        std::time::Duration::from_secs(120),
+        || (count(&proxy.requests()[before..], "HEAD", "/manifests/") >= 3000).then_some(()),
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let killed = proxy.requests()[before..].to_vec();
+    assert_eq!(count(&killed, "GET", "/manifests/"), DIGESTS + 1);
+
+    // The next run resumes after the last chunk kept: it reads no manifest
+    // again but those of the three images it pulls, once each.
+    let (reqs, o) = run("resumed crawl of 10,000 tags");
+    let heads = count(&reqs, "HEAD", "/manifests/");
+    assert!(
+        heads > 0 && heads <= TAGS + 1 - 2500,
+        "{heads} HEADs after a kill at 3,000: {o}"
+    );
+    assert_eq!(count(&reqs, "GET", "/manifests/"), 3, "{o}");
+    for l in &layers {
+        assert_eq!(
+            count(&reqs, "GET", l),
+            3,
+            "layer {l} is pulled once per image scanned"
+        );
+    }
+    let o = vedette(&data, &env, &["target", "list", "--format", "json"]);
+    let targets: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let images: BTreeSet<String> = targets
+        .iter()
+        .filter(|t| t["kind"] == "image")
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    // The newest three digests are the 48th to 50th; the first tag of each.
+    assert_eq!(
+        images,
+        BTreeSet::from([
+            format!("{host}/big/app:t-000047"),
+            format!("{host}/big/app:t-000048"),
+            format!("{host}/big/app:t-000049"),
+        ])
+    );
+
+    // Unchanged: one HEAD per tag, nothing else read.
+    let (reqs, o) = run("second crawl, nothing changed");
+    assert_eq!(count(&reqs, "HEAD", "/manifests/"), TAGS + 1, "{o}");
+    assert_eq!(count(&reqs, "GET", "/manifests/"), 0, "{o}");
+    assert_eq!(count(&reqs, "GET", "/blobs/"), 0, "{o}");
+
+    // Twenty tags over ten digests: ten pulls, twenty scans.
+    let o = vedette(&data, &env, &["target", "remove", &host]);
+    assert!(o.status.success(), "{}", out(&o));
+    add("regex:t-0000[0-9][05]");
+    let (reqs, o) = run("twenty tags over ten digests");
+    assert_eq!(count(&reqs, "HEAD", "/manifests/"), 20, "{o}");
+    for l in &layers {
+        assert_eq!(
+            count(&reqs, "GET", l),
+            10,
+            "one pull per digest, not per tag: {o}"
+        );
+    }
+    let h = history(&data);
+    let regex_run: Vec<&Value> = h
+        .iter()
+        .filter(|s| {
+            s["state"] == "succeeded"
+                && s["target_name"]
+                    .as_str()
+                    .is_some_and(|t| !["47", "48", "49"].iter().any(|n| t.ends_with(n)))
+        })
+        .collect();
+    assert_eq!(regex_run.len(), 20, "{h:#?}");
+}

@@ -569,12 +569,13 @@ async fn an_oversized_catalog_or_token_answer_is_refused_before_it_is_read() {
         &watch,
         &opts,
         &vedette_engine::CrawlOptions::for_watch(&watch),
+        &(),
     )
     .await
     .unwrap_err()
     .to_string();
     assert!(
-        e.contains("sent more than 4 MiB for a page of the repository catalog"),
+        e.contains("sent more than 64 MiB for a page of the repository catalog"),
         "{e}"
     );
 

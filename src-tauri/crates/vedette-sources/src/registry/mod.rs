@@ -26,6 +26,9 @@ use manifest::{AnyManifest, ImageConfig, Platform};
 
 /// Largest manifest or config accepted (real ones are a few kB).
 const MAX_DOCUMENT: usize = 4 * 1024 * 1024;
+/// Largest page of a listing accepted: a registry that does not page its
+/// tag list sends it whole (a million tags is about 20 MiB).
+const MAX_LISTING: usize = 64 * 1024 * 1024;
 /// Longest `Retry-After` honoured; a registry asking for more gets an error.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
@@ -129,8 +132,11 @@ pub struct Client {
     /// Bearer tokens by realm+scope; the scheme (https/http) by host.
     tokens: Mutex<HashMap<String, String>>,
     schemes: Mutex<HashMap<String, &'static str>>,
+    /// The auth last answered for a host and scope.
+    auths: Mutex<HashMap<String, Auth>>,
 }
 
+#[derive(Clone)]
 enum Auth {
     None,
     Basic,
@@ -146,6 +152,7 @@ impl Client {
             credential,
             tokens: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
+            auths: Mutex::new(HashMap::new()),
         })
     }
 
@@ -216,8 +223,17 @@ impl Client {
     ) -> Result<Response, SourceError> {
         let host = on.host.to_owned();
         let scope = on.scope.as_str();
-        let mut auth = Auth::None;
-        let mut authed = false;
+        // The auth that worked last for this host and scope is sent at
+        // once (not one 401 per request first).
+        let remembered = format!("{host} {scope}");
+        let mut auth = self
+            .auths
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&remembered)
+            .cloned()
+            .unwrap_or(Auth::None);
+        let mut challenges = 0;
         let mut attempt = 0;
         let mut backoff = self.options.backoff;
         loop {
@@ -271,8 +287,11 @@ impl Client {
                 Err(e) => return Err(unreachable_err(&host, &e, self.options.insecure)),
             };
             let status = resp.status();
-            if status == StatusCode::UNAUTHORIZED && !authed {
-                authed = true;
+            // A second 401 means the token (cached, or expired mid-crawl:
+            // ECR's last 12 hours, a token service's minutes) is stale: a
+            // fresh one is asked for once.
+            if status == StatusCode::UNAUTHORIZED && challenges < 2 {
+                challenges += 1;
                 let challenge = resp
                     .headers()
                     .get(header::WWW_AUTHENTICATE)
@@ -282,7 +301,13 @@ impl Client {
                 if challenge.is_empty() {
                     return Err(status_err(on, status, attempt));
                 }
-                auth = self.answer_challenge(&host, &challenge, scope).await?;
+                auth = self
+                    .answer_challenge(&host, &challenge, scope, challenges > 1)
+                    .await?;
+                self.auths
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(remembered.clone(), auth.clone());
                 continue;
             }
             let hub = RateLimitHeaders::read(resp.headers());
@@ -334,6 +359,7 @@ impl Client {
         host: &str,
         challenge: &str,
         scope: &str,
+        fresh: bool,
     ) -> Result<Auth, SourceError> {
         let (kind, params) = parse_challenge(challenge);
         match kind.as_str() {
@@ -344,8 +370,10 @@ impl Client {
                 })?;
                 let scope = params.get("scope").map(String::as_str).unwrap_or(scope);
                 let key = format!("{realm} {scope}");
-                if let Some(t) = self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-                    return Ok(Auth::Bearer(t.clone()));
+                if !fresh {
+                    if let Some(t) = self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+                        return Ok(Auth::Bearer(t.clone()));
+                    }
                 }
                 let mut query = vec![("scope", scope.to_owned())];
                 if let Some(s) = params.get("service") {
@@ -475,6 +503,50 @@ impl Client {
 
     /// Every tag of a repository, through the tag-list API, page by page.
     pub async fn tags(&self, registry: &str, repository: &str) -> Result<Vec<String>, SourceError> {
+        let mut out = Vec::new();
+        let mut page = self.tags_first_page(repository, None);
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let (tags, next) = self
+                .tags_page(registry, repository, &page, &mut seen)
+                .await?;
+            out.extend(tags);
+            match next {
+                Some(n) => page = n,
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// The path of the first page of a repository's tag list, after `last`
+    /// (a registry that pages does so in lexical order; one that does not
+    /// ignores it and sends every tag).
+    pub fn tags_first_page(&self, repository: &str, last: Option<&str>) -> String {
+        let mut p = format!(
+            "/v2/{repository}/tags/list?n={}",
+            self.options.page_size.max(1)
+        );
+        // A tag is [A-Za-z0-9_.-]: nothing to escape.
+        if let Some(l) = last.filter(|l| {
+            l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        }) {
+            p.push_str("&last=");
+            p.push_str(l);
+        }
+        p
+    }
+
+    /// One page of a repository's tags, and the path of the next page.
+    /// `seen` holds the pages read so far, so that a registry paging in a
+    /// loop is stopped.
+    pub async fn tags_page(
+        &self,
+        registry: &str,
+        repository: &str,
+        path: &str,
+        seen: &mut std::collections::HashSet<String>,
+    ) -> Result<(Vec<String>, Option<String>), SourceError> {
         #[derive(serde::Deserialize)]
         struct Tags {
             #[serde(default)]
@@ -488,12 +560,8 @@ impl Client {
             blob: false,
             head: false,
         };
-        let first = format!(
-            "/v2/{repository}/tags/list?n={}",
-            self.options.page_size.max(1)
-        );
-        self.paged(&on, first, |body: Tags| body.tags.unwrap_or_default())
-            .await
+        let (page, next): (Tags, _) = self.page(&on, path, seen).await?;
+        Ok((page.tags.unwrap_or_default(), next))
     }
 
     /// Follows `Link: <…>; rel="next"` from `first`, collecting each page.
@@ -503,35 +571,48 @@ impl Client {
         first: String,
         items: impl Fn(T) -> Vec<String>,
     ) -> Result<Vec<String>, SourceError> {
-        const MAX_PAGES: usize = 10_000;
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut path = Some(first);
         while let Some(p) = path.take() {
-            if !seen.insert(p.clone()) || seen.len() > MAX_PAGES {
-                return Err(SourceError::Registry(format!(
-                    "registry {} keeps paging {} in a loop (at {p}); it is misbehaving, try again later",
-                    on.host, on.what
-                )));
-            }
-            let resp = self.get_on(on, &p, Some("application/json")).await?;
-            path = next_link(resp.headers());
-            let body = body_capped(
-                resp,
-                MAX_DOCUMENT,
-                on.host,
-                &format!("a page of {}", on.what),
-            )
-            .await?;
-            let page: T = serde_json::from_slice(&body).map_err(|e| {
-                SourceError::Format(format!(
-                    "registry {} answered something that is not a list for {}: {e}",
-                    on.host, on.what
-                ))
-            })?;
+            let (page, next) = self.page(on, &p, &mut seen).await?;
             out.extend(items(page));
+            path = next;
         }
         Ok(out)
+    }
+
+    /// One page of a listing and the path of the next (`Link: <…>;
+    /// rel="next"`); a page asked twice is a registry paging in a loop.
+    async fn page<T: serde::de::DeserializeOwned>(
+        &self,
+        on: &On<'_>,
+        path: &str,
+        seen: &mut std::collections::HashSet<String>,
+    ) -> Result<(T, Option<String>), SourceError> {
+        const MAX_PAGES: usize = 10_000;
+        if !seen.insert(path.to_owned()) || seen.len() > MAX_PAGES {
+            return Err(SourceError::Registry(format!(
+                "registry {} keeps paging {} in a loop (at {path}); it is misbehaving, try again later",
+                on.host, on.what
+            )));
+        }
+        let resp = self.get_on(on, path, Some("application/json")).await?;
+        let next = next_link(resp.headers());
+        let body = body_capped(
+            resp,
+            MAX_LISTING,
+            on.host,
+            &format!("a page of {}", on.what),
+        )
+        .await?;
+        let page: T = serde_json::from_slice(&body).map_err(|e| {
+            SourceError::Format(format!(
+                "registry {} answered something that is not a list for {}: {e}",
+                on.host, on.what
+            ))
+        })?;
+        Ok((page, next))
     }
 
     /// Resolves a reference to one platform's manifest, its config and layers.
@@ -985,6 +1066,11 @@ fn unreachable_err(host: &str, e: &reqwest::Error, insecure: bool) -> SourceErro
 
 fn status_err(on: &On<'_>, status: StatusCode, attempts: u32) -> SourceError {
     let (host, what) = (on.host, &on.what);
+    if status == StatusCode::NOT_FOUND && what != "the repository catalog" {
+        return SourceError::NotFound(format!(
+            "{what} was not found on registry {host} (404): check the repository name and the tag"
+        ));
+    }
     SourceError::Registry(match status.as_u16() {
         401 => format!(
             "registry {host} refused access to {what} (401 Unauthorized): it needs credentials, or the stored ones are wrong. Add them with `vedette credential add --registry {} --username USER`",
@@ -992,7 +1078,6 @@ fn status_err(on: &On<'_>, status: StatusCode, attempts: u32) -> SourceError {
         ),
         403 => format!("registry {host} denied access to {what} (403 Forbidden): the account has no pull permission for this repository"),
         404 if what == "the repository catalog" => format!("registry {host} does not list its repositories (the catalog API answered 404); name the repositories in the selector without wildcards"),
-        404 => format!("{what} was not found on registry {host} (404): check the repository name and the tag"),
         429 => format!("registry {host} still answered 429 Too Many Requests for {what} after {attempts} tries; wait and try again, or scan fewer images at once"),
         s if s >= 500 => format!("registry {host} answered {status} for {what} after {attempts} tries; it is failing, try again later"),
         _ => format!("registry {host} answered {status} for {what}"),
