@@ -34,6 +34,9 @@ pub struct ScanOptions {
     pub limits: Option<ScanLimits>,
     /// What the target holds, as its agent sent it: judged, not read.
     pub inventory: Option<vedette_model::Inventory>,
+    /// Where to read the target from instead of its name (a copy of
+    /// standard input).
+    pub source: Option<ScanTarget>,
 }
 
 impl App {
@@ -68,6 +71,87 @@ impl App {
             .await
     }
 
+    /// Scans an image archive or an SBOM piped to standard input
+    /// (`docker save app | vedette scan archive -`): copied into a private
+    /// temp dir (at most the archive limit, or the file limit for an SBOM),
+    /// scanned, and recorded as the target "standard input" of that kind,
+    /// which no schedule scans again.
+    pub async fn scan_stdin(
+        &self,
+        kind: vedette_model::TargetKind,
+        input: impl std::io::Read + Send + 'static,
+        opts: &ScanOptions,
+        sources: &FeedSources,
+        progress: Arc<dyn Progress>,
+        cancel: &CancellationToken,
+    ) -> Result<Scanned> {
+        use vedette_model::{ScanLimits, TargetKind};
+        let limits = match opts.limits {
+            Some(l) => l,
+            None => crate::limits_from_env().map_err(AppError::Invalid)?,
+        };
+        let (limit, setting, file) = match kind {
+            TargetKind::Archive => (limits.max_archive_bytes, ScanLimits::ARCHIVE, "stdin.tar"),
+            TargetKind::Sbom => (limits.max_file_bytes, ScanLimits::FILE, "stdin.json"),
+            _ => {
+                return Err(AppError::Invalid(format!(
+                    "only an image archive or an SBOM can be read from standard input, not a {}",
+                    kind.as_str()
+                )))
+            }
+        };
+        let temp = tempfile::Builder::new()
+            .prefix("vedette-stdin-")
+            .tempdir()
+            .map_err(|e| AppError::unavailable(format!("cannot create a private temp dir: {e}")))?;
+        let path = temp.path().join(file);
+        progress.stage("reading standard input");
+        let copy_to = path.clone();
+        let copied = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+            let mut out = std::fs::File::create(&copy_to)?;
+            // One byte past the limit tells a too-large input from one that fits.
+            std::io::copy(&mut input.take(limit.saturating_add(1)), &mut out)
+        })
+        .await
+        .map_err(|e| AppError::unavailable(format!("reading standard input stopped: {e}")))?
+        .map_err(|e| {
+            AppError::unavailable(format!("cannot copy standard input into the temp dir: {e}"))
+        })?;
+        if copied == 0 {
+            return Err(AppError::Invalid(
+                "standard input is empty: pipe an image archive (`docker save IMAGE | vedette scan archive -`) or an SBOM into it".into(),
+            ));
+        }
+        if copied > limit {
+            return Err(AppError::Invalid(format!(
+                "standard input holds more than {}, the limit on the {}; raise it with {} or {}",
+                vedette_model::format_bytes(limit),
+                setting.what,
+                setting.flag,
+                setting.env
+            )));
+        }
+        let source = match kind {
+            TargetKind::Sbom => ScanTarget::Sbom(path),
+            _ => ScanTarget::Archive(path),
+        };
+        let id = self
+            .store()
+            .ensure_target(kind, vedette_model::STDIN_TARGET)
+            .await?;
+        let info = self.target(id).await?;
+        let opts = ScanOptions {
+            source: Some(source),
+            limits: Some(limits),
+            ..opts.clone()
+        };
+        let scanned = self
+            .scan_target(&info, &opts, sources, progress, cancel)
+            .await;
+        drop(temp);
+        scanned
+    }
+
     /// Scans a watched target now, as it was added (its transport, platform
     /// and exposure); the window's "Scan now" and the API's scans.
     pub async fn scan_watched(
@@ -78,6 +162,13 @@ impl App {
         cancel: &CancellationToken,
     ) -> Result<Scanned> {
         let info = self.target(id).await?;
+        if info.name == vedette_model::STDIN_TARGET {
+            return Err(AppError::Invalid(format!(
+                "this {} was read from standard input and cannot be read again; pipe it in again (`… | vedette scan {} -`)",
+                info.kind.as_str(),
+                info.kind.as_str()
+            )));
+        }
         self.scan_target(&info, &ScanOptions::default(), sources, progress, cancel)
             .await
     }
@@ -116,6 +207,7 @@ impl App {
                 FeedPolicy::Fresh
             },
             inventory: opts.inventory.clone(),
+            source: opts.source.clone(),
             ..Request::default()
         };
         let scanned = scanner.scan(info, &req, progress, cancel).await;

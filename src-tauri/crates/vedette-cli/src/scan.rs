@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 use vedette_app::{App, CancellationToken, Policy, ScanOptions, ScanTarget};
-use vedette_model::{parse_bytes, Exposure, ScanLimits, Severity};
+use vedette_model::{parse_bytes, Exposure, ScanLimits, Severity, TargetKind};
 
 use crate::feed::FeedArgs;
 use crate::{usage, Failure};
@@ -27,7 +27,8 @@ pub enum ScanCommand {
         #[command(flatten)]
         out: OutputArgs,
     },
-    /// An image archive: `docker save` tar, OCI archive tar (optionally gzipped), or OCI layout directory.
+    /// An image archive: `docker save` tar, OCI archive tar (optionally gzipped), or OCI layout directory;
+    /// `-` reads it from standard input (`docker save IMAGE | vedette scan archive -`).
     Archive {
         path: PathBuf,
         /// Platform to pick from a multi-platform archive [default: linux/amd64]
@@ -42,7 +43,8 @@ pub enum ScanCommand {
         #[command(flatten)]
         out: OutputArgs,
     },
-    /// An SBOM: CycloneDX, SPDX or syft JSON (its packages are matched by purl).
+    /// An SBOM: CycloneDX, SPDX or syft JSON (its packages are matched by purl);
+    /// `-` reads it from standard input.
     Sbom {
         path: PathBuf,
         #[command(flatten)]
@@ -259,7 +261,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
         platform,
         insecure,
         limits: Some(out.limits.limits()?),
-        inventory: None,
+        ..ScanOptions::default()
     };
     let progress = Arc::new(StderrProgress {
         quiet: out.quiet,
@@ -279,9 +281,28 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
             }
         })
     };
-    let scanned = app
-        .scan_now(target, &opts, &feed_args.sources(), progress, &cancel)
-        .await;
+    let stdin = match &target {
+        ScanTarget::Archive(p) if p.as_os_str() == "-" => Some(TargetKind::Archive),
+        ScanTarget::Sbom(p) if p.as_os_str() == "-" => Some(TargetKind::Sbom),
+        _ => None,
+    };
+    let scanned = match stdin {
+        Some(kind) => {
+            app.scan_stdin(
+                kind,
+                std::io::stdin(),
+                &opts,
+                &feed_args.sources(),
+                progress,
+                &cancel,
+            )
+            .await
+        }
+        None => {
+            app.scan_now(target, &opts, &feed_args.sources(), progress, &cancel)
+                .await
+        }
+    };
     on_interrupt.abort();
     let scanned = scanned?;
     let inventory = &scanned.inventory;

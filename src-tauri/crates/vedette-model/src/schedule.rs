@@ -25,7 +25,9 @@ pub struct TargetSelector {
 
 impl TargetSelector {
     pub fn matches(&self, t: &crate::TargetInfo) -> bool {
-        (self.kinds.is_empty() || self.kinds.contains(&t.kind))
+        // What was piped in once cannot be read again.
+        t.name != crate::STDIN_TARGET
+            && (self.kinds.is_empty() || self.kinds.contains(&t.kind))
             && self
                 .name_glob
                 .as_deref()

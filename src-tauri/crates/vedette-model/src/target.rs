@@ -174,6 +174,11 @@ pub struct RegistryCrawl {
     pub warnings: Vec<String>,
 }
 
+/// The name of the archive or SBOM target a scan of standard input records
+/// (`docker save app | vedette scan archive -`): its history is kept, but
+/// no schedule scans it again (there is nothing to read again).
+pub const STDIN_TARGET: &str = "standard input";
+
 /// Which tags of each repository are scanned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]

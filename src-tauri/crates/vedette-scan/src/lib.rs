@@ -131,6 +131,9 @@ pub struct Request {
     /// What the target holds, as its agent collected it: judged instead of
     /// reading the target.
     pub inventory: Option<Inventory>,
+    /// Where to read the target from instead of its name (a copy of what
+    /// was piped to standard input).
+    pub source: Option<Target>,
 }
 
 impl Default for Request {
@@ -148,6 +151,7 @@ impl Default for Request {
             rate: None,
             trust_host_key: None,
             inventory: None,
+            source: None,
         }
     }
 }
@@ -252,7 +256,7 @@ impl Scanner {
         progress: Arc<dyn Progress>,
         cancel: &CancellationToken,
     ) -> Result<Scanned, Failure> {
-        let engine_target = engine_target(target);
+        let engine_target = req.source.clone().or_else(|| engine_target(target));
         if engine_target.is_none() && req.inventory.is_none() {
             return Err(Failure {
                 scan_id: None,

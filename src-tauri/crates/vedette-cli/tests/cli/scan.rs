@@ -257,6 +257,48 @@ fn archives_and_layout_directories_give_the_same_inventory_as_the_registry() {
         ));
         assert_eq!(got, want, "{}", archive.display());
     }
+
+    // The same archives piped in: `docker save IMAGE | vedette scan archive -`.
+    let piped = |file: &Path, extra: &[&str]| {
+        crate::vulns::command(tmp.path(), &[], &["scan", "archive", "-"])
+            .args(extra)
+            .stdin(std::fs::File::open(file).unwrap())
+            .output()
+            .unwrap()
+    };
+    for archive in [&docker, &oci, &gz] {
+        let o = piped(
+            archive,
+            &["--format", "cyclonedx", "--quiet", "--packages-only"],
+        );
+        assert!(o.status.success(), "{}", crate::vulns::out(&o));
+        let bom: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(cdx_purls(&bom), want, "{} piped in", archive.display());
+    }
+    // Recorded as the archive "standard input", which no schedule rescans.
+    let o = crate::vulns::run(tmp.path(), &[], &["target", "list", "--format", "json"]);
+    let targets: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        targets
+            .iter()
+            .any(|t| t["kind"] == "archive" && t["name"] == "standard input"),
+        "{targets:#?}"
+    );
+    // Too large for the archive limit, or empty: refused, saying what to do.
+    let o = piped(&docker, &["--packages-only", "--max-archive-size", "1KiB"]);
+    assert_eq!(o.status.code(), Some(2), "{}", crate::vulns::out(&o));
+    assert!(
+        crate::vulns::out(&o).contains("standard input holds more than 1 KiB, the limit on the inflated size of a gzipped image archive; raise it with --max-archive-size"),
+        "{}",
+        crate::vulns::out(&o)
+    );
+    let o = piped(Path::new("/dev/null"), &["--packages-only"]);
+    assert_eq!(o.status.code(), Some(2), "{}", crate::vulns::out(&o));
+    assert!(
+        crate::vulns::out(&o).contains("standard input is empty"),
+        "{}",
+        crate::vulns::out(&o)
+    );
 }
 
 /// `type/namespace/name@version` of a purl, with `arch` for OS packages:

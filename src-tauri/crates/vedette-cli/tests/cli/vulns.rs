@@ -839,6 +839,17 @@ fn an_sbom_is_matched_like_the_target_it_describes() {
             doc.display()
         );
     }
+    // An SBOM piped in is judged the same.
+    let o = command(
+        tmp.path(),
+        &mirror.env(),
+        &["scan", "sbom", "-", "--format", "json", "-q"],
+    )
+    .stdin(std::fs::File::open(tmp.path().join("syft.cdx.json")).unwrap())
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(pairs_of(&json_of(&o)), pairs_of(&direct), "SBOM piped in");
     let junk = tmp.path().join("junk.json");
     std::fs::write(&junk, "{\"hello\": 1}").unwrap();
     let out = run(
