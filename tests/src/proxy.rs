@@ -42,6 +42,15 @@ pub struct FaultProxy {
     bearer: Arc<Mutex<Option<(String, String)>>>,
     log: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
+    tokens: Arc<Mutex<Tokens>>,
+}
+
+/// The bearer tokens handed out, each with the requests it has left.
+#[derive(Default)]
+struct Tokens {
+    issued: std::collections::HashMap<String, u64>,
+    /// Requests one token is good for (none: unlimited).
+    lifetime: Option<u64>,
 }
 
 impl FaultProxy {
@@ -52,11 +61,13 @@ impl FaultProxy {
         let log: Arc<Mutex<Vec<String>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let bearer: Arc<Mutex<Option<(String, String)>>> = Arc::default();
-        let (f, l, s, b) = (
+        let tokens: Arc<Mutex<Tokens>> = Arc::default();
+        let (f, l, s, b, t) = (
             Arc::clone(&faults),
             Arc::clone(&log),
             Arc::clone(&stop),
             Arc::clone(&bearer),
+            Arc::clone(&tokens),
         );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -64,10 +75,15 @@ impl FaultProxy {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (f, l, b) = (Arc::clone(&f), Arc::clone(&l), Arc::clone(&b));
+                let (f, l, b, t) = (
+                    Arc::clone(&f),
+                    Arc::clone(&l),
+                    Arc::clone(&b),
+                    Arc::clone(&t),
+                );
                 std::thread::spawn(move || {
                     let auth = b.lock().ok().and_then(|g| g.clone());
-                    let _ = handle(conn, upstream_port, &f, &l, auth, port);
+                    let _ = handle(conn, upstream_port, &f, &l, auth, &t, port);
                 });
             }
         });
@@ -77,11 +93,19 @@ impl FaultProxy {
             log,
             stop,
             bearer,
+            tokens,
         }
     }
 
+    /// Each bearer token handed out from now on is good for `n` requests,
+    /// then refused (an expired token): clients must fetch a new one.
+    pub fn tokens_last(&self, n: u64) {
+        self.tokens.lock().expect("tokens").lifetime = Some(n);
+    }
+
     /// Requires Docker-style token auth: `/token` trades these basic
-    /// credentials for a bearer token, every other request needs it.
+    /// credentials (or, POSTed as an OAuth2 refresh grant, the password as
+    /// an identity token) for a bearer token, every other request needs it.
     pub fn require_token(&self, user: &str, password: &str) {
         *self.bearer.lock().expect("bearer") = Some((user.to_owned(), password.to_owned()));
     }
@@ -151,6 +175,7 @@ fn handle(
     faults: &Mutex<Vec<Fault>>,
     log: &Mutex<Vec<String>>,
     bearer: Option<(String, String)>,
+    tokens: &Mutex<Tokens>,
     own_port: u16,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
@@ -192,8 +217,19 @@ fn handle(
             if let Some(Action::Huge(n)) = take_fault(faults, &method, &path) {
                 return huge(client, log, &method, &path, n);
             }
-            let (code, body) = if authorization == basic {
-                (200, format!("{{\"token\":\"{TOKEN}\"}}"))
+            let form = String::from_utf8_lossy(&body);
+            let refresh = method == "POST"
+                && form.contains("grant_type=refresh_token")
+                && form
+                    .split('&')
+                    .any(|kv| kv == format!("refresh_token={password}"));
+            let (code, body) = if authorization == basic || refresh {
+                let mut t = tokens.lock().expect("tokens");
+                let token = format!("{TOKEN}-{}", t.issued.len());
+                let left = t.lifetime.unwrap_or(u64::MAX);
+                t.issued.insert(token.clone(), left);
+                let field = if refresh { "access_token" } else { "token" };
+                (200, format!("{{\"{field}\":\"{token}\"}}"))
             } else {
                 (401, "{\"errors\":[\"bad credentials\"]}".to_owned())
             };
@@ -203,7 +239,16 @@ fn handle(
             client.write_all(format!("HTTP/1.1 {code} T\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())?;
             return Ok(());
         }
-        if authorization != format!("Bearer {TOKEN}") {
+        let valid = authorization.strip_prefix("Bearer ").is_some_and(|t| {
+            match tokens.lock().expect("tokens").issued.get_mut(t) {
+                Some(left) if *left > 0 => {
+                    *left -= 1;
+                    true
+                }
+                _ => false,
+            }
+        });
+        if !valid {
             log.lock()
                 .expect("log")
                 .push(format!("{method} {path} -> 401 (challenge)"));

@@ -49,6 +49,7 @@ pub use vedette_cloud::{
 };
 pub use vedette_model::HostKeyState;
 pub use vedette_scheduler::Context as SchedulerContext;
+pub use vedette_sources::registry::Credential as RegistryCredential;
 pub use vedette_store::resolve_data_dir;
 
 use vedette_cloud::Credentials;
@@ -333,6 +334,7 @@ impl App {
     /// else the keyring, then Docker's config, then Podman's `auth.json`.
     /// None of them having one means an anonymous pull.
     pub async fn registry_credential(&self, registry: &str) -> Option<Credential> {
+        let registry = &vedette_model::canonical_registry_host(registry);
         if let (Ok(username), Ok(password)) = (
             std::env::var("VEDETTE_REGISTRY_USERNAME"),
             std::env::var("VEDETTE_REGISTRY_PASSWORD"),

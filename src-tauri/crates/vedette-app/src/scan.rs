@@ -37,6 +37,8 @@ pub struct ScanOptions {
     /// Where to read the target from instead of its name (a copy of
     /// standard input).
     pub source: Option<ScanTarget>,
+    /// The registry credential for this scan alone, before the stored ones.
+    pub credential: Option<vedette_engine::Credential>,
 }
 
 impl App {
@@ -208,6 +210,7 @@ impl App {
             },
             inventory: opts.inventory.clone(),
             source: opts.source.clone(),
+            credential: opts.credential.clone(),
             ..Request::default()
         };
         let scanned = scanner.scan(info, &req, progress, cancel).await;

@@ -88,9 +88,11 @@ impl App {
         settings: &TargetSettings,
     ) -> Result<TargetInfo> {
         vedette_engine::check_watch(watch).map_err(AppError::Invalid)?;
+        let host =
+            crate::normalize_registry_host(host).map_err(|e| AppError::Invalid(e.to_string()))?;
         let t = self
             .store()
-            .add_registry_target(host, watch, settings.group.as_deref(), settings.exposure)
+            .add_registry_target(&host, watch, settings.group.as_deref(), settings.exposure)
             .await?;
         self.schedules_changed();
         Ok(t)

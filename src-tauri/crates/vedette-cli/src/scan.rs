@@ -24,6 +24,14 @@ pub enum ScanCommand {
         /// registry; remembered for the target, so schedules reach it the same way.
         #[arg(long)]
         insecure_registry: bool,
+        /// Log in to the registry as USER for this scan only (nothing is
+        /// stored); the password or token is read from standard input with
+        /// --password-stdin [env: VEDETTE_REGISTRY_USERNAME]
+        #[arg(long, value_name = "USER", requires = "password_stdin")]
+        username: Option<String>,
+        /// Read the registry password or token from standard input.
+        #[arg(long, requires = "username")]
+        password_stdin: bool,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -219,18 +227,29 @@ impl vedette_app::Progress for StderrProgress {
 }
 
 pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8, Failure> {
+    let mut credential = None;
     let (target, platform, insecure, out) = match cmd {
         ScanCommand::Image {
             reference,
             platform,
             insecure_registry,
+            username,
+            password_stdin: _,
             out,
-        } => (
-            ScanTarget::Image(reference),
-            platform,
-            insecure_registry,
-            out,
-        ),
+        } => {
+            if let Some(u) = username {
+                credential = Some(vedette_app::RegistryCredential {
+                    username: u,
+                    secret: read_password_stdin()?,
+                });
+            }
+            (
+                ScanTarget::Image(reference),
+                platform,
+                insecure_registry,
+                out,
+            )
+        }
         ScanCommand::Archive {
             path,
             platform,
@@ -261,6 +280,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
         platform,
         insecure,
         limits: Some(out.limits.limits()?),
+        credential,
         ..ScanOptions::default()
     };
     let progress = Arc::new(StderrProgress {
@@ -343,6 +363,29 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
     };
     write_out(&out, &text, &format!("{} findings", report.findings.len()))?;
     Ok(judge(report, out.allow_stale))
+}
+
+/// The registry password given with --password-stdin (a trailing newline,
+/// as `echo` adds, dropped).
+fn read_password_stdin() -> Result<vedette_model::Sensitive<String>, Failure> {
+    use std::io::Read;
+    let mut s = String::new();
+    std::io::stdin()
+        .lock()
+        .take(64 * 1024)
+        .read_to_string(&mut s)
+        .map_err(|e| {
+            usage(format!(
+                "cannot read the registry password from standard input: {e}"
+            ))
+        })?;
+    let s = s.trim_end_matches(['\n', '\r']).to_owned();
+    if s.is_empty() {
+        return Err(usage(
+            "--password-stdin read nothing: pipe the password or token in, e.g. `echo \"$TOKEN\" | vedette scan image … --username USER --password-stdin`",
+        ));
+    }
+    Ok(vedette_model::Sensitive::new(s))
 }
 
 fn build_policy(out: &OutputArgs) -> Result<Policy, Failure> {
@@ -444,6 +487,8 @@ pub async fn run_remote(
         reference,
         platform,
         insecure_registry,
+        username,
+        password_stdin: _,
         out,
     } = cmd
     else {
@@ -451,9 +496,9 @@ pub async fn run_remote(
             "a console scans images it can pull; scan archives, directories and SBOMs locally (drop --console)",
         ));
     };
-    if out.packages_only || out.offline || out.exposure.is_some() {
+    if out.packages_only || out.offline || out.exposure.is_some() || username.is_some() {
         return Err(usage(
-            "--packages-only, --offline and --exposure are not available against a console; drop them or --console",
+            "--packages-only, --offline, --exposure and --username are not available against a console (it pulls with the credentials it holds); drop them or --console",
         ));
     }
     if matches!(out.format, OutFormat::Cyclonedx | OutFormat::Spdx) {

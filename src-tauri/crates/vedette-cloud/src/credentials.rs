@@ -321,7 +321,7 @@ pub fn normalize_registry_host(input: &str) -> Result<String, CredentialError> {
             input.trim()
         )));
     }
-    Ok(host)
+    Ok(vedette_model::canonical_registry_host(&host))
 }
 
 /// A host's SSH login as the keyring keeps it.

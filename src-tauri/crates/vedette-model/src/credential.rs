@@ -80,7 +80,22 @@ pub fn host_credential_name(address: &crate::HostAddress) -> String {
 
 /// The keyring account name for a registry host.
 pub fn registry_credential_name(host: &str) -> String {
-    format!("registry/{host}")
+    format!("registry/{}", canonical_registry_host(host))
+}
+
+/// A registry host written one way everywhere: lower case (host names are
+/// case-insensitive), without the default HTTPS port, and Docker Hub's
+/// aliases as `docker.io`. A target `GHCR.io:443` finds the credential of
+/// `ghcr.io`.
+pub fn canonical_registry_host(host: &str) -> String {
+    let h = host.trim().to_ascii_lowercase();
+    let h = h.strip_suffix(":443").unwrap_or(&h);
+    match h {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".into()
+        }
+        _ => h.to_owned(),
+    }
 }
 
 /// The keyring account name for a feed mirror, by its origin
@@ -103,5 +118,23 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("ghcr.io"));
+    }
+}
+
+#[cfg(test)]
+mod canonical_tests {
+    use super::*;
+
+    #[test]
+    fn registry_hosts_are_written_one_way() {
+        assert_eq!(canonical_registry_host("GHCR.io"), "ghcr.io");
+        assert_eq!(canonical_registry_host("ghcr.io:443"), "ghcr.io");
+        assert_eq!(canonical_registry_host("registry-1.docker.io"), "docker.io");
+        assert_eq!(canonical_registry_host("Index.Docker.io"), "docker.io");
+        assert_eq!(canonical_registry_host("127.0.0.1:5000"), "127.0.0.1:5000");
+        assert_eq!(
+            registry_credential_name("GHCR.IO"),
+            registry_credential_name("ghcr.io")
+        );
     }
 }

@@ -25,8 +25,8 @@ mod url;
 
 pub use coverage::{coverage_of, os_ecosystem, release_applies, Coverage, PackageDb, COVERAGE};
 pub use credential::{
-    feed_mirror_credential_name, host_credential_name, registry_credential_name, CredentialInfo,
-    CredentialKind, NewRegistryCredential,
+    canonical_registry_host, feed_mirror_credential_name, host_credential_name,
+    registry_credential_name, CredentialInfo, CredentialKind, NewRegistryCredential,
 };
 pub use error::{ApiError, ErrorCode};
 pub use event::{

@@ -134,6 +134,9 @@ pub struct Request {
     /// Where to read the target from instead of its name (a copy of what
     /// was piped to standard input).
     pub source: Option<Target>,
+    /// The registry credential given for this scan alone (`--username`,
+    /// `--password-stdin`), before the stored ones.
+    pub credential: Option<Credential>,
 }
 
 impl Default for Request {
@@ -152,6 +155,7 @@ impl Default for Request {
             trust_host_key: None,
             inventory: None,
             source: None,
+            credential: None,
         }
     }
 }
@@ -500,8 +504,9 @@ impl Scanner {
         budget: &Budget,
     ) -> vedette_engine::Options {
         let registry = registry_of(target);
-        let credential = match (&registry, &self.credentials) {
-            (Some(host), Some(lookup)) => lookup(host.clone()).await,
+        let credential = match (&req.credential, &registry, &self.credentials) {
+            (Some(given), _, _) => Some(given.clone()),
+            (None, Some(host), Some(lookup)) => lookup(host.clone()).await,
             _ => None,
         };
         vedette_engine::Options {

@@ -42,8 +42,10 @@ impl Reference {
             None => (s, None),
         };
         let (registry, path) = match rest.split_once('/') {
-            Some((first, path)) if first.contains(['.', ':']) || first == "localhost" => {
-                (first.to_owned(), path)
+            Some((first, path))
+                if first.contains(['.', ':']) || first.eq_ignore_ascii_case("localhost") =>
+            {
+                (vedette_model::canonical_registry_host(first), path)
             }
             _ => ("docker.io".to_owned(), rest),
         };

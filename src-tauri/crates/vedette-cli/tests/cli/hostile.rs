@@ -433,7 +433,7 @@ fn ctrl_c_ends_a_running_scan_as_cancelled_with_exit_130() {
 }
 
 #[test]
-fn podmans_auth_file_and_ci_environment_variables_give_the_credential_when_the_keyring_has_none() {
+fn podmans_auth_file_ci_variables_a_piped_password_and_identity_tokens_give_the_credential() {
     let s = setup();
     s.proxy.require_token("ada", "from-podman-login");
     // No keyring, no Docker config.
@@ -490,4 +490,64 @@ fn podmans_auth_file_and_ci_environment_variables_give_the_credential_when_the_k
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains("ci-secret-77"));
+
+    // `--username` with the password on standard input, for this scan only.
+    s.proxy.require_token("ci-bot", "piped-secret-5");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vedette"));
+    c.arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "scan",
+            "image",
+            &reference,
+            "--insecure-registry",
+            "--quiet",
+            "--packages-only",
+            "--username",
+            "ci-bot",
+            "--password-stdin",
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", &no_bus)
+        .env("DOCKER_CONFIG", &docker)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"piped-secret-5\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // An identity token in Docker's config (what `docker login` keeps for
+    // registries that hand out refresh tokens), under a key written in
+    // capitals with a scheme: traded with the OAuth2 refresh grant. Each
+    // bearer token lasts one request, so it expires mid-scan and is
+    // fetched again.
+    s.proxy.require_token("unused", "identity-9f3a");
+    s.proxy.tokens_last(1);
+    let config = s.dir.path().join("docker-with-token");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.json"),
+        format!(
+            r#"{{"auths":{{"HTTPS://{}/v1/":{{"auth":"","identitytoken":"identity-9f3a"}}}}}}"#,
+            s.proxy.host().to_uppercase()
+        ),
+    )
+    .unwrap();
+    let before = s.proxy.requests().len();
+    let out = scan(&[("DOCKER_CONFIG", config.to_str().unwrap())]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tokens = s.proxy.requests()[before..]
+        .iter()
+        .filter(|r| r.starts_with("POST /token") && r.ends_with("200 (token)"))
+        .count();
+    assert!(
+        tokens >= 2,
+        "an expired token is fetched again: {:#?}",
+        &s.proxy.requests()[before..]
+    );
 }

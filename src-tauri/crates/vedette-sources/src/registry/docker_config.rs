@@ -45,10 +45,8 @@ fn dirs_home() -> Option<PathBuf> {
 
 /// The keys Docker may have stored a registry under.
 fn keys_for(registry: &str) -> Vec<String> {
-    if registry == "docker.io"
-        || registry == "registry-1.docker.io"
-        || registry == "index.docker.io"
-    {
+    let registry = &vedette_model::canonical_registry_host(registry);
+    if registry == "docker.io" {
         vec![
             "https://index.docker.io/v1/".into(),
             "index.docker.io".into(),
@@ -77,11 +75,20 @@ pub fn lookup(path: &Path, registry: &str) -> Result<Option<Credential>, String>
         .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
     let keys = keys_for(registry);
     // A per-registry helper wins, then an entry in auths, then the default store.
-    if let Some(helper) = keys.iter().find_map(|k| cfg["credHelpers"][k].as_str()) {
-        return helper_get(helper, &keys[0]);
+    if let Some((_, helper)) = entry_for(&cfg["credHelpers"], registry) {
+        if let Some(helper) = helper.as_str() {
+            return helper_get(helper, &keys[0]);
+        }
     }
-    for k in &keys {
-        let entry = &cfg["auths"][k];
+    if let Some((k, entry)) = entry_for(&cfg["auths"], registry) {
+        // An identity token (what `docker login` keeps for registries that
+        // hand out OAuth2 refresh tokens) is traded for access tokens.
+        if let Some(t) = entry["identitytoken"].as_str().filter(|t| !t.is_empty()) {
+            return Ok(Some(Credential {
+                username: super::IDENTITY_TOKEN_USER.to_owned(),
+                secret: Sensitive::new(t.to_owned()),
+            }));
+        }
         if let Some(auth) = entry["auth"].as_str().filter(|a| !a.is_empty()) {
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(auth)
@@ -112,6 +119,24 @@ pub fn lookup(path: &Path, registry: &str) -> Result<Option<Credential>, String>
         Some(store) => helper_get(store, &keys[0]),
         None => Ok(None),
     }
+}
+
+/// The entry of a `{host: …}` map for `registry`, whatever way its key is
+/// written (`GHCR.io`, `https://ghcr.io/v1/`, `index.docker.io`).
+fn entry_for<'a>(
+    map: &'a serde_json::Value,
+    registry: &str,
+) -> Option<(&'a String, &'a serde_json::Value)> {
+    let want = vedette_model::canonical_registry_host(registry);
+    let host_of = |k: &str| {
+        let k = k.to_ascii_lowercase();
+        let k = k
+            .strip_prefix("https://")
+            .or_else(|| k.strip_prefix("http://"))
+            .unwrap_or(&k);
+        vedette_model::canonical_registry_host(k.split('/').next().unwrap_or(k))
+    };
+    map.as_object()?.iter().find(|(k, _)| host_of(k) == want)
 }
 
 /// Runs `docker-credential-<helper> get` with the server on stdin.

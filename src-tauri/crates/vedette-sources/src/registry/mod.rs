@@ -32,6 +32,10 @@ const MAX_LISTING: usize = 64 * 1024 * 1024;
 /// Longest `Retry-After` honoured; a registry asking for more gets an error.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
+/// The user name that says the secret is an identity token (an OAuth2
+/// refresh token), as Docker's config and credential helpers write it.
+pub const IDENTITY_TOKEN_USER: &str = "<token>";
+
 /// A user name and password or token for one registry.
 #[derive(Debug, Clone)]
 pub struct Credential {
@@ -388,14 +392,26 @@ impl Client {
                         })
                     })
                     .unwrap_or_else(|| host.to_owned());
-                let mut req = self
-                    .http(&realm_host)?
-                    .get(realm)
-                    .query(&query)
-                    .timeout(self.options.budget.limits().http_timeout);
-                if let Some(c) = &self.credential {
-                    req = req.basic_auth(&c.username, Some(c.secret.expose()));
-                }
+                let http = self.http(&realm_host)?;
+                let mut req = match &self.credential {
+                    // An identity token is traded with the OAuth2 refresh
+                    // grant (the distribution token spec's POST form).
+                    Some(c) if c.username == IDENTITY_TOKEN_USER => {
+                        let mut form = vec![
+                            ("grant_type", "refresh_token".to_owned()),
+                            ("refresh_token", c.secret.expose().clone()),
+                            ("client_id", "vedette".to_owned()),
+                        ];
+                        form.extend(query.iter().map(|(k, v)| (*k, v.clone())));
+                        http.post(realm).form(&form)
+                    }
+                    Some(c) => http
+                        .get(realm)
+                        .query(&query)
+                        .basic_auth(&c.username, Some(c.secret.expose())),
+                    None => http.get(realm).query(&query),
+                };
+                req = req.timeout(self.options.budget.limits().http_timeout);
                 let resp = req.send().await.map_err(|e| unreachable_err(host, &e, self.options.insecure))?;
                 if !resp.status().is_success() {
                     return Err(SourceError::Registry(format!(
