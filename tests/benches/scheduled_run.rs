@@ -68,6 +68,7 @@ fn main() {
                     tags: TagSelector::Latest { count: 1 },
                     insecure: true,
                     requests_per_second: Some(RATE),
+                    kind: Default::default(),
                 },
                 Some("bench"),
                 Exposure::Internal,

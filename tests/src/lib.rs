@@ -12,6 +12,7 @@
 
 pub mod bench;
 pub mod feedserver;
+pub mod harbor;
 pub mod moto;
 pub mod pki;
 pub mod proxy;

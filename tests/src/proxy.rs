@@ -43,6 +43,7 @@ pub struct FaultProxy {
     log: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     tokens: Arc<Mutex<Tokens>>,
+    harbor: Arc<Mutex<Option<crate::harbor::HarborApi>>>,
 }
 
 /// The bearer tokens handed out, each with the requests it has left.
@@ -62,12 +63,14 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let bearer: Arc<Mutex<Option<(String, String)>>> = Arc::default();
         let tokens: Arc<Mutex<Tokens>> = Arc::default();
-        let (f, l, s, b, t) = (
+        let harbor: Arc<Mutex<Option<crate::harbor::HarborApi>>> = Arc::default();
+        let (f, l, s, b, t, h) = (
             Arc::clone(&faults),
             Arc::clone(&log),
             Arc::clone(&stop),
             Arc::clone(&bearer),
             Arc::clone(&tokens),
+            Arc::clone(&harbor),
         );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -81,9 +84,21 @@ impl FaultProxy {
                     Arc::clone(&b),
                     Arc::clone(&t),
                 );
+                let harbor = h.lock().ok().and_then(|g| g.clone());
                 std::thread::spawn(move || {
                     let auth = b.lock().ok().and_then(|g| g.clone());
-                    let _ = handle(conn, upstream_port, &f, &l, auth, &t, port);
+                    let _ = handle(
+                        conn,
+                        Conn {
+                            upstream: upstream_port,
+                            faults: &f,
+                            log: &l,
+                            bearer: auth,
+                            tokens: &t,
+                            harbor: harbor.as_ref(),
+                            own_port: port,
+                        },
+                    );
                 });
             }
         });
@@ -94,7 +109,14 @@ impl FaultProxy {
             stop,
             bearer,
             tokens,
+            harbor,
         }
+    }
+
+    /// Answers Harbor's API (`/api/v2.0/…`) with `api`, and refuses the
+    /// distribution catalog as Harbor does for robot accounts.
+    pub fn serve_harbor(&self, api: crate::harbor::HarborApi) {
+        *self.harbor.lock().expect("harbor") = Some(api);
     }
 
     /// Each bearer token handed out from now on is good for `n` requests,
@@ -169,15 +191,27 @@ fn huge(
     client.write_all(b"\"z\"]}")
 }
 
-fn handle(
-    client: TcpStream,
+/// What one connection's handler is given.
+struct Conn<'a> {
     upstream: u16,
-    faults: &Mutex<Vec<Fault>>,
-    log: &Mutex<Vec<String>>,
+    faults: &'a Mutex<Vec<Fault>>,
+    log: &'a Mutex<Vec<String>>,
     bearer: Option<(String, String)>,
-    tokens: &Mutex<Tokens>,
+    tokens: &'a Mutex<Tokens>,
+    harbor: Option<&'a crate::harbor::HarborApi>,
     own_port: u16,
-) -> std::io::Result<()> {
+}
+
+fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
+    let Conn {
+        upstream,
+        faults,
+        log,
+        bearer,
+        tokens,
+        harbor,
+        own_port,
+    } = conn;
     let mut reader = BufReader::new(client.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
@@ -207,6 +241,35 @@ fn handle(
     let method = parts.next().unwrap_or("").to_owned();
     let path = parts.next().unwrap_or("").to_owned();
     let mut client = client;
+    if let Some(h) = harbor {
+        let answer = if path.starts_with("/api/v2.0/") {
+            match take_fault(faults, &method, &path) {
+                Some(Action::Status(code, _)) => Some((
+                    code,
+                    vec![],
+                    "{\"errors\":[{\"code\":\"FORBIDDEN\",\"message\":\"forbidden\"}]}".to_owned(),
+                )),
+                _ => Some(h.answer(&path, &authorization)),
+            }
+        } else if path.starts_with("/v2/_catalog") {
+            Some((401, vec![], "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"unauthorized to list catalog\"}]}".to_owned()))
+        } else {
+            None
+        };
+        if let Some((code, headers, body)) = answer {
+            log.lock()
+                .expect("log")
+                .push(format!("{method} {path} -> {code} (harbor)"));
+            let mut resp = format!("HTTP/1.1 {code} H\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+            for (k, v) in headers {
+                resp.push_str(&format!("{k}: {v}\r\n"));
+            }
+            resp.push_str("\r\n");
+            resp.push_str(&body);
+            client.write_all(resp.as_bytes())?;
+            return Ok(());
+        }
+    }
     if let Some((user, password)) = bearer {
         use base64::Engine;
         let basic = format!(

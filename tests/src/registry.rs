@@ -442,6 +442,17 @@ impl Registry {
         digest
     }
 
+    /// The manifest digest `repo:tag` points to, read from the storage.
+    pub fn tag_digest(&self, repo: &str, tag: &str) -> String {
+        let link = self.storage().join(format!(
+            "repositories/{repo}/_manifests/tags/{tag}/current/link"
+        ));
+        std::fs::read_to_string(link)
+            .expect("tag link")
+            .trim()
+            .to_owned()
+    }
+
     /// The manifest `repo:tag` points to, read from the storage.
     pub fn stored_manifest(&self, repo: &str, tag: &str) -> serde_json::Value {
         let tags = self

@@ -77,13 +77,16 @@ async fn target(console: &Console, cmd: TargetCommand) -> Result<u8, Failure> {
                     common,
                     insecure,
                     rate,
+                    kind,
                 } => {
                     let tags = vedette_model::TagSelector::parse(&tags)
                         .map_err(|e| usage(format!("--tags {e}")))?;
+                    let kind = vedette_model::RegistryKind::parse(&kind)
+                        .map_err(|e| usage(format!("--kind {e}")))?;
                     serde_json::json!({
                         "kind": "registry", "name": host, "group": common.group(),
                         "exposure": common.exposure(), "insecure": insecure,
-                        "watch": {"repositories": repos, "tags": tags, "insecure": insecure, "requests_per_second": rate},
+                        "watch": {"repositories": repos, "tags": tags, "insecure": insecure, "requests_per_second": rate, "kind": kind},
                     })
                 }
                 AddTarget::Dir { path, common } => serde_json::json!({

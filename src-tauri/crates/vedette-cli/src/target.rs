@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use vedette_app::{App, TargetSettings};
-use vedette_model::{Exposure, RegistryWatch, TagSelector, TargetInfo};
+use vedette_model::{Exposure, RegistryKind, RegistryWatch, TagSelector, TargetInfo};
 
 use crate::feed::FeedArgs;
 use crate::scan::ExposureArg;
@@ -44,6 +44,8 @@ pub enum TargetCommand {
     Crawl {
         /// Target id or registry host.
         target: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Adds hosts in bulk: every concrete `Host` of an ssh config (with the
     /// User, HostName, Port and IdentityFile that apply to it), or a list
@@ -96,6 +98,10 @@ pub enum AddTarget {
         /// At most this many requests per second to the registry.
         #[arg(long, value_name = "N")]
         rate: Option<f64>,
+        /// How its images are listed: auto (Harbor when it says so), oci (the
+        /// distribution API) or harbor (its API: robot accounts can crawl).
+        #[arg(long, default_value = "auto", value_name = "KIND")]
+        kind: String,
     },
     /// One image reference, rescanned by schedules.
     Image {
@@ -202,12 +208,14 @@ pub async fn run(app: &App, feeds: &FeedArgs, cmd: TargetCommand) -> Result<u8, 
             common,
             insecure,
             rate,
+            kind,
         }) => {
             let watch = RegistryWatch {
                 repositories: repos,
                 tags: TagSelector::parse(&tags).map_err(|e| usage(format!("--tags {e}")))?,
                 insecure,
                 requests_per_second: rate,
+                kind: RegistryKind::parse(&kind).map_err(|e| usage(format!("--kind {e}")))?,
             };
             let t = app.add_registry(&host, &watch, &common.settings()).await?;
             eprintln!(
@@ -388,9 +396,16 @@ pub async fn run(app: &App, feeds: &FeedArgs, cmd: TargetCommand) -> Result<u8, 
             }
             Ok(0)
         }
-        TargetCommand::Crawl { target } => {
+        TargetCommand::Crawl { target, format } => {
             let t = app.find_target(&target).await?;
             let crawl = app.crawl_preview(t.id).await?;
+            if let Format::Json = format {
+                println!("{}", serde_json::to_string_pretty(&crawl)?);
+                for w in &crawl.warnings {
+                    eprintln!("warning: {w}");
+                }
+                return Ok(0);
+            }
             println!("{:<60}  {:<20}  DIGEST", "IMAGE", "CREATED");
             for i in &crawl.images {
                 println!(

@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 
-use vedette_model::{glob_match, RegistryCrawl, RegistryImage, RegistryWatch, TagSelector};
+use vedette_model::{
+    glob_match, RegistryCrawl, RegistryImage, RegistryKind, RegistryWatch, TagSelector,
+};
 use vedette_sources::registry::{self, RateLimiter};
 
 use crate::{EngineError, Options};
@@ -149,6 +151,14 @@ pub async fn crawl<M: CrawlMemory>(
 ) -> Result<Crawl, EngineError> {
     check_watch(watch).map_err(EngineError::Selector)?;
     let client = client(watch, opts, crawl_opts)?;
+    let harbor = match watch.kind {
+        RegistryKind::Harbor => true,
+        RegistryKind::Oci => false,
+        RegistryKind::Auto => client.is_harbor(host).await,
+    };
+    if harbor {
+        return harbor_crawl(&client, host, watch).await;
+    }
     let glob = watch.repositories.trim();
     let repositories: Vec<String> = if glob.contains(['*', '?']) {
         let mut all = client.catalog(host).await?;
@@ -175,6 +185,85 @@ pub async fn crawl<M: CrawlMemory>(
             Err(e) => warnings.push(format!("{host}/{repo}: {e}")),
         }
         out.warnings.extend(warnings);
+    }
+    Ok(out)
+}
+
+/// A Harbor's crawl through its API: its projects' repositories, each
+/// repository's artifacts with their tags and push times (`latest:N` by
+/// push time); no tag list, no HEAD, no manifest or config read, but the
+/// platform manifest of a chosen multi-platform image.
+async fn harbor_crawl(
+    client: &registry::Client,
+    host: &str,
+    watch: &RegistryWatch,
+) -> Result<Crawl, EngineError> {
+    let glob = watch.repositories.trim();
+    let repositories: Vec<String> = if glob.contains(['*', '?']) {
+        let mut all = client.harbor_repositories(host).await?;
+        all.retain(|r| glob_match(glob, r));
+        all.sort();
+        all
+    } else {
+        vec![glob.to_owned()]
+    };
+    let regex = match &watch.tags {
+        TagSelector::Regex { pattern } => Some(tag_regex(pattern).map_err(EngineError::Selector)?),
+        _ => None,
+    };
+    let mut out = Crawl::default();
+    for repo in repositories {
+        let artifacts = match client.harbor_artifacts(host, &repo).await {
+            Ok(a) => a,
+            Err(e) => {
+                out.warnings.push(format!("{host}/{repo}: {e}"));
+                continue;
+            }
+        };
+        let mut pick = Pick::new(&watch.tags);
+        let mut indexes = std::collections::HashSet::new();
+        let mut present = std::collections::HashSet::new();
+        for a in &artifacts {
+            if a.index {
+                indexes.insert(a.digest.clone());
+            }
+            for tag in &a.tags {
+                present.insert(tag.clone());
+                let wanted = match &watch.tags {
+                    TagSelector::Tags { tags } => tags.contains(tag),
+                    TagSelector::Regex { .. } => regex.as_ref().is_some_and(|re| re.is_match(tag)),
+                    TagSelector::Latest { .. } => true,
+                };
+                if wanted {
+                    pick.offer(CrawledImage {
+                        reference: format!("{host}/{repo}:{tag}"),
+                        digest: a.digest.clone(),
+                        created: a.push_time.clone(),
+                        head_digest: Some(a.digest.clone()),
+                    });
+                }
+            }
+        }
+        if let TagSelector::Tags { tags } = &watch.tags {
+            for t in tags.iter().filter(|t| !present.contains(*t)) {
+                out.warnings.push(format!("{host}/{repo} has no tag {t}"));
+            }
+        }
+        for mut image in pick.finish() {
+            // A multi-platform image: its platform's manifest is what an
+            // inventory is kept by.
+            if indexes.contains(&image.digest) {
+                let r = vedette_sources::Reference::parse(&image.reference)?;
+                match client.resolve(&r).await {
+                    Ok(info) => image.digest = info.manifest_digest,
+                    Err(e) => {
+                        out.warnings.push(format!("{}: {e}", image.reference));
+                        continue;
+                    }
+                }
+            }
+            out.images.push(image);
+        }
     }
     Ok(out)
 }

@@ -141,9 +141,42 @@ pub struct RegistryWatch {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_per_second: Option<f64>,
+    /// Which API lists the registry's images (detected when `auto`).
+    #[serde(default)]
+    pub kind: RegistryKind,
 }
 
 impl Eq for RegistryWatch {}
+
+/// How a registry's repositories and tags are listed.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RegistryKind {
+    /// Harbor when its `/api/v2.0/systeminfo` says so, else the OCI API.
+    #[default]
+    Auto,
+    /// The OCI distribution API: the catalog, tag lists, a HEAD per tag.
+    Oci,
+    /// Harbor's API: projects, repositories, artifacts with push times
+    /// (robot accounts can crawl; `latest:N` by push time).
+    Harbor,
+}
+
+impl RegistryKind {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "oci" | "distribution" => Ok(Self::Oci),
+            "harbor" => Ok(Self::Harbor),
+            other => Err(format!(
+                "'{other}' is not a registry kind Vedette knows; use auto, oci or harbor"
+            )),
+        }
+    }
+}
 
 /// An image a registry crawl chose.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]

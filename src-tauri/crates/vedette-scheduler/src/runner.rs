@@ -536,6 +536,7 @@ async fn plan(
                 tags: Default::default(),
                 insecure: false,
                 requests_per_second: None,
+                kind: Default::default(),
             });
         let crawl_opts = vedette_engine::CrawlOptions::for_watch(&watch);
         let rate = crawl_opts.rate.clone();

@@ -159,6 +159,7 @@ pub(crate) async fn add(
                 tags: Default::default(),
                 insecure: false,
                 requests_per_second: None,
+                kind: Default::default(),
             });
             watch.insecure |= t.insecure;
             s.app.add_registry(&t.name, &watch, &settings).await?

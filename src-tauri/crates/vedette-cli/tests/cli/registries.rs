@@ -731,3 +731,133 @@ fn a_repository_of_10000_tags_is_crawled_with_heads_and_each_digest_is_pulled_on
         .collect();
     assert_eq!(regex_run.len(), 20, "{h:#?}");
 }
+
+#[test]
+fn a_harbor_is_crawled_through_its_api_by_a_robot_account_choosing_latest_by_push_time() {
+    use vedette_tests::harbor::{Artifact, HarborApi, Repo};
+    let mirror = Mirror::start();
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    // Built (config `created`) in one order, pushed in the other: Harbor's
+    // push time decides `latest`, without reading a config.
+    push(&reg, tmp.path(), "shop/api", "1.0", "2026-11-20T10:00:00Z");
+    push(&reg, tmp.path(), "shop/api", "1.1", "2026-11-01T10:00:00Z");
+    push(&reg, tmp.path(), "shop/web", "1", "2026-11-02T10:00:00Z");
+    push(&reg, tmp.path(), "other/db", "1", "2026-11-03T10:00:00Z");
+    let art = |repo: &str, tag: &str, pushed: &str| Artifact {
+        digest: reg.tag_digest(repo, tag),
+        push_time: pushed.into(),
+        tags: vec![tag.into()],
+    };
+    let proxy = FaultProxy::start(reg.port());
+    proxy.serve_harbor(HarborApi {
+        repos: vec![
+            Repo {
+                name: "shop/api".into(),
+                artifacts: vec![
+                    art("shop/api", "1.0", "2026-11-21T09:00:00.000Z"),
+                    art("shop/api", "1.1", "2026-11-25T09:00:00.000Z"),
+                ],
+            },
+            Repo {
+                name: "shop/web".into(),
+                artifacts: vec![art("shop/web", "1", "2026-11-22T09:00:00.000Z")],
+            },
+            Repo {
+                name: "other/db".into(),
+                artifacts: vec![art("other/db", "1", "2026-11-23T09:00:00.000Z")],
+            },
+        ],
+        robot: ("robot$shop+ci".into(), "robot-secret-1".into()),
+    });
+    let host = proxy.host();
+    let data = tmp.path().join("data");
+    let mut env = mirror.env();
+    // One entry per page: every listing is complete only through its Links.
+    env.push(("VEDETTE_CRAWL_PAGE_SIZE", "1".into()));
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "target",
+            "add",
+            "registry",
+            &host,
+            "--repos",
+            "shop/*",
+            "--tags",
+            "latest:1",
+            "--insecure",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+
+    // Without the robot's credentials Harbor's API refuses the listing.
+    let o = vedette(&data, &env, &["target", "crawl", &host]);
+    assert!(!o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("401"), "{}", out(&o));
+
+    // With them (a CI job's variables), the crawl goes through the API.
+    env.push(("VEDETTE_REGISTRY_USERNAME", "robot$shop+ci".into()));
+    env.push(("VEDETTE_REGISTRY_PASSWORD", "robot-secret-1".into()));
+    let before = proxy.requests().len();
+    let o = vedette(&data, &env, &["target", "crawl", &host, "--format", "json"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let crawl: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let refs: BTreeSet<&str> = crawl["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refs,
+        BTreeSet::from([
+            format!("{host}/shop/api:1.1").as_str(),
+            format!("{host}/shop/web:1").as_str()
+        ]),
+        "the last pushed of shop/api, though built first: {crawl:#}"
+    );
+    let reqs = proxy.requests()[before..].to_vec();
+    println!("Harbor crawl: {reqs:#?}");
+    assert!(
+        reqs.iter().all(|r| r.contains("/api/v2.0/")),
+        "no catalog, tag list, manifest or config read: {reqs:#?}"
+    );
+    assert!(
+        reqs.iter()
+            .any(|r| r.contains("/projects?") && r.contains("page=2")),
+        "pages followed: {reqs:#?}"
+    );
+
+    // A scheduled run scans what the crawl chose, pulling through /v2/.
+    let o = vedette(
+        &data,
+        &env,
+        &["schedule", "add", "--name", "harbor", "--cron", "0 0 1 1 *"],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(&data, &env, &["schedule", "run", "1"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let h = history(&data);
+    let scanned: BTreeSet<&str> = h
+        .iter()
+        .filter(|s| s["state"] == "succeeded")
+        .filter_map(|s| s["target_name"].as_str())
+        .collect();
+    assert_eq!(scanned, refs, "{h:#?}");
+
+    // A robot without access to a project: the refusal is named.
+    proxy.inject(Fault {
+        method: Some("GET"),
+        path_contains: "/api/v2.0/projects/shop/repositories/web/",
+        times: 1,
+        action: Action::Status(403, vec![]),
+    });
+    let o = vedette(&data, &env, &["target", "crawl", &host]);
+    assert!(
+        out(&o).contains("shop/web") && out(&o).contains("403"),
+        "{}",
+        out(&o)
+    );
+}

@@ -559,6 +559,7 @@ async fn an_oversized_catalog_or_token_answer_is_refused_before_it_is_read() {
         tags: Default::default(),
         insecure: true,
         requests_per_second: None,
+        kind: Default::default(),
     };
     let opts = vedette_engine::Options {
         insecure_registry: true,

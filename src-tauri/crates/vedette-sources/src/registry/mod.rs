@@ -7,6 +7,7 @@
 //! rate-limit headers, which scheduled crawls of whole registries need.
 
 pub mod docker_config;
+pub mod harbor;
 pub mod manifest;
 mod trust;
 
@@ -214,6 +215,7 @@ impl Client {
             what: format!("{}:{}", r.repository, r.manifest_ref()),
             blob,
             head: false,
+            basic: false,
         };
         self.get_on(&on, path, accept).await
     }
@@ -236,7 +238,11 @@ impl Client {
             .unwrap_or_else(|p| p.into_inner())
             .get(&remembered)
             .cloned()
-            .unwrap_or(Auth::None);
+            .unwrap_or(if on.basic && self.credential.is_some() {
+                Auth::Basic
+            } else {
+                Auth::None
+            });
         let mut challenges = 0;
         let mut attempt = 0;
         let mut backoff = self.options.backoff;
@@ -484,6 +490,7 @@ impl Client {
             what: format!("{}:{}", r.repository, r.manifest_ref()),
             blob: false,
             head: true,
+            basic: false,
         };
         let path = format!("/v2/{}/manifests/{}", r.repository, r.manifest_ref());
         let resp = self.get_on(&on, &path, Some(manifest::ACCEPT)).await?;
@@ -509,6 +516,7 @@ impl Client {
             what: "the repository catalog".into(),
             blob: false,
             head: false,
+            basic: false,
         };
         let first = format!("/v2/_catalog?n={}", self.options.page_size.max(1));
         self.paged(&on, first, |body: Catalog| {
@@ -575,6 +583,7 @@ impl Client {
             what: format!("the tags of {repository}"),
             blob: false,
             head: false,
+            basic: false,
         };
         let (page, next): (Tags, _) = self.page(&on, path, seen).await?;
         Ok((page.tags.unwrap_or_default(), next))
@@ -936,6 +945,9 @@ struct On<'a> {
     blob: bool,
     /// A HEAD request (the digest of a manifest, without reading it).
     head: bool,
+    /// Send the credential as basic auth at once (Harbor's API answers 401
+    /// without a challenge).
+    basic: bool,
 }
 
 /// Reads a response body of at most `limit` bytes; a larger one is an
@@ -1038,7 +1050,7 @@ fn next_link(h: &header::HeaderMap) -> Option<String> {
                 Some(i) => &t[t[i + 3..].find('/').map(|j| i + 3 + j)?..],
                 None => t,
             };
-            if path.starts_with("/v2/") {
+            if path.starts_with("/v2/") || path.starts_with("/api/v2.0/") {
                 return Some(path.to_owned());
             }
         }
