@@ -11,6 +11,7 @@
 //! test command installs everything).
 
 pub mod bench;
+pub mod dockerhub;
 pub mod feedserver;
 pub mod harbor;
 pub mod moto;

@@ -44,6 +44,7 @@ pub struct FaultProxy {
     stop: Arc<AtomicBool>,
     tokens: Arc<Mutex<Tokens>>,
     harbor: Arc<Mutex<Option<crate::harbor::HarborApi>>>,
+    hub: Arc<Mutex<Option<crate::dockerhub::HubApi>>>,
 }
 
 /// The bearer tokens handed out, each with the requests it has left.
@@ -64,6 +65,8 @@ impl FaultProxy {
         let bearer: Arc<Mutex<Option<(String, String)>>> = Arc::default();
         let tokens: Arc<Mutex<Tokens>> = Arc::default();
         let harbor: Arc<Mutex<Option<crate::harbor::HarborApi>>> = Arc::default();
+        let hub: Arc<Mutex<Option<crate::dockerhub::HubApi>>> = Arc::default();
+        let hub2 = Arc::clone(&hub);
         let (f, l, s, b, t, h) = (
             Arc::clone(&faults),
             Arc::clone(&log),
@@ -85,6 +88,7 @@ impl FaultProxy {
                     Arc::clone(&t),
                 );
                 let harbor = h.lock().ok().and_then(|g| g.clone());
+                let hub = hub2.lock().ok().and_then(|g| g.clone());
                 std::thread::spawn(move || {
                     let auth = b.lock().ok().and_then(|g| g.clone());
                     let _ = handle(
@@ -96,6 +100,7 @@ impl FaultProxy {
                             bearer: auth,
                             tokens: &t,
                             harbor: harbor.as_ref(),
+                            hub: hub.as_ref(),
                             own_port: port,
                         },
                     );
@@ -110,7 +115,13 @@ impl FaultProxy {
             bearer,
             tokens,
             harbor,
+            hub,
         }
+    }
+
+    /// Answers Docker Hub's API (`/v2/namespaces/…`) with `api`.
+    pub fn serve_hub(&self, api: crate::dockerhub::HubApi) {
+        *self.hub.lock().expect("hub") = Some(api);
     }
 
     /// Answers Harbor's API (`/api/v2.0/…`) with `api`, and refuses the
@@ -199,6 +210,7 @@ struct Conn<'a> {
     bearer: Option<(String, String)>,
     tokens: &'a Mutex<Tokens>,
     harbor: Option<&'a crate::harbor::HarborApi>,
+    hub: Option<&'a crate::dockerhub::HubApi>,
     own_port: u16,
 }
 
@@ -210,6 +222,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         bearer,
         tokens,
         harbor,
+        hub,
         own_port,
     } = conn;
     let mut reader = BufReader::new(client.try_clone()?);
@@ -241,6 +254,14 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
     let method = parts.next().unwrap_or("").to_owned();
     let path = parts.next().unwrap_or("").to_owned();
     let mut client = client;
+    if let Some(api) = hub.filter(|_| path.starts_with("/v2/namespaces/")) {
+        let (code, body) = api.answer(&path, &format!("http://127.0.0.1:{own_port}"));
+        log.lock()
+            .expect("log")
+            .push(format!("{method} {path} -> {code} (hub)"));
+        client.write_all(format!("HTTP/1.1 {code} D\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())?;
+        return Ok(());
+    }
     if let Some(h) = harbor {
         let answer = if path.starts_with("/api/v2.0/") {
             match take_fault(faults, &method, &path) {

@@ -98,8 +98,9 @@ pub enum AddTarget {
         /// At most this many requests per second to the registry.
         #[arg(long, value_name = "N")]
         rate: Option<f64>,
-        /// How its images are listed: auto (Harbor when it says so), oci (the
-        /// distribution API) or harbor (its API: robot accounts can crawl).
+        /// How its images are listed: auto (Docker Hub's API for docker.io,
+        /// Harbor's when it says it is one, else the OCI API), oci, harbor
+        /// (robot accounts can crawl) or dockerhub (no pulls spent).
         #[arg(long, default_value = "auto", value_name = "KIND")]
         kind: String,
     },

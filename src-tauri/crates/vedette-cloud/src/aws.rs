@@ -98,6 +98,13 @@ impl Keys {
     }
 }
 
+/// An ECR registry's pull credential and until when it holds.
+pub struct EcrToken {
+    pub username: String,
+    pub password: Sensitive<String>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// What the gate does to an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ec2Action {
@@ -117,9 +124,9 @@ impl Ec2Action {
 /// Why an EC2 call did not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
-    #[error("EC2 at {endpoint} cannot be reached: {reason}")]
+    #[error("AWS at {endpoint} cannot be reached: {reason}")]
     Unreachable { endpoint: String, reason: String },
-    #[error("EC2 refused {call} ({status}): {code}: {message}")]
+    #[error("AWS refused {call} ({status}): {code}: {message}")]
     Refused {
         call: &'static str,
         status: u16,
@@ -333,6 +340,148 @@ impl Ec2 {
             params,
         )
         .await
+    }
+
+    /// An ECR registry's pull credential (`GetAuthorizationToken` at the
+    /// ECR API `endpoint`): the user name, the password and until when it
+    /// holds (ECR's last 12 hours).
+    pub async fn ecr_token(&self, endpoint: &str) -> Result<EcrToken, AwsError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            authorization_token: String,
+            /// Epoch seconds (the JSON protocol's timestamps), or RFC 3339.
+            #[serde(default)]
+            expires_at: serde_json::Value,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Answer {
+            authorization_data: Vec<Data>,
+        }
+        const CALL: &str = "GetAuthorizationToken";
+        let keys = self.keys().await?;
+        let text = self
+            .signed_json(
+                &keys,
+                "ecr",
+                endpoint,
+                "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken",
+                CALL,
+            )
+            .await?;
+        let bad = |what: &str| AwsError::Refused {
+            call: CALL,
+            status: 200,
+            code: "BadAnswer".into(),
+            message: what.to_owned(),
+        };
+        let a: Answer = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
+        let d = a
+            .authorization_data
+            .into_iter()
+            .next()
+            .ok_or_else(|| bad("no authorization data"))?;
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(d.authorization_token.trim())
+            .map_err(|_| bad("the token is not base64"))?;
+        let decoded = String::from_utf8(decoded).map_err(|_| bad("the token is not text"))?;
+        let (user, password) = decoded
+            .split_once(':')
+            .ok_or_else(|| bad("the token is not user:password"))?;
+        let expires_at = match &d.expires_at {
+            serde_json::Value::Number(n) => n
+                .as_f64()
+                .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0)),
+            serde_json::Value::String(t) => chrono::DateTime::parse_from_rfc3339(t)
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc)),
+            _ => None,
+        }
+        .unwrap_or_else(|| chrono::Utc::now() + chrono::Duration::hours(12));
+        Ok(EcrToken {
+            username: user.to_owned(),
+            password: Sensitive::new(password.to_owned()),
+            expires_at,
+        })
+    }
+
+    /// One JSON-protocol call (`X-Amz-Target`) to `service`, signed with
+    /// `keys`: its JSON answer.
+    async fn signed_json(
+        &self,
+        keys: &Keys,
+        service: &str,
+        endpoint: &str,
+        target: &str,
+        call: &'static str,
+    ) -> Result<String, AwsError> {
+        use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+        let body = "{}";
+        let content_type = "application/x-amz-json-1.1";
+        let identity = aws_credential_types::Credentials::new(
+            keys.access_key_id.clone(),
+            keys.secret_access_key.expose().clone(),
+            keys.session_token.as_ref().map(|t| t.expose().clone()),
+            None,
+            "vedette",
+        )
+        .into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.account.region)
+            .name(service)
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| AwsError::Signing(e.to_string()))?
+            .into();
+        let headers = [("content-type", content_type), ("x-amz-target", target)];
+        let signable = SignableRequest::new(
+            "POST",
+            endpoint,
+            headers.iter().copied(),
+            SignableBody::Bytes(body.as_bytes()),
+        )
+        .map_err(|e| AwsError::Signing(e.to_string()))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| AwsError::Signing(e.to_string()))?
+            .into_parts();
+        let mut req = self.http.post(endpoint).body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        for (name, value) in instructions.headers() {
+            req = req.header(name, value);
+        }
+        let unreachable = |e: reqwest::Error| AwsError::Unreachable {
+            endpoint: endpoint.to_owned(),
+            reason: e.to_string(),
+        };
+        let mut resp = req.send().await.map_err(unreachable)?;
+        let status = resp.status();
+        let mut text = String::new();
+        while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+            if text.len() + chunk.len() > MAX_ANSWER {
+                break;
+            }
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        if !status.is_success() {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            return Err(AwsError::Refused {
+                call,
+                status: status.as_u16(),
+                code: v["__type"].as_str().unwrap_or("?").to_owned(),
+                message: v["message"]
+                    .as_str()
+                    .or(v["Message"].as_str())
+                    .unwrap_or(text.trim())
+                    .to_owned(),
+            });
+        }
+        Ok(text)
     }
 
     /// One Query API call to `service` signed with `keys`: its XML answer.

@@ -37,6 +37,8 @@ pub struct CrawlOptions {
     pub page_size: usize,
     /// Requests in flight at once while crawling (HEADs, manifests).
     pub concurrency: usize,
+    /// Docker Hub's API (`VEDETTE_DOCKER_HUB_API`, else hub.docker.com).
+    pub hub_api: String,
 }
 
 /// Requests a crawl has in flight at once unless `VEDETTE_CRAWL_CONCURRENCY`
@@ -101,6 +103,10 @@ impl CrawlOptions {
                 .and_then(|v| v.parse().ok())
                 .filter(|n| *n > 0)
                 .unwrap_or(CRAWL_CONCURRENCY),
+            hub_api: std::env::var("VEDETTE_DOCKER_HUB_API")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| registry::dockerhub::HUB_API.to_owned()),
         }
     }
 }
@@ -151,13 +157,20 @@ pub async fn crawl<M: CrawlMemory>(
 ) -> Result<Crawl, EngineError> {
     check_watch(watch).map_err(EngineError::Selector)?;
     let client = client(watch, opts, crawl_opts)?;
-    let harbor = match watch.kind {
-        RegistryKind::Harbor => true,
-        RegistryKind::Oci => false,
-        RegistryKind::Auto => client.is_harbor(host).await,
+    let kind = match watch.kind {
+        RegistryKind::Auto if vedette_model::canonical_registry_host(host) == "docker.io" => {
+            RegistryKind::Dockerhub
+        }
+        RegistryKind::Auto if client.is_harbor(host).await => RegistryKind::Harbor,
+        RegistryKind::Auto => RegistryKind::Oci,
+        k => k,
     };
-    if harbor {
-        return harbor_crawl(&client, host, watch).await;
+    match kind {
+        RegistryKind::Harbor => return harbor_crawl(&client, host, watch).await,
+        RegistryKind::Dockerhub => {
+            return hub_crawl(&client, host, watch, &crawl_opts.hub_api).await
+        }
+        _ => {}
     }
     let glob = watch.repositories.trim();
     let repositories: Vec<String> = if glob.contains(['*', '?']) {
@@ -265,6 +278,72 @@ async fn harbor_crawl(
             out.images.push(image);
         }
     }
+    Ok(out)
+}
+
+/// Docker Hub through its API: each named repository's tags with their
+/// push times and platform digests; no registry request at all (no pull
+/// spent). Docker Hub lists no repositories, so they are named.
+async fn hub_crawl(
+    client: &registry::Client,
+    host: &str,
+    watch: &RegistryWatch,
+    api: &str,
+) -> Result<Crawl, EngineError> {
+    let glob = watch.repositories.trim();
+    if glob.contains(['*', '?']) {
+        return Err(EngineError::Selector(format!(
+            "Docker Hub lists no repositories to match '{glob}' against; name them, e.g. --repos library/debian"
+        )));
+    }
+    let repo = if glob.contains('/') {
+        glob.to_owned()
+    } else {
+        format!("library/{glob}")
+    };
+    let regex = match &watch.tags {
+        TagSelector::Regex { pattern } => Some(tag_regex(pattern).map_err(EngineError::Selector)?),
+        _ => None,
+    };
+    let mut out = Crawl::default();
+    let tags = client.hub_tags(api, &repo).await?;
+    let mut pick = Pick::new(&watch.tags);
+    for t in &tags {
+        let wanted = match &watch.tags {
+            TagSelector::Tags { tags } => tags.contains(&t.name),
+            TagSelector::Regex { .. } => regex.as_ref().is_some_and(|re| re.is_match(&t.name)),
+            TagSelector::Latest { .. } => true,
+        };
+        if !wanted {
+            continue;
+        }
+        match &t.digest {
+            Some(d) => pick.offer(CrawledImage {
+                reference: format!("{host}/{repo}:{}", t.name),
+                digest: d.clone(),
+                created: t.pushed.clone(),
+                head_digest: None,
+            }),
+            None => out.warnings.push(format!(
+                "{host}/{repo}:{} has no image for the platform scanned (it offers {})",
+                t.name,
+                if t.platforms.is_empty() {
+                    "none".to_owned()
+                } else {
+                    t.platforms.join(", ")
+                }
+            )),
+        }
+    }
+    if let TagSelector::Tags { tags: wanted } = &watch.tags {
+        for w in wanted
+            .iter()
+            .filter(|w| !tags.iter().any(|t| &t.name == *w))
+        {
+            out.warnings.push(format!("{host}/{repo} has no tag {w}"));
+        }
+    }
+    out.images = pick.finish();
     Ok(out)
 }
 

@@ -155,7 +155,8 @@ impl Eq for RegistryWatch {}
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum RegistryKind {
-    /// Harbor when its `/api/v2.0/systeminfo` says so, else the OCI API.
+    /// Docker Hub's API for docker.io, Harbor's when a registry's
+    /// `/api/v2.0/systeminfo` says it is one, else the OCI API.
     #[default]
     Auto,
     /// The OCI distribution API: the catalog, tag lists, a HEAD per tag.
@@ -163,6 +164,9 @@ pub enum RegistryKind {
     /// Harbor's API: projects, repositories, artifacts with push times
     /// (robot accounts can crawl; `latest:N` by push time).
     Harbor,
+    /// Docker Hub's API: each tag's platform digests and push time, read
+    /// without spending pulls (`latest:N` by push time).
+    Dockerhub,
 }
 
 impl RegistryKind {
@@ -171,8 +175,9 @@ impl RegistryKind {
             "auto" => Ok(Self::Auto),
             "oci" | "distribution" => Ok(Self::Oci),
             "harbor" => Ok(Self::Harbor),
+            "dockerhub" | "docker-hub" => Ok(Self::Dockerhub),
             other => Err(format!(
-                "'{other}' is not a registry kind Vedette knows; use auto, oci or harbor"
+                "'{other}' is not a registry kind Vedette knows; use auto, oci, harbor or dockerhub"
             )),
         }
     }

@@ -551,3 +551,90 @@ fn podmans_auth_file_ci_variables_a_piped_password_and_identity_tokens_give_the_
         &s.proxy.requests()[before..]
     );
 }
+
+/// An ECR registry's pull credential comes from the AWS account in the
+/// keyring: `GetAuthorizationToken` against moto, whose token the registry
+/// (behind a token-auth proxy) accepts. moto's tokens say they expired in
+/// 2015, so none is kept: each scan asks for a fresh one. The password is
+/// written nowhere.
+#[test]
+fn an_ecr_registry_is_pulled_with_a_token_from_the_aws_account_in_the_keyring() {
+    use vedette_tests::moto::{self, Moto};
+    let s = setup();
+    let moto = Moto::start();
+    // moto's account is 123456789012; its token's password is "<account>-auth-token".
+    s.proxy.require_token("AWS", "123456789012-auth-token");
+    let console = crate::Console::new(s.dir.path(), &[("VEDETTE_ECR_REGISTRIES", s.proxy.host())]);
+    let reference = format!("{}/hostile/alpine:t", s.proxy.host());
+    let scan = || {
+        console.run(&[
+            "scan",
+            "image",
+            &reference,
+            "--insecure-registry",
+            "--quiet",
+            "--packages-only",
+        ])
+    };
+    // No AWS account yet: an anonymous pull, refused.
+    let o = scan();
+    assert!(!o.status.success(), "{}", crate::vulns::out(&o));
+    assert!(stderr(&o).contains("401"), "{}", stderr(&o));
+    let o = console.run_stdin(
+        &[
+            "cloud",
+            "aws",
+            "set",
+            "--access-key-id",
+            moto::ACCESS_KEY_ID,
+            "--region",
+            moto::REGION,
+            "--endpoint",
+            &moto.endpoint(),
+        ],
+        &format!("{}\n", moto::SECRET_ACCESS_KEY),
+    );
+    assert!(o.status.success(), "{}", crate::vulns::out(&o));
+    for _ in 0..2 {
+        let o = scan();
+        assert!(o.status.success(), "{}", crate::vulns::out(&o));
+        assert!(
+            !crate::vulns::out(&o).contains("auth-token"),
+            "{}",
+            crate::vulns::out(&o)
+        );
+    }
+    let tokens = s
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /token") && r.ends_with("200 (token)"))
+        .count();
+    assert!(
+        tokens >= 2,
+        "each scan traded the ECR password for a registry token: {:#?}",
+        s.proxy.requests()
+    );
+    // The password is in no file of the data dir.
+    for entry in walk(&console.data) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("123456789012-auth-token"),
+            "{} holds the ECR password",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -861,3 +861,139 @@ fn a_harbor_is_crawled_through_its_api_by_a_robot_account_choosing_latest_by_pus
         out(&o)
     );
 }
+
+#[test]
+fn docker_hub_is_crawled_through_its_api_spending_no_pull_and_latest_goes_by_push_time() {
+    use vedette_tests::dockerhub::{HubApi, HubTag};
+    let mirror = Mirror::start();
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    push(&reg, tmp.path(), "acme/api", "1.0", "2026-11-20T10:00:00Z");
+    push(&reg, tmp.path(), "acme/api", "1.1", "2026-11-01T10:00:00Z");
+    push(
+        &reg,
+        tmp.path(),
+        "acme/api",
+        "2.0-arm",
+        "2026-11-02T10:00:00Z",
+    );
+    let tag = |name: &str, pushed: &str, platform: (&str, &str)| HubTag {
+        name: name.into(),
+        pushed: pushed.into(),
+        images: vec![(
+            platform.0.into(),
+            platform.1.into(),
+            reg.tag_digest("acme/api", name),
+        )],
+    };
+    let proxy = FaultProxy::start(reg.port());
+    proxy.serve_hub(HubApi {
+        repos: vec![(
+            "acme/api".into(),
+            vec![
+                tag("1.0", "2026-11-21T09:00:00Z", ("linux", "amd64")),
+                tag("1.1", "2026-11-25T09:00:00Z", ("linux", "amd64")),
+                // Pushed last, but for another platform only.
+                tag("2.0-arm", "2026-11-28T09:00:00Z", ("linux", "arm64")),
+            ],
+        )],
+    });
+    let host = proxy.host();
+    let data = tmp.path().join("data");
+    let mut env = mirror.env();
+    env.push(("VEDETTE_CRAWL_PAGE_SIZE", "1".into()));
+    env.push(("VEDETTE_DOCKER_HUB_API", format!("http://{host}")));
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "target",
+            "add",
+            "registry",
+            &host,
+            "--repos",
+            "acme/api",
+            "--tags",
+            "latest:1",
+            "--insecure",
+            "--kind",
+            "dockerhub",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let before = proxy.requests().len();
+    let o = vedette(&data, &env, &["target", "crawl", &host, "--format", "json"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let crawl: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let refs: Vec<&str> = crawl["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refs,
+        [format!("{host}/acme/api:1.1").as_str()],
+        "the last pushed amd64 tag, though built first: {crawl:#}"
+    );
+    assert_eq!(
+        crawl["images"][0]["digest"],
+        reg.tag_digest("acme/api", "1.1").as_str()
+    );
+    assert!(
+        crawl["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w
+                .contains("2.0-arm has no image for the platform scanned (it offers linux/arm64)")),
+        "{crawl:#}"
+    );
+    let reqs = proxy.requests()[before..].to_vec();
+    assert_eq!(reqs.len(), 3, "three pages of one tag: {reqs:#?}");
+    assert!(
+        reqs.iter()
+            .all(|r| r.starts_with("GET /v2/namespaces/acme/repositories/api/tags")),
+        "no registry request, so no pull spent: {reqs:#?}"
+    );
+
+    // The run scans the chosen image, pulling it from the registry.
+    let o = vedette(
+        &data,
+        &env,
+        &["schedule", "add", "--name", "hub", "--cron", "0 0 1 1 *"],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(&data, &env, &["schedule", "run", "1"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let h = history(&data);
+    assert!(
+        h.iter().any(|s| s["state"] == "succeeded"
+            && s["target_name"] == format!("{host}/acme/api:1.1").as_str()),
+        "{h:#?}"
+    );
+
+    // A wildcard cannot be listed on Docker Hub: said at once.
+    let o = vedette(&data, &env, &["target", "remove", &host]);
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "target",
+            "add",
+            "registry",
+            &host,
+            "--repos",
+            "acme/*",
+            "--insecure",
+            "--kind",
+            "dockerhub",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let o = vedette(&data, &env, &["target", "crawl", &host]);
+    assert!(
+        out(&o).contains("Docker Hub lists no repositories to match 'acme/*'"),
+        "{}",
+        out(&o)
+    );
+}

@@ -7,6 +7,7 @@
 //! rate-limit headers, which scheduled crawls of whole registries need.
 
 pub mod docker_config;
+pub mod dockerhub;
 pub mod harbor;
 pub mod manifest;
 mod trust;
