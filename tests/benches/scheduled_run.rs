@@ -69,6 +69,7 @@ fn main() {
                     insecure: true,
                     requests_per_second: Some(RATE),
                     kind: Default::default(),
+                    api: None,
                 },
                 Some("bench"),
                 Exposure::Internal,

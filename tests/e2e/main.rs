@@ -1125,6 +1125,11 @@ async fn a_registry_is_watched_from_the_window_and_its_crawl_previewed_with_bad_
     .await;
     s.screenshot("registry-dialog-error").await;
     s.click("[data-testid=reg-mode-latest]").await;
+    // GitLab asks for its address; the other kinds do not.
+    s.click("[data-testid=reg-kind] option[value=gitlab]").await;
+    s.wait("[data-testid=reg-api]").await;
+    s.screenshot("registry-dialog-gitlab").await;
+    s.click("[data-testid=reg-kind] option[value=auto]").await;
     s.screenshot("registry-dialog").await;
     s.click("[data-testid=reg-save]").await;
     s.wait_text("[data-testid=notice]", "Watching").await;

@@ -13,6 +13,8 @@
 pub mod bench;
 pub mod dockerhub;
 pub mod feedserver;
+pub mod github;
+pub mod gitlab;
 pub mod harbor;
 pub mod moto;
 pub mod pki;

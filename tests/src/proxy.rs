@@ -45,6 +45,8 @@ pub struct FaultProxy {
     tokens: Arc<Mutex<Tokens>>,
     harbor: Arc<Mutex<Option<crate::harbor::HarborApi>>>,
     hub: Arc<Mutex<Option<crate::dockerhub::HubApi>>>,
+    github: Arc<Mutex<Option<crate::github::GithubApi>>>,
+    gitlab: Arc<Mutex<Option<crate::gitlab::GitlabApi>>>,
 }
 
 /// The bearer tokens handed out, each with the requests it has left.
@@ -67,6 +69,10 @@ impl FaultProxy {
         let harbor: Arc<Mutex<Option<crate::harbor::HarborApi>>> = Arc::default();
         let hub: Arc<Mutex<Option<crate::dockerhub::HubApi>>> = Arc::default();
         let hub2 = Arc::clone(&hub);
+        let github: Arc<Mutex<Option<crate::github::GithubApi>>> = Arc::default();
+        let github2 = Arc::clone(&github);
+        let gitlab: Arc<Mutex<Option<crate::gitlab::GitlabApi>>> = Arc::default();
+        let gitlab2 = Arc::clone(&gitlab);
         let (f, l, s, b, t, h) = (
             Arc::clone(&faults),
             Arc::clone(&log),
@@ -89,6 +95,8 @@ impl FaultProxy {
                 );
                 let harbor = h.lock().ok().and_then(|g| g.clone());
                 let hub = hub2.lock().ok().and_then(|g| g.clone());
+                let github = github2.lock().ok().and_then(|g| g.clone());
+                let gitlab = gitlab2.lock().ok().and_then(|g| g.clone());
                 std::thread::spawn(move || {
                     let auth = b.lock().ok().and_then(|g| g.clone());
                     let _ = handle(
@@ -101,6 +109,8 @@ impl FaultProxy {
                             tokens: &t,
                             harbor: harbor.as_ref(),
                             hub: hub.as_ref(),
+                            github: github.as_ref(),
+                            gitlab: gitlab.as_ref(),
                             own_port: port,
                         },
                     );
@@ -116,7 +126,20 @@ impl FaultProxy {
             tokens,
             harbor,
             hub,
+            github,
+            gitlab,
         }
+    }
+
+    /// Answers GitLab's registry API (`/api/v4/…`) with `api`, and refuses
+    /// the distribution catalog as GitLab's registry does for users.
+    pub fn serve_gitlab(&self, api: crate::gitlab::GitlabApi) {
+        *self.gitlab.lock().expect("gitlab") = Some(api);
+    }
+
+    /// Answers GitHub's Packages API (`/orgs/…`, `/users/…`) with `api`.
+    pub fn serve_github(&self, api: crate::github::GithubApi) {
+        *self.github.lock().expect("github") = Some(api);
     }
 
     /// Answers Docker Hub's API (`/v2/namespaces/…`) with `api`.
@@ -211,6 +234,8 @@ struct Conn<'a> {
     tokens: &'a Mutex<Tokens>,
     harbor: Option<&'a crate::harbor::HarborApi>,
     hub: Option<&'a crate::dockerhub::HubApi>,
+    github: Option<&'a crate::github::GithubApi>,
+    gitlab: Option<&'a crate::gitlab::GitlabApi>,
     own_port: u16,
 }
 
@@ -223,6 +248,8 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         tokens,
         harbor,
         hub,
+        github,
+        gitlab,
         own_port,
     } = conn;
     let mut reader = BufReader::new(client.try_clone()?);
@@ -230,6 +257,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
     reader.read_line(&mut request_line)?;
     let mut headers = Vec::new();
     let mut authorization = String::new();
+    let mut private_token = String::new();
     let mut content_length = 0usize;
     loop {
         let mut line = String::new();
@@ -240,6 +268,9 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         let lower = line.to_ascii_lowercase();
         if lower.starts_with("authorization:") {
             authorization = line["authorization:".len()..].trim().to_owned();
+        }
+        if lower.starts_with("private-token:") {
+            private_token = line["private-token:".len()..].trim().to_owned();
         }
         if let Some(v) = lower.strip_prefix("content-length:") {
             content_length = v.trim().parse().unwrap_or(0);
@@ -254,6 +285,51 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
     let method = parts.next().unwrap_or("").to_owned();
     let path = parts.next().unwrap_or("").to_owned();
     let mut client = client;
+    if let Some(api) = gitlab {
+        let answer = if path.starts_with("/api/v4/") {
+            Some(api.answer(
+                &path,
+                &private_token,
+                &format!("http://127.0.0.1:{own_port}"),
+            ))
+        } else if path.starts_with("/v2/_catalog") {
+            Some((401, vec![], "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}".to_owned()))
+        } else {
+            None
+        };
+        if let Some((code, headers, body)) = answer {
+            log.lock()
+                .expect("log")
+                .push(format!("{method} {path} -> {code} (gitlab)"));
+            let mut resp = format!("HTTP/1.1 {code} L\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+            for (k, v) in headers {
+                resp.push_str(&format!("{k}: {v}\r\n"));
+            }
+            resp.push_str("\r\n");
+            resp.push_str(&body);
+            client.write_all(resp.as_bytes())?;
+            return Ok(());
+        }
+    }
+    if let Some(api) = github.filter(|_| path.starts_with("/orgs/") || path.starts_with("/users/"))
+    {
+        let (code, headers, body) = api.answer(
+            &path,
+            &authorization,
+            &format!("http://127.0.0.1:{own_port}"),
+        );
+        log.lock()
+            .expect("log")
+            .push(format!("{method} {path} -> {code} (github)"));
+        let mut resp = format!("HTTP/1.1 {code} G\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+        for (k, v) in headers {
+            resp.push_str(&format!("{k}: {v}\r\n"));
+        }
+        resp.push_str("\r\n");
+        resp.push_str(&body);
+        client.write_all(resp.as_bytes())?;
+        return Ok(());
+    }
     if let Some(api) = hub.filter(|_| path.starts_with("/v2/namespaces/")) {
         let (code, body) = api.answer(&path, &format!("http://127.0.0.1:{own_port}"));
         log.lock()

@@ -21,4 +21,9 @@ requests_per_second?: number,
 /**
  * Which API lists the registry's images (detected when `auto`).
  */
-kind: RegistryKind, };
+kind: RegistryKind, 
+/**
+ * The address of the registry's own API when it lives elsewhere: a
+ * GitLab's URL (`https://gitlab.example.com`) for `kind: gitlab`.
+ */
+api?: string, };

@@ -78,6 +78,7 @@ async fn target(console: &Console, cmd: TargetCommand) -> Result<u8, Failure> {
                     insecure,
                     rate,
                     kind,
+                    api,
                 } => {
                     let tags = vedette_model::TagSelector::parse(&tags)
                         .map_err(|e| usage(format!("--tags {e}")))?;
@@ -86,7 +87,7 @@ async fn target(console: &Console, cmd: TargetCommand) -> Result<u8, Failure> {
                     serde_json::json!({
                         "kind": "registry", "name": host, "group": common.group(),
                         "exposure": common.exposure(), "insecure": insecure,
-                        "watch": {"repositories": repos, "tags": tags, "insecure": insecure, "requests_per_second": rate, "kind": kind},
+                        "watch": {"repositories": repos, "tags": tags, "insecure": insecure, "requests_per_second": rate, "kind": kind, "api": api},
                     })
                 }
                 AddTarget::Dir { path, common } => serde_json::json!({

@@ -99,10 +99,16 @@ pub enum AddTarget {
         #[arg(long, value_name = "N")]
         rate: Option<f64>,
         /// How its images are listed: auto (Docker Hub's API for docker.io,
-        /// Harbor's when it says it is one, else the OCI API), oci, harbor
-        /// (robot accounts can crawl) or dockerhub (no pulls spent).
+        /// GitHub's for ghcr.io, Harbor's when it says it is one, else the
+        /// OCI API), oci, harbor (robot accounts can crawl), dockerhub (no
+        /// pulls spent), ghcr (a token with read:packages) or gitlab (a
+        /// group's repositories through GitLab's API; give --api).
         #[arg(long, default_value = "auto", value_name = "KIND")]
         kind: String,
+        /// The registry's own API when it lives elsewhere: for --kind gitlab,
+        /// the GitLab's URL (https://gitlab.example.com).
+        #[arg(long, value_name = "URL")]
+        api: Option<String>,
     },
     /// One image reference, rescanned by schedules.
     Image {
@@ -210,6 +216,7 @@ pub async fn run(app: &App, feeds: &FeedArgs, cmd: TargetCommand) -> Result<u8, 
             insecure,
             rate,
             kind,
+            api,
         }) => {
             let watch = RegistryWatch {
                 repositories: repos,
@@ -217,6 +224,7 @@ pub async fn run(app: &App, feeds: &FeedArgs, cmd: TargetCommand) -> Result<u8, 
                 insecure,
                 requests_per_second: rate,
                 kind: RegistryKind::parse(&kind).map_err(|e| usage(format!("--kind {e}")))?,
+                api,
             };
             let t = app.add_registry(&host, &watch, &common.settings()).await?;
             eprintln!(

@@ -39,6 +39,8 @@ pub struct CrawlOptions {
     pub concurrency: usize,
     /// Docker Hub's API (`VEDETTE_DOCKER_HUB_API`, else hub.docker.com).
     pub hub_api: String,
+    /// GitHub's API (`VEDETTE_GITHUB_API`, else api.github.com).
+    pub github_api: String,
 }
 
 /// Requests a crawl has in flight at once unless `VEDETTE_CRAWL_CONCURRENCY`
@@ -107,12 +109,48 @@ impl CrawlOptions {
                 .ok()
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| registry::dockerhub::HUB_API.to_owned()),
+            github_api: std::env::var("VEDETTE_GITHUB_API")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| registry::ghcr::GITHUB_API.to_owned()),
         }
     }
 }
 
+/// The GitLab group a selector such as `group/sub/*` lists: the segments
+/// before the first with a wildcard.
+fn gitlab_group(glob: &str) -> Result<String, EngineError> {
+    let group: Vec<&str> = glob
+        .split('/')
+        .take_while(|s| !s.contains(['*', '?']))
+        .collect();
+    if group.is_empty() {
+        return Err(EngineError::Selector(format!(
+            "on GitLab, a wildcard selector starts with a group, e.g. --repos 'group/*'; '{glob}' names none"
+        )));
+    }
+    Ok(group.join("/"))
+}
+
 /// Checks a registry selector before it is stored: the regex compiles.
 pub fn check_watch(watch: &RegistryWatch) -> Result<(), String> {
+    if watch.kind == RegistryKind::Gitlab {
+        match watch.api.as_deref().map(reqwest_url_ok) {
+            Some(true) => {}
+            Some(false) => {
+                return Err(format!(
+                    "'{}' is not a GitLab address; give its URL, e.g. --api https://gitlab.example.com",
+                    watch.api.as_deref().unwrap_or_default()
+                ))
+            }
+            None => {
+                return Err(
+                    "a GitLab registry's repositories are listed through GitLab's API: give its URL, e.g. --api https://gitlab.example.com"
+                        .into(),
+                )
+            }
+        }
+    }
     if watch.repositories.trim().is_empty() {
         return Err("the repository selector is empty; use * for every repository".into());
     }
@@ -127,6 +165,11 @@ pub fn check_watch(watch: &RegistryWatch) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether `s` is an http(s) URL.
+fn reqwest_url_ok(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
 }
 
 fn tag_regex(pattern: &str) -> Result<regex::Regex, String> {
@@ -161,6 +204,9 @@ pub async fn crawl<M: CrawlMemory>(
         RegistryKind::Auto if vedette_model::canonical_registry_host(host) == "docker.io" => {
             RegistryKind::Dockerhub
         }
+        RegistryKind::Auto if vedette_model::canonical_registry_host(host) == "ghcr.io" => {
+            RegistryKind::Ghcr
+        }
         RegistryKind::Auto if client.is_harbor(host).await => RegistryKind::Harbor,
         RegistryKind::Auto => RegistryKind::Oci,
         k => k,
@@ -170,11 +216,22 @@ pub async fn crawl<M: CrawlMemory>(
         RegistryKind::Dockerhub => {
             return hub_crawl(&client, host, watch, &crawl_opts.hub_api).await
         }
+        RegistryKind::Ghcr => {
+            return ghcr_crawl(&client, host, watch, &crawl_opts.github_api).await
+        }
         _ => {}
     }
     let glob = watch.repositories.trim();
     let repositories: Vec<String> = if glob.contains(['*', '?']) {
-        let mut all = client.catalog(host).await?;
+        let mut all = match (kind, watch.api.as_deref()) {
+            // GitLab's registry has no catalog for users: its API lists a group's.
+            (RegistryKind::Gitlab, Some(api)) => {
+                client
+                    .gitlab_repositories(api, &gitlab_group(glob)?)
+                    .await?
+            }
+            _ => client.catalog(host).await?,
+        };
         all.retain(|r| glob_match(glob, r));
         all.sort();
         all
@@ -344,6 +401,93 @@ async fn hub_crawl(
         }
     }
     out.images = pick.finish();
+    Ok(out)
+}
+
+/// GHCR through GitHub's Packages API: the owner's container packages
+/// (for a wildcard), each one's versions with their tags and push times;
+/// the chosen images' platform manifests read (a version's digest may be a
+/// multi-platform index's).
+async fn ghcr_crawl(
+    client: &registry::Client,
+    host: &str,
+    watch: &RegistryWatch,
+    api: &str,
+) -> Result<Crawl, EngineError> {
+    let glob = watch.repositories.trim();
+    let Some((owner, rest)) = glob
+        .split_once('/')
+        .filter(|(o, _)| !o.contains(['*', '?']))
+    else {
+        return Err(EngineError::Selector(format!(
+            "on GHCR, repositories are OWNER/PACKAGE; '{glob}' names no owner (e.g. --repos 'acme/*')"
+        )));
+    };
+    let repositories: Vec<String> = if rest.contains(['*', '?']) {
+        let mut all: Vec<String> = client
+            .ghcr_packages(api, owner)
+            .await?
+            .into_iter()
+            .map(|p| format!("{owner}/{p}"))
+            .filter(|r| glob_match(glob, r))
+            .collect();
+        all.sort();
+        all
+    } else {
+        vec![glob.to_owned()]
+    };
+    let regex = match &watch.tags {
+        TagSelector::Regex { pattern } => Some(tag_regex(pattern).map_err(EngineError::Selector)?),
+        _ => None,
+    };
+    let mut out = Crawl::default();
+    for repo in repositories {
+        let package = &repo[owner.len() + 1..];
+        let versions = match client.ghcr_versions(api, owner, package).await {
+            Ok(v) => v,
+            Err(e) => {
+                out.warnings.push(format!("{host}/{repo}: {e}"));
+                continue;
+            }
+        };
+        let mut pick = Pick::new(&watch.tags);
+        for v in &versions {
+            for tag in &v.tags {
+                let wanted = match &watch.tags {
+                    TagSelector::Tags { tags } => tags.contains(tag),
+                    TagSelector::Regex { .. } => regex.as_ref().is_some_and(|re| re.is_match(tag)),
+                    TagSelector::Latest { .. } => true,
+                };
+                if wanted {
+                    pick.offer(CrawledImage {
+                        reference: format!("{host}/{repo}:{tag}"),
+                        digest: v.digest.clone(),
+                        created: v.pushed.clone(),
+                        head_digest: Some(v.digest.clone()),
+                    });
+                }
+            }
+        }
+        if let TagSelector::Tags { tags } = &watch.tags {
+            for t in tags
+                .iter()
+                .filter(|t| !versions.iter().any(|v| v.tags.contains(t)))
+            {
+                out.warnings.push(format!("{host}/{repo} has no tag {t}"));
+            }
+        }
+        for mut image in pick.finish() {
+            let r = vedette_sources::Reference::parse(&image.reference)?;
+            match client.resolve(&r).await {
+                Ok(info) => image.digest = info.manifest_digest,
+                Err(e) => {
+                    out.warnings.push(format!("{}: {e}", image.reference));
+                    continue;
+                }
+            }
+            out.images.push(image);
+        }
+    }
     Ok(out)
 }
 

@@ -144,6 +144,11 @@ pub struct RegistryWatch {
     /// Which API lists the registry's images (detected when `auto`).
     #[serde(default)]
     pub kind: RegistryKind,
+    /// The address of the registry's own API when it lives elsewhere: a
+    /// GitLab's URL (`https://gitlab.example.com`) for `kind: gitlab`.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
 }
 
 impl Eq for RegistryWatch {}
@@ -155,8 +160,8 @@ impl Eq for RegistryWatch {}
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum RegistryKind {
-    /// Docker Hub's API for docker.io, Harbor's when a registry's
-    /// `/api/v2.0/systeminfo` says it is one, else the OCI API.
+    /// Docker Hub's API for docker.io, GitHub's for ghcr.io, Harbor's when
+    /// a registry's `/api/v2.0/systeminfo` says it is one, else the OCI API.
     #[default]
     Auto,
     /// The OCI distribution API: the catalog, tag lists, a HEAD per tag.
@@ -167,6 +172,12 @@ pub enum RegistryKind {
     /// Docker Hub's API: each tag's platform digests and push time, read
     /// without spending pulls (`latest:N` by push time).
     Dockerhub,
+    /// GitHub's Packages API for ghcr.io: an owner's container packages and
+    /// their versions with tags and push times (a token with read:packages).
+    Ghcr,
+    /// GitLab's API lists a group's registry repositories (its registry has
+    /// no catalog for users); tags through the OCI API.
+    Gitlab,
 }
 
 impl RegistryKind {
@@ -176,8 +187,10 @@ impl RegistryKind {
             "oci" | "distribution" => Ok(Self::Oci),
             "harbor" => Ok(Self::Harbor),
             "dockerhub" | "docker-hub" => Ok(Self::Dockerhub),
+            "ghcr" => Ok(Self::Ghcr),
+            "gitlab" => Ok(Self::Gitlab),
             other => Err(format!(
-                "'{other}' is not a registry kind Vedette knows; use auto, oci, harbor or dockerhub"
+                "'{other}' is not a registry kind Vedette knows; use auto, oci, harbor, dockerhub, ghcr or gitlab"
             )),
         }
     }

@@ -537,6 +537,7 @@ async fn plan(
                 insecure: false,
                 requests_per_second: None,
                 kind: Default::default(),
+                api: None,
             });
         let crawl_opts = vedette_engine::CrawlOptions::for_watch(&watch);
         let rate = crawl_opts.rate.clone();

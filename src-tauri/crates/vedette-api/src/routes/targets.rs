@@ -160,6 +160,7 @@ pub(crate) async fn add(
                 insecure: false,
                 requests_per_second: None,
                 kind: Default::default(),
+                api: None,
             });
             watch.insecure |= t.insecure;
             s.app.add_registry(&t.name, &watch, &settings).await?

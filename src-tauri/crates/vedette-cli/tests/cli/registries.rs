@@ -997,3 +997,202 @@ fn docker_hub_is_crawled_through_its_api_spending_no_pull_and_latest_goes_by_pus
         out(&o)
     );
 }
+
+#[test]
+fn ghcr_is_crawled_through_githubs_packages_api_with_a_personal_access_token() {
+    use vedette_tests::github::{GithubApi, Version};
+    let mirror = Mirror::start();
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    push(&reg, tmp.path(), "acme/api", "1.0", "2026-11-20T10:00:00Z");
+    push(&reg, tmp.path(), "acme/api", "1.1", "2026-11-01T10:00:00Z");
+    push(&reg, tmp.path(), "acme/web", "1", "2026-11-02T10:00:00Z");
+    let version = |repo: &str, tag: &str, pushed: &str| Version {
+        digest: reg.tag_digest(repo, tag),
+        tags: vec![tag.into()],
+        pushed: pushed.into(),
+    };
+    let proxy = FaultProxy::start(reg.port());
+    proxy.serve_github(GithubApi {
+        org: "acme".into(),
+        packages: vec![
+            (
+                "api".into(),
+                vec![
+                    version("acme/api", "1.0", "2026-11-21T09:00:00Z"),
+                    version("acme/api", "1.1", "2026-11-25T09:00:00Z"),
+                ],
+            ),
+            (
+                "web".into(),
+                vec![version("acme/web", "1", "2026-11-22T09:00:00Z")],
+            ),
+        ],
+        token: "ghp_vedette_test_4f1a".into(),
+    });
+    let host = proxy.host();
+    let data = tmp.path().join("data");
+    let mut env = mirror.env();
+    env.push(("VEDETTE_CRAWL_PAGE_SIZE", "1".into()));
+    env.push(("VEDETTE_GITHUB_API", format!("http://{host}")));
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "target",
+            "add",
+            "registry",
+            &host,
+            "--repos",
+            "acme/*",
+            "--tags",
+            "latest:1",
+            "--insecure",
+            "--kind",
+            "ghcr",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+
+    // Without a token GitHub refuses the listing, and says what is needed.
+    let o = vedette(&data, &env, &["target", "crawl", &host]);
+    assert!(out(&o).contains("read:packages"), "{}", out(&o));
+
+    env.push(("VEDETTE_REGISTRY_USERNAME", "ada".into()));
+    env.push(("VEDETTE_REGISTRY_PASSWORD", "ghp_vedette_test_4f1a".into()));
+    let before = proxy.requests().len();
+    let o = vedette(&data, &env, &["target", "crawl", &host, "--format", "json"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let crawl: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let refs: BTreeSet<&str> = crawl["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refs,
+        BTreeSet::from([
+            format!("{host}/acme/api:1.1").as_str(),
+            format!("{host}/acme/web:1").as_str()
+        ]),
+        "the last pushed of acme/api, though built first: {crawl:#}"
+    );
+    let reqs = proxy.requests()[before..].to_vec();
+    assert!(
+        reqs.iter()
+            .any(|r| r.contains("/orgs/acme/packages?") && r.contains("page=2")),
+        "the packages' pages followed: {reqs:#?}"
+    );
+    assert!(
+        !reqs
+            .iter()
+            .any(|r| r.contains("/_catalog") || r.contains("/tags/list") || r.starts_with("HEAD")),
+        "no catalog, tag list or HEAD: {reqs:#?}"
+    );
+    assert!(!out(&o).contains("ghp_vedette_test_4f1a"), "{}", out(&o));
+}
+
+#[test]
+fn a_gitlab_groups_repositories_are_listed_through_its_api_where_the_catalog_is_refused() {
+    use vedette_tests::gitlab::GitlabApi;
+    let mirror = Mirror::start();
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    push(&reg, tmp.path(), "shop/api", "1.0", "2026-11-01T10:00:00Z");
+    push(&reg, tmp.path(), "shop/api", "1.1", "2026-11-20T10:00:00Z");
+    push(
+        &reg,
+        tmp.path(),
+        "shop/web/frontend",
+        "1",
+        "2026-11-02T10:00:00Z",
+    );
+    push(&reg, tmp.path(), "other/db", "1", "2026-11-03T10:00:00Z");
+    let proxy = FaultProxy::start(reg.port());
+    proxy.serve_gitlab(GitlabApi {
+        repositories: vec![
+            "shop/api".into(),
+            "shop/web/frontend".into(),
+            "other/db".into(),
+        ],
+        token: "glpat-vedette-test-77".into(),
+    });
+    let host = proxy.host();
+    let data = tmp.path().join("data");
+    let mut env = mirror.env();
+    env.push(("VEDETTE_CRAWL_PAGE_SIZE", "1".into()));
+
+    // A GitLab registry needs its GitLab's address: said at once.
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "target", "add", "registry", &host, "--repos", "shop/*", "--kind", "gitlab",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        out(&o).contains("--api https://gitlab.example.com"),
+        "{}",
+        out(&o)
+    );
+
+    let api = format!("http://{host}");
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "target",
+            "add",
+            "registry",
+            &host,
+            "--repos",
+            "shop/*",
+            "--tags",
+            "latest:1",
+            "--insecure",
+            "--kind",
+            "gitlab",
+            "--api",
+            &api,
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    // Without a token GitLab refuses to list, and says what is needed.
+    let o = vedette(&data, &env, &["target", "crawl", &host]);
+    assert!(out(&o).contains("read_api"), "{}", out(&o));
+
+    env.push(("VEDETTE_REGISTRY_USERNAME", "ada".into()));
+    env.push(("VEDETTE_REGISTRY_PASSWORD", "glpat-vedette-test-77".into()));
+    let before = proxy.requests().len();
+    let o = vedette(&data, &env, &["target", "crawl", &host, "--format", "json"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let crawl: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let refs: BTreeSet<&str> = crawl["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refs,
+        BTreeSet::from([
+            format!("{host}/shop/api:1.1").as_str(),
+            format!("{host}/shop/web/frontend:1").as_str()
+        ]),
+        "{crawl:#}"
+    );
+    let reqs = proxy.requests()[before..].to_vec();
+    assert!(
+        !reqs.iter().any(|r| r.contains("/_catalog")),
+        "the catalog GitLab refuses is not asked: {reqs:#?}"
+    );
+    assert!(
+        reqs.iter().any(
+            |r| r.contains("/api/v4/groups/shop/registry/repositories") && r.contains("page=2")
+        ),
+        "the group's pages followed: {reqs:#?}"
+    );
+    assert!(!out(&o).contains("glpat-vedette-test-77"), "{}", out(&o));
+}

@@ -560,6 +560,7 @@ async fn an_oversized_catalog_or_token_answer_is_refused_before_it_is_read() {
         insecure: true,
         requests_per_second: None,
         kind: Default::default(),
+        api: None,
     };
     let opts = vedette_engine::Options {
         insecure_registry: true,

@@ -8,6 +8,8 @@
 
 pub mod docker_config;
 pub mod dockerhub;
+pub mod ghcr;
+pub mod gitlab;
 pub mod harbor;
 pub mod manifest;
 mod trust;
@@ -1054,6 +1056,28 @@ fn next_link(h: &header::HeaderMap) -> Option<String> {
             if path.starts_with("/v2/") || path.starts_with("/api/v2.0/") {
                 return Some(path.to_owned());
             }
+        }
+    }
+    None
+}
+
+/// The `rel="next"` target of a `Link` header as an absolute URL on
+/// `base`'s origin (GitHub's pages); a link elsewhere is not followed.
+fn next_absolute(h: &header::HeaderMap, base: &reqwest::Url) -> Option<reqwest::Url> {
+    for v in h.get_all(header::LINK) {
+        let v = v.to_str().ok()?;
+        for part in v.split(',') {
+            let (target, params) = part.split_once(';').unwrap_or((part, ""));
+            let is_next = params.split(';').any(|p| {
+                let p = p.trim();
+                p.eq_ignore_ascii_case("rel=\"next\"") || p.eq_ignore_ascii_case("rel=next")
+            });
+            if !is_next {
+                continue;
+            }
+            let t = target.trim().trim_start_matches('<').trim_end_matches('>');
+            let url = base.join(t).ok()?;
+            return (url.origin() == base.origin()).then_some(url);
         }
     }
     None
