@@ -15,6 +15,7 @@ pub mod dockerhub;
 pub mod feedserver;
 pub mod github;
 pub mod gitlab;
+pub mod google;
 pub mod harbor;
 pub mod moto;
 pub mod pki;

@@ -47,6 +47,7 @@ pub struct FaultProxy {
     hub: Arc<Mutex<Option<crate::dockerhub::HubApi>>>,
     github: Arc<Mutex<Option<crate::github::GithubApi>>>,
     gitlab: Arc<Mutex<Option<crate::gitlab::GitlabApi>>>,
+    google: Arc<Mutex<Option<crate::google::GoogleOauth>>>,
 }
 
 /// The bearer tokens handed out, each with the requests it has left.
@@ -73,6 +74,8 @@ impl FaultProxy {
         let github2 = Arc::clone(&github);
         let gitlab: Arc<Mutex<Option<crate::gitlab::GitlabApi>>> = Arc::default();
         let gitlab2 = Arc::clone(&gitlab);
+        let google: Arc<Mutex<Option<crate::google::GoogleOauth>>> = Arc::default();
+        let google2 = Arc::clone(&google);
         let (f, l, s, b, t, h) = (
             Arc::clone(&faults),
             Arc::clone(&log),
@@ -97,6 +100,7 @@ impl FaultProxy {
                 let hub = hub2.lock().ok().and_then(|g| g.clone());
                 let github = github2.lock().ok().and_then(|g| g.clone());
                 let gitlab = gitlab2.lock().ok().and_then(|g| g.clone());
+                let google = google2.lock().ok().and_then(|g| g.clone());
                 std::thread::spawn(move || {
                     let auth = b.lock().ok().and_then(|g| g.clone());
                     let _ = handle(
@@ -111,6 +115,7 @@ impl FaultProxy {
                             hub: hub.as_ref(),
                             github: github.as_ref(),
                             gitlab: gitlab.as_ref(),
+                            google: google.as_ref(),
                             own_port: port,
                         },
                     );
@@ -128,7 +133,13 @@ impl FaultProxy {
             hub,
             github,
             gitlab,
+            google,
         }
+    }
+
+    /// Answers Google's OAuth2 token endpoint (`POST /oauth2/token`).
+    pub fn serve_google(&self, oauth: crate::google::GoogleOauth) {
+        *self.google.lock().expect("google") = Some(oauth);
     }
 
     /// Answers GitLab's registry API (`/api/v4/…`) with `api`, and refuses
@@ -236,6 +247,7 @@ struct Conn<'a> {
     hub: Option<&'a crate::dockerhub::HubApi>,
     github: Option<&'a crate::github::GithubApi>,
     gitlab: Option<&'a crate::gitlab::GitlabApi>,
+    google: Option<&'a crate::google::GoogleOauth>,
     own_port: u16,
 }
 
@@ -250,6 +262,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         hub,
         github,
         gitlab,
+        google,
         own_port,
     } = conn;
     let mut reader = BufReader::new(client.try_clone()?);
@@ -285,6 +298,14 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
     let method = parts.next().unwrap_or("").to_owned();
     let path = parts.next().unwrap_or("").to_owned();
     let mut client = client;
+    if let Some(oauth) = google.filter(|_| path.starts_with("/oauth2/token")) {
+        let (code, body) = oauth.answer(&String::from_utf8_lossy(&body));
+        log.lock()
+            .expect("log")
+            .push(format!("{method} {path} -> {code} (google)"));
+        client.write_all(format!("HTTP/1.1 {code} O\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())?;
+        return Ok(());
+    }
     if let Some(api) = gitlab {
         let answer = if path.starts_with("/api/v4/") {
             Some(api.answer(

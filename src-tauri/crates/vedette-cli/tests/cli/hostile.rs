@@ -638,3 +638,113 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// GCR / Artifact Registry with a service account: the JSON key (the
+/// password of `_json_key`) signs a JWT that Google's token endpoint (on
+/// loopback, checking the signature with openssl) trades for an access
+/// token; the registry only ever sees `oauth2accesstoken` and that token.
+#[test]
+fn a_service_account_key_is_traded_for_an_access_token_and_never_sent_to_the_registry() {
+    let s = setup();
+    let key = s.dir.path().join("sa.pem");
+    let public = s.dir.path().join("sa.pub.pem");
+    for args in [
+        vec![
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            key.to_str().unwrap(),
+        ],
+        vec![
+            "pkey",
+            "-in",
+            key.to_str().unwrap(),
+            "-pubout",
+            "-out",
+            public.to_str().unwrap(),
+        ],
+    ] {
+        assert!(Command::new("openssl")
+            .args(&args)
+            .status()
+            .unwrap()
+            .success());
+    }
+    s.proxy.serve_google(vedette_tests::google::GoogleOauth {
+        public_key: public,
+        client_email: "scanner@acme-prod.iam.gserviceaccount.com".into(),
+        access_token: "ya29.vedette-test-access".into(),
+    });
+    s.proxy
+        .require_token("oauth2accesstoken", "ya29.vedette-test-access");
+    let key_json = serde_json::json!({
+        "type": "service_account",
+        "project_id": "acme-prod",
+        "private_key_id": "0123456789abcdef",
+        "private_key": std::fs::read_to_string(&key).unwrap(),
+        "client_email": "scanner@acme-prod.iam.gserviceaccount.com",
+        "token_uri": format!("http://{}/oauth2/token", s.proxy.host()),
+    })
+    .to_string();
+    let reference = format!("{}/hostile/alpine:t", s.proxy.host());
+    let scan = |password: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vedette"))
+            .arg("--data-dir")
+            .arg(s.dir.path())
+            .args([
+                "scan",
+                "image",
+                &reference,
+                "--insecure-registry",
+                "--quiet",
+                "--packages-only",
+            ])
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}/no-bus", s.dir.path().display()),
+            )
+            .env("DOCKER_CONFIG", s.dir.path().join("no-docker"))
+            .env("VEDETTE_REGISTRY_USERNAME", "_json_key")
+            .env("VEDETTE_REGISTRY_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let o = scan(&key_json);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = s.proxy.requests();
+    assert!(
+        log.iter()
+            .any(|r| r.starts_with("POST /oauth2/token") && r.ends_with("200 (google)")),
+        "{log:#?}"
+    );
+    assert!(!stderr(&o).contains("PRIVATE KEY"), "{}", stderr(&o));
+
+    // A key whose signature Google rejects: the refusal names the account.
+    let other = s.dir.path().join("other.pem");
+    assert!(Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out"
+        ])
+        .arg(&other)
+        .status()
+        .unwrap()
+        .success());
+    let mut wrong: serde_json::Value = serde_json::from_str(&key_json).unwrap();
+    wrong["private_key"] = std::fs::read_to_string(&other).unwrap().into();
+    let o = scan(&wrong.to_string());
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("refused service account scanner@acme-prod.iam.gserviceaccount.com")
+            && stderr(&o).contains("Invalid JWT Signature"),
+        "{}",
+        stderr(&o)
+    );
+}

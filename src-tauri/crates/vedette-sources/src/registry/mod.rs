@@ -8,6 +8,7 @@
 
 pub mod docker_config;
 pub mod dockerhub;
+pub mod gcp;
 pub mod ghcr;
 pub mod gitlab;
 pub mod harbor;
@@ -142,6 +143,9 @@ pub struct Client {
     schemes: Mutex<HashMap<String, &'static str>>,
     /// The auth last answered for a host and scope.
     auths: Mutex<HashMap<String, Auth>>,
+    /// What the stored credential logs in as, once a service account's key
+    /// has been traded for an access token (see [`gcp`]).
+    login: tokio::sync::OnceCell<Option<Credential>>,
 }
 
 #[derive(Clone)]
@@ -161,7 +165,28 @@ impl Client {
             tokens: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
             auths: Mutex::new(HashMap::new()),
+            login: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// The credential the registry is logged in to with: the stored one, or
+    /// for a service account's JSON key the access token it is traded for.
+    async fn login(&self) -> Result<Option<Credential>, SourceError> {
+        self.login
+            .get_or_try_init(|| async {
+                match &self.credential {
+                    Some(c) if c.username == gcp::JSON_KEY_USER => gcp::access_token(
+                        |h| self.http(h),
+                        c.secret.expose(),
+                        self.options.budget.limits().http_timeout,
+                    )
+                    .await
+                    .map(Some),
+                    other => Ok(other.clone()),
+                }
+            })
+            .await
+            .cloned()
     }
 
     /// The HTTP client for `host`, made at its first request.
@@ -270,7 +295,7 @@ impl Client {
             }
             req = match &auth {
                 Auth::None => req,
-                Auth::Basic => match &self.credential {
+                Auth::Basic => match self.login().await? {
                     Some(c) => req.basic_auth(&c.username, Some(c.secret.expose())),
                     None => req,
                 },
@@ -402,7 +427,8 @@ impl Client {
                     })
                     .unwrap_or_else(|| host.to_owned());
                 let http = self.http(&realm_host)?;
-                let mut req = match &self.credential {
+                let login = self.login().await?;
+                let mut req = match &login {
                     // An identity token is traded with the OAuth2 refresh
                     // grant (the distribution token spec's POST form).
                     Some(c) if c.username == IDENTITY_TOKEN_USER => {
