@@ -10,6 +10,7 @@
 //! A missing program is a test failure that says how to get it (the README's
 //! test command installs everything).
 
+pub mod azure;
 pub mod bench;
 pub mod dockerhub;
 pub mod feedserver;

@@ -48,6 +48,7 @@ pub struct FaultProxy {
     github: Arc<Mutex<Option<crate::github::GithubApi>>>,
     gitlab: Arc<Mutex<Option<crate::gitlab::GitlabApi>>>,
     google: Arc<Mutex<Option<crate::google::GoogleOauth>>>,
+    azure: Arc<Mutex<Option<crate::azure::AzureApi>>>,
 }
 
 /// The bearer tokens handed out, each with the requests it has left.
@@ -76,6 +77,8 @@ impl FaultProxy {
         let gitlab2 = Arc::clone(&gitlab);
         let google: Arc<Mutex<Option<crate::google::GoogleOauth>>> = Arc::default();
         let google2 = Arc::clone(&google);
+        let azure: Arc<Mutex<Option<crate::azure::AzureApi>>> = Arc::default();
+        let azure2 = Arc::clone(&azure);
         let (f, l, s, b, t, h) = (
             Arc::clone(&faults),
             Arc::clone(&log),
@@ -101,6 +104,7 @@ impl FaultProxy {
                 let github = github2.lock().ok().and_then(|g| g.clone());
                 let gitlab = gitlab2.lock().ok().and_then(|g| g.clone());
                 let google = google2.lock().ok().and_then(|g| g.clone());
+                let azure = azure2.lock().ok().and_then(|g| g.clone());
                 std::thread::spawn(move || {
                     let auth = b.lock().ok().and_then(|g| g.clone());
                     let _ = handle(
@@ -116,6 +120,7 @@ impl FaultProxy {
                             github: github.as_ref(),
                             gitlab: gitlab.as_ref(),
                             google: google.as_ref(),
+                            azure: azure.as_ref(),
                             own_port: port,
                         },
                     );
@@ -134,7 +139,14 @@ impl FaultProxy {
             github,
             gitlab,
             google,
+            azure,
         }
+    }
+
+    /// Answers Microsoft Entra ID (`/aad/<tenant>/oauth2/v2.0/token`) and
+    /// ACR's `/oauth2/exchange` with `api`.
+    pub fn serve_azure(&self, api: crate::azure::AzureApi) {
+        *self.azure.lock().expect("azure") = Some(api);
     }
 
     /// Answers Google's OAuth2 token endpoint (`POST /oauth2/token`).
@@ -248,6 +260,7 @@ struct Conn<'a> {
     github: Option<&'a crate::github::GithubApi>,
     gitlab: Option<&'a crate::gitlab::GitlabApi>,
     google: Option<&'a crate::google::GoogleOauth>,
+    azure: Option<&'a crate::azure::AzureApi>,
     own_port: u16,
 }
 
@@ -263,6 +276,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         github,
         gitlab,
         google,
+        azure,
         own_port,
     } = conn;
     let mut reader = BufReader::new(client.try_clone()?);
@@ -298,6 +312,14 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
     let method = parts.next().unwrap_or("").to_owned();
     let path = parts.next().unwrap_or("").to_owned();
     let mut client = client;
+    if let Some((code, body)) = azure.and_then(|a| a.answer(&path, &String::from_utf8_lossy(&body)))
+    {
+        log.lock()
+            .expect("log")
+            .push(format!("{method} {path} -> {code} (azure)"));
+        client.write_all(format!("HTTP/1.1 {code} A\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())?;
+        return Ok(());
+    }
     if let Some(oauth) = google.filter(|_| path.starts_with("/oauth2/token")) {
         let (code, body) = oauth.answer(&String::from_utf8_lossy(&body));
         log.lock()

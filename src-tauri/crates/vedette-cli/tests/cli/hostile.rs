@@ -748,3 +748,75 @@ fn a_service_account_key_is_traded_for_an_access_token_and_never_sent_to_the_reg
         stderr(&o)
     );
 }
+
+/// ACR with a service principal: its JSON (as `az ad sp create-for-rbac
+/// --sdk-auth` prints it) is the password of `_azure_sp`; Entra ID gives an
+/// access token for it, the registry's `/oauth2/exchange` an ACR refresh
+/// token, and the pull uses that. The secret reaches Entra ID only.
+#[test]
+fn an_acr_service_principal_goes_through_entra_id_and_the_acr_token_exchange() {
+    let s = setup();
+    s.proxy.serve_azure(vedette_tests::azure::AzureApi {
+        tenant: "72f988bf-tenant".into(),
+        client_id: "c0ffee00-app".into(),
+        client_secret: "sp-secret-3k9".into(),
+        aad_token: "eyJ0-entra-access".into(),
+        refresh_token: "acr-refresh-51a".into(),
+    });
+    // The registry's token service takes the ACR refresh token as an
+    // identity token (the refresh grant).
+    s.proxy
+        .require_token("00000000-0000-0000-0000-000000000000", "acr-refresh-51a");
+    let principal = |secret: &str| {
+        serde_json::json!({
+            "clientId": "c0ffee00-app",
+            "clientSecret": secret,
+            "tenantId": "72f988bf-tenant",
+            "activeDirectoryEndpointUrl": format!("http://{}/aad", s.proxy.host()),
+        })
+        .to_string()
+    };
+    let reference = format!("{}/hostile/alpine:t", s.proxy.host());
+    let scan = |password: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vedette"))
+            .arg("--data-dir")
+            .arg(s.dir.path())
+            .args([
+                "scan",
+                "image",
+                &reference,
+                "--insecure-registry",
+                "--quiet",
+                "--packages-only",
+            ])
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}/no-bus", s.dir.path().display()),
+            )
+            .env("DOCKER_CONFIG", s.dir.path().join("no-docker"))
+            .env("VEDETTE_REGISTRY_USERNAME", "_azure_sp")
+            .env("VEDETTE_REGISTRY_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let o = scan(&principal("sp-secret-3k9"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = s.proxy.requests();
+    for step in [
+        "/aad/72f988bf-tenant/oauth2/v2.0/token -> 200",
+        "/oauth2/exchange -> 200",
+        "POST /token",
+    ] {
+        assert!(log.iter().any(|r| r.contains(step)), "{step}: {log:#?}");
+    }
+    // A wrong secret: Entra ID's refusal is named, with the principal.
+    let o = scan(&principal("wrong"));
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("refused service principal c0ffee00-app of tenant 72f988bf-tenant")
+            && stderr(&o).contains("AADSTS7000215"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("wrong\""), "{}", stderr(&o));
+}

@@ -6,6 +6,7 @@
 //! headers on errors, so it cannot honour `Retry-After` or Docker Hub's
 //! rate-limit headers, which scheduled crawls of whole registries need.
 
+pub mod azure;
 pub mod docker_config;
 pub mod dockerhub;
 pub mod gcp;
@@ -171,14 +172,22 @@ impl Client {
 
     /// The credential the registry is logged in to with: the stored one, or
     /// for a service account's JSON key the access token it is traded for.
-    async fn login(&self) -> Result<Option<Credential>, SourceError> {
+    async fn login(&self, host: &str) -> Result<Option<Credential>, SourceError> {
         self.login
             .get_or_try_init(|| async {
+                let timeout = self.options.budget.limits().http_timeout;
                 match &self.credential {
-                    Some(c) if c.username == gcp::JSON_KEY_USER => gcp::access_token(
+                    Some(c) if c.username == gcp::JSON_KEY_USER => {
+                        gcp::access_token(|h| self.http(h), c.secret.expose(), timeout)
+                            .await
+                            .map(Some)
+                    }
+                    Some(c) if c.username == azure::SERVICE_PRINCIPAL_USER => azure::refresh_token(
                         |h| self.http(h),
                         c.secret.expose(),
-                        self.options.budget.limits().http_timeout,
+                        host,
+                        self.scheme(host),
+                        timeout,
                     )
                     .await
                     .map(Some),
@@ -295,7 +304,7 @@ impl Client {
             }
             req = match &auth {
                 Auth::None => req,
-                Auth::Basic => match self.login().await? {
+                Auth::Basic => match self.login(&host).await? {
                     Some(c) => req.basic_auth(&c.username, Some(c.secret.expose())),
                     None => req,
                 },
@@ -427,7 +436,7 @@ impl Client {
                     })
                     .unwrap_or_else(|| host.to_owned());
                 let http = self.http(&realm_host)?;
-                let login = self.login().await?;
+                let login = self.login(host).await?;
                 let mut req = match &login {
                     // An identity token is traded with the OAuth2 refresh
                     // grant (the distribution token spec's POST form).
