@@ -35,15 +35,7 @@ impl HubApi {
         let Some((_, tags)) = self.repos.iter().find(|(n, _)| *n == full) else {
             return (404, error("object not found"));
         };
-        let param = |name: &str| {
-            query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                .and_then(|v| v.parse::<usize>().ok())
-        };
-        let page = param("page").unwrap_or(1).max(1);
-        let size = param("page_size").unwrap_or(10).clamp(1, 100);
-        let from = (page - 1) * size;
+        let (page, size, from) = crate::page_of(query, "page", "page_size", 10);
         let link = |p: usize| format!("{origin}{route}?page={p}&page_size={size}");
         let body = json!({
             "count": tags.len(),

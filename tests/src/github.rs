@@ -58,15 +58,7 @@ impl GithubApi {
             }
             _ => return (404, vec![], error("Not Found")),
         };
-        let param = |name: &str| {
-            query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                .and_then(|v| v.parse::<usize>().ok())
-        };
-        let page = param("page").unwrap_or(1).max(1);
-        let size = param("per_page").unwrap_or(30).clamp(1, 100);
-        let from = (page - 1) * size;
+        let (page, size, from) = crate::page_of(query, "page", "per_page", 30);
         let total = items.len();
         let body: Vec<Value> = items.into_iter().skip(from).take(size).collect();
         let mut headers = Vec::new();

@@ -58,14 +58,7 @@ impl HarborApi {
         if authorization != basic {
             return (401, vec![], errors("UNAUTHORIZED", "unauthorized"));
         }
-        let param = |name: &str| {
-            query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                .and_then(|v| v.parse::<usize>().ok())
-        };
-        let page = param("page").unwrap_or(1).max(1);
-        let size = param("page_size").unwrap_or(10).clamp(1, 100);
+        let (page, size, from) = crate::page_of(query, "page", "page_size", 10);
         let parts: Vec<&str> = route.trim_start_matches('/').split('/').collect();
         let items: Vec<Value> = match parts.as_slice() {
             ["projects"] => self
@@ -113,7 +106,6 @@ impl HarborApi {
             _ => return (404, vec![], errors("NOT_FOUND", "no such API")),
         };
         let total = items.len();
-        let from = (page - 1) * size;
         let body: Vec<Value> = items.into_iter().skip(from).take(size).collect();
         let mut headers = vec![("X-Total-Count".to_owned(), total.to_string())];
         if from + size < total {

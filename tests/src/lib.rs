@@ -513,3 +513,17 @@ pub fn peak_rss_mb() -> u64 {
         .expect("VmHWM in /proc/self/status");
     kb / 1024
 }
+
+/// A page of a loopback API listing: `page` (from 1) and its size, read
+/// from the query with these parameter names, and the index it starts at.
+pub fn page_of(query: &str, page: &str, size: &str, default_size: usize) -> (usize, usize, usize) {
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let p = param(page).unwrap_or(1).max(1);
+    let n = param(size).unwrap_or(default_size).clamp(1, 100);
+    (p, n, (p - 1) * n)
+}

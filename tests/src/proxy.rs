@@ -210,6 +210,25 @@ impl Drop for FaultProxy {
     }
 }
 
+/// Writes a JSON answer and closes (the loopback APIs' answers).
+fn respond(
+    client: &mut TcpStream,
+    code: u16,
+    headers: &[(String, String)],
+    body: &str,
+) -> std::io::Result<()> {
+    let mut resp = format!(
+        "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        resp.push_str(&format!("{k}: {v}\r\n"));
+    }
+    resp.push_str("\r\n");
+    resp.push_str(body);
+    client.write_all(resp.as_bytes())
+}
+
 fn take_fault(faults: &Mutex<Vec<Fault>>, method: &str, path: &str) -> Option<Action> {
     let mut faults = faults.lock().ok()?;
     let f = faults.iter_mut().find(|f| {
@@ -317,7 +336,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         log.lock()
             .expect("log")
             .push(format!("{method} {path} -> {code} (azure)"));
-        client.write_all(format!("HTTP/1.1 {code} A\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())?;
+        respond(&mut client, code, &[], &body)?;
         return Ok(());
     }
     if let Some(oauth) = google.filter(|_| path.starts_with("/oauth2/token")) {
@@ -325,7 +344,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         log.lock()
             .expect("log")
             .push(format!("{method} {path} -> {code} (google)"));
-        client.write_all(format!("HTTP/1.1 {code} O\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())?;
+        respond(&mut client, code, &[], &body)?;
         return Ok(());
     }
     if let Some(api) = gitlab {
@@ -344,13 +363,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
             log.lock()
                 .expect("log")
                 .push(format!("{method} {path} -> {code} (gitlab)"));
-            let mut resp = format!("HTTP/1.1 {code} L\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
-            for (k, v) in headers {
-                resp.push_str(&format!("{k}: {v}\r\n"));
-            }
-            resp.push_str("\r\n");
-            resp.push_str(&body);
-            client.write_all(resp.as_bytes())?;
+            respond(&mut client, code, &headers, &body)?;
             return Ok(());
         }
     }
@@ -364,13 +377,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         log.lock()
             .expect("log")
             .push(format!("{method} {path} -> {code} (github)"));
-        let mut resp = format!("HTTP/1.1 {code} G\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
-        for (k, v) in headers {
-            resp.push_str(&format!("{k}: {v}\r\n"));
-        }
-        resp.push_str("\r\n");
-        resp.push_str(&body);
-        client.write_all(resp.as_bytes())?;
+        respond(&mut client, code, &headers, &body)?;
         return Ok(());
     }
     if let Some(api) = hub.filter(|_| path.starts_with("/v2/namespaces/")) {
@@ -378,7 +385,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         log.lock()
             .expect("log")
             .push(format!("{method} {path} -> {code} (hub)"));
-        client.write_all(format!("HTTP/1.1 {code} D\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())?;
+        respond(&mut client, code, &[], &body)?;
         return Ok(());
     }
     if let Some(h) = harbor {
@@ -400,13 +407,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
             log.lock()
                 .expect("log")
                 .push(format!("{method} {path} -> {code} (harbor)"));
-            let mut resp = format!("HTTP/1.1 {code} H\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
-            for (k, v) in headers {
-                resp.push_str(&format!("{k}: {v}\r\n"));
-            }
-            resp.push_str("\r\n");
-            resp.push_str(&body);
-            client.write_all(resp.as_bytes())?;
+            respond(&mut client, code, &headers, &body)?;
             return Ok(());
         }
     }
@@ -439,7 +440,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
             log.lock()
                 .expect("log")
                 .push(format!("{method} {path} -> {code} (token)"));
-            client.write_all(format!("HTTP/1.1 {code} T\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())?;
+            respond(&mut client, code, &[], &body)?;
             return Ok(());
         }
         let valid = authorization.strip_prefix("Bearer ").is_some_and(|t| {

@@ -290,39 +290,31 @@ async fn harbor_crawl(
                 continue;
             }
         };
-        let mut pick = Pick::new(&watch.tags);
-        let mut indexes = std::collections::HashSet::new();
-        let mut present = std::collections::HashSet::new();
-        for a in &artifacts {
-            if a.index {
-                indexes.insert(a.digest.clone());
-            }
-            for tag in &a.tags {
-                present.insert(tag.clone());
-                let wanted = match &watch.tags {
-                    TagSelector::Tags { tags } => tags.contains(tag),
-                    TagSelector::Regex { .. } => regex.as_ref().is_some_and(|re| re.is_match(tag)),
-                    TagSelector::Latest { .. } => true,
-                };
-                if wanted {
-                    pick.offer(CrawledImage {
-                        reference: format!("{host}/{repo}:{tag}"),
-                        digest: a.digest.clone(),
-                        created: a.push_time.clone(),
-                        head_digest: Some(a.digest.clone()),
-                    });
-                }
-            }
-        }
-        if let TagSelector::Tags { tags } = &watch.tags {
-            for t in tags.iter().filter(|t| !present.contains(*t)) {
-                out.warnings.push(format!("{host}/{repo} has no tag {t}"));
-            }
-        }
-        for mut image in pick.finish() {
+        let indexes: std::collections::HashSet<&str> = artifacts
+            .iter()
+            .filter(|a| a.index)
+            .map(|a| a.digest.as_str())
+            .collect();
+        let listed = artifacts.iter().flat_map(|a| {
+            a.tags.iter().map(|t| Listed {
+                tag: t,
+                digest: &a.digest,
+                pushed: a.push_time.as_deref(),
+                head: true,
+            })
+        });
+        let chosen = choose(
+            host,
+            &repo,
+            &watch.tags,
+            regex.as_ref(),
+            listed,
+            &mut out.warnings,
+        );
+        for mut image in chosen {
             // A multi-platform image: its platform's manifest is what an
             // inventory is kept by.
-            if indexes.contains(&image.digest) {
+            if indexes.contains(image.digest.as_str()) {
                 let r = vedette_sources::Reference::parse(&image.reference)?;
                 match client.resolve(&r).await {
                     Ok(info) => image.digest = info.manifest_digest,
@@ -364,43 +356,33 @@ async fn hub_crawl(
     };
     let mut out = Crawl::default();
     let tags = client.hub_tags(api, &repo).await?;
-    let mut pick = Pick::new(&watch.tags);
-    for t in &tags {
-        let wanted = match &watch.tags {
-            TagSelector::Tags { tags } => tags.contains(&t.name),
-            TagSelector::Regex { .. } => regex.as_ref().is_some_and(|re| re.is_match(&t.name)),
-            TagSelector::Latest { .. } => true,
-        };
-        if !wanted {
-            continue;
-        }
-        match &t.digest {
-            Some(d) => pick.offer(CrawledImage {
-                reference: format!("{host}/{repo}:{}", t.name),
-                digest: d.clone(),
-                created: t.pushed.clone(),
-                head_digest: None,
-            }),
-            None => out.warnings.push(format!(
-                "{host}/{repo}:{} has no image for the platform scanned (it offers {})",
-                t.name,
-                if t.platforms.is_empty() {
-                    "none".to_owned()
-                } else {
-                    t.platforms.join(", ")
-                }
-            )),
-        }
+    for t in tags.iter().filter(|t| t.digest.is_none()) {
+        out.warnings.push(format!(
+            "{host}/{repo}:{} has no image for the platform scanned (it offers {})",
+            t.name,
+            if t.platforms.is_empty() {
+                "none".to_owned()
+            } else {
+                t.platforms.join(", ")
+            }
+        ));
     }
-    if let TagSelector::Tags { tags: wanted } = &watch.tags {
-        for w in wanted
-            .iter()
-            .filter(|w| !tags.iter().any(|t| &t.name == *w))
-        {
-            out.warnings.push(format!("{host}/{repo} has no tag {w}"));
-        }
-    }
-    out.images = pick.finish();
+    let listed = tags.iter().filter_map(|t| {
+        Some(Listed {
+            tag: &t.name,
+            digest: t.digest.as_deref()?,
+            pushed: t.pushed.as_deref(),
+            head: false,
+        })
+    });
+    out.images = choose(
+        host,
+        &repo,
+        &watch.tags,
+        regex.as_ref(),
+        listed,
+        &mut out.warnings,
+    );
     Ok(out)
 }
 
@@ -450,33 +432,23 @@ async fn ghcr_crawl(
                 continue;
             }
         };
-        let mut pick = Pick::new(&watch.tags);
-        for v in &versions {
-            for tag in &v.tags {
-                let wanted = match &watch.tags {
-                    TagSelector::Tags { tags } => tags.contains(tag),
-                    TagSelector::Regex { .. } => regex.as_ref().is_some_and(|re| re.is_match(tag)),
-                    TagSelector::Latest { .. } => true,
-                };
-                if wanted {
-                    pick.offer(CrawledImage {
-                        reference: format!("{host}/{repo}:{tag}"),
-                        digest: v.digest.clone(),
-                        created: v.pushed.clone(),
-                        head_digest: Some(v.digest.clone()),
-                    });
-                }
-            }
-        }
-        if let TagSelector::Tags { tags } = &watch.tags {
-            for t in tags
-                .iter()
-                .filter(|t| !versions.iter().any(|v| v.tags.contains(t)))
-            {
-                out.warnings.push(format!("{host}/{repo} has no tag {t}"));
-            }
-        }
-        for mut image in pick.finish() {
+        let listed = versions.iter().flat_map(|v| {
+            v.tags.iter().map(|t| Listed {
+                tag: t,
+                digest: &v.digest,
+                pushed: v.pushed.as_deref(),
+                head: true,
+            })
+        });
+        let chosen = choose(
+            host,
+            &repo,
+            &watch.tags,
+            regex.as_ref(),
+            listed,
+            &mut out.warnings,
+        );
+        for mut image in chosen {
             let r = vedette_sources::Reference::parse(&image.reference)?;
             match client.resolve(&r).await {
                 Ok(info) => image.digest = info.manifest_digest,
@@ -741,6 +713,51 @@ async fn in_flight<F: Future>(futures: Vec<F>, n: usize) -> Vec<F::Output> {
         }
     }
     out
+}
+
+/// A tag a registry's API listed, with its digest and push time.
+struct Listed<'a> {
+    tag: &'a str,
+    digest: &'a str,
+    pushed: Option<&'a str>,
+    /// The digest is the tag's manifest's (what a HEAD would answer).
+    head: bool,
+}
+
+/// What a selector keeps of the tags an API listed (`latest:N` by push
+/// time), with a warning for each named tag that is not there.
+fn choose<'a>(
+    host: &str,
+    repo: &str,
+    selector: &TagSelector,
+    regex: Option<&regex::Regex>,
+    listed: impl IntoIterator<Item = Listed<'a>>,
+    warnings: &mut Vec<String>,
+) -> Vec<CrawledImage> {
+    let mut pick = Pick::new(selector);
+    let mut present = std::collections::HashSet::new();
+    for l in listed {
+        present.insert(l.tag);
+        let wanted = match selector {
+            TagSelector::Tags { tags } => tags.iter().any(|t| t == l.tag),
+            TagSelector::Regex { .. } => regex.is_some_and(|re| re.is_match(l.tag)),
+            TagSelector::Latest { .. } => true,
+        };
+        if wanted {
+            pick.offer(CrawledImage {
+                reference: format!("{host}/{repo}:{}", l.tag),
+                digest: l.digest.to_owned(),
+                created: l.pushed.map(str::to_owned),
+                head_digest: l.head.then(|| l.digest.to_owned()),
+            });
+        }
+    }
+    if let TagSelector::Tags { tags } = selector {
+        for t in tags.iter().filter(|t| !present.contains(t.as_str())) {
+            warnings.push(format!("{host}/{repo} has no tag {t}"));
+        }
+    }
+    pick.finish()
 }
 
 /// The images a selector keeps, offered one at a time: for `latest:N`, the

@@ -689,29 +689,7 @@ fn a_service_account_key_is_traded_for_an_access_token_and_never_sent_to_the_reg
         "token_uri": format!("http://{}/oauth2/token", s.proxy.host()),
     })
     .to_string();
-    let reference = format!("{}/hostile/alpine:t", s.proxy.host());
-    let scan = |password: &str| {
-        Command::new(env!("CARGO_BIN_EXE_vedette"))
-            .arg("--data-dir")
-            .arg(s.dir.path())
-            .args([
-                "scan",
-                "image",
-                &reference,
-                "--insecure-registry",
-                "--quiet",
-                "--packages-only",
-            ])
-            .env(
-                "DBUS_SESSION_BUS_ADDRESS",
-                format!("unix:path={}/no-bus", s.dir.path().display()),
-            )
-            .env("DOCKER_CONFIG", s.dir.path().join("no-docker"))
-            .env("VEDETTE_REGISTRY_USERNAME", "_json_key")
-            .env("VEDETTE_REGISTRY_PASSWORD", password)
-            .output()
-            .unwrap()
-    };
+    let scan = |password: &str| scan_as(&s, "_json_key", password);
     let o = scan(&key_json);
     assert!(o.status.success(), "{}", stderr(&o));
     let log = s.proxy.requests();
@@ -776,29 +754,7 @@ fn an_acr_service_principal_goes_through_entra_id_and_the_acr_token_exchange() {
         })
         .to_string()
     };
-    let reference = format!("{}/hostile/alpine:t", s.proxy.host());
-    let scan = |password: &str| {
-        Command::new(env!("CARGO_BIN_EXE_vedette"))
-            .arg("--data-dir")
-            .arg(s.dir.path())
-            .args([
-                "scan",
-                "image",
-                &reference,
-                "--insecure-registry",
-                "--quiet",
-                "--packages-only",
-            ])
-            .env(
-                "DBUS_SESSION_BUS_ADDRESS",
-                format!("unix:path={}/no-bus", s.dir.path().display()),
-            )
-            .env("DOCKER_CONFIG", s.dir.path().join("no-docker"))
-            .env("VEDETTE_REGISTRY_USERNAME", "_azure_sp")
-            .env("VEDETTE_REGISTRY_PASSWORD", password)
-            .output()
-            .unwrap()
-    };
+    let scan = |password: &str| scan_as(&s, "_azure_sp", password);
     let o = scan(&principal("sp-secret-3k9"));
     assert!(o.status.success(), "{}", stderr(&o));
     let log = s.proxy.requests();
@@ -819,4 +775,29 @@ fn an_acr_service_principal_goes_through_entra_id_and_the_acr_token_exchange() {
         stderr(&o)
     );
     assert!(!stderr(&o).contains("wrong\""), "{}", stderr(&o));
+}
+
+/// Scans the test image with this user and password from the environment
+/// (no keyring, no Docker config).
+fn scan_as(s: &Setup, user: &str, password: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vedette"))
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "scan",
+            "image",
+            &format!("{}/hostile/alpine:t", s.proxy.host()),
+            "--insecure-registry",
+            "--quiet",
+            "--packages-only",
+        ])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}/no-bus", s.dir.path().display()),
+        )
+        .env("DOCKER_CONFIG", s.dir.path().join("no-docker"))
+        .env("VEDETTE_REGISTRY_USERNAME", user)
+        .env("VEDETTE_REGISTRY_PASSWORD", password)
+        .output()
+        .unwrap()
 }

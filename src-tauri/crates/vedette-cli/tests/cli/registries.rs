@@ -801,15 +801,8 @@ fn a_harbor_is_crawled_through_its_api_by_a_robot_account_choosing_latest_by_pus
     env.push(("VEDETTE_REGISTRY_USERNAME", "robot$shop+ci".into()));
     env.push(("VEDETTE_REGISTRY_PASSWORD", "robot-secret-1".into()));
     let before = proxy.requests().len();
-    let o = vedette(&data, &env, &["target", "crawl", &host, "--format", "json"]);
-    assert!(o.status.success(), "{}", out(&o));
-    let crawl: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let refs: BTreeSet<&str> = crawl["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["reference"].as_str().unwrap())
-        .collect();
+    let (crawl, _) = crawl_json(&data, &env, &host);
+    let refs = references(&crawl);
     assert_eq!(
         refs,
         BTreeSet::from([
@@ -1061,15 +1054,8 @@ fn ghcr_is_crawled_through_githubs_packages_api_with_a_personal_access_token() {
     env.push(("VEDETTE_REGISTRY_USERNAME", "ada".into()));
     env.push(("VEDETTE_REGISTRY_PASSWORD", "ghp_vedette_test_4f1a".into()));
     let before = proxy.requests().len();
-    let o = vedette(&data, &env, &["target", "crawl", &host, "--format", "json"]);
-    assert!(o.status.success(), "{}", out(&o));
-    let crawl: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let refs: BTreeSet<&str> = crawl["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["reference"].as_str().unwrap())
-        .collect();
+    let (crawl, o) = crawl_json(&data, &env, &host);
+    let refs = references(&crawl);
     assert_eq!(
         refs,
         BTreeSet::from([
@@ -1166,15 +1152,8 @@ fn a_gitlab_groups_repositories_are_listed_through_its_api_where_the_catalog_is_
     env.push(("VEDETTE_REGISTRY_USERNAME", "ada".into()));
     env.push(("VEDETTE_REGISTRY_PASSWORD", "glpat-vedette-test-77".into()));
     let before = proxy.requests().len();
-    let o = vedette(&data, &env, &["target", "crawl", &host, "--format", "json"]);
-    assert!(o.status.success(), "{}", out(&o));
-    let crawl: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let refs: BTreeSet<&str> = crawl["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["reference"].as_str().unwrap())
-        .collect();
+    let (crawl, o) = crawl_json(&data, &env, &host);
+    let refs = references(&crawl);
     assert_eq!(
         refs,
         BTreeSet::from([
@@ -1195,4 +1174,22 @@ fn a_gitlab_groups_repositories_are_listed_through_its_api_where_the_catalog_is_
         "the group's pages followed: {reqs:#?}"
     );
     assert!(!out(&o).contains("glpat-vedette-test-77"), "{}", out(&o));
+}
+
+/// `vedette target crawl HOST --format json`, which must succeed: the crawl
+/// and the command's output.
+fn crawl_json(data: &Path, env: &[(&str, String)], host: &str) -> (Value, std::process::Output) {
+    let o = vedette(data, env, &["target", "crawl", host, "--format", "json"]);
+    assert!(o.status.success(), "{}", out(&o));
+    (serde_json::from_slice(&o.stdout).unwrap(), o)
+}
+
+/// The references a crawl chose.
+fn references(crawl: &Value) -> BTreeSet<&str> {
+    crawl["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap())
+        .collect()
 }

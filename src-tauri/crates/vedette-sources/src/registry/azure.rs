@@ -8,7 +8,7 @@
 
 use vedette_model::Sensitive;
 
-use super::{body_capped, Credential, IDENTITY_TOKEN_USER};
+use super::{body_capped, url_host, Credential, IDENTITY_TOKEN_USER};
 use crate::SourceError;
 
 /// The user name that says the password is a service principal's JSON.
@@ -128,9 +128,5 @@ pub(crate) async fn refresh_token(
 fn host_of(url: &str) -> Result<String, SourceError> {
     let u = reqwest::Url::parse(url)
         .map_err(|e| SourceError::Registry(format!("{url} is not a URL: {e}")))?;
-    match (u.host_str(), u.port()) {
-        (Some(h), Some(p)) => Ok(format!("{h}:{p}")),
-        (Some(h), None) => Ok(h.to_owned()),
-        _ => Err(SourceError::Registry(format!("{url} names no host"))),
-    }
+    url_host(&u, url)
 }

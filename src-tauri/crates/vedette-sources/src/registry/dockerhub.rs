@@ -6,7 +6,7 @@
 //! latest.yaml` in docker/docs; the fields read are in
 //! `tests/data/dockerhub/hub-api-extract.json`).
 
-use super::{body_capped, Client, MAX_LISTING};
+use super::{body_capped, url_host, Client, MAX_LISTING};
 use crate::SourceError;
 
 /// Where Docker Hub's API lives unless `VEDETTE_DOCKER_HUB_API` says
@@ -63,15 +63,7 @@ impl Client {
             ))
         })?;
         let origin = base.origin();
-        let host = match (base.host_str(), base.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_owned(),
-            _ => {
-                return Err(SourceError::Registry(format!(
-                    "the Docker Hub API address {api} names no host"
-                )))
-            }
-        };
+        let host = url_host(&base, "the Docker Hub API address")?;
         let http = self.http(&host)?;
         let token = self.hub_token(&http, api).await?;
         let size = self.options.page_size.clamp(1, 100);

@@ -8,7 +8,7 @@
 use base64::Engine;
 use vedette_model::Sensitive;
 
-use super::{body_capped, Credential};
+use super::{body_capped, url_host, Credential};
 use crate::SourceError;
 
 /// The user name that says the password is a service account's JSON key.
@@ -45,11 +45,7 @@ pub(crate) async fn access_token(
         .clone()
         .unwrap_or_else(|| "https://oauth2.googleapis.com/token".to_owned());
     let url = reqwest::Url::parse(&token_uri).map_err(|e| bad(format!("token_uri: {e}")))?;
-    let host = match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => return Err(bad("token_uri names no host".into())),
-    };
+    let host = url_host(&url, "the key's token_uri")?;
     let assertion = jwt(&key, &token_uri).map_err(bad)?;
     let resp = http_for(&host)?
         .post(url)

@@ -6,7 +6,7 @@
 //! has them (npm `@octokit/openapi`; the part read is in
 //! `tests/data/github/packages-extract.json`).
 
-use super::{body_capped, next_absolute, Client, MAX_LISTING};
+use super::{body_capped, next_absolute, url_host, Client, MAX_LISTING};
 use crate::SourceError;
 
 /// Where GitHub's API lives unless `VEDETTE_GITHUB_API` says otherwise
@@ -108,15 +108,7 @@ impl Client {
         let base = reqwest::Url::parse(api).map_err(|e| {
             SourceError::Registry(format!("the GitHub API address {api} is not a URL: {e}"))
         })?;
-        let host = match (base.host_str(), base.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_owned(),
-            _ => {
-                return Err(SourceError::Registry(format!(
-                    "the GitHub API address {api} names no host"
-                )))
-            }
-        };
+        let host = url_host(&base, "the GitHub API address")?;
         let http = self.http(&host)?;
         let size = self.options.page_size.clamp(1, 100);
         let sep = if first.contains('?') { '&' } else { '?' };

@@ -6,7 +6,7 @@
 //! registry API documentation has them (`doc/api/container_registry.md`;
 //! kept in `tests/data/gitlab/container-registry-extract.json`).
 
-use super::{body_capped, next_absolute, Client, MAX_LISTING};
+use super::{body_capped, next_absolute, url_host, Client, MAX_LISTING};
 use crate::SourceError;
 
 /// Most pages of one listing followed.
@@ -28,15 +28,7 @@ impl Client {
         let base = reqwest::Url::parse(api).map_err(|e| {
             SourceError::Registry(format!("the GitLab address {api} is not a URL: {e}"))
         })?;
-        let host = match (base.host_str(), base.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_owned(),
-            _ => {
-                return Err(SourceError::Registry(format!(
-                    "the GitLab address {api} names no host"
-                )))
-            }
-        };
+        let host = url_host(&base, "the GitLab address")?;
         let http = self.http(&host)?;
         let what = format!("the registry repositories of group {group} (GitLab API)");
         let size = self.options.page_size.clamp(1, 100);

@@ -428,12 +428,7 @@ impl Client {
                 }
                 let realm_host = reqwest::Url::parse(realm)
                     .ok()
-                    .and_then(|u| {
-                        u.host_str().map(|h| match u.port() {
-                            Some(p) => format!("{h}:{p}"),
-                            None => h.to_owned(),
-                        })
-                    })
+                    .and_then(|u| url_host(&u, realm).ok())
                     .unwrap_or_else(|| host.to_owned());
                 let http = self.http(&realm_host)?;
                 let login = self.login(host).await?;
@@ -1116,6 +1111,16 @@ fn next_absolute(h: &header::HeaderMap, base: &reqwest::Url) -> Option<reqwest::
         }
     }
     None
+}
+
+/// `host[:port]` of a URL, as the per-host HTTP clients are keyed; `what`
+/// names the URL in the error.
+pub(crate) fn url_host(u: &reqwest::Url, what: &str) -> Result<String, SourceError> {
+    match (u.host_str(), u.port()) {
+        (Some(h), Some(p)) => Ok(format!("{h}:{p}")),
+        (Some(h), None) => Ok(h.to_owned()),
+        _ => Err(SourceError::Registry(format!("{what} ({u}) names no host"))),
+    }
 }
 
 /// `Retry-After: 3` or an HTTP date.
