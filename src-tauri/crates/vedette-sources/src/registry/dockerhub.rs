@@ -6,7 +6,7 @@
 //! latest.yaml` in docker/docs; the fields read are in
 //! `tests/data/dockerhub/hub-api-extract.json`).
 
-use super::{body_capped, url_host, Client, MAX_LISTING};
+use super::{body_capped, url_host, ApiAuth, Client, MAX_LISTING};
 use crate::SourceError;
 
 /// Where Docker Hub's API lives unless `VEDETTE_DOCKER_HUB_API` says
@@ -75,19 +75,13 @@ impl Client {
         let what = format!("the tags of {repository} (Docker Hub API)");
         let mut out = Vec::new();
         for _ in 0..MAX_PAGES {
-            if let Some(rate) = &self.options.rate {
-                rate.wait().await;
-            }
-            self.options.budget.check()?;
-            let mut req = http
-                .get(url.clone())
-                .timeout(self.options.budget.limits().http_timeout);
-            if let Some(t) = &token {
-                req = req.bearer_auth(t);
-            }
-            let resp = req.send().await.map_err(|e| {
-                SourceError::Registry(format!("cannot reach Docker Hub's API at {host}: {e}"))
-            })?;
+            let auth = match &token {
+                Some(t) => ApiAuth::Bearer(t),
+                None => ApiAuth::None,
+            };
+            let resp = self
+                .api_get(&host, url.clone(), auth, &[], "Docker Hub's API")
+                .await?;
             let status = resp.status();
             if !status.is_success() {
                 return Err(match status.as_u16() {

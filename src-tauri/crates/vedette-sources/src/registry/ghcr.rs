@@ -6,7 +6,7 @@
 //! has them (npm `@octokit/openapi`; the part read is in
 //! `tests/data/github/packages-extract.json`).
 
-use super::{body_capped, next_absolute, url_host, Client, MAX_LISTING};
+use super::{body_capped, next_absolute, url_host, ApiAuth, Client, MAX_LISTING};
 use crate::SourceError;
 
 /// Where GitHub's API lives unless `VEDETTE_GITHUB_API` says otherwise
@@ -109,28 +109,28 @@ impl Client {
             SourceError::Registry(format!("the GitHub API address {api} is not a URL: {e}"))
         })?;
         let host = url_host(&base, "the GitHub API address")?;
-        let http = self.http(&host)?;
         let size = self.options.page_size.clamp(1, 100);
         let sep = if first.contains('?') { '&' } else { '?' };
         let mut url = reqwest::Url::parse(&format!("{first}{sep}per_page={size}&page=1"))
             .map_err(|e| SourceError::Registry(format!("bad GitHub API path: {e}")))?;
         let mut out = Vec::new();
         for _ in 0..MAX_PAGES {
-            if let Some(rate) = &self.options.rate {
-                rate.wait().await;
-            }
-            self.options.budget.check()?;
-            let mut req = http
-                .get(url.clone())
-                .header("Accept", "application/vnd.github+json")
-                .header("X-GitHub-Api-Version", "2022-11-28")
-                .timeout(self.options.budget.limits().http_timeout);
-            if let Some(c) = &self.credential {
-                req = req.bearer_auth(c.secret.expose());
-            }
-            let resp = req.send().await.map_err(|e| {
-                SourceError::Registry(format!("cannot reach GitHub's API at {host}: {e}"))
-            })?;
+            let auth = match &self.credential {
+                Some(c) => ApiAuth::Bearer(c.secret.expose()),
+                None => ApiAuth::None,
+            };
+            let resp = self
+                .api_get(
+                    &host,
+                    url.clone(),
+                    auth,
+                    &[
+                        ("Accept", "application/vnd.github+json"),
+                        ("X-GitHub-Api-Version", "2022-11-28"),
+                    ],
+                    "GitHub's API",
+                )
+                .await?;
             let status = resp.status();
             if !status.is_success() {
                 return Err(match status.as_u16() {

@@ -6,7 +6,7 @@
 //! registry API documentation has them (`doc/api/container_registry.md`;
 //! kept in `tests/data/gitlab/container-registry-extract.json`).
 
-use super::{body_capped, next_absolute, url_host, Client, MAX_LISTING};
+use super::{body_capped, next_absolute, url_host, ApiAuth, Client, MAX_LISTING};
 use crate::SourceError;
 
 /// Most pages of one listing followed.
@@ -29,7 +29,6 @@ impl Client {
             SourceError::Registry(format!("the GitLab address {api} is not a URL: {e}"))
         })?;
         let host = url_host(&base, "the GitLab address")?;
-        let http = self.http(&host)?;
         let what = format!("the registry repositories of group {group} (GitLab API)");
         let size = self.options.page_size.clamp(1, 100);
         let mut url = base
@@ -40,19 +39,13 @@ impl Client {
             .map_err(|e| SourceError::Registry(format!("bad GitLab path: {e}")))?;
         let mut out = Vec::new();
         for _ in 0..MAX_PAGES {
-            if let Some(rate) = &self.options.rate {
-                rate.wait().await;
-            }
-            self.options.budget.check()?;
-            let mut req = http
-                .get(url.clone())
-                .timeout(self.options.budget.limits().http_timeout);
-            if let Some(c) = &self.credential {
-                req = req.header("PRIVATE-TOKEN", c.secret.expose());
-            }
-            let resp = req.send().await.map_err(|e| {
-                SourceError::Registry(format!("cannot reach GitLab at {host}: {e}"))
-            })?;
+            let auth = match &self.credential {
+                Some(c) => ApiAuth::Header("PRIVATE-TOKEN", c.secret.expose()),
+                None => ApiAuth::None,
+            };
+            let resp = self
+                .api_get(&host, url.clone(), auth, &[], "GitLab")
+                .await?;
             let status = resp.status();
             if !status.is_success() {
                 return Err(match status.as_u16() {

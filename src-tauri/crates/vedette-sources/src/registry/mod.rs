@@ -1063,10 +1063,8 @@ impl RateLimitHeaders {
     }
 }
 
-/// The `rel="next"` target of a `Link` header, as a path and query on the
-/// same registry (the distribution spec makes it relative; an absolute URL
-/// is cut to its path).
-fn next_link(h: &header::HeaderMap) -> Option<String> {
+/// The target of a `Link: <…>; rel="next"` header, as written.
+fn link_next(h: &header::HeaderMap) -> Option<String> {
     for v in h.get_all(header::LINK) {
         let v = v.to_str().ok()?;
         for part in v.split(',') {
@@ -1075,42 +1073,79 @@ fn next_link(h: &header::HeaderMap) -> Option<String> {
                 let p = p.trim();
                 p.eq_ignore_ascii_case("rel=\"next\"") || p.eq_ignore_ascii_case("rel=next")
             });
-            if !is_next {
-                continue;
-            }
-            let t = target.trim().trim_start_matches('<').trim_end_matches('>');
-            let path = match t.find("://") {
-                Some(i) => &t[t[i + 3..].find('/').map(|j| i + 3 + j)?..],
-                None => t,
-            };
-            if path.starts_with("/v2/") || path.starts_with("/api/v2.0/") {
-                return Some(path.to_owned());
+            if is_next {
+                return Some(
+                    target
+                        .trim()
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_owned(),
+                );
             }
         }
     }
     None
 }
 
+/// The `rel="next"` target of a `Link` header, as a path and query on the
+/// same registry (the distribution spec makes it relative; an absolute URL
+/// is cut to its path).
+fn next_link(h: &header::HeaderMap) -> Option<String> {
+    let t = link_next(h)?;
+    let path = match t.find("://") {
+        Some(i) => &t[t[i + 3..].find('/').map(|j| i + 3 + j)?..],
+        None => t.as_str(),
+    };
+    (path.starts_with("/v2/") || path.starts_with("/api/v2.0/")).then(|| path.to_owned())
+}
+
 /// The `rel="next"` target of a `Link` header as an absolute URL on
-/// `base`'s origin (GitHub's pages); a link elsewhere is not followed.
+/// `base`'s origin (GitHub's and GitLab's pages); a link elsewhere is not
+/// followed.
 fn next_absolute(h: &header::HeaderMap, base: &reqwest::Url) -> Option<reqwest::Url> {
-    for v in h.get_all(header::LINK) {
-        let v = v.to_str().ok()?;
-        for part in v.split(',') {
-            let (target, params) = part.split_once(';').unwrap_or((part, ""));
-            let is_next = params.split(';').any(|p| {
-                let p = p.trim();
-                p.eq_ignore_ascii_case("rel=\"next\"") || p.eq_ignore_ascii_case("rel=next")
-            });
-            if !is_next {
-                continue;
-            }
-            let t = target.trim().trim_start_matches('<').trim_end_matches('>');
-            let url = base.join(t).ok()?;
-            return (url.origin() == base.origin()).then_some(url);
+    let url = base.join(&link_next(h)?).ok()?;
+    (url.origin() == base.origin()).then_some(url)
+}
+
+/// How a registry's own API is authenticated.
+pub(crate) enum ApiAuth<'a> {
+    None,
+    Bearer(&'a str),
+    Header(&'static str, &'a str),
+}
+
+impl Client {
+    /// One GET of a registry's own API (Docker Hub's, GitHub's, GitLab's)
+    /// within the run's rate and the scan's budget; `what` names it in the
+    /// error when the API cannot be reached.
+    pub(crate) async fn api_get(
+        &self,
+        host: &str,
+        url: reqwest::Url,
+        auth: ApiAuth<'_>,
+        headers: &[(&str, &str)],
+        what: &str,
+    ) -> Result<Response, SourceError> {
+        if let Some(rate) = &self.options.rate {
+            rate.wait().await;
         }
+        self.options.budget.check()?;
+        let mut req = self
+            .http(host)?
+            .get(url)
+            .timeout(self.options.budget.limits().http_timeout);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req = match auth {
+            ApiAuth::None => req,
+            ApiAuth::Bearer(t) => req.bearer_auth(t),
+            ApiAuth::Header(k, v) => req.header(k, v),
+        };
+        req.send()
+            .await
+            .map_err(|e| SourceError::Registry(format!("cannot reach {what} at {host}: {e}")))
     }
-    None
 }
 
 /// `host[:port]` of a URL, as the per-host HTTP clients are keyed; `what`
