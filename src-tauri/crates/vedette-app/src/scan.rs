@@ -41,6 +41,16 @@ pub struct ScanOptions {
     pub credential: Option<vedette_engine::Credential>,
 }
 
+impl ScanOptions {
+    /// The limits of this scan: those given, else the environment's.
+    fn limits(&self) -> Result<vedette_model::ScanLimits> {
+        match self.limits {
+            Some(l) => Ok(l),
+            None => crate::limits_from_env().map_err(AppError::Invalid),
+        }
+    }
+}
+
 impl App {
     /// Scans `target` now and records it: the target is watched from now on
     /// (added the first time), with the transport and platform given, which
@@ -88,10 +98,7 @@ impl App {
         cancel: &CancellationToken,
     ) -> Result<Scanned> {
         use vedette_model::{ScanLimits, TargetKind};
-        let limits = match opts.limits {
-            Some(l) => l,
-            None => crate::limits_from_env().map_err(AppError::Invalid)?,
-        };
+        let limits = opts.limits()?;
         let (limit, setting, file) = match kind {
             TargetKind::Archive => (limits.max_archive_bytes, ScanLimits::ARCHIVE, "stdin.tar"),
             TargetKind::Sbom => (limits.max_file_bytes, ScanLimits::FILE, "stdin.json"),
@@ -183,10 +190,7 @@ impl App {
         progress: Arc<dyn Progress>,
         cancel: &CancellationToken,
     ) -> Result<Scanned> {
-        let limits = match opts.limits {
-            Some(l) => l,
-            None => crate::limits_from_env().map_err(AppError::Invalid)?,
-        };
+        let limits = opts.limits()?;
         // The only place a scan writes: a private temp dir, removed afterwards.
         let temp = tempfile::Builder::new()
             .prefix("vedette-scan-")

@@ -407,19 +407,16 @@ impl Ec2 {
         })
     }
 
-    /// One JSON-protocol call (`X-Amz-Target`) to `service`, signed with
-    /// `keys`: its JSON answer.
-    async fn signed_json(
+    /// The SigV4 headers for a POST of `body` with `headers` to `endpoint`.
+    fn sign(
         &self,
         keys: &Keys,
         service: &str,
         endpoint: &str,
-        target: &str,
-        call: &'static str,
-    ) -> Result<String, AwsError> {
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Result<Vec<(String, String)>, AwsError> {
         use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-        let body = "{}";
-        let content_type = "application/x-amz-json-1.1";
         let identity = aws_credential_types::Credentials::new(
             keys.access_key_id.clone(),
             keys.secret_access_key.expose().clone(),
@@ -437,7 +434,6 @@ impl Ec2 {
             .build()
             .map_err(|e| AwsError::Signing(e.to_string()))?
             .into();
-        let headers = [("content-type", content_type), ("x-amz-target", target)];
         let signable = SignableRequest::new(
             "POST",
             endpoint,
@@ -448,12 +444,32 @@ impl Ec2 {
         let (instructions, _) = sign(signable, &params)
             .map_err(|e| AwsError::Signing(e.to_string()))?
             .into_parts();
+        Ok(instructions
+            .headers()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect())
+    }
+
+    /// One JSON-protocol call (`X-Amz-Target`) to `service`, signed with
+    /// `keys`: its JSON answer.
+    async fn signed_json(
+        &self,
+        keys: &Keys,
+        service: &str,
+        endpoint: &str,
+        target: &str,
+        call: &'static str,
+    ) -> Result<String, AwsError> {
+        let body = "{}";
+        let content_type = "application/x-amz-json-1.1";
+        let headers = [("content-type", content_type), ("x-amz-target", target)];
+        let signature = self.sign(keys, service, endpoint, &headers, body)?;
         let mut req = self.http.post(endpoint).body(body);
         for (k, v) in headers {
             req = req.header(k, v);
         }
-        for (name, value) in instructions.headers() {
-            req = req.header(name, value);
+        for (k, v) in &signature {
+            req = req.header(k.as_str(), v.as_str());
         }
         let unreachable = |e: reqwest::Error| AwsError::Unreachable {
             endpoint: endpoint.to_owned(),
@@ -494,7 +510,6 @@ impl Ec2 {
         api: &'static str,
         params: &[(&str, &str)],
     ) -> Result<String, AwsError> {
-        use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
         let endpoint = endpoint.to_owned();
         let body = {
             let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -506,40 +521,20 @@ impl Ec2 {
             form.finish()
         };
         let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        let identity = aws_credential_types::Credentials::new(
-            keys.access_key_id.clone(),
-            keys.secret_access_key.expose().clone(),
-            keys.session_token.as_ref().map(|t| t.expose().clone()),
-            None,
-            "vedette",
-        )
-        .into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.account.region)
-            .name(service)
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| AwsError::Signing(e.to_string()))?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
+        let signature = self.sign(
+            keys,
+            service,
             &endpoint,
-            std::iter::once(("content-type", content_type)),
-            SignableBody::Bytes(body.as_bytes()),
-        )
-        .map_err(|e| AwsError::Signing(e.to_string()))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| AwsError::Signing(e.to_string()))?
-            .into_parts();
+            &[("content-type", content_type)],
+            &body,
+        )?;
         let mut req = self
             .http
             .post(&endpoint)
             .header("content-type", content_type)
             .body(body);
-        for (name, value) in instructions.headers() {
-            req = req.header(name, value);
+        for (name, value) in &signature {
+            req = req.header(name.as_str(), value.as_str());
         }
         let unreachable = |e: reqwest::Error| AwsError::Unreachable {
             endpoint: endpoint.clone(),

@@ -311,21 +311,9 @@ async fn harbor_crawl(
             listed,
             &mut out.warnings,
         );
-        for mut image in chosen {
-            // A multi-platform image: its platform's manifest is what an
-            // inventory is kept by.
-            if indexes.contains(image.digest.as_str()) {
-                let r = vedette_sources::Reference::parse(&image.reference)?;
-                match client.resolve(&r).await {
-                    Ok(info) => image.digest = info.manifest_digest,
-                    Err(e) => {
-                        out.warnings.push(format!("{}: {e}", image.reference));
-                        continue;
-                    }
-                }
-            }
-            out.images.push(image);
-        }
+        let resolved =
+            platform_digests(client, chosen, |d| indexes.contains(d), &mut out.warnings).await?;
+        out.images.extend(resolved);
     }
     Ok(out)
 }
@@ -448,17 +436,9 @@ async fn ghcr_crawl(
             listed,
             &mut out.warnings,
         );
-        for mut image in chosen {
-            let r = vedette_sources::Reference::parse(&image.reference)?;
-            match client.resolve(&r).await {
-                Ok(info) => image.digest = info.manifest_digest,
-                Err(e) => {
-                    out.warnings.push(format!("{}: {e}", image.reference));
-                    continue;
-                }
-            }
-            out.images.push(image);
-        }
+        // A version's digest may be a multi-platform index's.
+        let resolved = platform_digests(client, chosen, |_| true, &mut out.warnings).await?;
+        out.images.extend(resolved);
     }
     Ok(out)
 }
@@ -713,6 +693,32 @@ async fn in_flight<F: Future>(futures: Vec<F>, n: usize) -> Vec<F::Output> {
         }
     }
     out
+}
+
+/// The chosen images with the digest an inventory is kept by: the
+/// platform's manifest, read for those whose listed digest `may_be_index`
+/// (a multi-platform index); one that cannot be read is a warning.
+async fn platform_digests(
+    client: &registry::Client,
+    chosen: Vec<CrawledImage>,
+    may_be_index: impl Fn(&str) -> bool,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<CrawledImage>, EngineError> {
+    let mut out = Vec::with_capacity(chosen.len());
+    for mut image in chosen {
+        if may_be_index(&image.digest) {
+            let r = vedette_sources::Reference::parse(&image.reference)?;
+            match client.resolve(&r).await {
+                Ok(info) => image.digest = info.manifest_digest,
+                Err(e) => {
+                    warnings.push(format!("{}: {e}", image.reference));
+                    continue;
+                }
+            }
+        }
+        out.push(image);
+    }
+    Ok(out)
 }
 
 /// A tag a registry's API listed, with its digest and push time.
