@@ -89,7 +89,7 @@ pub(crate) async fn authenticate(
 ) -> Response {
     let token = match token_of(&state, req.headers()).await {
         Ok(t) => t,
-        Err(f) => return f.into_response(),
+        Err(f) => return unread(req.headers(), f),
     };
     if let Err(not_until) = state.limiter.check_key(&token.id) {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
@@ -105,7 +105,7 @@ pub(crate) async fn authenticate(
             ),
         );
         f.retry_after = Some(wait.as_secs().max(1));
-        return f.into_response();
+        return unread(req.headers(), f);
     }
     // A body declared larger than the cap is refused now, unread (one
     // sent in chunks is cut off at the cap as it is read).
@@ -115,7 +115,7 @@ pub(crate) async fn authenticate(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > crate::MAX_BODY as u64) {
-        return Failure::new(
+        let f = Failure::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::InvalidInput,
             format!(
@@ -123,11 +123,32 @@ pub(crate) async fn authenticate(
                 declared.unwrap_or_default(),
                 crate::MAX_BODY
             ),
-        )
-        .into_response();
+        );
+        return unread(req.headers(), f);
     }
     req.extensions_mut().insert(token);
     next.run(req).await
+}
+
+/// The answer to a request refused before its body was read. The unread
+/// body leaves the connection unusable, so the answer says it closes it:
+/// otherwise a client keeps the connection for its next request, which
+/// then meets a closed socket.
+pub(crate) fn unread(headers: &HeaderMap, f: Failure) -> Response {
+    let mut r = f.into_response();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > 0);
+    if has_body {
+        r.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    r
 }
 
 /// The token of a request that passed [`authenticate`], checked for a scope.

@@ -90,14 +90,17 @@ pub async fn not_found(
     axum::extract::State(state): axum::extract::State<crate::ApiState>,
     headers: axum::http::HeaderMap,
     uri: axum::http::Uri,
-) -> Failure {
+) -> Response {
     if let Err(f) = crate::auth::token_of(&state, &headers).await {
-        return f;
+        return crate::auth::unread(&headers, f);
     }
-    Failure::not_found(format!(
-        "there is no {} in this API; /api/v1/openapi.json lists the routes",
-        uri.path()
-    ))
+    crate::auth::unread(
+        &headers,
+        Failure::not_found(format!(
+            "there is no {} in this API; /api/v1/openapi.json lists the routes",
+            uri.path()
+        )),
+    )
 }
 
 /// axum's rejections (a body that is not the JSON asked for, a path id that
