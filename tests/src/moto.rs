@@ -66,14 +66,20 @@ impl Moto {
         format!("http://127.0.0.1:{}/", self.port)
     }
 
-    /// Runs `code` with boto3's EC2 client bound to this server as `ec2`;
-    /// what it prints as JSON.
+    /// Runs `code` with boto3's EC2 and ECR clients bound to this server as
+    /// `ec2` and `ecr`; what it prints as JSON.
     pub fn boto(&self, code: &str) -> serde_json::Value {
+        let client = |service: &str| {
+            format!(
+                "{service} = boto3.client('{service}', endpoint_url='{}', region_name='{REGION}', \
+                 aws_access_key_id='{ACCESS_KEY_ID}', aws_secret_access_key='{SECRET_ACCESS_KEY}')\n",
+                self.endpoint()
+            )
+        };
         let script = format!(
-            "import boto3, json\n\
-             ec2 = boto3.client('ec2', endpoint_url='{}', region_name='{REGION}', \
-             aws_access_key_id='{ACCESS_KEY_ID}', aws_secret_access_key='{SECRET_ACCESS_KEY}')\n{code}\n",
-            self.endpoint()
+            "import boto3, json, time\n{}{}{code}\n",
+            client("ec2"),
+            client("ecr")
         );
         let o = Command::new(self.venv.join("bin/python"))
             .arg("-c")
@@ -94,6 +100,26 @@ impl Moto {
                 String::from_utf8_lossy(&o.stdout)
             )
         })
+    }
+
+    /// Records in moto's ECR, as a push would, `manifest` (its bytes as the
+    /// registry serves them, whose digest is `digest`) under `repository:tag`,
+    /// creating the repository the first time; a second apart, so that push
+    /// times order the pushes.
+    pub fn ecr_put_image(&self, repository: &str, tag: &str, manifest: &[u8], digest: &str) {
+        let manifest = String::from_utf8(manifest.to_vec()).expect("a manifest is text");
+        let code = format!(
+            "try:\n    ecr.create_repository(repositoryName={repo})\n\
+             except ecr.exceptions.RepositoryAlreadyExistsException:\n    pass\n\
+             time.sleep(1.1)\n\
+             ecr.put_image(repositoryName={repo}, imageTag={tag}, imageManifest={manifest}, imageDigest={digest})\n\
+             print(json.dumps({{}}))",
+            repo = serde_json::Value::from(repository),
+            tag = serde_json::Value::from(tag),
+            manifest = serde_json::Value::from(manifest),
+            digest = serde_json::Value::from(digest),
+        );
+        self.boto(&code);
     }
 
     /// Starts `n` instances (tagged with `tags`); their ids.

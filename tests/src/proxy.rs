@@ -32,6 +32,10 @@ pub enum Action {
     /// Forward, but send the response one byte a second (a registry that
     /// trickles, so no read ever times out).
     Trickle,
+    /// Answer 200 with this JSON body and these headers, in both of which
+    /// `{path}` stands for the request's path and query and `{url}` for
+    /// its whole URL (a page that links to itself).
+    Page(String, Vec<(&'static str, String)>),
 }
 
 pub struct FaultProxy {
@@ -197,6 +201,11 @@ impl FaultProxy {
         self.faults.lock().expect("faults").push(fault);
     }
 
+    /// Drops the faults not used up yet.
+    pub fn clear_faults(&self) {
+        self.faults.lock().expect("faults").clear();
+    }
+
     /// "METHOD path -> status" of every request seen.
     pub fn requests(&self) -> Vec<String> {
         self.log.lock().expect("log").clone()
@@ -304,6 +313,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
     let mut headers = Vec::new();
     let mut authorization = String::new();
     let mut private_token = String::new();
+    let mut amz_target = String::new();
     let mut content_length = 0usize;
     loop {
         let mut line = String::new();
@@ -317,6 +327,9 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         }
         if lower.starts_with("private-token:") {
             private_token = line["private-token:".len()..].trim().to_owned();
+        }
+        if lower.starts_with("x-amz-target:") {
+            amz_target = line["x-amz-target:".len()..].trim().to_owned();
         }
         if let Some(v) = lower.strip_prefix("content-length:") {
             content_length = v.trim().parse().unwrap_or(0);
@@ -468,6 +481,19 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
     if let Some(Action::Huge(n)) = &action {
         return huge(client, log, &method, &path, *n);
     }
+    if let Some(Action::Page(body, extra)) = &action {
+        let url = format!("http://127.0.0.1:{own_port}{path}");
+        let fill = |s: &str| s.replace("{path}", &path).replace("{url}", &url);
+        let extra: Vec<(String, String)> = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), fill(v)))
+            .collect();
+        log.lock()
+            .expect("log")
+            .push(format!("{method} {path} -> 200 (page)"));
+        respond(&mut client, 200, &extra, &fill(body))?;
+        return Ok(());
+    }
     if let Some(Action::Status(code, extra)) = &action {
         log.lock()
             .expect("log")
@@ -534,9 +560,16 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
             client.write_all(&response)?;
         }
         _ => {
+            // An AWS JSON call is named by its target, not its path.
+            let call = amz_target
+                .rsplit('.')
+                .next()
+                .filter(|c| !c.is_empty())
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default();
             log.lock()
                 .expect("log")
-                .push(format!("{method} {path} -> {status}"));
+                .push(format!("{method} {path}{call} -> {status}"));
             client.write_all(&response)?;
         }
     }

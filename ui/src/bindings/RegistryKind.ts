@@ -3,4 +3,4 @@
 /**
  * How a registry's repositories and tags are listed.
  */
-export type RegistryKind = "auto" | "oci" | "harbor" | "dockerhub" | "ghcr" | "gitlab";
+export type RegistryKind = "auto" | "oci" | "harbor" | "dockerhub" | "ghcr" | "gitlab" | "ecr";

@@ -9,6 +9,7 @@
 //! typed, with the `{code, message}` the window and the API return.
 
 mod background;
+mod ecr;
 mod error;
 mod feeds;
 mod history;
@@ -233,6 +234,7 @@ impl App {
             feeds,
             feed_config,
             credentials: Some(credentials),
+            cloud: Some(Arc::new(ecr::EcrListing(self.clone()))),
             hosts: Some(self.host_access()),
             temp_dir: temp_dir.to_owned(),
             limits,
@@ -346,7 +348,7 @@ impl App {
                 });
             }
         }
-        if let Some(region) = ecr_region(registry) {
+        if let Some(region) = ecr::ecr_region(registry) {
             match self.ecr_credential(registry, region).await {
                 Ok(Some(c)) => return Some(c),
                 Ok(None) => {}
@@ -366,57 +368,6 @@ impl App {
             }
         }
         None
-    }
-
-    /// An ECR registry's pull credential from the AWS account in the
-    /// keyring (`GetAuthorizationToken`, at `VEDETTE_ECR_ENDPOINT`, the
-    /// account's endpoint, or the region's ECR API), kept in this process
-    /// until five minutes before it expires (ECR's last 12 hours); none
-    /// without a stored AWS account.
-    async fn ecr_credential(
-        &self,
-        registry: &str,
-        region: Option<String>,
-    ) -> Result<Option<Credential>, EcrError> {
-        /// ECR pull credentials by registry, with when each expires.
-        type Tokens =
-            std::collections::HashMap<String, (Credential, chrono::DateTime<chrono::Utc>)>;
-        static TOKENS: std::sync::OnceLock<std::sync::Mutex<Tokens>> = std::sync::OnceLock::new();
-        let tokens = TOKENS.get_or_init(Default::default);
-        let now = chrono::Utc::now();
-        if let Some((c, until)) = tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(registry)
-        {
-            if *until - chrono::Duration::minutes(5) > now {
-                return Ok(Some(c.clone()));
-            }
-        }
-        let Some(mut account) = self.credentials.aws_account().await? else {
-            return Ok(None);
-        };
-        if let Some(r) = region {
-            account.region = r;
-        }
-        let endpoint = std::env::var("VEDETTE_ECR_ENDPOINT")
-            .ok()
-            .filter(|e| !e.trim().is_empty())
-            .or_else(|| account.endpoint.clone())
-            .unwrap_or_else(|| format!("https://api.ecr.{}.amazonaws.com/", account.region));
-        let token = vedette_cloud::Ec2::new(account)
-            .ecr_token(&endpoint)
-            .await?;
-        let c = Credential {
-            username: token.username,
-            secret: token.password,
-        };
-        tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(registry.to_owned(), (c.clone(), token.expires_at));
-        tracing::debug!(%registry, expires = %token.expires_at, "ECR pull token");
-        Ok(Some(c))
     }
 
     /// The keyring's credential for a registry, then Docker's config's.
@@ -688,56 +639,6 @@ mod tests {
         assert_eq!(
             std::fs::read(dir.path().join("vedette.db")).unwrap(),
             vec![0x42u8; 8192]
-        );
-    }
-}
-
-/// Why no ECR pull token could be had.
-#[derive(Debug, thiserror::Error)]
-enum EcrError {
-    #[error("the stored AWS account cannot be read: {0}")]
-    Account(#[from] vedette_cloud::CredentialError),
-    #[error(transparent)]
-    Aws(#[from] vedette_cloud::AwsError),
-}
-
-/// Whether `host` is an ECR registry, and its region:
-/// `<account>.dkr.ecr.<region>.amazonaws.com` (`.com.cn` in China), or a
-/// host named in `VEDETTE_ECR_REGISTRIES` (a pull-through mirror, a test;
-/// the AWS account's own region).
-fn ecr_region(host: &str) -> Option<Option<String>> {
-    let listed = std::env::var("VEDETTE_ECR_REGISTRIES").unwrap_or_default();
-    if listed
-        .split(',')
-        .any(|h| vedette_model::canonical_registry_host(h) == host && !h.trim().is_empty())
-    {
-        return Some(None);
-    }
-    let rest = host
-        .strip_suffix(".amazonaws.com")
-        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
-    let mut parts = rest.split('.');
-    let (account, dkr, ecr, region) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    (parts.next().is_none()
-        && dkr == "dkr"
-        && ecr == "ecr"
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit()))
-    .then(|| Some(region.to_owned()))
-}
-
-#[cfg(test)]
-mod ecr_tests {
-    #[test]
-    fn ecr_hosts_are_recognised_with_their_region() {
-        assert_eq!(
-            super::ecr_region("123456789012.dkr.ecr.eu-west-3.amazonaws.com"),
-            Some(Some("eu-west-3".into()))
-        );
-        assert_eq!(super::ecr_region("ghcr.io"), None);
-        assert_eq!(
-            super::ecr_region("12345.dkr.ecr.eu-west-3.amazonaws.com"),
-            None
         );
     }
 }

@@ -99,10 +99,12 @@ pub enum AddTarget {
         #[arg(long, value_name = "N")]
         rate: Option<f64>,
         /// How its images are listed: auto (Docker Hub's API for docker.io,
-        /// GitHub's for ghcr.io, Harbor's when it says it is one, else the
-        /// OCI API), oci, harbor (robot accounts can crawl), dockerhub (no
-        /// pulls spent), ghcr (a token with read:packages) or gitlab (a
-        /// group's repositories through GitLab's API; give --api).
+        /// GitHub's for ghcr.io, AWS's for an ECR host, Harbor's when it
+        /// says it is one, else the OCI API), oci, harbor (robot accounts
+        /// can crawl), dockerhub (no pulls spent), ghcr (a token with
+        /// read:packages), gitlab (a group's repositories through GitLab's
+        /// API; give --api) or ecr (DescribeImages with the AWS account set
+        /// by `vedette cloud aws set`).
         #[arg(long, default_value = "auto", value_name = "KIND")]
         kind: String,
         /// The registry's own API when it lives elsewhere: for --kind gitlab,

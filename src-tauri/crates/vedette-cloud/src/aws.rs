@@ -98,6 +98,31 @@ impl Keys {
     }
 }
 
+/// An image of an ECR repository as `DescribeImages` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcrImage {
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub pushed: Option<chrono::DateTime<chrono::Utc>>,
+    pub media_type: Option<String>,
+}
+
+/// Most pages of one listing followed.
+const MAX_PAGES: usize = 10_000;
+
+/// A timestamp of AWS's JSON protocol: epoch seconds, or RFC 3339.
+fn json_time(v: &serde_json::Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    match v {
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0)),
+        serde_json::Value::String(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc)),
+        _ => None,
+    }
+}
+
 /// An ECR registry's pull credential and until when it holds.
 pub struct EcrToken {
     pub username: String,
@@ -368,6 +393,7 @@ impl Ec2 {
                 endpoint,
                 "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken",
                 CALL,
+                "{}",
             )
             .await?;
         let bad = |what: &str| AwsError::Refused {
@@ -390,16 +416,8 @@ impl Ec2 {
         let (user, password) = decoded
             .split_once(':')
             .ok_or_else(|| bad("the token is not user:password"))?;
-        let expires_at = match &d.expires_at {
-            serde_json::Value::Number(n) => n
-                .as_f64()
-                .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0)),
-            serde_json::Value::String(t) => chrono::DateTime::parse_from_rfc3339(t)
-                .ok()
-                .map(|t| t.with_timezone(&chrono::Utc)),
-            _ => None,
-        }
-        .unwrap_or_else(|| chrono::Utc::now() + chrono::Duration::hours(12));
+        let expires_at = json_time(&d.expires_at)
+            .unwrap_or_else(|| chrono::Utc::now() + chrono::Duration::hours(12));
         Ok(EcrToken {
             username: user.to_owned(),
             password: Sensitive::new(password.to_owned()),
@@ -450,6 +468,116 @@ impl Ec2 {
             .collect())
     }
 
+    /// The repositories of the ECR registry the ECR API `endpoint` serves
+    /// (`DescribeRepositories`, every page).
+    pub async fn ecr_repositories(&self, endpoint: &str) -> Result<Vec<String>, AwsError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Repository {
+            repository_name: String,
+        }
+        let mut out = Vec::new();
+        self.ecr_pages(
+            endpoint,
+            "DescribeRepositories",
+            serde_json::json!({}),
+            |page| {
+                let repos: Vec<Repository> =
+                    serde_json::from_value(page["repositories"].clone()).unwrap_or_default();
+                out.extend(repos.into_iter().map(|r| r.repository_name));
+            },
+        )
+        .await?;
+        Ok(out)
+    }
+
+    /// The tagged images of one ECR repository (`DescribeImages`, every
+    /// page): digest, tags, push time and manifest media type.
+    pub async fn ecr_images(
+        &self,
+        endpoint: &str,
+        repository: &str,
+    ) -> Result<Vec<EcrImage>, AwsError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Detail {
+            image_digest: String,
+            #[serde(default)]
+            image_tags: Vec<String>,
+            #[serde(default)]
+            image_pushed_at: serde_json::Value,
+            image_manifest_media_type: Option<String>,
+        }
+        let mut out = Vec::new();
+        self.ecr_pages(
+            endpoint,
+            "DescribeImages",
+            serde_json::json!({
+                "repositoryName": repository,
+                "filter": {"tagStatus": "TAGGED"},
+                "maxResults": 1000,
+            }),
+            |page| {
+                let details: Vec<Detail> =
+                    serde_json::from_value(page["imageDetails"].clone()).unwrap_or_default();
+                out.extend(details.into_iter().map(|d| EcrImage {
+                    pushed: json_time(&d.image_pushed_at),
+                    digest: d.image_digest,
+                    tags: d.image_tags,
+                    media_type: d.image_manifest_media_type,
+                }));
+            },
+        )
+        .await?;
+        Ok(out)
+    }
+
+    /// Every page of an ECR listing call: `each` gets each page's answer;
+    /// `nextToken` leads on, a token met twice or more than
+    /// [`MAX_PAGES`] pages are refused.
+    async fn ecr_pages(
+        &self,
+        endpoint: &str,
+        call: &'static str,
+        mut request: serde_json::Value,
+        mut each: impl FnMut(&serde_json::Value),
+    ) -> Result<(), AwsError> {
+        let keys = self.keys().await?;
+        let target = format!("AmazonEC2ContainerRegistry_V20150921.{call}");
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let text = self
+                .signed_json(&keys, "ecr", endpoint, &target, call, &request.to_string())
+                .await?;
+            let page: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| AwsError::Refused {
+                    call,
+                    status: 200,
+                    code: "BadAnswer".into(),
+                    message: format!("the answer is not the JSON expected: {e}"),
+                })?;
+            each(&page);
+            let Some(next) = page["nextToken"].as_str().filter(|t| !t.is_empty()) else {
+                return Ok(());
+            };
+            if !seen.insert(next.to_owned()) {
+                return Err(AwsError::Refused {
+                    call,
+                    status: 200,
+                    code: "RepeatedPage".into(),
+                    message: "the same next page was given twice; the listing would not end".into(),
+                });
+            }
+            request["nextToken"] = next.into();
+        }
+        Err(AwsError::Refused {
+            call,
+            status: 200,
+            code: "TooManyPages".into(),
+            message: format!("the listing goes on past {MAX_PAGES} pages"),
+        })
+    }
+
     /// One JSON-protocol call (`X-Amz-Target`) to `service`, signed with
     /// `keys`: its JSON answer.
     async fn signed_json(
@@ -459,12 +587,12 @@ impl Ec2 {
         endpoint: &str,
         target: &str,
         call: &'static str,
+        body: &str,
     ) -> Result<String, AwsError> {
-        let body = "{}";
         let content_type = "application/x-amz-json-1.1";
         let headers = [("content-type", content_type), ("x-amz-target", target)];
         let signature = self.sign(keys, service, endpoint, &headers, body)?;
-        let mut req = self.http.post(endpoint).body(body);
+        let mut req = self.http.post(endpoint).body(body.to_owned());
         for (k, v) in headers {
             req = req.header(k, v);
         }

@@ -9,7 +9,7 @@ mod aws_profile;
 mod credentials;
 mod secrets;
 
-pub use aws::{AwsAccount, AwsError, Ec2, Ec2Action, EcrToken};
+pub use aws::{AwsAccount, AwsError, Ec2, Ec2Action, EcrImage, EcrToken};
 pub use aws_profile::{account_from_files, default_files, ProfileError};
 
 pub use credentials::{

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
@@ -41,6 +42,28 @@ pub struct CrawlOptions {
     pub hub_api: String,
     /// GitHub's API (`VEDETTE_GITHUB_API`, else api.github.com).
     pub github_api: String,
+    /// A cloud's own listing of its registries (ECR's), when the app has
+    /// the cloud's credentials to offer one.
+    pub cloud: Option<Arc<dyn CloudListing>>,
+}
+
+/// What a cloud listing answers.
+pub type Listing<'a, T> = Pin<Box<dyn Future<Output = Result<T, EngineError>> + Send + 'a>>;
+
+/// A registry listed through its cloud's API rather than the registry's
+/// (ECR: `DescribeRepositories`, `DescribeImages`), made by the app, which
+/// holds the cloud's credentials.
+pub trait CloudListing: Send + Sync {
+    /// Whether `host` is one of this cloud's registries.
+    fn serves(&self, host: &str) -> bool;
+    /// The repositories of the registry at `host`.
+    fn repositories<'a>(&'a self, host: &'a str) -> Listing<'a, Vec<String>>;
+    /// The tagged images of one repository.
+    fn images<'a>(
+        &'a self,
+        host: &'a str,
+        repository: &'a str,
+    ) -> Listing<'a, Vec<registry::Artifact>>;
 }
 
 /// Requests a crawl has in flight at once unless `VEDETTE_CRAWL_CONCURRENCY`
@@ -113,6 +136,7 @@ impl CrawlOptions {
                 .ok()
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| registry::ghcr::GITHUB_API.to_owned()),
+            cloud: None,
         }
     }
 }
@@ -207,12 +231,45 @@ pub async fn crawl<M: CrawlMemory>(
         RegistryKind::Auto if vedette_model::canonical_registry_host(host) == "ghcr.io" => {
             RegistryKind::Ghcr
         }
+        RegistryKind::Auto if crawl_opts.cloud.as_ref().is_some_and(|c| c.serves(host)) => {
+            RegistryKind::Ecr
+        }
         RegistryKind::Auto if client.is_harbor(host).await => RegistryKind::Harbor,
         RegistryKind::Auto => RegistryKind::Oci,
         k => k,
     };
     match kind {
-        RegistryKind::Harbor => return harbor_crawl(&client, host, watch).await,
+        RegistryKind::Harbor => {
+            let glob = watch.repositories.trim();
+            let repositories = if glob.contains(['*', '?']) {
+                client.harbor_repositories(host).await?
+            } else {
+                vec![glob.to_owned()]
+            };
+            let c = &client;
+            return listed_crawl(&client, host, watch, repositories, |repo| {
+                Box::pin(async move { Ok(c.harbor_artifacts(host, &repo).await?) })
+            })
+            .await;
+        }
+        RegistryKind::Ecr => {
+            let cloud = crawl_opts.cloud.as_deref().ok_or_else(|| {
+                EngineError::Selector(
+                    "an ECR registry is listed with an AWS account: store one with `vedette cloud aws set`"
+                        .into(),
+                )
+            })?;
+            let glob = watch.repositories.trim();
+            let repositories = if glob.contains(['*', '?']) {
+                cloud.repositories(host).await?
+            } else {
+                vec![glob.to_owned()]
+            };
+            return listed_crawl(&client, host, watch, repositories, |repo| {
+                Box::pin(async move { cloud.images(host, &repo).await })
+            })
+            .await;
+        }
         RegistryKind::Dockerhub => {
             return hub_crawl(&client, host, watch, &crawl_opts.hub_api).await
         }
@@ -259,31 +316,31 @@ pub async fn crawl<M: CrawlMemory>(
     Ok(out)
 }
 
-/// A Harbor's crawl through its API: its projects' repositories, each
-/// repository's artifacts with their tags and push times (`latest:N` by
-/// push time); no tag list, no HEAD, no manifest or config read, but the
-/// platform manifest of a chosen multi-platform image.
-async fn harbor_crawl(
+/// A crawl through a registry's own listing of its images (Harbor's API,
+/// ECR's): the repositories given (those the selector matches), each one's
+/// images with their tags and push times (`latest:N` by push time); no tag
+/// list, no HEAD, no manifest or config read, but the platform manifest of
+/// a chosen multi-platform image.
+async fn listed_crawl<'a, F>(
     client: &registry::Client,
     host: &str,
     watch: &RegistryWatch,
-) -> Result<Crawl, EngineError> {
+    mut repositories: Vec<String>,
+    images: F,
+) -> Result<Crawl, EngineError>
+where
+    F: Fn(String) -> Listing<'a, Vec<registry::Artifact>>,
+{
     let glob = watch.repositories.trim();
-    let repositories: Vec<String> = if glob.contains(['*', '?']) {
-        let mut all = client.harbor_repositories(host).await?;
-        all.retain(|r| glob_match(glob, r));
-        all.sort();
-        all
-    } else {
-        vec![glob.to_owned()]
-    };
+    repositories.retain(|r| glob_match(glob, r));
+    repositories.sort();
     let regex = match &watch.tags {
         TagSelector::Regex { pattern } => Some(tag_regex(pattern).map_err(EngineError::Selector)?),
         _ => None,
     };
     let mut out = Crawl::default();
     for repo in repositories {
-        let artifacts = match client.harbor_artifacts(host, &repo).await {
+        let artifacts = match images(repo.clone()).await {
             Ok(a) => a,
             Err(e) => {
                 out.warnings.push(format!("{host}/{repo}: {e}"));
@@ -493,7 +550,7 @@ impl<M: CrawlMemory> Reader<'_, M> {
             after = Some(last);
         }
         let mut page = self.client.tags_first_page(repo, after.as_deref());
-        let mut pages = std::collections::HashSet::new();
+        let mut pages = registry::Pages::default();
         let mut listed = 0usize;
         loop {
             let (mut tags, next) = self.client.tags_page(host, repo, &page, &mut pages).await?;

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 pub use assess::{assess, ecosystems_in_use, feed_version, judge, reassess, AssessOptions};
 pub use crawl::{
-    check_watch, crawl, Crawl, CrawlMemory, CrawlOptions, CrawledImage, CRAWL_CONCURRENCY,
+    check_watch, crawl, CloudListing, Crawl, CrawlMemory, CrawlOptions, CrawledImage, Listing,
+    CRAWL_CONCURRENCY,
 };
 pub use vedette_extract::EXTRACTOR_VERSION;
 use vedette_extract::{catalog, catalogers, Cataloger};

@@ -160,8 +160,9 @@ impl Eq for RegistryWatch {}
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum RegistryKind {
-    /// Docker Hub's API for docker.io, GitHub's for ghcr.io, Harbor's when
-    /// a registry's `/api/v2.0/systeminfo` says it is one, else the OCI API.
+    /// Docker Hub's API for docker.io, GitHub's for ghcr.io, AWS's for an
+    /// ECR host, Harbor's when a registry's `/api/v2.0/systeminfo` says it
+    /// is one, else the OCI API.
     #[default]
     Auto,
     /// The OCI distribution API: the catalog, tag lists, a HEAD per tag.
@@ -178,6 +179,10 @@ pub enum RegistryKind {
     /// GitLab's API lists a group's registry repositories (its registry has
     /// no catalog for users); tags through the OCI API.
     Gitlab,
+    /// Amazon ECR: repositories and images (tags, push times) through AWS's
+    /// `DescribeRepositories` and `DescribeImages` with the AWS account in
+    /// the keyring, which also gives the pull token.
+    Ecr,
 }
 
 impl RegistryKind {
@@ -189,8 +194,9 @@ impl RegistryKind {
             "dockerhub" | "docker-hub" => Ok(Self::Dockerhub),
             "ghcr" => Ok(Self::Ghcr),
             "gitlab" => Ok(Self::Gitlab),
+            "ecr" => Ok(Self::Ecr),
             other => Err(format!(
-                "'{other}' is not a registry kind Vedette knows; use auto, oci, harbor, dockerhub, ghcr or gitlab"
+                "'{other}' is not a registry kind Vedette knows; use auto, oci, harbor, dockerhub, ghcr, gitlab or ecr"
             )),
         }
     }

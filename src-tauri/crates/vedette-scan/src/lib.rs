@@ -89,6 +89,8 @@ pub struct Scanner {
     pub feeds: FeedStore,
     pub feed_config: FeedConfig,
     pub credentials: Option<CredentialLookup>,
+    /// A cloud's own listing of its registries (ECR), for crawls.
+    pub cloud: Option<Arc<dyn vedette_engine::CloudListing>>,
     /// How hosts are reached (none: host targets cannot be scanned).
     pub hosts: Option<HostAccess>,
     /// Vedette's private temp dir: the only place a scan may write.
@@ -241,6 +243,7 @@ impl Scanner {
             feeds,
             feed_config,
             credentials: None,
+            cloud: None,
             hosts: None,
             temp_dir: temp_dir.to_owned(),
             limits: ScanLimits::default(),
@@ -493,7 +496,11 @@ impl Scanner {
             resumed: std::sync::Mutex::default(),
             remember,
         };
-        vedette_engine::crawl(&reg.name, watch, &opts, crawl_opts, &memory).await
+        let mut crawl_opts = crawl_opts.clone();
+        if crawl_opts.cloud.is_none() {
+            crawl_opts.cloud = self.cloud.clone();
+        }
+        vedette_engine::crawl(&reg.name, watch, &opts, &crawl_opts, &memory).await
     }
     /// The engine's options for this target: credentials, transport,
     /// platform, the run's rate limit, the scan's budget.

@@ -1193,3 +1193,134 @@ fn references(crawl: &Value) -> BTreeSet<&str> {
         .map(|i| i["reference"].as_str().unwrap())
         .collect()
 }
+
+/// An ECR registry (a host named in `VEDETTE_ECR_REGISTRIES`, served by the
+/// local registry behind a proxy that takes only ECR's token) is listed
+/// through moto's ECR: `DescribeRepositories` and `DescribeImages`, with
+/// the AWS account in the keyring. `latest:1` goes by push time without a
+/// request to the registry; the run then pulls what was chosen with the
+/// token `GetAuthorizationToken` gave.
+#[test]
+fn an_ecr_registry_is_listed_through_describe_images_with_the_aws_account() {
+    use vedette_tests::moto::{self, Moto};
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    // Built in one order, pushed in the other.
+    push(&reg, tmp.path(), "shop/api", "1.0", "2026-11-20T10:00:00Z");
+    push(&reg, tmp.path(), "shop/api", "1.1", "2026-11-01T10:00:00Z");
+    push(&reg, tmp.path(), "shop/web", "1", "2026-11-02T10:00:00Z");
+    push(&reg, tmp.path(), "other/db", "1", "2026-11-03T10:00:00Z");
+    let moto = Moto::start();
+    // AWS's calls go through a proxy that names each one.
+    let aws = FaultProxy::start(moto.port);
+    for (repo, tag) in [
+        ("shop/api", "1.0"),
+        ("shop/api", "1.1"),
+        ("shop/web", "1"),
+        ("other/db", "1"),
+    ] {
+        let manifest = serde_json::to_vec(&reg.stored_manifest(repo, tag)).unwrap();
+        moto.ecr_put_image(repo, tag, &manifest, &reg.tag_digest(repo, tag));
+    }
+    let proxy = FaultProxy::start(reg.port());
+    // moto's account is 123456789012; its token's password is "<account>-auth-token".
+    proxy.require_token("AWS", "123456789012-auth-token");
+    let host = proxy.host();
+    let console = crate::Console::new(tmp.path(), &[("VEDETTE_ECR_REGISTRIES", host.clone())]);
+    let run = |args: &[&str]| console.run(args);
+    let o = run(&[
+        "target",
+        "add",
+        "registry",
+        &host,
+        "--repos",
+        "shop/*",
+        "--tags",
+        "latest:1",
+        "--insecure",
+    ]);
+    assert!(o.status.success(), "{}", out(&o));
+
+    // No AWS account: the listing says what is missing.
+    let o = run(&["target", "crawl", &host]);
+    assert!(!o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("vedette cloud aws set"), "{}", out(&o));
+
+    let o = console.run_stdin(
+        &[
+            "cloud",
+            "aws",
+            "set",
+            "--access-key-id",
+            moto::ACCESS_KEY_ID,
+            "--region",
+            moto::REGION,
+            "--endpoint",
+            &format!("http://{}/", aws.host()),
+        ],
+        &format!("{}\n", moto::SECRET_ACCESS_KEY),
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let before = proxy.requests().len();
+    let (crawl, _) = crawl_json(&console.data, &console.env, &host);
+    let calls = aws.requests();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("DescribeRepositories -> 200"))
+            && calls
+                .iter()
+                .filter(|c| c.contains("DescribeImages -> 200"))
+                .count()
+                == 2,
+        "shop/api and shop/web listed through ECR's API: {calls:#?}"
+    );
+    let refs = references(&crawl);
+    assert_eq!(
+        refs,
+        BTreeSet::from([
+            format!("{host}/shop/api:1.1").as_str(),
+            format!("{host}/shop/web:1").as_str()
+        ]),
+        "the last pushed of shop/api, though built first; other/db not selected: {crawl:#}"
+    );
+    let digest = crawl["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["reference"].as_str().unwrap().ends_with("api:1.1"))
+        .unwrap()["digest"]
+        .clone();
+    assert_eq!(digest, reg.tag_digest("shop/api", "1.1"), "{crawl:#}");
+    assert_eq!(
+        proxy.requests()[before..].to_vec(),
+        Vec::<String>::new(),
+        "the listing asks the registry nothing"
+    );
+
+    // The run pulls what was chosen with ECR's token.
+    let o = run(&["schedule", "add", "--name", "ecr", "--cron", "0 0 1 1 *"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let before = aws.requests().len();
+    let o = run(&["schedule", "run", "1"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let h = history(&console.data);
+    let scanned: BTreeSet<&str> = h
+        .iter()
+        .filter(|s| s["state"] == "succeeded")
+        .filter_map(|s| s["target_name"].as_str())
+        .collect();
+    assert_eq!(scanned, refs, "{h:#?}");
+    // moto's tokens say they expired long ago: one that is about to expire
+    // is not used again, so each scan of the run asked for a fresh one.
+    let tokens = aws.requests()[before..]
+        .iter()
+        .filter(|c| c.contains("GetAuthorizationToken -> 200"))
+        .count();
+    assert!(tokens >= 2, "{:#?}", &aws.requests()[before..]);
+    assert!(
+        !out(&o).contains("auth-token"),
+        "the ECR password is not shown: {}",
+        out(&o)
+    );
+}

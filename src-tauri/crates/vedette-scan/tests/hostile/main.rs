@@ -600,6 +600,95 @@ async fn an_oversized_catalog_or_token_answer_is_refused_before_it_is_read() {
     assert_bounded_memory();
 }
 
+/// The registries' own APIs are read as warily as the catalog: for each
+/// of Harbor, Docker Hub, GitHub and GitLab, a listing page past 64 MiB is
+/// refused as it is read, and a page that names itself as the next one
+/// ends the listing with an error instead of a loop of 10,000 requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_apis_refuse_an_oversized_page_and_a_page_that_links_to_itself() {
+    use vedette_model::RegistryKind;
+    let (_registry, proxy, _dir) = registry();
+    let host = proxy.host();
+    let base = format!("http://{host}");
+    let link = || vec![("Link", "<{url}>; rel=\"next\"".to_owned())];
+    // The kind, its selector, the listing's path, and a page of it.
+    let cases = [
+        (
+            RegistryKind::Harbor,
+            "*",
+            "/api/v2.0/projects",
+            (r#"[{"name":"shop"}]"#, link()),
+        ),
+        (
+            RegistryKind::Dockerhub,
+            "library/debian",
+            "/v2/namespaces/library/repositories/debian/tags",
+            (
+                r#"{"next":"{url}","results":[{"name":"12","images":[]}]}"#,
+                vec![],
+            ),
+        ),
+        (
+            RegistryKind::Ghcr,
+            "acme/*",
+            "/orgs/acme/packages",
+            (r#"[{"name":"api"}]"#, link()),
+        ),
+        (
+            RegistryKind::Gitlab,
+            "group/*",
+            "/api/v4/groups/group/registry/repositories",
+            (r#"[{"path":"group/api"}]"#, link()),
+        ),
+    ];
+    for (kind, repositories, path, (page, headers)) in cases {
+        let watch = vedette_model::RegistryWatch {
+            repositories: repositories.into(),
+            tags: Default::default(),
+            insecure: true,
+            requests_per_second: None,
+            kind,
+            api: (kind == RegistryKind::Gitlab).then(|| base.clone()),
+        };
+        let opts = vedette_engine::Options {
+            insecure_registry: true,
+            ..vedette_engine::Options::default()
+        };
+        let crawl_opts = vedette_engine::CrawlOptions {
+            hub_api: base.clone(),
+            github_api: base.clone(),
+            ..vedette_engine::CrawlOptions::for_watch(&watch)
+        };
+        let crawl = || vedette_engine::crawl(&host, &watch, &opts, &crawl_opts, &());
+
+        proxy.inject(Fault {
+            method: Some("GET"),
+            path_contains: path,
+            times: 1,
+            action: Action::Huge(512 << 20),
+        });
+        let e = crawl().await.unwrap_err().to_string();
+        assert!(e.contains("sent more than 64 MiB"), "{kind:?}: {e}");
+
+        proxy.inject(Fault {
+            method: Some("GET"),
+            path_contains: path,
+            times: 100,
+            action: Action::Page(page.to_owned(), headers),
+        });
+        let before = proxy.requests().len();
+        let e = crawl().await.unwrap_err().to_string();
+        assert!(e.contains("in a loop"), "{kind:?}: {e}");
+        let asked = proxy.requests()[before..]
+            .iter()
+            .filter(|r| r.contains(path))
+            .count();
+        assert_eq!(asked, 1, "{kind:?}: the page is read once");
+        proxy.clear_faults();
+    }
+    assert_bounded_memory();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registry_that_sends_one_byte_a_second_ends_at_the_scan_deadline() {
     let (_registry, proxy, _dir) = registry();

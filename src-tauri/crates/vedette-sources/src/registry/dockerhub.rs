@@ -6,7 +6,7 @@
 //! latest.yaml` in docker/docs; the fields read are in
 //! `tests/data/dockerhub/hub-api-extract.json`).
 
-use super::{body_capped, url_host, ApiAuth, Client, MAX_LISTING};
+use super::{body_capped, url_host, ApiAuth, Client, Pages, MAX_LISTING};
 use crate::SourceError;
 
 /// Where Docker Hub's API lives unless `VEDETTE_DOCKER_HUB_API` says
@@ -23,9 +23,6 @@ pub struct HubTag {
     /// The platforms the tag offers, for a warning when none is wanted.
     pub platforms: Vec<String>,
 }
-
-/// Most pages of one listing followed.
-const MAX_PAGES: usize = 10_000;
 
 impl Client {
     /// Every tag of `repository` (`namespace/name`; `library/…` for
@@ -74,7 +71,9 @@ impl Client {
             .map_err(|e| SourceError::Registry(format!("bad Docker Hub path: {e}")))?;
         let what = format!("the tags of {repository} (Docker Hub API)");
         let mut out = Vec::new();
-        for _ in 0..MAX_PAGES {
+        let mut pages = Pages::default();
+        loop {
+            pages.visit(url.as_str(), "Docker Hub's API", &what)?;
             let auth = match &token {
                 Some(t) => ApiAuth::Bearer(t),
                 None => ApiAuth::None,
@@ -144,9 +143,6 @@ impl Client {
                 _ => return Ok(out),
             }
         }
-        Err(SourceError::Registry(format!(
-            "Docker Hub keeps paging {what}; try again later"
-        )))
     }
 
     /// A bearer token for Docker Hub's API from the account's user name and

@@ -6,7 +6,7 @@
 //! has them (npm `@octokit/openapi`; the part read is in
 //! `tests/data/github/packages-extract.json`).
 
-use super::{body_capped, next_absolute, url_host, ApiAuth, Client, MAX_LISTING};
+use super::{body_capped, next_absolute, url_host, ApiAuth, Client, Pages, MAX_LISTING};
 use crate::SourceError;
 
 /// Where GitHub's API lives unless `VEDETTE_GITHUB_API` says otherwise
@@ -21,9 +21,6 @@ pub struct PackageVersion {
     pub tags: Vec<String>,
     pub pushed: Option<String>,
 }
-
-/// Most pages of one listing followed.
-const MAX_PAGES: usize = 10_000;
 
 impl Client {
     /// The container packages of `owner` (an organisation, else a user).
@@ -114,7 +111,9 @@ impl Client {
         let mut url = reqwest::Url::parse(&format!("{first}{sep}per_page={size}&page=1"))
             .map_err(|e| SourceError::Registry(format!("bad GitHub API path: {e}")))?;
         let mut out = Vec::new();
-        for _ in 0..MAX_PAGES {
+        let mut pages = Pages::default();
+        loop {
+            pages.visit(url.as_str(), "GitHub's API", what)?;
             let auth = match &self.credential {
                 Some(c) => ApiAuth::Bearer(c.secret.expose()),
                 None => ApiAuth::None,
@@ -153,8 +152,5 @@ impl Client {
                 _ => return Ok(out),
             }
         }
-        Err(SourceError::Registry(format!(
-            "GitHub keeps paging {what}; try again later"
-        )))
     }
 }

@@ -6,11 +6,8 @@
 //! registry API documentation has them (`doc/api/container_registry.md`;
 //! kept in `tests/data/gitlab/container-registry-extract.json`).
 
-use super::{body_capped, next_absolute, url_host, ApiAuth, Client, MAX_LISTING};
+use super::{body_capped, next_absolute, url_host, ApiAuth, Client, Pages, MAX_LISTING};
 use crate::SourceError;
-
-/// Most pages of one listing followed.
-const MAX_PAGES: usize = 10_000;
 
 impl Client {
     /// The registry repositories (`group/project[/name]`) of `group` on the
@@ -38,7 +35,9 @@ impl Client {
             ))
             .map_err(|e| SourceError::Registry(format!("bad GitLab path: {e}")))?;
         let mut out = Vec::new();
-        for _ in 0..MAX_PAGES {
+        let mut pages = Pages::default();
+        loop {
+            pages.visit(url.as_str(), &format!("GitLab at {host}"), &what)?;
             let auth = match &self.credential {
                 Some(c) => ApiAuth::Header("PRIVATE-TOKEN", c.secret.expose()),
                 None => ApiAuth::None,
@@ -70,8 +69,5 @@ impl Client {
                 _ => return Ok(out),
             }
         }
-        Err(SourceError::Registry(format!(
-            "GitLab keeps paging {what}; try again later"
-        )))
     }
 }

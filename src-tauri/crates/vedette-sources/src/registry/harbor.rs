@@ -7,21 +7,8 @@
 //! (`api/v2.0/swagger.yaml` in goharbor/harbor; the fields read are in
 //! `tests/data/harbor/api-v2.0-extract.json`).
 
-use super::{api_host, body_capped, Client, On, MAX_LISTING};
+use super::{api_host, body_capped, Artifact, Client, On, Pages, MAX_LISTING};
 use crate::SourceError;
-
-/// An artifact of a Harbor repository: its digest, when it was pushed, its
-/// tags, and whether it is an index (several platforms).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Artifact {
-    pub digest: String,
-    pub push_time: Option<String>,
-    pub tags: Vec<String>,
-    pub index: bool,
-}
-
-/// Most pages of one Harbor listing followed.
-const MAX_PAGES: usize = 10_000;
 
 impl Client {
     /// Whether `registry` is a Harbor: its `/api/v2.0/systeminfo` (open to
@@ -138,14 +125,9 @@ impl Client {
         let size = self.options.page_size.clamp(1, 100);
         let mut path = Some(format!("{first}{sep}page=1&page_size={size}"));
         let mut out = Vec::new();
-        let mut pages = 0;
+        let mut pages = Pages::default();
         while let Some(p) = path.take() {
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(SourceError::Registry(format!(
-                    "Harbor {registry} keeps paging {what}; it is misbehaving, try again later"
-                )));
-            }
+            pages.visit(&p, &format!("Harbor {registry}"), what)?;
             let (items, next): (Vec<T>, _) = self.harbor_get(registry, &p, what).await?;
             let empty = items.is_empty();
             out.extend(items);

@@ -16,6 +16,38 @@ pub mod harbor;
 pub mod manifest;
 mod trust;
 
+/// Most pages of one listing followed.
+const MAX_PAGES: usize = 10_000;
+
+/// The pages of one listing read so far: a page asked twice (a server
+/// paging in a loop) or more than [`MAX_PAGES`] of them end the listing
+/// with an error instead of looping on.
+#[derive(Default)]
+pub struct Pages(std::collections::HashSet<String>);
+
+impl Pages {
+    /// Notes that `page` is about to be read from `server` for `what`.
+    pub fn visit(&mut self, page: &str, server: &str, what: &str) -> Result<(), SourceError> {
+        if !self.0.insert(page.to_owned()) || self.0.len() > MAX_PAGES {
+            return Err(SourceError::Registry(format!(
+                "{server} keeps paging {what} in a loop (at {page}); it is misbehaving, try again later"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// An image as a registry's own API lists it (Harbor's artifacts, ECR's
+/// image details): its digest, when it was pushed, its tags, and whether it
+/// is an index (several platforms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub digest: String,
+    pub push_time: Option<String>,
+    pub tags: Vec<String>,
+    pub index: bool,
+}
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -562,7 +594,7 @@ impl Client {
     pub async fn tags(&self, registry: &str, repository: &str) -> Result<Vec<String>, SourceError> {
         let mut out = Vec::new();
         let mut page = self.tags_first_page(repository, None);
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = Pages::default();
         loop {
             let (tags, next) = self
                 .tags_page(registry, repository, &page, &mut seen)
@@ -602,7 +634,7 @@ impl Client {
         registry: &str,
         repository: &str,
         path: &str,
-        seen: &mut std::collections::HashSet<String>,
+        seen: &mut Pages,
     ) -> Result<(Vec<String>, Option<String>), SourceError> {
         #[derive(serde::Deserialize)]
         struct Tags {
@@ -630,7 +662,7 @@ impl Client {
         items: impl Fn(T) -> Vec<String>,
     ) -> Result<Vec<String>, SourceError> {
         let mut out = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = Pages::default();
         let mut path = Some(first);
         while let Some(p) = path.take() {
             let (page, next) = self.page(on, &p, &mut seen).await?;
@@ -646,15 +678,9 @@ impl Client {
         &self,
         on: &On<'_>,
         path: &str,
-        seen: &mut std::collections::HashSet<String>,
+        seen: &mut Pages,
     ) -> Result<(T, Option<String>), SourceError> {
-        const MAX_PAGES: usize = 10_000;
-        if !seen.insert(path.to_owned()) || seen.len() > MAX_PAGES {
-            return Err(SourceError::Registry(format!(
-                "registry {} keeps paging {} in a loop (at {path}); it is misbehaving, try again later",
-                on.host, on.what
-            )));
-        }
+        seen.visit(path, &format!("registry {}", on.host), &on.what)?;
         let resp = self.get_on(on, path, Some("application/json")).await?;
         let next = next_link(resp.headers());
         let body = body_capped(
