@@ -45,6 +45,16 @@ cargo deny --log-level error check licenses bans sources
 say "building the CLI and the desktop app"
 cargo build --quiet -p vedette-cli -p vedette-desktop -p vedette-agent
 
+# The package test installs what the release command builds (debug profile,
+# to reuse this build), then upgrades it to a second build one version up.
+say "packages: the release command's .deb, and one a version higher to upgrade to"
+deb_dir="$(mktemp -d)"
+version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+next="${version%.*}.$((${version##*.} + 1))"
+old_deb="$(bash src-tauri/release.sh --debug --version "$version" --out "$deb_dir/old" | tail -n 1)"
+new_deb="$(bash src-tauri/release.sh --debug --version "$next" --out "$deb_dir/new" | tail -n 1)"
+export VEDETTE_DEBS="$old_deb:$new_deb"
+
 say "Vedette's own dependencies pass its gate (Cargo.lock, ui/package-lock.json against ../shared/feeds)"
 self_scan="$(mktemp -d)"
 mkdir -p "$self_scan/root/ui"

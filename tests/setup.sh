@@ -41,6 +41,8 @@ APT_PACKAGES=(
   rpm maven
   # rpm's own labelCompare for the rpm matching oracle; rpmbuild makes test packages
   python3-rpm
+  # the .deb's validators (desktop entry, AppStream metainfo, systemd unit)
+  desktop-file-utils appstream systemd
 )
 
 # Peers the tests compare with (syft, trivy), in a venv of their own, each

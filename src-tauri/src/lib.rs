@@ -168,8 +168,8 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let log_file = logging::init(&data_dir);
-    tracing::info!(data_dir = %data_dir.display(), log = ?log_file, "starting Vedette {}", vedette_app::VERSION);
+    let logs = logging::init(&data_dir);
+    tracing::info!(data_dir = %data_dir.display(), logs = ?logs, "starting Vedette {}", vedette_app::VERSION);
 
     let minimized = args.minimized;
     // The single-instance plugin comes first: a second launch hands over to

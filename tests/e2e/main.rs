@@ -264,6 +264,26 @@ impl Session {
     }
 }
 
+/// The window's log files (one a day), oldest first, as one text.
+fn desktop_log(data_dir: &Path) -> String {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir.join("logs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("vedette-desktop.") && n.ends_with(".log"))
+        })
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect()
+}
+
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -2009,7 +2029,7 @@ async fn while_serve_runs_the_schedules_the_window_follows_its_runs_and_takes_ov
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "the window did not take the schedules over; its log:\n{}\nserve's:\n{}",
-            std::fs::read_to_string(data_path.join("logs/vedette-desktop.log")).unwrap_or_default(),
+            desktop_log(&data_path),
             std::fs::read_to_string(&log).unwrap_or_default()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -16,4 +16,12 @@ detail: string,
 /**
  * What to do about it, when there is something to do.
  */
-hint?: string, };
+hint?: string, 
+/**
+ * What does not work while this check is not ok.
+ */
+without?: string, 
+/**
+ * Nothing can be scanned while this check fails.
+ */
+essential: boolean, };

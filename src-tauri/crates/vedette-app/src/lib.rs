@@ -455,36 +455,62 @@ pub async fn doctor(data_dir: &Path, secrets: Arc<dyn SecretBackend>) -> DoctorR
     let mut schema_version = 0;
     match App::open(data_dir, Arc::clone(&secrets)).await {
         Ok(app) => {
-            checks.push(Check::ok(
-                "Data directory",
-                format!("{} (writable)", data_dir.display()),
-            ));
-            let db = app.database_check().await;
+            checks.push(
+                Check::ok(
+                    "Data directory",
+                    format!("{} (writable)", data_dir.display()),
+                )
+                .without(DATA_DIR_WITHOUT)
+                .essential(),
+            );
+            let db = app
+                .database_check()
+                .await
+                .without(DATABASE_WITHOUT)
+                .essential();
             schema_version = app.store.schema_version().await.unwrap_or(0);
             checks.push(db);
             app.store.close().await;
         }
-        Err(OpenError::DataDir { path, source }) => checks.push(Check::fail(
-            "Data directory",
-            format!("cannot create {}: {source}", path.display()),
-            "Choose a writable directory with --data-dir or VEDETTE_DATA_DIR",
-        )),
-        Err(OpenError::Setting(e)) => checks.push(Check::fail(
-            "Settings",
-            e,
-            "Correct or unset the environment variable it names",
-        )),
+        Err(OpenError::DataDir { path, source }) => checks.push(
+            Check::fail(
+                "Data directory",
+                format!("cannot create {}: {source}", path.display()),
+                "Choose a writable directory with --data-dir or VEDETTE_DATA_DIR",
+            )
+            .without(DATA_DIR_WITHOUT)
+            .essential(),
+        ),
+        Err(OpenError::Setting(e)) => checks.push(
+            Check::fail(
+                "Settings",
+                e,
+                "Correct or unset the environment variable it names",
+            )
+            .without("nothing: Vedette does not start with a setting it cannot read")
+            .essential(),
+        ),
         Err(OpenError::Store(e)) => {
-            checks.push(Check::ok("Data directory", data_dir.display().to_string()));
-            checks.push(Check::fail(
-                "Database",
-                e.to_string(),
-                "Move the damaged file aside and start again, or restore it from a backup",
-            ));
+            checks.push(
+                Check::ok("Data directory", data_dir.display().to_string())
+                    .without(DATA_DIR_WITHOUT)
+                    .essential(),
+            );
+            checks.push(
+                Check::fail(
+                    "Database",
+                    e.to_string(),
+                    "Move the damaged file aside and start again, or restore it from a backup",
+                )
+                .without(DATABASE_WITHOUT)
+                .essential(),
+            );
         }
     }
     checks.push(keyring_check(secrets).await);
-    checks.push(feeds_check(data_dir).await);
+    checks.push(feeds_check(data_dir).await.without(
+        "scans list what is installed but cannot report vulnerabilities, and the gate gives no verdict",
+    ));
     DoctorReport {
         version: VERSION.to_owned(),
         data_dir: data_dir.display().to_string(),
@@ -493,7 +519,20 @@ pub async fn doctor(data_dir: &Path, secrets: Arc<dyn SecretBackend>) -> DoctorR
     }
 }
 
+/// What needs the data directory.
+const DATA_DIR_WITHOUT: &str =
+    "nothing works: the database, the advisory index and the logs live there";
+
+/// What needs the database.
+const DATABASE_WITHOUT: &str =
+    "nothing works: targets, schedules, history and findings are kept there";
+
 async fn keyring_check(secrets: Arc<dyn SecretBackend>) -> Check {
+    const WITHOUT: &str = "no secret can be stored or read: registry and feed-mirror credentials added with `vedette credential`, hosts' keys and passwords, the AWS account (the new-node gate, ECR) and notification secrets; public images, Docker's and Podman's login files and VEDETTE_REGISTRY_USERNAME/_PASSWORD still work";
+    keyring_probe(secrets).await.without(WITHOUT)
+}
+
+async fn keyring_probe(secrets: Arc<dyn SecretBackend>) -> Check {
     const NAME: &str = "Keyring";
     // The keyring's D-Bus calls block; keep them off the async workers.
     match tokio::task::spawn_blocking(move || secrets.probe()).await {

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod api;
+mod config;
 mod feed;
 mod gate;
 mod history;
@@ -66,6 +67,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Prints the completions of a shell (bash, zsh, fish), e.g.
+    /// `vedette completion bash > ~/.local/share/bash-completion/completions/vedette`
+    /// (the .deb installs them).
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Prints the manual page (roff), made from these definitions.
+    #[command(hide = true)]
+    Manpage,
     /// Checks the data directory, database, keyring and feeds, and says what to fix.
     Doctor {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -264,7 +275,17 @@ fn main() -> ExitCode {
     // `vedette … | head` ends quietly when head has read enough, as other
     // Unix tools do, instead of panicking on the closed pipe.
     sigpipe::reset();
-    let cli = Cli::parse();
+    let cmd = match config::apply(<Cli as clap::CommandFactory>::command()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("vedette: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&cmd.get_matches()) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -306,6 +327,21 @@ fn secrets() -> Arc<dyn SecretBackend> {
 }
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Completion { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "vedette", &mut std::io::stdout());
+            return Ok(0);
+        }
+        Command::Manpage => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .context("cannot write the manual page")?;
+            return Ok(0);
+        }
+        _ => {}
+    }
     if let Some(url) = &cli.console {
         let token = if cli.token_stdin {
             let mut t = String::new();
@@ -328,13 +364,22 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     }
     let data_dir = vedette_app::resolve_data_dir(cli.data_dir).map_err(usage)?;
     match cli.command {
+        // Answered above, before any data dir.
+        Command::Completion { .. } | Command::Manpage => Ok(0),
         Command::Doctor { format } => {
             let report = vedette_app::doctor(&data_dir, secrets()).await;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Format::Text => print!("{}", render_doctor(&report)),
             }
-            Ok(if report.healthy() { 0 } else { 1 })
+            // 0: all is well; 1: Vedette scans, with less; 3: it cannot scan.
+            Ok(if report.healthy() {
+                0
+            } else if report.can_scan() {
+                1
+            } else {
+                3
+            })
         }
         Command::Scan(cmd) => {
             let app = App::open(&data_dir, secrets()).await?;
@@ -586,6 +631,11 @@ fn render_doctor(r: &DoctorReport) -> String {
             CheckState::Fail => "FAIL",
         };
         out.push_str(&format!("[{mark}] {}: {}\n", c.name, c.detail));
+        if c.state != CheckState::Ok {
+            if let Some(w) = &c.without {
+                out.push_str(&format!("       without it: {w}\n"));
+            }
+        }
         if let Some(h) = &c.hint {
             out.push_str(&format!("       → {h}\n"));
         }
@@ -593,8 +643,10 @@ fn render_doctor(r: &DoctorReport) -> String {
     out.push('\n');
     out.push_str(if r.healthy() {
         "All is well.\n"
+    } else if r.can_scan() {
+        "Vedette can scan; what the failed checks above name does not work until they are fixed.\n"
     } else {
-        "Vedette cannot work until the failed checks above are fixed.\n"
+        "Vedette cannot scan until the failed checks above are fixed.\n"
     });
     out
 }

@@ -17,12 +17,12 @@ pub enum ScanCommand {
     Image {
         reference: String,
         /// Platform to pick from a multi-platform image; remembered for the
-        /// target [default: as it was scanned last, else linux/amd64]
-        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        /// target [default: as it was scanned last, else this machine's, e.g. linux/amd64]
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]", env = "VEDETTE_PLATFORM")]
         platform: Option<String>,
         /// Allow plain HTTP and TLS certificates that do not verify, for this
         /// registry; remembered for the target, so schedules reach it the same way.
-        #[arg(long)]
+        #[arg(long, env = "VEDETTE_INSECURE_REGISTRY", value_parser = clap::builder::FalseyValueParser::new())]
         insecure_registry: bool,
         /// Log in to the registry as USER for this scan only (nothing is
         /// stored); the password or token is read from standard input with
@@ -39,8 +39,8 @@ pub enum ScanCommand {
     /// `-` reads it from standard input (`docker save IMAGE | vedette scan archive -`).
     Archive {
         path: PathBuf,
-        /// Platform to pick from a multi-platform archive [default: linux/amd64]
-        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        /// Platform to pick from a multi-platform archive [default: this machine's, e.g. linux/amd64]
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]", env = "VEDETTE_PLATFORM")]
         platform: Option<String>,
         #[command(flatten)]
         out: OutputArgs,
@@ -62,43 +62,45 @@ pub enum ScanCommand {
 
 #[derive(Args)]
 pub struct OutputArgs {
-    #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+    /// The report's format.
+    #[arg(long, short = 'f', value_enum, default_value_t = OutFormat::Table, env = "VEDETTE_FORMAT")]
     format: OutFormat,
     /// List packages only: no advisory matching, no feeds (an SBOM of the target).
-    #[arg(long)]
+    #[arg(long, env = "VEDETTE_PACKAGES_ONLY", value_parser = clap::builder::FalseyValueParser::new())]
     packages_only: bool,
     /// Fail (exit 1) on any finding of this severity or worse.
-    #[arg(long, value_enum, value_name = "SEVERITY")]
+    #[arg(long, value_enum, value_name = "SEVERITY", env = "VEDETTE_FAIL_ON")]
     fail_on: Option<SeverityArg>,
-    /// A policy file (TOML; see the README): severities, counts, KEV, risk, exceptions.
-    #[arg(long, value_name = "FILE")]
+    /// A policy file (TOML; see the README): severities, counts, KEV, risk,
+    /// exceptions [default: ./.vedette.toml when there is one]
+    #[arg(long, value_name = "FILE", env = "VEDETTE_POLICY")]
     policy: Option<PathBuf>,
     /// Count only findings that have a fix.
-    #[arg(long)]
+    #[arg(long, env = "VEDETTE_IGNORE_UNFIXED", value_parser = clap::builder::FalseyValueParser::new())]
     ignore_unfixed: bool,
     /// Apply an OpenVEX document's `not_affected` statements as exceptions.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "VEDETTE_VEX")]
     vex: Option<PathBuf>,
     /// Give a verdict even when an advisory feed is older than its limit.
-    #[arg(long)]
+    #[arg(long, env = "VEDETTE_ALLOW_STALE", value_parser = clap::builder::FalseyValueParser::new())]
     allow_stale: bool,
     /// Give a verdict even when part of the target cannot be judged (an
     /// operating system no advisory source covers, a package database that
     /// cannot be read); the policy's `allow_uncovered = true` does the same.
-    #[arg(long)]
+    #[arg(long, env = "VEDETTE_ALLOW_UNCOVERED", value_parser = clap::builder::FalseyValueParser::new())]
     allow_uncovered: bool,
     /// Match against the local advisory index as it is; download nothing.
-    #[arg(long)]
+    #[arg(long, env = "VEDETTE_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
     offline: bool,
     /// Whether the target is reachable from the internet (weighs on the risk
     /// score). Remembered for the target [default: what was set last, else internal]
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, env = "VEDETTE_EXPOSURE")]
     exposure: Option<ExposureArg>,
     /// Write the report to FILE instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
+    #[arg(long, short, value_name = "FILE", env = "VEDETTE_OUTPUT")]
     output: Option<PathBuf>,
     /// No progress messages on standard error.
-    #[arg(long, short)]
+    #[arg(long, short, env = "VEDETTE_QUIET", value_parser = clap::builder::FalseyValueParser::new())]
     quiet: bool,
     #[command(flatten)]
     limits: LimitArgs,
@@ -108,26 +110,26 @@ pub struct OutputArgs {
 /// README's "Hostile input" section says what each bounds).
 #[derive(Args)]
 pub(crate) struct LimitArgs {
-    /// Package data kept in memory per scan [env: VEDETTE_MAX_MEMORY] [default: 512MiB]
-    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    /// Package data kept in memory per scan [default: 512MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes, env = "VEDETTE_MAX_MEMORY")]
     max_memory: Option<u64>,
-    /// Largest package database or lock file read [env: VEDETTE_MAX_FILE_SIZE] [default: 256MiB]
-    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    /// Largest package database or lock file read [default: 256MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes, env = "VEDETTE_MAX_FILE_SIZE")]
     max_file_size: Option<u64>,
-    /// Largest inflated layer [env: VEDETTE_MAX_LAYER_SIZE] [default: 64GiB]
-    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    /// Largest inflated layer [default: 64GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes, env = "VEDETTE_MAX_LAYER_SIZE")]
     max_layer_size: Option<u64>,
-    /// Most entries in a layer or directory tree [env: VEDETTE_MAX_ENTRIES] [default: 5000000]
-    #[arg(long, value_name = "N")]
+    /// Most entries in a layer or directory tree [default: 5000000]
+    #[arg(long, value_name = "N", env = "VEDETTE_MAX_ENTRIES")]
     max_entries: Option<u64>,
-    /// Largest inflated gzipped image archive [env: VEDETTE_MAX_ARCHIVE_SIZE] [default: 16GiB]
-    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    /// Largest inflated gzipped image archive [default: 16GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes, env = "VEDETTE_MAX_ARCHIVE_SIZE")]
     max_archive_size: Option<u64>,
-    /// Time one scan may take [env: VEDETTE_SCAN_TIMEOUT] [default: 30m]
-    #[arg(long, value_name = "DURATION", value_parser = vedette_app::parse_duration)]
+    /// Time one scan may take [default: 30m]
+    #[arg(long, value_name = "DURATION", value_parser = vedette_app::parse_duration, env = "VEDETTE_SCAN_TIMEOUT")]
     timeout: Option<std::time::Duration>,
-    /// Time one HTTP request may take [env: VEDETTE_HTTP_TIMEOUT] [default: 10m]
-    #[arg(long, value_name = "DURATION", value_parser = vedette_app::parse_duration)]
+    /// Time one HTTP request may take [default: 10m]
+    #[arg(long, value_name = "DURATION", value_parser = vedette_app::parse_duration, env = "VEDETTE_HTTP_TIMEOUT")]
     http_timeout: Option<std::time::Duration>,
 }
 
@@ -388,9 +390,21 @@ fn read_password_stdin() -> Result<vedette_model::Sensitive<String>, Failure> {
     Ok(vedette_model::Sensitive::new(s))
 }
 
+/// The policy file a scan uses when run in a directory that has one.
+const LOCAL_POLICY: &str = ".vedette.toml";
+
 fn build_policy(out: &OutputArgs) -> Result<Policy, Failure> {
+    // Like `.trivyignore`: a project's policy beside its code applies to
+    // the scans run there, unless --policy names another.
+    let local = std::path::Path::new(LOCAL_POLICY);
     let mut policy = match &out.policy {
         Some(p) => vedette_app::read_policy(p)?,
+        None if local.is_file() => {
+            if !out.quiet {
+                eprintln!("vedette: using the policy in ./{LOCAL_POLICY}");
+            }
+            vedette_app::read_policy(local)?
+        }
         None => Policy::default(),
     };
     if let Some(s) = out.fail_on {

@@ -96,7 +96,7 @@ pub struct HostOptions {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            platform: "linux/amd64".into(),
+            platform: vedette_model::host_platform(),
             insecure_registry: false,
             credential: None,
             temp_dir: std::env::temp_dir(),

@@ -59,8 +59,8 @@ pub use schedule::{
 pub use sensitive::Sensitive;
 pub use status::{AppOverview, Check, CheckState, DoctorReport};
 pub use target::{
-    Exposure, Quarantine, RegistryCrawl, RegistryImage, RegistryKind, RegistryWatch, ScanState,
-    ScanSummary, SeverityCounts, TagSelector, TargetInfo, TargetKind, STDIN_TARGET,
+    host_platform, Exposure, Quarantine, RegistryCrawl, RegistryImage, RegistryKind, RegistryWatch,
+    ScanState, ScanSummary, SeverityCounts, TagSelector, TargetInfo, TargetKind, STDIN_TARGET,
 };
 pub use text::{markup_escape, printable};
 pub use trends::{Activity, DailyOpen, OpenFinding, ScheduleRunTime, Trends, WeeklyChange};

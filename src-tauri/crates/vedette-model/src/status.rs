@@ -8,7 +8,8 @@ pub enum CheckState {
     Ok,
     /// Works, but something the user will want soon is missing.
     Warn,
-    /// Vedette cannot do its job until this is fixed.
+    /// Does not work: what the check's `without` names stops until it is
+    /// fixed (everything, for an essential check).
     Fail,
 }
 
@@ -25,6 +26,13 @@ pub struct Check {
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// What does not work while this check is not ok.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub without: Option<String>,
+    /// Nothing can be scanned while this check fails.
+    #[serde(default)]
+    pub essential: bool,
 }
 
 impl Check {
@@ -34,6 +42,8 @@ impl Check {
             state: CheckState::Ok,
             detail: detail.into(),
             hint: None,
+            without: None,
+            essential: false,
         }
     }
 
@@ -43,6 +53,8 @@ impl Check {
             state: CheckState::Warn,
             detail: detail.into(),
             hint: Some(hint.into()),
+            without: None,
+            essential: false,
         }
     }
 
@@ -52,7 +64,23 @@ impl Check {
             state: CheckState::Fail,
             detail: detail.into(),
             hint: Some(hint.into()),
+            without: None,
+            essential: false,
         }
+    }
+}
+
+impl Check {
+    /// Says what does not work while this check is not ok.
+    pub fn without(mut self, what: impl Into<String>) -> Self {
+        self.without = Some(what.into());
+        self
+    }
+
+    /// Marks a check without which nothing can be scanned.
+    pub fn essential(mut self) -> Self {
+        self.essential = true;
+        self
     }
 }
 
@@ -72,6 +100,15 @@ impl DoctorReport {
     /// All well when nothing failed (warnings are fine).
     pub fn healthy(&self) -> bool {
         self.checks.iter().all(|c| c.state != CheckState::Fail)
+    }
+
+    /// Whether Vedette can scan at all: no essential check failed (a
+    /// missing keyring or feed leaves scanning possible, with less).
+    pub fn can_scan(&self) -> bool {
+        !self
+            .checks
+            .iter()
+            .any(|c| c.essential && c.state == CheckState::Fail)
     }
 }
 

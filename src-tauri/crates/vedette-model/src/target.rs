@@ -469,3 +469,31 @@ mod tests {
             .contains("latest:N, tags:A,B or regex:PATTERN"));
     }
 }
+
+/// The platform of the machine Vedette runs on, as OCI names it
+/// (`linux/amd64`, `linux/arm64/v8`): what a multi-platform image is scanned
+/// as unless told otherwise, as `docker pull` does.
+pub fn host_platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "386",
+        "aarch64" => "arm64/v8",
+        "arm" => "arm/v7",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "powerpc64" => "ppc64",
+        "riscv64" => "riscv64",
+        "s390x" => "s390x",
+        "loongarch64" => "loong64",
+        other => other,
+    };
+    format!("linux/{arch}")
+}
+
+#[cfg(test)]
+mod platform_tests {
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn an_x86_64_host_scans_amd64_images() {
+        assert_eq!(super::host_platform(), "linux/amd64");
+    }
+}

@@ -179,31 +179,22 @@ pub fn trends_svg(t: &Trends) -> Result<String, String> {
     Ok(out)
 }
 
-/// The trend chart as a PNG file. Text needs a TrueType font; DejaVu Sans
-/// is looked for where Debian (fonts-dejavu-core) and others install it.
+/// The trend chart as a PNG file.
 pub fn trends_png(t: &Trends, path: &std::path::Path) -> Result<(), String> {
     register_font()?;
     let root = BitMapBackend::new(path, (W, H)).into_drawing_area();
     draw(root, t)
 }
 
+/// DejaVu Sans, compiled in (`fonts/README.md`): labels are laid out and
+/// drawn with it whatever fonts the machine has.
+static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+
 fn register_font() -> Result<(), String> {
     static DONE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     DONE.get_or_init(|| {
-        const PLACES: [&str; 3] = [
-            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-            "/usr/share/fonts/TTF/DejaVuSans.ttf",
-            "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-        ];
-        let bytes = PLACES
-            .iter()
-            .find_map(|p| std::fs::read(p).ok())
-            .ok_or_else(|| {
-                "a PNG chart needs the DejaVu Sans font: install fonts-dejavu-core (apt), or export SVG".to_owned()
-            })?;
-        let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-        plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
-            .map_err(|_| "DejaVu Sans could not be read as a font".to_owned())
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+            .map_err(|_| "the chart's font could not be read".to_owned())
     })
     .clone()
 }

@@ -79,9 +79,6 @@ pub enum FeedPolicy {
     Offline,
 }
 
-/// The platform picked from a multi-platform image unless told otherwise.
-pub const DEFAULT_PLATFORM: &str = "linux/amd64";
-
 /// What a scan needs besides its target; cheap to clone.
 #[derive(Clone)]
 pub struct Scanner {
@@ -521,7 +518,7 @@ impl Scanner {
                 .platform
                 .clone()
                 .or_else(|| target.platform.clone())
-                .unwrap_or_else(|| DEFAULT_PLATFORM.to_owned()),
+                .unwrap_or_else(vedette_model::host_platform),
             insecure_registry: req.insecure
                 || target.insecure
                 || registry

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // a test that cannot read its own fixture should stop there
 
 mod api;
+mod cli_ux;
 mod coverage;
 mod gate;
 mod hostile;
@@ -78,6 +79,7 @@ fn vedette_with(
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
+        .env("VEDETTE_CONFIG", data_dir.join("no-config.toml"))
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("DBUS_SESSION_BUS_ADDRESS", bus)
         .env("VEDETTE_LOG", "trace")
@@ -137,15 +139,50 @@ fn doctor_on_a_fresh_data_dir_with_a_keyring_says_all_is_well() {
     assert!(t.contains("All is well."), "{t}");
 }
 
+/// Without a keyring, doctor fails that check and says what it stops,
+/// but not that Vedette cannot work: a scan still runs (exit 1, not 3).
+/// With a data dir it cannot create, nothing can be scanned (exit 3).
 #[test]
-fn doctor_without_a_keyring_says_what_to_install_and_exits_non_zero() {
+fn doctor_without_a_keyring_says_what_stops_working_and_that_scans_still_work() {
     let dir = tempfile::tempdir().unwrap();
     let out = vedette(dir.path(), &no_bus(dir.path()), &["doctor"], "");
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("[FAIL] Keyring"), "{t}");
     assert!(t.contains("apt install gnome-keyring"), "{t}");
+    assert!(
+        t.contains("without it: no secret can be stored or read")
+            && t.contains("Docker's and Podman's login files"),
+        "{t}"
+    );
+    assert!(t.contains("Vedette can scan;"), "{t}");
+    assert!(!t.contains("cannot scan"), "{t}");
     assert!(!t.contains("panicked"), "{t}");
+    // As it says: a scan works without the keyring.
+    let fixture = vedette_tests::registry::shared("fixtures/alpine-3.23");
+    let scan = vedette(
+        dir.path(),
+        &no_bus(dir.path()),
+        &[
+            "scan",
+            "dir",
+            fixture.to_str().unwrap(),
+            "--packages-only",
+            "--quiet",
+        ],
+        "",
+    );
+    assert!(scan.status.success(), "{}", text(&scan));
+    assert!(text(&scan).contains("musl"), "{}", text(&scan));
+
+    // A data dir that cannot be made: nothing can be scanned.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let out = vedette(&file.join("data"), &no_bus(dir.path()), &["doctor"], "");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(t.contains("[FAIL] Data directory"), "{t}");
+    assert!(t.contains("Vedette cannot scan until"), "{t}");
 }
 
 #[test]

@@ -91,6 +91,8 @@ pub(crate) fn command(data: &Path, env: &[(&str, String)], args: &[&str]) -> Com
         "DBUS_SESSION_BUS_ADDRESS",
         format!("unix:path={}/no-bus", data.display()),
     );
+    // No config file of the machine's user: a test gives its own.
+    c.env("VEDETTE_CONFIG", data.join("no-config.toml"));
     for (k, v) in env {
         c.env(k, v);
     }

@@ -1,0 +1,165 @@
+//! The CLI as Trivy and Grype users expect it: completions and a man page
+//! made from the flags, every scan flag also an environment variable, a
+//! config file of defaults under the flags, a project's `.vedette.toml`.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use vedette_tests::registry::shared;
+
+use crate::vulns::{command, out, Mirror};
+
+#[test]
+fn completions_for_three_shells_and_a_man_page_are_made_from_the_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gen = |args: &[&str]| {
+        let o = command(tmp.path(), &[], args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", out(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let bash = tmp.path().join("vedette.bash");
+    std::fs::write(&bash, gen(&["completion", "bash"])).unwrap();
+    // bash loads it and completes `vedette sc` to `scan` (and `schedule`).
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && COMP_WORDS=(vedette sc) COMP_CWORD=1 && _vedette vedette sc vedette && echo \"${{COMPREPLY[@]}}\"",
+            bash.display()
+        ))
+        .output()
+        .unwrap();
+    let words = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && words.contains("scan") && words.contains("schedule"),
+        "{words}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(gen(&["completion", "zsh"]).starts_with("#compdef vedette"));
+    assert!(gen(&["completion", "fish"]).contains("complete -c vedette"));
+    let man = gen(&["manpage"]);
+    assert!(man.contains(".TH vedette"), "{man}");
+    assert!(man.contains("scan") && man.contains("doctor"), "{man}");
+}
+
+/// The lang fixture's Python requirements (Jinja2 2.10 has advisories).
+fn project(dir: &Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("requirements.txt"), "Jinja2==2.10\n").unwrap();
+    dir.display().to_string()
+}
+
+#[test]
+fn a_config_file_sets_defaults_the_environment_and_flags_override() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = shared("fixtures/alpine-3.23");
+    let fixture = fixture.to_str().unwrap();
+    let config = tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "format = \"json\"\npackages-only = true\nquiet = true\n",
+    )
+    .unwrap();
+    let env = |more: &[(&'static str, &str)]| {
+        let mut e = vec![("VEDETTE_CONFIG", config.display().to_string())];
+        e.extend(more.iter().map(|(k, v)| (*k, v.to_string())));
+        e
+    };
+    let scan = |env: &[(&'static str, String)], flags: &[&str]| {
+        let mut args = vec!["scan", "dir", fixture];
+        args.extend_from_slice(flags);
+        let o = command(tmp.path(), env, &args).output().unwrap();
+        assert!(o.status.success(), "{}", out(&o));
+        o
+    };
+
+    // The file: JSON, packages only, no progress.
+    let o = scan(&env(&[]), &[]);
+    let v: Value = serde_json::from_slice(&o.stdout).expect("the config's format: JSON");
+    assert!(
+        v["packages"].as_array().is_some_and(|p| !p.is_empty()),
+        "{v}"
+    );
+    assert!(
+        o.stderr.is_empty(),
+        "quiet: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Its environment variable over the file; the flag over both.
+    let o = scan(&env(&[("VEDETTE_FORMAT", "cyclonedx")]), &[]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["bomFormat"], "CycloneDX");
+    let o = scan(&env(&[("VEDETTE_FORMAT", "cyclonedx")]), &["-f", "spdx"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["spdxVersion"].is_string(), "{v}");
+    // A boolean variable that says no turns the file's yes off.
+    let o = scan(&env(&[("VEDETTE_QUIET", "false")]), &[]);
+    assert!(!o.stderr.is_empty(), "progress shown again");
+
+    // A setting Vedette does not know is named, with the file.
+    std::fs::write(&config, "formt = \"json\"\n").unwrap();
+    let o = command(tmp.path(), &env(&[]), &["scan", "dir", fixture])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        out(&o).contains("'formt' is not a setting") && out(&o).contains("config.toml"),
+        "{}",
+        out(&o)
+    );
+    assert!(
+        out(&o).contains("fail-on"),
+        "the settings are listed: {}",
+        out(&o)
+    );
+}
+
+#[test]
+fn a_vedette_toml_in_the_working_directory_is_the_policy_unless_another_is_given() {
+    let mirror = Mirror::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(&tmp.path().join("app"));
+    let scan = |cwd: &Path, extra: &[&str]| {
+        let mut args = vec!["scan", "dir", dir.as_str()];
+        args.extend_from_slice(extra);
+        command(tmp.path(), &mirror.env(), &args)
+            .current_dir(cwd)
+            .output()
+            .unwrap()
+    };
+    // No policy: findings, but nothing fails.
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let o = scan(&elsewhere, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+
+    // The project's policy, found in the working directory.
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join(".vedette.toml"), "fail_on = \"low\"\n").unwrap();
+    let o = scan(&work, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains("using the policy in ./.vedette.toml"),
+        "{}",
+        out(&o)
+    );
+
+    // --policy names another, which wins.
+    let lenient = tmp.path().join("lenient.toml");
+    std::fs::write(&lenient, "fail_on = \"critical\"\nfixable_only = true\n").unwrap();
+    let given = scan(&work, &["--policy", lenient.to_str().unwrap()]);
+    assert!(
+        !out(&given).contains("using the policy in"),
+        "{}",
+        out(&given)
+    );
+    let alone = scan(&elsewhere, &["--policy", lenient.to_str().unwrap()]);
+    assert_eq!(
+        given.status.code(),
+        alone.status.code(),
+        "the given policy alone decides: {}",
+        out(&given)
+    );
+}
