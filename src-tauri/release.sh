@@ -74,6 +74,7 @@ cat >"$stage/tauri.release.json" <<JSON
     "linux": {
       "deb": {
         "section": "admin",
+        "desktopTemplate": "$VEDETTE_ROOT/src-tauri/packaging/vedette.desktop.hbs",
         "depends": ["libayatana-appindicator3-1", "libdbus-1-3"],
         "recommends": ["gnome-keyring"],
         "files": {

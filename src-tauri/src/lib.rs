@@ -6,7 +6,9 @@
 
 #[cfg(not(test))]
 mod api;
+mod autostart;
 mod commands;
+pub mod links;
 mod logging;
 #[cfg(not(test))]
 mod progress;
@@ -107,11 +109,7 @@ pub fn show_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {
 
 /// Shows the window on a scan's detail (a notification was clicked).
 pub fn open_scan<R: Runtime>(app: &tauri::AppHandle<R>, scan_id: i64) {
-    use tauri::Emitter;
-    show_main_window(app);
-    if let Err(e) = app.emit("open-scan", scan_id) {
-        tracing::warn!("cannot open scan {scan_id} in the window: {e}");
-    }
+    links::open(app, links::Link::Scan(scan_id));
 }
 
 /// Command-line arguments of the desktop app.
@@ -120,6 +118,8 @@ struct Args {
     data_dir: Option<PathBuf>,
     /// Start hidden in the tray (for autostart).
     minimized: bool,
+    /// A `vedette://` link to open.
+    link: Option<links::Link>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -139,12 +139,17 @@ fn parse_args() -> Result<Args, String> {
             }
             Some("--minimized") => args.minimized = true,
             Some("--help") | Some("-h") => {
-                println!("Usage: vedette-desktop [--data-dir DIR] [--minimized]\n\nThe Vedette desktop console. The data directory defaults to $VEDETTE_DATA_DIR, else ~/.local/share/vedette.");
+                println!("Usage: vedette-desktop [--data-dir DIR] [--minimized] [vedette://scan/ID | vedette://target/ID]\n\nThe Vedette desktop console. The data directory defaults to $VEDETTE_DATA_DIR, else ~/.local/share/vedette. A link opens that page (in the running window, if there is one).");
                 std::process::exit(0);
             }
+            Some(s) if s.starts_with("vedette:") => match links::Link::parse(s) {
+                Some(link) => args.link = Some(link),
+                // A link from elsewhere that names nothing: the window opens as usual.
+                None => eprintln!("vedette-desktop: {s} is not a link Vedette opens (vedette://scan/ID or vedette://target/ID)"),
+            },
             _ => {
                 return Err(format!(
-                    "unknown argument {a:?}; usage: vedette-desktop [--data-dir DIR] [--minimized]"
+                    "unknown argument {a:?}; usage: vedette-desktop [--data-dir DIR] [--minimized] [vedette://scan/ID]"
                 ))
             }
         }
@@ -175,10 +180,20 @@ pub fn run() -> ExitCode {
     // The single-instance plugin comes first: a second launch hands over to
     // the running instance and exits before it opens the database.
     let result = builder(tauri::Builder::<tauri::Wry>::default())
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            tracing::info!("second launch: focusing the running instance");
-            show_main_window(app);
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            // Its arguments come here: a link opens its page.
+            match links::Link::in_args(&argv) {
+                Some(link) => {
+                    tracing::info!("second launch with {link:?}: opening it here");
+                    links::open(app, link);
+                }
+                None => {
+                    tracing::info!("second launch: focusing the running instance");
+                    show_main_window(app);
+                }
+            }
         }))
+        .manage(links::Pending(std::sync::Mutex::new(args.link)))
         .setup(move |app| {
             let secrets = Arc::new(KeyringSecrets::default());
             match tauri::async_runtime::block_on(App::open(&data_dir, secrets)) {

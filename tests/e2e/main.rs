@@ -828,6 +828,115 @@ async fn scans_run_from_the_cli_appear_in_the_window() {
     s.stop().await;
 }
 
+/// `vedette://` links, opened with `xdg-open` as a browser or a mail client
+/// would (the scheme handed to the app by a desktop entry like the .deb's):
+/// the launch they start hands the link to the running window, which shows
+/// that scan, then marks that target. Settings turns starting at login on
+/// and off (an XDG autostart entry, minimised to the tray).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vedette_link_opened_with_xdg_open_shows_its_scan_in_the_running_window() {
+    let data = tempfile::tempdir().unwrap();
+    for fixture in ["alpine-3.23", "debian-12-minbase"] {
+        let fixture = vedette_tests::registry::shared(&format!("fixtures/{fixture}"));
+        run_cli(
+            data.path(),
+            &[
+                "scan",
+                "dir",
+                fixture.to_str().unwrap(),
+                "-q",
+                "--packages-only",
+                "-o",
+                "/dev/null",
+            ],
+        );
+    }
+    let history: serde_json::Value =
+        serde_json::from_slice(&run_cli(data.path(), &["history", "--format", "json"])).unwrap();
+    let alpine = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["target_name"].as_str().unwrap().ends_with("alpine-3.23"))
+        .unwrap()
+        .clone();
+    let data_path = data.path().to_owned();
+    let s = Session::start_in("deep-link", false, true, data).await;
+
+    // The scheme's handler in this session's XDG dirs, as the .deb installs it.
+    let xdg_data = s._xdg.path().join("data");
+    let apps = xdg_data.join("applications");
+    std::fs::create_dir_all(&apps).unwrap();
+    std::fs::write(
+        apps.join("vedette-e2e.desktop"),
+        format!(
+            "[Desktop Entry]\nType=Application\nName=Vedette\nExec={} --data-dir {} %u\nMimeType=x-scheme-handler/vedette;\n",
+            s.bin.display(),
+            data_path.display()
+        ),
+    )
+    .unwrap();
+    let xdg = |program: &str, args: &[&str]| {
+        let out = Command::new(vedette_tests::require(program))
+            .args(args)
+            .envs(s.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("XDG_DATA_HOME", &xdg_data)
+            .env_remove("XDG_CURRENT_DESKTOP")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{program} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    xdg(
+        "xdg-mime",
+        &["default", "vedette-e2e.desktop", "x-scheme-handler/vedette"],
+    );
+
+    // A scan's link: its detail, in this window.
+    s.go("settings").await;
+    let scan_id = alpine["id"].as_i64().unwrap();
+    xdg("xdg-open", &[&format!("vedette://scan/{scan_id}")]);
+    let detail = s.text("[data-testid=scan-detail]").await;
+    assert!(
+        detail.contains("alpine-3.23") && detail.contains(&format!("Scan {scan_id}")),
+        "{detail}"
+    );
+    s.screenshot("deep-link-scan").await;
+
+    // A target's link: the Targets page, that row marked.
+    let target_id = alpine["target_id"].as_i64().unwrap();
+    xdg("xdg-open", &[&format!("vedette://target/{target_id}")]);
+    let row = s
+        .text(&format!(
+            "[data-testid=target-row][data-target-id='{target_id}'][aria-current=true]"
+        ))
+        .await;
+    assert!(row.contains("alpine-3.23"), "{row}");
+
+    // Starting at login, from Settings.
+    let entry = s._xdg.path().join("config/autostart/vedette.desktop");
+    s.go("settings").await;
+    s.click("[data-testid=autostart]").await;
+    s.wait_text("[data-testid=notice]", "start at login").await;
+    let text = std::fs::read_to_string(&entry).expect("the autostart entry is written");
+    assert!(
+        text.contains(&format!(
+            "Exec={} --minimized --data-dir {}",
+            s.bin.display(),
+            data_path.display()
+        )),
+        "{text}"
+    );
+    s.click("[data-testid=autostart]").await;
+    s.wait_text("[data-testid=notice]", "will not start at login")
+        .await;
+    assert!(!entry.exists(), "turned off: the entry is gone");
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_schedule_is_made_in_the_dialog_with_its_cron_explained_and_bad_input_refused_in_place() {
     // One target, so the dialog can show which targets a schedule picks.

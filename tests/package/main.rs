@@ -302,6 +302,22 @@ fn the_deb_installs_launches_from_its_desktop_entry_is_removed_keeping_data_and_
         );
     }
 
+    // vedette:// links go to the app: its entry says it handles them, and
+    // the desktop database (updated by dpkg's trigger) knows it.
+    let entry = std::fs::read_to_string(DESKTOP_ENTRY).unwrap();
+    assert!(
+        entry.contains("MimeType=x-scheme-handler/vedette;") && entry.contains(" %u"),
+        "{entry}"
+    );
+    let cache =
+        std::fs::read_to_string("/usr/share/applications/mimeinfo.cache").unwrap_or_default();
+    assert!(
+        cache
+            .lines()
+            .any(|l| l.starts_with("x-scheme-handler/vedette=") && l.contains("Vedette.desktop")),
+        "the desktop database does not name Vedette for vedette:// links"
+    );
+
     // Debian's validators accept the desktop entry, the metainfo and the unit.
     ok(Command::new(require("desktop-file-validate")).arg(DESKTOP_ENTRY));
     ok(Command::new(require("appstreamcli")).args(["validate", "--no-net", METAINFO]));

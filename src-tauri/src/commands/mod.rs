@@ -5,6 +5,7 @@
 mod api;
 mod app;
 mod credential;
+mod desktop;
 mod gate;
 mod notify;
 mod scan;
@@ -22,6 +23,9 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         api::api_token_revoke,
         app::app_overview,
         app::dashboard_activity,
+        desktop::desktop_take_link,
+        desktop::desktop_autostart,
+        desktop::desktop_set_autostart,
         credential::credential_list,
         credential::credential_set,
         credential::credential_delete,

@@ -70,8 +70,14 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
   }
 }
 
+/** A `vedette://` link: the page it opens. */
+export type Link = { kind: "scan" | "target"; id: number };
+
 export const api = {
   overview: () => call<AppOverview>("app_overview"),
+  takeLink: () => call<Link | null>("desktop_take_link"),
+  autostart: () => call<boolean>("desktop_autostart"),
+  setAutostart: (on: boolean) => call<boolean>("desktop_set_autostart", { on }),
   activity: () => call<Activity>("dashboard_activity"),
   credentials: () => call<CredentialInfo[]>("credential_list"),
   setCredential: (credential: NewRegistryCredential) =>

@@ -272,14 +272,17 @@ fn compose(parts: Vec<Part<'_>>, digest: bool, link_base: Option<&str>) -> Optio
     };
     worst.truncate(WORST);
     let scan_id = worst.first().map(|f| f.scan_id).or(scans.first().copied());
-    let links = match link_base {
-        Some(base) => scans
-            .iter()
-            .take(5)
-            .map(|s| format!("{}/api/v1/scans/{s}", base.trim_end_matches('/')))
-            .collect(),
-        None => vec![],
-    };
+    // Each scan in the desktop app (a vedette:// link opens it there), and
+    // in the API when it is served.
+    let links = scans
+        .iter()
+        .take(5)
+        .flat_map(|s| {
+            std::iter::once(format!("vedette://scan/{s}")).chain(
+                link_base.map(|base| format!("{}/api/v1/scans/{s}", base.trim_end_matches('/'))),
+            )
+        })
+        .collect();
     Some(Message {
         title,
         lines,

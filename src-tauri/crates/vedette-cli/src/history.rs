@@ -3,6 +3,7 @@
 use clap::{Args, Subcommand};
 use vedette_model::{ScanState, ScanSummary};
 
+use crate::scan::OutFormat;
 use crate::{clean, usage, Failure, Format};
 
 #[derive(Args)]
@@ -22,8 +23,14 @@ enum HistoryCommand {
     /// what was fixed, what is unchanged.
     Show {
         scan: i64,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// table: what changed since the previous scan; json: the report
+        /// and that diff; sarif, cyclonedx, cyclonedx-1.5, spdx: the stored
+        /// scan re-rendered as `vedette scan` writes them.
+        #[arg(long, short = 'f', value_enum, default_value_t = OutFormat::Table)]
+        format: OutFormat,
+        /// Write it to FILE instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
         /// Print what the scan found installed instead (the inventory JSON
         /// of `vedette scan … --packages-only --format json`).
         #[arg(long)]
@@ -57,11 +64,30 @@ pub async fn run(app: &vedette_app::App, args: HistoryArgs) -> Result<u8, Failur
             println!("{}", serde_json::to_string_pretty(&inv)?);
             Ok(0)
         }
-        Some(HistoryCommand::Show { scan, format, .. }) => {
+        Some(HistoryCommand::Show {
+            scan,
+            format: format @ (OutFormat::Table | OutFormat::Json),
+            output,
+            ..
+        }) => {
             let mut detail = app.scan_detail(scan).await?;
             // The report with its findings, as the API gives it.
             detail.report = app.scan_report(scan).await?;
-            print_detail(scan, detail, format)
+            print_detail(scan, detail, detail_format(format), output.as_deref())
+        }
+        Some(HistoryCommand::Show {
+            scan,
+            format,
+            output,
+            ..
+        }) => {
+            // The stored scan, rendered again as the scan wrote it.
+            let inventory = app.scan_inventory(scan).await?;
+            let report = app.scan_report(scan).await?;
+            let color = output.is_none() && crate::color_stdout();
+            let text = crate::scan::render(format, &inventory, report.as_ref(), color)?;
+            write_text(scan, output.as_deref(), &text)?;
+            Ok(0)
         }
     }
 }
@@ -205,6 +231,14 @@ pub(crate) fn print_scans(
     Ok(())
 }
 
+/// The detail's text or JSON for a report format of `history show`.
+fn detail_format(f: OutFormat) -> Format {
+    match f {
+        OutFormat::Json => Format::Json,
+        _ => Format::Text,
+    }
+}
+
 /// `vedette --console … history`: the console's scans.
 pub async fn run_remote(
     console: &vedette_api::client::Console,
@@ -213,12 +247,13 @@ pub async fn run_remote(
     if let Some(HistoryCommand::Show {
         scan,
         format,
+        output,
         inventory,
     }) = args.show
     {
-        if inventory {
+        if inventory || !matches!(format, OutFormat::Table | OutFormat::Json) {
             return Err(usage(
-                "--inventory reads the local history; against a console, GET /api/v1/scans/{id}/report?format=cyclonedx gives the packages",
+                "against a console, history show gives the table or JSON; GET /api/v1/scans/{id}/report?format=sarif|cyclonedx gives the rest",
             ));
         }
         let detail = vedette_model::ScanDetail {
@@ -226,7 +261,7 @@ pub async fn run_remote(
             report: console.scan(scan).await?.report,
             diff: Some(console.scan_diff(scan).await?),
         };
-        return print_detail(scan, detail, format);
+        return print_detail(scan, detail, detail_format(format), output.as_deref());
     }
     print_scans(&console.scans(args.limit).await?, args.format)?;
     Ok(0)
@@ -237,33 +272,65 @@ fn print_detail(
     scan: i64,
     detail: vedette_model::ScanDetail,
     format: Format,
+    output: Option<&std::path::Path>,
 ) -> Result<u8, Failure> {
+    let text = detail_text(scan, detail, format)?;
+    write_text(scan, output, &text)?;
+    Ok(0)
+}
+
+/// Writes a rendering of scan `scan` to `output`, else to standard output.
+fn write_text(scan: i64, output: Option<&std::path::Path>, text: &str) -> Result<(), Failure> {
+    match output {
+        Some(path) => {
+            std::fs::write(path, text.as_bytes()).map_err(|e| {
+                Failure::from(anyhow::anyhow!("cannot write {}: {e}", path.display()))
+            })?;
+            if !crate::quiet() {
+                eprintln!("vedette: scan {scan} written to {}", path.display());
+            }
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// One scan's detail as text or JSON.
+fn detail_text(
+    scan: i64,
+    detail: vedette_model::ScanDetail,
+    format: Format,
+) -> Result<String, Failure> {
+    let mut out = String::new();
+    macro_rules! put {
+        ($($a:tt)*) => {{
+            out.push_str(&format!($($a)*));
+            out.push('\n');
+        }};
+    }
     let (Some(report), Some(diff)) = (detail.report, detail.diff) else {
         return Err(usage(format!(
             "scan {scan} has no findings on record (it failed, or listed packages only); `vedette history` lists the scans"
         )));
     };
     if let Format::Json = format {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"report": report, "diff": diff}))?
-        );
-        return Ok(0);
+        let doc = serde_json::json!({"report": report, "diff": diff});
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&doc)?));
     }
-    println!(
+    put!(
         "scan {scan} of {}  ({})",
         clean(&report.target),
         clean(&report.digest)
     );
     match diff.previous_scan_id {
-        Some(p) => println!("compared with scan {p}"),
-        None => println!("the first scan of this target"),
+        Some(p) => put!("compared with scan {p}"),
+        None => put!("the first scan of this target"),
     }
-    println!();
-    println!("NEW ({})", diff.new.len());
+    out.push('\n');
+    put!("NEW ({})", diff.new.len());
     for n in &diff.new {
         let f = &n.finding;
-        println!(
+        put!(
             "  {:>5.1}  {:<28} {:<24} {:<18} {:<9}  {}",
             f.risk,
             clean(&f.id),
@@ -273,9 +340,9 @@ fn print_detail(
             n.cause.describe()
         );
     }
-    println!("FIXED ({})", diff.fixed.len());
+    put!("FIXED ({})", diff.fixed.len());
     for f in &diff.fixed {
-        println!(
+        put!(
             "         {:<28} {:<24} {:<18} {:<9}",
             clean(&f.id),
             clean(&f.package),
@@ -283,9 +350,9 @@ fn print_detail(
             f.severity.as_str()
         );
     }
-    println!("UNCHANGED ({})", diff.unchanged.len());
-    println!();
-    println!(
+    put!("UNCHANGED ({})", diff.unchanged.len());
+    out.push('\n');
+    put!(
         "verdict: {}",
         if !report.stale_feeds.is_empty() {
             "none (stale feeds)".to_owned()
@@ -297,5 +364,5 @@ fn print_detail(
             format!("FAIL: {}", report.verdict.failures.join("; "))
         }
     );
-    Ok(0)
+    Ok(out)
 }

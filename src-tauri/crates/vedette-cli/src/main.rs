@@ -61,8 +61,56 @@ struct Cli {
     )]
     console_pin_sha256: Option<String>,
 
+    /// No progress messages on standard error (errors and a failed gate's
+    /// reasons are still printed).
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "VEDETTE_QUIET",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    quiet: bool,
+
+    /// More log detail on standard error: -v info, -vv debug, -vvv trace
+    /// (VEDETTE_LOG, when set, says exactly what).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// Colour in tables: auto (on a terminal, unless NO_COLOR is set),
+    /// always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "VEDETTE_COLOR")]
+    color: ColorChoice,
+
     #[command(subcommand)]
     command: Command,
+}
+
+/// When tables are coloured.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The global output settings, set once from the command line.
+static OUTPUT: std::sync::OnceLock<(bool, ColorChoice)> = std::sync::OnceLock::new();
+
+/// Whether progress messages are silenced (-q).
+pub(crate) fn quiet() -> bool {
+    OUTPUT.get().is_some_and(|(q, _)| *q)
+}
+
+/// Whether a table printed to standard output is coloured.
+pub(crate) fn color_stdout() -> bool {
+    match OUTPUT.get().map_or(ColorChoice::Auto, |(_, c)| *c) {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -171,6 +219,8 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum Format {
+    /// For people (also `table`, as `vedette scan` names it).
+    #[value(alias = "table")]
     Text,
     Json,
 }
@@ -286,7 +336,8 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
-    init_logging();
+    OUTPUT.get_or_init(|| (cli.quiet, cli.color));
+    init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -311,10 +362,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VEDETTE_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

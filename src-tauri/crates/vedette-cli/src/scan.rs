@@ -1,6 +1,5 @@
 //! `vedette scan image|archive|dir`: inventory a target, store it, print it.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -62,7 +61,7 @@ pub enum ScanCommand {
 
 #[derive(Args)]
 pub struct OutputArgs {
-    /// The report's format.
+    /// The report's format (the format of -o FILE).
     #[arg(long, short = 'f', value_enum, default_value_t = OutFormat::Table, env = "VEDETTE_FORMAT")]
     format: OutFormat,
     /// List packages only: no advisory matching, no feeds (an SBOM of the target).
@@ -96,12 +95,11 @@ pub struct OutputArgs {
     /// score). Remembered for the target [default: what was set last, else internal]
     #[arg(long, value_enum, env = "VEDETTE_EXPOSURE")]
     exposure: Option<ExposureArg>,
-    /// Write the report to FILE instead of standard output.
-    #[arg(long, short, value_name = "FILE", env = "VEDETTE_OUTPUT")]
-    output: Option<PathBuf>,
-    /// No progress messages on standard error.
-    #[arg(long, short, env = "VEDETTE_QUIET", value_parser = clap::builder::FalseyValueParser::new())]
-    quiet: bool,
+    /// Write the report to FILE instead of standard output; FORMAT=FILE
+    /// writes that format there (repeat it for several formats from one
+    /// scan: -o sarif=r.sarif -o cyclonedx=bom.json).
+    #[arg(long, short, value_name = "[FORMAT=]FILE", env = "VEDETTE_OUTPUT")]
+    output: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -157,13 +155,70 @@ impl LimitArgs {
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum OutFormat {
+/// A report's format: the same names for `scan` and `history show`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutFormat {
+    /// For people (also `text`).
+    #[value(alias = "text")]
     Table,
+    /// Vedette's JSON report (the inventory with --packages-only).
     Json,
+    /// SARIF 2.1.0, for code scanning dashboards.
     Sarif,
+    /// CycloneDX 1.6 JSON: the components and the vulnerabilities.
     Cyclonedx,
+    /// CycloneDX 1.5 JSON, for tools that do not read 1.6 yet.
+    #[value(name = "cyclonedx-1.5")]
+    Cyclonedx15,
+    /// SPDX 2.3 JSON: the packages.
     Spdx,
+}
+
+/// Renders what a scan found: its `report` (none for a packages-only scan)
+/// and the inventory it judged.
+pub(crate) fn render(
+    format: OutFormat,
+    inventory: &vedette_model::Inventory,
+    report: Option<&vedette_model::ScanReport>,
+    color: bool,
+) -> Result<String, Failure> {
+    use vedette_report::Format;
+    Ok(match (format, report) {
+        (OutFormat::Table, Some(r)) => vedette_report::findings_table(r, color),
+        (OutFormat::Table, None) => vedette_report::render(inventory, Format::Table),
+        (OutFormat::Json, Some(r)) => vedette_report::json_report(r),
+        (OutFormat::Json, None) => vedette_report::render(inventory, Format::Json),
+        (OutFormat::Sarif, Some(r)) => vedette_report::sarif(r),
+        (OutFormat::Sarif, None) => return Err(usage(NO_SARIF)),
+        (OutFormat::Cyclonedx, Some(r)) => vedette_report::cyclonedx_with_findings(inventory, r),
+        (OutFormat::Cyclonedx, None) => vedette_report::render(inventory, Format::CycloneDx),
+        (OutFormat::Cyclonedx15, r) => {
+            vedette_report::cyclonedx_1_5(&render(OutFormat::Cyclonedx, inventory, r, false)?)
+        }
+        (OutFormat::Spdx, _) => vedette_report::render(inventory, Format::Spdx),
+    })
+}
+
+const NO_SARIF: &str = "SARIF reports findings, and a packages-only scan has none; drop --packages-only, or choose table, json, cyclonedx or spdx";
+
+/// Where the reports go: the --format report to standard output, or to
+/// each `-o FILE`; `-o FORMAT=FILE` names its own format.
+fn outputs(out: &OutputArgs) -> Vec<(OutFormat, Option<PathBuf>)> {
+    if out.output.is_empty() {
+        return vec![(out.format, None)];
+    }
+    out.output
+        .iter()
+        .map(|o| {
+            let named = o.split_once('=').and_then(|(f, path)| {
+                Some((OutFormat::from_str(f, true).ok()?, PathBuf::from(path)))
+            });
+            match named {
+                Some((f, path)) => (f, Some(path)),
+                None => (out.format, Some(PathBuf::from(o))),
+            }
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -260,10 +315,8 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
         ScanCommand::Dir { path, out } => (ScanTarget::Directory(path), None, false, out),
         ScanCommand::Sbom { path, out } => (ScanTarget::Sbom(path), None, false, out),
     };
-    if out.packages_only && matches!(out.format, OutFormat::Sarif) {
-        return Err(usage(
-            "--format sarif reports findings; drop --packages-only, or choose table, json, cyclonedx or spdx",
-        ));
+    if out.packages_only && outputs(&out).iter().any(|(f, _)| *f == OutFormat::Sarif) {
+        return Err(usage(NO_SARIF));
     }
     // Read the policy and limits before the scan: a typo should not cost a pull.
     let policy = if out.packages_only {
@@ -286,14 +339,14 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
         ..ScanOptions::default()
     };
     let progress = Arc::new(StderrProgress {
-        quiet: out.quiet,
+        quiet: crate::quiet(),
         layers: 0.into(),
     });
     // Ctrl-C ends the scan cleanly: it is recorded as cancelled.
     let cancel = CancellationToken::new();
     let on_interrupt = {
         let cancel = cancel.clone();
-        let quiet = out.quiet;
+        let quiet = crate::quiet();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 if !quiet {
@@ -329,22 +382,16 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
     let scanned = scanned?;
     let inventory = &scanned.inventory;
     let Some(report) = &scanned.report else {
-        let format = match out.format {
-            OutFormat::Table => vedette_report::Format::Table,
-            OutFormat::Json => vedette_report::Format::Json,
-            OutFormat::Cyclonedx => vedette_report::Format::CycloneDx,
-            OutFormat::Spdx | OutFormat::Sarif => vedette_report::Format::Spdx,
-        };
-        let text = vedette_report::render(inventory, format);
-        write_out(
+        write_reports(
             &out,
-            &text,
+            inventory,
+            None,
             &format!("{} packages", inventory.packages.len()),
         )?;
         return Ok(0);
     };
     let new = &scanned.new_findings;
-    if !out.quiet && !new.is_empty() {
+    if !crate::quiet() && !new.is_empty() {
         eprintln!(
             "vedette: {} new finding{} since the previous scan of this target (scan {}; `vedette history show {}`)",
             new.len(),
@@ -353,18 +400,28 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
             scanned.scan_id
         );
     }
-    let color = out.output.is_none()
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
-    let text = match out.format {
-        OutFormat::Table => vedette_report::findings_table(report, color),
-        OutFormat::Json => vedette_report::json_report(report),
-        OutFormat::Sarif => vedette_report::sarif(report),
-        OutFormat::Cyclonedx => vedette_report::cyclonedx_with_findings(inventory, report),
-        OutFormat::Spdx => vedette_report::render(inventory, vedette_report::Format::Spdx),
-    };
-    write_out(&out, &text, &format!("{} findings", report.findings.len()))?;
+    write_reports(
+        &out,
+        inventory,
+        Some(report),
+        &format!("{} findings", report.findings.len()),
+    )?;
     Ok(judge(report, out.allow_stale))
+}
+
+/// Writes each report the outputs ask for.
+fn write_reports(
+    out: &OutputArgs,
+    inventory: &vedette_model::Inventory,
+    report: Option<&vedette_model::ScanReport>,
+    what: &str,
+) -> Result<(), Failure> {
+    for (format, path) in outputs(out) {
+        let color = path.is_none() && crate::color_stdout();
+        let text = render(format, inventory, report, color)?;
+        write_out(path.as_deref(), crate::quiet(), &text, what)?;
+    }
+    Ok(())
 }
 
 /// The registry password given with --password-stdin (a trailing newline,
@@ -400,7 +457,7 @@ fn build_policy(out: &OutputArgs) -> Result<Policy, Failure> {
     let mut policy = match &out.policy {
         Some(p) => vedette_app::read_policy(p)?,
         None if local.is_file() => {
-            if !out.quiet {
+            if !crate::quiet() {
                 eprintln!("vedette: using the policy in ./{LOCAL_POLICY}");
             }
             vedette_app::read_policy(local)?
@@ -426,13 +483,18 @@ fn build_policy(out: &OutputArgs) -> Result<Policy, Failure> {
     Ok(policy)
 }
 
-fn write_out(out: &OutputArgs, text: &str, what: &str) -> Result<(), Failure> {
-    match &out.output {
+fn write_out(
+    path: Option<&std::path::Path>,
+    quiet: bool,
+    text: &str,
+    what: &str,
+) -> Result<(), Failure> {
+    match path {
         Some(path) => {
             std::fs::write(path, text.as_bytes()).map_err(|e| {
                 Failure::from(anyhow::anyhow!("cannot write {}: {e}", path.display()))
             })?;
-            if !out.quiet {
+            if !quiet {
                 eprintln!("vedette: {what} written to {}", path.display());
             }
         }
@@ -515,9 +577,12 @@ pub async fn run_remote(
             "--packages-only, --offline, --exposure and --username are not available against a console (it pulls with the credentials it holds); drop them or --console",
         ));
     }
-    if matches!(out.format, OutFormat::Cyclonedx | OutFormat::Spdx) {
+    if outputs(&out)
+        .iter()
+        .any(|(f, _)| !matches!(f, OutFormat::Table | OutFormat::Json | OutFormat::Sarif))
+    {
         return Err(usage(
-            "against a console, --format is table, json or sarif (fetch CycloneDX from /api/v1/scans/ID/report?format=cyclonedx)",
+            "against a console, the formats are table, json and sarif (fetch CycloneDX from /api/v1/scans/ID/report?format=cyclonedx)",
         ));
     }
     let policy = build_policy(&out)?;
@@ -532,7 +597,7 @@ pub async fn run_remote(
         )));
     };
     let id = scan.scan_id;
-    if !out.quiet {
+    if !crate::quiet() {
         eprintln!(
             "vedette: scan {id} of {} started on the console",
             scan.target
@@ -541,7 +606,7 @@ pub async fn run_remote(
     let finished = tokio::select! {
         r = wait_remote(console, id) => r?,
         _ = tokio::signal::ctrl_c() => {
-            if !out.quiet {
+            if !crate::quiet() {
                 eprintln!("vedette: interrupted; cancelling scan {id} on the console");
             }
             console.cancel_scan(id).await?;
@@ -562,15 +627,16 @@ pub async fn run_remote(
     let report = finished
         .report
         .ok_or_else(|| anyhow::anyhow!("the console kept no report of scan {id}"))?;
-    let color = out.output.is_none()
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
-    let text = match out.format {
-        OutFormat::Json => vedette_report::json_report(&report),
-        OutFormat::Sarif => vedette_report::sarif(&report),
-        _ => vedette_report::findings_table(&report, color),
-    };
-    write_out(&out, &text, &format!("{} findings", report.findings.len()))?;
+    for (format, path) in outputs(&out) {
+        let color = path.is_none() && crate::color_stdout();
+        let text = match format {
+            OutFormat::Json => vedette_report::json_report(&report),
+            OutFormat::Sarif => vedette_report::sarif(&report),
+            _ => vedette_report::findings_table(&report, color),
+        };
+        let what = format!("{} findings", report.findings.len());
+        write_out(path.as_deref(), crate::quiet(), &text, &what)?;
+    }
     Ok(judge(&report, out.allow_stale))
 }
 

@@ -201,7 +201,10 @@ pub fn slack_body(m: &Message) -> Value {
     if !m.links.is_empty() {
         blocks.push(json!({
             "type": "context",
-            "elements": m.links.iter().take(10).map(|l| json!({"type": "mrkdwn", "text": format!("<{}|Open in Vedette>", slack_escape(l))})).collect::<Vec<_>>()
+            "elements": m.links.iter().take(10).map(|l| {
+                let label = if l.starts_with("vedette:") { "Open in Vedette" } else { "Open in the API" };
+                json!({"type": "mrkdwn", "text": format!("<{}|{label}>", slack_escape(l))})
+            }).collect::<Vec<_>>()
         }));
     }
     json!({"text": m.title, "blocks": blocks})

@@ -319,7 +319,9 @@ pub fn sarif(r: &ScanReport) -> String {
                 },
                 "message": {"text": format!("{} {}", f.package, f.version)},
             }],
-            "partialFingerprints": {"vedette/v1": format!("{}:{}:{}", f.id, f.purl, r.digest)},
+            // What the finding is and where it is in the target: the same
+            // for a rebuild of the same code (no image digest, no time).
+            "partialFingerprints": {"vedette/v2": format!("{}:{}:{uri}", f.id, f.purl)},
             "properties": {
                 "purl": f.purl,
                 "risk": f.risk,

@@ -121,6 +121,18 @@ fn short_purl(purl: &str) -> &str {
     purl.split('?').next().unwrap_or(purl)
 }
 
+/// A CycloneDX 1.6 document as CycloneDX 1.5, for tools that read only 1.5:
+/// the same content (Vedette uses nothing 1.6 added) under 1.5's version
+/// and schema.
+pub fn cyclonedx_1_5(doc: &str) -> String {
+    let Ok(mut doc) = serde_json::from_str::<Value>(doc) else {
+        return doc.to_owned();
+    };
+    doc["$schema"] = json!("http://cyclonedx.org/schema/bom-1.5.schema.json");
+    doc["specVersion"] = json!("1.5");
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
 /// CycloneDX 1.6 JSON.
 pub fn cyclonedx(inv: &Inventory) -> String {
     let mut components: Vec<Value> = Vec::new();

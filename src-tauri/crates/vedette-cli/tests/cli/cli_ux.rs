@@ -163,3 +163,150 @@ fn a_vedette_toml_in_the_working_directory_is_the_policy_unless_another_is_given
         out(&given)
     );
 }
+
+/// The SARIF results' ids and fingerprints.
+fn sarif_results(doc: &Value) -> Vec<(String, String)> {
+    doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap().to_owned(),
+                r["partialFingerprints"]["vedette/v2"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn one_scan_writes_several_formats_and_history_show_renders_the_stored_scan_again() {
+    let mirror = Mirror::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(&tmp.path().join("app"));
+    let files = tmp.path().join("out");
+    std::fs::create_dir_all(&files).unwrap();
+    let o = command(
+        tmp.path(),
+        &mirror.env(),
+        &[
+            "scan",
+            "dir",
+            &dir,
+            "-q",
+            "-o",
+            "sarif=r.sarif",
+            "-o",
+            "cyclonedx=bom.json",
+            "-o",
+            "cyclonedx-1.5=bom-1.5.json",
+            "-o",
+            "spdx=spdx.json",
+            "-o",
+            "report.txt",
+        ],
+    )
+    .current_dir(&files)
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(o.stdout.is_empty(), "every report went to its file");
+
+    // Each file in its format, valid for its reference validator.
+    crate::scan::validate("cyclonedx", &files.join("bom.json"));
+    crate::scan::validate("cyclonedx-1.5", &files.join("bom-1.5.json"));
+    crate::scan::validate("spdx", &files.join("spdx.json"));
+    let validator =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/oracles/validate-sarif.js");
+    let v = Command::new("node")
+        .arg(&validator)
+        .arg(files.join("r.sarif"))
+        .output()
+        .unwrap();
+    assert!(
+        v.status.success(),
+        "SARIF: {}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    let bom = read_json(&files.join("bom.json"));
+    let bom15 = read_json(&files.join("bom-1.5.json"));
+    assert_eq!(
+        (bom["specVersion"].as_str(), bom15["specVersion"].as_str()),
+        (Some("1.6"), Some("1.5"))
+    );
+    assert!(
+        bom["vulnerabilities"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty()),
+        "{bom}"
+    );
+    assert_eq!(bom["vulnerabilities"], bom15["vulnerabilities"]);
+    let table = std::fs::read_to_string(files.join("report.txt")).unwrap();
+    assert!(
+        table.contains("Jinja2"),
+        "the --format (table) report: {table}"
+    );
+
+    // SARIF fingerprints say what and where, not which build: no digest.
+    let sarif = read_json(&files.join("r.sarif"));
+    let digest = sarif["runs"][0]["properties"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let results = sarif_results(&sarif);
+    assert!(!results.is_empty());
+    for (id, fp) in &results {
+        assert!(
+            fp.starts_with(&format!("{id}:pkg:pypi/")) && fp.to_lowercase().contains("jinja2@2.10"),
+            "{fp}"
+        );
+        assert!(fp.ends_with(":requirements.txt"), "{fp}");
+        assert!(!fp.contains(&digest), "{fp} holds the digest {digest}");
+    }
+
+    // The stored scan, rendered again: the same results and components.
+    let history: Value = serde_json::from_slice(
+        &command(tmp.path(), &[], &["history", "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let id = history[0]["id"].as_i64().unwrap().to_string();
+    let o = command(
+        tmp.path(),
+        &[],
+        &["history", "show", &id, "--format", "sarif", "-o"],
+    )
+    .arg(files.join("again.sarif"))
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(
+        sarif_results(&read_json(&files.join("again.sarif"))),
+        results
+    );
+    let o = command(
+        tmp.path(),
+        &[],
+        &["history", "show", &id, "-f", "cyclonedx"],
+    )
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", out(&o));
+    let again: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(again["components"], bom["components"]);
+    assert_eq!(again["vulnerabilities"], bom["vulnerabilities"]);
+    // And the table names its formats one way: `text` is `table` here too.
+    let o = command(tmp.path(), &[], &["history", "--format", "table"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out(&o));
+}

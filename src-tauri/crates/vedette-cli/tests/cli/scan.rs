@@ -432,6 +432,7 @@ fn a_dist_info_installed_by_a_deb_is_attributed_to_the_deb() {
 pub(crate) fn validate(kind: &str, file: &Path) {
     let script = match kind {
         "cyclonedx" => "import sys\nfrom cyclonedx.validation.json import JsonStrictValidator\nfrom cyclonedx.schema import SchemaVersion\ne = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())\nprint(e or '')\nsys.exit(1 if e else 0)",
+        "cyclonedx-1.5" => "import sys\nfrom cyclonedx.validation.json import JsonStrictValidator\nfrom cyclonedx.schema import SchemaVersion\ne = JsonStrictValidator(SchemaVersion.V1_5).validate_str(open(sys.argv[1]).read())\nprint(e or '')\nsys.exit(1 if e else 0)",
         _ => "import sys\nfrom spdx_tools.spdx.parser.parse_anything import parse_file\nfrom spdx_tools.spdx.validation.document_validator import validate_full_spdx_document\nm = validate_full_spdx_document(parse_file(sys.argv[1]))\n[print(x.validation_message) for x in m]\nsys.exit(1 if m else 0)",
     };
     let out = Command::new("python3")
