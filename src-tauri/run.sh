@@ -46,6 +46,8 @@ xvfb_display_fd=3
 exec 3< <(Xvfb -displayfd 1 -screen 0 1280x800x24 -nolisten tcp 2>/dev/null)
 read -r -u "$xvfb_display_fd" n
 export DISPLAY=":$n"
+ready_lines() { cat "$data_dir"/logs/vedette-desktop.*.log 2>/dev/null | grep -c "page ready" || true; }
+ready_before="$(ready_lines)"
 "$app" "$@" &
 app_pid=$!
 trap 'kill $app_pid 2>/dev/null || true' INT TERM
@@ -54,7 +56,12 @@ for _ in $(seq 1 100); do
   kill -0 "$app_pid" 2>/dev/null || { wait "$app_pid"; exit $?; }
   sleep 0.2
 done
-sleep 2 # let the first page load and paint
+# The dashboard logs "page ready" once what it shows has loaded.
+for _ in $(seq 1 150); do
+  [ "$(ready_lines)" -gt "$ready_before" ] && break
+  sleep 0.2
+done
+sleep 0.5 # and paint
 mkdir -p "$data_dir"
 shot="$data_dir/screenshot.png"
 import -display "$DISPLAY" -window root "$shot"

@@ -313,8 +313,55 @@ async fn the_app_opens_on_the_dashboard_with_its_health_checks() {
     assert!(s
         .text("[data-testid=getting-started]")
         .await
-        .contains("Add registry credentials"));
+        .contains("Add what to watch"));
     s.screenshot("dashboard").await;
+    s.stop().await;
+}
+
+/// The window follows the system's dark preference (GTK's dark style, as
+/// GNOME's dark mode sets it): every page in the dark, screenshotted.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_follows_the_systems_dark_theme() {
+    let data = tempfile::tempdir().unwrap();
+    let s = Session::start_desktop(
+        "dark",
+        false,
+        true,
+        data,
+        &[("GTK_THEME", "Adwaita:dark".to_owned())],
+        None,
+    )
+    .await;
+    let dark = s
+        .client
+        .execute(
+            "return window.matchMedia('(prefers-color-scheme: dark)').matches",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(dark, json!(true), "the page sees the dark preference");
+    let bg = s
+        .client
+        .execute(
+            "return getComputedStyle(document.documentElement).backgroundColor",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(bg, json!("rgb(14, 19, 26)"), "the dark background");
+    for page in [
+        "dashboard",
+        "targets",
+        "scans",
+        "schedules",
+        "nodes",
+        "notifications",
+        "settings",
+    ] {
+        s.go(page).await;
+        s.screenshot(&format!("dark-{page}")).await;
+    }
     s.stop().await;
 }
 
@@ -1076,6 +1123,126 @@ async fn a_scan_shows_its_findings_by_risk_with_reasons_and_the_dashboard_charts
     s.stop().await;
 }
 
+/// A scan's findings are searched and filtered in the window, and one is
+/// triaged: "not affected", with the reason the user chose from OpenVEX's
+/// (none is assumed), in their words and until a date; it lands in the
+/// console's policy as an exception and is exported as OpenVEX with that
+/// justification.
+#[tokio::test(flavor = "multi_thread")]
+async fn findings_are_searched_filtered_and_triaged_into_the_policy_and_exported_as_openvex() {
+    let data = tempfile::tempdir().unwrap();
+    let data_path = data.path().to_owned();
+    let feeds = vedette_tests::registry::shared("feeds");
+    run_cli(data.path(), &["feed", "import", feeds.to_str().unwrap()]);
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    run_cli(
+        data.path(),
+        &[
+            "scan",
+            "dir",
+            fixture.to_str().unwrap(),
+            "--offline",
+            "-q",
+            "-o",
+            "/dev/null",
+        ],
+    );
+    let s = Session::start_in("triage", false, true, data).await;
+    s.go("scans").await;
+    s.click("[data-testid=scan-row] td").await;
+    s.wait_text("[data-testid=finding-count]", "16 findings")
+        .await;
+
+    // Search: only perl's findings.
+    s.fill("[data-testid=finding-search]", "perl").await;
+    let count = s.wait_text("[data-testid=finding-count]", " of 16").await;
+    let rows = s
+        .client
+        .find_all(Locator::Css("[data-testid=finding-row]"))
+        .await
+        .unwrap();
+    assert!(
+        !rows.is_empty() && count.starts_with(&rows.len().to_string()),
+        "{count}"
+    );
+    for r in rows {
+        let t = r.text().await.unwrap();
+        assert!(t.to_lowercase().contains("perl"), "{t}");
+    }
+    // Emptied as a user would: select all, then delete.
+    s.wait("[data-testid=finding-search]")
+        .await
+        .send_keys("\u{e009}a\u{e009}\u{e017}")
+        .await
+        .unwrap();
+    s.wait_text("[data-testid=finding-count]", "16 findings")
+        .await;
+    // Critical only.
+    s.client
+        .find(Locator::Css(
+            "[data-testid=filter-severity] option[value=critical]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.wait_text("[data-testid=finding-count]", " of 16").await;
+    for r in s
+        .client
+        .find_all(Locator::Css("[data-testid=finding-row]"))
+        .await
+        .unwrap()
+    {
+        assert!(r.text().await.unwrap().contains("critical"));
+    }
+    s.screenshot("scan-filters").await;
+
+    // Triage the first (riskiest) one.
+    let first = s.wait("[data-testid=finding-row]").await;
+    let id = first.attr("data-id").await.unwrap().unwrap();
+    s.click("[data-testid=finding-row] td").await;
+    s.wait("[data-testid=triage-form]").await;
+    s.client
+        .find(Locator::Css(
+            "[data-testid=triage-justification] option[value=vulnerable_code_not_in_execute_path]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.fill(
+        "[data-testid=triage-reason]",
+        "perl only runs the package manager here",
+    )
+    .await;
+    s.screenshot("scan-triage").await;
+    s.click("[data-testid=triage-save]").await;
+    s.wait_text("[data-testid=notice]", "not affected until")
+        .await;
+    s.wait("[data-testid=triaged]").await;
+    let policy = std::fs::read_to_string(data_path.join("policy.toml")).unwrap();
+    assert!(
+        policy.contains(&id)
+            && policy.contains("vulnerable_code_not_in_execute_path")
+            && policy.contains("perl only runs the package manager here"),
+        "{policy}"
+    );
+
+    // Exported as OpenVEX with the justification chosen.
+    s.click("[data-testid=export-vex]").await;
+    s.wait_text("[data-testid=notice]", "OpenVEX").await;
+    let vex: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data_path.join("exceptions.openvex.json")).unwrap())
+            .unwrap();
+    let st = &vex["statements"][0];
+    assert_eq!(st["vulnerability"]["name"], id.as_str());
+    assert_eq!(st["status"], "not_affected");
+    assert_eq!(st["justification"], "vulnerable_code_not_in_execute_path");
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_schedule_made_in_the_dialog_fires_notifies_once_on_the_bus_and_the_click_opens_its_scan()
 {
@@ -1528,6 +1695,78 @@ async fn an_uncovered_distribution_gets_a_banner_and_no_verdict_and_errata_show_
         "{rating}"
     );
     s.screenshot("scan-vendor-rating").await;
+    s.stop().await;
+}
+
+/// The first run, in the real window from an empty data dir: the guide's
+/// three steps (an image from the local registry; the advisories, whose
+/// download fails here without a network and says so, then an offline
+/// bundle imported; the weekly scan on) end with a first scan running, its
+/// progress shown, and stored with its findings.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_run_guide_leads_from_an_empty_data_dir_to_a_stored_scan() {
+    let reg = vedette_tests::registry::Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout");
+    vedette_tests::registry::oci_layout(
+        &layout,
+        &[vedette_tests::registry::Layer::from_dir(
+            vedette_tests::registry::shared("fixtures/debian-12-minbase"),
+        )],
+        "12",
+    );
+    reg.push(&layout, "guide/debian", "12");
+    let image = format!("127.0.0.1:{}/guide/debian:12", reg.port());
+
+    let data = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("VEDETTE_FEED_URL", "http://127.0.0.1:9/osv".to_owned()),
+        ("VEDETTE_KEV_URL", "none".to_owned()),
+        ("VEDETTE_EPSS_URL", "none".to_owned()),
+        ("VEDETTE_NVD_URL", "none".to_owned()),
+    ];
+    let s = Session::start_desktop("first-run", false, true, data, &env, None).await;
+    s.wait("[data-testid=first-run]").await;
+    s.screenshot("first-run").await;
+
+    // 1. Something to watch: an image.
+    s.click("[data-testid=guide-target]").await;
+    s.wait("[data-testid=target-dialog]").await;
+    s.fill("[data-testid=target-name]", &image).await;
+    s.click("[data-testid=target-insecure]").await;
+    s.click("[data-testid=target-save]").await;
+    s.wait_text("[data-testid=step-watch]", "guide/debian")
+        .await;
+    s.wait("[data-testid=step-watch].done").await;
+
+    // 2. The advisories: no network here, and the guide says so; then the
+    // offline bundle.
+    s.click("[data-testid=feeds-download]").await;
+    let result = s.wait_text("[data-testid=feed-result]", "osv/Debian").await;
+    assert!(!result.contains("records"), "{result}");
+    let bundle = vedette_tests::registry::shared("feeds");
+    s.fill("[data-testid=bundle-path]", bundle.to_str().unwrap())
+        .await;
+    s.click("[data-testid=bundle-import]").await;
+    s.wait_text("[data-testid=feeds-held]", "advisories for")
+        .await;
+    s.wait("[data-testid=step-feeds].done").await;
+
+    // 3. The weekly scan on, and the first scan now, its progress shown.
+    s.click("[data-testid=guide-begin]").await;
+    s.wait("[data-testid=first-scan-progress]").await;
+    s.wait("[data-testid=step-scan].done").await;
+    s.wait_text("[data-testid=first-scan-progress]", "first scan is done")
+        .await;
+    s.scroll_to("[data-testid=step-scan]").await;
+    s.screenshot("first-run-done").await;
+    s.click("[data-testid=see-first-scan]").await;
+    s.wait_text("[data-testid=diff-counts]", "new").await;
+    let history = run_cli(s.data_dir.path(), &["history", "--format", "json"]);
+    let h: serde_json::Value = serde_json::from_slice(&history).unwrap();
+    assert_eq!(h[0]["state"], "succeeded", "{h:#}");
+    assert_eq!(h[0]["target_name"], image.as_str());
+    assert!(h[0]["counts"]["critical"].as_i64().unwrap() > 0, "{h:#}");
     s.stop().await;
 }
 

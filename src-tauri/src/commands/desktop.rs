@@ -27,3 +27,10 @@ pub fn desktop_set_autostart(state: State<'_, DesktopState>, on: bool) -> Result
     })?;
     Ok(crate::autostart::enabled())
 }
+
+/// A page has loaded what it shows (logged; `run.sh` waits for it before
+/// its screenshot).
+#[tauri::command]
+pub fn desktop_page_ready(page: String) {
+    tracing::info!(page = %vedette_model::printable(&page, false), "page ready");
+}

@@ -6,11 +6,13 @@ mod api;
 mod app;
 mod credential;
 mod desktop;
+mod feed;
 mod gate;
 mod notify;
 mod scan;
 mod schedule;
 mod target;
+mod triage;
 
 use tauri::ipc::Invoke;
 use tauri::Runtime;
@@ -23,7 +25,14 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         api::api_token_revoke,
         app::app_overview,
         app::dashboard_activity,
+        feed::feed_status,
+        feed::feed_update,
+        feed::feed_import,
+        triage::finding_triage,
+        triage::finding_untriage,
+        triage::policy_export_vex,
         desktop::desktop_take_link,
+        desktop::desktop_page_ready,
         desktop::desktop_autostart,
         desktop::desktop_set_autostart,
         credential::credential_list,

@@ -3,6 +3,7 @@ import type { Cvss } from "./Cvss";
 import type { RiskFactor } from "./RiskFactor";
 import type { Severity } from "./Severity";
 import type { SeveritySource } from "./SeveritySource";
+import type { Triage } from "./Triage";
 import type { VendorSeverity } from "./VendorSeverity";
 
 /**
@@ -59,4 +60,8 @@ locations: Array<string>,
 /**
  * Set when a policy exception covers this finding.
  */
-exception?: string, };
+exception?: string, 
+/**
+ * How that exception triaged it: not affected (and why), or accepted.
+ */
+triage?: Triage, };

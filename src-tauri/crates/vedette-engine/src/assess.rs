@@ -277,6 +277,7 @@ pub async fn reassess(
         .into_iter()
         .map(|f| vedette_model::Finding {
             exception: None,
+            triage: None,
             ..f
         })
         .collect();

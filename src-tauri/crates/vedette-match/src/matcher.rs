@@ -465,6 +465,7 @@ fn build(
         published,
         locations: p.locations.iter().map(|l| l.path.clone()).collect(),
         exception: None,
+        triage: None,
     };
     let (risk, factors) = crate::risk::score(&f, exposure);
     f.risk = risk;

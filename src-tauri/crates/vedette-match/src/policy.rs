@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use vedette_model::{Finding, Severity, Verdict};
+use vedette_model::{Finding, Severity, Triage, TriageStatus, Verdict, VexJustification};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -102,6 +102,17 @@ pub struct Exception {
     pub package: Option<String>,
     pub reason: String,
     pub expires: NaiveDate,
+    /// `not_affected` (when none is said) or `accepted`: affected, the risk
+    /// accepted until the expiry.
+    #[serde(default, skip_serializing_if = "is_not_affected")]
+    pub status: TriageStatus,
+    /// Why it is not affected, in OpenVEX's words, when the user said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<VexJustification>,
+}
+
+fn is_not_affected(s: &TriageStatus) -> bool {
+    *s == TriageStatus::NotAffected
 }
 
 impl Exception {
@@ -159,6 +170,10 @@ impl Policy {
             for f in findings.iter_mut().filter(|f| e.covers(f)) {
                 if !expired {
                     f.exception = Some(format!("{} (until {})", e.reason, e.expires));
+                    f.triage = Some(Triage {
+                        status: e.status,
+                        justification: e.justification,
+                    });
                 }
                 n += 1;
             }

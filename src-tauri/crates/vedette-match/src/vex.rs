@@ -1,9 +1,13 @@
-//! Policy exceptions as OpenVEX (v0.2.0) statements: `not_affected`, the
-//! reason as `impact_statement`, the expiry in `status_notes`
-//! ("expires YYYY-MM-DD"), the package (a purl) as the product.
+//! Policy exceptions as OpenVEX (v0.2.0) statements: `not_affected` with the
+//! justification the user chose (none when none was chosen: never a default
+//! one) and the reason as `impact_statement`, or, for an accepted risk,
+//! `affected` with the reason as `action_statement`; the expiry in
+//! `status_notes` ("expires YYYY-MM-DD"), the package (a purl) as the product.
 
 use chrono::{NaiveDate, Utc};
 use serde_json::{json, Value};
+
+use vedette_model::{TriageStatus, VexJustification};
 
 use crate::{Exception, PolicyError};
 
@@ -11,13 +15,26 @@ pub fn to_openvex(exceptions: &[Exception]) -> Value {
     let statements: Vec<Value> = exceptions
         .iter()
         .map(|e| {
-            let mut s = json!({
-                "vulnerability": { "name": e.id },
-                "status": "not_affected",
-                "justification": "vulnerable_code_not_in_execute_path",
-                "impact_statement": e.reason,
-                "status_notes": format!("expires {}", e.expires),
-            });
+            let mut s = match e.status {
+                TriageStatus::NotAffected => json!({
+                    "vulnerability": { "name": e.id },
+                    "status": "not_affected",
+                    "impact_statement": e.reason,
+                    "status_notes": format!("expires {}", e.expires),
+                }),
+                TriageStatus::Accepted => json!({
+                    "vulnerability": { "name": e.id },
+                    "status": "affected",
+                    "action_statement": format!("Risk accepted until {}: {}", e.expires, e.reason),
+                    "status_notes": format!("expires {}", e.expires),
+                }),
+            };
+            if let Some(j) = e
+                .justification
+                .filter(|_| e.status == TriageStatus::NotAffected)
+            {
+                s["justification"] = json!(j.as_str());
+            }
             if let Some(p) = &e.package {
                 s["products"] = json!([{ "@id": p }]);
             }
@@ -60,6 +77,10 @@ pub fn exceptions_from_openvex(
             .or_else(|| s.pointer("/vulnerability/@id"))
             .and_then(Value::as_str)
             .ok_or_else(|| bad(format!("statement {i} names no vulnerability")))?;
+        let justification = s
+            .get("justification")
+            .and_then(Value::as_str)
+            .and_then(VexJustification::parse);
         let reason = s
             .get("impact_statement")
             .and_then(Value::as_str)
@@ -95,6 +116,8 @@ pub fn exceptions_from_openvex(
                 package: None,
                 reason: reason.clone(),
                 expires,
+                status: TriageStatus::NotAffected,
+                justification,
             });
         }
         for p in products {
@@ -103,6 +126,8 @@ pub fn exceptions_from_openvex(
                 package: Some(p),
                 reason: reason.clone(),
                 expires,
+                status: TriageStatus::NotAffected,
+                justification,
             });
         }
     }

@@ -197,6 +197,89 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub exception: Option<String>,
+    /// How that exception triaged it: not affected (and why), or accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub triage: Option<Triage>,
+}
+
+/// What a user decided about a finding (a policy exception).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum TriageStatus {
+    /// The vulnerability does not affect this target (OpenVEX `not_affected`).
+    #[default]
+    NotAffected,
+    /// It does, and the risk is accepted until the exception expires
+    /// (OpenVEX `affected`, with the reason as the action statement).
+    Accepted,
+}
+
+/// Why a vulnerability does not affect a target, in OpenVEX's words: only
+/// what the user chose, never assumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum VexJustification {
+    ComponentNotPresent,
+    VulnerableCodeNotPresent,
+    VulnerableCodeNotInExecutePath,
+    VulnerableCodeCannotBeControlledByAdversary,
+    InlineMitigationsAlreadyExist,
+}
+
+impl VexJustification {
+    /// OpenVEX's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ComponentNotPresent => "component_not_present",
+            Self::VulnerableCodeNotPresent => "vulnerable_code_not_present",
+            Self::VulnerableCodeNotInExecutePath => "vulnerable_code_not_in_execute_path",
+            Self::VulnerableCodeCannotBeControlledByAdversary => {
+                "vulnerable_code_cannot_be_controlled_by_adversary"
+            }
+            Self::InlineMitigationsAlreadyExist => "inline_mitigations_already_exist",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::ComponentNotPresent,
+            Self::VulnerableCodeNotPresent,
+            Self::VulnerableCodeNotInExecutePath,
+            Self::VulnerableCodeCannotBeControlledByAdversary,
+            Self::InlineMitigationsAlreadyExist,
+        ]
+        .into_iter()
+        .find(|j| j.as_str() == s)
+    }
+
+    /// CycloneDX's closest `analysis.justification`.
+    pub fn cyclonedx(self) -> &'static str {
+        match self {
+            Self::ComponentNotPresent => "requires_dependency",
+            Self::VulnerableCodeNotPresent => "code_not_present",
+            Self::VulnerableCodeNotInExecutePath => "code_not_reachable",
+            Self::VulnerableCodeCannotBeControlledByAdversary => "requires_environment",
+            Self::InlineMitigationsAlreadyExist => "protected_by_mitigating_control",
+        }
+    }
+}
+
+/// A finding's triage: its status, and for `not_affected` the user's
+/// justification, if one was chosen.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema,
+)]
+#[ts(export)]
+pub struct Triage {
+    pub status: TriageStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub justification: Option<VexJustification>,
 }
 
 /// The state of one feed in the local advisory index.
@@ -306,4 +389,23 @@ impl ScanReport {
             })
             .collect()
     }
+}
+
+/// A triage decided in the window: the finding (its advisory and package),
+/// the status, the justification chosen for `not_affected`, why, and until
+/// when. Written to the console's policy as an exception.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct TriageInput {
+    /// The advisory id (or one of its aliases).
+    pub id: String,
+    /// The finding's purl: the exception covers that package at any version.
+    pub purl: String,
+    pub status: TriageStatus,
+    #[serde(default)]
+    #[ts(optional)]
+    pub justification: Option<VexJustification>,
+    pub reason: String,
+    /// YYYY-MM-DD
+    pub expires: String,
 }

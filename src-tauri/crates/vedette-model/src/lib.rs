@@ -34,8 +34,8 @@ pub use event::{
     StartedScan, TargetVerdict, TargetView, TokenScope,
 };
 pub use finding::{
-    Cvss, FeedInfo, Finding, RiskFactor, ScanReport, Severity, SeveritySource, Uncovered,
-    VendorSeverity, Verdict,
+    Cvss, FeedInfo, Finding, RiskFactor, ScanReport, Severity, SeveritySource, Triage, TriageInput,
+    TriageStatus, Uncovered, VendorSeverity, Verdict, VexJustification,
 };
 pub use history::{finding_key, Cause, NewFinding, ScanDetail, ScanDiff, Trigger};
 pub use host::{HostAdded, HostAddress, HostFacts, HostKeyState, HostSpec};

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
-use vedette_model::{Finding, Inventory, ScanReport, Severity, SeveritySource};
+use vedette_model::{Finding, Inventory, ScanReport, Severity, SeveritySource, TriageStatus};
 
 /// The page an advisory id is explained on.
 pub fn advisory_url(id: &str) -> String {
@@ -394,7 +394,15 @@ pub fn cyclonedx_vulnerabilities(r: &ScanReport) -> Value {
                     v["published"] = json!(p);
                 }
                 if let Some(e) = &f.exception {
-                    v["analysis"] = json!({"state": "not_affected", "justification": "requires_environment", "detail": e});
+                    let t = f.triage.unwrap_or_default();
+                    v["analysis"] = match t.status {
+                        TriageStatus::NotAffected => json!({"state": "not_affected", "detail": e}),
+                        TriageStatus::Accepted => json!({"state": "exploitable", "response": ["will_not_fix"], "detail": e}),
+                    };
+                    // The justification the user chose, none otherwise.
+                    if let Some(j) = t.justification.filter(|_| t.status == TriageStatus::NotAffected) {
+                        v["analysis"]["justification"] = json!(j.cyclonedx());
+                    }
                 }
                 v
             })

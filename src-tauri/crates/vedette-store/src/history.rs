@@ -782,6 +782,7 @@ mod tests {
             published: None,
             locations: vec![],
             exception: None,
+            triage: None,
         }
     }
 
