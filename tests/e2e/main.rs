@@ -966,7 +966,8 @@ async fn a_vedette_link_opened_with_xdg_open_shows_its_scan_in_the_running_windo
     // Starting at login, from Settings.
     let entry = s._xdg.path().join("config/autostart/vedette.desktop");
     s.go("settings").await;
-    s.click("[data-testid=autostart]").await;
+    // Enabled once the page knows whether it is on.
+    s.click("[data-testid=autostart]:not([disabled])").await;
     s.wait_text("[data-testid=notice]", "start at login").await;
     let text = std::fs::read_to_string(&entry).expect("the autostart entry is written");
     assert!(
@@ -977,7 +978,7 @@ async fn a_vedette_link_opened_with_xdg_open_shows_its_scan_in_the_running_windo
         )),
         "{text}"
     );
-    s.click("[data-testid=autostart]").await;
+    s.click("[data-testid=autostart]:not([disabled])").await;
     s.wait_text("[data-testid=notice]", "will not start at login")
         .await;
     assert!(!entry.exists(), "turned off: the entry is gone");

@@ -49,6 +49,6 @@ quarantine?: Quarantine,
 insecure?: boolean, 
 /**
  * The platform picked from a multi-platform image (`linux/arm64`);
- * none: `linux/amd64`.
+ * none: the scanning machine's own, as `docker pull` picks.
  */
 platform?: string, };

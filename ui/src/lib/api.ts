@@ -75,6 +75,19 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
   }
 }
 
+/** A size for people: kB under a megabyte, else MB. */
+export function mb(n: number): string {
+  return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.ceil(n / 1024)} kB`;
+}
+
+/** Where a running scan is: its layers, then its stage. */
+export function scanStage(p: ScanProgress): string {
+  if (p.layers_total > 0 && p.layers_done < p.layers_total)
+    return `pulling layers ${p.layers_done}/${p.layers_total} · ${mb(p.bytes_done)} of ${mb(p.bytes_total)}`;
+  if (p.layers_total > 0) return `layers pulled (${mb(p.bytes_total)}) · ${p.stage}`;
+  return p.stage;
+}
+
 /** One feed brought up to date or imported. */
 export type FeedDone = { feed: string; ok: boolean; detail: string };
 

@@ -255,30 +255,82 @@ impl From<ExposureArg> for vedette_model::Exposure {
     }
 }
 
+/// A scan's progress on standard error: a bar of the layers' bytes on a
+/// terminal, plain lines otherwise (a CI log), nothing with -q.
 struct StderrProgress {
     quiet: bool,
     layers: std::sync::atomic::AtomicUsize,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl StderrProgress {
+    fn new(quiet: bool) -> Self {
+        use std::io::IsTerminal;
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(0),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} {msg:40!} [{bar:28}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Self {
+            quiet,
+            layers: 0.into(),
+            bar,
+        }
+    }
+}
+
+impl Drop for StderrProgress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl vedette_app::LayerProgress for StderrProgress {
+    fn layer_started(&self, _digest: &str, size: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc_length(size);
+        }
+    }
+
+    fn bytes(&self, n: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(n);
+        }
+    }
+
     fn layer_done(&self, digest: &str) {
         let n = self
             .layers
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
-        if !self.quiet {
-            eprintln!(
+        match &self.bar {
+            Some(bar) => bar.set_message(format!("{n} layer(s) pulled")),
+            None if !self.quiet => eprintln!(
                 "vedette: layer {n} done ({})",
                 &digest[..digest.len().min(19)]
-            );
+            ),
+            None => {}
         }
     }
 }
 
 impl vedette_app::Progress for StderrProgress {
     fn stage(&self, message: &str) {
-        if !self.quiet {
-            eprintln!("vedette: {}", crate::clean(message));
+        match &self.bar {
+            Some(bar) => bar.set_message(crate::clean(message).into_owned()),
+            None if !self.quiet => eprintln!("vedette: {}", crate::clean(message)),
+            None => {}
         }
     }
 }
@@ -338,10 +390,7 @@ pub async fn run(app: &App, feed_args: &FeedArgs, cmd: ScanCommand) -> Result<u8
         credential,
         ..ScanOptions::default()
     };
-    let progress = Arc::new(StderrProgress {
-        quiet: crate::quiet(),
-        layers: 0.into(),
-    });
+    let progress = Arc::new(StderrProgress::new(crate::quiet()));
     // Ctrl-C ends the scan cleanly: it is recorded as cancelled.
     let cancel = CancellationToken::new();
     let on_interrupt = {

@@ -112,7 +112,7 @@ pub struct TargetInfo {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
     /// The platform picked from a multi-platform image (`linux/arm64`);
-    /// none: `linux/amd64`.
+    /// none: the scanning machine's own, as `docker pull` picks.
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,

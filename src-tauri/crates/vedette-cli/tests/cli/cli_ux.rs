@@ -310,3 +310,73 @@ fn one_scan_writes_several_formats_and_history_show_renders_the_stored_scan_agai
         .unwrap();
     assert!(o.status.success(), "{}", out(&o));
 }
+
+/// Progress on a terminal is a bar of the layers' bytes; in a log (piped),
+/// plain lines; with -q, nothing.
+#[test]
+fn progress_is_a_bar_on_a_terminal_and_plain_lines_in_a_log() {
+    use vedette_tests::registry::{oci_layout, Layer, Registry};
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout");
+    oci_layout(
+        &layout,
+        &[Layer::from_dir(shared("fixtures/alpine-3.23"))],
+        "t",
+    );
+    reg.push(&layout, "bar/alpine", "t");
+    let image = format!("127.0.0.1:{}/bar/alpine:t", reg.port());
+    let args = [
+        "scan",
+        "image",
+        &image,
+        "--insecure-registry",
+        "--packages-only",
+        "-o",
+        "/dev/null",
+    ];
+
+    // Piped: one line a stage and a layer.
+    let o = command(&tmp.path().join("piped"), &[], &args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out(&o));
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains("vedette: layer 1 done"), "{log}");
+    // -q: nothing.
+    let mut quiet = args.to_vec();
+    quiet.push("-q");
+    let o = command(&tmp.path().join("quiet"), &[], &quiet)
+        .output()
+        .unwrap();
+    assert!(o.status.success() && o.stderr.is_empty(), "{}", out(&o));
+
+    // On a terminal (a pseudo-terminal from util-linux's `script`): a bar.
+    let data = tmp.path().join("tty");
+    let line = format!(
+        "{} --data-dir {} {}",
+        env!("CARGO_BIN_EXE_vedette"),
+        data.display(),
+        args.join(" ")
+    );
+    let o = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("VEDETTE_CONFIG", data.join("no-config.toml"))
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}/no-bus", tmp.path().display()),
+        )
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{tty}");
+    assert!(
+        tty.contains("layer(s) pulled") || tty.contains("B/s"),
+        "{tty}"
+    );
+    assert!(
+        !tty.contains("vedette: layer 1 done"),
+        "no log lines on a terminal: {tty}"
+    );
+}

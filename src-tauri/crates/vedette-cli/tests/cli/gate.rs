@@ -67,20 +67,7 @@ impl Console {
     /// The AWS account (moto's) in the keyring, and the gate's policy
     /// (fail on high) and action, with more `gate set` arguments.
     fn gate_on(&self, moto: &Moto, action: &str, more: &[&str]) {
-        let o = self.run_stdin(
-            &[
-                "cloud",
-                "aws",
-                "set",
-                "--access-key-id",
-                moto::ACCESS_KEY_ID,
-                "--region",
-                moto::REGION,
-                "--endpoint",
-                &moto.endpoint(),
-            ],
-            &format!("{}\n", moto::SECRET_ACCESS_KEY),
-        );
+        let o = self.aws_set(&moto.endpoint());
         assert!(o.status.success(), "{}", out(&o));
         let policy = self.data.with_extension("gate.toml");
         std::fs::write(&policy, "fail_on = \"high\"\n").unwrap();

@@ -559,7 +559,7 @@ fn podmans_auth_file_ci_variables_a_piped_password_and_identity_tokens_give_the_
 /// written nowhere.
 #[test]
 fn an_ecr_registry_is_pulled_with_a_token_from_the_aws_account_in_the_keyring() {
-    use vedette_tests::moto::{self, Moto};
+    use vedette_tests::moto::Moto;
     let s = setup();
     let moto = Moto::start();
     // moto's account is 123456789012; its token's password is "<account>-auth-token".
@@ -580,20 +580,7 @@ fn an_ecr_registry_is_pulled_with_a_token_from_the_aws_account_in_the_keyring() 
     let o = scan();
     assert!(!o.status.success(), "{}", crate::vulns::out(&o));
     assert!(stderr(&o).contains("401"), "{}", stderr(&o));
-    let o = console.run_stdin(
-        &[
-            "cloud",
-            "aws",
-            "set",
-            "--access-key-id",
-            moto::ACCESS_KEY_ID,
-            "--region",
-            moto::REGION,
-            "--endpoint",
-            &moto.endpoint(),
-        ],
-        &format!("{}\n", moto::SECRET_ACCESS_KEY),
-    );
+    let o = console.aws_set(&moto.endpoint());
     assert!(o.status.success(), "{}", crate::vulns::out(&o));
     for _ in 0..2 {
         let o = scan();

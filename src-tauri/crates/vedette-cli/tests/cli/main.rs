@@ -55,6 +55,26 @@ impl Console {
         vedette_with(&self.data, self.keyring.address(), &self.env, args, stdin)
     }
 
+    /// `cloud aws set` with moto's account, its API at `endpoint` (moto's
+    /// own, or a proxy in front of it).
+    pub(crate) fn aws_set(&self, endpoint: &str) -> Output {
+        use vedette_tests::moto;
+        self.run_stdin(
+            &[
+                "cloud",
+                "aws",
+                "set",
+                "--access-key-id",
+                moto::ACCESS_KEY_ID,
+                "--region",
+                moto::REGION,
+                "--endpoint",
+                endpoint,
+            ],
+            &format!("{}\n", moto::SECRET_ACCESS_KEY),
+        )
+    }
+
     /// The command's standard output, trimmed; it must succeed.
     pub(crate) fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);

@@ -1202,7 +1202,7 @@ fn references(crawl: &Value) -> BTreeSet<&str> {
 /// token `GetAuthorizationToken` gave.
 #[test]
 fn an_ecr_registry_is_listed_through_describe_images_with_the_aws_account() {
-    use vedette_tests::moto::{self, Moto};
+    use vedette_tests::moto::Moto;
     let reg = Registry::start();
     let tmp = tempfile::tempdir().unwrap();
     // Built in one order, pushed in the other.
@@ -1246,20 +1246,7 @@ fn an_ecr_registry_is_listed_through_describe_images_with_the_aws_account() {
     assert!(!o.status.success(), "{}", out(&o));
     assert!(out(&o).contains("vedette cloud aws set"), "{}", out(&o));
 
-    let o = console.run_stdin(
-        &[
-            "cloud",
-            "aws",
-            "set",
-            "--access-key-id",
-            moto::ACCESS_KEY_ID,
-            "--region",
-            moto::REGION,
-            "--endpoint",
-            &format!("http://{}/", aws.host()),
-        ],
-        &format!("{}\n", moto::SECRET_ACCESS_KEY),
-    );
+    let o = console.aws_set(&format!("http://{}/", aws.host()));
     assert!(o.status.success(), "{}", out(&o));
     let before = proxy.requests().len();
     let (crawl, _) = crawl_json(&console.data, &console.env, &host);
