@@ -451,53 +451,33 @@ async fn ghcr_crawl(
         )));
     };
     let repositories: Vec<String> = if rest.contains(['*', '?']) {
-        let mut all: Vec<String> = client
+        client
             .ghcr_packages(api, owner)
             .await?
             .into_iter()
             .map(|p| format!("{owner}/{p}"))
-            .filter(|r| glob_match(glob, r))
-            .collect();
-        all.sort();
-        all
+            .collect()
     } else {
         vec![glob.to_owned()]
     };
-    let regex = match &watch.tags {
-        TagSelector::Regex { pattern } => Some(tag_regex(pattern).map_err(EngineError::Selector)?),
-        _ => None,
-    };
-    let mut out = Crawl::default();
-    for repo in repositories {
-        let package = &repo[owner.len() + 1..];
-        let versions = match client.ghcr_versions(api, owner, package).await {
-            Ok(v) => v,
-            Err(e) => {
-                out.warnings.push(format!("{host}/{repo}: {e}"));
-                continue;
-            }
-        };
-        let listed = versions.iter().flat_map(|v| {
-            v.tags.iter().map(|t| Listed {
-                tag: t,
-                digest: &v.digest,
-                pushed: v.pushed.as_deref(),
-                head: true,
-            })
-        });
-        let chosen = choose(
-            host,
-            &repo,
-            &watch.tags,
-            regex.as_ref(),
-            listed,
-            &mut out.warnings,
-        );
-        // A version's digest may be a multi-platform index's.
-        let resolved = platform_digests(client, chosen, |_| true, &mut out.warnings).await?;
-        out.images.extend(resolved);
-    }
-    Ok(out)
+    listed_crawl(client, host, watch, repositories, |repo| {
+        Box::pin(async move {
+            let versions = client
+                .ghcr_versions(api, owner, &repo[owner.len() + 1..])
+                .await?;
+            // A version's digest may be a multi-platform index's.
+            Ok(versions
+                .into_iter()
+                .map(|v| registry::Artifact {
+                    digest: v.digest,
+                    push_time: v.pushed,
+                    tags: v.tags,
+                    index: true,
+                })
+                .collect())
+        })
+    })
+    .await
 }
 
 /// What a manifest's HEAD digest resolved to: the platform manifest's
