@@ -59,6 +59,14 @@ impl Guard {
     }
 }
 
+impl Drop for KeyringSession {
+    fn drop(&mut self) {
+        if let Some(died) = self.died() {
+            eprintln!("{died}");
+        }
+    }
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -194,7 +202,11 @@ impl KeyringSession {
                     .env("XDG_RUNTIME_DIR", &runtime)
                     .stdin(Stdio::piped())
                     .stdout(Stdio::null())
-                    .stderr(Stdio::null()),
+                    .stderr(
+                        std::fs::File::create(home.path().join("gnome-keyring-daemon.log"))
+                            .map(Stdio::from)
+                            .unwrap_or_else(|_| Stdio::null()),
+                    ),
             );
             {
                 // The login keyring's password, read until end of input.
@@ -221,6 +233,16 @@ impl KeyringSession {
             );
         }
         session
+    }
+
+    /// When gnome-keyring-daemon has died, what it said (for a failing
+    /// test's output: a scan that cannot read the keyring fails).
+    pub fn died(&mut self) -> Option<String> {
+        let keyring = self._keyring.as_mut()?;
+        let status = keyring.child.try_wait().ok()??;
+        let log = std::fs::read_to_string(self.home.path().join("gnome-keyring-daemon.log"))
+            .unwrap_or_default();
+        Some(format!("gnome-keyring-daemon died ({status}): {log}"))
     }
 
     /// `DBUS_SESSION_BUS_ADDRESS` of the private bus.

@@ -186,14 +186,20 @@ impl App {
             Ok(Some(HostSecret::Key { key, passphrase })) => auth.key = Some((key, passphrase)),
             Ok(Some(HostSecret::Password { password })) => auth.password = Some(password),
             Ok(None) => {}
-            Err(e) => tracing::warn!(host = %address, "the keyring: {e}"),
+            Err(e) => {
+                tracing::warn!(host = %address, "the keyring: {e}");
+                auth.unread = Some(e.to_string());
+            }
         }
         if auth.key.is_none() {
             if let Some(path) = identity_file {
                 let path = expand_home(path);
                 match std::fs::read_to_string(&path) {
                     Ok(pem) => auth.key = Some((Sensitive::new(pem), None)),
-                    Err(e) => tracing::warn!(host = %address, "cannot read {path}: {e}"),
+                    Err(e) => {
+                        tracing::warn!(host = %address, "cannot read {path}: {e}");
+                        auth.unread = Some(format!("cannot read the identity file {path}: {e}"));
+                    }
                 }
             }
         }

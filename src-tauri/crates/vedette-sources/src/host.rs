@@ -44,11 +44,14 @@ pub enum HostError {
         file: String,
         line: usize,
     },
-    #[error("{host}: no authentication worked as {user} (tried: {tried}). Load the key into ssh-agent, or store one: `vedette credential add --host {user}@{host} --key-file FILE` (or --password-stdin)")]
+    #[error("{host}: no authentication worked as {user} (tried: {tried}).{unread} Load the key into ssh-agent, or store one: `vedette credential add --host {host} --key-file FILE` (or --password-stdin)")]
     Auth {
         host: String,
         user: String,
         tried: String,
+        /// Why the stored credential was not tried, as a sentence with a
+        /// leading space; empty when nothing stopped it.
+        unread: String,
     },
     #[error("{host}: {reason}")]
     Protocol { host: String, reason: String },
@@ -63,6 +66,10 @@ pub struct HostAuth {
     /// An OpenSSH private key (PEM) and its passphrase.
     pub key: Option<(Sensitive<String>, Option<Sensitive<String>>)>,
     pub password: Option<Sensitive<String>>,
+    /// Why a stored key or password could not be read (the keyring is
+    /// unreachable, the identity file is missing): said when nothing else
+    /// logs in, so the failure names its cause.
+    pub unread: Option<String>,
 }
 
 impl fmt::Debug for HostAuth {
@@ -71,6 +78,7 @@ impl fmt::Debug for HostAuth {
             .field("agent", &self.agent)
             .field("key", &self.key.is_some())
             .field("password", &self.password.is_some())
+            .field("unread", &self.unread)
             .finish()
     }
 }
@@ -680,7 +688,7 @@ async fn authenticate(session: &mut Session, c: &HostConnection) -> Result<(), H
         host: host.clone(),
         reason: format!("authentication broke off: {e}"),
     };
-    if c.auth.agent && std::env::var_os("SSH_AUTH_SOCK").is_some() {
+    if c.auth.agent && std::env::var_os("SSH_AUTH_SOCK").is_some_and(|s| !s.is_empty()) {
         tried.push("the ssh-agent's keys");
         if let Ok(mut agent) = russh::keys::agent::client::AgentClient::connect_env().await {
             let identities = agent.request_identities().await.unwrap_or_default();
@@ -740,6 +748,12 @@ async fn authenticate(session: &mut Session, c: &HostConnection) -> Result<(), H
         } else {
             tried.join(", ")
         },
+        unread: c
+            .auth
+            .unread
+            .as_ref()
+            .map(|why| format!(" The stored credential was not tried: {why}."))
+            .unwrap_or_default(),
     })
 }
 

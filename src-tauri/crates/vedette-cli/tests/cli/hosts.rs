@@ -816,6 +816,29 @@ fn a_password_from_the_keyring_logs_in_and_is_kept_nowhere_else() {
     assert_eq!(scan["state"], "succeeded", "{scan:#}");
     assert!(scan["packages"].as_i64() > Some(50), "{scan:#}");
 
+    // The keyring gone (its daemon died, the session has none): the scan
+    // fails naming the keyring, not as a wrong password.
+    let no_keyring = KeyringSession::without_keyring();
+    let o = crate::vedette_with(
+        &s.data,
+        no_keyring.address(),
+        &s.env,
+        &["schedule", "run", "1"],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    let error = s.history()[0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("tried: nothing")
+            && error
+                .contains("The stored credential was not tried: the OS keyring cannot be reached")
+            && error.contains(&format!("credential add --host {address} ")),
+        "{error}"
+    );
+
     for entry in crate::walk(&s.data) {
         let bytes = std::fs::read(&entry).unwrap_or_default();
         assert!(
