@@ -8,9 +8,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../tests/setup.sh"
 cd "$VEDETTE_ROOT"
 
 build_ui
-say "building Vedette"
-cargo build --quiet -p vedette-cli -p vedette-desktop
-app="$CARGO_TARGET_DIR/debug/vedette-desktop"
+say "building Vedette (optimised; the first build takes about 15 minutes on 2 cores)"
+cargo build --quiet --release -p vedette-cli -p vedette-desktop
+app="$CARGO_TARGET_DIR/release/vedette-desktop"
 
 # A data dir for the screenshot's location, as the app resolves it.
 data_dir="${VEDETTE_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/vedette}"

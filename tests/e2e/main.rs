@@ -10,285 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::json;
-use vedette_tests::{
-    artifacts_dir, wait_for, BusMonitor, Display, KeyringSession, NotificationDaemon, TauriDriver,
-    TrayWatcher,
-};
+use vedette_tests::wait_for;
 
-/// The desktop binary: `$VEDETTE_DESKTOP_BIN`, else the one cargo built next
-/// to this test (`cargo build -p vedette-desktop`, which the test command runs).
-fn desktop_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("VEDETTE_DESKTOP_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = profile_dir.join("vedette-desktop");
-    assert!(
-        bin.is_file(),
-        "{} is missing: build it with `cargo build -p vedette-desktop` (the README's test command does)",
-        bin.display()
-    );
-    bin
-}
-
-/// One app under test, with everything it talks to; stopped in reverse order on drop.
-struct Session {
-    client: Client,
-    data_dir: tempfile::TempDir,
-    bin: PathBuf,
-    env: Vec<(String, String)>,
-    driver: TauriDriver,
-    monitor: Option<BusMonitor>,
-    notifications: Option<NotificationDaemon>,
-    keyring: KeyringSession,
-    _tray: Option<TrayWatcher>,
-    _display: Display,
-    _xdg: tempfile::TempDir,
-}
-
-impl Session {
-    async fn start(name: &str) -> Self {
-        Self::start_with(name, false, true).await
-    }
-
-    /// With `tray`, a StatusNotifierWatcher runs first, as a desktop panel
-    /// would; without `keyring`, the session bus has no Secret Service.
-    async fn start_with(name: &str, tray: bool, keyring: bool) -> Self {
-        Self::start_in(name, tray, keyring, tempfile::tempdir().unwrap()).await
-    }
-
-    /// Starts the app on a data dir the test prepared.
-    async fn start_in(name: &str, tray: bool, keyring: bool, data_dir: tempfile::TempDir) -> Self {
-        Self::start_desktop(name, tray, keyring, data_dir, &[], None).await
-    }
-
-    /// With `watch_bus`, a notification server (dunst) runs on the session
-    /// bus and `dbus-monitor` records what matches those rules; `extra` is
-    /// more environment for the app.
-    async fn start_desktop(
-        name: &str,
-        tray: bool,
-        keyring: bool,
-        data_dir: tempfile::TempDir,
-        extra: &[(&str, String)],
-        watch_bus: Option<&[&str]>,
-    ) -> Self {
-        let display = Display::start();
-        let keyring = if keyring {
-            KeyringSession::start()
-        } else {
-            KeyringSession::without_keyring()
-        };
-        let tray = tray.then(|| TrayWatcher::start(&keyring));
-        let monitor = watch_bus.map(|rules| {
-            BusMonitor::start(
-                &keyring,
-                rules,
-                artifacts_dir("logs").join(format!("dbus-monitor-{name}.log")),
-            )
-        });
-        let notifications = watch_bus.map(|_| NotificationDaemon::start(&keyring, &display));
-        let xdg = tempfile::tempdir().unwrap();
-        let mut env: Vec<(String, String)> = vec![
-            ("DISPLAY".into(), display.name()),
-            ("DBUS_SESSION_BUS_ADDRESS".into(), keyring.address().into()),
-            (
-                "XDG_CACHE_HOME".into(),
-                xdg.path().join("cache").display().to_string(),
-            ),
-            (
-                "XDG_CONFIG_HOME".into(),
-                xdg.path().join("config").display().to_string(),
-            ),
-            ("VEDETTE_LOG".into(), "debug".into()),
-            ("NO_AT_BRIDGE".into(), "1".into()),
-            // The window serves the API: on a port of its own per test.
-            ("VEDETTE_API".into(), "127.0.0.1:0".into()),
-        ];
-        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
-        let env_refs: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let log = artifacts_dir("logs").join(format!("tauri-driver-{name}.log"));
-        let driver = TauriDriver::start(&env_refs, &log);
-        let bin = desktop_binary();
-        let caps = json!({
-            "browserName": "wry",
-            "tauri:options": {
-                "application": bin,
-                "args": ["--data-dir", data_dir.path()],
-            }
-        });
-        let client = ClientBuilder::native()
-            .capabilities(caps.as_object().unwrap().clone())
-            .connect(&driver.url())
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "WebDriver session did not start ({e}); see {}",
-                    log.display()
-                )
-            });
-        let s = Self {
-            client,
-            data_dir,
-            bin,
-            env,
-            driver,
-            monitor,
-            notifications,
-            keyring,
-            _tray: tray,
-            _display: display,
-            _xdg: xdg,
-        };
-        s.wait("[data-testid=page-dashboard]").await;
-        s
-    }
-
-    async fn wait(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
-    }
-
-    async fn click(&self, css: &str) {
-        self.wait(css).await.click().await.unwrap();
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.wait(css).await.text().await.unwrap()
-    }
-
-    /// Waits until the element's text contains `needle`; returns the text.
-    async fn wait_text(&self, css: &str, needle: &str) -> String {
-        let start = std::time::Instant::now();
-        loop {
-            let text = self.text(css).await;
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "{css} never showed {needle:?}; it shows {text:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn fill(&self, css: &str, value: &str) {
-        let e = self.wait(css).await;
-        e.clear().await.unwrap();
-        e.send_keys(value).await.unwrap();
-    }
-
-    /// Scrolls the element `css` picks into view (for a screenshot).
-    async fn scroll_to(&self, css: &str) {
-        self.client
-            .execute(
-                &format!("document.querySelector('{css}').scrollIntoView()"),
-                vec![],
-            )
-            .await
-            .unwrap();
-    }
-
-    async fn go(&self, page: &str) {
-        self.click(&format!("[data-testid=nav-{page}]")).await;
-        self.wait(&format!("[data-testid=page-{page}]")).await;
-    }
-
-    async fn screenshot(&self, name: &str) -> PathBuf {
-        // Wait for two painted frames; WebKitWebDriver's first snapshot of a
-        // session can predate the last paint, so the first one is discarded.
-        self.client
-            .execute_async(
-                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-                vec![],
-            )
-            .await
-            .unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let _ = self.client.screenshot().await.unwrap();
-        let png = self.client.screenshot().await.unwrap();
-        let path = artifacts_dir("screenshots").join(format!("{name}.png"));
-        std::fs::write(&path, png).unwrap();
-        println!("screenshot: {}", path.display());
-        path
-    }
-
-    /// Every byte Vedette wrote in its data dir (database, WAL, logs).
-    fn data_dir_bytes(&self) -> Vec<u8> {
-        fn walk(dir: &Path, out: &mut Vec<u8>) {
-            for e in std::fs::read_dir(dir).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else {
-                    out.extend(std::fs::read(&p).unwrap());
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(self.data_dir.path(), &mut out);
-        out
-    }
-
-    /// The X11 map state of the app's top-level window, by `xwininfo`.
-    fn window_map_state(&self) -> String {
-        let out = Command::new(vedette_tests::require("xwininfo"))
-            .args(["-name", "Vedette"])
-            .envs(self.env.iter().cloned())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix("Map State: "))
-            .map(str::to_owned)
-            .unwrap_or_else(|| {
-                format!(
-                    "no window ({})",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )
-            })
-    }
-
-    async fn stop(self) {
-        let _ = self.client.close().await;
-        let _ = self.driver.pid();
-    }
-}
-
-/// The window's log files (one a day), oldest first, as one text.
-fn desktop_log(data_dir: &Path) -> String {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir.join("logs"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("vedette-desktop.") && n.ends_with(".log"))
-        })
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
-        .collect()
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
+mod session;
+use session::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_app_opens_on_the_dashboard_with_its_health_checks() {
@@ -361,7 +88,126 @@ async fn every_page_follows_the_systems_dark_theme() {
     ] {
         s.go(page).await;
         s.screenshot(&format!("dark-{page}")).await;
+        assert_eq!(s.sideways().await, None, "{page} at 1240 px");
     }
+    s.stop().await;
+}
+
+/// A data dir whose one scan has every package the feeds name: about ten
+/// thousand findings. Returns how many the CLI's report counts.
+fn many_findings_scan(data: &Path) -> usize {
+    let feeds = vedette_tests::registry::shared("feeds");
+    run_cli(data, &["feed", "import", feeds.to_str().unwrap()]);
+    let root = data.join("many");
+    vedette_tests::findings::write_many_findings(&root);
+    let report = data.join("many.json");
+    let out = Command::new(cli_binary())
+        .arg("--data-dir")
+        .arg(data)
+        .args(["scan", "dir", root.to_str().unwrap(), "--offline", "-q"])
+        .args(["-f", "json", "-o", report.to_str().unwrap()])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    report["findings"].as_array().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_200_percent_every_page_fits_the_screen_and_ten_thousand_findings_all_scroll_into_view()
+{
+    let data = tempfile::tempdir().unwrap();
+    let total = many_findings_scan(data.path());
+    assert!(total >= 10_000, "{total} findings");
+    // A 1280×800 screen at 200 %: the window fills it, 640×400 of CSS pixels.
+    let s = Session::start_desktop(
+        "scaled",
+        false,
+        true,
+        data,
+        &[("GDK_SCALE", "2".to_owned())],
+        None,
+    )
+    .await;
+    s.client.set_window_rect(0, 0, 640, 400).await.unwrap();
+    let ratio = s
+        .client
+        .execute("return window.devicePixelRatio", vec![])
+        .await
+        .unwrap();
+    assert_eq!(ratio, json!(2), "the page is drawn at 200 %");
+    let mut wide = Vec::new();
+    for page in [
+        "dashboard",
+        "targets",
+        "scans",
+        "schedules",
+        "nodes",
+        "notifications",
+        "settings",
+    ] {
+        s.go(page).await;
+        s.screenshot(&format!("scaled-{page}")).await;
+        if let Some(why) = s.sideways().await {
+            wide.push(format!("{page}: {why}"));
+        }
+    }
+
+    // The scan with every finding: all of them reachable by scrolling.
+    s.go("scans").await;
+    s.click("[data-testid=scan-row] td").await;
+    let count = s
+        .wait_text("[data-testid=finding-count]", &format!("{total} findings"))
+        .await;
+    assert!(count.contains(&total.to_string()), "{count}");
+    s.screenshot("scaled-findings").await;
+    if let Some(why) = s.sideways().await {
+        wide.push(format!("a scan's findings: {why}"));
+    }
+    // Its own sideways scroll bar would be 10,000 rows down: it fits,
+    // nothing cut off at its edge.
+    let fits = s
+        .client
+        .execute(
+            "const t = document.querySelector('[data-testid=findings-table]'); return [t, t.parentElement].every((b) => b.scrollWidth <= b.clientWidth + 1)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    if fits != json!(true) {
+        wide.push("the findings table scrolls sideways".to_owned());
+    }
+    assert!(
+        wide.is_empty(),
+        "pages wider than the window at 200 %:\n{}",
+        wide.join("\n")
+    );
+    let start = std::time::Instant::now();
+    loop {
+        let rows = s
+            .client
+            .execute(
+                "document.querySelector('main.content').scrollTop = 1e9; return document.querySelectorAll('[data-testid=finding-row]').length",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if rows.as_u64() == Some(total as u64) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "scrolling showed {rows} of {total} findings"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.screenshot("scaled-findings-end").await;
     s.stop().await;
 }
 

@@ -14,6 +14,7 @@ pub mod azure;
 pub mod bench;
 pub mod dockerhub;
 pub mod feedserver;
+pub mod findings;
 pub mod github;
 pub mod gitlab;
 pub mod google;

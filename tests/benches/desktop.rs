@@ -1,0 +1,288 @@
+//! The installed experience's figures, on the optimised build: the app's
+//! start to an interactive window (median of 10 launches on a data dir with
+//! history), its resident memory idle after a scan (the app and WebKit's
+//! processes), how smoothly a scan of about 10,000 findings scrolls (frame
+//! times while the list is scrolled to its end), and the `.deb`'s size
+//! (`VEDETTE_DEB=path`). Prints a Markdown table.
+//!
+//! Run: `cargo build --release -p vedette-cli -p vedette-desktop && cargo
+//! bench -p vedette-tests --bench desktop` (after `bash tests/run.sh` has
+//! installed Xvfb, gnome-keyring, tauri-driver and WebKitWebDriver).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vedette_tests::{free_port, wait_for, Display, KeyringSession};
+
+#[path = "../e2e/session.rs"]
+#[allow(dead_code)]
+mod session;
+
+const LAUNCHES: usize = 10;
+
+fn release(bin: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().and_then(Path::parent).unwrap().join(bin);
+    assert!(
+        bin.is_file(),
+        "{} is missing: `cargo build --release -p vedette-cli -p vedette-desktop` first",
+        bin.display()
+    );
+    bin
+}
+
+fn cli(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(release("vedette"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap()
+}
+
+fn ready_lines(data: &Path) -> usize {
+    session::desktop_log(data).matches("page ready").count()
+}
+
+/// Resident memory of `pid` and of its descendants, in MB, by name.
+fn rss_tree(pid: u32) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+        let field = |k: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(|v| v.trim().to_owned())
+        };
+        if let (Some(name), Some(rss)) = (field("Name:"), field("VmRSS:")) {
+            let kb: u64 = rss.trim_end_matches(" kB").trim().parse().unwrap_or(0);
+            out.push((name, kb / 1024));
+        }
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u32>().ok());
+            if ppid == Some(p) {
+                todo.push(child);
+            }
+        }
+    }
+    out
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let feeds = vedette_tests::registry::shared("feeds");
+    let o = cli(&data, &["feed", "import", feeds.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    let o = cli(&data, &["target", "add", "dir", fixture.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let token = cli(
+        &data,
+        &[
+            "api", "token", "create", "--name", "bench", "--scope", "scan",
+        ],
+    );
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+
+    let display = Display::start();
+    let keyring = KeyringSession::start();
+    let xdg = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let launch = || {
+        Command::new(release("vedette-desktop"))
+            .arg("--data-dir")
+            .arg(&data)
+            .env("DISPLAY", display.name())
+            .env("DBUS_SESSION_BUS_ADDRESS", keyring.address())
+            .env("XDG_CONFIG_HOME", xdg.path().join("config"))
+            .env("XDG_CACHE_HOME", xdg.path().join("cache"))
+            .env("NO_AT_BRIDGE", "1")
+            .env("VEDETTE_API", format!("127.0.0.1:{port}"))
+            .env("VEDETTE_FEED_URL", "http://127.0.0.1:9/osv")
+            .env("VEDETTE_KEV_URL", "none")
+            .env("VEDETTE_EPSS_URL", "none")
+            .env("VEDETTE_NVD_URL", "none")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let stop = |mut app: std::process::Child| {
+        Command::new("kill")
+            .args(["-TERM", &app.id().to_string()])
+            .status()
+            .unwrap();
+        if wait_for("the app to stop", Duration::from_secs(20), || {
+            app.try_wait().ok().flatten().map(Some)
+        })
+        .is_none()
+        {
+            let _ = app.kill();
+        }
+        let _ = app.wait();
+    };
+
+    // Start to interactive: spawned until the dashboard has loaded what it
+    // shows ("page ready" in the app's log).
+    let mut starts = Vec::new();
+    for _ in 0..LAUNCHES {
+        let before = ready_lines(&data);
+        let t = Instant::now();
+        let app = launch();
+        wait_for("the dashboard to be ready", Duration::from_secs(60), || {
+            (ready_lines(&data) > before).then_some(())
+        });
+        starts.push(t.elapsed());
+        stop(app);
+    }
+    starts.sort();
+    let median = (starts[LAUNCHES / 2 - 1] + starts[LAUNCHES / 2]) / 2;
+
+    // Idle memory after a scan started through the app's API.
+    let app = launch();
+    let before = ready_lines(&data);
+    wait_for("the dashboard to be ready", Duration::from_secs(60), || {
+        (ready_lines(&data) > before).then_some(())
+    });
+    let agent = ureq::Agent::new_with_defaults();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let targets: serde_json::Value = agent
+        .get(&format!("{base}/targets"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let target_id = targets[0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("a target in {targets}"));
+    let started: serde_json::Value = agent
+        .post(&format!("{base}/scans"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send_json(serde_json::json!({ "target_id": target_id }))
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let scan_id = started["scans"][0]["scan_id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("a scan in {started}"));
+    wait_for("the scan to finish", Duration::from_secs(120), || {
+        let scan: serde_json::Value = agent
+            .get(&format!("{base}/scans/{scan_id}"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .ok()?
+            .body_mut()
+            .read_json()
+            .ok()?;
+        (scan["state"] != "running" && scan["state"] != "queued").then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(10));
+    let rss = rss_tree(app.id());
+    stop(app);
+
+    // Scrolling a scan of every package the feeds name, in the window.
+    let many = tempfile::tempdir().unwrap();
+    let root = many.path().join("many");
+    vedette_tests::findings::write_many_findings(&root);
+    let o = cli(many.path(), &["feed", "import", feeds.to_str().unwrap()]);
+    assert!(o.status.success());
+    let o = cli(
+        many.path(),
+        &[
+            "scan",
+            "dir",
+            root.to_str().unwrap(),
+            "--offline",
+            "-q",
+            "-f",
+            "json",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let total = report["findings"].as_array().unwrap().len();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let frames: Vec<f64> = rt.block_on(async {
+        let s = session::Session::start_in("bench-scroll", false, true, many).await;
+        s.go("scans").await;
+        s.click("[data-testid=scan-row] td").await;
+        s.wait_text("[data-testid=finding-count]", &format!("{total} findings"))
+            .await;
+        // 400 px a frame until every row is drawn and the end is reached;
+        // the time between frames is what the user sees.
+        let v = s
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+const main = document.querySelector('main.content');
+const frames = []; let last = performance.now();
+function step(now) {
+  frames.push(now - last); last = now;
+  main.scrollTop += 400;
+  const atEnd = main.scrollTop + main.clientHeight >= main.scrollHeight - 2;
+  if (atEnd && !document.querySelector('[data-testid=more-findings]') || frames.length > 5000) done(frames);
+  else requestAnimationFrame(step);
+}
+requestAnimationFrame((t) => { last = t; requestAnimationFrame(step); });"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        s.stop().await;
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_f64().unwrap())
+            .collect()
+    });
+    let mut sorted = frames.clone();
+    sorted.sort_by(f64::total_cmp);
+    let pct = |p: f64| sorted[((sorted.len() - 1) as f64 * p) as usize];
+    let slow = frames.iter().filter(|f| **f > 50.0).count();
+
+    println!("| measure | value |");
+    println!("| --- | --- |");
+    println!(
+        "| start to interactive window (median of {LAUNCHES}; min {:.2} s, max {:.2} s) | {:.2} s |",
+        starts[0].as_secs_f64(),
+        starts[LAUNCHES - 1].as_secs_f64(),
+        median.as_secs_f64()
+    );
+    let total_rss: u64 = rss.iter().map(|(_, mb)| mb).sum();
+    let parts: Vec<String> = rss.iter().map(|(n, mb)| format!("{n} {mb}")).collect();
+    println!(
+        "| resident memory idle 10 s after a scan ({}) | {total_rss} MB |",
+        parts.join(", ")
+    );
+    println!(
+        "| scrolling {total} findings to the end: {} frames, median / p95 / max | {:.1} / {:.1} / {:.1} ms ({slow} frames over 50 ms) |",
+        frames.len(),
+        pct(0.5),
+        pct(0.95),
+        sorted[sorted.len() - 1]
+    );
+    if let Some(deb) = std::env::var_os("VEDETTE_DEB") {
+        let size = std::fs::metadata(&deb).unwrap().len();
+        println!(
+            "| {} | {:.1} MB |",
+            Path::new(&deb).file_name().unwrap().to_string_lossy(),
+            size as f64 / 1e6
+        );
+    }
+}
