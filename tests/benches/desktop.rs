@@ -48,22 +48,40 @@ fn ready_lines(data: &Path) -> usize {
     session::desktop_log(data).matches("page ready").count()
 }
 
-/// Resident memory of `pid` and of its descendants, in MB, by name.
-fn rss_tree(pid: u32) -> Vec<(String, u64)> {
+/// Memory of `pid` and of its descendants, by process: resident (shared
+/// libraries included, counted whole in each process), anonymous (its own
+/// heap and stacks), and proportional (shared pages split between the
+/// processes that map them), in MB.
+struct Memory {
+    name: String,
+    rss: u64,
+    anon: u64,
+    pss: u64,
+}
+
+fn memory_tree(pid: u32) -> Vec<Memory> {
     let mut out = Vec::new();
     let mut todo = vec![pid];
     while let Some(p) = todo.pop() {
         let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
-        let field = |k: &str| {
-            status
-                .lines()
+        let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).unwrap_or_default();
+        let kb = |text: &str, k: &str| -> u64 {
+            text.lines()
                 .find_map(|l| l.strip_prefix(k))
-                .map(|v| v.trim().to_owned())
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+                .unwrap_or(0)
         };
-        if let (Some(name), Some(rss)) = (field("Name:"), field("VmRSS:")) {
-            let kb: u64 = rss.trim_end_matches(" kB").trim().parse().unwrap_or(0);
-            out.push((name, kb / 1024));
-        }
+        let name = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Name:"))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default();
+        out.push(Memory {
+            name,
+            rss: kb(&status, "VmRSS:") / 1024,
+            anon: kb(&status, "RssAnon:") / 1024,
+            pss: kb(&rollup, "Pss:") / 1024,
+        });
         for e in std::fs::read_dir("/proc").unwrap().flatten() {
             let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else {
                 continue;
@@ -158,6 +176,8 @@ fn main() {
     wait_for("the dashboard to be ready", Duration::from_secs(60), || {
         (ready_lines(&data) > before).then_some(())
     });
+    std::thread::sleep(Duration::from_secs(10));
+    let rss_before = memory_tree(app.id());
     let agent = ureq::Agent::new_with_defaults();
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let targets: serde_json::Value = agent
@@ -194,7 +214,7 @@ fn main() {
         (scan["state"] != "running" && scan["state"] != "queued").then_some(())
     });
     std::thread::sleep(Duration::from_secs(10));
-    let rss = rss_tree(app.id());
+    let rss_after = memory_tree(app.id());
     stop(app);
 
     // Scrolling a scan of every package the feeds name, in the window.
@@ -304,12 +324,24 @@ requestAnimationFrame((t) => { last = t; requestAnimationFrame(step); });"#,
         starts[LAUNCHES - 1].as_secs_f64(),
         median.as_secs_f64()
     );
-    let total_rss: u64 = rss.iter().map(|(_, mb)| mb).sum();
-    let parts: Vec<String> = rss.iter().map(|(n, mb)| format!("{n} {mb}")).collect();
-    println!(
-        "| resident memory idle 10 s after a scan ({}) | {total_rss} MB |",
-        parts.join(", ")
-    );
+    for (when, memory) in [
+        ("idle 10 s after start", &rss_before),
+        ("idle 10 s after a scan", &rss_after),
+    ] {
+        for m in memory.iter() {
+            println!(
+                "| memory {when}: {} (resident / own / proportional) | {} / {} / {} MB |",
+                m.name, m.rss, m.anon, m.pss
+            );
+        }
+        let sum = |f: fn(&Memory) -> u64| memory.iter().map(f).sum::<u64>();
+        println!(
+            "| memory {when}: all processes (resident / own / proportional) | {} / {} / {} MB |",
+            sum(|m| m.rss),
+            sum(|m| m.anon),
+            sum(|m| m.pss)
+        );
+    }
     println!(
         "| frame time scrolling within the first 200 of {total} findings: median / p95 / max | {} |",
         stats(&floor)
