@@ -17,6 +17,17 @@ use vedette_tests::wait_for;
 mod session;
 use session::*;
 
+/// The window's pages, as its menu lists them.
+const PAGES: [&str; 7] = [
+    "dashboard",
+    "targets",
+    "scans",
+    "schedules",
+    "nodes",
+    "notifications",
+    "settings",
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_app_opens_on_the_dashboard_with_its_health_checks() {
     let s = Session::start("dashboard").await;
@@ -77,19 +88,81 @@ async fn every_page_follows_the_systems_dark_theme() {
         .await
         .unwrap();
     assert_eq!(bg, json!("rgb(14, 19, 26)"), "the dark background");
-    for page in [
-        "dashboard",
-        "targets",
-        "scans",
-        "schedules",
-        "nodes",
-        "notifications",
-        "settings",
-    ] {
+    for page in PAGES {
         s.go(page).await;
         s.screenshot(&format!("dark-{page}")).await;
         assert_eq!(s.sideways().await, None, "{page} at 1240 px");
     }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_the_database_fails_every_page_says_so_instead_of_loading_for_ever() {
+    let data = tempfile::tempdir().unwrap();
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    run_cli(
+        data.path(),
+        &[
+            "scan",
+            "dir",
+            fixture.to_str().unwrap(),
+            "--packages-only",
+            "-q",
+        ],
+    );
+    let db = data.path().join("vedette.db");
+    let s = Session::start_in("db-errors", false, true, data).await;
+    // Another program breaks the database under the running window: each
+    // page's tables gone.
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1])\n\
+             for t in ['targets', 'scans', 'schedules', 'nodes', 'notify_channels', 'credentials', 'api_tokens']:\n\
+             \x20   c.execute(f'ALTER TABLE {t} RENAME TO {t}_gone')\n\
+             c.commit()",
+        )
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut silent = Vec::new();
+    for page in PAGES {
+        // The dashboard is left and entered again, so it loads anew.
+        s.go(if page == "dashboard" {
+            "settings"
+        } else {
+            "dashboard"
+        })
+        .await;
+        s.go(page).await;
+        let shown = s
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("[role=alert]"))
+            .await;
+        s.screenshot(&format!("error-{page}")).await;
+        match shown {
+            Ok(banner) => {
+                let text = banner.text().await.unwrap();
+                if !text.contains("vedette doctor") {
+                    silent.push(format!("{page}: {text}"));
+                }
+            }
+            Err(_) => silent.push(format!("{page}: no error shown")),
+        }
+    }
+    assert!(
+        silent.is_empty(),
+        "pages that do not say the database failed and what to do:\n{}",
+        silent.join("\n")
+    );
     s.stop().await;
 }
 
@@ -143,15 +216,7 @@ async fn at_200_percent_every_page_fits_the_screen_and_ten_thousand_findings_all
         .unwrap();
     assert_eq!(ratio, json!(2), "the page is drawn at 200 %");
     let mut wide = Vec::new();
-    for page in [
-        "dashboard",
-        "targets",
-        "scans",
-        "schedules",
-        "nodes",
-        "notifications",
-        "settings",
-    ] {
+    for page in PAGES {
         s.go(page).await;
         s.screenshot(&format!("scaled-{page}")).await;
         if let Some(why) = s.sideways().await {

@@ -157,8 +157,28 @@ impl Session {
             .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
     }
 
+    /// Clicks once the element takes clicks: one that is shown but not yet
+    /// interactable (a dialog still opening, a row being redrawn) is tried
+    /// again for up to 10 s, as a user would.
     pub async fn click(&self, css: &str) {
-        self.wait(css).await.click().await.unwrap();
+        let start = std::time::Instant::now();
+        loop {
+            match self.wait(css).await.click().await {
+                Ok(_) => return,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if start.elapsed() < Duration::from_secs(10)
+                        && matches!(
+                            e.error,
+                            fantoccini::error::ErrorStatus::ElementNotInteractable
+                                | fantoccini::error::ErrorStatus::StaleElementReference
+                                | fantoccini::error::ErrorStatus::ElementClickIntercepted
+                        ) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("clicking {css}: {e}"),
+            }
+        }
     }
 
     pub async fn text(&self, css: &str) -> String {

@@ -47,7 +47,7 @@ pub enum StoreError {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
-    #[error("database query failed: {0}")]
+    #[error("the database could not be read or written ({0}); `vedette doctor` checks the data directory and the database")]
     Query(#[from] sqlx::Error),
     #[error("the database holds a value this version does not understand ({0}); was it written by a newer Vedette?")]
     Corrupt(String),
