@@ -99,17 +99,7 @@ async fn every_page_follows_the_systems_dark_theme() {
 #[tokio::test(flavor = "multi_thread")]
 async fn when_the_database_fails_every_page_says_so_instead_of_loading_for_ever() {
     let data = tempfile::tempdir().unwrap();
-    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
-    run_cli(
-        data.path(),
-        &[
-            "scan",
-            "dir",
-            fixture.to_str().unwrap(),
-            "--packages-only",
-            "-q",
-        ],
-    );
+    scan_debian_fixture(data.path(), &["--packages-only", "-q"]);
     let db = data.path().join("vedette.db");
     let s = Session::start_in("db-errors", false, true, data).await;
     // Another program breaks the database under the running window: each
@@ -164,6 +154,14 @@ async fn when_the_database_fails_every_page_says_so_instead_of_loading_for_ever(
         silent.join("\n")
     );
     s.stop().await;
+}
+
+/// `vedette scan dir` of the Debian fixture into `data`, with `more` flags.
+fn scan_debian_fixture(data: &Path, more: &[&str]) {
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    let mut args = vec!["scan", "dir", fixture.to_str().unwrap()];
+    args.extend_from_slice(more);
+    run_cli(data, &args);
 }
 
 /// A data dir whose one scan has every package the feeds name: about ten
@@ -753,13 +751,9 @@ fn run_cli_err(data: &Path, args: &[&str]) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread")]
 async fn scans_run_from_the_cli_appear_in_the_window() {
     let data = tempfile::tempdir().unwrap();
-    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
-    run_cli(
+    scan_debian_fixture(
         data.path(),
         &[
-            "scan",
-            "dir",
-            fixture.to_str().unwrap(),
             "-q",
             "--packages-only",
             "--format",
@@ -900,19 +894,7 @@ async fn a_vedette_link_opened_with_xdg_open_shows_its_scan_in_the_running_windo
 async fn a_schedule_is_made_in_the_dialog_with_its_cron_explained_and_bad_input_refused_in_place() {
     // One target, so the dialog can show which targets a schedule picks.
     let data = tempfile::tempdir().unwrap();
-    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
-    run_cli(
-        data.path(),
-        &[
-            "scan",
-            "dir",
-            fixture.to_str().unwrap(),
-            "-q",
-            "--packages-only",
-            "-o",
-            "/dev/null",
-        ],
-    );
+    scan_debian_fixture(data.path(), &["-q", "--packages-only", "-o", "/dev/null"]);
     let s = Session::start_in("schedules", false, true, data).await;
     s.go("schedules").await;
     // The built-in weekly scan of everything is there, off, one click from on.
@@ -1046,19 +1028,7 @@ async fn findings_are_searched_filtered_and_triaged_into_the_policy_and_exported
     let data_path = data.path().to_owned();
     let feeds = vedette_tests::registry::shared("feeds");
     run_cli(data.path(), &["feed", "import", feeds.to_str().unwrap()]);
-    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
-    run_cli(
-        data.path(),
-        &[
-            "scan",
-            "dir",
-            fixture.to_str().unwrap(),
-            "--offline",
-            "-q",
-            "-o",
-            "/dev/null",
-        ],
-    );
+    scan_debian_fixture(data.path(), &["--offline", "-q", "-o", "/dev/null"]);
     let s = Session::start_in("triage", false, true, data).await;
     s.go("scans").await;
     s.click("[data-testid=scan-row] td").await;

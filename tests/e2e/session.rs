@@ -157,26 +157,21 @@ impl Session {
             .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
     }
 
-    /// Clicks once the element takes clicks: one that is shown but not yet
-    /// interactable (a dialog still opening, a row being redrawn) is tried
-    /// again for up to 10 s, as a user would.
+    /// Clicks once the element takes clicks: one the driver cannot click
+    /// yet (a dialog still opening, a row being redrawn) is tried again for
+    /// up to 10 s, as a user would.
     pub async fn click(&self, css: &str) {
         let start = std::time::Instant::now();
         loop {
             match self.wait(css).await.click().await {
                 Ok(_) => return,
                 Err(fantoccini::error::CmdError::Standard(e))
-                    if start.elapsed() < Duration::from_secs(10)
-                        && matches!(
-                            e.error,
-                            fantoccini::error::ErrorStatus::ElementNotInteractable
-                                | fantoccini::error::ErrorStatus::StaleElementReference
-                                | fantoccini::error::ErrorStatus::ElementClickIntercepted
-                        ) =>
+                    if start.elapsed() < Duration::from_secs(10) =>
                 {
+                    note_retried_click(css, &e);
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Err(e) => panic!("clicking {css}: {e}"),
+                Err(e) => panic!("clicking {css}: {e:?}"),
             }
         }
     }
@@ -333,4 +328,9 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
+}
+
+/// What a retried click met, on standard error (shown when the test fails).
+fn note_retried_click(css: &str, e: &fantoccini::error::WebDriver) {
+    eprintln!("clicking {css}: {:?} {}; trying again", e.error, e.message);
 }
