@@ -172,18 +172,19 @@ fn many_findings_scan(data: &Path) -> usize {
     let root = data.join("many");
     vedette_tests::findings::write_many_findings(&root);
     let report = data.join("many.json");
-    let out = Command::new(cli_binary())
-        .arg("--data-dir")
-        .arg(data)
-        .args(["scan", "dir", root.to_str().unwrap(), "--offline", "-q"])
-        .args(["-f", "json", "-o", report.to_str().unwrap()])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_cli(
+        data,
+        &[
+            "scan",
+            "dir",
+            root.to_str().unwrap(),
+            "--offline",
+            "-q",
+            "-f",
+            "json",
+            "-o",
+            report.to_str().unwrap(),
+        ],
     );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
