@@ -43,6 +43,8 @@ APT_PACKAGES=(
   python3-rpm
   # the .deb's validators (desktop entry, AppStream metainfo, systemd unit)
   desktop-file-utils appstream systemd
+  # the team store: the tests start their own PostgreSQL cluster (initdb, pg_ctl)
+  postgresql
 )
 
 # Peers the tests compare with (syft, trivy), in a venv of their own, each

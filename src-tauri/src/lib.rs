@@ -116,6 +116,9 @@ pub fn open_scan<R: Runtime>(app: &tauri::AppHandle<R>, scan_id: i64) {
 #[derive(Debug, Default)]
 struct Args {
     data_dir: Option<PathBuf>,
+    /// The history's database (`--database`, else `VEDETTE_DATABASE_URL`):
+    /// a team's PostgreSQL instead of the data dir's SQLite file.
+    database: Option<String>,
     /// Start hidden in the tray (for autostart).
     minimized: bool,
     /// A `vedette://` link to open.
@@ -137,9 +140,19 @@ fn parse_args() -> Result<Args, String> {
             Some(s) if s.starts_with("--data-dir=") => {
                 args.data_dir = Some(PathBuf::from(&s["--data-dir=".len()..]))
             }
+            Some("--database") => {
+                args.database = Some(
+                    it.next()
+                        .and_then(|u| u.into_string().ok())
+                        .ok_or("--database needs a URL")?,
+                )
+            }
+            Some(s) if s.starts_with("--database=") => {
+                args.database = Some(s["--database=".len()..].to_owned())
+            }
             Some("--minimized") => args.minimized = true,
             Some("--help") | Some("-h") => {
-                println!("Usage: vedette-desktop [--data-dir DIR] [--minimized] [vedette://scan/ID | vedette://target/ID]\n\nThe Vedette desktop console. The data directory defaults to $VEDETTE_DATA_DIR, else ~/.local/share/vedette. A link opens that page (in the running window, if there is one).");
+                println!("Usage: vedette-desktop [--data-dir DIR] [--database URL] [--minimized] [vedette://scan/ID | vedette://target/ID]\n\nThe Vedette desktop console. The data directory defaults to $VEDETTE_DATA_DIR, else ~/.local/share/vedette. The history is kept there unless --database (or $VEDETTE_DATABASE_URL) names a team's PostgreSQL, postgres://user@host/db. A link opens that page (in the running window, if there is one).");
                 std::process::exit(0);
             }
             Some(s) if s.starts_with("vedette:") => match links::Link::parse(s) {
@@ -149,7 +162,7 @@ fn parse_args() -> Result<Args, String> {
             },
             _ => {
                 return Err(format!(
-                    "unknown argument {a:?}; usage: vedette-desktop [--data-dir DIR] [--minimized] [vedette://scan/ID]"
+                    "unknown argument {a:?}; usage: vedette-desktop [--data-dir DIR] [--database URL] [--minimized] [vedette://scan/ID]"
                 ))
             }
         }
@@ -173,8 +186,18 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let database_url = args
+        .database
+        .or_else(|| std::env::var(vedette_app::DATABASE_ENV).ok());
+    let database = match vedette_app::Database::chosen(database_url.as_deref(), &data_dir) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("vedette-desktop: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let logs = logging::init(&data_dir);
-    tracing::info!(data_dir = %data_dir.display(), logs = ?logs, "starting Vedette {}", vedette_app::VERSION);
+    tracing::info!(data_dir = %data_dir.display(), database = %database.place(), logs = ?logs, "starting Vedette {}", vedette_app::VERSION);
 
     let minimized = args.minimized;
     // The single-instance plugin comes first: a second launch hands over to
@@ -196,7 +219,7 @@ pub fn run() -> ExitCode {
         .manage(links::Pending(std::sync::Mutex::new(args.link)))
         .setup(move |app| {
             let secrets = Arc::new(KeyringSecrets::default());
-            match tauri::async_runtime::block_on(App::open(&data_dir, secrets)) {
+            match tauri::async_runtime::block_on(App::open_on(&data_dir, &database, secrets)) {
                 Ok(core) => {
                     let state = DesktopState::new(core);
                     #[cfg(not(test))]

@@ -49,7 +49,7 @@ pub fn start<R: Runtime>(
         }
         let mut follower = Follower::default();
         loop {
-            match SchedulerLock::acquire(core.data_dir()) {
+            match core.scheduler_lock().await {
                 Ok(lock) => {
                     note.clear();
                     api.clear();

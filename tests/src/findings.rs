@@ -4,19 +4,18 @@
 //! Vedette's catalogers read (dpkg's status, Cargo.lock, requirements.txt,
 //! package-lock.json, Gemfile.lock). For the window's long lists.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
 
 use crate::registry::shared;
 
-/// The package names `ecosystem`'s feed names, sorted.
-fn names(ecosystem: &str) -> BTreeSet<String> {
+/// Calls `each` with every `affected` entry of `ecosystem`'s feed.
+fn each_affected(ecosystem: &str, mut each: impl FnMut(&serde_json::Value)) {
     let path = shared(&format!("feeds/osv/{ecosystem}/all.zip"));
     let file = std::fs::File::open(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (../shared/feeds)", path.display()));
     let mut zip = zip::ZipArchive::new(file).expect("an OSV zip");
-    let mut out = BTreeSet::new();
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).expect("a zip entry");
         let mut text = String::new();
@@ -27,14 +26,52 @@ fn names(ecosystem: &str) -> BTreeSet<String> {
             continue;
         };
         for affected in record["affected"].as_array().into_iter().flatten() {
-            if let Some(name) = affected["package"]["name"].as_str() {
-                // Names a lock file could not hold are left out.
-                if !name.is_empty() && !name.contains(char::is_whitespace) {
-                    out.insert(name.to_owned());
+            each(affected);
+        }
+    }
+}
+
+/// Names a lock file could hold.
+fn usable(name: &str) -> bool {
+    !name.is_empty() && !name.contains(char::is_whitespace)
+}
+
+/// The package names `ecosystem`'s feed names, sorted.
+fn names(ecosystem: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    each_affected(ecosystem, |affected| {
+        if let Some(name) = affected["package"]["name"].as_str().filter(|n| usable(n)) {
+            out.insert(name.to_owned());
+        }
+    });
+    out
+}
+
+/// Each package's history as `ecosystem`'s feed tells it: the versions its
+/// advisories list, and those where a vulnerability was introduced, fixed
+/// or last seen. For inventories spread over real versions.
+pub fn version_history(ecosystem: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    each_affected(ecosystem, |affected| {
+        let Some(name) = affected["package"]["name"].as_str().filter(|n| usable(n)) else {
+            return;
+        };
+        let versions = out.entry(name.to_owned()).or_default();
+        for v in affected["versions"].as_array().into_iter().flatten() {
+            if let Some(v) = v.as_str() {
+                versions.insert(v.to_owned());
+            }
+        }
+        for range in affected["ranges"].as_array().into_iter().flatten() {
+            for event in range["events"].as_array().into_iter().flatten() {
+                for key in ["introduced", "fixed", "last_affected"] {
+                    if let Some(v) = event[key].as_str().filter(|v| *v != "0") {
+                        versions.insert(v.to_owned());
+                    }
                 }
             }
         }
-    }
+    });
     out
 }
 

@@ -21,6 +21,7 @@ pub mod google;
 pub mod harbor;
 pub mod moto;
 pub mod pki;
+pub mod postgres;
 pub mod proxy;
 pub mod receivers;
 pub mod registry;

@@ -9,6 +9,7 @@
 //! typed, with the `{code, message}` the window and the API return.
 
 mod background;
+mod database;
 mod ecr;
 mod error;
 mod feeds;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use background::BACKGROUND_SCANS;
+pub use database::{copy_history, migrate};
 pub use error::{AppError, Result};
 pub use feeds::{FeedOutcome, FeedSources, Feeds, Outcome, SourceFailure, OSV_ECOSYSTEMS};
 pub use history::{TrendScope, TrendsOf};
@@ -51,7 +53,7 @@ pub use vedette_cloud::{
 pub use vedette_model::HostKeyState;
 pub use vedette_scheduler::Context as SchedulerContext;
 pub use vedette_sources::registry::Credential as RegistryCredential;
-pub use vedette_store::resolve_data_dir;
+pub use vedette_store::{resolve_data_dir, Database, DATABASE_ENV};
 
 use vedette_cloud::Credentials;
 use vedette_model::{parse_bytes, AppOverview, Check, DoctorReport, ScanLimits};
@@ -152,11 +154,22 @@ impl App {
     /// Creates the data directory if needed, opens the database (applying
     /// migrations) and marks scans a previous process left running as interrupted.
     pub async fn open(data_dir: &Path, secrets: Arc<dyn SecretBackend>) -> Result<Self, OpenError> {
+        Self::open_on(data_dir, &Database::chosen(None, data_dir)?, secrets).await
+    }
+
+    /// As [`App::open`], with the history in `database` (`--database`: a
+    /// team's PostgreSQL) instead of the data directory's SQLite file. The
+    /// data directory still holds the advisory index and the logs.
+    pub async fn open_on(
+        data_dir: &Path,
+        database: &Database,
+        secrets: Arc<dyn SecretBackend>,
+    ) -> Result<Self, OpenError> {
         std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
             path: data_dir.to_owned(),
             source,
         })?;
-        let store = Store::open_in(data_dir).await?;
+        let store = Store::connect(database).await?;
         let (interrupted, quarantined) = store.mark_interrupted_scans(quarantine_after()?).await?;
         if interrupted > 0 {
             tracing::warn!(
@@ -194,6 +207,13 @@ impl App {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The scheduler's lock of this history: the data dir's lock file, or
+    /// on a shared PostgreSQL the database's lock (one scheduler across
+    /// every machine).
+    pub async fn scheduler_lock(&self) -> Result<SchedulerLock, LockError> {
+        SchedulerLock::acquire_for(&self.data_dir, &self.store).await
     }
 
     pub fn store(&self) -> &Store {
@@ -435,7 +455,7 @@ impl App {
                 NAME,
                 format!(
                     "{} (schema {v}, integrity ok; {t} target{}, {s} scan{})",
-                    self.store.path().display(),
+                    self.store.place(),
                     plural(t),
                     plural(s)
                 ),
@@ -451,9 +471,21 @@ impl App {
 
 /// `vedette doctor`: every check, whether or not the database opens.
 pub async fn doctor(data_dir: &Path, secrets: Arc<dyn SecretBackend>) -> DoctorReport {
+    doctor_on(data_dir, None, secrets).await
+}
+
+/// `vedette doctor --database URL`: as [`doctor`], with the history there.
+pub async fn doctor_on(
+    data_dir: &Path,
+    database: Option<&Database>,
+    secrets: Arc<dyn SecretBackend>,
+) -> DoctorReport {
     let mut checks = Vec::new();
     let mut schema_version = 0;
-    match App::open(data_dir, Arc::clone(&secrets)).await {
+    let database = database
+        .cloned()
+        .unwrap_or_else(|| Database::Sqlite(data_dir.join(vedette_store::DB_FILE)));
+    match App::open_on(data_dir, &database, Arc::clone(&secrets)).await {
         Ok(app) => {
             checks.push(
                 Check::ok(
@@ -496,14 +528,14 @@ pub async fn doctor(data_dir: &Path, secrets: Arc<dyn SecretBackend>) -> DoctorR
                     .without(DATA_DIR_WITHOUT)
                     .essential(),
             );
+            let fix = match database {
+                Database::Postgres(_) => "Check that the PostgreSQL server answers and that --database / VEDETTE_DATABASE_URL names it, its user and its database",
+                Database::Sqlite(_) => "Move the damaged file aside and start again, or restore it from a backup",
+            };
             checks.push(
-                Check::fail(
-                    "Database",
-                    e.to_string(),
-                    "Move the damaged file aside and start again, or restore it from a backup",
-                )
-                .without(DATABASE_WITHOUT)
-                .essential(),
+                Check::fail("Database", e.to_string(), fix)
+                    .without(DATABASE_WITHOUT)
+                    .essential(),
             );
         }
     }

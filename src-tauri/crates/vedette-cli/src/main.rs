@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 mod api;
 mod config;
+mod db;
 mod feed;
 mod gate;
 mod history;
@@ -30,6 +31,12 @@ struct Cli {
     /// Where Vedette keeps its database and logs [default: ~/.local/share/vedette]
     #[arg(long, global = true, env = "VEDETTE_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+
+    /// Keep the history in this database instead of the data dir's SQLite
+    /// file: a team's PostgreSQL (postgres://user@host:5432/vedette; the
+    /// password in PGPASSWORD or ~/.pgpass) shared by every machine.
+    #[arg(long, global = true, env = "VEDETTE_DATABASE_URL", value_name = "URL")]
+    database: Option<String>,
 
     #[command(flatten)]
     feeds: feed::FeedArgs,
@@ -115,6 +122,10 @@ pub(crate) fn color_stdout() -> bool {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The database itself: bring it up to date, or copy a laptop's
+    /// history into a team's PostgreSQL.
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Prints the completions of a shell (bash, zsh, fish), e.g.
     /// `vedette completion bash > ~/.local/share/bash-completion/completions/vedette`
     /// (the .deb installs them).
@@ -420,11 +431,13 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         return remote::run(&console, cli.command).await;
     }
     let data_dir = vedette_app::resolve_data_dir(cli.data_dir).map_err(usage)?;
+    let database = vedette_app::Database::chosen(cli.database.as_deref(), &data_dir)
+        .map_err(|e| usage(e.to_string()))?;
     match cli.command {
         // Answered above, before any data dir.
         Command::Completion { .. } | Command::Manpage => Ok(0),
         Command::Doctor { format } => {
-            let report = vedette_app::doctor(&data_dir, secrets()).await;
+            let report = vedette_app::doctor_on(&data_dir, Some(&database), secrets()).await;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Format::Text => print!("{}", render_doctor(&report)),
@@ -439,26 +452,26 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             })
         }
         Command::Scan(cmd) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = scan::run(&app, &cli.feeds, cmd).await;
             app.close().await;
             result
         }
         Command::Feed(cmd) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = feed::run(&app, &cli.feeds, cmd).await;
             app.close().await;
             result
         }
         Command::Policy(cmd) => feed::policy(cmd),
         Command::Target(cmd) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = target::run(&app, &cli.feeds, cmd).await;
             app.close().await;
             result
         }
         Command::Schedule(cmd) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = schedule::run(&app, &cli.feeds, cmd).await;
             app.close().await;
             result
@@ -473,7 +486,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         } => {
             let poll = humantime::parse_duration(&poll)
                 .map_err(|e| usage(format!("--poll {poll}: {e}")))?;
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let tls = vedette_api::TlsOptions {
                 cert: tls_cert,
                 key: tls_key,
@@ -486,59 +499,60 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             result
         }
         Command::Api(cmd) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = api::run(&app, &cli.feeds, cmd).await;
             app.close().await;
             result
         }
         Command::Trends(args) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = history::trends(&app, args).await;
             app.close().await;
             result
         }
         Command::History(args) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = history::run(&app, args).await;
             app.close().await;
             result
         }
         Command::Credential(cmd) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = credential(&app, cmd).await;
             app.close().await;
             result
         }
         Command::Agent(cmd) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = gate::agent(&app, cmd).await;
             app.close().await;
             result
         }
         Command::Node(cmd) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = gate::node(&app, cmd).await;
             app.close().await;
             result
         }
         Command::Gate(cmd) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = gate::gate(&app, cmd).await;
             app.close().await;
             result
         }
         Command::Cloud(cmd) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = gate::cloud(&app, cmd).await;
             app.close().await;
             result
         }
         Command::Notify(cmd) => {
-            let app = App::open(&data_dir, secrets()).await?;
+            let app = App::open_on(&data_dir, &database, secrets()).await?;
             let result = notify::run(&app, cmd).await;
             app.close().await;
             result
         }
+        Command::Db(cmd) => db::run(&database, cmd).await,
     }
 }
 

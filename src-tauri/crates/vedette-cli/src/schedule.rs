@@ -394,14 +394,44 @@ impl vedette_app::Events for LogEvents {
 }
 
 /// `vedette serve`: the scheduler without a window, one per data dir.
+/// How often a scheduler standing by asks for the lock again.
+const STANDBY_RETRY: Duration = Duration::from_secs(2);
+
 pub async fn serve(
     app: &App,
     feed_args: &FeedArgs,
     poll: Duration,
     api: Option<(&str, &vedette_api::TlsOptions)>,
 ) -> Result<u8, Failure> {
-    let _lock = vedette_app::SchedulerLock::acquire(app.data_dir())
-        .map_err(|e| Failure::from(anyhow::anyhow!("{e}")))?;
+    // On a shared database another machine's scheduler may hold the lock:
+    // this one waits, and takes over when that one stops.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::from(anyhow::anyhow!("cannot listen for SIGTERM: {e}")))?;
+    let mut waiting = false;
+    let _lock = loop {
+        match app.scheduler_lock().await {
+            Ok(lock) => {
+                if waiting {
+                    eprintln!(
+                        "vedette: the other scheduler stopped; this one runs the schedules now"
+                    );
+                }
+                break lock;
+            }
+            Err(e @ vedette_app::LockError::HeldElsewhere { .. }) => {
+                if !waiting {
+                    eprintln!("vedette: standing by: {e}");
+                    waiting = true;
+                }
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => return Ok(0),
+                    _ = term.recv() => return Ok(0),
+                    _ = tokio::time::sleep(STANDBY_RETRY) => {}
+                }
+            }
+            Err(e) => return Err(Failure::from(anyhow::anyhow!("{e}"))),
+        }
+    };
     let (ctx, _temp) = context(app, feed_args).await?;
     let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api_task = match api {
@@ -434,7 +464,7 @@ pub async fn serve(
     let enabled = app.schedules().await?.iter().filter(|s| s.enabled).count();
     eprintln!(
         "vedette: serving schedules for {} ({enabled} enabled); stop with Ctrl-C or SIGTERM",
-        app.data_dir().display()
+        app.store().place()
     );
     // A pause set by the window or `vedette schedule pause` holds here too.
     ctx.paused.store(
@@ -461,8 +491,6 @@ pub async fn serve(
         let every = poll.min(std::time::Duration::from_secs(5));
         tokio::spawn(async move { app.watch_notifications(every, rx).await })
     };
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| Failure::from(anyhow::anyhow!("cannot listen for SIGTERM: {e}")))?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}

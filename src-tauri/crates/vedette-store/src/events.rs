@@ -5,21 +5,26 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use vedette_model::{Event, EventKind};
 
+use crate::db::{on_pool, on_tx, Tx};
 use crate::{Result, Store, StoreError};
 
-/// Appends an event (inside the caller's transaction, or on the pool).
-pub(crate) async fn emit<'e, E>(exec: E, kind: EventKind, data: Value) -> Result<()>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
-    let body = serde_json::to_string(&data)
-        .map_err(|e| StoreError::Invalid(format!("cannot encode a {kind} event: {e}")))?;
-    sqlx::query("INSERT INTO events (at, kind, data) VALUES (?1, ?2, ?3)")
-        .bind(Utc::now())
+const INSERT: &str = "INSERT INTO events (at, kind, data) VALUES ($1, $2, $3)";
+
+fn encode(kind: EventKind, data: &Value) -> Result<String> {
+    serde_json::to_string(data)
+        .map_err(|e| StoreError::Invalid(format!("cannot encode a {kind} event: {e}")))
+}
+
+/// Appends an event inside the caller's transaction.
+pub(crate) async fn emit(tx: &mut Tx, kind: EventKind, data: Value) -> Result<()> {
+    let body = encode(kind, &data)?;
+    on_tx!(tx, |c| sqlx::query(INSERT)
+        .bind(crate::db::now())
         .bind(kind.as_str())
-        .bind(body)
-        .execute(exec)
-        .await?;
+        .bind(&body)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())?);
     Ok(())
 }
 
@@ -27,19 +32,29 @@ impl Store {
     /// Appends an event on its own (a fact with no row of its own: a feed
     /// updated).
     pub async fn record_event(&self, kind: EventKind, data: Value) -> Result<()> {
-        emit(&self.pool, kind, data).await
+        let body = encode(kind, &data)?;
+        on_pool!(&self.pool, |c| sqlx::query(INSERT)
+            .bind(crate::db::now())
+            .bind(kind.as_str())
+            .bind(&body)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())?);
+        Ok(())
     }
 
     /// Events after `after` (an event id; 0: from the oldest kept), oldest
     /// first, at most `limit`.
     pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<Event>> {
-        let rows: Vec<(i64, DateTime<Utc>, String, String)> = sqlx::query_as(
-            "SELECT id, at, kind, data FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(i64, DateTime<Utc>, String, String)> = on_pool!(&self.pool, |c| {
+            sqlx::query_as(
+                "SELECT id, at, kind, data FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(c)
+            .await?
+        });
         rows.into_iter()
             .map(|(id, at, kind, data)| {
                 Ok(Event {
@@ -56,38 +71,44 @@ impl Store {
 
     /// The newest event's id (0 when there is none).
     pub async fn last_event_id(&self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM events")
-                .fetch_one(&self.pool)
+        let n: Option<i64> = on_pool!(&self.pool, |c| {
+            sqlx::query_scalar("SELECT MAX(id) FROM events")
+                .fetch_one(c)
                 .await?
-                .unwrap_or(0),
-        )
+        });
+        Ok(n.unwrap_or(0))
     }
 
     /// Forgets events older than `before`; how many.
     pub async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM events WHERE at < ?1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(on_pool!(&self.pool, |c| sqlx::query(
+            "DELETE FROM events WHERE at < $1"
+        )
+        .bind(crate::db::micros(before))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?))
     }
 }
 
 /// The fields every scan event starts with: the scan, its target, how it
 /// was started.
 pub(crate) async fn scan_subject(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx,
     scan_id: i64,
 ) -> Result<serde_json::Map<String, Value>> {
-    let (target_id, target, kind, trigger): (i64, String, String, Option<String>) =
-        sqlx::query_as(
+    let (target_id, target, kind, trigger): (i64, String, String, Option<String>) = on_tx!(
+        tx,
+        |c| {
+            sqlx::query_as(
             "SELECT s.target_id, t.name, t.kind, s.trigger FROM scans s JOIN targets t ON t.id = s.target_id
-             WHERE s.id = ?1",
+             WHERE s.id = $1",
         )
         .bind(scan_id)
-        .fetch_one(&mut **tx)
-        .await?;
+        .fetch_one(&mut *c)
+        .await?
+        }
+    );
     let mut m = serde_json::Map::new();
     m.insert("scan_id".into(), scan_id.into());
     m.insert("target_id".into(), target_id.into());
@@ -102,7 +123,7 @@ pub(crate) async fn scan_subject(
 
 /// Appends a scan event: its subject and `extra`.
 pub(crate) async fn emit_scan(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx,
     kind: EventKind,
     scan_id: i64,
     extra: Value,
@@ -111,5 +132,5 @@ pub(crate) async fn emit_scan(
     if let Value::Object(extra) = extra {
         m.extend(extra);
     }
-    emit(&mut **tx, kind, Value::Object(m)).await
+    emit(tx, kind, Value::Object(m)).await
 }

@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use chrono::Utc;
 use vedette_model::{
     finding_key, Cause, EventKind, Finding, Inventory, NewFinding, ScanDiff, ScanReport, Trigger,
 };
 
+use crate::db::{on_pool, on_tx, values, Tx};
 use crate::{Result, Store, StoreError};
 
 /// Hashes of finding sets and bodies known to be stored (committed), so
@@ -91,6 +91,7 @@ struct Member<'a> {
 }
 
 /// The previous scan of a target that matched advisories.
+#[derive(sqlx::FromRow)]
 struct Previous {
     finding_set: Option<Vec<u8>>,
     digest: Option<String>,
@@ -107,21 +108,25 @@ impl Store {
         trigger: Trigger,
         schedule_id: Option<i64>,
     ) -> Result<i64> {
-        let now = Utc::now();
+        let now = crate::db::now();
         let t = trigger.as_str();
         let pid = i64::from(std::process::id());
         let mut tx = self.write().await?;
-        let id = sqlx::query_scalar!(
-            r#"INSERT INTO scans (target_id, state, started_at, trigger, schedule_id, pid)
-               VALUES (?1, 'running', ?2, ?3, ?4, ?5) RETURNING id AS "id!: i64""#,
-            target_id,
-            now,
-            t,
-            schedule_id,
-            pid
+        let id: i64 =
+            on_tx!(&mut tx, |c| {
+                sqlx::query_scalar(
+            "INSERT INTO scans (target_id, state, started_at, trigger, schedule_id, pid, runner)
+             VALUES ($1, 'running', $2, $3, $4, $5, $6) RETURNING id"
         )
-        .fetch_one(&mut *tx)
-        .await?;
+        .bind(target_id)
+        .bind(now)
+        .bind(t)
+        .bind(schedule_id)
+        .bind(pid)
+        .bind(crate::process::runner())
+        .fetch_one(&mut *c)
+        .await?
+            });
         crate::events::emit_scan(
             &mut tx,
             EventKind::ScanStarted,
@@ -195,21 +200,22 @@ impl Store {
         batch: &[Rematch<'_>],
     ) -> Result<Vec<(i64, Vec<NewFinding>)>> {
         let once = || async {
-            let now = Utc::now();
+            let now = crate::db::now();
             let pid = i64::from(std::process::id());
             let mut tx = self.write().await?;
             let mut out = Vec::with_capacity(batch.len());
             let mut written = Vec::new();
             for r in batch {
-                let scan_id = sqlx::query_scalar!(
-                    r#"INSERT INTO scans (target_id, state, started_at, trigger, pid)
-                       VALUES (?1, 'running', ?2, 'rematch', ?3) RETURNING id AS "id!: i64""#,
-                    r.target_id,
-                    now,
-                    pid
+                let scan_id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
+                    "INSERT INTO scans (target_id, state, started_at, trigger, pid, runner)
+                     VALUES ($1, 'running', $2, 'rematch', $3, $4) RETURNING id"
                 )
-                .fetch_one(&mut *tx)
-                .await?;
+                .bind(r.target_id)
+                .bind(now)
+                .bind(pid)
+                .bind(crate::process::runner())
+                .fetch_one(&mut *c)
+                .await?);
                 let (new, w) = self
                     .record_in(
                         &mut tx,
@@ -234,7 +240,7 @@ impl Store {
     /// the new findings and the hashes written (known once committed).
     async fn record_in(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut Tx,
         scan_id: i64,
         inventory: &Inventory,
         report: &ScanReport,
@@ -266,25 +272,27 @@ impl Store {
         // could not be judged; the report says why.
         let pass = (report.stale_feeds.is_empty() && report.verdict.none.is_none())
             .then_some(report.verdict.pass);
-        let (now, set_key) = (Utc::now(), &set.hash[..]);
-        sqlx::query!(
-            r#"UPDATE scans SET state = 'succeeded', finished_at = ?1, inventory_id = ?2, error = NULL,
-                      digest = ?3, feed_version = ?4, exposure = ?5, verdict_pass = ?6,
-                      duration_ms = ?7, report = ?8, finding_set = ?9
-               WHERE id = ?10"#,
-            now,
-            inventory_id,
-            inventory.digest,
-            feed_version,
-            exposure,
-            pass,
-            duration_ms,
-            report_json,
-            set_key,
-            scan_id
+        let (now, set_key) = (crate::db::now(), &set.hash[..]);
+        on_tx!(tx, |c| {
+            sqlx::query(
+            "UPDATE scans SET state = 'succeeded', finished_at = $1, inventory_id = $2, error = NULL,
+                    digest = $3, feed_version = $4, exposure = $5, verdict_pass = $6,
+                    duration_ms = $7, report = $8, finding_set = $9
+             WHERE id = $10"
         )
-        .execute(&mut **tx)
-        .await?;
+        .bind(now)
+        .bind(inventory_id)
+        .bind(&inventory.digest)
+        .bind(feed_version)
+        .bind(exposure)
+        .bind(pass)
+        .bind(duration_ms)
+        .bind(&report_json)
+        .bind(set_key)
+        .bind(scan_id)
+        .execute(&mut *c)
+        .await.map(|r| r.rows_affected())?
+        });
         let new: Vec<NewFinding> = causes
             .into_iter()
             .map(|(_, cause, finding)| NewFinding {
@@ -297,11 +305,7 @@ impl Store {
     }
 
     /// The keys of the previous scan's finding set (cached: sets never change).
-    async fn set_keys(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-        p: &Previous,
-    ) -> Result<Arc<HashSet<String>>> {
+    async fn set_keys(&self, tx: &mut Tx, p: &Previous) -> Result<Arc<HashSet<String>>> {
         let Some(h) = &p.finding_set else {
             return Ok(Arc::default());
         };
@@ -309,11 +313,14 @@ impl Store {
             return Ok(k);
         }
         let keys: Arc<HashSet<String>> = Arc::new(
-            sqlx::query_scalar!("SELECT key FROM finding_set_members WHERE set_hash = ?1", h)
-                .fetch_all(&mut **tx)
-                .await?
-                .into_iter()
-                .collect(),
+            on_tx!(tx, |c| sqlx::query_scalar::<_, String>(
+                "SELECT key FROM finding_set_members WHERE set_hash = $1"
+            )
+            .bind(h)
+            .fetch_all(&mut *c)
+            .await?)
+            .into_iter()
+            .collect(),
         );
         self.known.remember_set_keys(h, Arc::clone(&keys));
         Ok(keys)
@@ -322,22 +329,18 @@ impl Store {
     /// Writes a finding set and the bodies of its members, once each
     /// (multi-row inserts keep hundreds of findings to a few statements);
     /// the hashes written.
-    async fn write_set(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-        set: &FindingSet<'_>,
-    ) -> Result<Vec<[u8; 32]>> {
+    async fn write_set(&self, tx: &mut Tx, set: &FindingSet<'_>) -> Result<Vec<[u8; 32]>> {
         let mut written = vec![set.hash];
         let (set_key, set_len) = (&set.hash[..], set.members.len() as i64);
         let set_is_new = !self.known.contains(&set.hash)
-            && sqlx::query!(
-                "INSERT OR IGNORE INTO finding_sets (hash, count) VALUES (?1, ?2)",
-                set_key,
-                set_len
+            && on_tx!(tx, |c| sqlx::query(
+                "INSERT INTO finding_sets (hash, count) VALUES ($1, $2) ON CONFLICT DO NOTHING"
             )
-            .execute(&mut **tx)
-            .await?
-            .rows_affected()
+            .bind(set_key)
+            .bind(set_len)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())?)
                 == 1;
         if !set_is_new {
             return Ok(written);
@@ -348,83 +351,96 @@ impl Store {
             .filter(|m| !self.known.contains(&m.body_hash))
             .collect();
         for chunk in bodies.chunks(400) {
-            let mut sql = String::from("INSERT OR IGNORE INTO finding_bodies (hash, body) VALUES ");
-            sql.push_str(&vec!["(?, ?)"; chunk.len()].join(", "));
-            let mut q = sqlx::query(&sql);
-            for m in chunk {
-                q = q.bind(&m.body_hash[..]).bind(&m.body);
-            }
-            q.execute(&mut **tx).await?;
+            let sql = format!(
+                "INSERT INTO finding_bodies (hash, body) VALUES {} ON CONFLICT DO NOTHING",
+                values(chunk.len(), 2)
+            );
+            on_tx!(tx, |c| {
+                let mut q = sqlx::query(&sql);
+                for m in chunk {
+                    q = q.bind(&m.body_hash[..]).bind(&m.body);
+                }
+                q.execute(&mut *c).await.map(|r| r.rows_affected())?
+            });
         }
         written.extend(bodies.iter().map(|m| m.body_hash));
         for chunk in set.members.chunks(200) {
-            let mut sql = String::from(
-                "INSERT INTO finding_set_members (set_hash, key, vuln_id, package, version, severity, risk, kev, fixed_version, body_hash) VALUES ",
+            let sql = format!(
+                "INSERT INTO finding_set_members (set_hash, key, vuln_id, package, version, severity, risk, kev, fixed_version, body_hash) VALUES {}",
+                values(chunk.len(), 10)
             );
-            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "));
-            let mut q = sqlx::query(&sql);
-            for m in chunk {
-                let f = m.finding;
-                q = q
-                    .bind(set_key)
-                    .bind(&m.key)
-                    .bind(&f.id)
-                    .bind(&f.package)
-                    .bind(&f.version)
-                    .bind(f.severity.as_str())
-                    .bind(f.risk)
-                    .bind(f.kev_added.is_some())
-                    .bind(&f.fixed_version)
-                    .bind(&m.body_hash[..]);
-            }
-            q.execute(&mut **tx).await?;
+            on_tx!(tx, |c| {
+                let mut q = sqlx::query(&sql);
+                for m in chunk {
+                    let f = m.finding;
+                    q = q
+                        .bind(set_key)
+                        .bind(&m.key)
+                        .bind(&f.id)
+                        .bind(&f.package)
+                        .bind(&f.version)
+                        .bind(f.severity.as_str())
+                        .bind(f.risk)
+                        .bind(f.kev_added.is_some())
+                        .bind(&f.fixed_version)
+                        .bind(&m.body_hash[..]);
+                }
+                q.execute(&mut *c).await.map(|r| r.rows_affected())?
+            });
         }
         Ok(written)
     }
 
     /// A scan's findings against the previous scan of its target.
     pub async fn scan_diff(&self, scan_id: i64) -> Result<ScanDiff> {
-        let rows = sqlx::query!(
-            r#"SELECT f.key AS "key!", f.cause, b.body FROM findings f JOIN finding_bodies b ON b.hash = f.body_hash
-               WHERE f.scan_id = ?1 ORDER BY f.risk DESC, f.key"#,
-            scan_id
+        let rows: Vec<(String, Option<String>, String)> = on_pool!(&self.pool, |c| {
+            sqlx::query_as(
+            "SELECT f.key, f.cause, b.body FROM findings f JOIN finding_bodies b ON b.hash = f.body_hash
+             WHERE f.scan_id = $1 ORDER BY f.risk DESC, f.key"
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(scan_id)
+        .fetch_all(c)
+        .await?
+        });
         let decode = |b: &str| -> Result<Finding> {
             serde_json::from_str(b).map_err(|e| StoreError::Corrupt(format!("stored finding: {e}")))
         };
         let mut keys = HashSet::new();
         let (mut new, mut unchanged) = (Vec::new(), Vec::new());
-        for r in rows {
-            keys.insert(r.key);
-            let f = decode(&r.body)?;
-            match r.cause.as_deref().and_then(Cause::parse) {
+        for (key, cause, body) in rows {
+            keys.insert(key);
+            let f = decode(&body)?;
+            match cause.as_deref().and_then(Cause::parse) {
                 Some(cause) => new.push(NewFinding { cause, finding: f }),
                 None => unchanged.push(f),
             }
         }
-        let previous = sqlx::query_scalar!(
-            r#"SELECT p.id AS "id!: i64" FROM scans s JOIN scans p ON p.target_id = s.target_id
-               WHERE s.id = ?1 AND p.state = 'succeeded' AND p.report IS NOT NULL
-                 AND (p.finished_at < s.finished_at OR (p.finished_at = s.finished_at AND p.id < s.id))
-               ORDER BY p.finished_at DESC, p.id DESC LIMIT 1"#,
-            scan_id
+        let previous: Option<i64> = on_pool!(&self.pool, |c| {
+            sqlx::query_scalar(
+            "SELECT p.id FROM scans s JOIN scans p ON p.target_id = s.target_id
+             WHERE s.id = $1 AND p.state = 'succeeded' AND p.report IS NOT NULL
+               AND (p.finished_at < s.finished_at OR (p.finished_at = s.finished_at AND p.id < s.id))
+             ORDER BY p.finished_at DESC, p.id DESC LIMIT 1"
         )
-        .fetch_optional(&self.pool)
-        .await?;
+        .bind(scan_id)
+        .fetch_optional(c)
+        .await?
+        });
         let mut fixed = Vec::new();
         if let Some(p) = previous {
-            for r in sqlx::query!(
-                r#"SELECT f.key AS "key!", b.body FROM findings f JOIN finding_bodies b ON b.hash = f.body_hash
-                   WHERE f.scan_id = ?1 ORDER BY f.risk DESC, f.key"#,
-                p
+            let rows: Vec<(String, String)> =
+                on_pool!(&self.pool, |c| {
+                    sqlx::query_as(
+                "SELECT f.key, b.body FROM findings f JOIN finding_bodies b ON b.hash = f.body_hash
+                 WHERE f.scan_id = $1 ORDER BY f.risk DESC, f.key"
             )
-            .fetch_all(&self.pool)
+            .bind(p)
+            .fetch_all(c)
             .await?
-            {
-                if !keys.contains(&r.key) {
-                    fixed.push(decode(&r.body)?);
+                });
+            for (key, body) in rows {
+                if !keys.contains(&key) {
+                    fixed.push(decode(&body)?);
                 }
             }
         }
@@ -440,27 +456,27 @@ impl Store {
     /// The newest judged scan of a target: its id, the digest of what it
     /// read, and the extractor version that read it.
     pub async fn latest_judged_scan(&self, target_id: i64) -> Result<Option<(i64, String, i64)>> {
-        Ok(sqlx::query_as(
+        Ok(on_pool!(&self.pool, |c| sqlx::query_as(
             "SELECT s.id, s.digest, i.extractor_version FROM scans s
                JOIN inventories i ON i.id = s.inventory_id
-             WHERE s.target_id = ? AND s.state = 'succeeded' AND s.report IS NOT NULL
+             WHERE s.target_id = $1 AND s.state = 'succeeded' AND s.report IS NOT NULL
                AND s.digest IS NOT NULL
              ORDER BY s.finished_at DESC, s.id DESC LIMIT 1",
         )
         .bind(target_id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(c)
+        .await?))
     }
 
     /// Every finding of a scan, as it was recorded.
     pub async fn scan_findings(&self, scan_id: i64) -> Result<Vec<Finding>> {
-        let bodies: Vec<(String,)> = sqlx::query_as(
+        let bodies: Vec<(String,)> = on_pool!(&self.pool, |c| sqlx::query_as(
             "SELECT b.body FROM findings f JOIN finding_bodies b ON b.hash = f.body_hash
-             WHERE f.scan_id = ? ORDER BY f.risk DESC, f.key",
+             WHERE f.scan_id = $1 ORDER BY f.risk DESC, f.key",
         )
         .bind(scan_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(c)
+        .await?);
         bodies
             .iter()
             .map(|(b,)| {
@@ -473,9 +489,13 @@ impl Store {
     /// The stored report of a scan (verdict, feeds, warnings; findings in
     /// [`Store::scan_diff`]).
     pub async fn scan_report(&self, scan_id: i64) -> Result<Option<ScanReport>> {
-        let body = sqlx::query_scalar!("SELECT report FROM scans WHERE id = ?1", scan_id)
-            .fetch_optional(&self.pool)
-            .await?
+        let body: Option<String> =
+            on_pool!(&self.pool, |c| sqlx::query_scalar::<_, Option<String>>(
+                "SELECT report FROM scans WHERE id = $1"
+            )
+            .bind(scan_id)
+            .fetch_optional(c)
+            .await?)
             .flatten();
         body.map(|b| {
             serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("stored report: {e}")))
@@ -496,58 +516,51 @@ fn summary_json(report: &ScanReport) -> Result<String> {
 
 /// Stores an inventory once per digest and extractor version (a re-match,
 /// an unchanged image reuse the stored one); its id.
-async fn store_inventory(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    inventory: &Inventory,
-) -> Result<i64> {
+async fn store_inventory(tx: &mut Tx, inventory: &Inventory) -> Result<i64> {
     let version = i64::from(inventory.extractor_version);
-    let existing = sqlx::query_scalar!(
-        r#"SELECT id AS "id!: i64" FROM inventories WHERE digest = ?1 AND extractor_version = ?2"#,
-        inventory.digest,
-        version
+    let existing: Option<i64> = on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT id FROM inventories WHERE digest = $1 AND extractor_version = $2"
     )
-    .fetch_optional(&mut **tx)
-    .await?;
+    .bind(&inventory.digest)
+    .bind(version)
+    .fetch_optional(&mut *c)
+    .await?);
     if let Some(id) = existing {
         return Ok(id);
     }
     let body = serde_json::to_string(inventory)
         .map_err(|e| StoreError::Invalid(format!("cannot encode the inventory: {e}")))?;
-    let (count, now) = (inventory.packages.len() as i64, Utc::now());
-    Ok(sqlx::query_scalar!(
-        r#"INSERT INTO inventories (digest, extractor_version, body, package_count, created_at)
-           VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id AS "id!: i64""#,
-        inventory.digest,
-        version,
-        body,
-        count,
-        now
+    let (count, now) = (inventory.packages.len() as i64, crate::db::now());
+    Ok(on_tx!(tx, |c| sqlx::query_scalar(
+        "INSERT INTO inventories (digest, extractor_version, body, package_count, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id"
     )
-    .fetch_one(&mut **tx)
-    .await?)
+    .bind(&inventory.digest)
+    .bind(version)
+    .bind(&body)
+    .bind(count)
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?))
 }
 
 /// The target's previous scan that matched advisories, if any.
-async fn previous_scan(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    scan_id: i64,
-) -> Result<Option<Previous>> {
-    Ok(sqlx::query_as!(
-        Previous,
-        r#"SELECT finding_set, digest, feed_version, exposure, inventory_id
-           FROM scans WHERE target_id = (SELECT target_id FROM scans WHERE id = ?1)
-             AND id != ?1 AND state = 'succeeded' AND report IS NOT NULL
-           ORDER BY finished_at DESC, id DESC LIMIT 1"#,
-        scan_id
+async fn previous_scan(tx: &mut Tx, scan_id: i64) -> Result<Option<Previous>> {
+    Ok(on_tx!(tx, |c| sqlx::query_as(
+        "SELECT finding_set, digest, feed_version, exposure, inventory_id
+         FROM scans WHERE target_id = (SELECT target_id FROM scans WHERE id = $1)
+           AND id != $1 AND state = 'succeeded' AND report IS NOT NULL
+         ORDER BY finished_at DESC, id DESC LIMIT 1"
     )
-    .fetch_optional(&mut **tx)
-    .await?)
+    .bind(scan_id)
+    .fetch_optional(&mut *c)
+    .await?))
 }
 
 /// The packages the previous scan found, when its inventory differs from
 /// this one (an inventory change is then a possible cause).
 async fn previous_packages(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx,
     p: &Previous,
     inventory: &Inventory,
 ) -> Result<Option<Packages>> {
@@ -557,9 +570,12 @@ async fn previous_packages(
     if p.digest.as_deref() == Some(inventory.digest.as_str()) {
         return Ok(None);
     }
-    let body = sqlx::query_scalar!("SELECT body FROM inventories WHERE id = ?1", inv)
-        .fetch_one(&mut **tx)
-        .await?;
+    let body: String = on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT body FROM inventories WHERE id = $1"
+    )
+    .bind(inv)
+    .fetch_one(&mut *c)
+    .await?);
     let old: Inventory = serde_json::from_str(&body)
         .map_err(|e| StoreError::Corrupt(format!("stored inventory: {e}")))?;
     Ok(Some(
@@ -570,19 +586,19 @@ async fn previous_packages(
     ))
 }
 
-async fn write_causes(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    scan_id: i64,
-    causes: &[(&str, Cause, &Finding)],
-) -> Result<()> {
+async fn write_causes(tx: &mut Tx, scan_id: i64, causes: &[(&str, Cause, &Finding)]) -> Result<()> {
     for chunk in causes.chunks(300) {
-        let mut sql = String::from("INSERT INTO scan_new_findings (scan_id, key, cause) VALUES ");
-        sql.push_str(&vec!["(?, ?, ?)"; chunk.len()].join(", "));
-        let mut q = sqlx::query(&sql);
-        for (key, cause, _) in chunk {
-            q = q.bind(scan_id).bind(*key).bind(cause.as_str());
-        }
-        q.execute(&mut **tx).await?;
+        let sql = format!(
+            "INSERT INTO scan_new_findings (scan_id, key, cause) VALUES {}",
+            values(chunk.len(), 3)
+        );
+        on_tx!(tx, |c| {
+            let mut q = sqlx::query(&sql);
+            for (key, cause, _) in chunk {
+                q = q.bind(scan_id).bind(*key).bind(cause.as_str());
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())?
+        });
     }
     Ok(())
 }
@@ -685,7 +701,7 @@ const NEW_FINDINGS_PER_EVENT: usize = 200;
 /// The events of a recorded scan: `scan.finished`, then `finding.new`,
 /// `policy.failed` and `feed.stale` when they apply.
 async fn finished_events(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx,
     scan_id: i64,
     report: &ScanReport,
     pass: Option<bool>,

@@ -1,20 +1,20 @@
-use chrono::Utc;
 use vedette_model::{Exposure, Inventory, TargetKind};
 
+use crate::db::{on_pool, on_tx};
 use crate::{Result, Store, StoreError};
 
 impl Store {
     /// The id of the target of `kind` named `name`, adding it if new.
     pub async fn ensure_target(&self, kind: TargetKind, name: &str) -> Result<i64> {
         let kind_str = kind.as_str();
-        if let Some(id) = sqlx::query_scalar!(
-            r#"SELECT id AS "id!: i64" FROM targets WHERE kind = ?1 AND name = ?2"#,
-            kind_str,
-            name
+        let existing: Option<i64> = on_pool!(&self.pool, |c| sqlx::query_scalar(
+            "SELECT id FROM targets WHERE kind = $1 AND name = $2"
         )
-        .fetch_optional(&self.pool)
-        .await?
-        {
+        .bind(kind_str)
+        .bind(name)
+        .fetch_optional(c)
+        .await?);
+        if let Some(id) = existing {
             return Ok(id);
         }
         Ok(self.add_target(kind, name, Exposure::Internal).await?.id)
@@ -28,31 +28,34 @@ impl Store {
             .map_err(|e| StoreError::Invalid(format!("cannot encode the inventory: {e}")))?;
         let version = i64::from(inventory.extractor_version);
         let count = inventory.packages.len() as i64;
-        let now = Utc::now();
+        let now = crate::db::now();
         let mut tx = self.write().await?;
-        let id = sqlx::query_scalar!(
-            r#"INSERT INTO inventories (digest, extractor_version, body, package_count, created_at)
-               VALUES (?1, ?2, ?3, ?4, ?5)
-               ON CONFLICT (digest, extractor_version) DO UPDATE SET
-                   body = excluded.body, package_count = excluded.package_count,
-                   created_at = excluded.created_at
-               RETURNING id AS "id!: i64""#,
-            inventory.digest,
-            version,
-            body,
-            count,
-            now
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "UPDATE scans SET state = 'succeeded', finished_at = ?1, inventory_id = ?2, error = NULL WHERE id = ?3",
-            now,
-            id,
-            scan_id
-        )
-        .execute(&mut *tx)
-        .await?;
+        let id: i64 = on_tx!(&mut tx, |c| {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO inventories (digest, extractor_version, body, package_count, created_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (digest, extractor_version) DO UPDATE SET
+                     body = excluded.body, package_count = excluded.package_count,
+                     created_at = excluded.created_at
+                 RETURNING id",
+            )
+            .bind(&inventory.digest)
+            .bind(version)
+            .bind(&body)
+            .bind(count)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
+            sqlx::query(
+                "UPDATE scans SET state = 'succeeded', finished_at = $1, inventory_id = $2, error = NULL WHERE id = $3",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(scan_id)
+            .execute(&mut *c)
+            .await.map(|r| r.rows_affected())?;
+            id
+        });
         tx.commit().await?;
         Ok(id)
     }
@@ -64,59 +67,63 @@ impl Store {
         extractor_version: u32,
     ) -> Result<Option<Inventory>> {
         let version = i64::from(extractor_version);
-        let body = sqlx::query_scalar!(
-            "SELECT body FROM inventories WHERE digest = ?1 AND extractor_version = ?2",
-            digest,
-            version
+        let body: Option<String> = on_pool!(&self.pool, |c| sqlx::query_scalar(
+            "SELECT body FROM inventories WHERE digest = $1 AND extractor_version = $2"
         )
-        .fetch_optional(&self.pool)
-        .await?;
+        .bind(digest)
+        .bind(version)
+        .fetch_optional(c)
+        .await?);
         body.map(|b| decode(&b)).transpose()
     }
 
     /// The inventory a scan read (none for a scan that did not succeed).
     pub async fn scan_inventory(&self, scan_id: i64) -> Result<Option<Inventory>> {
-        let body = sqlx::query_scalar!(
-            "SELECT i.body FROM scans s JOIN inventories i ON i.id = s.inventory_id WHERE s.id = ?1",
-            scan_id
+        let body: Option<String> = on_pool!(&self.pool, |c| {
+            sqlx::query_scalar(
+            "SELECT i.body FROM scans s JOIN inventories i ON i.id = s.inventory_id WHERE s.id = $1"
         )
-        .fetch_optional(&self.pool)
-        .await?;
+        .bind(scan_id)
+        .fetch_optional(c)
+        .await?
+        });
         body.map(|b| decode(&b)).transpose()
     }
 
     /// The inventory of the newest successful scan of a target.
     pub async fn latest_inventory(&self, target_id: i64) -> Result<Option<Inventory>> {
-        let body = sqlx::query_scalar!(
-            r#"SELECT i.body FROM scans s JOIN inventories i ON i.id = s.inventory_id
-               WHERE s.target_id = ?1 AND s.state = 'succeeded'
-               ORDER BY s.finished_at DESC, s.id DESC LIMIT 1"#,
-            target_id
+        let body: Option<String> = on_pool!(&self.pool, |c| sqlx::query_scalar(
+            "SELECT i.body FROM scans s JOIN inventories i ON i.id = s.inventory_id
+             WHERE s.target_id = $1 AND s.state = 'succeeded'
+             ORDER BY s.finished_at DESC, s.id DESC LIMIT 1"
         )
-        .fetch_optional(&self.pool)
-        .await?;
+        .bind(target_id)
+        .fetch_optional(c)
+        .await?);
         body.map(|b| decode(&b)).transpose()
     }
 
     /// The newest successful inventory of every target with its id and
     /// exposure: what a feed update is matched against.
     pub async fn latest_inventories_by_target(&self) -> Result<Vec<(i64, Exposure, Inventory)>> {
-        let rows = sqlx::query!(
-            r#"SELECT s.target_id AS "target_id!: i64", t.exposure, i.body FROM scans s
-               JOIN inventories i ON i.id = s.inventory_id JOIN targets t ON t.id = s.target_id
-               WHERE s.state = 'succeeded' AND s.id = (
-                 SELECT s2.id FROM scans s2 WHERE s2.target_id = s.target_id AND s2.state = 'succeeded'
-                 ORDER BY s2.finished_at DESC, s2.id DESC LIMIT 1)
-               ORDER BY s.target_id"#
+        let rows: Vec<(i64, String, String)> = on_pool!(&self.pool, |c| {
+            sqlx::query_as(
+            "SELECT s.target_id, t.exposure, i.body FROM scans s
+             JOIN inventories i ON i.id = s.inventory_id JOIN targets t ON t.id = s.target_id
+             WHERE s.state = 'succeeded' AND s.id = (
+               SELECT s2.id FROM scans s2 WHERE s2.target_id = s.target_id AND s2.state = 'succeeded'
+               ORDER BY s2.finished_at DESC, s2.id DESC LIMIT 1)
+             ORDER BY s.target_id"
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(c)
+        .await?
+        });
         rows.into_iter()
-            .map(|r| {
+            .map(|(target_id, exposure, body)| {
                 Ok((
-                    r.target_id,
-                    crate::parse_enum(&r.exposure, Exposure::parse, "exposure")?,
-                    decode(&r.body)?,
+                    target_id,
+                    crate::parse_enum(&exposure, Exposure::parse, "exposure")?,
+                    decode(&body)?,
                 ))
             })
             .collect()

@@ -1,16 +1,23 @@
-//! Vedette's SQLite store.
+//! Vedette's store: an SQLite file in the data directory (the default), or
+//! a team's PostgreSQL database (`--database postgres://…`).
 //!
-//! One file in the data directory, opened in WAL mode with a busy timeout;
-//! migrations under `migrations/` are applied on open. Queries are checked at
-//! compile time against `.sqlx/` (regenerate with `cargo sqlx prepare --workspace`).
+//! SQLite is opened in WAL mode with a busy timeout; PostgreSQL with a pool
+//! of connections, its tables in the connection's default schema. Each
+//! database has its own migrations (`migrations/`, `migrations-postgres/`),
+//! applied on open. Every query is written once (see [`db`]); the store's
+//! test suite runs against both databases.
 
+mod copy;
 mod credentials;
+mod db;
 mod events;
 mod history;
 mod inventories;
+mod leader;
 mod nodes;
 mod notify;
 mod paths;
+mod process;
 mod scans;
 mod schedules;
 mod targets;
@@ -21,10 +28,13 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
 
+pub use db::redact_url;
+use db::{on_pool, Pool, Tx};
 pub use history::Rematch;
+pub use leader::Leadership;
 pub use nodes::{NewEnrolToken, TokenRefusal};
 pub use notify::{Due, Queued};
 pub use paths::{resolve_data_dir, DATA_DIR_ENV};
@@ -33,17 +43,28 @@ pub use trends::TrendScope;
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "vedette.db";
 
+/// The environment variable naming the database (`--database`).
+pub const DATABASE_ENV: &str = "VEDETTE_DATABASE_URL";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database at {path}: {source}. Check that the data directory is writable and not on a read-only or network file system, or choose another with --data-dir / VEDETTE_DATA_DIR")]
+    #[error("cannot open the database at {place}: {source}. Check that the data directory is writable and not on a read-only or network file system, or choose another with --data-dir / VEDETTE_DATA_DIR")]
     Open {
-        path: PathBuf,
+        place: String,
         #[source]
         source: sqlx::Error,
     },
-    #[error("cannot bring the database at {path} up to date: {source}. If this database was written by a newer Vedette, run that version or start from another --data-dir")]
+    #[error("cannot connect to the PostgreSQL database {place}: {source}. Check that the server is up and reachable, and the user, database and password (PGPASSWORD or ~/.pgpass, never in the URL you log) in --database / VEDETTE_DATABASE_URL")]
+    Connect {
+        place: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("'{0}' is not a database Vedette can use: give a PostgreSQL URL (postgres://user@host:5432/db) or an SQLite file (sqlite:///path/vedette.db)")]
+    Url(String),
+    #[error("cannot bring the database at {place} up to date: {source}. If this database was written by a newer Vedette, run that version or start from another --data-dir")]
     Migrate {
-        path: PathBuf,
+        place: String,
         #[source]
         source: sqlx::migrate::MigrateError,
     },
@@ -60,10 +81,55 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Handle to the database; cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
-    path: PathBuf,
+    pool: Pool,
+    /// The SQLite file; `None` on PostgreSQL.
+    path: Option<PathBuf>,
+    /// Where the database is, for messages (a PostgreSQL URL without its
+    /// password).
+    place: String,
     /// Finding sets and bodies known to be stored.
     known: history::KnownHashes,
+}
+
+/// Which database a `--database` value names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+impl Database {
+    /// Reads `postgres://…`/`postgresql://…` or `sqlite://PATH`/`sqlite:PATH`.
+    pub fn parse(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Database::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .filter(|p| !p.is_empty() && !p.starts_with(':'))
+            .ok_or_else(|| StoreError::Url(redact_url(url)))?;
+        Ok(Database::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The database of `--database URL` when given, else `vedette.db` in
+    /// the data directory.
+    pub fn chosen(url: Option<&str>, data_dir: &Path) -> Result<Self> {
+        match url {
+            Some(u) if !u.trim().is_empty() => Self::parse(u.trim()),
+            _ => Ok(Database::Sqlite(data_dir.join(DB_FILE))),
+        }
+    }
+
+    /// Where it is, for messages: the file, or the URL without a password.
+    pub fn place(&self) -> String {
+        match self {
+            Database::Sqlite(p) => p.display().to_string(),
+            Database::Postgres(u) => redact_url(u),
+        }
+    }
 }
 
 impl Store {
@@ -72,11 +138,20 @@ impl Store {
         Self::open(&data_dir.join(DB_FILE)).await
     }
 
+    /// Opens whichever database `db` names and applies pending migrations.
+    pub async fn connect(db: &Database) -> Result<Self> {
+        match db {
+            Database::Sqlite(path) => Self::open(path).await,
+            Database::Postgres(url) => Self::open_postgres(url).await,
+        }
+    }
+
     /// Opens (creating if needed) the database file at `path` and applies
     /// pending migrations.
     pub async fn open(path: &Path) -> Result<Self> {
+        let place = path.display().to_string();
         let open_err = |source| StoreError::Open {
-            path: path.to_owned(),
+            place: place.clone(),
             source,
         };
         let options = SqliteConnectOptions::from_str("sqlite:")
@@ -99,7 +174,7 @@ impl Store {
             .run(&migrating)
             .await
             .map_err(|source| StoreError::Migrate {
-                path: path.to_owned(),
+                place: place.clone(),
                 source,
             })?;
         migrating.close().await;
@@ -108,59 +183,123 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        tracing::debug!(path = %path.display(), "database open");
+        tracing::debug!(path = %place, "database open");
         Ok(Self {
-            pool,
-            path: path.to_owned(),
+            pool: Pool::Sqlite(pool),
+            path: Some(path.to_owned()),
+            place,
             known: history::KnownHashes::default(),
         })
     }
 
-    /// A write transaction. It begins IMMEDIATE: a deferred one that read
-    /// first cannot upgrade once another connection has written
-    /// (SQLITE_BUSY_SNAPSHOT), and the busy timeout does not cover that.
-    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// Connects to PostgreSQL at `url` and applies pending migrations
+    /// (under PostgreSQL's advisory lock: several workers starting at once
+    /// migrate once).
+    pub async fn open_postgres(url: &str) -> Result<Self> {
+        let place = redact_url(url);
+        let connect_err = |source| StoreError::Connect {
+            place: place.clone(),
+            source,
+        };
+        let options = PgConnectOptions::from_str(url)
+            .map_err(connect_err)?
+            .application_name("vedette");
+        // One connection first: a server that refuses or a wrong password
+        // is said at once (the pool would retry until its timeout).
+        use sqlx::Connection;
+        sqlx::PgConnection::connect_with(&options)
+            .await
+            .map_err(connect_err)?
+            .close()
+            .await
+            .map_err(connect_err)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect_with(options)
+            .await
+            .map_err(connect_err)?;
+        sqlx::migrate!("./migrations-postgres")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                place: place.clone(),
+                source,
+            })?;
+        tracing::debug!(database = %place, "database open");
+        Ok(Self {
+            pool: Pool::Postgres(pool),
+            path: None,
+            place,
+            known: history::KnownHashes::default(),
+        })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// A write transaction (see [`Pool::write`]).
+    async fn write(&self) -> Result<Tx> {
+        Ok(self.pool.write().await?)
+    }
+
+    /// The SQLite file; `None` on PostgreSQL.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Where the database is, for messages: the file, or the PostgreSQL URL
+    /// without its password.
+    pub fn place(&self) -> &str {
+        &self.place
+    }
+
+    /// Whether this store is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        self.pool.is_postgres()
     }
 
     /// The version of the newest applied migration (its timestamp), 0 if none.
     pub async fn schema_version(&self) -> Result<i64> {
-        let v = sqlx::query_scalar!(
-            r#"SELECT MAX(version) AS "v: i64" FROM _sqlx_migrations WHERE success = 1"#
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let v: Option<i64> = on_pool!(&self.pool, |c| {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(c)
+                .await?
+        });
         Ok(v.unwrap_or(0))
     }
 
-    /// Runs `PRAGMA integrity_check`; `Ok(())` when SQLite answers "ok".
+    /// Checks the database: SQLite's `PRAGMA integrity_check` answers "ok";
+    /// PostgreSQL answers a query (it checks its own pages).
     pub async fn integrity_check(&self) -> Result<()> {
-        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<String> = match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_scalar("PRAGMA integrity_check")
+                    .fetch_all(p)
+                    .await?
+            }
+            Pool::Postgres(p) => sqlx::query_scalar("SELECT 'ok'::text").fetch_all(p).await?,
+        };
         if rows.len() == 1 && rows[0] == "ok" {
             Ok(())
         } else {
             Err(StoreError::Corrupt(format!(
                 "integrity check of {}: {}",
-                self.path.display(),
+                self.place,
                 rows.join("; ")
             )))
         }
     }
 
-    /// SQLite's journal mode for this database ("wal" once opened by Vedette).
+    /// SQLite's journal mode for this database ("wal" once opened by
+    /// Vedette); "postgresql" on PostgreSQL.
     pub async fn journal_mode(&self) -> Result<String> {
-        Ok(sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&self.pool)
-            .await?)
+        match &self.pool {
+            Pool::Sqlite(p) => Ok(sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(p)
+                .await?),
+            Pool::Postgres(_) => Ok("postgresql".to_owned()),
+        }
     }
 
-    /// Closes the pool, checkpointing the WAL.
+    /// Closes the pool (on SQLite, checkpointing the WAL).
     pub async fn close(&self) {
         self.pool.close().await;
     }

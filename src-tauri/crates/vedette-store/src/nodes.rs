@@ -8,6 +8,7 @@ use vedette_model::{
     NodeFacts, NodeInfo, TargetKind,
 };
 
+use crate::db::{on_pool, on_tx};
 use crate::{parse_enum, Result, Store, StoreError};
 
 type TokenRow = (
@@ -168,20 +169,22 @@ impl Store {
     /// Stores a new enrolment token's hash; refused when a live token has
     /// the name.
     pub async fn add_enrol_token(&self, t: &NewEnrolToken<'_>) -> Result<EnrolToken> {
-        let row: std::result::Result<TokenRow, sqlx::Error> = sqlx::query_as(&format!(
+        let row: std::result::Result<TokenRow, sqlx::Error> = on_pool!(&self.pool, |c| {
+            sqlx::query_as(&format!(
             "INSERT INTO enrol_tokens (name, hash, prefix, created_at, expires_at, max_uses, grp, exposure)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING {TOKEN_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {TOKEN_COLUMNS}"
         ))
         .bind(t.name)
         .bind(&t.hash[..])
         .bind(t.prefix)
-        .bind(Utc::now())
-        .bind(t.expires_at)
+        .bind(crate::db::now())
+        .bind(crate::db::micros(t.expires_at))
         .bind(i64::from(t.max_uses))
         .bind(t.group)
         .bind(t.exposure.as_str())
-        .fetch_one(&self.pool)
-        .await;
+        .fetch_one(c)
+        .await
+        });
         match row {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Invalid(
                 format!("an enrolment token named '{}' exists already; revoke it first or choose another name", t.name),
@@ -192,11 +195,11 @@ impl Store {
 
     /// Every enrolment token, revoked and spent ones too, newest first.
     pub async fn enrol_tokens(&self) -> Result<Vec<EnrolToken>> {
-        let rows: Vec<TokenRow> = sqlx::query_as(&format!(
+        let rows: Vec<TokenRow> = on_pool!(&self.pool, |c| sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM enrol_tokens ORDER BY id DESC"
         ))
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(c)
+        .await)?;
         rows.into_iter().map(enrol_token).collect()
     }
 
@@ -205,15 +208,15 @@ impl Store {
         &self,
         token: &[u8; 32],
     ) -> Result<std::result::Result<EnrolToken, TokenRefusal>> {
-        let row: Option<TokenRow> = sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM enrol_tokens WHERE hash = ?1"
+        let row: Option<TokenRow> = on_pool!(&self.pool, |c| sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM enrol_tokens WHERE hash = $1"
         ))
         .bind(&token[..])
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(c)
+        .await)?;
         Ok(match row.map(enrol_token).transpose()? {
             None => Err(TokenRefusal::Unknown),
-            Some(t) => usable(t, Utc::now()),
+            Some(t) => usable(t, crate::db::now()),
         })
     }
 
@@ -235,14 +238,14 @@ impl Store {
         facts: &NodeFacts,
         credential: &[u8; 32],
     ) -> Result<std::result::Result<(NodeInfo, bool), TokenRefusal>> {
-        let now = Utc::now();
+        let now = crate::db::now();
         let mut tx = self.write().await?;
-        let row: Option<TokenRow> = sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM enrol_tokens WHERE hash = ?1"
+        let row: Option<TokenRow> = on_tx!(&mut tx, |c| sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM enrol_tokens WHERE hash = $1"
         ))
         .bind(&token[..])
-        .fetch_optional(&mut *tx)
-        .await?;
+        .fetch_optional(&mut *c)
+        .await)?;
         let Some(t) = row.map(enrol_token).transpose()? else {
             return Ok(Err(TokenRefusal::Unknown));
         };
@@ -250,24 +253,28 @@ impl Store {
             Ok(t) => t,
             Err(refusal) => return Ok(Err(refusal)),
         };
-        sqlx::query("UPDATE enrol_tokens SET uses = uses + 1 WHERE id = ?1")
-            .bind(t.id)
-            .execute(&mut *tx)
-            .await?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE enrol_tokens SET uses = uses + 1 WHERE id = $1"
+        )
+        .bind(t.id)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         let body = serde_json::to_string(facts)
             .map_err(|e| StoreError::Invalid(format!("cannot encode the node's facts: {e}")))?;
         let instance = facts.instance.as_ref().map(|i| i.instance_id.clone());
-        let known: Option<i64> =
-            sqlx::query_scalar("SELECT target_id FROM nodes WHERE machine_id = ?1")
-                .bind(&facts.machine_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let known: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "SELECT target_id FROM nodes WHERE machine_id = $1"
+        )
+        .bind(&facts.machine_id)
+        .fetch_optional(&mut *c)
+        .await)?;
         let (target_id, new) = match known {
             Some(id) => {
-                sqlx::query(
-                    "UPDATE nodes SET facts = ?1, instance_id = ?2, credential_hash = ?3,
-                            token_id = ?4, last_seen_at = ?5, revoked_at = NULL
-                     WHERE target_id = ?6",
+                on_tx!(&mut tx, |c| sqlx::query(
+                    "UPDATE nodes SET facts = $1, instance_id = $2, credential_hash = $3,
+                            token_id = $4, last_seen_at = $5, revoked_at = NULL
+                     WHERE target_id = $6",
                 )
                 .bind(&body)
                 .bind(&instance)
@@ -275,33 +282,34 @@ impl Store {
                 .bind(t.id)
                 .bind(now)
                 .bind(id)
-                .execute(&mut *tx)
-                .await?;
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
                 (id, false)
             }
             None => {
                 let kind = TargetKind::Node.as_str();
-                let id: i64 = sqlx::query_scalar(
+                let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
                     "INSERT INTO targets (kind, name, exposure, created_at, group_name)
-                     VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 )
                 .bind(kind)
                 .bind(name)
                 .bind(t.exposure.as_str())
                 .bind(now)
                 .bind(&t.group)
-                .fetch_one(&mut *tx)
-                .await
+                .fetch_one(&mut *c)
+                .await)
                 .map_err(|e| match e {
                     sqlx::Error::Database(d) if d.is_unique_violation() => {
                         StoreError::Invalid(format!("another node is named '{name}' already"))
                     }
                     e => e.into(),
                 })?;
-                sqlx::query(
+                on_tx!(&mut tx, |c| sqlx::query(
                     "INSERT INTO nodes (target_id, machine_id, facts, instance_id, credential_hash,
                                         token_id, enrolled_at, last_seen_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
                 )
                 .bind(id)
                 .bind(&facts.machine_id)
@@ -310,10 +318,11 @@ impl Store {
                 .bind(&credential[..])
                 .bind(t.id)
                 .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
                 crate::events::emit(
-                    &mut *tx,
+                    &mut tx,
                     EventKind::TargetAdded,
                     serde_json::json!({"target_id": id, "kind": kind, "target": name,
                         "exposure": t.exposure.as_str(), "instance_id": instance}),
@@ -332,27 +341,32 @@ impl Store {
 
     /// The node whose credential has this hash (revoked or not).
     pub async fn node_by_credential(&self, hash: &[u8; 32]) -> Result<Option<NodeInfo>> {
-        let row: Option<NodeRow> =
-            sqlx::query_as(&format!("{NODE_SELECT} WHERE n.credential_hash = ?1"))
-                .bind(&hash[..])
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<NodeRow> = on_pool!(&self.pool, |c| sqlx::query_as(&format!(
+            "{NODE_SELECT} WHERE n.credential_hash = $1"
+        ))
+        .bind(&hash[..])
+        .fetch_optional(c)
+        .await)?;
         row.map(node).transpose()
     }
 
     pub async fn node(&self, target_id: i64) -> Result<Option<NodeInfo>> {
-        let row: Option<NodeRow> = sqlx::query_as(&format!("{NODE_SELECT} WHERE n.target_id = ?1"))
-            .bind(target_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<NodeRow> = on_pool!(&self.pool, |c| sqlx::query_as(&format!(
+            "{NODE_SELECT} WHERE n.target_id = $1"
+        ))
+        .bind(target_id)
+        .fetch_optional(c)
+        .await)?;
         row.map(node).transpose()
     }
 
     /// Every node, by target id.
     pub async fn nodes(&self) -> Result<Vec<NodeInfo>> {
-        let rows: Vec<NodeRow> = sqlx::query_as(&format!("{NODE_SELECT} ORDER BY n.target_id"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<NodeRow> = on_pool!(&self.pool, |c| sqlx::query_as(&format!(
+            "{NODE_SELECT} ORDER BY n.target_id"
+        ))
+        .fetch_all(c)
+        .await)?;
         rows.into_iter().map(node).collect()
     }
 
@@ -365,24 +379,27 @@ impl Store {
     /// Sets a node's `column` (a time) to now unless it is set: whether it
     /// was not.
     async fn stamp_node_once(&self, column: &'static str, target_id: i64) -> Result<bool> {
-        Ok(sqlx::query(&format!(
-            "UPDATE nodes SET {column} = ?1 WHERE target_id = ?2 AND {column} IS NULL"
+        Ok(on_pool!(&self.pool, |c| sqlx::query(&format!(
+            "UPDATE nodes SET {column} = $1 WHERE target_id = $2 AND {column} IS NULL"
         ))
-        .bind(Utc::now())
+        .bind(crate::db::now())
         .bind(target_id)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?
             > 0)
     }
 
     /// Records that the node was heard from.
     pub async fn touch_node(&self, target_id: i64) -> Result<()> {
-        sqlx::query("UPDATE nodes SET last_seen_at = ?1 WHERE target_id = ?2")
-            .bind(Utc::now())
-            .bind(target_id)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.pool, |c| sqlx::query(
+            "UPDATE nodes SET last_seen_at = $1 WHERE target_id = $2"
+        )
+        .bind(crate::db::now())
+        .bind(target_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -397,11 +414,11 @@ impl Store {
             Option<String>,
             Option<DateTime<Utc>>,
             i64,
-        ) = sqlx::query_as(
+        ) = on_pool!(&self.pool, |c| sqlx::query_as(
             "SELECT action, armed_by, armed_at, cap_per_hour FROM gate WHERE id = 1",
         )
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(c)
+        .await)?;
         Ok(GateSettings {
             action: parse_enum(&action, GateAction::parse, "gate action")?,
             armed_by,
@@ -412,27 +429,29 @@ impl Store {
 
     /// Sets the gate's action; a new action is not armed.
     pub async fn set_gate(&self, settings: &GateSettings) -> Result<()> {
-        sqlx::query(
-            "UPDATE gate SET action = ?1, armed_by = ?2, armed_at = ?3, cap_per_hour = ?4 WHERE id = 1",
+        on_pool!(&self.pool, |c| {
+            sqlx::query(
+            "UPDATE gate SET action = $1, armed_by = $2, armed_at = $3, cap_per_hour = $4 WHERE id = 1",
         )
         .bind(settings.action.as_str())
         .bind(&settings.armed_by)
-        .bind(settings.armed_at)
+        .bind(settings.armed_at.map(crate::db::micros))
         .bind(i64::from(settings.cap_per_hour))
-        .execute(&self.pool)
-        .await?;
+        .execute(c)
+        .await.map(|r| r.rows_affected())
+        })?;
         Ok(())
     }
 
     /// How many instances the gate stopped or terminated since `since`.
     pub async fn destructive_actions_since(&self, since: DateTime<Utc>) -> Result<u32> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = on_pool!(&self.pool, |c| sqlx::query_scalar(
             "SELECT COUNT(*) FROM gate_actions
-             WHERE outcome = 'done' AND action IN ('stop', 'terminate') AND at >= ?1",
+             WHERE outcome = 'done' AND action IN ('stop', 'terminate') AND at >= $1",
         )
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?;
+        .bind(crate::db::micros(since))
+        .fetch_one(c)
+        .await)?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
@@ -440,11 +459,12 @@ impl Store {
     /// transaction; its id.
     pub async fn record_gate_action(&self, r: &ActionRecord) -> Result<i64> {
         let mut tx = self.write().await?;
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = on_tx!(&mut tx, |c| {
+            sqlx::query_scalar(
             "INSERT INTO gate_actions (at, node, instance_id, action, outcome, reason, armed_by, scan_id, answer)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
-        .bind(r.at)
+        .bind(crate::db::micros(r.at))
         .bind(&r.node)
         .bind(&r.instance_id)
         .bind(r.action.as_str())
@@ -453,10 +473,11 @@ impl Store {
         .bind(&r.armed_by)
         .bind(r.scan_id)
         .bind(&r.answer)
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_one(&mut *c)
+        .await
+        })?;
         crate::events::emit(
-            &mut *tx,
+            &mut tx,
             EventKind::GateAction,
             serde_json::json!({"id": id, "node": r.node, "instance_id": r.instance_id,
                 "action": r.action.as_str(), "outcome": r.outcome.as_str(), "reason": r.reason,
@@ -469,13 +490,16 @@ impl Store {
 
     /// The action log, newest first.
     pub async fn gate_actions(&self, limit: i64) -> Result<Vec<ActionRecord>> {
-        let rows: Vec<ActionRow> = sqlx::query_as(
+        let rows: Vec<ActionRow> =
+            on_pool!(&self.pool, |c| {
+                sqlx::query_as(
             "SELECT id, at, node, instance_id, action, outcome, reason, armed_by, scan_id, answer
-             FROM gate_actions ORDER BY id DESC LIMIT ?1",
+             FROM gate_actions ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(c)
+        .await
+            })?;
         rows.into_iter().map(action).collect()
     }
 }

@@ -4,8 +4,13 @@
 use chrono::{DateTime, Utc};
 use vedette_model::{Schedule, ScheduleInput};
 
+use crate::db::{on_pool, on_tx};
 use crate::{Result, Store, StoreError};
 
+const COLUMNS: &str = "id, name, cron, timezone, selector, options, enabled, system, catch_up,
+                       jitter_seconds, last_run_at, created_at";
+
+#[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
     name: String,
@@ -53,58 +58,48 @@ fn encode(input: &ScheduleInput) -> Result<(String, String)> {
 
 impl Store {
     pub async fn list_schedules(&self) -> Result<Vec<Schedule>> {
-        let rows = sqlx::query_as!(
-            Row,
-            r#"SELECT id AS "id!: i64", name, cron, timezone, selector, options,
-                      enabled AS "enabled: bool", system AS "system: bool", catch_up AS "catch_up: bool",
-                      jitter_seconds, last_run_at AS "last_run_at: DateTime<Utc>",
-                      created_at AS "created_at: DateTime<Utc>"
-               FROM schedules ORDER BY system DESC, name"#
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!("SELECT {COLUMNS} FROM schedules ORDER BY system DESC, name");
+        let rows: Vec<Row> = on_pool!(&self.pool, |c| sqlx::query_as(&sql).fetch_all(c).await?);
         rows.into_iter().map(Row::into_schedule).collect()
     }
 
     pub async fn schedule(&self, id: i64) -> Result<Option<Schedule>> {
-        let row = sqlx::query_as!(
-            Row,
-            r#"SELECT id AS "id!: i64", name, cron, timezone, selector, options,
-                      enabled AS "enabled: bool", system AS "system: bool", catch_up AS "catch_up: bool",
-                      jitter_seconds, last_run_at AS "last_run_at: DateTime<Utc>",
-                      created_at AS "created_at: DateTime<Utc>"
-               FROM schedules WHERE id = ?1"#,
-            id
-        )
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!("SELECT {COLUMNS} FROM schedules WHERE id = $1");
+        let row: Option<Row> = on_pool!(&self.pool, |c| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(c)
+            .await?);
         row.map(Row::into_schedule).transpose()
     }
 
     pub async fn add_schedule(&self, input: &ScheduleInput) -> Result<Schedule> {
         let (selector, options) = encode(input)?;
-        let now = Utc::now();
+        let now = crate::db::now();
         let name = input.name.trim();
         if name.is_empty() {
             return Err(StoreError::Invalid("a schedule needs a name".into()));
         }
-        let id = sqlx::query_scalar!(
-            r#"INSERT INTO schedules (name, cron, timezone, selector, options, enabled, system, catch_up, jitter_seconds, created_at)
-               VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9)
-               ON CONFLICT (name) DO NOTHING RETURNING id AS "id!: i64""#,
-            name,
-            input.cron,
-            input.timezone,
-            selector,
-            options,
-            input.enabled,
-            input.catch_up,
-            input.jitter_seconds,
-            now
+        let id: Option<i64> = on_pool!(&self.pool, |c| {
+            sqlx::query_scalar(
+            "INSERT INTO schedules (name, cron, timezone, selector, options, enabled, system, catch_up, jitter_seconds, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8, $9)
+             ON CONFLICT (name) DO NOTHING RETURNING id"
         )
-        .fetch_optional(&self.pool)
+        .bind(name)
+        .bind(&input.cron)
+        .bind(&input.timezone)
+        .bind(&selector)
+        .bind(&options)
+        .bind(input.enabled)
+        .bind(input.catch_up)
+        .bind(input.jitter_seconds)
+        .bind(now)
+        .fetch_optional(c)
         .await?
-        .ok_or_else(|| StoreError::Invalid(format!("a schedule named '{name}' exists already")))?;
+        });
+        let id = id.ok_or_else(|| {
+            StoreError::Invalid(format!("a schedule named '{name}' exists already"))
+        })?;
         self.schedule(id)
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("schedule {id} vanished")))
@@ -113,28 +108,31 @@ impl Store {
     pub async fn update_schedule(&self, id: i64, input: &ScheduleInput) -> Result<Schedule> {
         let (selector, options) = encode(input)?;
         let name = input.name.trim();
-        let done = sqlx::query!(
-            r#"UPDATE schedules SET name = ?1, cron = ?2, timezone = ?3, selector = ?4, options = ?5,
-                      enabled = ?6, catch_up = ?7, jitter_seconds = ?8 WHERE id = ?9"#,
-            name,
-            input.cron,
-            input.timezone,
-            selector,
-            options,
-            input.enabled,
-            input.catch_up,
-            input.jitter_seconds,
-            id
+        let done =
+            on_pool!(&self.pool, |c| {
+                sqlx::query(
+            "UPDATE schedules SET name = $1, cron = $2, timezone = $3, selector = $4, options = $5,
+                    enabled = $6, catch_up = $7, jitter_seconds = $8 WHERE id = $9"
         )
-        .execute(&self.pool)
-        .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                StoreError::Invalid(format!("a schedule named '{name}' exists already"))
-            }
-            other => other.into(),
-        })?;
-        if done.rows_affected() == 0 {
+        .bind(name)
+        .bind(&input.cron)
+        .bind(&input.timezone)
+        .bind(&selector)
+        .bind(&options)
+        .bind(input.enabled)
+        .bind(input.catch_up)
+        .bind(input.jitter_seconds)
+        .bind(id)
+        .execute(c)
+        .await.map(|r| r.rows_affected())
+            })
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    StoreError::Invalid(format!("a schedule named '{name}' exists already"))
+                }
+                other => other.into(),
+            })?;
+        if done == 0 {
             return Err(StoreError::Invalid(format!("there is no schedule {id}")));
         }
         self.schedule(id)
@@ -143,14 +141,15 @@ impl Store {
     }
 
     pub async fn set_schedule_enabled(&self, id: i64, enabled: bool) -> Result<()> {
-        let done = sqlx::query!(
-            "UPDATE schedules SET enabled = ?1 WHERE id = ?2",
-            enabled,
-            id
+        let done = on_pool!(&self.pool, |c| sqlx::query(
+            "UPDATE schedules SET enabled = $1 WHERE id = $2"
         )
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
+        .bind(enabled)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?);
+        if done == 0 {
             return Err(StoreError::Invalid(format!("there is no schedule {id}")));
         }
         Ok(())
@@ -165,9 +164,10 @@ impl Store {
                 s.name
             ))),
             Some(_) => {
-                sqlx::query!("DELETE FROM schedules WHERE id = ?1", id)
-                    .execute(&self.pool)
-                    .await?;
+                on_pool!(&self.pool, |c| sqlx::query("DELETE FROM schedules WHERE id = $1")
+                    .bind(id)
+                    .execute(c)
+                    .await.map(|r| r.rows_affected())?);
                 Ok(())
             }
         }
@@ -175,54 +175,59 @@ impl Store {
 
     /// Records when a schedule last fired (its catch-up starts from there).
     pub async fn set_schedule_ran(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
-        sqlx::query!(
-            "UPDATE schedules SET last_run_at = ?1 WHERE id = ?2",
-            at,
-            id
+        on_pool!(&self.pool, |c| sqlx::query(
+            "UPDATE schedules SET last_run_at = $1 WHERE id = $2"
         )
-        .execute(&self.pool)
-        .await?;
+        .bind(crate::db::micros(at))
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?);
         Ok(())
     }
 
     /// Claims a schedule for a run; false when a run already holds it.
     pub async fn claim_schedule(&self, id: i64) -> Result<bool> {
-        let now = Utc::now();
+        let now = crate::db::now();
         let mut tx = self.write().await?;
         // A claim whose process died on this machine (killed mid-run) is
         // taken over.
-        let holder: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT claimed_by FROM schedules WHERE id = ?1 AND running_since IS NOT NULL",
+        let holder: Option<Option<String>> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "SELECT claimed_by FROM schedules WHERE id = $1 AND running_since IS NOT NULL",
         )
         .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(Some(h)) = holder.filter(|h| h.as_deref().is_some_and(claimant_is_gone)) {
+        .fetch_optional(&mut *c)
+        .await?);
+        if let Some(Some(h)) = holder.filter(|h| h.as_deref().is_some_and(crate::process::is_gone))
+        {
             tracing::warn!("the run of schedule {id} claimed by process {h} was cut off (the process is gone); it is run again");
-            sqlx::query(
-                "UPDATE schedules SET running_since = NULL, claimed_by = NULL WHERE id = ?1",
+            on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE schedules SET running_since = NULL, claimed_by = NULL WHERE id = $1",
             )
             .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())?);
         }
-        let done = sqlx::query(
-            "UPDATE schedules SET running_since = ?1, claimed_by = ?3 WHERE id = ?2 AND running_since IS NULL",
+        let done = on_tx!(&mut tx, |c| {
+            sqlx::query(
+            "UPDATE schedules SET running_since = $1, claimed_by = $3 WHERE id = $2 AND running_since IS NULL",
         )
         .bind(now)
         .bind(id)
-        .bind(claimant())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
+        .bind(crate::process::runner())
+        .execute(&mut *c)
+        .await.map(|r| r.rows_affected())?
+        }) == 1;
         if done {
-            let name: String = sqlx::query_scalar("SELECT name FROM schedules WHERE id = ?1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let name: String = on_tx!(&mut tx, |c| sqlx::query_scalar(
+                "SELECT name FROM schedules WHERE id = $1"
+            )
+            .bind(id)
+            .fetch_one(&mut *c)
+            .await?);
             crate::events::emit(
-                &mut *tx,
+                &mut tx,
                 vedette_model::EventKind::ScheduleFired,
                 serde_json::json!({"schedule_id": id, "schedule": name}),
             )
@@ -233,44 +238,24 @@ impl Store {
     }
 
     pub async fn release_schedule(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE schedules SET running_since = NULL, claimed_by = NULL WHERE id = ?1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.pool, |c| sqlx::query(
+            "UPDATE schedules SET running_since = NULL, claimed_by = NULL WHERE id = $1"
+        )
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?);
         Ok(())
     }
 
     /// Drops claims left by a process that died mid-run (called by the one
     /// scheduler of a data dir when it starts).
     pub async fn release_stale_schedule_claims(&self) -> Result<u64> {
-        Ok(sqlx::query!(
+        Ok(on_pool!(&self.pool, |c| sqlx::query(
             "UPDATE schedules SET running_since = NULL WHERE running_since IS NOT NULL"
         )
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?))
     }
-}
-
-/// This process, as a claim names it: `<hostname> <pid>`.
-fn claimant() -> String {
-    format!("{} {}", hostname(), std::process::id())
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_default()
-}
-
-/// Whether the process a claim names is gone: on this machine and no such
-/// process. A claim from another machine is never judged gone here.
-fn claimant_is_gone(holder: &str) -> bool {
-    let Some((host, pid)) = holder.rsplit_once(' ') else {
-        return false;
-    };
-    host == hostname()
-        && pid.parse::<u32>().is_ok_and(|p| {
-            p != std::process::id() && !std::path::Path::new(&format!("/proc/{p}")).exists()
-        })
 }

@@ -1,8 +1,13 @@
 use chrono::{DateTime, Utc};
 use vedette_model::{EventKind, Exposure, Quarantine, RegistryWatch, TargetInfo, TargetKind};
 
+use crate::db::{on_pool, on_tx, Pool};
 use crate::{parse_enum, Result, Store, StoreError};
 
+const COLUMNS: &str = "id, kind, name, exposure, spec, group_name, parent_id, created_at,
+                       quarantined_at, quarantine_reason, insecure, platform";
+
+#[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
     kind: String,
@@ -57,33 +62,18 @@ impl Row {
 
 impl Store {
     pub async fn list_targets(&self) -> Result<Vec<TargetInfo>> {
-        let rows = sqlx::query_as!(
-            Row,
-            r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
-                      created_at AS "created_at: DateTime<Utc>",
-                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason,
-                      insecure AS "insecure: bool", platform
-               FROM targets ORDER BY kind, name"#
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!("SELECT {COLUMNS} FROM targets ORDER BY kind, name");
+        let rows: Vec<Row> = on_pool!(&self.pool, |c| sqlx::query_as(&sql).fetch_all(c).await?);
         rows.into_iter().map(Row::into_info).collect()
     }
 
     pub async fn get_target(&self, id: i64) -> Result<Option<TargetInfo>> {
-        sqlx::query_as!(
-            Row,
-            r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
-                      created_at AS "created_at: DateTime<Utc>",
-                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason,
-                      insecure AS "insecure: bool", platform
-               FROM targets WHERE id = ?1"#,
-            id
-        )
-        .fetch_optional(&self.pool)
-        .await?
-        .map(Row::into_info)
-        .transpose()
+        let sql = format!("SELECT {COLUMNS} FROM targets WHERE id = $1");
+        let row: Option<Row> = on_pool!(&self.pool, |c| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(c)
+            .await?);
+        row.map(Row::into_info).transpose()
     }
 
     /// Adds a registry target: the registry host and which of its images to
@@ -114,11 +104,14 @@ impl Store {
     pub async fn set_host_spec(&self, id: i64, spec: &vedette_model::HostSpec) -> Result<()> {
         let spec = serde_json::to_string(spec)
             .map_err(|e| StoreError::Invalid(format!("cannot encode the host's settings: {e}")))?;
-        sqlx::query("UPDATE targets SET spec = ?1 WHERE id = ?2 AND kind = 'host'")
-            .bind(spec)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.pool, |c| sqlx::query(
+            "UPDATE targets SET spec = $1 WHERE id = $2 AND kind = 'host'"
+        )
+        .bind(&spec)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?);
         Ok(())
     }
 
@@ -126,9 +119,14 @@ impl Store {
         let spec = serde_json::to_string(watch).map_err(|e| {
             StoreError::Invalid(format!("cannot encode the registry selector: {e}"))
         })?;
-        sqlx::query!("UPDATE targets SET spec = ?1 WHERE id = ?2", spec, id)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.pool, |c| sqlx::query(
+            "UPDATE targets SET spec = $1 WHERE id = $2"
+        )
+        .bind(&spec)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?);
         Ok(())
     }
 
@@ -136,60 +134,58 @@ impl Store {
     /// group, or in none.
     pub async fn set_target_group(&self, id: i64, group: Option<&str>) -> Result<()> {
         let group = group.map(str::trim).filter(|g| !g.is_empty());
-        sqlx::query!(
-            "UPDATE targets SET group_name = ?1 WHERE id = ?2 OR parent_id = ?2",
-            group,
-            id
+        on_pool!(&self.pool, |c| sqlx::query(
+            "UPDATE targets SET group_name = $1 WHERE id = $2 OR parent_id = $2"
         )
-        .execute(&self.pool)
-        .await?;
+        .bind(group)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?);
         Ok(())
     }
 
     /// The image target a registry crawl found, created the first time
     /// (in the registry's group, with its exposure).
     pub async fn crawled_image(&self, parent: &TargetInfo, reference: &str) -> Result<TargetInfo> {
-        let now = Utc::now();
+        let now = crate::db::now();
         let insecure = parent.registry.as_ref().is_some_and(|w| w.insecure);
         let exposure = parent.exposure.as_str();
         let mut tx = self.write().await?;
-        let known = sqlx::query_scalar!(
-            r#"SELECT id AS "id!: i64" FROM targets WHERE kind = 'image' AND name = ?1"#,
-            reference
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
-        sqlx::query!(
-            r#"INSERT INTO targets (kind, name, exposure, created_at, group_name, parent_id, insecure)
-               VALUES ('image', ?1, ?2, ?3, ?4, ?5, ?6)
-               ON CONFLICT (kind, name) DO UPDATE SET parent_id = excluded.parent_id,
-                   group_name = COALESCE(targets.group_name, excluded.group_name),
-                   insecure = targets.insecure OR excluded.insecure"#,
-            reference,
-            exposure,
-            now,
-            parent.group,
-            parent.id,
-            insecure
-        )
-        .execute(&mut *tx)
-        .await?;
-        let row = sqlx::query_as!(
-            Row,
-            r#"SELECT id AS "id!: i64", kind, name, exposure, spec, group_name, parent_id,
-                      created_at AS "created_at: DateTime<Utc>",
-                      quarantined_at AS "quarantined_at: DateTime<Utc>", quarantine_reason,
-                      insecure AS "insecure: bool", platform
-               FROM targets WHERE kind = 'image' AND name = ?1"#,
-            reference
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let select = format!("SELECT {COLUMNS} FROM targets WHERE kind = 'image' AND name = $1");
+        let (known, row): (bool, Row) = on_tx!(&mut tx, |c| {
+            let known = sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM targets WHERE kind = 'image' AND name = $1",
+            )
+            .bind(reference)
+            .fetch_optional(&mut *c)
+            .await?
+            .is_some();
+            sqlx::query(
+                "INSERT INTO targets (kind, name, exposure, created_at, group_name, parent_id, insecure)
+                 VALUES ('image', $1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (kind, name) DO UPDATE SET parent_id = excluded.parent_id,
+                     group_name = COALESCE(targets.group_name, excluded.group_name),
+                     insecure = targets.insecure OR excluded.insecure",
+            )
+            .bind(reference)
+            .bind(exposure)
+            .bind(now)
+            .bind(&parent.group)
+            .bind(parent.id)
+            .bind(insecure)
+            .execute(&mut *c)
+            .await.map(|r| r.rows_affected())?;
+            let row = sqlx::query_as(&select)
+                .bind(reference)
+                .fetch_one(&mut *c)
+                .await?;
+            (known, row)
+        });
         let info = row.into_info()?;
         if !known {
             crate::events::emit(
-                &mut *tx,
+                &mut tx,
                 EventKind::TargetAdded,
                 serde_json::json!({"target_id": info.id, "kind": "image", "target": info.name,
                     "exposure": exposure, "parent_id": parent.id, "group": info.group}),
@@ -205,28 +201,34 @@ impl Store {
     /// no other scan shares.
     pub async fn remove_target(&self, id: i64) -> Result<bool> {
         let mut tx = self.write().await?;
-        let removed = sqlx::query!("DELETE FROM targets WHERE id = ?1", id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        sqlx::query!(
-            "DELETE FROM finding_set_members WHERE set_hash NOT IN
-               (SELECT finding_set FROM scans WHERE finding_set IS NOT NULL)"
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "DELETE FROM finding_sets WHERE hash NOT IN
-               (SELECT finding_set FROM scans WHERE finding_set IS NOT NULL)"
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "DELETE FROM finding_bodies WHERE hash NOT IN (SELECT body_hash FROM finding_set_members)"
-        )
-        .execute(&mut *tx)
-        .await?;
+        let removed = on_tx!(&mut tx, |c| {
+            let removed = sqlx::query("DELETE FROM targets WHERE id = $1")
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())?
+                == 1;
+            sqlx::query(
+                "DELETE FROM finding_set_members WHERE set_hash NOT IN
+                   (SELECT finding_set FROM scans WHERE finding_set IS NOT NULL)",
+            )
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())?;
+            sqlx::query(
+                "DELETE FROM finding_sets WHERE hash NOT IN
+                   (SELECT finding_set FROM scans WHERE finding_set IS NOT NULL)",
+            )
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())?;
+            sqlx::query(
+                "DELETE FROM finding_bodies WHERE hash NOT IN (SELECT body_hash FROM finding_set_members)",
+            )
+            .execute(&mut *c)
+            .await.map(|r| r.rows_affected())?;
+            removed
+        });
         tx.commit().await?;
         // What was known to be stored may be gone.
         self.known.clear();
@@ -244,25 +246,25 @@ impl Store {
         if name.is_empty() {
             return Err(StoreError::Invalid("a target needs a name".into()));
         }
-        let now = Utc::now();
+        let now = crate::db::now();
         let (kind_str, exposure_str) = (kind.as_str(), exposure.as_str());
         let mut tx = self.write().await?;
-        let id = sqlx::query_scalar!(
-            r#"INSERT INTO targets (kind, name, exposure, created_at) VALUES (?1, ?2, ?3, ?4)
-               ON CONFLICT (kind, name) DO NOTHING
-               RETURNING id AS "id!: i64""#,
-            kind_str,
-            name,
-            exposure_str,
-            now
+        let id: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "INSERT INTO targets (kind, name, exposure, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (kind, name) DO NOTHING
+             RETURNING id"
         )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| {
+        .bind(kind_str)
+        .bind(name)
+        .bind(exposure_str)
+        .bind(now)
+        .fetch_optional(&mut *c)
+        .await?);
+        let id = id.ok_or_else(|| {
             StoreError::Invalid(format!("the {kind_str} target '{name}' is already watched"))
         })?;
         crate::events::emit(
-            &mut *tx,
+            &mut tx,
             EventKind::TargetAdded,
             serde_json::json!({"target_id": id, "kind": kind_str, "target": name, "exposure": exposure_str}),
         )
@@ -293,88 +295,101 @@ impl Store {
         platform: Option<&str>,
     ) -> Result<()> {
         let platform = platform.map(str::trim).filter(|p| !p.is_empty());
-        sqlx::query!(
-            "UPDATE targets SET insecure = ?1, platform = ?2 WHERE id = ?3",
-            insecure,
-            platform,
-            id
+        on_pool!(&self.pool, |c| sqlx::query(
+            "UPDATE targets SET insecure = $1, platform = $2 WHERE id = $3"
         )
-        .execute(&self.pool)
-        .await?;
+        .bind(insecure)
+        .bind(platform)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?);
         Ok(())
     }
 
     /// Lets the scheduler scan a quarantined target again (the user asked,
     /// or a scan of it succeeded). `false` when it was not quarantined.
     pub async fn release_quarantine(&self, id: i64) -> Result<bool> {
-        Ok(sqlx::query!(
+        let n = on_pool!(&self.pool, |c| sqlx::query(
             "UPDATE targets SET quarantined_at = NULL, quarantine_reason = NULL
-             WHERE id = ?1 AND quarantined_at IS NOT NULL",
-            id
+             WHERE id = $1 AND quarantined_at IS NOT NULL"
         )
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?);
+        Ok(n == 1)
     }
 
     /// Whether a target is internet-facing or internal (it weighs on risk).
     pub async fn target_exposure(&self, id: i64) -> Result<Exposure> {
-        let e = sqlx::query_scalar!("SELECT exposure FROM targets WHERE id = ?1", id)
-            .fetch_one(&self.pool)
-            .await?;
+        let e: String = on_pool!(&self.pool, |c| sqlx::query_scalar(
+            "SELECT exposure FROM targets WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(c)
+        .await?);
         parse_enum(&e, Exposure::parse, "exposure")
     }
 
     pub async fn set_target_exposure(&self, id: i64, exposure: Exposure) -> Result<()> {
         let e = exposure.as_str();
-        sqlx::query!("UPDATE targets SET exposure = ?1 WHERE id = ?2", e, id)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.pool, |c| sqlx::query(
+            "UPDATE targets SET exposure = $1 WHERE id = $2"
+        )
+        .bind(e)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?);
         Ok(())
     }
 
     /// Sets a target's exposure as the user chose it: from then on it wins
     /// over what Vedette infers.
     pub async fn pin_target_exposure(&self, id: i64, exposure: Exposure) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let found = sqlx::query("UPDATE targets SET exposure = ?1 WHERE id = ?2")
-            .bind(exposure.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            > 0;
-        if found {
-            sqlx::query(
-                "INSERT INTO exposure_pins (target_id, pinned_at) VALUES (?1, ?2)
-                 ON CONFLICT (target_id) DO UPDATE SET pinned_at = excluded.pinned_at",
-            )
-            .bind(id)
-            .bind(chrono::Utc::now())
-            .execute(&mut *tx)
-            .await?;
-        }
+        let mut tx = self.write().await?;
+        let found = on_tx!(&mut tx, |c| {
+            let found = sqlx::query("UPDATE targets SET exposure = $1 WHERE id = $2")
+                .bind(exposure.as_str())
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())?
+                > 0;
+            if found {
+                sqlx::query(
+                    "INSERT INTO exposure_pins (target_id, pinned_at) VALUES ($1, $2)
+                     ON CONFLICT (target_id) DO UPDATE SET pinned_at = excluded.pinned_at",
+                )
+                .bind(id)
+                .bind(crate::db::now())
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())?;
+            }
+            found
+        });
         tx.commit().await?;
         Ok(found)
     }
 
     /// Whether the user set the target's exposure (inference then leaves it).
     pub async fn target_exposure_pinned(&self, id: i64) -> Result<bool> {
-        Ok(
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM exposure_pins WHERE target_id = ?1)")
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await?,
+        Ok(on_pool!(&self.pool, |c| sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM exposure_pins WHERE target_id = $1)"
         )
+        .bind(id)
+        .fetch_one(c)
+        .await?))
     }
 
     pub async fn count_targets(&self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n: i64" FROM targets"#)
-                .fetch_one(&self.pool)
-                .await?,
+        Ok(on_pool!(&self.pool, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM targets"
         )
+        .fetch_one(c)
+        .await?))
     }
 }
 
@@ -385,16 +400,31 @@ impl Store {
         registry_id: i64,
         references: &[String],
     ) -> Result<Vec<vedette_model::RegistryImage>> {
-        let wanted = serde_json::to_string(references)
-            .map_err(|e| StoreError::Corrupt(format!("cannot encode the tags looked up: {e}")))?;
-        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT reference, head_digest, manifest_digest, created FROM registry_tags
-             WHERE registry_id = ?1 AND reference IN (SELECT value FROM json_each(?2))",
-        )
-        .bind(registry_id)
-        .bind(wanted)
-        .fetch_all(&self.pool)
-        .await?;
+        const COLUMNS: &str =
+            "SELECT reference, head_digest, manifest_digest, created FROM registry_tags";
+        let rows: Vec<(String, String, String, Option<String>)> = match &self.pool {
+            Pool::Sqlite(p) => {
+                let wanted = serde_json::to_string(references).map_err(|e| {
+                    StoreError::Corrupt(format!("cannot encode the tags looked up: {e}"))
+                })?;
+                sqlx::query_as(&format!(
+                    "{COLUMNS} WHERE registry_id = $1 AND reference IN (SELECT value FROM json_each($2))"
+                ))
+                .bind(registry_id)
+                .bind(wanted)
+                .fetch_all(p)
+                .await?
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as(&format!(
+                    "{COLUMNS} WHERE registry_id = $1 AND reference = ANY($2)"
+                ))
+                .bind(registry_id)
+                .bind(references)
+                .fetch_all(p)
+                .await?
+            }
+        };
         Ok(rows.into_iter().map(registry_image).collect())
     }
 
@@ -408,12 +438,13 @@ impl Store {
         cursor: Option<(&str, &str, DateTime<Utc>)>,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        let now = Utc::now();
+        let now = crate::db::now();
         for i in images {
             let Some(head) = &i.head_digest else { continue };
-            sqlx::query(
+            on_tx!(&mut tx, |c| {
+                sqlx::query(
                 "INSERT INTO registry_tags (registry_id, reference, head_digest, manifest_digest, created, seen_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (registry_id, reference) DO UPDATE SET head_digest = excluded.head_digest,
                    manifest_digest = excluded.manifest_digest, created = excluded.created,
                    seen_at = excluded.seen_at",
@@ -424,21 +455,24 @@ impl Store {
             .bind(&i.digest)
             .bind(&i.created)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut *c)
+            .await.map(|r| r.rows_affected())?
+            });
         }
         if let Some((repository, last, began)) = cursor {
-            sqlx::query(
+            on_tx!(&mut tx, |c| {
+                sqlx::query(
                 "INSERT INTO registry_crawl_cursors (registry_id, repository, done_up_to, began)
-                 VALUES (?1, ?2, ?3, ?4)
+                 VALUES ($1, $2, $3, $4)
                  ON CONFLICT (registry_id, repository) DO UPDATE SET done_up_to = excluded.done_up_to",
             )
             .bind(registry_id)
             .bind(repository)
             .bind(last)
-            .bind(began)
-            .execute(&mut *tx)
-            .await?;
+            .bind(crate::db::micros(began))
+            .execute(&mut *c)
+            .await.map(|r| r.rows_affected())?
+            });
         }
         tx.commit().await?;
         Ok(())
@@ -452,29 +486,30 @@ impl Store {
         host: &str,
         repository: &str,
     ) -> Result<Option<(String, DateTime<Utc>, Vec<vedette_model::RegistryImage>)>> {
-        let row: Option<(String, DateTime<Utc>)> = sqlx::query_as(
+        let row: Option<(String, DateTime<Utc>)> = on_pool!(&self.pool, |c| sqlx::query_as(
             "SELECT done_up_to, began FROM registry_crawl_cursors
-             WHERE registry_id = ?1 AND repository = ?2",
+             WHERE registry_id = $1 AND repository = $2",
         )
         .bind(registry_id)
         .bind(repository)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(c)
+        .await?);
         let Some((last, began)) = row else {
             return Ok(None);
         };
         // The repository's references are `host/repo:` + tag: a range of
         // the primary key (';' follows ':').
-        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT reference, head_digest, manifest_digest, created FROM registry_tags
-             WHERE registry_id = ?1 AND reference >= ?2 AND reference < ?3 AND seen_at >= ?4",
-        )
-        .bind(registry_id)
-        .bind(format!("{host}/{repository}:"))
-        .bind(format!("{host}/{repository};"))
-        .bind(began)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(String, String, String, Option<String>)> =
+            on_pool!(&self.pool, |c| sqlx::query_as(
+                "SELECT reference, head_digest, manifest_digest, created FROM registry_tags
+             WHERE registry_id = $1 AND reference >= $2 AND reference < $3 AND seen_at >= $4",
+            )
+            .bind(registry_id)
+            .bind(format!("{host}/{repository}:"))
+            .bind(format!("{host}/{repository};"))
+            .bind(crate::db::micros(began))
+            .fetch_all(c)
+            .await?);
         Ok(Some((
             last,
             began,
@@ -492,23 +527,26 @@ impl Store {
         began: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query(
-            "DELETE FROM registry_crawl_cursors WHERE registry_id = ?1 AND repository = ?2",
-        )
-        .bind(registry_id)
-        .bind(repository)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "DELETE FROM registry_tags WHERE registry_id = ?1 AND reference >= ?2 AND reference < ?3
-             AND seen_at < ?4",
-        )
-        .bind(registry_id)
-        .bind(format!("{host}/{repository}:"))
-        .bind(format!("{host}/{repository};"))
-        .bind(began)
-        .execute(&mut *tx)
-        .await?;
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
+                "DELETE FROM registry_crawl_cursors WHERE registry_id = $1 AND repository = $2",
+            )
+            .bind(registry_id)
+            .bind(repository)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())?;
+            sqlx::query(
+                "DELETE FROM registry_tags WHERE registry_id = $1 AND reference >= $2 AND reference < $3
+                 AND seen_at < $4",
+            )
+            .bind(registry_id)
+            .bind(format!("{host}/{repository}:"))
+            .bind(format!("{host}/{repository};"))
+            .bind(crate::db::micros(began))
+            .execute(&mut *c)
+            .await.map(|r| r.rows_affected())?;
+        });
         tx.commit().await?;
         Ok(())
     }

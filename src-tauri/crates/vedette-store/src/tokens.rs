@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use vedette_model::{ApiToken, TokenScope};
 
+use crate::db::on_pool;
 use crate::{Result, Store, StoreError};
 
 type Row = (
@@ -40,17 +41,19 @@ impl Store {
         hash: &[u8; 32],
         prefix: &str,
     ) -> Result<ApiToken> {
-        let row: std::result::Result<Row, sqlx::Error> = sqlx::query_as(&format!(
-            "INSERT INTO api_tokens (name, scope, hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+        let sql = format!(
+            "INSERT INTO api_tokens (name, scope, hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)
              RETURNING {COLUMNS}"
-        ))
-        .bind(name)
-        .bind(scope.as_str())
-        .bind(&hash[..])
-        .bind(prefix)
-        .bind(Utc::now())
-        .fetch_one(&self.pool)
-        .await;
+        );
+        let row: std::result::Result<Row, sqlx::Error> =
+            on_pool!(&self.pool, |c| sqlx::query_as(&sql)
+                .bind(name)
+                .bind(scope.as_str())
+                .bind(&hash[..])
+                .bind(prefix)
+                .bind(crate::db::now())
+                .fetch_one(c)
+                .await);
         match row {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(StoreError::Invalid(format!(
@@ -63,31 +66,31 @@ impl Store {
 
     /// Every token, revoked ones too, newest first.
     pub async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM api_tokens ORDER BY id DESC"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!("SELECT {COLUMNS} FROM api_tokens ORDER BY id DESC");
+        let rows: Vec<Row> = on_pool!(&self.pool, |c| sqlx::query_as(&sql).fetch_all(c).await?);
         rows.into_iter().map(token).collect()
     }
 
     /// The token with this hash, revoked or not.
     pub async fn api_token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiToken>> {
-        let row: Option<Row> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_tokens WHERE hash = ?1"))
-                .bind(&hash[..])
-                .fetch_optional(&self.pool)
-                .await?;
+        let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE hash = $1");
+        let row: Option<Row> = on_pool!(&self.pool, |c| sqlx::query_as(&sql)
+            .bind(&hash[..])
+            .fetch_optional(c)
+            .await?);
         row.map(token).transpose()
     }
 
     /// Records that the token was used at `at`.
     pub async fn touch_api_token(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2")
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.pool, |c| sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2"
+        )
+        .bind(crate::db::micros(at))
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())?);
         Ok(())
     }
 
@@ -101,16 +104,17 @@ impl Store {
     /// `enrol_tokens`) named `name_or_id` or with that id.
     pub(crate) async fn revoke_in(&self, table: &'static str, name_or_id: &str) -> Result<bool> {
         let id: Option<i64> = name_or_id.parse().ok();
-        Ok(sqlx::query(&format!(
-            "UPDATE {table} SET revoked_at = ?1
-             WHERE revoked_at IS NULL AND (name = ?2 OR id = ?3)"
-        ))
-        .bind(Utc::now())
-        .bind(name_or_id)
-        .bind(id)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            > 0)
+        let sql = format!(
+            "UPDATE {table} SET revoked_at = $1
+             WHERE revoked_at IS NULL AND (name = $2 OR id = $3)"
+        );
+        let n = on_pool!(&self.pool, |c| sqlx::query(&sql)
+            .bind(crate::db::now())
+            .bind(name_or_id)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())?);
+        Ok(n > 0)
     }
 }

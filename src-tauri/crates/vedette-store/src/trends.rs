@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use vedette_model::{DailyOpen, Finding, OpenFinding, SeverityCounts, Trends, WeeklyChange};
 
+use crate::db::on_pool;
 use crate::{Result, Store};
 
 /// Whose trends: every target, one, or one group's.
@@ -15,6 +16,7 @@ pub enum TrendScope<'a> {
     Group(&'a str),
 }
 
+#[derive(sqlx::FromRow)]
 struct ScanRow {
     id: i64,
     target_id: i64,
@@ -172,34 +174,37 @@ impl Store {
             TrendScope::Target(id) => (Some(id), None),
             TrendScope::Group(g) => (None, Some(g)),
         };
-        let scans: Vec<ScanRow> = sqlx::query_as!(
-            ScanRow,
-            r#"SELECT id AS "id!: i64", target_id, finished_at AS "finished_at!: DateTime<Utc>", finding_set
-               FROM scans WHERE state = 'succeeded' AND report IS NOT NULL
-                 AND (?1 IS NULL OR target_id = ?1)
-                 AND (?2 IS NULL OR target_id IN (SELECT id FROM targets WHERE group_name = ?2))
-               ORDER BY finished_at, id"#,
-            target_id,
-            group
+        let scans: Vec<ScanRow> = on_pool!(&self.pool, |c| sqlx::query_as(
+            "SELECT id, target_id, finished_at, finding_set
+             FROM scans WHERE state = 'succeeded' AND report IS NOT NULL
+               AND ($1 IS NULL OR target_id = $1)
+               AND ($2 IS NULL OR target_id IN (SELECT id FROM targets WHERE group_name = $2))
+             ORDER BY finished_at, id"
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(target_id)
+        .bind(group)
+        .fetch_all(c)
+        .await?);
         // Scans share finding sets: count and list each set once.
         let mut set_counts: HashMap<Vec<u8>, SeverityCounts> = HashMap::new();
-        for r in sqlx::query!(
-            r#"SELECT set_hash, severity, COUNT(*) AS "n!: i64" FROM finding_set_members GROUP BY set_hash, severity"#
+        let rows: Vec<(Vec<u8>, String, i64)> = on_pool!(&self.pool, |c| {
+            sqlx::query_as(
+            "SELECT set_hash, severity, COUNT(*) FROM finding_set_members GROUP BY set_hash, severity"
         )
-        .fetch_all(&self.pool)
+        .fetch_all(c)
         .await?
-        {
-            add(set_counts.entry(r.set_hash).or_default(), &r.severity, r.n);
+        });
+        for (set_hash, severity, n) in rows {
+            add(set_counts.entry(set_hash).or_default(), &severity, n);
         }
         let mut set_keys: HashMap<Vec<u8>, HashSet<String>> = HashMap::new();
-        for r in sqlx::query!("SELECT set_hash, key FROM finding_set_members")
-            .fetch_all(&self.pool)
-            .await?
-        {
-            set_keys.entry(r.set_hash).or_default().insert(r.key);
+        let rows: Vec<(Vec<u8>, String)> = on_pool!(&self.pool, |c| sqlx::query_as(
+            "SELECT set_hash, key FROM finding_set_members"
+        )
+        .fetch_all(c)
+        .await?);
+        for (set_hash, key) in rows {
+            set_keys.entry(set_hash).or_default().insert(key);
         }
         let counts: HashMap<i64, &SeverityCounts> = scans
             .iter()
@@ -212,15 +217,12 @@ impl Store {
         // New as the history says it: what a scan found that the target's
         // previous scan did not, a first scan's findings included.
         let mut new_in: HashMap<i64, i64> = HashMap::new();
-        for r in sqlx::query!(
-            r#"SELECT scan_id AS "scan_id!: i64", COUNT(*) AS "n!: i64" FROM scan_new_findings
-               GROUP BY scan_id"#
+        let rows: Vec<(i64, i64)> = on_pool!(&self.pool, |c| sqlx::query_as(
+            "SELECT scan_id, COUNT(*) FROM scan_new_findings GROUP BY scan_id"
         )
-        .fetch_all(&self.pool)
-        .await?
-        {
-            new_in.insert(r.scan_id, r.n);
-        }
+        .fetch_all(c)
+        .await?);
+        new_in.extend(rows);
 
         let start = today - Duration::days(days.max(1) - 1);
         let daily = daily_open(&scans, &counts, start, today);
@@ -229,10 +231,13 @@ impl Store {
             TrendScope::All => "all targets".to_owned(),
             TrendScope::Group(g) => format!("group {g}"),
             TrendScope::Target(id) => {
-                sqlx::query_scalar!("SELECT name FROM targets WHERE id = ?1", id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .unwrap_or_else(|| format!("target {id}"))
+                let name: Option<String> = on_pool!(&self.pool, |c| sqlx::query_scalar(
+                    "SELECT name FROM targets WHERE id = $1"
+                )
+                .bind(id)
+                .fetch_optional(c)
+                .await?);
+                name.unwrap_or_else(|| format!("target {id}"))
             }
         };
         Ok(Trends {
@@ -247,9 +252,9 @@ impl Store {
     /// The riskiest findings open now: in the newest matched scan of each
     /// target, highest risk first.
     pub async fn most_exploitable(&self, limit: i64) -> Result<Vec<OpenFinding>> {
-        let rows = sqlx::query!(
-            r#"SELECT s.id AS "scan_id!: i64", t.name, b.body
-               FROM targets t
+        let rows: Vec<(i64, String, String)> = on_pool!(&self.pool, |c| sqlx::query_as(
+            "SELECT s.id, t.name, b.body
+             FROM targets t
                JOIN scans s ON s.id = (SELECT s2.id FROM scans s2
                                        WHERE s2.target_id = t.id AND s2.state = 'succeeded'
                                          AND s2.finding_set IS NOT NULL
@@ -257,18 +262,18 @@ impl Store {
                JOIN finding_set_members m ON m.set_hash = s.finding_set
                JOIN finding_bodies b ON b.hash = m.body_hash
                ORDER BY m.risk DESC, m.kev DESC, t.name
-               LIMIT ?1"#,
-            limit
+               LIMIT $1"
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(limit)
+        .fetch_all(c)
+        .await?);
         rows.into_iter()
-            .map(|r| {
-                let finding: Finding = serde_json::from_str(&r.body)
+            .map(|(scan_id, target, body)| {
+                let finding: Finding = serde_json::from_str(&body)
                     .map_err(|e| crate::StoreError::Corrupt(format!("stored finding: {e}")))?;
                 Ok(OpenFinding {
-                    scan_id: r.scan_id,
-                    target: r.name,
+                    scan_id,
+                    target,
                     finding,
                 })
             })

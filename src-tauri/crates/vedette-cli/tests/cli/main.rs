@@ -6,6 +6,7 @@
 mod api;
 mod cli_ux;
 mod coverage;
+mod database;
 mod gate;
 mod hostile;
 mod hosts;

@@ -1,35 +1,133 @@
-//! Integration tests of the store against a fresh SQLite file per test.
+//! Integration tests of the store. Every test runs twice: against a fresh
+//! SQLite file (`sqlite::…`) and against a fresh database on a PostgreSQL
+//! server of the test's own (`postgresql::…`, Debian's `postgresql`
+//! started with `initdb` and `pg_ctl`).
 
 #![allow(clippy::unwrap_used)] // a test that cannot read its own fixture should stop there
 
-use vedette_model::{CredentialKind, Exposure, ScanState, ScheduleInput, TargetKind, Trigger};
-use vedette_store::Store;
+#[path = "../../../../../tests/src/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
 
-async fn fresh() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open_in(dir.path()).await.expect("open store");
-    (dir, store)
+use vedette_model::{CredentialKind, Exposure, ScanState, ScheduleInput, TargetKind, Trigger};
+use vedette_store::{Database, Store};
+
+/// One database for one test: each [`Db::open`] is another process's
+/// handle on it.
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres {
+        _server: postgres::Postgres,
+        url: String,
+    },
 }
 
-#[tokio::test]
-async fn opening_a_new_data_dir_applies_every_migration_in_wal_mode() {
-    let (dir, store) = fresh().await;
+impl Db {
+    fn sqlite() -> Self {
+        Db::Sqlite(tempfile::tempdir().expect("temp dir"))
+    }
+
+    fn postgres() -> Self {
+        let pg = postgres::Postgres::start();
+        let url = pg.database("vedette");
+        Db::Postgres { _server: pg, url }
+    }
+
+    fn database(&self) -> Database {
+        match self {
+            Db::Sqlite(dir) => Database::Sqlite(dir.path().join(vedette_store::DB_FILE)),
+            Db::Postgres { url, .. } => Database::Postgres(url.clone()),
+        }
+    }
+
+    async fn open(&self) -> Store {
+        Store::connect(&self.database()).await.expect("open store")
+    }
+
+    /// How many rows `table` holds, read on a connection of its own.
+    async fn rows(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        match self {
+            Db::Sqlite(dir) => {
+                let url = format!("sqlite://{}", dir.path().join("vedette.db").display());
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                let n = sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                n
+            }
+            Db::Postgres { url, .. } => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let n = sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                n
+            }
+        }
+    }
+}
+
+/// Each named test, once per database.
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Db::sqlite()).await
+            })*
+        }
+        mod postgresql {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Db::postgres()).await
+            })*
+        }
+    };
+}
+
+on_both_databases!(
+    opening_applies_every_migration,
+    reopening_keeps_data_and_does_not_reapply_migrations,
+    replacing_a_credential_keeps_its_creation_time_and_updates_the_user,
+    a_target_is_watched_once_per_kind_and_name,
+    scans_left_running_by_a_dead_process_are_marked_interrupted,
+    a_target_interrupted_three_times_in_a_row_is_quarantined_until_retried,
+    findings_shared_by_targets_are_stored_once_and_go_with_the_last_of_them,
+    findings_another_process_deleted_are_written_again_not_assumed_stored,
+);
+
+async fn opening_applies_every_migration(db: Db) {
+    let store = db.open().await;
     assert!(store.schema_version().await.unwrap() >= 20261128050000);
     store.integrity_check().await.unwrap();
     store.close().await;
-    // WAL mode is persistent in the file header: a second open sees it.
-    let mode: String = {
-        let s = Store::open_in(dir.path()).await.unwrap();
-        let m = s.journal_mode().await.unwrap();
-        s.close().await;
-        m
-    };
-    assert_eq!(mode, "wal");
+    let again = db.open().await;
+    let mode = again.journal_mode().await.unwrap();
+    again.close().await;
+    match db {
+        // WAL mode is persistent in the file header: a second open sees it.
+        Db::Sqlite(_) => assert_eq!(mode, "wal"),
+        Db::Postgres { .. } => assert_eq!(mode, "postgresql"),
+    }
 }
 
 #[tokio::test]
-async fn reopening_keeps_data_and_does_not_reapply_migrations() {
-    let (dir, store) = fresh().await;
+async fn a_postgresql_url_with_a_password_is_never_shown_with_it() {
+    let err = Store::connect(&Database::Postgres(
+        "postgres://vedette:hunter2-secret@127.0.0.1:1/vedette".into(),
+    ))
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(!err.contains("hunter2-secret"), "{err}");
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(err.contains("--database"), "{err}");
+    let err = Database::parse("mysql://db/vedette")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("postgres://"), "{err}");
+}
+
+async fn reopening_keeps_data_and_does_not_reapply_migrations(db: Db) {
+    let store = db.open().await;
     store
         .upsert_credential(
             "registry/ghcr.io",
@@ -41,7 +139,7 @@ async fn reopening_keeps_data_and_does_not_reapply_migrations() {
         .unwrap();
     let v = store.schema_version().await.unwrap();
     store.close().await;
-    let again = Store::open_in(dir.path()).await.unwrap();
+    let again = db.open().await;
     assert_eq!(again.schema_version().await.unwrap(), v);
     let names: Vec<_> = again
         .list_credentials()
@@ -53,9 +151,8 @@ async fn reopening_keeps_data_and_does_not_reapply_migrations() {
     assert_eq!(names, ["registry/ghcr.io"]);
 }
 
-#[tokio::test]
-async fn replacing_a_credential_keeps_its_creation_time_and_updates_the_user() {
-    let (_dir, store) = fresh().await;
+async fn replacing_a_credential_keeps_its_creation_time_and_updates_the_user(db: Db) {
+    let store = db.open().await;
     let first = store
         .upsert_credential(
             "registry/quay.io",
@@ -85,9 +182,8 @@ async fn replacing_a_credential_keeps_its_creation_time_and_updates_the_user() {
     assert_eq!(store.count_credentials().await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn a_target_is_watched_once_per_kind_and_name() {
-    let (_dir, store) = fresh().await;
+async fn a_target_is_watched_once_per_kind_and_name(db: Db) {
+    let store = db.open().await;
     let t = store
         .add_target(
             TargetKind::Image,
@@ -131,9 +227,8 @@ async fn a_target_is_watched_once_per_kind_and_name() {
     );
 }
 
-#[tokio::test]
-async fn scans_left_running_by_a_dead_process_are_marked_interrupted() {
-    let (dir, store) = fresh().await;
+async fn scans_left_running_by_a_dead_process_are_marked_interrupted(db: Db) {
+    let store = db.open().await;
     let t = store
         .add_target(TargetKind::Directory, "/srv/app", Exposure::Internal)
         .await
@@ -146,7 +241,7 @@ async fn scans_left_running_by_a_dead_process_are_marked_interrupted() {
     let _left_running = store.begin_scan(t.id).await.unwrap();
     drop(store); // the process "dies" without finishing the scan
 
-    let store = Store::open_in(dir.path()).await.unwrap();
+    let store = db.open().await;
     assert_eq!(store.mark_interrupted_scans(3).await.unwrap().0, 1);
     let scans = store.list_scans(10).await.unwrap();
     assert_eq!(scans.len(), 2);
@@ -162,11 +257,9 @@ async fn scans_left_running_by_a_dead_process_are_marked_interrupted() {
     assert_eq!(store.mark_interrupted_scans(3).await.unwrap().0, 0);
 }
 
-#[tokio::test]
-async fn a_target_interrupted_three_times_in_a_row_is_quarantined_until_retried() {
-    let dir = tempfile::tempdir().unwrap();
+async fn a_target_interrupted_three_times_in_a_row_is_quarantined_until_retried(db: Db) {
     let (poison, other) = {
-        let store = Store::open_in(dir.path()).await.unwrap();
+        let store = db.open().await;
         let p = store
             .add_target(TargetKind::Image, "r/poison:1", Exposure::Internal)
             .await
@@ -180,7 +273,7 @@ async fn a_target_interrupted_three_times_in_a_row_is_quarantined_until_retried(
     // Each round: the process dies while both scans run; the good target's
     // scan was interrupted only once, then succeeded.
     for round in 1..=3 {
-        let store = Store::open_in(dir.path()).await.unwrap();
+        let store = db.open().await;
         let (_, quarantined) = store.mark_interrupted_scans(3).await.unwrap();
         assert!(quarantined.is_empty(), "round {round}: {quarantined:?}");
         store.begin_scan(poison).await.unwrap();
@@ -193,7 +286,7 @@ async fn a_target_interrupted_three_times_in_a_row_is_quarantined_until_retried(
         }
         drop(store);
     }
-    let store = Store::open_in(dir.path()).await.unwrap();
+    let store = db.open().await;
     let (marked, quarantined) = store.mark_interrupted_scans(3).await.unwrap();
     assert_eq!(marked, 1, "only the poison's scan was left running");
     assert_eq!(
@@ -297,21 +390,8 @@ fn report(target: &str, ids: &[&str]) -> vedette_model::ScanReport {
     .unwrap()
 }
 
-async fn rows(store: &Store, table: &str) -> i64 {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", store.path().display()))
-        .await
-        .unwrap();
-    let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    n
-}
-
-#[tokio::test]
-async fn findings_shared_by_targets_are_stored_once_and_go_with_the_last_of_them() {
-    let (_dir, store) = fresh().await;
+async fn findings_shared_by_targets_are_stored_once_and_go_with_the_last_of_them(db: Db) {
+    let store = db.open().await;
     let mut ids = Vec::new();
     for name in ["/a", "/b"] {
         let t = store
@@ -333,15 +413,15 @@ async fn findings_shared_by_targets_are_stored_once_and_go_with_the_last_of_them
         ids.push((t.id, scan));
     }
     // Two scans, one set of two findings, two bodies.
-    assert_eq!(rows(&store, "finding_sets").await, 1);
-    assert_eq!(rows(&store, "finding_bodies").await, 2);
-    assert_eq!(rows(&store, "scan_new_findings").await, 4);
+    assert_eq!(db.rows("finding_sets").await, 1);
+    assert_eq!(db.rows("finding_bodies").await, 2);
+    assert_eq!(db.rows("scan_new_findings").await, 4);
 
     // Removing one target keeps what the other still shows.
     assert!(store.remove_target(ids[0].0).await.unwrap());
     let diff = store.scan_diff(ids[1].1).await.unwrap();
     assert_eq!(diff.new.len(), 2);
-    assert_eq!(rows(&store, "finding_bodies").await, 2);
+    assert_eq!(db.rows("finding_bodies").await, 2);
 
     // Removing the last one takes the findings with it.
     assert!(store.remove_target(ids[1].0).await.unwrap());
@@ -351,7 +431,7 @@ async fn findings_shared_by_targets_are_stored_once_and_go_with_the_last_of_them
         "finding_bodies",
         "scan_new_findings",
     ] {
-        assert_eq!(rows(&store, table).await, 0, "{table}");
+        assert_eq!(db.rows(table).await, 0, "{table}");
     }
 
     // The same findings found again are stored again (nothing still
@@ -376,13 +456,11 @@ async fn findings_shared_by_targets_are_stored_once_and_go_with_the_last_of_them
     store.integrity_check().await.unwrap();
 }
 
-#[tokio::test]
-async fn findings_another_process_deleted_are_written_again_not_assumed_stored() {
-    // Two handles on one file stand for two processes: `vedette serve`
+async fn findings_another_process_deleted_are_written_again_not_assumed_stored(db: Db) {
+    // Two handles on one database stand for two processes: `vedette serve`
     // (which remembers what it stored) and `vedette target remove`.
-    let dir = tempfile::tempdir().unwrap();
-    let serve = Store::open_in(dir.path()).await.unwrap();
-    let other = Store::open_in(dir.path()).await.unwrap();
+    let serve = db.open().await;
+    let other = db.open().await;
     let a = serve
         .add_target(TargetKind::Directory, "/a", Exposure::Internal)
         .await
@@ -400,7 +478,7 @@ async fn findings_another_process_deleted_are_written_again_not_assumed_stored()
         .unwrap();
     // The other process removes the target, and the findings go with it.
     assert!(other.remove_target(a.id).await.unwrap());
-    assert_eq!(rows(&other, "finding_bodies").await, 0);
+    assert_eq!(db.rows("finding_bodies").await, 0);
     // The long-running process scans another target with the same findings:
     // what it believed stored is stored again, and the scan is recorded.
     let b = serve
@@ -420,5 +498,5 @@ async fn findings_another_process_deleted_are_written_again_not_assumed_stored()
         .unwrap();
     assert_eq!(new.len(), 1);
     assert_eq!(serve.scan_diff(scan).await.unwrap().new.len(), 1);
-    assert_eq!(rows(&serve, "finding_bodies").await, 1);
+    assert_eq!(db.rows("finding_bodies").await, 1);
 }

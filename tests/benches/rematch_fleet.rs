@@ -1,0 +1,243 @@
+//! Re-matching a fleet after a feed update, on SQLite and on PostgreSQL:
+//! 10,000 stored inventories that differ. Each holds 150 packages drawn
+//! from every package the Debian, crates.io, PyPI, npm and RubyGems feeds
+//! of ../shared name (100 Debian, 50 of the languages'), each at a version
+//! drawn from that package's history in its feed (the versions its
+//! advisories list, introduce, fix). Every feed but PyPI's is imported; a
+//! first match of every stored inventory; then PyPI's feed lands and every
+//! inventory is re-matched, as after a feed update; then once more with
+//! nothing changed.
+//!
+//! Each database runs in a process of its own (the bench runs itself), so
+//! that each peak resident size is its own. PostgreSQL is Debian's, started
+//! by the bench in a temp dir with its default durability (fsync on).
+//!
+//! Run: `cargo bench -p vedette-tests --bench rematch_fleet`. Prints a
+//! Markdown table. `VEDETTE_BENCH_INVENTORIES` sets how many (10,000).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use vedette_feeds::{FeedConfig, FeedStore};
+use vedette_model::{Exposure, Inventory, Package, TargetKind};
+use vedette_store::{Database, Store};
+use vedette_tests::registry::shared;
+
+const PACKAGES: usize = 150;
+const DEBIAN: usize = 100;
+
+/// A small deterministic generator (xorshift64*): the same fleet each run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
+    }
+}
+
+/// The package's purl at `version`.
+fn purl_at(purl: &str, version: &str) -> String {
+    let Some(at) = purl.rfind('@') else {
+        return purl.to_owned();
+    };
+    let end = purl[at..].find(['?', '#']).map_or(purl.len(), |i| at + i);
+    format!(
+        "{}@{}{}",
+        &purl[..at],
+        version.replace(':', "%3A"),
+        &purl[end..]
+    )
+}
+
+/// The pool: every package the feeds name, each with its history.
+async fn pool(tmp: &std::path::Path) -> (Inventory, Vec<(Package, Vec<String>)>) {
+    let dir = tmp.join("everything");
+    vedette_tests::findings::write_many_findings(&dir);
+    let inv = vedette_engine::inventory(
+        &vedette_engine::Target::Directory(dir),
+        &vedette_engine::Options::default(),
+        Arc::new(()),
+    )
+    .await
+    .unwrap();
+    let mut histories: BTreeMap<&str, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for eco in ["Debian", "crates.io", "PyPI", "npm", "RubyGems"] {
+        histories.insert(eco, vedette_tests::findings::version_history(eco));
+    }
+    let packages = inv
+        .packages
+        .iter()
+        .map(|p| {
+            let eco = p.ecosystem.osv_name();
+            let eco = eco.split(':').next().unwrap_or(eco);
+            let history: Vec<String> = histories
+                .get(eco)
+                .and_then(|h| {
+                    h.get(&p.name).or_else(|| {
+                        h.iter()
+                            .find(|(n, _)| n.eq_ignore_ascii_case(&p.name))
+                            .map(|(_, v)| v)
+                    })
+                })
+                .map(|v| v.iter().cloned().collect())
+                .unwrap_or_default();
+            (p.clone(), history)
+        })
+        .collect();
+    (inv, packages)
+}
+
+fn fleet_member(
+    i: usize,
+    base: &Inventory,
+    debian: &[&(Package, Vec<String>)],
+    langs: &[&(Package, Vec<String>)],
+    rng: &mut Rng,
+) -> Inventory {
+    let mut inv = base.clone();
+    inv.target = format!("/fleet/host-{i:05}");
+    inv.digest = format!("sha256:{i:064x}");
+    let mut picked = BTreeMap::new();
+    // Debian's first, then the languages' up to the total.
+    for (from, upto) in [(debian, DEBIAN), (langs, PACKAGES)] {
+        while picked.len() < upto {
+            let (p, history) = from[rng.below(from.len())];
+            let mut p = p.clone();
+            if !history.is_empty() {
+                p.version = history[rng.below(history.len())].clone();
+                p.purl = purl_at(&p.purl, &p.version);
+            }
+            picked.insert((p.ecosystem.osv_name().to_owned(), p.name.clone()), p);
+        }
+    }
+    inv.packages = picked.into_values().collect();
+    inv
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = std::env::var("VEDETTE_BENCH_INVENTORIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    match args.iter().position(|a| a == "--database") {
+        Some(i) => run_one(&args[i + 1], n),
+        None => {
+            println!(
+                "| database | step | inventories | new findings | time | peak memory (Vedette) |"
+            );
+            println!("| --- | --- | ---: | ---: | ---: | ---: |");
+            for db in ["sqlite", "postgresql"] {
+                let status = std::process::Command::new(std::env::current_exe().unwrap())
+                    .args(["--database", db])
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "the {db} run failed");
+            }
+        }
+    }
+}
+
+fn run_one(db: &str, n: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().to_owned();
+    let server = (db == "postgresql").then(vedette_tests::postgres::Postgres::start_durable);
+    let database = match &server {
+        Some(pg) => Database::Postgres(pg.database("fleet")),
+        None => Database::Sqlite(data.join(vedette_store::DB_FILE)),
+    };
+    rt.block_on(async {
+        let feeds = FeedStore::open_in(&data).await.unwrap();
+        let all_but_pypi: Vec<_> = std::fs::read_dir(shared("feeds/osv"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !p.ends_with("PyPI"))
+            .chain([shared("feeds/kev"), shared("feeds/nvd")])
+            .collect();
+        feeds.import_paths(&all_but_pypi).await.unwrap();
+        let store = Store::connect(&database).await.unwrap();
+        let (base, packages) = pool(&data).await;
+        let debian: Vec<_> = packages
+            .iter()
+            .filter(|(p, _)| p.ecosystem.osv_name().starts_with("Debian"))
+            .collect();
+        let langs: Vec<_> = packages
+            .iter()
+            .filter(|(p, _)| !p.ecosystem.osv_name().starts_with("Debian"))
+            .collect();
+        let mut rng = Rng(0x5eed_f1ee7);
+        let start = Instant::now();
+        for i in 0..n {
+            let inv = fleet_member(i, &base, &debian, &langs, &mut rng);
+            let id = store
+                .add_target(TargetKind::Directory, &inv.target, Exposure::Internal)
+                .await
+                .unwrap()
+                .id;
+            let scan = store.begin_scan(id).await.unwrap();
+            store.complete_scan(scan, &inv).await.unwrap();
+        }
+        eprintln!(
+            "{db}: stored {n} inventories in {:.1} s",
+            start.elapsed().as_secs_f64()
+        );
+        let ctx = vedette_scheduler::Context::new(vedette_scan::Scanner::new(
+            store.clone(),
+            feeds.clone(),
+            FeedConfig {
+                osv_max_age: std::time::Duration::from_secs(365 * 86400),
+                kev_max_age: std::time::Duration::from_secs(365 * 86400),
+                nvd_max_age: std::time::Duration::from_secs(365 * 86400),
+                ..FeedConfig::default()
+            },
+            &data,
+        ));
+        for run in [
+            "first match (every finding new)",
+            "re-match after a feed update (PyPI's advisories land)",
+            "re-match with nothing changed",
+        ] {
+            if run.contains("feed update") {
+                feeds
+                    .import_paths(&[shared("feeds/osv/PyPI")])
+                    .await
+                    .unwrap();
+            }
+            let start = Instant::now();
+            let (matched, results) = vedette_scheduler::rematch(&ctx, &BTreeSet::new())
+                .await
+                .unwrap();
+            let new: usize = results.iter().map(|r| r.new_findings.len()).sum();
+            println!(
+                "| {db} | {run} | {matched} | {new} | {:.1} s | {:.0} MB |",
+                start.elapsed().as_secs_f64(),
+                peak_rss_mb()
+            );
+        }
+        store.close().await;
+        feeds.close().await;
+    });
+    drop(server);
+}
