@@ -112,9 +112,8 @@ impl Store {
         let t = trigger.as_str();
         let pid = i64::from(std::process::id());
         let mut tx = self.write().await?;
-        let id: i64 =
-            on_tx!(&mut tx, |c| {
-                sqlx::query_scalar(
+        let id: i64 = on_tx!(&mut tx, |c| {
+            sqlx::query_scalar(
             "INSERT INTO scans (target_id, state, started_at, trigger, schedule_id, pid, runner)
              VALUES ($1, 'running', $2, $3, $4, $5, $6) RETURNING id"
         )
@@ -126,7 +125,7 @@ impl Store {
         .bind(crate::process::runner())
         .fetch_one(&mut *c)
         .await?
-            });
+        });
         crate::events::emit_scan(
             &mut tx,
             EventKind::ScanStarted,
@@ -428,16 +427,15 @@ impl Store {
         });
         let mut fixed = Vec::new();
         if let Some(p) = previous {
-            let rows: Vec<(String, String)> =
-                on_pool!(&self.pool, |c| {
-                    sqlx::query_as(
+            let rows: Vec<(String, String)> = on_pool!(&self.pool, |c| {
+                sqlx::query_as(
                 "SELECT f.key, b.body FROM findings f JOIN finding_bodies b ON b.hash = f.body_hash
                  WHERE f.scan_id = $1 ORDER BY f.risk DESC, f.key"
             )
             .bind(p)
             .fetch_all(c)
             .await?
-                });
+            });
             for (key, body) in rows {
                 if !keys.contains(&key) {
                     fixed.push(decode(&body)?);

@@ -490,16 +490,15 @@ impl Store {
 
     /// The action log, newest first.
     pub async fn gate_actions(&self, limit: i64) -> Result<Vec<ActionRecord>> {
-        let rows: Vec<ActionRow> =
-            on_pool!(&self.pool, |c| {
-                sqlx::query_as(
+        let rows: Vec<ActionRow> = on_pool!(&self.pool, |c| {
+            sqlx::query_as(
             "SELECT id, at, node, instance_id, action, outcome, reason, armed_by, scan_id, answer
              FROM gate_actions ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(c)
         .await
-            })?;
+        })?;
         rows.into_iter().map(action).collect()
     }
 }

@@ -108,9 +108,8 @@ impl Store {
     pub async fn update_schedule(&self, id: i64, input: &ScheduleInput) -> Result<Schedule> {
         let (selector, options) = encode(input)?;
         let name = input.name.trim();
-        let done =
-            on_pool!(&self.pool, |c| {
-                sqlx::query(
+        let done = on_pool!(&self.pool, |c| {
+            sqlx::query(
             "UPDATE schedules SET name = $1, cron = $2, timezone = $3, selector = $4, options = $5,
                     enabled = $6, catch_up = $7, jitter_seconds = $8 WHERE id = $9"
         )
@@ -125,13 +124,13 @@ impl Store {
         .bind(id)
         .execute(c)
         .await.map(|r| r.rows_affected())
-            })
-            .map_err(|e| match e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => {
-                    StoreError::Invalid(format!("a schedule named '{name}' exists already"))
-                }
-                other => other.into(),
-            })?;
+        })
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Invalid(format!("a schedule named '{name}' exists already"))
+            }
+            other => other.into(),
+        })?;
         if done == 0 {
             return Err(StoreError::Invalid(format!("there is no schedule {id}")));
         }

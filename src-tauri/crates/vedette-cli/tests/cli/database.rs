@@ -128,7 +128,10 @@ fn a_copied_history_of_1000_scans_reads_the_same_from_postgresql() {
     let new = new.to_string_lossy();
     run(&on_pg, &["target", "add", "dir", &new]);
     assert_eq!(
-        pg.psql("team", &format!("SELECT id FROM targets WHERE name = '{new}'")),
+        pg.psql(
+            "team",
+            &format!("SELECT id FROM targets WHERE name = '{new}'")
+        ),
         "21\n"
     );
 

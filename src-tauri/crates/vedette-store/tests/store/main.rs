@@ -44,6 +44,31 @@ impl Db {
         Store::connect(&self.database()).await.expect("open store")
     }
 
+    /// Runs `sql` on a connection of its own (as another program would).
+    async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        match self {
+            Db::Sqlite(dir) => {
+                let url = format!("sqlite://{}", dir.path().join("vedette.db").display());
+                let pool = sqlx::SqlitePool::connect(&url).await?;
+                let n = sqlx::query(sql)
+                    .execute(&pool)
+                    .await
+                    .map(|r| r.rows_affected());
+                pool.close().await;
+                n
+            }
+            Db::Postgres { url, .. } => {
+                let pool = sqlx::PgPool::connect(url).await?;
+                let n = sqlx::query(sql)
+                    .execute(&pool)
+                    .await
+                    .map(|r| r.rows_affected());
+                pool.close().await;
+                n
+            }
+        }
+    }
+
     /// How many rows `table` holds, read on a connection of its own.
     async fn rows(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -92,7 +117,423 @@ on_both_databases!(
     a_target_interrupted_three_times_in_a_row_is_quarantined_until_retried,
     findings_shared_by_targets_are_stored_once_and_go_with_the_last_of_them,
     findings_another_process_deleted_are_written_again_not_assumed_stored,
+    schedules_are_claimed_once_and_read_back_as_written,
+    notifications_go_from_rule_to_outbox_to_delivery_log,
+    nodes_enrol_with_a_token_and_the_gates_log_only_grows,
+    api_tokens_registry_crawls_exposure_and_trends_read_back,
 );
+
+fn schedule_input(name: &str) -> ScheduleInput {
+    ScheduleInput {
+        name: name.into(),
+        cron: "0 3 * * *".into(),
+        timezone: "UTC".into(),
+        selector: Default::default(),
+        options: Default::default(),
+        enabled: true,
+        catch_up: false,
+        jitter_seconds: 30,
+    }
+}
+
+async fn schedules_are_claimed_once_and_read_back_as_written(db: Db) {
+    let store = db.open().await;
+    let system = store.list_schedules().await.unwrap();
+    assert_eq!(system.len(), 1, "the weekly scan comes with a new database");
+    assert!(system[0].system && !system[0].enabled);
+    let s = store
+        .add_schedule(&schedule_input("nightly"))
+        .await
+        .unwrap();
+    assert!(s.enabled && !s.system && !s.catch_up);
+    assert_eq!(s.jitter_seconds, 30);
+    let err = store
+        .add_schedule(&schedule_input("nightly"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("exists already"), "{err}");
+    let mut changed = schedule_input("nightly-2");
+    changed.catch_up = true;
+    let s = store.update_schedule(s.id, &changed).await.unwrap();
+    assert!(s.catch_up);
+    assert_eq!(s.name, "nightly-2");
+    store.set_schedule_enabled(s.id, false).await.unwrap();
+    assert!(!store.schedule(s.id).await.unwrap().unwrap().enabled);
+    // A claim is held once; another process cannot take it meanwhile.
+    let other = db.open().await;
+    assert!(store.claim_schedule(s.id).await.unwrap());
+    assert!(!other.claim_schedule(s.id).await.unwrap());
+    assert!(store.runs_in_progress().await.unwrap());
+    store.release_schedule(s.id).await.unwrap();
+    assert!(other.claim_schedule(s.id).await.unwrap());
+    assert_eq!(other.release_stale_schedule_claims().await.unwrap(), 1);
+    let at = chrono::Utc::now();
+    store.set_schedule_ran(s.id, at).await.unwrap();
+    let ran = store
+        .schedule(s.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_run_at
+        .unwrap();
+    assert!((ran - at).num_milliseconds().abs() < 1, "{ran} vs {at}");
+    assert!(
+        store.remove_schedule(system[0].id).await.is_err(),
+        "the system schedule stays"
+    );
+    store.remove_schedule(s.id).await.unwrap();
+    assert_eq!(store.list_schedules().await.unwrap().len(), 1);
+    // Firing it logged an event.
+    let events = store.events_after(0, 100).await.unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.kind == vedette_model::EventKind::ScheduleFired));
+}
+
+async fn notifications_go_from_rule_to_outbox_to_delivery_log(db: Db) {
+    use vedette_model::{ChannelKind, ChannelSettings, EventKind, Rule, Severity};
+    let store = db.open().await;
+    let channel = store
+        .add_channel(
+            "ops",
+            ChannelKind::Webhook,
+            &ChannelSettings::default(),
+            true,
+        )
+        .await
+        .unwrap();
+    assert!(channel.has_secret);
+    assert!(store
+        .add_channel(
+            "ops",
+            ChannelKind::Webhook,
+            &ChannelSettings::default(),
+            false
+        )
+        .await
+        .is_err());
+    let rule = store
+        .add_rule(
+            channel.id,
+            &Rule {
+                id: 0,
+                channel: "ops".into(),
+                event: EventKind::FindingNew,
+                min_severity: Some(Severity::High),
+                min_risk: Some(7.5),
+                kev_only: true,
+                target: Some("/srv/*".into()),
+                group: None,
+                digest: Some("daily".into()),
+                timezone: Some("UTC".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rule.min_risk, Some(7.5));
+    assert!(rule.kev_only);
+    assert_eq!(store.rules_for_pump().await.unwrap().len(), 1);
+    // The pump moves the cursor once; a second pump from the same place
+    // (another process) writes nothing.
+    store
+        .record_event(EventKind::FindingNew, serde_json::json!({"x": 1}))
+        .await
+        .unwrap();
+    let last = store.last_event_id().await.unwrap();
+    let message = serde_json::json!({"title": "2 new findings"}).to_string();
+    let queued = vedette_store::Queued {
+        channel_id: channel.id,
+        rule_id: Some(rule.id),
+        digest: false,
+        message: message.clone(),
+    };
+    assert!(store
+        .commit_pump(0, last, std::slice::from_ref(&queued), &[(rule.id, last)])
+        .await
+        .unwrap());
+    assert!(!store.commit_pump(0, last, &[queued], &[]).await.unwrap());
+    assert_eq!(store.notify_cursor().await.unwrap(), last);
+    assert_eq!(store.digest_events(rule.id).await.unwrap().len(), 1);
+    assert_eq!(store.queued_messages().await.unwrap(), 1);
+    assert!(store.next_attempt_at().await.unwrap().is_some());
+    let due = store
+        .claim_due(chrono::Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert!(
+        store
+            .claim_due(chrono::Duration::seconds(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a leased message is not claimed twice"
+    );
+    store.record_attempt(due[0].id, None, None).await.unwrap();
+    let log = store.deliveries(10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].title, "2 new findings");
+    assert_eq!(log[0].channel, "ops");
+    assert!(store
+        .set_channel_failing(channel.id, Some("refused"))
+        .await
+        .unwrap());
+    assert!(store
+        .channel("ops")
+        .await
+        .unwrap()
+        .unwrap()
+        .failing_since
+        .is_some());
+    store.set_setting("theme", "dark").await.unwrap();
+    store.set_setting("theme", "light").await.unwrap();
+    assert_eq!(
+        store.setting("theme").await.unwrap().as_deref(),
+        Some("light")
+    );
+    assert!(store.remove_channel("ops").await.unwrap());
+    assert!(
+        store.rules().await.unwrap().is_empty(),
+        "its rules go with it"
+    );
+}
+
+async fn nodes_enrol_with_a_token_and_the_gates_log_only_grows(db: Db) {
+    use vedette_model::{ActionOutcome, ActionRecord, GateAction, NodeFacts};
+    use vedette_store::{NewEnrolToken, TokenRefusal};
+    let store = db.open().await;
+    let token = [7u8; 32];
+    let t = store
+        .add_enrol_token(&NewEnrolToken {
+            name: "fleet",
+            hash: &token,
+            prefix: "vdt_e_ab",
+            expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+            max_uses: 1,
+            group: Some("web"),
+            exposure: Exposure::Internet,
+        })
+        .await
+        .unwrap();
+    assert_eq!(t.group.as_deref(), Some("web"));
+    assert!(store.check_enrol_token(&token).await.unwrap().is_ok());
+    let facts: NodeFacts = serde_json::from_value(serde_json::json!({
+        "hostname": "web-1", "machine_id": "0123456789abcdef", "os": "debian 12",
+    }))
+    .unwrap();
+    let (node, new) = store
+        .enrol_node(&token, "web-1", &facts, &[9u8; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(new);
+    assert_eq!(node.name, "web-1");
+    assert_eq!(node.exposure, Exposure::Internet);
+    assert_eq!(
+        store
+            .enrol_node(&token, "web-2", &facts, &[8u8; 32])
+            .await
+            .unwrap()
+            .unwrap_err(),
+        TokenRefusal::Exhausted("fleet".into())
+    );
+    assert_eq!(
+        store
+            .node_by_credential(&[9u8; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .target_id,
+        node.target_id
+    );
+    assert!(store.mark_node_overdue(node.target_id).await.unwrap());
+    assert!(!store.mark_node_overdue(node.target_id).await.unwrap());
+    store.touch_node(node.target_id).await.unwrap();
+    assert!(store.revoke_node(node.target_id).await.unwrap());
+    assert_eq!(store.nodes().await.unwrap().len(), 1);
+
+    let mut gate = store.gate_settings().await.unwrap();
+    gate.action = GateAction::Terminate;
+    gate.armed_by = Some("ada".into());
+    gate.armed_at = Some(chrono::Utc::now());
+    store.set_gate(&gate).await.unwrap();
+    assert_eq!(
+        store.gate_settings().await.unwrap().action,
+        GateAction::Terminate
+    );
+    let id = store
+        .record_gate_action(&ActionRecord {
+            id: 0,
+            at: chrono::Utc::now(),
+            node: "web-1".into(),
+            instance_id: Some("i-0abc".into()),
+            action: GateAction::Terminate,
+            outcome: ActionOutcome::Done,
+            reason: "2 critical findings".into(),
+            armed_by: Some("ada".into()),
+            scan_id: None,
+            answer: Some("ok".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .destructive_actions_since(chrono::Utc::now() - chrono::Duration::hours(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.gate_actions(10).await.unwrap()[0].id, id);
+    // The log is append-only, whoever asks.
+    assert!(db
+        .execute(&format!(
+            "UPDATE gate_actions SET reason = 'x' WHERE id = {id}"
+        ))
+        .await
+        .is_err());
+    assert!(db
+        .execute(&format!("DELETE FROM gate_actions WHERE id = {id}"))
+        .await
+        .is_err());
+}
+
+async fn api_tokens_registry_crawls_exposure_and_trends_read_back(db: Db) {
+    use vedette_model::{RegistryImage, RegistryWatch, TokenScope};
+    let store = db.open().await;
+    let hash = [3u8; 32];
+    let t = store
+        .add_api_token("ci", TokenScope::Scan, &hash, "vdt_ab")
+        .await
+        .unwrap();
+    assert!(store
+        .add_api_token("ci", TokenScope::Read, &[4u8; 32], "vdt_cd")
+        .await
+        .is_err());
+    store
+        .touch_api_token(t.id, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(store
+        .api_token_by_hash(&hash)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_used_at
+        .is_some());
+    assert!(store.revoke_api_token("ci").await.unwrap());
+    assert!(store.api_tokens().await.unwrap()[0].revoked_at.is_some());
+
+    let watch = RegistryWatch {
+        repositories: "*".into(),
+        tags: Default::default(),
+        insecure: false,
+        requests_per_second: None,
+        kind: Default::default(),
+        api: None,
+    };
+    let reg = store
+        .add_registry_target("127.0.0.1:5000", &watch, Some("team-a"), Exposure::Internal)
+        .await
+        .unwrap();
+    let image = store
+        .crawled_image(&reg, "127.0.0.1:5000/app:1")
+        .await
+        .unwrap();
+    assert_eq!(image.group.as_deref(), Some("team-a"));
+    assert_eq!(image.parent_id, Some(reg.id));
+    let began = chrono::Utc::now();
+    let images: Vec<RegistryImage> = ["1", "2"]
+        .iter()
+        .map(|t| RegistryImage {
+            reference: format!("127.0.0.1:5000/app:{t}"),
+            digest: format!("sha256:{t}"),
+            created: None,
+            head_digest: Some(format!("sha256:h{t}")),
+        })
+        .collect();
+    store
+        .keep_registry_tags(reg.id, &images, Some(("app", "2", began)))
+        .await
+        .unwrap();
+    let wanted = vec![
+        "127.0.0.1:5000/app:2".to_owned(),
+        "127.0.0.1:5000/app:9".to_owned(),
+    ];
+    let found = store.registry_tags(reg.id, &wanted).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].digest, "sha256:2");
+    let (last, _, read) = store
+        .registry_crawl_cursor(reg.id, "127.0.0.1:5000", "app")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((last.as_str(), read.len()), ("2", 2));
+    store
+        .finish_registry_crawl(reg.id, "127.0.0.1:5000", "app", began)
+        .await
+        .unwrap();
+    assert!(store
+        .registry_crawl_cursor(reg.id, "127.0.0.1:5000", "app")
+        .await
+        .unwrap()
+        .is_none());
+
+    assert!(store
+        .pin_target_exposure(image.id, Exposure::Internet)
+        .await
+        .unwrap());
+    assert!(store.target_exposure_pinned(image.id).await.unwrap());
+    assert_eq!(
+        store.target_exposure(image.id).await.unwrap(),
+        Exposure::Internet
+    );
+    store
+        .set_target_transport(image.id, true, Some("linux/arm64"))
+        .await
+        .unwrap();
+    let got = store.get_target(image.id).await.unwrap().unwrap();
+    assert!(got.insecure);
+    assert_eq!(got.platform.as_deref(), Some("linux/arm64"));
+
+    // Two scans of one target: trends and the riskiest findings.
+    for ids in [&["CVE-1", "CVE-2"][..], &["CVE-2", "CVE-3"][..]] {
+        let scan = store.begin_scan(image.id).await.unwrap();
+        store
+            .record_scan(
+                scan,
+                &inventory("app", ids[0]),
+                &report("app", ids),
+                "v1",
+                3,
+            )
+            .await
+            .unwrap();
+    }
+    let trends = store
+        .trends(
+            vedette_store::TrendScope::Group("team-a"),
+            7,
+            chrono::Utc::now().date_naive(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(trends.scope, "group team-a");
+    assert_eq!(trends.daily.last().unwrap().open.critical, 2);
+    assert_eq!(trends.fixed_count, 1);
+    assert_eq!(store.most_exploitable(10).await.unwrap().len(), 2);
+    let latest = store.latest_scans(None).await.unwrap();
+    assert_eq!(latest.len(), 1);
+    let verdicts = store.latest_verdicts().await.unwrap();
+    assert_eq!(verdicts[&image.id].1, Some(true));
+    assert_eq!(store.latest_inventories_by_target().await.unwrap().len(), 1);
+    assert!(
+        store
+            .prune_events(chrono::Utc::now() + chrono::Duration::seconds(1))
+            .await
+            .unwrap()
+            > 0
+    );
+}
 
 async fn opening_applies_every_migration(db: Db) {
     let store = db.open().await;
