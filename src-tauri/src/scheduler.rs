@@ -244,6 +244,9 @@ async fn context<R: Runtime>(
         .await
         .map_err(|e| e.to_string())?;
     ctx.paused = paused;
+    // A window that runs a team's schedules scans them itself (it is no
+    // worker of the shared queue).
+    ctx.queue = None;
     Ok((ctx, temp))
 }
 

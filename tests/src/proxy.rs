@@ -45,6 +45,7 @@ pub struct FaultProxy {
     /// token that `/token` gives for these basic credentials.
     bearer: Arc<Mutex<Option<(String, String)>>>,
     log: Arc<Mutex<Vec<String>>>,
+    timed: Arc<Mutex<Vec<Timed>>>,
     stop: Arc<AtomicBool>,
     tokens: Arc<Mutex<Tokens>>,
     harbor: Arc<Mutex<Option<crate::harbor::HarborApi>>>,
@@ -69,6 +70,8 @@ impl FaultProxy {
         let port = listener.local_addr().expect("addr").port();
         let faults: Arc<Mutex<Vec<Fault>>> = Arc::default();
         let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let timed: Arc<Mutex<Vec<Timed>>> = Arc::default();
+        let timed2 = Arc::clone(&timed);
         let stop = Arc::new(AtomicBool::new(false));
         let bearer: Arc<Mutex<Option<(String, String)>>> = Arc::default();
         let tokens: Arc<Mutex<Tokens>> = Arc::default();
@@ -97,11 +100,12 @@ impl FaultProxy {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (f, l, b, t) = (
+                let (f, l, b, t, timed) = (
                     Arc::clone(&f),
                     Arc::clone(&l),
                     Arc::clone(&b),
                     Arc::clone(&t),
+                    Arc::clone(&timed2),
                 );
                 let harbor = h.lock().ok().and_then(|g| g.clone());
                 let hub = hub2.lock().ok().and_then(|g| g.clone());
@@ -117,6 +121,7 @@ impl FaultProxy {
                             upstream: upstream_port,
                             faults: &f,
                             log: &l,
+                            timed: &timed,
                             bearer: auth,
                             tokens: &t,
                             harbor: harbor.as_ref(),
@@ -135,6 +140,7 @@ impl FaultProxy {
             port,
             faults,
             log,
+            timed,
             stop,
             bearer,
             tokens,
@@ -210,6 +216,11 @@ impl FaultProxy {
     pub fn requests(&self) -> Vec<String> {
         self.log.lock().expect("log").clone()
     }
+
+    /// Every request with when it came and when its answer ended.
+    pub fn timed_requests(&self) -> Vec<Timed> {
+        self.timed.lock().expect("timed log").clone()
+    }
 }
 
 impl Drop for FaultProxy {
@@ -277,10 +288,39 @@ fn huge(
 }
 
 /// What one connection's handler is given.
+/// A request as the proxy saw it: its request line, when it came, when its
+/// answer ended.
+#[derive(Clone, Debug)]
+pub struct Timed {
+    pub line: String,
+    pub start: std::time::Instant,
+    pub end: std::time::Instant,
+}
+
+/// Records a request's [`Timed`] when the handling ends, however it ends.
+struct Timing<'a> {
+    into: &'a Mutex<Vec<Timed>>,
+    line: String,
+    start: std::time::Instant,
+}
+
+impl Drop for Timing<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut v) = self.into.lock() {
+            v.push(Timed {
+                line: std::mem::take(&mut self.line),
+                start: self.start,
+                end: std::time::Instant::now(),
+            });
+        }
+    }
+}
+
 struct Conn<'a> {
     upstream: u16,
     faults: &'a Mutex<Vec<Fault>>,
     log: &'a Mutex<Vec<String>>,
+    timed: &'a Mutex<Vec<Timed>>,
     bearer: Option<(String, String)>,
     tokens: &'a Mutex<Tokens>,
     harbor: Option<&'a crate::harbor::HarborApi>,
@@ -297,6 +337,7 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         upstream,
         faults,
         log,
+        timed,
         bearer,
         tokens,
         harbor,
@@ -307,9 +348,15 @@ fn handle(client: TcpStream, conn: Conn<'_>) -> std::io::Result<()> {
         azure,
         own_port,
     } = conn;
+    let start = std::time::Instant::now();
     let mut reader = BufReader::new(client.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
+    let _timing = Timing {
+        into: timed,
+        line: request_line.trim_end().to_owned(),
+        start,
+    };
     let mut headers = Vec::new();
     let mut authorization = String::new();
     let mut private_token = String::new();

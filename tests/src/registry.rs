@@ -387,6 +387,100 @@ pub fn trivy_purls(reference: &str, cache: &Path) -> Vec<String> {
 }
 
 impl Registry {
+    /// Uploads `data` to `repo` as one blob (an upload opened with POST,
+    /// then closed by one PUT of the whole); its digest.
+    pub fn put_blob(&self, repo: &str, data: &[u8]) -> String {
+        use std::io::{Read, Write};
+        let digest = sha(data);
+        let exchange = |head: String, body: &[u8]| -> String {
+            let mut s =
+                std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect registry");
+            s.write_all(head.as_bytes()).expect("write");
+            s.write_all(body).expect("write");
+            let mut resp = String::new();
+            s.read_to_string(&mut resp).expect("read");
+            resp
+        };
+        let resp = exchange(
+            format!(
+                "POST /v2/{repo}/blobs/uploads/ HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.host()
+            ),
+            b"",
+        );
+        assert!(resp.starts_with("HTTP/1.1 202"), "POST blob upload: {resp}");
+        let location = resp
+            .lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
+                    .map(|(_, v)| v.trim().to_owned())
+            })
+            .expect("the upload's Location");
+        let path = match location.find("/v2/") {
+            Some(i) => location[i..].to_owned(),
+            None => location,
+        };
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let resp = exchange(
+            format!(
+                "PUT {path}{sep}digest={digest} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                self.host(),
+                data.len()
+            ),
+            data,
+        );
+        assert!(resp.starts_with("HTTP/1.1 201"), "PUT blob: {resp}");
+        digest
+    }
+
+    /// Tags `count` images in `repo` (tags `1` to `count`) that share the
+    /// OCI layout's layers and differ in their config (each a digest of its
+    /// own): many images for the price of one push. Each image's reference
+    /// and config digest.
+    pub fn push_variants(&self, layout: &Path, repo: &str, count: usize) -> Vec<(String, String)> {
+        self.push(layout, repo, "base");
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(layout.join("index.json")).expect("index.json"))
+                .expect("an OCI index");
+        let blob = |d: &str| {
+            std::fs::read(
+                layout
+                    .join("blobs/sha256")
+                    .join(d.trim_start_matches("sha256:")),
+            )
+            .expect("a blob of the layout")
+        };
+        let manifest_digest = index["manifests"][0]["digest"]
+            .as_str()
+            .expect("a manifest");
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&blob(manifest_digest)).expect("a manifest");
+        let config: serde_json::Value = serde_json::from_slice(&blob(
+            manifest["config"]["digest"].as_str().expect("config"),
+        ))
+        .expect("a config");
+        (1..=count)
+            .map(|i| {
+                let mut c = config.clone();
+                c["config"]["Labels"] = serde_json::json!({"variant": i.to_string()});
+                let body = serde_json::to_vec(&c).expect("config JSON");
+                let digest = self.put_blob(repo, &body);
+                let mut m = manifest.clone();
+                m["config"]["digest"] = digest.clone().into();
+                m["config"]["size"] = body.len().into();
+                let m = serde_json::to_vec(&m).expect("manifest JSON");
+                self.put_manifest(
+                    repo,
+                    &i.to_string(),
+                    "application/vnd.oci.image.manifest.v1+json",
+                    &m,
+                );
+                (format!("{}/{repo}:{i}", self.host()), digest)
+            })
+            .collect()
+    }
+
     /// PUTs a manifest (or index) document to `repo` under `reference`
     /// (a tag or its digest); returns its digest.
     pub fn put_manifest(

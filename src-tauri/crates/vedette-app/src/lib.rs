@@ -40,8 +40,8 @@ pub use policy::{
 };
 pub use scan::{CancellationToken, LayerProgress, Progress, ScanOptions, ScanTarget, Scanned};
 pub use schedules::{
-    alarms, serve_schedules, CronSchedule, Events, LockError, RunSummary, SchedulerLock,
-    TargetResult,
+    alarms, serve_schedules, work_queue, CronSchedule, Events, LockError, RunSummary,
+    SchedulerLock, TargetResult,
 };
 pub use targets::{TargetFilter, TargetSettings};
 pub use tokens::TOKEN_PREFIX;
@@ -75,6 +75,32 @@ pub enum OpenError {
     /// A limit set in the environment does not read.
     #[error("{0}")]
     Setting(String),
+}
+
+/// The scan queue's settings on a shared database: the lease a worker holds
+/// a job for without renewing it (`VEDETTE_JOB_LEASE_SECONDS`, 30) and the
+/// claims of a job before it fails (`VEDETTE_JOB_ATTEMPTS`, 3).
+fn queue_settings() -> Result<vedette_scheduler::QueueSettings, String> {
+    let mut q = vedette_scheduler::QueueSettings::default();
+    let read = |name: &str| -> Result<Option<u64>, String> {
+        match std::env::var(name) {
+            Ok(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| format!("{name}={v} is not a positive whole number")),
+            Err(_) => Ok(None),
+        }
+    };
+    if let Some(s) = read("VEDETTE_JOB_LEASE_SECONDS")? {
+        q.lease = std::time::Duration::from_secs(s);
+    }
+    if let Some(n) = read("VEDETTE_JOB_ATTEMPTS")? {
+        q.max_attempts = u32::try_from(n).unwrap_or(u32::MAX);
+    }
+    Ok(q)
 }
 
 /// Scans interrupted this many times in a row put their target in
@@ -303,6 +329,11 @@ impl App {
                 paused: Default::default(),
                 cancel: Default::default(),
                 policy_file: Some(self.policy_file()),
+                queue: if self.store.shares_queue() {
+                    Some(queue_settings().map_err(OpenError::Setting)?)
+                } else {
+                    None
+                },
             },
             temp,
         ))

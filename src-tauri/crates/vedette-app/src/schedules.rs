@@ -12,6 +12,13 @@ pub use vedette_scheduler::{
 
 use crate::{App, AppError, Result};
 
+/// A worker: claims scans from the shared queue and runs them with `ctx`
+/// (its limits: how many at once here) until `stop`.
+pub async fn work_queue(ctx: vedette_scheduler::Context, stop: tokio::sync::watch::Receiver<bool>) {
+    let settings = ctx.queue.unwrap_or_default();
+    vedette_scheduler::work(ctx, settings, stop).await
+}
+
 /// The setting that pauses every scheduler of the data dir.
 const PAUSED: &str = "schedules_paused";
 

@@ -197,6 +197,11 @@ enum Command {
         /// TLS on a loopback address too.
         #[arg(long)]
         tls: bool,
+        /// On a shared PostgreSQL (--database): `scheduler` fires the
+        /// schedules and queues their scans, `worker` takes scans from the
+        /// queue, `all` does both. With SQLite, serve does both itself.
+        #[arg(long, value_enum, env = "VEDETTE_ROLE", default_value_t = schedule::Role::All)]
+        role: schedule::Role,
     },
     /// The automation API: tokens, the OpenAPI document.
     #[command(subcommand)]
@@ -483,6 +488,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             tls_cert,
             tls_key,
             tls,
+            role,
         } => {
             let poll = humantime::parse_duration(&poll)
                 .map_err(|e| usage(format!("--poll {poll}: {e}")))?;
@@ -494,7 +500,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 dir: data_dir.join("api-tls"),
             };
             let api = (!no_api).then_some((api.as_str(), &tls));
-            let result = schedule::serve(&app, &cli.feeds, poll, api).await;
+            let result = schedule::serve(&app, &cli.feeds, poll, api, role).await;
             app.close().await;
             result
         }

@@ -394,6 +394,40 @@ impl vedette_app::Events for LogEvents {
 }
 
 /// `vedette serve`: the scheduler without a window, one per data dir.
+/// What a `vedette serve` does on a shared database.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    Scheduler,
+    Worker,
+    All,
+}
+
+/// `vedette serve --role worker`: takes scans from the shared queue until
+/// SIGTERM or Ctrl-C, then lets the running ones finish.
+async fn work(app: &App, feed_args: &FeedArgs) -> Result<u8, Failure> {
+    let (ctx, _temp) = context(app, feed_args).await?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::from(anyhow::anyhow!("cannot listen for SIGTERM: {e}")))?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    eprintln!(
+        "vedette: worker {} takes scans from the queue of {}; stop with Ctrl-C or SIGTERM",
+        std::process::id(),
+        app.store().place()
+    );
+    let worker = tokio::spawn(vedette_app::work_queue(ctx.clone(), rx));
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!("vedette: stopping after the running scans finish");
+    tx.send_replace(true);
+    if let Err(e) = worker.await {
+        eprintln!("vedette: the worker stopped unexpectedly: {e}");
+    }
+    app.close_scheduler(&ctx).await;
+    Ok(0)
+}
+
 /// How often a scheduler standing by asks for the lock again.
 const STANDBY_RETRY: Duration = Duration::from_secs(2);
 
@@ -402,7 +436,26 @@ pub async fn serve(
     feed_args: &FeedArgs,
     poll: Duration,
     api: Option<(&str, &vedette_api::TlsOptions)>,
+    role: Role,
 ) -> Result<u8, Failure> {
+    let shared = app.store().shares_queue();
+    if role != Role::All && !shared {
+        return Err(crate::usage(
+            "--role scheduler and --role worker share scans through a PostgreSQL database (--database postgres://…); with the data dir's SQLite, `vedette serve` schedules and scans by itself",
+        ));
+    }
+    if role == Role::Worker {
+        return work(app, feed_args).await;
+    }
+    // `all` on a shared database also works the queue, standing by or not.
+    let local_worker = if role == Role::All && shared {
+        let (ctx, temp) = context(app, feed_args).await?;
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(vedette_app::work_queue(ctx.clone(), rx));
+        Some((tx, task, ctx, temp))
+    } else {
+        None
+    };
     // On a shared database another machine's scheduler may hold the lock:
     // this one waits, and takes over when that one stops.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -524,6 +577,13 @@ pub async fn serve(
         }
     }
     app.close_scheduler(&ctx).await;
+    if let Some((tx, task, ctx, _temp)) = local_worker {
+        tx.send_replace(true);
+        if let Err(e) = task.await {
+            eprintln!("vedette: the worker stopped unexpectedly: {e}");
+        }
+        app.close_scheduler(&ctx).await;
+    }
     Ok(0)
 }
 

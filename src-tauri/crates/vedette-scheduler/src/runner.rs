@@ -66,6 +66,9 @@ pub struct Context {
     /// The console's policy file: its exceptions apply to every scheduled
     /// scan (read at each scan, so an exception added meanwhile counts).
     pub policy_file: Option<std::path::PathBuf>,
+    /// On a shared PostgreSQL: runs queue their scans for workers (on any
+    /// machine) instead of scanning them here.
+    pub queue: Option<crate::QueueSettings>,
 }
 
 impl Context {
@@ -79,6 +82,7 @@ impl Context {
             paused: Default::default(),
             cancel: CancellationToken::new(),
             policy_file: None,
+            queue: None,
         }
     }
 
@@ -616,6 +620,9 @@ async fn scan_all(
     schedule: &Schedule,
     work: Vec<(TargetInfo, ScanHints)>,
 ) -> Vec<TargetResult> {
+    if let Some(q) = ctx.queue.filter(|_| ctx.store().shares_queue()) {
+        return crate::queue::scan_by_workers(ctx, q, schedule, work).await;
+    }
     let global = Arc::new(Semaphore::new(ctx.limits.global.max(1)));
     let hosts = Arc::new(Semaphore::new(ctx.limits.hosts.max(1)));
     let mut per_registry: HashMap<String, Arc<Semaphore>> = HashMap::new();

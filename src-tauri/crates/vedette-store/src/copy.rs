@@ -37,6 +37,7 @@ const TABLES: &[&str] = &[
     "app_settings",
     "registry_tags",
     "registry_crawl_cursors",
+    "jobs",
 ];
 
 /// Rows per INSERT (PostgreSQL takes at most 65,535 parameters).

@@ -13,6 +13,7 @@ mod db;
 mod events;
 mod history;
 mod inventories;
+mod jobs;
 mod leader;
 mod nodes;
 mod notify;
@@ -34,6 +35,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use db::redact_url;
 use db::{on_pool, Pool, Tx};
 pub use history::Rematch;
+pub use jobs::{Job, NewJob, QueueDepth};
 pub use leader::Leadership;
 pub use nodes::{NewEnrolToken, TokenRefusal};
 pub use notify::{Due, Queued};

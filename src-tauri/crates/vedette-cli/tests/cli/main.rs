@@ -15,6 +15,7 @@ mod registries;
 mod scan;
 mod schedules;
 mod vulns;
+mod workers;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

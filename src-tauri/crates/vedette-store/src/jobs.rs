@@ -1,0 +1,256 @@
+//! The scan queue: a scheduler's run queues one job per target; workers on
+//! any machine sharing the database claim them. A claim is a lease that its
+//! worker renews while it scans; a job whose lease ran out (its worker died)
+//! is claimed again, at most a number of times, after which it fails and its
+//! target is quarantined. Claims are made one at a time under the write
+//! lock, so that the jobs running against one registry, counted in the
+//! database, never pass the per-registry limit whichever worker asks.
+
+use chrono::{DateTime, Duration, Utc};
+use vedette_model::EventKind;
+
+use crate::db::{on_pool, on_tx, Pool};
+use crate::{Result, Store};
+
+/// A job to queue.
+pub struct NewJob {
+    pub target_id: i64,
+    pub schedule_id: Option<i64>,
+    /// The registry it reads (per-registry limits), if any.
+    pub registry: Option<String>,
+    /// What the scan may know beforehand, as JSON (the scheduler's).
+    pub hints: String,
+}
+
+/// A claimed or finished job.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub run: String,
+    pub target_id: i64,
+    pub schedule_id: Option<i64>,
+    pub registry: Option<String>,
+    pub hints: String,
+    pub state: String,
+    pub attempts: i64,
+    pub worker: Option<String>,
+    /// The worker that held it before (its lease ran out).
+    pub previous: Option<String>,
+    pub enqueued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub scan_id: Option<i64>,
+    pub error: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, run, target_id, schedule_id, registry, hints, state, attempts, worker, previous,
+                       enqueued_at, started_at, finished_at, scan_id, error";
+
+/// The queue's state, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub queued: i64,
+    pub running: i64,
+    pub done: i64,
+    pub failed: i64,
+}
+
+impl Store {
+    /// Queues `jobs` for the run `run`.
+    pub async fn enqueue_jobs(&self, run: &str, jobs: &[NewJob]) -> Result<()> {
+        let now = crate::db::now();
+        let mut tx = self.write().await?;
+        for chunk in jobs.chunks(200) {
+            let sql = format!(
+                "INSERT INTO jobs (run, target_id, schedule_id, registry, hints, enqueued_at) VALUES {}",
+                crate::db::values(chunk.len(), 6)
+            );
+            on_tx!(&mut tx, |c| {
+                let mut q = sqlx::query(&sql);
+                for j in chunk {
+                    q = q
+                        .bind(run)
+                        .bind(j.target_id)
+                        .bind(j.schedule_id)
+                        .bind(&j.registry)
+                        .bind(&j.hints)
+                        .bind(now);
+                }
+                q.execute(&mut *c).await?.rows_affected()
+            });
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Claims the oldest job this worker may run: queued, or running with
+    /// its lease run out (its worker died) and fewer than `max_attempts`
+    /// tries, whose registry has fewer than `per_registry` jobs running.
+    /// Jobs that ran out of tries fail first, their targets quarantined.
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        lease: Duration,
+        per_registry: i64,
+        max_attempts: i64,
+    ) -> Result<Option<Job>> {
+        let now = crate::db::now();
+        let mut tx = self.write().await?;
+        // Jobs whose workers died too often.
+        let spent: Vec<(i64, i64)> = on_tx!(&mut tx, |c| {
+            sqlx::query_as(
+            "UPDATE jobs SET state = 'failed', finished_at = $1,
+                    error = 'its worker stopped during each of its tries (killed, or the machine went away)'
+             WHERE state = 'running' AND lease_until < $1 AND attempts >= $2
+             RETURNING id, target_id"
+        )
+        .bind(now)
+        .bind(max_attempts)
+        .fetch_all(&mut *c)
+        .await?
+        });
+        for (_, target_id) in &spent {
+            let reason = format!("its scan stopped the worker that ran it {max_attempts} times; it is not scanned automatically until you retry it");
+            let n = on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE targets SET quarantined_at = $1, quarantine_reason = $2
+                 WHERE id = $3 AND quarantined_at IS NULL"
+            )
+            .bind(now)
+            .bind(&reason)
+            .bind(target_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+            if n > 0 {
+                crate::events::emit(
+                    &mut tx,
+                    EventKind::TargetQuarantined,
+                    serde_json::json!({"target_id": target_id, "reason": reason}),
+                )
+                .await?;
+            }
+        }
+        let skip_locked = if self.pool.is_postgres() {
+            "FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', previous = worker, worker = $1, lease_until = $2,
+                    attempts = attempts + 1, started_at = $3
+             WHERE id = (
+               SELECT j.id FROM jobs j
+               WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < $3))
+                 AND j.attempts < $4
+                 AND (j.registry IS NULL OR (SELECT COUNT(*) FROM jobs r
+                       WHERE r.registry = j.registry AND r.state = 'running' AND r.lease_until >= $3) < $5)
+               ORDER BY j.id LIMIT 1 {skip_locked})
+             RETURNING {COLUMNS}"
+        );
+        let job: Option<Job> = on_tx!(&mut tx, |c| sqlx::query_as(&sql)
+            .bind(worker)
+            .bind(now + lease)
+            .bind(now)
+            .bind(max_attempts)
+            .bind(per_registry)
+            .fetch_optional(&mut *c)
+            .await?);
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// Renews a job's lease; false when this worker no longer holds it.
+    pub async fn renew_job(&self, id: i64, worker: &str, lease: Duration) -> Result<bool> {
+        let until = crate::db::now() + lease;
+        let n = on_pool!(&self.pool, |c| {
+            sqlx::query(
+            "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND worker = $3 AND state = 'running'"
+        )
+        .bind(until)
+        .bind(id)
+        .bind(worker)
+        .execute(c)
+        .await?
+        .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Records how a job ended (its scan, or why there is none); false when
+    /// this worker no longer held it (its lease ran out and another took it).
+    pub async fn finish_job(
+        &self,
+        id: i64,
+        worker: &str,
+        scan_id: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        let state = if error.is_some() { "failed" } else { "done" };
+        let n = on_pool!(&self.pool, |c| {
+            sqlx::query(
+            "UPDATE jobs SET state = $1, finished_at = $2, scan_id = $3, error = $4, lease_until = NULL
+             WHERE id = $5 AND worker = $6 AND state = 'running'"
+        )
+        .bind(state)
+        .bind(crate::db::now())
+        .bind(scan_id)
+        .bind(error)
+        .bind(id)
+        .bind(worker)
+        .execute(c)
+        .await?
+        .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Marks as interrupted the scans of `target_id` that `worker` (a dead
+    /// worker, `<host> <pid>`) left running.
+    pub async fn interrupt_scans_of(&self, target_id: i64, worker: &str) -> Result<u64> {
+        Ok(on_pool!(&self.pool, |c| sqlx::query(
+            "UPDATE scans SET state = 'interrupted', finished_at = $1,
+                    error = 'the worker running this scan stopped; another scanned the target again'
+             WHERE target_id = $2 AND state = 'running' AND runner = $3"
+        )
+        .bind(crate::db::now())
+        .bind(target_id)
+        .bind(worker)
+        .execute(c)
+        .await?
+        .rows_affected()))
+    }
+
+    /// The jobs of a run.
+    pub async fn run_jobs(&self, run: &str) -> Result<Vec<Job>> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE run = $1 ORDER BY id");
+        Ok(on_pool!(&self.pool, |c| sqlx::query_as(&sql)
+            .bind(run)
+            .fetch_all(c)
+            .await?))
+    }
+
+    /// How many jobs are in each state.
+    pub async fn queue_depth(&self) -> Result<QueueDepth> {
+        let rows: Vec<(String, i64)> = on_pool!(&self.pool, |c| sqlx::query_as(
+            "SELECT state, COUNT(*) FROM jobs GROUP BY state"
+        )
+        .fetch_all(c)
+        .await?);
+        let mut d = QueueDepth::default();
+        for (state, n) in rows {
+            match state.as_str() {
+                "queued" => d.queued = n,
+                "running" => d.running = n,
+                "done" => d.done = n,
+                _ => d.failed = n,
+            }
+        }
+        Ok(d)
+    }
+
+    /// Whether this store can share its queue with other machines.
+    pub fn shares_queue(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_))
+    }
+}
