@@ -15,6 +15,7 @@ mod error;
 mod feeds;
 mod history;
 mod hosts;
+mod metrics;
 mod nodes;
 mod notify;
 mod policy;

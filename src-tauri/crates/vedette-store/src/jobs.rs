@@ -254,3 +254,56 @@ impl Store {
         matches!(self.pool, Pool::Postgres(_))
     }
 }
+
+/// What the metrics say of the queue and the history, for the whole
+/// database (every machine's work).
+#[derive(Debug, Clone, Default)]
+pub struct Activity {
+    pub queue: QueueDepth,
+    /// Scans by state, all time.
+    pub scans_by_state: Vec<(String, i64)>,
+    /// Scans that ended in the last `window`.
+    pub scans_ended_recently: i64,
+    /// Of the jobs claimed in the last `window`: seconds from queued to
+    /// claimed, and from claimed to ended, each job's.
+    pub claim_waits: Vec<f64>,
+    pub job_durations: Vec<f64>,
+}
+
+impl Store {
+    /// The queue and the scans over the last `window`.
+    pub async fn activity(&self, window: Duration) -> Result<Activity> {
+        let since = crate::db::now() - window;
+        let queue = self.queue_depth().await?;
+        let scans_by_state: Vec<(String, i64)> = on_pool!(&self.pool, |c| sqlx::query_as(
+            "SELECT state, COUNT(*) FROM scans GROUP BY state ORDER BY state"
+        )
+        .fetch_all(c)
+        .await?);
+        let scans_ended_recently: i64 = on_pool!(&self.pool, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM scans WHERE finished_at >= $1"
+        )
+        .bind(since)
+        .fetch_one(c)
+        .await?);
+        type Times = (DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>);
+        let jobs: Vec<Times> = on_pool!(&self.pool, |c| sqlx::query_as(
+            "SELECT enqueued_at, started_at, finished_at FROM jobs
+                 WHERE started_at >= $1 ORDER BY id DESC LIMIT 10000"
+        )
+        .bind(since)
+        .fetch_all(c)
+        .await?);
+        let secs = |d: Duration| d.num_microseconds().unwrap_or(0) as f64 / 1e6;
+        Ok(Activity {
+            queue,
+            scans_by_state,
+            scans_ended_recently,
+            claim_waits: jobs.iter().map(|(q, s, _)| secs(*s - *q)).collect(),
+            job_durations: jobs
+                .iter()
+                .filter_map(|(_, s, f)| f.map(|f| secs(f - *s)))
+                .collect(),
+        })
+    }
+}

@@ -35,7 +35,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use db::redact_url;
 use db::{on_pool, Pool, Tx};
 pub use history::Rematch;
-pub use jobs::{Job, NewJob, QueueDepth};
+pub use jobs::{Activity, Job, NewJob, QueueDepth};
 pub use leader::Leadership;
 pub use nodes::{NewEnrolToken, TokenRefusal};
 pub use notify::{Due, Queued};

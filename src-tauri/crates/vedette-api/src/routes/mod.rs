@@ -68,4 +68,5 @@ pub(crate) fn protected() -> OpenApiRouter<ApiState> {
         .routes(routes!(gate::settings))
         .routes(routes!(gate::dry_run))
         .routes(routes!(gate::actions))
+        .routes(routes!(health::metrics))
 }

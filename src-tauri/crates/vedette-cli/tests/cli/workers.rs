@@ -280,4 +280,58 @@ fn four_workers_scan_200_images_once_each_within_the_registry_limit_and_a_killed
         by_worker.trim().parse::<u32>().unwrap_or(0) >= 3,
         "jobs done by {by_worker} workers"
     );
+
+    // A scheduler's API tells Prometheus what every machine did.
+    let o = vedette(
+        &seed,
+        &env,
+        &[
+            "api",
+            "token",
+            "create",
+            "--name",
+            "prometheus",
+            "--scope",
+            "read",
+        ],
+    )
+    .output()
+    .expect("vedette");
+    assert!(o.status.success(), "{}", out(&o));
+    let token = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    let serve = crate::api::ApiServe::start_with(&seed, &env, &["--role", "scheduler"]);
+    let agent = crate::api::agent();
+    let (status, body, headers) = crate::api::call(
+        &agent,
+        "GET",
+        &serve.url("/api/v1/metrics"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/plain; version=0.0.4"),
+        "{headers:?}"
+    );
+    let text = body.as_str().unwrap_or_default().to_owned();
+    let metric = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} is not in:\n{text}"))
+    };
+    assert_eq!(metric("vedette_jobs{state=\"done\"}"), 200.0);
+    assert_eq!(metric("vedette_jobs{state=\"queued\"}"), 0.0);
+    assert_eq!(metric("vedette_scans_total{state=\"succeeded\"}"), 200.0);
+    assert!(metric("vedette_scans_per_minute") >= 200.0 / 5.0, "{text}");
+    assert_eq!(metric("vedette_job_claim_seconds_count"), 200.0);
+    assert!(
+        metric("vedette_job_seconds{quantile=\"0.5\"}") > 0.0,
+        "{text}"
+    );
+    // Without a token there is nothing to read.
+    let (status, _, _) = crate::api::call(&agent, "GET", &serve.url("/api/v1/metrics"), None, None);
+    assert_eq!(status, 401);
 }
