@@ -2,8 +2,9 @@
 //! 10,000 stored inventories that differ. Each holds 150 packages drawn
 //! from every package the Debian, crates.io, PyPI, npm and RubyGems feeds
 //! of ../shared name (100 Debian, 50 of the languages'), each at a version
-//! drawn from that package's history in its feed (the versions its
-//! advisories list, introduce, fix). Every feed but PyPI's is imported; a
+//! drawn from that package's history in its feed: one of the last three
+//! versions in which one of its vulnerabilities was fixed (a fleet that is
+//! patched, some machines a fix or two behind). Every feed but PyPI's is imported; a
 //! first match of every stored inventory; then PyPI's feed lands and every
 //! inventory is re-matched, as after a feed update; then once more with
 //! nothing changed.
@@ -87,10 +88,25 @@ async fn pool(tmp: &std::path::Path) -> (Inventory, Vec<(Package, Vec<String>)>)
                 })
                 .map(|v| v.iter().cloned().collect())
                 .unwrap_or_default();
-            (p.clone(), history)
+            (p.clone(), newest(eco, history))
         })
+        // A package no advisory ever fixed has no version to run here.
+        .filter(|(_, history)| !history.is_empty())
         .collect();
     (inv, packages)
+}
+
+/// How far behind a machine of the fleet may be: one of the last few fixes.
+const LAG: usize = 3;
+
+/// The newest [`LAG`] versions, in the ecosystem's order.
+fn newest(ecosystem: &str, mut versions: Vec<String>) -> Vec<String> {
+    if let Some(scheme) = vedette_version::Scheme::for_ecosystem(ecosystem) {
+        versions.retain(|v| scheme.parse(v).is_ok());
+        versions.sort_by(|a, b| scheme.compare(a, b).unwrap_or(std::cmp::Ordering::Equal));
+    }
+    let keep = versions.len().saturating_sub(LAG);
+    versions.split_off(keep)
 }
 
 fn fleet_member(
@@ -104,6 +120,7 @@ fn fleet_member(
     inv.target = format!("/fleet/host-{i:05}");
     inv.digest = format!("sha256:{i:064x}");
     let mut picked = BTreeMap::new();
+    inv.packages.clear();
     // Debian's first, then the languages' up to the total.
     for (from, upto) in [(debian, DEBIAN), (langs, PACKAGES)] {
         while picked.len() < upto {

@@ -47,9 +47,10 @@ fn names(ecosystem: &str) -> BTreeSet<String> {
     out
 }
 
-/// Each package's history as `ecosystem`'s feed tells it: the versions its
-/// advisories list, and those where a vulnerability was introduced, fixed
-/// or last seen. For inventories spread over real versions.
+/// Each package's history as `ecosystem`'s feed tells it: the versions
+/// where one of its vulnerabilities was fixed (what a maintained machine
+/// runs: patched up to some point). For inventories spread over real
+/// versions.
 pub fn version_history(ecosystem: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     each_affected(ecosystem, |affected| {
@@ -57,17 +58,10 @@ pub fn version_history(ecosystem: &str) -> BTreeMap<String, BTreeSet<String>> {
             return;
         };
         let versions = out.entry(name.to_owned()).or_default();
-        for v in affected["versions"].as_array().into_iter().flatten() {
-            if let Some(v) = v.as_str() {
-                versions.insert(v.to_owned());
-            }
-        }
         for range in affected["ranges"].as_array().into_iter().flatten() {
             for event in range["events"].as_array().into_iter().flatten() {
-                for key in ["introduced", "fixed", "last_affected"] {
-                    if let Some(v) = event[key].as_str().filter(|v| *v != "0") {
-                        versions.insert(v.to_owned());
-                    }
+                if let Some(v) = event["fixed"].as_str() {
+                    versions.insert(v.to_owned());
                 }
             }
         }

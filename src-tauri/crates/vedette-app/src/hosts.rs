@@ -19,14 +19,19 @@ pub fn connect_timeout() -> Duration {
 
 /// How many hosts a run scans at once (`VEDETTE_HOST_SCANS`, default 16).
 pub fn parallel_hosts() -> std::result::Result<usize, String> {
-    match std::env::var("VEDETTE_HOST_SCANS") {
+    count_from_env("VEDETTE_HOST_SCANS", vedette_scheduler::Limits::HOSTS)
+}
+
+/// A count above 0 from the environment variable `name`, else `default`.
+pub(crate) fn count_from_env(name: &str, default: usize) -> std::result::Result<usize, String> {
+    match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => v
             .trim()
             .parse()
             .ok()
             .filter(|n| *n > 0)
-            .ok_or_else(|| format!("VEDETTE_HOST_SCANS: '{v}' is not a number above 0")),
-        _ => Ok(vedette_scheduler::Limits::HOSTS),
+            .ok_or_else(|| format!("{name}: '{v}' is not a number above 0")),
+        _ => Ok(default),
     }
 }
 

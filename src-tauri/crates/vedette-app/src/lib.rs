@@ -317,9 +317,18 @@ impl App {
             .tempdir()
             .map_err(|e| OpenError::Setting(format!("cannot create a private temp dir: {e}")))?;
         let limits = limits_from_env().map_err(OpenError::Setting)?;
+        let defaults = vedette_scheduler::Limits::default();
         let run_limits = vedette_scheduler::Limits {
             hosts: crate::hosts::parallel_hosts().map_err(OpenError::Setting)?,
-            ..vedette_scheduler::Limits::default()
+            // Scans at once in this process, and against one registry (on
+            // a shared database, counted across every worker).
+            global: crate::hosts::count_from_env("VEDETTE_SCANS", defaults.global)
+                .map_err(OpenError::Setting)?,
+            per_registry: crate::hosts::count_from_env(
+                "VEDETTE_REGISTRY_SCANS",
+                defaults.per_registry,
+            )
+            .map_err(OpenError::Setting)?,
         };
         Ok((
             vedette_scheduler::Context {

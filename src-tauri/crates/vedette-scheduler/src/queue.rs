@@ -176,12 +176,20 @@ pub async fn work(
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             break;
         };
+        let asked = std::time::Instant::now();
         let job = match ctx
             .store()
             .claim_job(&worker, lease, per_registry, max_attempts)
             .await
         {
-            Ok(Some(job)) => job,
+            Ok(Some(job)) => {
+                tracing::debug!(
+                    job = job.id,
+                    claim_ms = asked.elapsed().as_secs_f64() * 1000.0,
+                    "claimed"
+                );
+                job
+            }
             Ok(None) => {
                 drop(slot);
                 tokio::select! {
