@@ -1,10 +1,11 @@
 //! Re-matching a fleet after a feed update, on SQLite and on PostgreSQL:
-//! 10,000 stored inventories that differ. Each holds 150 packages drawn
-//! from every package the Debian, crates.io, PyPI, npm and RubyGems feeds
-//! of ../shared name (100 Debian, 50 of the languages'), each at a version
-//! drawn from that package's history in its feed: one of the last three
-//! versions in which one of its vulnerabilities was fixed (a fleet that is
-//! patched, some machines a fix or two behind). Every feed but PyPI's is imported; a
+//! 10,000 stored inventories that differ. Each holds the Debian 12 fixture's
+//! packages and 50 language packages drawn from every package the
+//! crates.io, PyPI, npm and RubyGems feeds of ../shared name; each package
+//! that an advisory ever fixed is at a version drawn from its history in
+//! its feed: one of the last three versions in which one of its
+//! vulnerabilities was fixed (a fleet that is patched, some machines a fix
+//! or two behind). Every feed but PyPI's is imported; a
 //! first match of every stored inventory; then PyPI's feed lands and every
 //! inventory is re-matched, as after a feed update; then once more with
 //! nothing changed.
@@ -27,8 +28,8 @@ use vedette_model::{Exposure, Inventory, Package, TargetKind};
 use vedette_store::{Database, Store};
 use vedette_tests::registry::shared;
 
-const PACKAGES: usize = 150;
-const DEBIAN: usize = 100;
+/// Language packages per inventory.
+const LANGUAGE: usize = 50;
 
 /// A small deterministic generator (xorshift64*): the same fleet each run.
 struct Rng(u64);
@@ -56,10 +57,18 @@ fn purl_at(purl: &str, version: &str) -> String {
     )
 }
 
-/// The pool: every package the feeds name, each with its history.
+/// The pool: the Debian fixture's packages and every language package the
+/// feeds name, each with its history.
 async fn pool(tmp: &std::path::Path) -> (Inventory, Vec<(Package, Vec<String>)>) {
     let dir = tmp.join("everything");
     vedette_tests::findings::write_many_findings(&dir);
+    // Debian's from the fixture (what an image holds); the languages' from
+    // the feeds.
+    std::fs::copy(
+        shared("fixtures/debian-12-minbase/var/lib/dpkg/status"),
+        dir.join("var/lib/dpkg/status"),
+    )
+    .unwrap();
     let inv = vedette_engine::inventory(
         &vedette_engine::Target::Directory(dir),
         &vedette_engine::Options::default(),
@@ -77,12 +86,13 @@ async fn pool(tmp: &std::path::Path) -> (Inventory, Vec<(Package, Vec<String>)>)
         .map(|p| {
             let eco = p.ecosystem.osv_name();
             let eco = eco.split(':').next().unwrap_or(eco);
+            let name = p.source.as_ref().map_or(&p.name, |s| &s.name);
             let history: Vec<String> = histories
                 .get(eco)
                 .and_then(|h| {
-                    h.get(&p.name).or_else(|| {
+                    h.get(name).or_else(|| {
                         h.iter()
-                            .find(|(n, _)| n.eq_ignore_ascii_case(&p.name))
+                            .find(|(n, _)| n.eq_ignore_ascii_case(name))
                             .map(|(_, v)| v)
                     })
                 })
@@ -90,8 +100,10 @@ async fn pool(tmp: &std::path::Path) -> (Inventory, Vec<(Package, Vec<String>)>)
                 .unwrap_or_default();
             (p.clone(), newest(eco, history))
         })
-        // A package no advisory ever fixed has no version to run here.
-        .filter(|(_, history)| !history.is_empty())
+        // Debian's all (an image holds them whatever their advisories); of
+        // the languages', those an advisory fixed (others have no version
+        // to run here).
+        .filter(|(p, history)| p.ecosystem.osv_name().starts_with("Debian") || !history.is_empty())
         .collect();
     (inv, packages)
 }
@@ -121,17 +133,24 @@ fn fleet_member(
     inv.digest = format!("sha256:{i:064x}");
     let mut picked = BTreeMap::new();
     inv.packages.clear();
-    // Debian's first, then the languages' up to the total.
-    for (from, upto) in [(debian, DEBIAN), (langs, PACKAGES)] {
-        while picked.len() < upto {
-            let (p, history) = from[rng.below(from.len())];
-            let mut p = p.clone();
-            if !history.is_empty() {
-                p.version = history[rng.below(history.len())].clone();
-                p.purl = purl_at(&p.purl, &p.version);
-            }
-            picked.insert((p.ecosystem.osv_name().to_owned(), p.name.clone()), p);
+    // Every Debian package, then the languages' up to 50 more.
+    for (p, history) in debian {
+        let mut p = p.clone();
+        if !history.is_empty() {
+            p.version = history[rng.below(history.len())].clone();
+            p.purl = purl_at(&p.purl, &p.version);
         }
+        picked.insert((p.ecosystem.osv_name().to_owned(), p.name.clone()), p);
+    }
+    let upto = picked.len() + LANGUAGE;
+    while picked.len() < upto {
+        let (p, history) = langs[rng.below(langs.len())];
+        let mut p = p.clone();
+        if !history.is_empty() {
+            p.version = history[rng.below(history.len())].clone();
+            p.purl = purl_at(&p.purl, &p.version);
+        }
+        picked.insert((p.ecosystem.osv_name().to_owned(), p.name.clone()), p);
     }
     inv.packages = picked.into_values().collect();
     inv

@@ -48,6 +48,24 @@ fn ok(c: &mut Command) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// A log line without its colours.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn main() {
     let bin = vedette_tests::bench::release_cli();
     let tmp = tempfile::tempdir().unwrap();
@@ -143,7 +161,8 @@ fn main() {
                 .unwrap_or_default();
                 log.lines()
                     .filter_map(|l| {
-                        let v = l.split("claim_ms=").nth(1)?;
+                        let plain = strip_ansi(l);
+                        let v = plain.split("claim_ms=").nth(1)?;
                         v.split_whitespace().next()?.parse::<f64>().ok()
                     })
                     .collect::<Vec<_>>()
