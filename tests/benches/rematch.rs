@@ -10,14 +10,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use vedette_feeds::{FeedConfig, FeedStore};
+use vedette_feeds::FeedStore;
 use vedette_model::{Exposure, TargetKind};
 use vedette_store::Store;
 use vedette_tests::registry::shared;
+
+#[path = "common/rematch.rs"]
+mod common;
 
 const TARGETS: usize = 1000;
 
@@ -31,14 +33,7 @@ fn main() {
     let data = tmp.path().to_owned();
     rt.block_on(async {
         let feeds = FeedStore::open_in(&data).await.unwrap();
-        // Every feed but PyPI's at first; PyPI's lands later as the update.
-        let all_but_pypi: Vec<_> = std::fs::read_dir(shared("feeds/osv"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| !p.ends_with("PyPI"))
-            .chain([shared("feeds/kev"), shared("feeds/nvd")])
-            .collect();
-        feeds.import_paths(&all_but_pypi).await.unwrap();
+        common::import_all_but_pypi(&feeds).await;
         let store = Store::open_in(&data).await.unwrap();
         // One real inventory (Debian minbase + the lang layer), stored under
         // 1,000 targets with distinct digests.
@@ -77,42 +72,20 @@ fn main() {
             "stored {TARGETS} inventories in {:.1} s",
             start.elapsed().as_secs_f64()
         );
-        let ctx = vedette_scheduler::Context::new(vedette_scan::Scanner::new(
-            store.clone(),
-            feeds.clone(),
-            FeedConfig {
-                osv_max_age: std::time::Duration::from_secs(365 * 86400),
-                kev_max_age: std::time::Duration::from_secs(365 * 86400),
-                nvd_max_age: std::time::Duration::from_secs(365 * 86400),
-                ..FeedConfig::default()
-            },
-            tmp.path(),
-        ));
+        let ctx = common::context(&store, &feeds, tmp.path());
         println!("| step | size | time |");
         println!("| --- | --- | ---: |");
-        for run in [
-            "first match of the stored inventories (every finding new: first scan)",
-            "re-match after a feed update (PyPI's advisories land)",
-            "re-match with nothing changed",
-        ] {
-            if run.contains("feed update") {
-                feeds
-                    .import_paths(&[shared("feeds/osv/PyPI")])
-                    .await
-                    .unwrap();
-            }
-            let start = Instant::now();
-            let (n, results) = vedette_scheduler::rematch(&ctx, &BTreeSet::new())
-                .await
-                .unwrap();
-            let new: Vec<_> = results.iter().flat_map(|r| &r.new_findings).collect();
+        common::three_steps(&ctx, &feeds, |s| {
             println!(
-                "| {run} | {n} stored inventories of {} packages, {} new findings | {:.2} s |",
+                "| {} | {} stored inventories of {} packages, {} new findings | {:.2} s |",
+                s.what,
+                s.matched,
                 base.packages.len(),
-                new.len(),
-                start.elapsed().as_secs_f64()
-            );
-        }
+                s.new,
+                s.seconds
+            )
+        })
+        .await;
         store.close().await;
         feeds.close().await;
     });

@@ -23,10 +23,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use vedette_feeds::{FeedConfig, FeedStore};
+use vedette_feeds::FeedStore;
 use vedette_model::{Exposure, Inventory, Package, TargetKind};
 use vedette_store::{Database, Store};
 use vedette_tests::registry::shared;
+
+#[path = "common/rematch.rs"]
+mod common;
 
 /// Language packages per inventory.
 const LANGUAGE: usize = 50;
@@ -206,13 +209,7 @@ fn run_one(db: &str, n: usize) {
     };
     rt.block_on(async {
         let feeds = FeedStore::open_in(&data).await.unwrap();
-        let all_but_pypi: Vec<_> = std::fs::read_dir(shared("feeds/osv"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| !p.ends_with("PyPI"))
-            .chain([shared("feeds/kev"), shared("feeds/nvd")])
-            .collect();
-        feeds.import_paths(&all_but_pypi).await.unwrap();
+        common::import_all_but_pypi(&feeds).await;
         let store = Store::connect(&database).await.unwrap();
         let (base, packages) = pool(&data).await;
         let debian: Vec<_> = packages
@@ -239,39 +236,18 @@ fn run_one(db: &str, n: usize) {
             "{db}: stored {n} inventories in {:.1} s",
             start.elapsed().as_secs_f64()
         );
-        let ctx = vedette_scheduler::Context::new(vedette_scan::Scanner::new(
-            store.clone(),
-            feeds.clone(),
-            FeedConfig {
-                osv_max_age: std::time::Duration::from_secs(365 * 86400),
-                kev_max_age: std::time::Duration::from_secs(365 * 86400),
-                nvd_max_age: std::time::Duration::from_secs(365 * 86400),
-                ..FeedConfig::default()
-            },
-            &data,
-        ));
-        for run in [
-            "first match (every finding new)",
-            "re-match after a feed update (PyPI's advisories land)",
-            "re-match with nothing changed",
-        ] {
-            if run.contains("feed update") {
-                feeds
-                    .import_paths(&[shared("feeds/osv/PyPI")])
-                    .await
-                    .unwrap();
-            }
-            let start = Instant::now();
-            let (matched, results) = vedette_scheduler::rematch(&ctx, &BTreeSet::new())
-                .await
-                .unwrap();
-            let new: usize = results.iter().map(|r| r.new_findings.len()).sum();
+        let ctx = common::context(&store, &feeds, &data);
+        common::three_steps(&ctx, &feeds, |s| {
             println!(
-                "| {db} | {run} | {matched} | {new} | {:.1} s | {:.0} MB |",
-                start.elapsed().as_secs_f64(),
+                "| {db} | {} | {} | {} | {:.1} s | {:.0} MB |",
+                s.what,
+                s.matched,
+                s.new,
+                s.seconds,
                 peak_rss_mb()
-            );
-        }
+            )
+        })
+        .await;
         store.close().await;
         feeds.close().await;
     });

@@ -82,11 +82,24 @@ pub(crate) async fn scan_by_workers(
             .collect();
     }
     tracing::info!("queued {} scans for the workers (run {run})", jobs.len());
+    let mut said = std::time::Instant::now();
     loop {
         tokio::time::sleep(settings.poll).await;
         let ended = match store.run_jobs(&run).await {
             Ok(all) if all.iter().all(|j| j.state == "done" || j.state == "failed") => all,
-            Ok(_) => continue,
+            Ok(all) => {
+                // Say where the run stands, so that a run no worker takes
+                // (none runs) is seen waiting, not stuck.
+                if said.elapsed() >= WAITING_NOTE {
+                    let claimed = all.iter().filter(|j| j.state != "queued").count();
+                    tracing::warn!(
+                        "{claimed} of {} scans of the run taken by workers so far; the others wait for a `vedette serve --role worker` (or `all`) on this database",
+                        all.len()
+                    );
+                    said = std::time::Instant::now();
+                }
+                continue;
+            }
             Err(e) => {
                 tracing::warn!("cannot read the run's jobs: {e}");
                 continue;
@@ -134,6 +147,9 @@ fn failed(target: &str, message: String) -> TargetResult {
         carried_over: false,
     }
 }
+
+/// How often a run waiting for its jobs says where it stands.
+const WAITING_NOTE: Duration = Duration::from_secs(30);
 
 /// How often a worker refreshes its advisory index.
 const REFRESH_EVERY: Duration = Duration::from_secs(15 * 60);
