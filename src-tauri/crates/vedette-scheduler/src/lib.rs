@@ -10,7 +10,7 @@ mod runner;
 
 pub use cron::{validate, CronSchedule, ScheduleError, MAX_JITTER_SECONDS, PRESETS};
 pub use lock::{LockError, SchedulerLock};
-pub use queue::{work, worker_name, QueueSettings};
+pub use queue::{work, QueueSettings};
 pub use runner::{
     alarms, crawl_registry, refresh_feeds, rematch, run_schedule, scan_target, serve, Context,
     Events, Limits, RunError, RunSummary, ScanHints, TargetError, TargetResult,

@@ -154,21 +154,13 @@ const WAITING_NOTE: Duration = Duration::from_secs(30);
 /// How often a worker refreshes its advisory index.
 const REFRESH_EVERY: Duration = Duration::from_secs(15 * 60);
 
-/// This process as a worker: `<host> <pid>`, as its scans name it.
-pub fn worker_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_default();
-    format!("{host} {}", std::process::id())
-}
-
 /// Claims and scans jobs, `ctx.limits.global` at once, until `stop`.
 pub async fn work(
     ctx: Context,
     settings: QueueSettings,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let worker = worker_name();
+    let worker = vedette_store::process_name();
     let slots = Arc::new(tokio::sync::Semaphore::new(ctx.limits.global.max(1)));
     let mut running = tokio::task::JoinSet::new();
     let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::seconds(30));

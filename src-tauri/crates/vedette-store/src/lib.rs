@@ -40,6 +40,7 @@ pub use leader::Leadership;
 pub use nodes::{NewEnrolToken, TokenRefusal};
 pub use notify::{Due, Queued};
 pub use paths::{resolve_data_dir, DATA_DIR_ENV};
+pub use process::runner as process_name;
 pub use trends::TrendScope;
 
 /// File name of the database inside the data directory.

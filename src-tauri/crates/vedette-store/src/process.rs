@@ -1,8 +1,9 @@
 //! This process as the database names it (`<hostname> <pid>`): who runs a
 //! scan, who holds a schedule's run.
 
-/// This process: `<hostname> <pid>`.
-pub(crate) fn runner() -> String {
+/// This process: `<hostname> <pid>`. A worker claims jobs under this name
+/// and its scans carry it, so a takeover finds the dead worker's scans by it.
+pub fn runner() -> String {
     format!("{} {}", hostname(), std::process::id())
 }
 
