@@ -83,8 +83,15 @@ impl Feeds {
     /// The OSV ecosystems of stored inventories and of feeds already held.
     pub async fn in_use(&self, app: &App) -> Result<Vec<String>> {
         let mut set = std::collections::BTreeSet::new();
-        for (_, _, inv) in app.store().latest_inventories_by_target().await? {
-            set.extend(vedette_engine::ecosystems_in_use(&inv));
+        // A page of inventories at a time: a fleet's are not all held.
+        let mut after = 0;
+        loop {
+            let page = app.store().latest_inventories_after(after, 256).await?;
+            let Some(last) = page.last() else { break };
+            after = last.target_id;
+            for latest in &page {
+                set.extend(vedette_engine::ecosystems_in_use(&latest.inventory));
+            }
         }
         for f in self.status().await? {
             if let Some(e) = f.name.strip_prefix("osv/") {

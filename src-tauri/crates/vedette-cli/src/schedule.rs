@@ -485,7 +485,11 @@ pub async fn serve(
             Err(e) => return Err(Failure::from(anyhow::anyhow!("{e}"))),
         }
     };
-    let (ctx, _temp) = context(app, feed_args).await?;
+    let (mut ctx, _temp) = context(app, feed_args).await?;
+    // Scans are the workers' (`all` runs one in this process).
+    if let Some(q) = ctx.queue.as_mut() {
+        q.works_own_run = false;
+    }
     let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api_task = match api {
         None => None,

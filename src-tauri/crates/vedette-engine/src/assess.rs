@@ -32,6 +32,24 @@ fn feed_version_of(feeds: &[vedette_model::FeedInfo]) -> String {
     hex::encode(sha2::Sha256::digest(lines.join("\n").as_bytes()))
 }
 
+/// Whether the last match of `inv` still holds: it was matched with
+/// `exposure` against the very feeds the index holds now for this
+/// inventory (the same feed version), and none of them is stale now.
+/// Matching it again could change nothing, so a re-match after a feed
+/// update leaves it alone.
+pub fn match_holds(
+    inv: &Inventory,
+    status: &[vedette_model::FeedInfo],
+    matched: Option<(&str, Exposure)>,
+    exposure: Exposure,
+) -> bool {
+    let Some((version, matched_as)) = matched else {
+        return false;
+    };
+    let used = feeds_used(inv, status.to_vec());
+    matched_as == exposure && !used.iter().any(|f| f.stale) && feed_version_of(&used) == version
+}
+
 /// The OSV ecosystems an inventory needs (those Vedette can download).
 pub fn ecosystems_in_use(inv: &Inventory) -> Vec<String> {
     let set: BTreeSet<&str> = inv

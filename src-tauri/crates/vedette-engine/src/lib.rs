@@ -8,7 +8,9 @@ mod crawl;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use assess::{assess, ecosystems_in_use, feed_version, judge, reassess, AssessOptions};
+pub use assess::{
+    assess, ecosystems_in_use, feed_version, judge, match_holds, reassess, AssessOptions,
+};
 pub use crawl::{
     check_watch, crawl, CloudListing, Crawl, CrawlMemory, CrawlOptions, CrawledImage, Listing,
     CRAWL_CONCURRENCY,
@@ -18,8 +20,8 @@ use vedette_extract::{catalog, catalogers, Cataloger};
 use vedette_model::{Inventory, TargetKind};
 pub use vedette_sources::host::{HostAuth, HostError, KnownHosts};
 pub use vedette_sources::registry::Credential;
-pub use vedette_sources::registry::RateLimiter;
 use vedette_sources::registry::{self, manifest::Platform};
+pub use vedette_sources::registry::{RateLimiter, SharedPace};
 use vedette_sources::{dir, Reference, View};
 pub use vedette_sources::{Budget, SourceError};
 

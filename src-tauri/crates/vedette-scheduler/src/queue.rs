@@ -23,6 +23,11 @@ pub struct QueueSettings {
     /// How often an idle worker, and a scheduler waiting for its run's
     /// jobs, look at the queue.
     pub poll: Duration,
+    /// Whether the process that queues a run also works that run's jobs
+    /// while it waits, beside any worker: `vedette schedule run` ends even
+    /// when no worker runs. `vedette serve` leaves scanning to workers
+    /// (`--role scheduler`) or works the whole queue anyway (`all`).
+    pub works_own_run: bool,
 }
 
 impl Default for QueueSettings {
@@ -31,6 +36,7 @@ impl Default for QueueSettings {
             lease: Duration::from_secs(30),
             max_attempts: 3,
             poll: Duration::from_millis(500),
+            works_own_run: true,
         }
     }
 }
@@ -41,6 +47,56 @@ struct Hints {
     digest: Option<String>,
     insecure: bool,
     options: ScheduleOptions,
+    /// The registry's rate limit, kept by every worker together.
+    #[serde(default)]
+    requests_per_second: Option<f64>,
+}
+
+/// A registry's request pace kept in the team's database: every worker,
+/// on any machine, reserves its requests there.
+pub(crate) struct DatabasePace {
+    pub(crate) store: vedette_store::Store,
+    pub(crate) registry: String,
+}
+
+impl std::fmt::Debug for DatabasePace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the shared pace of {}", self.registry)
+    }
+}
+
+impl vedette_engine::SharedPace for DatabasePace {
+    fn reserve(
+        &self,
+        interval: Duration,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<Duration, Box<dyn std::error::Error + Send + Sync>>,
+    > {
+        Box::pin(async move {
+            self.store
+                .reserve_request(&self.registry, interval)
+                .await
+                .map_err(Into::into)
+        })
+    }
+}
+
+/// A rate limit of `per_second` requests to `registry`, kept with every
+/// worker sharing `store`.
+pub(crate) fn shared_rate(
+    store: &vedette_store::Store,
+    registry: String,
+    per_second: f64,
+) -> Arc<vedette_engine::RateLimiter> {
+    let pace = DatabasePace {
+        store: store.clone(),
+        registry,
+    };
+    Arc::new(vedette_engine::RateLimiter::shared(
+        per_second,
+        Arc::new(pace),
+    ))
 }
 
 /// Queues `work` as jobs of one run and waits until every one has ended;
@@ -70,6 +126,7 @@ pub(crate) async fn scan_by_workers(
                 digest: h.digest.clone(),
                 insecure: h.insecure,
                 options: schedule.options.clone(),
+                requests_per_second: h.rate.as_ref().and_then(|r| r.limit()),
             })
             .unwrap_or_else(|_| "{}".into()),
         })
@@ -82,16 +139,40 @@ pub(crate) async fn scan_by_workers(
             .collect();
     }
     tracing::info!("queued {} scans for the workers (run {run})", jobs.len());
+    // When no worker takes any of its jobs for a while (none runs, or all
+    // are busy), this process scans them itself, beside any worker that
+    // starts meanwhile (unless it leaves scanning to workers).
+    let (mut stop_own, mut own) = (None, None);
+    let (mut claimed_before, mut progressed) = (0, std::time::Instant::now());
     let mut said = std::time::Instant::now();
     loop {
         tokio::time::sleep(settings.poll).await;
         let ended = match store.run_jobs(&run).await {
             Ok(all) if all.iter().all(|j| j.state == "done" || j.state == "failed") => all,
             Ok(all) => {
+                let claimed = all.iter().filter(|j| j.state != "queued").count();
+                if claimed > claimed_before {
+                    (claimed_before, progressed) = (claimed, std::time::Instant::now());
+                }
+                if own.is_none()
+                    && settings.works_own_run
+                    && claimed < all.len()
+                    && progressed.elapsed() >= settings.poll * UNTAKEN_POLLS
+                {
+                    tracing::info!(
+                        "no worker took a scan of this run for {:.0} s; this process scans them itself (workers that start take their share)",
+                        progressed.elapsed().as_secs_f64()
+                    );
+                    let (tx, rx) = tokio::sync::watch::channel(false);
+                    let (ctx, run) = (ctx.clone(), run.clone());
+                    stop_own = Some(tx);
+                    own = Some(tokio::spawn(async move {
+                        work_on(ctx, settings, rx, Some(&run)).await;
+                    }));
+                }
                 // Say where the run stands, so that a run no worker takes
-                // (none runs) is seen waiting, not stuck.
-                if said.elapsed() >= WAITING_NOTE {
-                    let claimed = all.iter().filter(|j| j.state != "queued").count();
+                // is seen waiting, not stuck.
+                if own.is_none() && said.elapsed() >= WAITING_NOTE {
                     tracing::warn!(
                         "{claimed} of {} scans of the run taken by workers so far; the others wait for a `vedette serve --role worker` (or `all`) on this database",
                         all.len()
@@ -105,6 +186,14 @@ pub(crate) async fn scan_by_workers(
                 continue;
             }
         };
+        if let Some(stop) = stop_own.take() {
+            stop.send_replace(true);
+        }
+        if let Some(own) = own.take() {
+            if let Err(e) = own.await {
+                tracing::warn!("this process's work on its run stopped: {e}");
+            }
+        }
         let mut results = Vec::with_capacity(ended.len());
         for j in ended {
             let target = names.get(&j.target_id).cloned().unwrap_or_default();
@@ -148,6 +237,10 @@ fn failed(target: &str, message: String) -> TargetResult {
     }
 }
 
+/// Polls of a run's jobs with none newly taken by a worker, after which the
+/// process that queued the run scans them itself (when it may).
+const UNTAKEN_POLLS: u32 = 10;
+
 /// How often a run waiting for its jobs says where it stands.
 const WAITING_NOTE: Duration = Duration::from_secs(30);
 
@@ -155,10 +248,16 @@ const WAITING_NOTE: Duration = Duration::from_secs(30);
 const REFRESH_EVERY: Duration = Duration::from_secs(15 * 60);
 
 /// Claims and scans jobs, `ctx.limits.global` at once, until `stop`.
-pub async fn work(
+pub async fn work(ctx: Context, settings: QueueSettings, stop: tokio::sync::watch::Receiver<bool>) {
+    work_on(ctx, settings, stop, None).await;
+}
+
+/// [`work`], on the jobs of `run` alone when it is given.
+async fn work_on(
     ctx: Context,
     settings: QueueSettings,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    run: Option<&str>,
 ) {
     let worker = vedette_store::process_name();
     let slots = Arc::new(tokio::sync::Semaphore::new(ctx.limits.global.max(1)));
@@ -166,10 +265,14 @@ pub async fn work(
     let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::seconds(30));
     let per_registry = i64::try_from(ctx.limits.per_registry.max(1)).unwrap_or(i64::MAX);
     let max_attempts = i64::from(settings.max_attempts.max(1));
-    tracing::info!("worker {worker} takes scans from the queue");
+    match run {
+        None => tracing::info!("worker {worker} takes scans from the queue"),
+        Some(run) => tracing::info!("{worker} scans its own run's jobs too (run {run})"),
+    }
     // The advisory index is this machine's: fresh before the first scan
     // and again as it ages (a run's scheduler refreshes only its own).
-    let mut refreshed: Option<std::time::Instant> = None;
+    // (A run's own process refreshed them as the run began.)
+    let mut refreshed: Option<std::time::Instant> = run.map(|_| std::time::Instant::now());
     loop {
         if *stop.borrow() {
             break;
@@ -187,7 +290,7 @@ pub async fn work(
         let asked = std::time::Instant::now();
         let job = match ctx
             .store()
-            .claim_job(&worker, lease, per_registry, max_attempts)
+            .claim_job(&worker, lease, per_registry, max_attempts, run)
             .await
         {
             Ok(Some(job)) => {
@@ -272,7 +375,10 @@ async fn run_job(ctx: &Context, worker: &str, job: vedette_store::Job, lease: ch
     let scan_hints = ScanHints {
         digest: hints.digest,
         insecure: hints.insecure,
-        rate: None,
+        rate: hints
+            .requests_per_second
+            .zip(vedette_scan::registry_of(&target))
+            .map(|(per_second, registry)| shared_rate(store, registry, per_second)),
     };
     let result = scan_target(
         ctx,

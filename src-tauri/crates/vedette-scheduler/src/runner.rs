@@ -317,59 +317,125 @@ pub async fn scan_target(
     }
 }
 
+/// Inventories read from the store at a time during a re-match.
+const REMATCH_PAGE: i64 = 256;
+
+/// Re-matches stored inventories written in one transaction.
+const REMATCH_BATCH: usize = 32;
+
 /// Matches the newest stored inventory of every target (or of those not in
 /// `skip`) against the index again, without pulling anything: what a feed
 /// update newly discloses becomes new findings with cause `feed_update`.
+/// An inventory whose last match still holds (the same feeds, none stale,
+/// the same exposure: [`vedette_engine::match_holds`]) is left alone. The
+/// fleet is read a page at a time and matched on every core while the
+/// results are written, so time grows with the fleet and memory does not.
+/// Returns how many were matched again and those with new findings.
 pub async fn rematch(
     ctx: &Context,
     skip: &BTreeSet<i64>,
 ) -> Result<(usize, Vec<TargetResult>), RunError> {
     let s = &ctx.scanner;
-    // The index (feeds.db) and the inventories (vedette.db) load at once.
-    let (set, status, invs) = tokio::join!(
-        s.feeds.load_all(),
-        s.feeds.status(&s.feed_config),
-        s.store.latest_inventories_by_target()
-    );
-    let (set, status) = (set?, status?);
-    let invs: Vec<_> = invs?
-        .into_iter()
-        .filter(|(target_id, _, _)| !skip.contains(target_id))
-        .collect();
-    // Matching (CPU) runs on its own thread, a few inventories ahead of the
-    // writes (SQLite), so the two overlap.
-    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-    let matcher = tokio::task::spawn_blocking(move || {
-        for (target_id, exposure, inv) in invs {
-            let started = Instant::now();
-            let opts = AssessOptions {
-                exposure,
-                ..Default::default()
-            };
-            let report = vedette_engine::judge(
-                &inv,
-                &set,
-                status.clone(),
-                &BTreeSet::new(),
-                &opts,
-                Vec::new(),
-            );
-            if tx
-                .blocking_send((target_id, inv, report, started.elapsed()))
-                .is_err()
-            {
-                break;
+    let began = Instant::now();
+    let (set, status) = tokio::join!(s.feeds.load_all(), s.feeds.status(&s.feed_config));
+    let (set, status) = (Arc::new(set?), status?);
+    let loaded = began.elapsed();
+    // Where the time goes, for the log: reading, matching (summed over the
+    // matchers), writing.
+    let matching = Arc::new(std::sync::atomic::AtomicU64::new(0));
+
+    // Reading: pages of inventories, those whose match no longer holds
+    // handed to the matchers.
+    let (work_tx, work_rx) =
+        tokio::sync::mpsc::channel::<(i64, vedette_model::Exposure, vedette_model::Inventory)>(64);
+    let reader = {
+        let (store, status, skip) = (s.store.clone(), status.clone(), skip.clone());
+        tokio::spawn(async move {
+            let (mut after, mut held, mut reading) = (0, 0usize, Duration::ZERO);
+            loop {
+                let asked = Instant::now();
+                let page = store.latest_inventories_after(after, REMATCH_PAGE).await?;
+                reading += asked.elapsed();
+                let Some(last) = page.last() else { break };
+                after = last.target_id;
+                for latest in page {
+                    if skip.contains(&latest.target_id) {
+                        continue;
+                    }
+                    let matched = latest.matched.as_ref().map(|(v, e)| (v.as_str(), *e));
+                    if vedette_engine::match_holds(
+                        &latest.inventory,
+                        &status,
+                        matched,
+                        latest.exposure,
+                    ) {
+                        held += 1;
+                        continue;
+                    }
+                    let item = (latest.target_id, latest.exposure, latest.inventory);
+                    if work_tx.send(item).await.is_err() {
+                        return Ok((held, reading));
+                    }
+                }
             }
-        }
-    });
-    let mut n = 0;
+            Ok::<_, StoreError>((held, reading))
+        })
+    };
+
+    // Matching (CPU), on every core, a few inventories ahead of the writes.
+    let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel(64);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let matchers: Vec<_> = (0..cores.min(8))
+        .map(|_| {
+            let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
+            let (set, status) = (Arc::clone(&set), status.clone());
+            let matching = Arc::clone(&matching);
+            tokio::task::spawn_blocking(move || loop {
+                let next = work_rx
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .blocking_recv();
+                let Some((target_id, exposure, inv)) = next else {
+                    break;
+                };
+                let started = Instant::now();
+                let opts = AssessOptions {
+                    exposure,
+                    ..Default::default()
+                };
+                let report = vedette_engine::judge(
+                    &inv,
+                    &set,
+                    status.clone(),
+                    &BTreeSet::new(),
+                    &opts,
+                    Vec::new(),
+                );
+                let took = started.elapsed();
+                matching.fetch_add(
+                    u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                if done_tx
+                    .blocking_send((target_id, inv, report, took))
+                    .is_err()
+                {
+                    break;
+                }
+            })
+        })
+        .collect();
+    drop(done_tx);
+
+    // Writing: several re-matches per transaction, each still all or nothing.
+    let (mut n, mut writing) = (0, Duration::ZERO);
     let mut new = Vec::new();
-    // Several re-matches per transaction: each is still all or nothing.
-    let mut batch = Vec::with_capacity(32);
-    while let Some(first) = rx.recv().await {
+    let mut batch = Vec::with_capacity(REMATCH_BATCH);
+    while let Some(first) = done_rx.recv().await {
         batch.push(first);
-        while batch.len() < 32 {
-            match rx.try_recv() {
+        while batch.len() < REMATCH_BATCH {
+            match done_rx.try_recv() {
                 Ok(next) => batch.push(next),
                 Err(_) => break,
             }
@@ -412,11 +478,25 @@ pub async fn rematch(
             }
             n += 1;
         }
+        writing += started.elapsed();
         batch.clear();
     }
-    matcher
+    drop(done_rx);
+    for m in matchers {
+        m.await.map_err(|e| RunError::Matching(e.to_string()))?;
+    }
+    let (held, reading) = reader
         .await
-        .map_err(|e| RunError::Matching(e.to_string()))?;
+        .map_err(|e| RunError::Matching(e.to_string()))??;
+    tracing::info!(
+        "re-matched {n} stored inventories in {:.1} s ({held} others left alone: their feeds did not change): index loaded in {:.1} s, inventories read in {:.1} s, matched in {:.1} s of {} threads, written in {:.1} s",
+        began.elapsed().as_secs_f64(),
+        loaded.as_secs_f64(),
+        reading.as_secs_f64(),
+        Duration::from_micros(matching.load(std::sync::atomic::Ordering::Relaxed)).as_secs_f64(),
+        cores.min(8),
+        writing.as_secs_f64(),
+    );
     Ok((n, new))
 }
 
@@ -543,7 +623,15 @@ async fn plan(
                 kind: Default::default(),
                 api: None,
             });
-        let crawl_opts = vedette_engine::CrawlOptions::for_watch(&watch);
+        let mut crawl_opts = vedette_engine::CrawlOptions::for_watch(&watch);
+        // On a shared queue the crawl and every worker keep one pace.
+        if ctx.queue.is_some() && store.shares_queue() {
+            crawl_opts.rate = crawl_opts
+                .rate
+                .as_ref()
+                .and_then(|r| r.limit())
+                .map(|per_second| crate::queue::shared_rate(store, reg.name.clone(), per_second));
+        }
         let rate = crawl_opts.rate.clone();
         rates.insert(reg.name.clone(), rate.clone());
         match crawl_registry(ctx, reg, &watch, &crawl_opts).await {

@@ -103,31 +103,68 @@ impl Store {
         body.map(|b| decode(&b)).transpose()
     }
 
-    /// The newest successful inventory of every target with its id and
-    /// exposure: what a feed update is matched against.
-    pub async fn latest_inventories_by_target(&self) -> Result<Vec<(i64, Exposure, Inventory)>> {
-        let rows: Vec<(i64, String, String)> = on_pool!(&self.pool, |c| {
+    /// The newest successful inventory of each target whose id is above
+    /// `after`, `limit` targets in the order of their ids: a fleet is read a
+    /// page at a time (pass the last id of one page to get the next), so
+    /// what is held stays bounded whatever the fleet's size.
+    pub async fn latest_inventories_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<LatestInventory>> {
+        let rows: Vec<LatestRow> = on_pool!(&self.pool, |c| {
             sqlx::query_as(
-            "SELECT s.target_id, t.exposure, i.body FROM scans s
-             JOIN inventories i ON i.id = s.inventory_id JOIN targets t ON t.id = s.target_id
-             WHERE s.state = 'succeeded' AND s.id = (
-               SELECT s2.id FROM scans s2 WHERE s2.target_id = s.target_id AND s2.state = 'succeeded'
-               ORDER BY s2.finished_at DESC, s2.id DESC LIMIT 1)
-             ORDER BY s.target_id"
-        )
-        .fetch_all(c)
-        .await?
+                    "SELECT t.id, t.exposure, s.feed_version, s.exposure AS matched_as, i.body FROM targets t
+                     JOIN scans s ON s.id = (
+                       SELECT s2.id FROM scans s2 WHERE s2.target_id = t.id AND s2.state = 'succeeded'
+                       ORDER BY s2.finished_at DESC, s2.id DESC LIMIT 1)
+                     JOIN inventories i ON i.id = s.inventory_id
+                     WHERE t.id > $1 ORDER BY t.id LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(c)
+                .await?
         });
         rows.into_iter()
-            .map(|(target_id, exposure, body)| {
-                Ok((
-                    target_id,
-                    crate::parse_enum(&exposure, Exposure::parse, "exposure")?,
-                    decode(&body)?,
-                ))
+            .map(|r| {
+                let matched = match (r.feed_version, r.matched_as) {
+                    (Some(v), Some(e)) => {
+                        Some((v, crate::parse_enum(&e, Exposure::parse, "exposure")?))
+                    }
+                    _ => None,
+                };
+                Ok(LatestInventory {
+                    target_id: r.id,
+                    exposure: crate::parse_enum(&r.exposure, Exposure::parse, "exposure")?,
+                    inventory: decode(&r.body)?,
+                    matched,
+                })
             })
             .collect()
     }
+}
+
+/// A row of [`Store::latest_inventories_after`].
+#[derive(sqlx::FromRow)]
+struct LatestRow {
+    id: i64,
+    exposure: String,
+    feed_version: Option<String>,
+    matched_as: Option<String>,
+    body: String,
+}
+
+/// The newest stored inventory of a target, and how it was last matched.
+#[derive(Debug, Clone)]
+pub struct LatestInventory {
+    pub target_id: i64,
+    /// The target's exposure now.
+    pub exposure: Exposure,
+    pub inventory: Inventory,
+    /// The feed version and exposure its scan was matched with; none when
+    /// that scan was not matched.
+    pub matched: Option<(String, Exposure)>,
 }
 
 fn decode(body: &str) -> Result<Inventory> {

@@ -88,12 +88,15 @@ impl Store {
     /// its lease run out (its worker died) and fewer than `max_attempts`
     /// tries, whose registry has fewer than `per_registry` jobs running.
     /// Jobs that ran out of tries fail first, their targets quarantined.
+    /// With `run`, only that run's jobs are claimed (a scheduler working
+    /// its own run).
     pub async fn claim_job(
         &self,
         worker: &str,
         lease: Duration,
         per_registry: i64,
         max_attempts: i64,
+        run: Option<&str>,
     ) -> Result<Option<Job>> {
         let now = crate::db::now();
         let mut tx = self.write().await?;
@@ -143,6 +146,7 @@ impl Store {
                SELECT j.id FROM jobs j
                WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < $3))
                  AND j.attempts < $4
+                 AND (CAST($6 AS TEXT) IS NULL OR j.run = $6)
                  AND (j.registry IS NULL OR (SELECT COUNT(*) FROM jobs r
                        WHERE r.registry = j.registry AND r.state = 'running' AND r.lease_until >= $3) < $5)
                ORDER BY j.id LIMIT 1 {skip_locked})
@@ -154,10 +158,55 @@ impl Store {
             .bind(now)
             .bind(max_attempts)
             .bind(per_registry)
+            .bind(run)
             .fetch_optional(&mut *c)
             .await?);
         tx.commit().await?;
         Ok(job)
+    }
+
+    /// Reserves the next request to `registry`: the newest slot reserved
+    /// plus `interval`, or now if that is later, whichever process reserved
+    /// it. How long to wait for the slot. On PostgreSQL the database's clock
+    /// decides, so machines whose clocks differ still keep one pace.
+    pub async fn reserve_request(
+        &self,
+        registry: &str,
+        interval: std::time::Duration,
+    ) -> Result<std::time::Duration> {
+        let step = i64::try_from(interval.as_micros()).unwrap_or(i64::MAX);
+        let wait: i64 = match &self.pool {
+            Pool::Postgres(p) => {
+                sqlx::query_scalar(
+                    "INSERT INTO registry_pace (registry, next_at)
+                     VALUES ($1, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint)
+                     ON CONFLICT (registry) DO UPDATE
+                       SET next_at = GREATEST(registry_pace.next_at + $2, EXCLUDED.next_at)
+                     RETURNING next_at - (extract(epoch FROM statement_timestamp()) * 1000000)::bigint",
+                )
+                .bind(registry)
+                .bind(step)
+                .fetch_one(p)
+                .await?
+            }
+            Pool::Sqlite(p) => {
+                let now = crate::db::now().timestamp_micros();
+                sqlx::query_scalar(
+                    "INSERT INTO registry_pace (registry, next_at) VALUES ($1, $3)
+                     ON CONFLICT (registry) DO UPDATE
+                       SET next_at = MAX(registry_pace.next_at + $2, excluded.next_at)
+                     RETURNING next_at - $3",
+                )
+                .bind(registry)
+                .bind(step)
+                .bind(now)
+                .fetch_one(p)
+                .await?
+            }
+        };
+        Ok(std::time::Duration::from_micros(
+            u64::try_from(wait).unwrap_or(0),
+        ))
     }
 
     /// Renews a job's lease; false when this worker no longer holds it.

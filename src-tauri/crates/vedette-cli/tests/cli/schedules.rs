@@ -283,6 +283,121 @@ fn pypi_record(id: &str) -> String {
 }
 
 #[test]
+fn a_feed_update_rematches_only_the_inventories_whose_feeds_changed() {
+    // PyPI learns of a new vulnerability; crates.io's feed stays as it was.
+    let crate_record = r#"{"id":"TEST-CRATE-1","modified":"2026-11-01T00:00:00Z","aliases":["CVE-2099-3001"],"summary":"TEST-CRATE-1 in demo-crate","affected":[{"package":{"ecosystem":"crates.io","name":"demo-crate"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.0.0"}]}]}]}"#;
+    let (old, new) = (pypi_record("TEST-OLD-1"), pypi_record("TEST-NEW-22"));
+    let before = tempfile::tempdir().unwrap();
+    let after = tempfile::tempdir().unwrap();
+    for (root, pypi) in [
+        (before.path(), vec![("TEST-OLD-1.json", old.as_str())]),
+        (
+            after.path(),
+            vec![
+                ("TEST-OLD-1.json", old.as_str()),
+                ("TEST-NEW-22.json", new.as_str()),
+            ],
+        ),
+    ] {
+        write_zip(&root.join("osv/PyPI/all.zip"), &pypi);
+        write_zip(
+            &root.join("osv/crates.io/all.zip"),
+            &[("TEST-CRATE-1.json", crate_record)],
+        );
+    }
+    let server = FeedServer::start(before.path());
+    let env = vec![
+        ("VEDETTE_FEED_URL", server.url("osv")),
+        ("VEDETTE_KEV_URL", "none".to_owned()),
+        ("VEDETTE_EPSS_URL", "none".into()),
+        ("VEDETTE_NVD_URL", "none".into()),
+        ("VEDETTE_FEED_MAX_AGE", "1s".into()),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (python, rust) = (tmp.path().join("python"), tmp.path().join("rust"));
+    std::fs::create_dir_all(&python).unwrap();
+    std::fs::create_dir_all(&rust).unwrap();
+    std::fs::write(python.join("requirements.txt"), "demo-pkg==1.0\n").unwrap();
+    std::fs::write(
+        rust.join("Cargo.lock"),
+        "version = 3\n\n[[package]]\nname = \"demo-crate\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    )
+    .unwrap();
+    for dir in [&python, &rust] {
+        let o = vedette(
+            &data,
+            &env,
+            &[
+                "scan",
+                "dir",
+                &dir.display().to_string(),
+                "--format",
+                "json",
+                "-q",
+            ],
+        );
+        assert!(o.status.success(), "{}", out(&o));
+        let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            report["findings"].as_array().unwrap().len(),
+            1,
+            "{report:#}"
+        );
+    }
+
+    server.set_root(after.path());
+    let o = vedette(
+        &data,
+        &env,
+        &[
+            "schedule",
+            "add",
+            "--name",
+            "feeds only",
+            "--preset",
+            "hourly",
+            "--targets",
+            "none*",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    std::thread::sleep(Duration::from_millis(1200));
+    let list: Value = serde_json::from_slice(
+        &vedette(&data, &env, &["schedule", "list", "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "feeds only")
+        .unwrap()["id"]
+        .to_string();
+    let o = vedette(&data, &env, &["schedule", "run", &id]);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("1 re-matched") && out(&o).contains("new: TEST-NEW-22"),
+        "{}",
+        out(&o)
+    );
+    // The Python app was matched again; the Rust one, whose feed did not
+    // change, keeps its scan: nothing new could come of matching it.
+    let h = history(&data);
+    let rematched: Vec<&str> = h
+        .iter()
+        .filter(|s| s["trigger"] == "rematch")
+        .map(|s| s["target_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(rematched, [python.display().to_string()], "{h:#?}");
+    let rust_scans = h
+        .iter()
+        .filter(|s| s["target_name"] == rust.display().to_string().as_str())
+        .count();
+    assert_eq!(rust_scans, 1, "{h:#?}");
+}
+
+#[test]
 fn a_feed_update_rematches_stored_inventories_into_new_findings_caused_by_the_feed() {
     let before = tempfile::tempdir().unwrap();
     let after = tempfile::tempdir().unwrap();

@@ -16,6 +16,25 @@ use crate::vulns::{out, Mirror};
 /// The registry's limit of scans at once (the scheduler's default).
 const PER_REGISTRY: usize = 2;
 
+/// The registry target's rate limit, requests per second, kept by the
+/// scheduler's crawl and every worker together.
+const RATE: usize = 40;
+
+/// The most requests the registry received in any `window`.
+fn most_in(proxy: &FaultProxy, window: Duration) -> usize {
+    let mut starts: Vec<Instant> = proxy.timed_requests().iter().map(|t| t.start).collect();
+    starts.sort();
+    let mut most = 0;
+    let mut from = 0;
+    for (i, at) in starts.iter().enumerate() {
+        while *at - starts[from] >= window {
+            from += 1;
+        }
+        most = most.max(i + 1 - from);
+    }
+    most
+}
+
 fn vedette(data: &Path, env: &[(&str, String)], args: &[&str]) -> Command {
     let mut c = crate::vulns::command(data, env, args);
     c.env("VEDETTE_JOB_LEASE_SECONDS", "3");
@@ -158,6 +177,8 @@ fn four_workers_scan_200_images_once_each_within_the_registry_limit_and_a_killed
             "--tags",
             "regex:.*",
             "--insecure",
+            "--rate",
+            &RATE.to_string(),
         ],
     )
     .output()
@@ -267,6 +288,15 @@ fn four_workers_scan_200_images_once_each_within_the_registry_limit_and_a_killed
         "{most} images were read at once from one registry (limit {PER_REGISTRY})"
     );
     assert!(most >= 1);
+    // Nor more requests than its rate limit, whichever process sent them:
+    // paced one slot at a time, any two seconds hold at most twice the
+    // rate (a request delayed on its way can arrive close behind the next,
+    // hence the margin; four processes pacing alone would send far more).
+    let requests = most_in(&proxy, Duration::from_secs(2));
+    assert!(
+        requests <= 2 * RATE + RATE / 4,
+        "{requests} requests reached the registry in two seconds (limit {RATE} a second)"
+    );
     // Every remaining worker took part.
     for w in &workers {
         let log = std::fs::read_to_string(&w.log).unwrap_or_default();
@@ -337,4 +367,57 @@ fn four_workers_scan_200_images_once_each_within_the_registry_limit_and_a_killed
     // Without a token there is nothing to read.
     let (status, _, _) = crate::api::call(&agent, "GET", &serve.url("/api/v1/metrics"), None, None);
     assert_eq!(status, 401);
+}
+
+#[test]
+fn a_run_on_a_shared_database_with_no_worker_running_is_scanned_by_the_process_that_queued_it() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mirror = Mirror::start();
+    let pg = Postgres::start();
+    let mut env = mirror.env();
+    env.push(("VEDETTE_DATABASE_URL", pg.database("team")));
+    let data = tmp.path().join("laptop");
+    let apps: Vec<std::path::PathBuf> = (0..3)
+        .map(|i| {
+            let dir = tmp.path().join(format!("app-{i}"));
+            std::fs::create_dir_all(&dir).expect("a directory");
+            std::fs::write(dir.join("requirements.txt"), "requests==2.0.0\n").expect("a file");
+            dir
+        })
+        .collect();
+    for dir in &apps {
+        let o = vedette(
+            &data,
+            &env,
+            &["target", "add", "dir", &dir.display().to_string()],
+        )
+        .output()
+        .expect("vedette");
+        assert!(o.status.success(), "{}", out(&o));
+    }
+    // No worker runs: the run's jobs wait a few polls, then the process
+    // that queued them scans them and the run ends.
+    let o = vedette(&data, &env, &["schedule", "run", "1"])
+        .env("VEDETTE_LOG", "info")
+        .output()
+        .expect("vedette");
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("no worker took a scan of this run"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(
+        pg.psql("team", "SELECT state, COUNT(*) FROM jobs GROUP BY state"),
+        "done|3\n"
+    );
+    let runner = pg.psql("team", "SELECT DISTINCT worker FROM jobs");
+    assert_eq!(runner.lines().count(), 1, "{runner}");
+    assert_eq!(
+        pg.psql(
+            "team",
+            "SELECT COUNT(*) FROM scans WHERE state = 'succeeded' AND report IS NOT NULL"
+        ),
+        "3\n"
+    );
 }

@@ -770,7 +770,7 @@ async fn a_cancelled_scan_is_recorded_as_cancelled_and_nothing_else() {
     assert!(s
         .scanner
         .store
-        .latest_inventories_by_target()
+        .latest_inventories_after(0, 10)
         .await
         .unwrap()
         .is_empty());

@@ -103,30 +103,70 @@ pub struct Options {
 
 /// Spaces requests to one registry: at most `per_second` start each second,
 /// evenly (a request waits for its slot). Shared by all the scans of a run
-/// against that registry. Hand-written because it is a dozen lines: one
-/// deadline behind a lock (the `governor` crate's GCRA does the same with
-/// bursts, which a crawl does not need).
+/// against that registry, and with a [`SharedPace`] by every process that
+/// keeps it (workers on several machines). Hand-written because it is a
+/// dozen lines: one deadline behind a lock (the `governor` crate's GCRA
+/// does the same with bursts, which a crawl does not need, and only in one
+/// process).
 #[derive(Debug)]
 pub struct RateLimiter {
+    per_second: Option<f64>,
     interval: Duration,
     next: tokio::sync::Mutex<tokio::time::Instant>,
+    shared: Option<Arc<dyn SharedPace>>,
+}
+
+/// A pace that other processes keep too (the team's database): each
+/// request reserves the next free slot, an interval after the one before
+/// it, whoever took that.
+pub trait SharedPace: Send + Sync + std::fmt::Debug {
+    /// Reserves the next free slot, `interval` after the previous one: how
+    /// long to wait for it.
+    fn reserve(
+        &self,
+        interval: Duration,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<Duration, Box<dyn std::error::Error + Send + Sync>>,
+    >;
 }
 
 impl RateLimiter {
     pub fn per_second(per_second: f64) -> Self {
-        let per_second = if per_second.is_finite() && per_second > 0.0 {
-            per_second
-        } else {
-            f64::MAX
-        };
+        let limit = (per_second.is_finite() && per_second > 0.0).then_some(per_second);
         Self {
-            interval: Duration::from_secs_f64((1.0 / per_second).min(3600.0)),
+            per_second: limit,
+            interval: Duration::from_secs_f64((1.0 / limit.unwrap_or(f64::MAX)).min(3600.0)),
             next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+            shared: None,
         }
+    }
+
+    /// At most `per_second`, counted by `pace` across every process that
+    /// keeps it.
+    pub fn shared(per_second: f64, pace: Arc<dyn SharedPace>) -> Self {
+        Self {
+            shared: Some(pace),
+            ..Self::per_second(per_second)
+        }
+    }
+
+    /// The limit, in requests per second (none: unlimited).
+    pub fn limit(&self) -> Option<f64> {
+        self.per_second
     }
 
     /// Waits for the next free slot.
     pub async fn wait(&self) {
+        if let Some(pace) = &self.shared {
+            match pace.reserve(self.interval).await {
+                Ok(wait) => return tokio::time::sleep(wait).await,
+                // The request still waits its turn in this process.
+                Err(e) => tracing::warn!(
+                    "cannot reserve a request in the shared rate limit ({e}); pacing this process alone"
+                ),
+            }
+        }
         let mut next = self.next.lock().await;
         let now = tokio::time::Instant::now();
         if *next > now {

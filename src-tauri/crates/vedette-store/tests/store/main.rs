@@ -121,7 +121,34 @@ on_both_databases!(
     notifications_go_from_rule_to_outbox_to_delivery_log,
     nodes_enrol_with_a_token_and_the_gates_log_only_grows,
     api_tokens_registry_crawls_exposure_and_trends_read_back,
+    a_registrys_requests_take_one_slot_after_another_whoever_asks,
 );
+
+/// Workers on two connections (two processes, or machines) reserve
+/// requests to one registry: each slot a step after the one before,
+/// whoever took it; another registry keeps its own pace.
+async fn a_registrys_requests_take_one_slot_after_another_whoever_asks(db: Db) {
+    let (one, two) = (db.open().await, db.open().await);
+    let step = std::time::Duration::from_secs(1);
+    let first = one.reserve_request("registry.example", step).await.unwrap();
+    let second = two.reserve_request("registry.example", step).await.unwrap();
+    let third = one.reserve_request("registry.example", step).await.unwrap();
+    let elsewhere = two.reserve_request("other.example", step).await.unwrap();
+    let ms = |d: std::time::Duration| d.as_millis();
+    assert!(ms(first) < 500, "the first request waits {first:?}");
+    assert!(
+        (500..=1000).contains(&ms(second)),
+        "the second waits {second:?}"
+    );
+    assert!(
+        (1500..=2000).contains(&ms(third)),
+        "the third waits {third:?}"
+    );
+    assert!(
+        ms(elsewhere) < 500,
+        "another registry's first waits {elsewhere:?}"
+    );
+}
 
 fn schedule_input(name: &str) -> ScheduleInput {
     ScheduleInput {
@@ -525,7 +552,10 @@ async fn api_tokens_registry_crawls_exposure_and_trends_read_back(db: Db) {
     assert_eq!(latest.len(), 1);
     let verdicts = store.latest_verdicts().await.unwrap();
     assert_eq!(verdicts[&image.id].1, Some(true));
-    assert_eq!(store.latest_inventories_by_target().await.unwrap().len(), 1);
+    assert_eq!(
+        store.latest_inventories_after(0, 10).await.unwrap().len(),
+        1
+    );
     assert!(
         store
             .prune_events(chrono::Utc::now() + chrono::Duration::seconds(1))
