@@ -195,6 +195,11 @@ fn main() {
 }
 
 fn run_one(db: &str, n: usize) {
+    // Each re-match says where its time went (reading, matching, writing).
+    tracing_subscriber::fmt()
+        .with_env_filter("vedette_scheduler=info")
+        .with_writer(std::io::stderr)
+        .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -128,7 +128,19 @@ pub(crate) async fn emit_scan(
     scan_id: i64,
     extra: Value,
 ) -> Result<()> {
-    let mut m = scan_subject(tx, scan_id).await?;
+    let subject = scan_subject(tx, scan_id).await?;
+    emit_about(tx, kind, &subject, extra).await
+}
+
+/// Appends an event about a subject already read (a scan's several events
+/// read it once): the subject and `extra`.
+pub(crate) async fn emit_about(
+    tx: &mut Tx,
+    kind: EventKind,
+    subject: &serde_json::Map<String, Value>,
+    extra: Value,
+) -> Result<()> {
+    let mut m = subject.clone();
     if let Value::Object(extra) = extra {
         m.extend(extra);
     }

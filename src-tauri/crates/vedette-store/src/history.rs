@@ -716,10 +716,12 @@ async fn finished_events(
         *counts.entry(f.severity.as_str()).or_default() += 1;
     }
     let url = format!("/api/v1/scans/{scan_id}");
-    crate::events::emit_scan(
+    // What each event says of the scan, read once.
+    let subject = crate::events::scan_subject(tx, scan_id).await?;
+    crate::events::emit_about(
         tx,
         EventKind::ScanFinished,
-        scan_id,
+        &subject,
         json!({"verdict": verdict, "findings": report.findings.len(), "counts": counts,
                "new": new.len(), "url": url}),
     )
@@ -737,28 +739,28 @@ async fn finished_events(
                        "risk": n.finding.risk, "cause": n.cause})
             })
             .collect();
-        crate::events::emit_scan(
+        crate::events::emit_about(
             tx,
             EventKind::FindingNew,
-            scan_id,
+            &subject,
             json!({"total": new.len(), "findings": listed}),
         )
         .await?;
     }
     if pass == Some(false) {
-        crate::events::emit_scan(
+        crate::events::emit_about(
             tx,
             EventKind::PolicyFailed,
-            scan_id,
+            &subject,
             json!({"failures": report.verdict.failures, "url": url}),
         )
         .await?;
     }
     if !report.stale_feeds.is_empty() {
-        crate::events::emit_scan(
+        crate::events::emit_about(
             tx,
             EventKind::FeedStale,
-            scan_id,
+            &subject,
             json!({"feeds": report.stale_feeds}),
         )
         .await?;

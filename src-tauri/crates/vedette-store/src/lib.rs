@@ -44,6 +44,12 @@ pub use paths::{resolve_data_dir, DATA_DIR_ENV};
 pub use process::runner as process_name;
 pub use trends::TrendScope;
 
+/// Prepared statements kept per connection. A scan's findings are written
+/// in multi-row statements whose shape follows the number of rows, so a
+/// run meets a few hundred shapes; with sqlx's default of 100 they would
+/// be prepared again and again (on PostgreSQL, a round trip each).
+const STATEMENT_CACHE: usize = 1024;
+
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "vedette.db";
 
@@ -165,7 +171,8 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .statement_cache_capacity(STATEMENT_CACHE);
         // Migrations run on a connection of their own, closed after: one
         // that rewrote a table's definition in the schema (a widened CHECK)
         // keeps the old one in memory, and must not serve queries.
@@ -207,7 +214,8 @@ impl Store {
         };
         let options = PgConnectOptions::from_str(url)
             .map_err(connect_err)?
-            .application_name("vedette");
+            .application_name("vedette")
+            .statement_cache_capacity(STATEMENT_CACHE);
         // One connection first: a server that refuses or a wrong password
         // is said at once (the pool would retry until its timeout).
         use sqlx::Connection;
