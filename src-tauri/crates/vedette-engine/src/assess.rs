@@ -46,7 +46,7 @@ pub fn match_holds(
     let Some((version, matched_as)) = matched else {
         return false;
     };
-    let used = feeds_used(inv, status.to_vec());
+    let used = feeds_used(inv, status);
     matched_as == exposure && !used.iter().any(|f| f.stale) && feed_version_of(&used) == version
 }
 
@@ -257,16 +257,16 @@ fn report(
 }
 
 /// The feeds of the index a report on `inv` would use.
-fn feeds_used(
-    inv: &Inventory,
-    status: Vec<vedette_model::FeedInfo>,
-) -> Vec<vedette_model::FeedInfo> {
+fn feeds_used(inv: &Inventory, status: &[vedette_model::FeedInfo]) -> Vec<vedette_model::FeedInfo> {
     let ecosystems = ecosystems_in_use(inv);
     status
-        .into_iter()
+        .iter()
         .filter(|f| {
-            !f.name.starts_with("osv/") || ecosystems.iter().any(|e| f.name == format!("osv/{e}"))
+            f.name
+                .strip_prefix("osv/")
+                .is_none_or(|eco| ecosystems.iter().any(|e| e == eco))
         })
+        .cloned()
         .collect()
 }
 
@@ -287,7 +287,7 @@ pub async fn reassess(
         return Ok(None);
     }
     let status = feeds.status(cfg).await?;
-    if feed_version_of(&feeds_used(inv, status.clone())) != feed_version(previous) {
+    if feed_version_of(&feeds_used(inv, &status)) != feed_version(previous) {
         return Ok(None);
     }
     let warnings = missing_enrichment(cfg, &status);
@@ -371,7 +371,7 @@ fn judged(
             ));
         }
     }
-    let used = feeds_used(inv, status);
+    let used = feeds_used(inv, &status);
     ScanReport {
         schema: ScanReport::SCHEMA,
         target: inv.target.clone(),

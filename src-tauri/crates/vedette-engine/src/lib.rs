@@ -21,7 +21,7 @@ use vedette_model::{Inventory, TargetKind};
 pub use vedette_sources::host::{HostAuth, HostError, KnownHosts};
 pub use vedette_sources::registry::Credential;
 use vedette_sources::registry::{self, manifest::Platform};
-pub use vedette_sources::registry::{RateLimiter, SharedPace};
+pub use vedette_sources::registry::{RateLimiter, Reservation, SharedPace};
 use vedette_sources::{dir, Reference, View};
 pub use vedette_sources::{Budget, SourceError};
 

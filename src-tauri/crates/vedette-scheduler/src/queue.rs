@@ -66,13 +66,7 @@ impl std::fmt::Debug for DatabasePace {
 }
 
 impl vedette_engine::SharedPace for DatabasePace {
-    fn reserve(
-        &self,
-        interval: Duration,
-    ) -> futures_util::future::BoxFuture<
-        '_,
-        Result<Duration, Box<dyn std::error::Error + Send + Sync>>,
-    > {
+    fn reserve(&self, interval: Duration) -> vedette_engine::Reservation<'_> {
         Box::pin(async move {
             self.store
                 .reserve_request(&self.registry, interval)

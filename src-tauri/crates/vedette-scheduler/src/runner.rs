@@ -110,6 +110,12 @@ impl Context {
     pub fn store(&self) -> &vedette_store::Store {
         &self.scanner.store
     }
+
+    /// The shared queue's settings, when runs go to workers: a queue is
+    /// set and the database is one several machines share.
+    pub(crate) fn shared_queue(&self) -> Option<crate::QueueSettings> {
+        self.queue.filter(|_| self.store().shares_queue())
+    }
 }
 
 /// Observe-only events of runs (the tray, notifications, the UI).
@@ -625,7 +631,7 @@ async fn plan(
             });
         let mut crawl_opts = vedette_engine::CrawlOptions::for_watch(&watch);
         // On a shared queue the crawl and every worker keep one pace.
-        if ctx.queue.is_some() && store.shares_queue() {
+        if ctx.shared_queue().is_some() {
             crawl_opts.rate = crawl_opts
                 .rate
                 .as_ref()
@@ -708,7 +714,7 @@ async fn scan_all(
     schedule: &Schedule,
     work: Vec<(TargetInfo, ScanHints)>,
 ) -> Vec<TargetResult> {
-    if let Some(q) = ctx.queue.filter(|_| ctx.store().shares_queue()) {
+    if let Some(q) = ctx.shared_queue() {
         return crate::queue::scan_by_workers(ctx, q, schedule, work).await;
     }
     let global = Arc::new(Semaphore::new(ctx.limits.global.max(1)));

@@ -282,6 +282,52 @@ fn pypi_record(id: &str) -> String {
     )
 }
 
+/// Feeds from `server`'s OSV tree alone (no KEV, EPSS or NVD), each stale
+/// a second after it was read, so that a run refreshes it.
+fn osv_only(server: &FeedServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("VEDETTE_FEED_URL", server.url("osv")),
+        ("VEDETTE_KEV_URL", "none".to_owned()),
+        ("VEDETTE_EPSS_URL", "none".into()),
+        ("VEDETTE_NVD_URL", "none".into()),
+        ("VEDETTE_FEED_MAX_AGE", "1s".into()),
+    ]
+}
+
+/// Adds a schedule that selects no target ("feeds only") and, once the
+/// feeds went stale, runs it: a run that only refreshes them and re-matches
+/// what is stored.
+fn run_feeds_only(data: &Path, env: &[(&str, String)]) -> std::process::Output {
+    let o = vedette(
+        data,
+        env,
+        &[
+            "schedule",
+            "add",
+            "--name",
+            "feeds only",
+            "--preset",
+            "hourly",
+            "--targets",
+            "none*",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    std::thread::sleep(Duration::from_millis(1200));
+    let list: Value = serde_json::from_slice(
+        &vedette(data, env, &["schedule", "list", "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "feeds only")
+        .unwrap()["id"]
+        .to_string();
+    vedette(data, env, &["schedule", "run", &id])
+}
+
 #[test]
 fn a_feed_update_rematches_only_the_inventories_whose_feeds_changed() {
     // PyPI learns of a new vulnerability; crates.io's feed stays as it was.
@@ -306,13 +352,7 @@ fn a_feed_update_rematches_only_the_inventories_whose_feeds_changed() {
         );
     }
     let server = FeedServer::start(before.path());
-    let env = vec![
-        ("VEDETTE_FEED_URL", server.url("osv")),
-        ("VEDETTE_KEV_URL", "none".to_owned()),
-        ("VEDETTE_EPSS_URL", "none".into()),
-        ("VEDETTE_NVD_URL", "none".into()),
-        ("VEDETTE_FEED_MAX_AGE", "1s".into()),
-    ];
+    let env = osv_only(&server);
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let (python, rust) = (tmp.path().join("python"), tmp.path().join("rust"));
@@ -347,34 +387,7 @@ fn a_feed_update_rematches_only_the_inventories_whose_feeds_changed() {
     }
 
     server.set_root(after.path());
-    let o = vedette(
-        &data,
-        &env,
-        &[
-            "schedule",
-            "add",
-            "--name",
-            "feeds only",
-            "--preset",
-            "hourly",
-            "--targets",
-            "none*",
-        ],
-    );
-    assert!(o.status.success(), "{}", out(&o));
-    std::thread::sleep(Duration::from_millis(1200));
-    let list: Value = serde_json::from_slice(
-        &vedette(&data, &env, &["schedule", "list", "--format", "json"]).stdout,
-    )
-    .unwrap();
-    let id = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "feeds only")
-        .unwrap()["id"]
-        .to_string();
-    let o = vedette(&data, &env, &["schedule", "run", &id]);
+    let o = run_feeds_only(&data, &env);
     assert!(o.status.success(), "{}", out(&o));
     assert!(
         out(&o).contains("1 re-matched") && out(&o).contains("new: TEST-NEW-22"),
@@ -411,13 +424,7 @@ fn a_feed_update_rematches_stored_inventories_into_new_findings_caused_by_the_fe
         &[("TEST-OLD-1.json", &old), ("TEST-NEW-22.json", &new)],
     );
     let server = FeedServer::start(before.path());
-    let env = vec![
-        ("VEDETTE_FEED_URL", server.url("osv")),
-        ("VEDETTE_KEV_URL", "none".to_owned()),
-        ("VEDETTE_EPSS_URL", "none".into()),
-        ("VEDETTE_NVD_URL", "none".into()),
-        ("VEDETTE_FEED_MAX_AGE", "1s".into()),
-    ];
+    let env = osv_only(&server);
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let app = tmp.path().join("app");
@@ -442,35 +449,7 @@ fn a_feed_update_rematches_stored_inventories_into_new_findings_caused_by_the_fe
     // The advisory database learns of a second vulnerability in the same
     // package; a schedule that scans nothing itself still re-matches.
     server.set_root(after.path());
-    let o = vedette(
-        &data,
-        &env,
-        &[
-            "schedule",
-            "add",
-            "--name",
-            "feeds only",
-            "--preset",
-            "hourly",
-            "--targets",
-            "no-such-target*",
-        ],
-    );
-    assert!(o.status.success(), "{}", out(&o));
-    std::thread::sleep(Duration::from_millis(1200));
-    let list: Value = serde_json::from_slice(
-        &vedette(&data, &env, &["schedule", "list", "--format", "json"]).stdout,
-    )
-    .unwrap();
-    let id = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "feeds only")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    let o = vedette(&data, &env, &["schedule", "run", &id.to_string()]);
+    let o = run_feeds_only(&data, &env);
     assert!(o.status.success(), "{}", out(&o));
     assert!(
         out(&o).contains("1 re-matched") && out(&o).contains("new: TEST-NEW-22"),

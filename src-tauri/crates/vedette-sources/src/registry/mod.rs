@@ -122,14 +122,13 @@ pub struct RateLimiter {
 pub trait SharedPace: Send + Sync + std::fmt::Debug {
     /// Reserves the next free slot, `interval` after the previous one: how
     /// long to wait for it.
-    fn reserve(
-        &self,
-        interval: Duration,
-    ) -> futures_util::future::BoxFuture<
-        '_,
-        Result<Duration, Box<dyn std::error::Error + Send + Sync>>,
-    >;
+    fn reserve(&self, interval: Duration) -> Reservation<'_>;
 }
+
+/// A [`SharedPace`]'s reservation: how long to wait for the slot, or why
+/// none could be reserved.
+pub type Reservation<'a> =
+    futures_util::future::BoxFuture<'a, Result<Duration, Box<dyn std::error::Error + Send + Sync>>>;
 
 impl RateLimiter {
     pub fn per_second(per_second: f64) -> Self {
