@@ -302,17 +302,10 @@ fn four_workers_scan_200_images_once_each_within_the_registry_limit_and_a_killed
         let log = std::fs::read_to_string(&w.log).unwrap_or_default();
         assert!(log.contains("takes scans from the queue"), "{log}");
     }
-    // The registry's limit lets two scans run at once, so two of the
-    // remaining workers may be enough to keep it busy; what must hold is
-    // that the work was shared, not left to one.
-    let by_worker = pg.psql(
-        "team",
-        "SELECT COUNT(DISTINCT worker) FROM jobs WHERE state = 'done'",
-    );
-    assert!(
-        by_worker.trim().parse::<u32>().unwrap_or(0) >= 2,
-        "jobs done by {by_worker} workers"
-    );
+    // How the jobs spread over the workers is not promised: one worker
+    // runs two scans at once, which is the registry's limit, and may keep
+    // it busy alone. That another worker took the killed one's job over is
+    // checked above.
 
     // A scheduler's API tells Prometheus what every machine did.
     let o = vedette(
