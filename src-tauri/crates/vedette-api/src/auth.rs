@@ -1,7 +1,7 @@
-//! Bearer tokens: checked by a middleware before the handler reads anything
-//! (so a request without a valid token gets 401 whatever its body or
-//! parameters), then the scope each handler asks for (403), then the rate
-//! limit of the token (429).
+//! Bearer tokens: checked by a middleware before anything of the request is
+//! interpreted (so a request without a valid token gets 401 whatever its
+//! body or parameters), then the scope each handler asks for (403), then
+//! the rate limit of the token (429).
 
 use std::num::NonZeroU32;
 
@@ -89,7 +89,7 @@ pub(crate) async fn authenticate(
 ) -> Response {
     let token = match token_of(&state, req.headers()).await {
         Ok(t) => t,
-        Err(f) => return unread(req.headers(), f),
+        Err(f) => return f.into_response(),
     };
     if let Err(not_until) = state.limiter.check_key(&token.id) {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
@@ -105,49 +105,69 @@ pub(crate) async fn authenticate(
             ),
         );
         f.retry_after = Some(wait.as_secs().max(1));
-        return unread(req.headers(), f);
-    }
-    // A body declared larger than the cap is refused now, unread (one
-    // sent in chunks is cut off at the cap as it is read).
-    let declared = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > crate::MAX_BODY as u64) {
-        let f = Failure::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::InvalidInput,
-            format!(
-                "the body is {} bytes; the API reads at most {} (1 MiB)",
-                declared.unwrap_or_default(),
-                crate::MAX_BODY
-            ),
-        );
-        return unread(req.headers(), f);
+        return f.into_response();
     }
     req.extensions_mut().insert(token);
     next.run(req).await
 }
 
-/// The answer to a request refused before its body was read. The unread
-/// body leaves the connection unusable, so the answer says it closes it:
-/// otherwise a client keeps the connection for its next request, which
-/// then meets a closed socket.
-pub(crate) fn unread(headers: &HeaderMap, f: Failure) -> Response {
-    let mut r = f.into_response();
-    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
-        || headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .is_some_and(|n| n > 0);
-    if has_body {
-        r.headers_mut().insert(
-            header::CONNECTION,
-            header::HeaderValue::from_static("close"),
-        );
+/// Reads a request's body whole before anything else sees the request: at
+/// most [`crate::MAX_BODY`] bytes, within [`BODY_DEADLINE`]. A request
+/// refused before its handler reads the body (no token, a token without the
+/// scope, the rate limit) then still leaves its connection clean for the
+/// client's next request: a server that closes a socket with unread bytes
+/// makes the kernel reset the connection, which can take the refusal with
+/// it before the client reads it. Nothing of the body is interpreted before
+/// the token is checked. A body over the cap is refused (413) and the
+/// connection closed.
+pub(crate) async fn read_body(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > crate::MAX_BODY as u64) {
+        return too_large(declared);
     }
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(BODY_DEADLINE, axum::body::to_bytes(body, crate::MAX_BODY)).await {
+        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, bytes.into())).await,
+        Ok(Err(_)) => too_large(None),
+        Err(_) => closing(Failure::new(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::InvalidInput,
+            format!(
+                "the body did not arrive within {} s; send it whole",
+                BODY_DEADLINE.as_secs()
+            ),
+        )),
+    }
+}
+
+/// How long a request's body may take to arrive.
+pub(crate) const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// 413: the body is over the cap (its size when it was declared).
+fn too_large(declared: Option<u64>) -> Response {
+    let size = declared.map_or_else(|| "larger".to_owned(), |n| format!("{n} bytes"));
+    closing(Failure::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::InvalidInput,
+        format!(
+            "the body is {size}; the API reads at most {} (1 MiB)",
+            crate::MAX_BODY
+        ),
+    ))
+}
+
+/// A refusal after which the connection cannot be used again (part of
+/// the body is unread): the answer says it closes.
+fn closing(f: Failure) -> Response {
+    let mut r = f.into_response();
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
     r
 }
 

@@ -92,15 +92,13 @@ pub async fn not_found(
     uri: axum::http::Uri,
 ) -> Response {
     if let Err(f) = crate::auth::token_of(&state, &headers).await {
-        return crate::auth::unread(&headers, f);
+        return f.into_response();
     }
-    crate::auth::unread(
-        &headers,
-        Failure::not_found(format!(
-            "there is no {} in this API; /api/v1/openapi.json lists the routes",
-            uri.path()
-        )),
-    )
+    Failure::not_found(format!(
+        "there is no {} in this API; /api/v1/openapi.json lists the routes",
+        uri.path()
+    ))
+    .into_response()
 }
 
 /// axum's rejections (a body that is not the JSON asked for, a path id that

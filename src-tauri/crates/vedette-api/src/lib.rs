@@ -3,8 +3,9 @@
 //! REST over the use-case layer ([`vedette_app::App`]) under `/api/v1`, with
 //! its OpenAPI 3.1 document generated from the handlers
 //! (`/api/v1/openapi.json`), bearer tokens with scopes (`read` < `scan` <
-//! `admin`) checked before anything of the request is read, a rate limit
-//! per token, request bodies capped, no CORS, and the event log as
+//! `admin`) checked before anything of the request is interpreted, a rate
+//! limit per token, request bodies capped (read whole first, so that a
+//! refusal leaves the connection usable), no CORS, and the event log as
 //! server-sent events (`/api/v1/events`, resumable with `Last-Event-ID`).
 //!
 //! The process holding the data dir's scheduler lock serves it (`vedette
@@ -33,7 +34,7 @@ pub use vedette_pin::parse_pin;
 /// The API's default address: loopback only.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:7878";
 
-/// Request bodies above this are refused (413) unread.
+/// Request bodies above this are refused (413).
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// What the handlers share.
@@ -205,6 +206,7 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         )
         .fallback(error::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(auth::read_body))
         .with_state(state);
     (router, doc)
 }

@@ -197,10 +197,10 @@ fn every_route_in_the_served_document_answers_401_without_a_token_and_403_below_
     let (status, health, _) = call(&agent, "GET", &serve.url("/api/v1/health"), None, None);
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
 
-    // Whatever a request without a token carries: 401, before it is read.
-    // (Small enough to be sent whole before the answer comes: the body is
-    // not read, and a larger one may be cut off mid-send.)
-    let big = vec![b'x'; 1024];
+    // Whatever a request without a token carries: 401, before anything of
+    // it is interpreted; the body is taken whole first (one still being
+    // sent when the refusal comes would have its connection reset).
+    let big = vec![b'x'; 512 * 1024];
     for (method, path, scope) in &ops {
         let Some(scope) = scope else { continue };
         let url = serve.url(path);
@@ -250,6 +250,38 @@ fn every_route_in_the_served_document_answers_401_without_a_token_and_403_below_
     // An unknown path is not a way around the token.
     let (status, _, _) = call(&agent, "GET", &serve.url("/api/v1/secret"), None, None);
     assert_eq!(status, 401);
+
+    // A refused request leaves its connection for the next one: a node's
+    // report with an unknown credential, then the health, on one
+    // connection, both answered.
+    {
+        use std::io::Write;
+        let addr = serve.base.trim_start_matches("http://").to_owned();
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let body = format!("{{\"packages\": \"{}\"}}", "x".repeat(4096));
+        write!(
+            conn,
+            "PUT /api/v1/agents/inventory HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer vdt_unknown\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}GET /api/v1/health HTTP/1.1\r\nHost: {addr}\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        let mut answers = String::new();
+        let mut chunk = [0u8; 4096];
+        while answers.matches("HTTP/1.1 ").count() < 2 || !answers.contains("\"ok\"") {
+            match conn.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => answers.push_str(&String::from_utf8_lossy(&chunk[..n])),
+                Err(e) => panic!("{e} after {answers}"),
+            }
+        }
+        assert!(answers.starts_with("HTTP/1.1 401"), "{answers}");
+        assert!(
+            answers.contains("HTTP/1.1 200") && answers.contains("\"ok\""),
+            "the next request on the connection is answered: {answers}"
+        );
+    }
 
     // No CORS: a browser page on another origin gets nothing it may read.
     let req = ureq::http::Request::builder()
