@@ -327,7 +327,7 @@ pub async fn scan_target(
 const REMATCH_PAGE: i64 = 256;
 
 /// Re-matches stored inventories written in one transaction.
-const REMATCH_BATCH: usize = 32;
+const REMATCH_BATCH: usize = 128;
 
 /// Matches the newest stored inventory of every target (or of those not in
 /// `skip`) against the index again, without pulling anything: what a feed
@@ -352,8 +352,7 @@ pub async fn rematch(
 
     // Reading: pages of inventories, those whose match no longer holds
     // handed to the matchers.
-    let (work_tx, work_rx) =
-        tokio::sync::mpsc::channel::<(i64, vedette_model::Exposure, vedette_model::Inventory)>(64);
+    let (work_tx, work_rx) = tokio::sync::mpsc::channel::<vedette_store::LatestInventory>(64);
     let reader = {
         let (store, status, skip) = (s.store.clone(), status.clone(), skip.clone());
         tokio::spawn(async move {
@@ -378,8 +377,7 @@ pub async fn rematch(
                         held += 1;
                         continue;
                     }
-                    let item = (latest.target_id, latest.exposure, latest.inventory);
-                    if work_tx.send(item).await.is_err() {
+                    if work_tx.send(latest).await.is_err() {
                         return Ok((held, reading));
                     }
                 }
@@ -402,16 +400,16 @@ pub async fn rematch(
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .blocking_recv();
-                let Some((target_id, exposure, inv)) = next else {
+                let Some(latest) = next else {
                     break;
                 };
                 let started = Instant::now();
                 let opts = AssessOptions {
-                    exposure,
+                    exposure: latest.exposure,
                     ..Default::default()
                 };
                 let report = vedette_engine::judge(
-                    &inv,
+                    &latest.inventory,
                     &set,
                     status.clone(),
                     &BTreeSet::new(),
@@ -423,10 +421,7 @@ pub async fn rematch(
                     u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
                     std::sync::atomic::Ordering::Relaxed,
                 );
-                if done_tx
-                    .blocking_send((target_id, inv, report, took))
-                    .is_err()
-                {
+                if done_tx.blocking_send((latest, report, took)).is_err() {
                     break;
                 }
             })
@@ -449,23 +444,22 @@ pub async fn rematch(
         let started = Instant::now();
         let versions: Vec<String> = batch
             .iter()
-            .map(|(_, _, report, _)| vedette_engine::feed_version(report))
+            .map(|(_, report, _)| vedette_engine::feed_version(report))
             .collect();
         let records: Vec<vedette_store::Rematch> = batch
             .iter()
             .zip(&versions)
-            .map(
-                |((target_id, inv, report, took), v)| vedette_store::Rematch {
-                    target_id: *target_id,
-                    inventory: inv,
-                    report,
-                    feed_version: v,
-                    duration_ms: i64::try_from((*took + started.elapsed()).as_millis())
-                        .unwrap_or(i64::MAX),
-                },
-            )
+            .map(|((latest, report, took), v)| vedette_store::Rematch {
+                target_id: latest.target_id,
+                inventory: &latest.inventory,
+                inventory_id: latest.inventory_id,
+                report,
+                feed_version: v,
+                duration_ms: i64::try_from((*took + started.elapsed()).as_millis())
+                    .unwrap_or(i64::MAX),
+            })
             .collect();
-        for ((scan_id, found), (_, inv, _, _)) in s
+        for ((scan_id, found), (latest, _, _)) in s
             .store
             .record_rematches(&records)
             .await?
@@ -474,7 +468,7 @@ pub async fn rematch(
         {
             if !found.is_empty() {
                 new.push(TargetResult {
-                    target: inv.target.clone(),
+                    target: latest.inventory.target.clone(),
                     scan_id: Some(scan_id),
                     error: None,
                     new_findings: found,
@@ -494,6 +488,11 @@ pub async fn rematch(
     let (held, reading) = reader
         .await
         .map_err(|e| RunError::Matching(e.to_string()))??;
+    if n > 0 {
+        let started = Instant::now();
+        s.store.refresh_statistics().await?;
+        writing += started.elapsed();
+    }
     tracing::info!(
         "re-matched {n} stored inventories in {:.1} s ({held} others left alone: their feeds did not change): index loaded in {:.1} s, inventories read in {:.1} s, matched in {:.1} s of {} threads, written in {:.1} s",
         began.elapsed().as_secs_f64(),

@@ -165,6 +165,7 @@ impl Store {
             copied.push((table, n));
         }
         tx.commit().await?;
+        to.refresh_statistics().await?;
         Ok(copied)
     }
 }

@@ -73,6 +73,24 @@ pub(crate) async fn write_postgres(
 }
 
 impl Tx {
+    /// Values bound in one statement at most. sqlx looks each parameter's
+    /// name up in SQLite's list of the statement's parameters, a walk along
+    /// the list, so binding a statement takes time in the square of its
+    /// parameters (2,000 took milliseconds, more than running it): a few
+    /// hundred keep it in proportion. On PostgreSQL each statement is a
+    /// round trip, and thousands cost nothing more per value.
+    pub(crate) fn max_params(&self) -> usize {
+        match self {
+            Tx::Sqlite(_) => 256,
+            Tx::Postgres(_) => 4096,
+        }
+    }
+
+    /// Rows of `columns` values each in one multi-row statement.
+    pub(crate) fn rows_per_statement(&self, columns: usize) -> usize {
+        (self.max_params() / columns.max(1)).max(1)
+    }
+
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t) => t.commit().await,
@@ -111,6 +129,14 @@ macro_rules! on_tx {
 }
 
 pub(crate) use {on_pool, on_tx};
+
+/// `$1, $2, …`: an `IN` list of `n` values.
+pub(crate) fn list(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// `($1, $2), ($3, $4), …`: the VALUES of a multi-row insert of `rows` rows
 /// of `columns` values each.
@@ -153,6 +179,7 @@ mod tests {
     fn values_number_every_placeholder_in_order() {
         assert_eq!(values(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(values(1, 1), "($1)");
+        assert_eq!(list(3), "$1, $2, $3");
     }
 
     #[test]

@@ -17,14 +17,30 @@ fn encode(kind: EventKind, data: &Value) -> Result<String> {
 
 /// Appends an event inside the caller's transaction.
 pub(crate) async fn emit(tx: &mut Tx, kind: EventKind, data: Value) -> Result<()> {
-    let body = encode(kind, &data)?;
-    on_tx!(tx, |c| sqlx::query(INSERT)
-        .bind(crate::db::now())
-        .bind(kind.as_str())
-        .bind(&body)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected())?);
+    emit_all(tx, &[(kind, data)]).await
+}
+
+/// Appends events inside the caller's transaction, in their order, many to
+/// a statement.
+pub(crate) async fn emit_all(tx: &mut Tx, events: &[(EventKind, Value)]) -> Result<()> {
+    let now = crate::db::now();
+    for chunk in events.chunks(tx.rows_per_statement(3)) {
+        let bodies = chunk
+            .iter()
+            .map(|(kind, data)| encode(*kind, data))
+            .collect::<Result<Vec<_>>>()?;
+        let sql = format!(
+            "INSERT INTO events (at, kind, data) VALUES {}",
+            crate::db::values(chunk.len(), 3)
+        );
+        on_tx!(tx, |c| {
+            let mut q = sqlx::query(&sql);
+            for ((kind, _), body) in chunk.iter().zip(&bodies) {
+                q = q.bind(now).bind(kind.as_str()).bind(body);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())?
+        });
+    }
     Ok(())
 }
 
@@ -92,33 +108,39 @@ impl Store {
 }
 
 /// The fields every scan event starts with: the scan, its target, how it
-/// was started.
-pub(crate) async fn scan_subject(
+/// was started; of each scan given, read in one query.
+pub(crate) async fn scan_subjects(
     tx: &mut Tx,
-    scan_id: i64,
-) -> Result<serde_json::Map<String, Value>> {
-    let (target_id, target, kind, trigger): (i64, String, String, Option<String>) = on_tx!(
-        tx,
-        |c| {
-            sqlx::query_as(
-            "SELECT s.target_id, t.name, t.kind, s.trigger FROM scans s JOIN targets t ON t.id = s.target_id
-             WHERE s.id = $1",
-        )
-        .bind(scan_id)
-        .fetch_one(&mut *c)
-        .await?
+    scan_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, serde_json::Map<String, Value>>> {
+    let mut subjects = std::collections::HashMap::with_capacity(scan_ids.len());
+    for chunk in scan_ids.chunks(tx.max_params()) {
+        let sql = format!(
+            "SELECT s.id, s.target_id, t.name, t.kind, s.trigger FROM scans s JOIN targets t ON t.id = s.target_id
+             WHERE s.id IN ({})",
+            crate::db::list(chunk.len())
+        );
+        let rows: Vec<(i64, i64, String, String, Option<String>)> = on_tx!(tx, |c| {
+            let mut q = sqlx::query_as(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *c).await?
+        });
+        for (scan_id, target_id, target, kind, trigger) in rows {
+            let mut m = serde_json::Map::new();
+            m.insert("scan_id".into(), scan_id.into());
+            m.insert("target_id".into(), target_id.into());
+            m.insert("target".into(), target.into());
+            m.insert("kind".into(), kind.into());
+            m.insert(
+                "trigger".into(),
+                trigger.unwrap_or_else(|| "manual".into()).into(),
+            );
+            subjects.insert(scan_id, m);
         }
-    );
-    let mut m = serde_json::Map::new();
-    m.insert("scan_id".into(), scan_id.into());
-    m.insert("target_id".into(), target_id.into());
-    m.insert("target".into(), target.into());
-    m.insert("kind".into(), kind.into());
-    m.insert(
-        "trigger".into(),
-        trigger.unwrap_or_else(|| "manual".into()).into(),
-    );
-    Ok(m)
+    }
+    Ok(subjects)
 }
 
 /// Appends a scan event: its subject and `extra`.
@@ -128,21 +150,19 @@ pub(crate) async fn emit_scan(
     scan_id: i64,
     extra: Value,
 ) -> Result<()> {
-    let subject = scan_subject(tx, scan_id).await?;
-    emit_about(tx, kind, &subject, extra).await
+    let subject = scan_subjects(tx, &[scan_id])
+        .await?
+        .remove(&scan_id)
+        .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))?;
+    emit(tx, kind, about(&subject, extra)).await
 }
 
-/// Appends an event about a subject already read (a scan's several events
+/// An event's data about a subject already read (a scan's several events
 /// read it once): the subject and `extra`.
-pub(crate) async fn emit_about(
-    tx: &mut Tx,
-    kind: EventKind,
-    subject: &serde_json::Map<String, Value>,
-    extra: Value,
-) -> Result<()> {
+pub(crate) fn about(subject: &serde_json::Map<String, Value>, extra: Value) -> Value {
     let mut m = subject.clone();
     if let Value::Object(extra) = extra {
         m.extend(extra);
     }
-    emit(tx, kind, Value::Object(m)).await
+    Value::Object(m)
 }

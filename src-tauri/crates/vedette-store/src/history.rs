@@ -10,7 +10,7 @@ use vedette_model::{
     finding_key, Cause, EventKind, Finding, Inventory, NewFinding, ScanDiff, ScanReport, Trigger,
 };
 
-use crate::db::{on_pool, on_tx, values, Tx};
+use crate::db::{list, on_pool, on_tx, values, Tx};
 use crate::{Result, Store, StoreError};
 
 /// Hashes of finding sets and bodies known to be stored (committed), so
@@ -77,9 +77,37 @@ impl std::fmt::Debug for KnownHashes {
 pub struct Rematch<'a> {
     pub target_id: i64,
     pub inventory: &'a Inventory,
+    /// The stored inventory's id ([`crate::LatestInventory::inventory_id`]).
+    pub inventory_id: i64,
     pub report: &'a ScanReport,
     pub feed_version: &'a str,
     pub duration_ms: i64,
+}
+
+/// A scan to record: one begun earlier ([`Store::record_scan`]) or a
+/// re-match, inserted finished ([`Store::record_rematches`]).
+struct Recording<'a> {
+    /// The scan begun earlier; none for a re-match.
+    scan_id: Option<i64>,
+    target_id: i64,
+    inventory: &'a Inventory,
+    /// The inventory's id when it is stored already.
+    inventory_id: Option<i64>,
+    report: &'a ScanReport,
+    feed_version: &'a str,
+    duration_ms: i64,
+}
+
+/// A recording on its way to the database: what is computed before
+/// anything is written.
+struct Prepared<'a> {
+    item: &'a Recording<'a>,
+    report_json: String,
+    set: FindingSet<'a>,
+    inventory_id: i64,
+    /// No verdict (NULL) when a feed was stale or part of the target could
+    /// not be judged; the report says why.
+    pass: Option<bool>,
 }
 
 /// A finding of a scan about to be stored.
@@ -93,6 +121,7 @@ struct Member<'a> {
 /// The previous scan of a target that matched advisories.
 #[derive(sqlx::FromRow)]
 struct Previous {
+    target_id: i64,
     finding_set: Option<Vec<u8>>,
     digest: Option<String>,
     feed_version: Option<String>,
@@ -151,19 +180,26 @@ impl Store {
     ) -> Result<Vec<NewFinding>> {
         let once = || async {
             let mut tx = self.write().await?;
-            let (new, written) = self
-                .record_in(
-                    &mut tx,
-                    scan_id,
-                    inventory,
-                    report,
-                    feed_version,
-                    duration_ms,
-                )
-                .await?;
+            let target_id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
+                "SELECT target_id FROM scans WHERE id = $1"
+            )
+            .bind(scan_id)
+            .fetch_optional(&mut *c)
+            .await?)
+            .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))?;
+            let item = Recording {
+                scan_id: Some(scan_id),
+                target_id,
+                inventory,
+                inventory_id: None,
+                report,
+                feed_version,
+                duration_ms,
+            };
+            let (mut recorded, written) = self.record_in(&mut tx, &[item]).await?;
             tx.commit().await?;
             self.known.extend(written);
-            Ok(new)
+            Ok(recorded.pop().map(|(_, new)| new).unwrap_or_default())
         };
         self.again_if_forgotten(once).await
     }
@@ -192,42 +228,29 @@ impl Store {
     }
 
     /// Records re-matches of stored inventories, each as a new scan of its
-    /// target (trigger `rematch`, begun and finished at once), several in
-    /// one transaction. Returns each one's scan id and new findings.
+    /// target (trigger `rematch`, begun and finished at once), all in one
+    /// transaction and each kind of row in a few multi-row statements.
+    /// Each target at most once. Returns each one's scan id and new
+    /// findings, in the order given.
     pub async fn record_rematches(
         &self,
         batch: &[Rematch<'_>],
     ) -> Result<Vec<(i64, Vec<NewFinding>)>> {
+        let items: Vec<Recording> = batch
+            .iter()
+            .map(|r| Recording {
+                scan_id: None,
+                target_id: r.target_id,
+                inventory: r.inventory,
+                inventory_id: Some(r.inventory_id),
+                report: r.report,
+                feed_version: r.feed_version,
+                duration_ms: r.duration_ms,
+            })
+            .collect();
         let once = || async {
-            let now = crate::db::now();
-            let pid = i64::from(std::process::id());
             let mut tx = self.write().await?;
-            let mut out = Vec::with_capacity(batch.len());
-            let mut written = Vec::new();
-            for r in batch {
-                let scan_id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
-                    "INSERT INTO scans (target_id, state, started_at, trigger, pid, runner)
-                     VALUES ($1, 'running', $2, 'rematch', $3, $4) RETURNING id"
-                )
-                .bind(r.target_id)
-                .bind(now)
-                .bind(pid)
-                .bind(crate::process::runner())
-                .fetch_one(&mut *c)
-                .await?);
-                let (new, w) = self
-                    .record_in(
-                        &mut tx,
-                        scan_id,
-                        r.inventory,
-                        r.report,
-                        r.feed_version,
-                        r.duration_ms,
-                    )
-                    .await?;
-                written.extend(w);
-                out.push((scan_id, new));
-            }
+            let (out, written) = self.record_in(&mut tx, &items).await?;
             tx.commit().await?;
             self.known.extend(written);
             Ok(out)
@@ -235,121 +258,181 @@ impl Store {
         self.again_if_forgotten(once).await
     }
 
-    /// The body of [`Store::record_scan`]: everything but the commit. Returns
-    /// the new findings and the hashes written (known once committed).
+    /// The body of [`Store::record_scan`] and [`Store::record_rematches`]:
+    /// everything but the commit, each kind of row for the whole batch at
+    /// once. Returns each scan's id and new findings, and the hashes written
+    /// (known once committed).
     async fn record_in(
         &self,
         tx: &mut Tx,
-        scan_id: i64,
-        inventory: &Inventory,
-        report: &ScanReport,
-        feed_version: &str,
-        duration_ms: i64,
-    ) -> Result<(Vec<NewFinding>, Vec<[u8; 32]>)> {
-        let report_json = summary_json(report)?;
-        let inventory_id = store_inventory(tx, inventory).await?;
-        let previous = previous_scan(tx, scan_id).await?;
-        let set = FindingSet::of(&report.findings)?;
-        let same_set = previous
-            .as_ref()
-            .and_then(|p| p.finding_set.as_deref())
-            .is_some_and(|h| h == set.hash);
-        let exposure = report.exposure.as_str();
-        let causes = match &previous {
-            // The same findings as last time: nothing is new.
-            Some(_) if same_set => Vec::new(),
-            None => attribute(&set, None, feed_version, exposure),
-            Some(p) => {
-                let keys = self.set_keys(tx, p).await?;
-                let packages = previous_packages(tx, p, inventory).await?;
-                attribute(&set, Some((p, &keys, &packages)), feed_version, exposure)
-            }
-        };
-        let written = self.write_set(tx, &set).await?;
-        write_causes(tx, scan_id, &causes).await?;
-        // No verdict (NULL) when a feed was stale or part of the target
-        // could not be judged; the report says why.
-        let pass = (report.stale_feeds.is_empty() && report.verdict.none.is_none())
-            .then_some(report.verdict.pass);
-        let (now, set_key) = (crate::db::now(), &set.hash[..]);
-        on_tx!(tx, |c| {
-            sqlx::query(
-            "UPDATE scans SET state = 'succeeded', finished_at = $1, inventory_id = $2, error = NULL,
-                    digest = $3, feed_version = $4, exposure = $5, verdict_pass = $6,
-                    duration_ms = $7, report = $8, finding_set = $9
-             WHERE id = $10"
-        )
-        .bind(now)
-        .bind(inventory_id)
-        .bind(&inventory.digest)
-        .bind(feed_version)
-        .bind(exposure)
-        .bind(pass)
-        .bind(duration_ms)
-        .bind(&report_json)
-        .bind(set_key)
-        .bind(scan_id)
-        .execute(&mut *c)
-        .await.map(|r| r.rows_affected())?
-        });
-        let new: Vec<NewFinding> = causes
-            .into_iter()
-            .map(|(_, cause, finding)| NewFinding {
-                cause,
-                finding: finding.clone(),
+        items: &[Recording<'_>],
+    ) -> Result<(Vec<(i64, Vec<NewFinding>)>, Vec<[u8; 32]>)> {
+        let targets: Vec<i64> = items.iter().map(|i| i.target_id).collect();
+        if targets.iter().collect::<HashSet<_>>().len() != targets.len() {
+            return Err(StoreError::Invalid(
+                "a batch of scans to record names a target twice".into(),
+            ));
+        }
+        let mut prepared = Vec::with_capacity(items.len());
+        for item in items {
+            let inventory_id = match item.inventory_id {
+                Some(id) => id,
+                None => store_inventory(tx, item.inventory).await?,
+            };
+            let report = item.report;
+            prepared.push(Prepared {
+                item,
+                report_json: summary_json(report)?,
+                set: FindingSet::of(&report.findings)?,
+                inventory_id,
+                pass: (report.stale_feeds.is_empty() && report.verdict.none.is_none())
+                    .then_some(report.verdict.pass),
+            });
+        }
+
+        // What is new, against each target's previous scan.
+        let previous = previous_scans(tx, &targets).await?;
+        let changed: Vec<&Previous> = prepared
+            .iter()
+            .filter_map(|p| {
+                previous
+                    .get(&p.item.target_id)
+                    .filter(|prev| prev.finding_set.as_deref() != Some(&p.set.hash[..]))
             })
             .collect();
-        finished_events(tx, scan_id, report, pass, &new).await?;
-        Ok((new, written))
-    }
-
-    /// The keys of the previous scan's finding set (cached: sets never change).
-    async fn set_keys(&self, tx: &mut Tx, p: &Previous) -> Result<Arc<HashSet<String>>> {
-        let Some(h) = &p.finding_set else {
-            return Ok(Arc::default());
-        };
-        if let Some(k) = self.known.set_keys(h) {
-            return Ok(k);
+        let keys = self.sets_keys(tx, &changed).await?;
+        let mut causes = Vec::with_capacity(prepared.len());
+        for p in &prepared {
+            let (feed_version, exposure) = (p.item.feed_version, p.item.report.exposure.as_str());
+            causes.push(match previous.get(&p.item.target_id) {
+                // The same findings as last time: nothing is new.
+                Some(prev) if prev.finding_set.as_deref() == Some(&p.set.hash[..]) => Vec::new(),
+                None => attribute(&p.set, None, feed_version, exposure),
+                Some(prev) => {
+                    let keys = prev
+                        .finding_set
+                        .as_ref()
+                        .and_then(|h| keys.get(h))
+                        .cloned()
+                        .unwrap_or_default();
+                    let packages = previous_packages(tx, prev, p.item.inventory).await?;
+                    attribute(
+                        &p.set,
+                        Some((prev, &keys, &packages)),
+                        feed_version,
+                        exposure,
+                    )
+                }
+            });
         }
-        let keys: Arc<HashSet<String>> = Arc::new(
-            on_tx!(tx, |c| sqlx::query_scalar::<_, String>(
-                "SELECT key FROM finding_set_members WHERE set_hash = $1"
-            )
-            .bind(h)
-            .fetch_all(&mut *c)
-            .await?)
-            .into_iter()
-            .collect(),
-        );
-        self.known.remember_set_keys(h, Arc::clone(&keys));
-        Ok(keys)
-    }
 
-    /// Writes a finding set and the bodies of its members, once each
-    /// (multi-row inserts keep hundreds of findings to a few statements);
-    /// the hashes written.
-    async fn write_set(&self, tx: &mut Tx, set: &FindingSet<'_>) -> Result<Vec<[u8; 32]>> {
-        let mut written = vec![set.hash];
-        let (set_key, set_len) = (&set.hash[..], set.members.len() as i64);
-        let set_is_new = !self.known.contains(&set.hash)
-            && on_tx!(tx, |c| sqlx::query(
-                "INSERT INTO finding_sets (hash, count) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-            )
-            .bind(set_key)
-            .bind(set_len)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())?)
-                == 1;
-        if !set_is_new {
-            return Ok(written);
-        }
-        let bodies: Vec<&Member> = set
-            .members
+        let sets: Vec<&FindingSet> = prepared.iter().map(|p| &p.set).collect();
+        let written = self.write_sets(tx, &sets).await?;
+        let ids = write_scans(tx, &prepared).await?;
+        let rows: Vec<(i64, &str, Cause)> = ids
             .iter()
-            .filter(|m| !self.known.contains(&m.body_hash))
+            .zip(&causes)
+            .flat_map(|(id, c)| c.iter().map(move |(key, cause, _)| (*id, *key, *cause)))
             .collect();
-        for chunk in bodies.chunks(400) {
+        write_causes(tx, &rows).await?;
+        let recorded: Vec<(i64, Vec<NewFinding>)> = ids
+            .iter()
+            .zip(causes)
+            .map(|(id, c)| {
+                let new = c
+                    .into_iter()
+                    .map(|(_, cause, finding)| NewFinding {
+                        cause,
+                        finding: finding.clone(),
+                    })
+                    .collect();
+                (*id, new)
+            })
+            .collect();
+        finished_events(tx, &prepared, &recorded).await?;
+        Ok((recorded, written))
+    }
+
+    /// The keys of the given previous scans' finding sets (cached: sets
+    /// never change), read in one query for those not cached.
+    async fn sets_keys(
+        &self,
+        tx: &mut Tx,
+        previous: &[&Previous],
+    ) -> Result<HashMap<Vec<u8>, Arc<HashSet<String>>>> {
+        let mut found = HashMap::new();
+        let mut missing: Vec<&[u8]> = Vec::new();
+        for h in previous.iter().filter_map(|p| p.finding_set.as_deref()) {
+            match self.known.set_keys(h) {
+                Some(k) => {
+                    found.insert(h.to_vec(), k);
+                }
+                None if !missing.contains(&h) => missing.push(h),
+                None => {}
+            }
+        }
+        for chunk in missing.chunks(tx.max_params()) {
+            let sql = format!(
+                "SELECT set_hash, key FROM finding_set_members WHERE set_hash IN ({})",
+                list(chunk.len())
+            );
+            let rows: Vec<(Vec<u8>, String)> = on_tx!(tx, |c| {
+                let mut q = sqlx::query_as(&sql);
+                for h in chunk {
+                    q = q.bind(*h);
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            let mut read: HashMap<Vec<u8>, HashSet<String>> = HashMap::new();
+            for (h, key) in rows {
+                read.entry(h).or_default().insert(key);
+            }
+            for h in chunk {
+                let keys = Arc::new(read.remove(*h).unwrap_or_default());
+                self.known.remember_set_keys(h, Arc::clone(&keys));
+                found.insert(h.to_vec(), keys);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes finding sets and the bodies of their members, once each
+    /// (multi-row inserts keep a batch's thousands of findings to tens of
+    /// statements); the hashes written.
+    async fn write_sets(&self, tx: &mut Tx, sets: &[&FindingSet<'_>]) -> Result<Vec<[u8; 32]>> {
+        let mut written: Vec<[u8; 32]> = sets.iter().map(|s| s.hash).collect();
+        let mut unknown: Vec<&FindingSet> = Vec::new();
+        for s in sets {
+            if !self.known.contains(&s.hash) && !unknown.iter().any(|u| u.hash == s.hash) {
+                unknown.push(s);
+            }
+        }
+        let mut new: HashSet<Vec<u8>> = HashSet::new();
+        for chunk in unknown.chunks(tx.rows_per_statement(2)) {
+            let sql = format!(
+                "INSERT INTO finding_sets (hash, count) VALUES {} ON CONFLICT DO NOTHING RETURNING hash",
+                values(chunk.len(), 2)
+            );
+            let inserted: Vec<Vec<u8>> = on_tx!(tx, |c| {
+                let mut q = sqlx::query_scalar(&sql);
+                for s in chunk {
+                    q = q.bind(&s.hash[..]).bind(s.members.len() as i64);
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            new.extend(inserted);
+        }
+        let new_sets: Vec<&FindingSet> = unknown
+            .into_iter()
+            .filter(|s| new.contains(&s.hash[..]))
+            .collect();
+        let mut seen = HashSet::new();
+        let bodies: Vec<&Member> = new_sets
+            .iter()
+            .flat_map(|s| &s.members)
+            .filter(|m| !self.known.contains(&m.body_hash) && seen.insert(m.body_hash))
+            .collect();
+        for chunk in bodies.chunks(tx.rows_per_statement(2)) {
             let sql = format!(
                 "INSERT INTO finding_bodies (hash, body) VALUES {} ON CONFLICT DO NOTHING",
                 values(chunk.len(), 2)
@@ -363,17 +446,21 @@ impl Store {
             });
         }
         written.extend(bodies.iter().map(|m| m.body_hash));
-        for chunk in set.members.chunks(200) {
+        let members: Vec<(&[u8], &Member)> = new_sets
+            .iter()
+            .flat_map(|s| s.members.iter().map(|m| (&s.hash[..], m)))
+            .collect();
+        for chunk in members.chunks(tx.rows_per_statement(10)) {
             let sql = format!(
                 "INSERT INTO finding_set_members (set_hash, key, vuln_id, package, version, severity, risk, kev, fixed_version, body_hash) VALUES {}",
                 values(chunk.len(), 10)
             );
             on_tx!(tx, |c| {
                 let mut q = sqlx::query(&sql);
-                for m in chunk {
+                for (set_key, m) in chunk {
                     let f = m.finding;
                     q = q
-                        .bind(set_key)
+                        .bind(*set_key)
                         .bind(&m.key)
                         .bind(&f.id)
                         .bind(&f.package)
@@ -542,17 +629,113 @@ async fn store_inventory(tx: &mut Tx, inventory: &Inventory) -> Result<i64> {
     .await?))
 }
 
-/// The target's previous scan that matched advisories, if any.
-async fn previous_scan(tx: &mut Tx, scan_id: i64) -> Result<Option<Previous>> {
-    Ok(on_tx!(tx, |c| sqlx::query_as(
-        "SELECT finding_set, digest, feed_version, exposure, inventory_id
-         FROM scans WHERE target_id = (SELECT target_id FROM scans WHERE id = $1)
-           AND id != $1 AND state = 'succeeded' AND report IS NOT NULL
-         ORDER BY finished_at DESC, id DESC LIMIT 1"
-    )
-    .bind(scan_id)
-    .fetch_optional(&mut *c)
-    .await?))
+/// Each target's previous scan that matched advisories, by target.
+async fn previous_scans(tx: &mut Tx, targets: &[i64]) -> Result<HashMap<i64, Previous>> {
+    let mut found = HashMap::with_capacity(targets.len());
+    for chunk in targets.chunks(tx.max_params()) {
+        let sql = format!(
+            "SELECT s.target_id, s.finding_set, s.digest, s.feed_version, s.exposure, s.inventory_id
+             FROM scans s WHERE s.id IN (
+               SELECT (SELECT p.id FROM scans p
+                       WHERE p.target_id = t.id AND p.state = 'succeeded' AND p.report IS NOT NULL
+                       ORDER BY p.finished_at DESC, p.id DESC LIMIT 1)
+               FROM targets t WHERE t.id IN ({}))",
+            list(chunk.len())
+        );
+        let rows: Vec<Previous> = on_tx!(tx, |c| {
+            let mut q = sqlx::query_as(&sql);
+            for t in chunk {
+                q = q.bind(*t);
+            }
+            q.fetch_all(&mut *c).await?
+        });
+        found.extend(rows.into_iter().map(|p| (p.target_id, p)));
+    }
+    Ok(found)
+}
+
+/// Writes the scans of a batch: an UPDATE of each scan begun earlier, one
+/// multi-row INSERT of the re-matches, begun and finished now. Their ids,
+/// in the batch's order.
+async fn write_scans(tx: &mut Tx, prepared: &[Prepared<'_>]) -> Result<Vec<i64>> {
+    let now = crate::db::now();
+    let mut ids: Vec<Option<i64>> = prepared.iter().map(|p| p.item.scan_id).collect();
+    for p in prepared {
+        let Some(scan_id) = p.item.scan_id else {
+            continue;
+        };
+        let item = p.item;
+        on_tx!(tx, |c| {
+            sqlx::query(
+                "UPDATE scans SET state = 'succeeded', finished_at = $1, inventory_id = $2, error = NULL,
+                        digest = $3, feed_version = $4, exposure = $5, verdict_pass = $6,
+                        duration_ms = $7, report = $8, finding_set = $9
+                 WHERE id = $10",
+            )
+            .bind(now)
+            .bind(p.inventory_id)
+            .bind(&item.inventory.digest)
+            .bind(item.feed_version)
+            .bind(item.report.exposure.as_str())
+            .bind(p.pass)
+            .bind(item.duration_ms)
+            .bind(&p.report_json)
+            .bind(&p.set.hash[..])
+            .bind(scan_id)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())?
+        });
+    }
+    let fresh: Vec<&Prepared> = prepared
+        .iter()
+        .filter(|p| p.item.scan_id.is_none())
+        .collect();
+    let (pid, runner) = (i64::from(std::process::id()), crate::process::runner());
+    let mut by_target = HashMap::with_capacity(fresh.len());
+    for chunk in fresh.chunks(tx.rows_per_statement(15)) {
+        let sql = format!(
+            "INSERT INTO scans (target_id, state, started_at, finished_at, trigger, pid, runner,
+                                inventory_id, digest, feed_version, exposure, verdict_pass,
+                                duration_ms, report, finding_set)
+             VALUES {} RETURNING id, target_id",
+            values(chunk.len(), 15)
+        );
+        let rows: Vec<(i64, i64)> = on_tx!(tx, |c| {
+            let mut q = sqlx::query_as(&sql);
+            for p in chunk {
+                let item = p.item;
+                q = q
+                    .bind(item.target_id)
+                    .bind("succeeded")
+                    .bind(now)
+                    .bind(now)
+                    .bind(Trigger::Rematch.as_str())
+                    .bind(pid)
+                    .bind(runner.as_str())
+                    .bind(p.inventory_id)
+                    .bind(&item.inventory.digest)
+                    .bind(item.feed_version)
+                    .bind(item.report.exposure.as_str())
+                    .bind(p.pass)
+                    .bind(item.duration_ms)
+                    .bind(&p.report_json)
+                    .bind(&p.set.hash[..]);
+            }
+            q.fetch_all(&mut *c).await?
+        });
+        by_target.extend(rows.into_iter().map(|(id, target)| (target, id)));
+    }
+    for (id, p) in ids.iter_mut().zip(prepared) {
+        if id.is_none() {
+            *id = by_target.get(&p.item.target_id).copied();
+        }
+    }
+    ids.into_iter()
+        .map(|id| {
+            id.ok_or_else(|| StoreError::Corrupt("a re-match's scan row was not written".into()))
+        })
+        .collect()
 }
 
 /// The packages the previous scan found, when its inventory differs from
@@ -584,16 +767,17 @@ async fn previous_packages(
     ))
 }
 
-async fn write_causes(tx: &mut Tx, scan_id: i64, causes: &[(&str, Cause, &Finding)]) -> Result<()> {
-    for chunk in causes.chunks(300) {
+/// The causes of new findings: (scan, finding key, cause).
+async fn write_causes(tx: &mut Tx, rows: &[(i64, &str, Cause)]) -> Result<()> {
+    for chunk in rows.chunks(tx.rows_per_statement(3)) {
         let sql = format!(
             "INSERT INTO scan_new_findings (scan_id, key, cause) VALUES {}",
             values(chunk.len(), 3)
         );
         on_tx!(tx, |c| {
             let mut q = sqlx::query(&sql);
-            for (key, cause, _) in chunk {
-                q = q.bind(scan_id).bind(*key).bind(cause.as_str());
+            for (scan_id, key, cause) in chunk {
+                q = q.bind(*scan_id).bind(*key).bind(cause.as_str());
             }
             q.execute(&mut *c).await.map(|r| r.rows_affected())?
         });
@@ -696,76 +880,76 @@ fn cause_of(
 /// how many there are in all.
 const NEW_FINDINGS_PER_EVENT: usize = 200;
 
-/// The events of a recorded scan: `scan.finished`, then `finding.new`,
-/// `policy.failed` and `feed.stale` when they apply.
+/// The events of recorded scans, each scan's `scan.finished`, then
+/// `finding.new`, `policy.failed` and `feed.stale` when they apply; the
+/// scans' subjects read in one query, the events written in a few.
 async fn finished_events(
     tx: &mut Tx,
-    scan_id: i64,
-    report: &ScanReport,
-    pass: Option<bool>,
-    new: &[NewFinding],
+    prepared: &[Prepared<'_>],
+    recorded: &[(i64, Vec<NewFinding>)],
 ) -> Result<()> {
     use serde_json::json;
-    let verdict = match pass {
-        Some(true) => "pass",
-        Some(false) => "fail",
-        None => "none",
-    };
-    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
-    for f in &report.findings {
-        *counts.entry(f.severity.as_str()).or_default() += 1;
+    let ids: Vec<i64> = recorded.iter().map(|(id, _)| *id).collect();
+    let subjects = crate::events::scan_subjects(tx, &ids).await?;
+    let mut events = Vec::new();
+    for (p, (scan_id, new)) in prepared.iter().zip(recorded) {
+        let (report, pass) = (p.item.report, p.pass);
+        let subject = subjects
+            .get(scan_id)
+            .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))?;
+        let verdict = match pass {
+            Some(true) => "pass",
+            Some(false) => "fail",
+            None => "none",
+        };
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for f in &report.findings {
+            *counts.entry(f.severity.as_str()).or_default() += 1;
+        }
+        let url = format!("/api/v1/scans/{scan_id}");
+        events.push((
+            EventKind::ScanFinished,
+            crate::events::about(
+                subject,
+                json!({"verdict": verdict, "findings": report.findings.len(), "counts": counts,
+                       "new": new.len(), "url": url}),
+            ),
+        ));
+        if !new.is_empty() {
+            // The riskiest first: what a message names when there are more.
+            let mut by_risk: Vec<&NewFinding> = new.iter().collect();
+            by_risk.sort_by(|a, b| b.finding.risk.total_cmp(&a.finding.risk));
+            let listed: Vec<_> = by_risk
+                .iter()
+                .take(NEW_FINDINGS_PER_EVENT)
+                .map(|n| {
+                    json!({"id": n.finding.id, "package": n.finding.package, "version": n.finding.version,
+                           "severity": n.finding.severity.as_str(), "kev": n.finding.kev_added.is_some(),
+                           "risk": n.finding.risk, "cause": n.cause})
+                })
+                .collect();
+            events.push((
+                EventKind::FindingNew,
+                crate::events::about(subject, json!({"total": new.len(), "findings": listed})),
+            ));
+        }
+        if pass == Some(false) {
+            events.push((
+                EventKind::PolicyFailed,
+                crate::events::about(
+                    subject,
+                    json!({"failures": report.verdict.failures, "url": url}),
+                ),
+            ));
+        }
+        if !report.stale_feeds.is_empty() {
+            events.push((
+                EventKind::FeedStale,
+                crate::events::about(subject, json!({"feeds": report.stale_feeds})),
+            ));
+        }
     }
-    let url = format!("/api/v1/scans/{scan_id}");
-    // What each event says of the scan, read once.
-    let subject = crate::events::scan_subject(tx, scan_id).await?;
-    crate::events::emit_about(
-        tx,
-        EventKind::ScanFinished,
-        &subject,
-        json!({"verdict": verdict, "findings": report.findings.len(), "counts": counts,
-               "new": new.len(), "url": url}),
-    )
-    .await?;
-    if !new.is_empty() {
-        // The riskiest first: what a message names when there are more.
-        let mut by_risk: Vec<&NewFinding> = new.iter().collect();
-        by_risk.sort_by(|a, b| b.finding.risk.total_cmp(&a.finding.risk));
-        let listed: Vec<_> = by_risk
-            .iter()
-            .take(NEW_FINDINGS_PER_EVENT)
-            .map(|n| {
-                json!({"id": n.finding.id, "package": n.finding.package, "version": n.finding.version,
-                       "severity": n.finding.severity.as_str(), "kev": n.finding.kev_added.is_some(),
-                       "risk": n.finding.risk, "cause": n.cause})
-            })
-            .collect();
-        crate::events::emit_about(
-            tx,
-            EventKind::FindingNew,
-            &subject,
-            json!({"total": new.len(), "findings": listed}),
-        )
-        .await?;
-    }
-    if pass == Some(false) {
-        crate::events::emit_about(
-            tx,
-            EventKind::PolicyFailed,
-            &subject,
-            json!({"failures": report.verdict.failures, "url": url}),
-        )
-        .await?;
-    }
-    if !report.stale_feeds.is_empty() {
-        crate::events::emit_about(
-            tx,
-            EventKind::FeedStale,
-            &subject,
-            json!({"feeds": report.stale_feeds}),
-        )
-        .await?;
-    }
-    Ok(())
+    crate::events::emit_all(tx, &events).await
 }
 
 #[cfg(test)]
@@ -804,6 +988,7 @@ mod tests {
 
     fn previous(feed: &str, exposure: &str, digest: Option<&str>) -> Previous {
         Previous {
+            target_id: 1,
             finding_set: Some(vec![1]),
             digest: digest.map(Into::into),
             feed_version: Some(feed.into()),

@@ -114,7 +114,7 @@ impl Store {
     ) -> Result<Vec<LatestInventory>> {
         let rows: Vec<LatestRow> = on_pool!(&self.pool, |c| {
             sqlx::query_as(
-                    "SELECT t.id, t.exposure, s.feed_version, s.exposure AS matched_as, i.body FROM targets t
+                    "SELECT t.id, t.exposure, s.feed_version, s.exposure AS matched_as, i.id AS inventory_id, i.body FROM targets t
                      JOIN scans s ON s.id = (
                        SELECT s2.id FROM scans s2 WHERE s2.target_id = t.id AND s2.state = 'succeeded'
                        ORDER BY s2.finished_at DESC, s2.id DESC LIMIT 1)
@@ -136,6 +136,7 @@ impl Store {
                 };
                 Ok(LatestInventory {
                     target_id: r.id,
+                    inventory_id: r.inventory_id,
                     exposure: crate::parse_enum(&r.exposure, Exposure::parse, "exposure")?,
                     inventory: decode(&r.body)?,
                     matched,
@@ -152,6 +153,7 @@ struct LatestRow {
     exposure: String,
     feed_version: Option<String>,
     matched_as: Option<String>,
+    inventory_id: i64,
     body: String,
 }
 
@@ -159,6 +161,8 @@ struct LatestRow {
 #[derive(Debug, Clone)]
 pub struct LatestInventory {
     pub target_id: i64,
+    /// The stored inventory's id.
+    pub inventory_id: i64,
     /// The target's exposure now.
     pub exposure: Exposure,
     pub inventory: Inventory,

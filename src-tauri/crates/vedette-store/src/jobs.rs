@@ -61,7 +61,7 @@ impl Store {
     pub async fn enqueue_jobs(&self, run: &str, jobs: &[NewJob]) -> Result<()> {
         let now = crate::db::now();
         let mut tx = self.write().await?;
-        for chunk in jobs.chunks(200) {
+        for chunk in jobs.chunks(tx.rows_per_statement(6)) {
             let sql = format!(
                 "INSERT INTO jobs (run, target_id, schedule_id, registry, hints, enqueued_at) VALUES {}",
                 crate::db::values(chunk.len(), 6)

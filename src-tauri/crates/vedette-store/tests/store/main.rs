@@ -122,6 +122,7 @@ on_both_databases!(
     nodes_enrol_with_a_token_and_the_gates_log_only_grows,
     api_tokens_registry_crawls_exposure_and_trends_read_back,
     a_registrys_requests_take_one_slot_after_another_whoever_asks,
+    a_batch_of_rematches_is_recorded_as_each_scan_alone_would_be,
 );
 
 /// Workers on two connections (two processes, or machines) reserve
@@ -924,6 +925,117 @@ async fn findings_shared_by_targets_are_stored_once_and_go_with_the_last_of_them
         .unwrap();
     let diff = store.scan_diff(scan).await.unwrap();
     assert_eq!(diff.new.len(), 2);
+    store.integrity_check().await.unwrap();
+}
+
+/// A re-match writes a batch of scans in a few statements: each target
+/// gets its own scan, its new findings against its own previous scan (a
+/// finding new on two targets is new on both and stored once), and its
+/// own events; a batch naming a target twice is refused whole.
+async fn a_batch_of_rematches_is_recorded_as_each_scan_alone_would_be(db: Db) {
+    let store = db.open().await;
+    let first: [(&str, &[&str]); 3] = [
+        ("/a", &["CVE-1"]),
+        ("/b", &["CVE-1", "CVE-2"]),
+        ("/c", &["CVE-3"]),
+    ];
+    for (name, ids) in first {
+        let t = store
+            .add_target(TargetKind::Directory, name, Exposure::Internal)
+            .await
+            .unwrap();
+        let scan = store.begin_scan(t.id).await.unwrap();
+        store
+            .record_scan(scan, &inventory(name, name), &report(name, ids), "v1", 1)
+            .await
+            .unwrap();
+    }
+    let events_before = store.last_event_id().await.unwrap();
+    let latest = store.latest_inventories_after(0, 10).await.unwrap();
+    assert_eq!(latest.len(), 3);
+    // The feeds changed: CVE-4 now concerns /a and /c; /b is as it was.
+    let again: Vec<vedette_model::ScanReport> = latest
+        .iter()
+        .map(|l| match l.inventory.target.as_str() {
+            "/a" => report("/a", &["CVE-1", "CVE-4"]),
+            "/b" => report("/b", &["CVE-1", "CVE-2"]),
+            _ => report("/c", &["CVE-3", "CVE-4"]),
+        })
+        .collect();
+    let batch: Vec<vedette_store::Rematch> = latest
+        .iter()
+        .zip(&again)
+        .map(|(l, r)| vedette_store::Rematch {
+            target_id: l.target_id,
+            inventory: &l.inventory,
+            inventory_id: l.inventory_id,
+            report: r,
+            feed_version: "v2",
+            duration_ms: 2,
+        })
+        .collect();
+
+    // The same target twice: refused, nothing written.
+    let twice = [&batch[0], &batch[0]].map(|r| vedette_store::Rematch { ..*r });
+    let err = store.record_rematches(&twice).await.unwrap_err();
+    assert!(err.to_string().contains("twice"), "{err}");
+    assert_eq!(store.count_scans().await.unwrap(), 3);
+
+    let recorded = store.record_rematches(&batch).await.unwrap();
+    assert_eq!(store.count_scans().await.unwrap(), 6);
+    let mut seen = std::collections::BTreeMap::new();
+    for ((scan_id, new), l) in recorded.iter().zip(&latest) {
+        let name = l.inventory.target.clone();
+        let summary = store.scan_summary(*scan_id).await.unwrap().unwrap();
+        assert_eq!(summary.target_id, l.target_id, "{name}: its own scan");
+        assert_eq!(summary.state, ScanState::Succeeded);
+        assert_eq!(summary.trigger, Trigger::Rematch);
+        let ids: Vec<(&str, vedette_model::Cause)> = new
+            .iter()
+            .map(|n| (n.finding.id.as_str(), n.cause))
+            .collect();
+        // What the history shows is what the call returned.
+        let diff = store.scan_diff(*scan_id).await.unwrap();
+        let shown: Vec<(&str, vedette_model::Cause)> = diff
+            .new
+            .iter()
+            .map(|n| (n.finding.id.as_str(), n.cause))
+            .collect();
+        assert_eq!(ids, shown, "{name}");
+        seen.insert(name, format!("{ids:?}"));
+    }
+    let feed_update = format!("{:?}", [("CVE-4", vedette_model::Cause::FeedUpdate)]);
+    assert_eq!(seen["/a"], feed_update);
+    assert_eq!(seen["/b"], "[]", "the same findings: nothing new");
+    assert_eq!(seen["/c"], feed_update);
+    // Four distinct findings in all, each body stored once.
+    assert_eq!(db.rows("finding_bodies").await, 4);
+
+    // Each scan's events name its own target; finding.new only where
+    // something is new.
+    let events = store.events_after(events_before, 100).await.unwrap();
+    let of = |kind: vedette_model::EventKind| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| {
+                let scan = e.data["scan_id"].as_i64().unwrap();
+                let (_, l) = recorded
+                    .iter()
+                    .zip(&latest)
+                    .find(|((id, _), _)| *id == scan)
+                    .unwrap();
+                assert_eq!(e.data["target"], l.inventory.target.as_str());
+                assert_eq!(e.data["trigger"], "rematch");
+                l.inventory.target.clone()
+            })
+            .collect()
+    };
+    assert_eq!(
+        of(vedette_model::EventKind::ScanFinished),
+        ["/a", "/b", "/c"]
+    );
+    assert_eq!(of(vedette_model::EventKind::FindingNew), ["/a", "/c"]);
     store.integrity_check().await.unwrap();
 }
 
