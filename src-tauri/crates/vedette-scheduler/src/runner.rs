@@ -416,12 +416,17 @@ pub async fn rematch(
                     &opts,
                     Vec::new(),
                 );
+                // Encoded here, on a core of its own, not on the writer's.
+                let done = vedette_store::EncodedReport::of(&report).map(|encoded| {
+                    let version = vedette_engine::feed_version(&report);
+                    (latest, report, encoded, version, started.elapsed())
+                });
                 let took = started.elapsed();
                 matching.fetch_add(
                     u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
                     std::sync::atomic::Ordering::Relaxed,
                 );
-                if done_tx.blocking_send((latest, report, took)).is_err() {
+                if done_tx.blocking_send(done).is_err() {
                     break;
                 }
             })
@@ -434,32 +439,30 @@ pub async fn rematch(
     let mut new = Vec::new();
     let mut batch = Vec::with_capacity(REMATCH_BATCH);
     while let Some(first) = done_rx.recv().await {
-        batch.push(first);
+        batch.push(first?);
         while batch.len() < REMATCH_BATCH {
             match done_rx.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(next) => batch.push(next?),
                 Err(_) => break,
             }
         }
         let started = Instant::now();
-        let versions: Vec<String> = batch
-            .iter()
-            .map(|(_, report, _)| vedette_engine::feed_version(report))
-            .collect();
         let records: Vec<vedette_store::Rematch> = batch
             .iter()
-            .zip(&versions)
-            .map(|((latest, report, took), v)| vedette_store::Rematch {
-                target_id: latest.target_id,
-                inventory: &latest.inventory,
-                inventory_id: latest.inventory_id,
-                report,
-                feed_version: v,
-                duration_ms: i64::try_from((*took + started.elapsed()).as_millis())
-                    .unwrap_or(i64::MAX),
-            })
+            .map(
+                |(latest, report, encoded, v, took)| vedette_store::Rematch {
+                    target_id: latest.target_id,
+                    inventory: &latest.inventory,
+                    inventory_id: latest.inventory_id,
+                    report,
+                    encoded,
+                    feed_version: v,
+                    duration_ms: i64::try_from((*took + started.elapsed()).as_millis())
+                        .unwrap_or(i64::MAX),
+                },
+            )
             .collect();
-        for ((scan_id, found), (latest, _, _)) in s
+        for ((scan_id, found), (latest, ..)) in s
             .store
             .record_rematches(&records)
             .await?
@@ -494,7 +497,7 @@ pub async fn rematch(
         writing += started.elapsed();
     }
     tracing::info!(
-        "re-matched {n} stored inventories in {:.1} s ({held} others left alone: their feeds did not change): index loaded in {:.1} s, inventories read in {:.1} s, matched in {:.1} s of {} threads, written in {:.1} s",
+        "re-matched {n} stored inventories in {:.1} s ({held} others left alone: their feeds did not change): index loaded in {:.1} s, inventories read in {:.1} s, matched and encoded in {:.1} s of {} threads, written in {:.1} s",
         began.elapsed().as_secs_f64(),
         loaded.as_secs_f64(),
         reading.as_secs_f64(),

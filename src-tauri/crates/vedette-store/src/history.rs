@@ -80,8 +80,49 @@ pub struct Rematch<'a> {
     /// The stored inventory's id ([`crate::LatestInventory::inventory_id`]).
     pub inventory_id: i64,
     pub report: &'a ScanReport,
+    /// The report encoded ([`EncodedReport::of`]), where it was matched.
+    pub encoded: &'a EncodedReport,
     pub feed_version: &'a str,
     pub duration_ms: i64,
+}
+
+/// A report as the store writes it, encoded ahead of the write: its
+/// summary (the report without its findings) and each finding's key, body
+/// and body's hash. A re-match encodes on its matcher threads, so that its
+/// one writer only writes.
+pub struct EncodedReport {
+    summary: String,
+    findings: Vec<Encoded>,
+}
+
+/// A finding encoded: its key, its body (JSON) and the body's hash.
+type Encoded = (String, String, [u8; 32]);
+
+impl EncodedReport {
+    pub fn of(report: &ScanReport) -> Result<Self> {
+        let summary = ScanReport {
+            findings: Vec::new(),
+            ..report.clone()
+        };
+        Ok(Self {
+            summary: serde_json::to_string(&summary)
+                .map_err(|e| StoreError::Invalid(format!("cannot encode the report: {e}")))?,
+            findings: encode(&report.findings)?,
+        })
+    }
+}
+
+/// Each finding's key, body and the body's hash, in their order.
+fn encode(findings: &[Finding]) -> Result<Vec<Encoded>> {
+    findings
+        .iter()
+        .map(|f| {
+            let body = serde_json::to_string(f)
+                .map_err(|e| StoreError::Invalid(format!("cannot encode a finding: {e}")))?;
+            let hash = Sha256::digest(body.as_bytes()).into();
+            Ok((finding_key(f), body, hash))
+        })
+        .collect()
 }
 
 /// A scan to record: one begun earlier ([`Store::record_scan`]) or a
@@ -94,6 +135,7 @@ struct Recording<'a> {
     /// The inventory's id when it is stored already.
     inventory_id: Option<i64>,
     report: &'a ScanReport,
+    encoded: &'a EncodedReport,
     feed_version: &'a str,
     duration_ms: i64,
 }
@@ -102,7 +144,6 @@ struct Recording<'a> {
 /// anything is written.
 struct Prepared<'a> {
     item: &'a Recording<'a>,
-    report_json: String,
     set: FindingSet<'a>,
     inventory_id: i64,
     /// No verdict (NULL) when a feed was stale or part of the target could
@@ -112,10 +153,10 @@ struct Prepared<'a> {
 
 /// A finding of a scan about to be stored.
 struct Member<'a> {
-    key: String,
+    key: &'a str,
     finding: &'a Finding,
     body_hash: [u8; 32],
-    body: String,
+    body: &'a str,
 }
 
 /// The previous scan of a target that matched advisories.
@@ -178,6 +219,7 @@ impl Store {
         feed_version: &str,
         duration_ms: i64,
     ) -> Result<Vec<NewFinding>> {
+        let encoded = EncodedReport::of(report)?;
         let once = || async {
             let mut tx = self.write().await?;
             let target_id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
@@ -193,6 +235,7 @@ impl Store {
                 inventory,
                 inventory_id: None,
                 report,
+                encoded: &encoded,
                 feed_version,
                 duration_ms,
             };
@@ -244,6 +287,7 @@ impl Store {
                 inventory: r.inventory,
                 inventory_id: Some(r.inventory_id),
                 report: r.report,
+                encoded: r.encoded,
                 feed_version: r.feed_version,
                 duration_ms: r.duration_ms,
             })
@@ -282,8 +326,7 @@ impl Store {
             let report = item.report;
             prepared.push(Prepared {
                 item,
-                report_json: summary_json(report)?,
-                set: FindingSet::of(&report.findings)?,
+                set: FindingSet::of(&report.findings, &item.encoded.findings),
                 inventory_id,
                 pass: (report.stale_feeds.is_empty() && report.verdict.none.is_none())
                     .then_some(report.verdict.pass),
@@ -440,7 +483,7 @@ impl Store {
             on_tx!(tx, |c| {
                 let mut q = sqlx::query(&sql);
                 for m in chunk {
-                    q = q.bind(&m.body_hash[..]).bind(&m.body);
+                    q = q.bind(&m.body_hash[..]).bind(m.body);
                 }
                 q.execute(&mut *c).await.map(|r| r.rows_affected())?
             });
@@ -461,7 +504,7 @@ impl Store {
                     let f = m.finding;
                     q = q
                         .bind(*set_key)
-                        .bind(&m.key)
+                        .bind(m.key)
                         .bind(&f.id)
                         .bind(&f.package)
                         .bind(&f.version)
@@ -589,16 +632,6 @@ impl Store {
     }
 }
 
-/// The report as stored: without its findings (they are stored as a set).
-fn summary_json(report: &ScanReport) -> Result<String> {
-    let summary = ScanReport {
-        findings: Vec::new(),
-        ..report.clone()
-    };
-    serde_json::to_string(&summary)
-        .map_err(|e| StoreError::Invalid(format!("cannot encode the report: {e}")))
-}
-
 /// Stores an inventory once per digest and extractor version (a re-match,
 /// an unchanged image reuse the stored one); its id.
 async fn store_inventory(tx: &mut Tx, inventory: &Inventory) -> Result<i64> {
@@ -679,7 +712,7 @@ async fn write_scans(tx: &mut Tx, prepared: &[Prepared<'_>]) -> Result<Vec<i64>>
             .bind(item.report.exposure.as_str())
             .bind(p.pass)
             .bind(item.duration_ms)
-            .bind(&p.report_json)
+            .bind(&item.encoded.summary)
             .bind(&p.set.hash[..])
             .bind(scan_id)
             .execute(&mut *c)
@@ -719,7 +752,7 @@ async fn write_scans(tx: &mut Tx, prepared: &[Prepared<'_>]) -> Result<Vec<i64>>
                     .bind(item.report.exposure.as_str())
                     .bind(p.pass)
                     .bind(item.duration_ms)
-                    .bind(&p.report_json)
+                    .bind(&item.encoded.summary)
                     .bind(&p.set.hash[..]);
             }
             q.fetch_all(&mut *c).await?
@@ -797,24 +830,23 @@ struct FindingSet<'a> {
 }
 
 impl<'a> FindingSet<'a> {
-    fn of(findings: &'a [Finding]) -> Result<Self> {
+    /// The set of `findings`, whose keys, bodies and hashes are `encoded`
+    /// (in the same order).
+    fn of(findings: &'a [Finding], encoded: &'a [Encoded]) -> Self {
         let mut members: Vec<Member> = Vec::with_capacity(findings.len());
         let mut seen = HashSet::new();
-        for f in findings {
-            let key = finding_key(f);
-            if !seen.insert(key.clone()) {
+        for (f, (key, body, body_hash)) in findings.iter().zip(encoded) {
+            if !seen.insert(key.as_str()) {
                 continue;
             }
-            let body = serde_json::to_string(f)
-                .map_err(|e| StoreError::Invalid(format!("cannot encode a finding: {e}")))?;
             members.push(Member {
                 key,
                 finding: f,
-                body_hash: Sha256::digest(body.as_bytes()).into(),
+                body_hash: *body_hash,
                 body,
             });
         }
-        members.sort_by(|a, b| a.key.cmp(&b.key));
+        members.sort_by(|a, b| a.key.cmp(b.key));
         let mut h = Sha256::new();
         h.update(b"vedette finding set 1\0");
         for m in &members {
@@ -822,10 +854,10 @@ impl<'a> FindingSet<'a> {
             h.update([0]);
             h.update(m.body_hash);
         }
-        Ok(FindingSet {
+        FindingSet {
             members,
             hash: h.finalize().into(),
-        })
+        }
     }
 }
 
@@ -843,10 +875,10 @@ fn attribute<'s, 'f>(
         .filter_map(|m| {
             let cause = match previous {
                 None => Cause::FirstScan,
-                Some((_, keys, _)) if keys.contains(&m.key) => return None,
+                Some((_, keys, _)) if keys.contains(m.key) => return None,
                 Some((p, _, packages)) => cause_of(m.finding, p, packages, feed_version, exposure),
             };
-            Some((m.key.as_str(), cause, m.finding))
+            Some((m.key, cause, m.finding))
         })
         .collect()
 }
@@ -1003,17 +1035,16 @@ mod tests {
         let b = finding("CVE-2", "zlib", "1");
         let one = [a.clone(), b.clone()];
         let other = [b.clone(), a.clone(), b.clone()];
-        let (x, y) = (
-            FindingSet::of(&one).unwrap(),
-            FindingSet::of(&other).unwrap(),
-        );
+        let (e1, e2) = (encode(&one).unwrap(), encode(&other).unwrap());
+        let (x, y) = (FindingSet::of(&one, &e1), FindingSet::of(&other, &e2));
         assert_eq!(x.hash, y.hash);
         assert_eq!(y.members.len(), 2, "a duplicate key is one member");
         // A changed body (a new risk) is another set.
         let mut c = a.clone();
         c.risk = 41.0;
         let changed = [c, b];
-        assert_ne!(FindingSet::of(&changed).unwrap().hash, x.hash);
+        let e3 = encode(&changed).unwrap();
+        assert_ne!(FindingSet::of(&changed, &e3).hash, x.hash);
     }
 
     #[test]
@@ -1023,7 +1054,8 @@ mod tests {
             finding("CVE-2", "zlib", "1"),
             finding("CVE-3", "zlib", "1"),
         ];
-        let set = FindingSet::of(&findings).unwrap();
+        let encoded = encode(&findings).unwrap();
+        let set = FindingSet::of(&findings, &encoded);
         // A first scan: everything is new, as the history shows it.
         let first = attribute(&set, None, "f1", "internal");
         assert_eq!(first.len(), 3);

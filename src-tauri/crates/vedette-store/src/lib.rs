@@ -34,7 +34,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use db::redact_url;
 use db::{on_pool, Pool, Tx};
-pub use history::Rematch;
+pub use history::{EncodedReport, Rematch};
 pub use inventories::LatestInventory;
 pub use jobs::{Activity, Job, NewJob, QueueDepth};
 pub use leader::Leadership;

@@ -962,14 +962,20 @@ async fn a_batch_of_rematches_is_recorded_as_each_scan_alone_would_be(db: Db) {
             _ => report("/c", &["CVE-3", "CVE-4"]),
         })
         .collect();
+    let encoded: Vec<vedette_store::EncodedReport> = again
+        .iter()
+        .map(|r| vedette_store::EncodedReport::of(r).unwrap())
+        .collect();
     let batch: Vec<vedette_store::Rematch> = latest
         .iter()
         .zip(&again)
-        .map(|(l, r)| vedette_store::Rematch {
+        .zip(&encoded)
+        .map(|((l, r), encoded)| vedette_store::Rematch {
             target_id: l.target_id,
             inventory: &l.inventory,
             inventory_id: l.inventory_id,
             report: r,
+            encoded,
             feed_version: "v2",
             duration_ms: 2,
         })
