@@ -781,6 +781,97 @@ async fn scans_run_from_the_cli_appear_in_the_window() {
     s.stop().await;
 }
 
+/// A window pointed at a team's PostgreSQL (`VEDETTE_DATABASE_URL`, as a
+/// workstation's session would set it) shows the history, findings and
+/// trend another machine's CLI recorded there, and what is recorded while
+/// it is open; its own data dir holds none of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_on_a_team_database_shows_the_history_other_machines_recorded() {
+    let pg = vedette_tests::postgres::Postgres::start();
+    let url = pg.database("team");
+    let fixture = vedette_tests::registry::shared("fixtures/debian-12-minbase");
+    let fixture = fixture.to_str().unwrap();
+    // Another machine: its own data dir and advisory index (feeds from the
+    // offline bundle), the team's database.
+    let other = tempfile::tempdir().unwrap();
+    let feeds = vedette_tests::registry::shared("feeds");
+    run_cli(other.path(), &["feed", "import", feeds.to_str().unwrap()]);
+    let scan = || {
+        run_cli(
+            other.path(),
+            &[
+                "--database",
+                &url,
+                "scan",
+                "dir",
+                fixture,
+                "--offline",
+                "-q",
+                "-o",
+                "/dev/null",
+            ],
+        )
+    };
+    scan();
+
+    let s = Session::start_desktop(
+        "team-database",
+        false,
+        true,
+        tempfile::tempdir().unwrap(),
+        &[("VEDETTE_DATABASE_URL", url.clone())],
+        None,
+    )
+    .await;
+    let db = s.wait("[data-check=Database]").await;
+    assert_eq!(db.attr("data-state").await.unwrap().as_deref(), Some("ok"));
+    // The check names where the history is (the page capitalises it).
+    let said = db.text().await.unwrap().to_lowercase();
+    assert!(
+        said.contains(&url.to_lowercase()) && said.contains("1 scan"),
+        "{said} (the team's database: {url})"
+    );
+    let chart = s
+        .wait_text("[data-testid=trend-chart]", "Open findings by severity")
+        .await;
+    assert!(chart.contains("critical"), "{chart}");
+    s.go("scans").await;
+    let row = s.text("[data-testid=scans-table] tbody tr").await;
+    assert!(
+        row.contains("debian-12-minbase") && row.contains("Done"),
+        "{row}"
+    );
+    s.screenshot("team-database-scans").await;
+    s.click("[data-testid=scan-row] td").await;
+    let first = s.text("[data-testid=finding-row]").await;
+    assert!(
+        first.contains("critical") && first.contains("perl-base"),
+        "the findings recorded in the team's database: {first}"
+    );
+    s.click("[data-testid=back-to-scans]").await;
+    s.wait("[data-testid=scans-table]").await;
+
+    // Recorded there while the window is open: the window shows it.
+    scan();
+    s.go("dashboard").await;
+    s.go("scans").await;
+    let mut rows = 0;
+    for _ in 0..40 {
+        let table = s.text("[data-testid=scans-table] tbody").await;
+        rows = table.matches("debian-12-minbase").count();
+        if rows == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(rows, 2, "both scans of the team's database are listed");
+    assert!(
+        !s.data_dir.path().join("vedette.db").exists(),
+        "the window's own data dir holds no history"
+    );
+    s.stop().await;
+}
+
 /// `vedette://` links, opened with `xdg-open` as a browser or a mail client
 /// would (the scheme handed to the app by a desktop entry like the .deb's):
 /// the launch they start hands the link to the running window, which shows
