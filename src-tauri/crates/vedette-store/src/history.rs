@@ -687,6 +687,22 @@ async fn previous_scans(tx: &mut Tx, targets: &[i64]) -> Result<HashMap<i64, Pre
     Ok(found)
 }
 
+/// Binds, in this order, what a judged scan records: `inventory_id,
+/// digest, feed_version, exposure, verdict_pass, duration_ms, report,
+/// finding_set` (a macro: the query is either database's).
+macro_rules! bind_judged {
+    ($q:expr, $p:expr) => {
+        $q.bind($p.inventory_id)
+            .bind(&$p.item.inventory.digest)
+            .bind($p.item.feed_version)
+            .bind($p.item.report.exposure.as_str())
+            .bind($p.pass)
+            .bind($p.item.duration_ms)
+            .bind(&$p.item.encoded.summary)
+            .bind(&$p.set.hash[..])
+    };
+}
+
 /// Writes the scans of a batch: an UPDATE of each scan begun earlier, one
 /// multi-row INSERT of the re-matches, begun and finished now. Their ids,
 /// in the batch's order.
@@ -697,27 +713,19 @@ async fn write_scans(tx: &mut Tx, prepared: &[Prepared<'_>]) -> Result<Vec<i64>>
         let Some(scan_id) = p.item.scan_id else {
             continue;
         };
-        let item = p.item;
         on_tx!(tx, |c| {
-            sqlx::query(
+            let q = sqlx::query(
                 "UPDATE scans SET state = 'succeeded', finished_at = $1, inventory_id = $2, error = NULL,
                         digest = $3, feed_version = $4, exposure = $5, verdict_pass = $6,
                         duration_ms = $7, report = $8, finding_set = $9
                  WHERE id = $10",
             )
-            .bind(now)
-            .bind(p.inventory_id)
-            .bind(&item.inventory.digest)
-            .bind(item.feed_version)
-            .bind(item.report.exposure.as_str())
-            .bind(p.pass)
-            .bind(item.duration_ms)
-            .bind(&item.encoded.summary)
-            .bind(&p.set.hash[..])
-            .bind(scan_id)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())?
+            .bind(now);
+            bind_judged!(q, p)
+                .bind(scan_id)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())?
         });
     }
     let fresh: Vec<&Prepared> = prepared
@@ -737,23 +745,15 @@ async fn write_scans(tx: &mut Tx, prepared: &[Prepared<'_>]) -> Result<Vec<i64>>
         let rows: Vec<(i64, i64)> = on_tx!(tx, |c| {
             let mut q = sqlx::query_as(&sql);
             for p in chunk {
-                let item = p.item;
                 q = q
-                    .bind(item.target_id)
+                    .bind(p.item.target_id)
                     .bind("succeeded")
                     .bind(now)
                     .bind(now)
                     .bind(Trigger::Rematch.as_str())
                     .bind(pid)
-                    .bind(runner.as_str())
-                    .bind(p.inventory_id)
-                    .bind(&item.inventory.digest)
-                    .bind(item.feed_version)
-                    .bind(item.report.exposure.as_str())
-                    .bind(p.pass)
-                    .bind(item.duration_ms)
-                    .bind(&item.encoded.summary)
-                    .bind(&p.set.hash[..]);
+                    .bind(runner.as_str());
+                q = bind_judged!(q, p);
             }
             q.fetch_all(&mut *c).await?
         });
