@@ -504,7 +504,11 @@ impl App {
             Err(e) => Check::fail(
                 NAME,
                 e.to_string(),
-                "Move the damaged file aside and start again, or restore it from a backup",
+                if self.store.is_postgres() {
+                    "Check that the PostgreSQL server answers and that its user may read the tables; `vedette db migrate` says where the database stands"
+                } else {
+                    "Move the damaged file aside and start again, or restore it from a backup"
+                },
             ),
         }
     }
