@@ -145,11 +145,14 @@ pub(crate) async fn read_body(req: Request, next: Next) -> Response {
 }
 
 /// How long a request's body may take to arrive.
-pub(crate) const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// 413: the body is over the cap (its size when it was declared).
 fn too_large(declared: Option<u64>) -> Response {
-    let size = declared.map_or_else(|| "larger".to_owned(), |n| format!("{n} bytes"));
+    let size = declared.map_or_else(
+        || format!("over {} bytes", crate::MAX_BODY),
+        |n| format!("{n} bytes"),
+    );
     closing(Failure::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::InvalidInput,

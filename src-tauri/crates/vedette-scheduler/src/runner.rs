@@ -417,11 +417,10 @@ pub async fn rematch(
                     Vec::new(),
                 );
                 // Encoded here, on a core of its own, not on the writer's.
-                let done = vedette_store::EncodedReport::of(&report).map(|encoded| {
-                    let version = vedette_engine::feed_version(&report);
-                    (latest, report, encoded, version, started.elapsed())
-                });
+                let encoded = vedette_store::EncodedReport::of(&report);
+                let version = vedette_engine::feed_version(&report);
                 let took = started.elapsed();
+                let done = encoded.map(|encoded| (latest, report, encoded, version, took));
                 matching.fetch_add(
                     u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
                     std::sync::atomic::Ordering::Relaxed,

@@ -100,15 +100,47 @@ type Encoded = (String, String, [u8; 32]);
 
 impl EncodedReport {
     pub fn of(report: &ScanReport) -> Result<Self> {
-        let summary = ScanReport {
-            findings: Vec::new(),
-            ..report.clone()
-        };
         Ok(Self {
-            summary: serde_json::to_string(&summary)
+            summary: serde_json::to_string(&summary_of(report))
                 .map_err(|e| StoreError::Invalid(format!("cannot encode the report: {e}")))?,
             findings: encode(&report.findings)?,
         })
+    }
+}
+
+/// The report without its findings (they are stored as a set), copied
+/// field by field: the findings are not copied only to be dropped (and a
+/// field added to the report must be named here).
+fn summary_of(report: &ScanReport) -> ScanReport {
+    let ScanReport {
+        schema,
+        target,
+        digest,
+        distro,
+        exposure,
+        packages,
+        findings: _,
+        verdict,
+        feeds,
+        stale_feeds,
+        uncovered,
+        warnings,
+        scanned_at,
+    } = report;
+    ScanReport {
+        schema: *schema,
+        target: target.clone(),
+        digest: digest.clone(),
+        distro: distro.clone(),
+        exposure: *exposure,
+        packages: *packages,
+        findings: Vec::new(),
+        verdict: verdict.clone(),
+        feeds: feeds.clone(),
+        stale_feeds: stale_feeds.clone(),
+        uncovered: uncovered.clone(),
+        warnings: warnings.clone(),
+        scanned_at: *scanned_at,
     }
 }
 
